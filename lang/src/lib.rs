@@ -12,6 +12,7 @@
 //! It knows nothing of terminals, editors or back ends.
 
 pub mod ast;
+pub mod hir;
 
 // --- syntax (lexer, grammar, parser driver, formatter) ---
 pub mod fmt;

@@ -1,0 +1,461 @@
+//! The checked program (HIR): names resolved, constants folded, every expression typed.
+//!
+//! This is the contract between the checker (`check`) and lowering (`lower`). Everything in
+//! it is concrete: shapes are numbers (generic `fn`s are instantiated per call signature),
+//! constants are values, index ranges are integers, and every [`HExpr`] carries its [`Ty`].
+//! The checker only builds HIR for definitions that checked without errors, so lowering can
+//! rely on the invariants written on each type below (and still returns a diagnostic, never
+//! panics, if one is broken).
+//!
+//! Ids (`ParamId`, `StateId`, …) index the vectors of the enclosing [`ModelHir`];
+//! [`FnInstanceId`] indexes [`Program::functions`].
+
+use sci_diag::Span;
+use sci_ir::Unit;
+
+/// Element kind of a value at the language level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scalar {
+    /// Real numbers (f64 in the IR).
+    Real,
+    /// Integers: index variables, integer constants used as indices.
+    Int,
+    /// Truth values: comparisons, conditions.
+    Bool,
+}
+
+/// The type of an expression: element kind, static shape, batch, unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ty {
+    pub scalar: Scalar,
+    /// Static shape; `[]` for scalars.
+    pub shape: Vec<usize>,
+    /// `Some` for per-point values of a batch (a residual's points, a data set's rows).
+    pub batch: Option<BatchKind>,
+    /// The physical unit; `None` where the model uses no units at all (unit-free models).
+    pub unit: Option<Unit>,
+}
+
+impl Ty {
+    /// A real scalar with the given unit.
+    pub fn real(unit: Option<Unit>) -> Ty {
+        Ty {
+            scalar: Scalar::Real,
+            shape: Vec::new(),
+            batch: None,
+            unit,
+        }
+    }
+
+    /// An integer scalar (index arithmetic).
+    pub fn int() -> Ty {
+        Ty {
+            scalar: Scalar::Int,
+            shape: Vec::new(),
+            batch: None,
+            unit: None,
+        }
+    }
+
+    /// A boolean scalar.
+    pub fn boolean() -> Ty {
+        Ty {
+            scalar: Scalar::Bool,
+            shape: Vec::new(),
+            batch: None,
+            unit: None,
+        }
+    }
+}
+
+/// Which batch a batched value ranges over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BatchKind {
+    /// The collocation points of a residual.
+    Residual(ResidualId),
+    /// The rows of a data set.
+    Data(DataId),
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub u32);
+        impl $name {
+            /// The position in its vector.
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    };
+}
+
+id_type!(
+    /// Index into [`ModelHir::params`].
+    ParamId
+);
+id_type!(
+    /// Index into [`ModelHir::states`].
+    StateId
+);
+id_type!(
+    /// Index into [`ModelHir::lets`].
+    LetId
+);
+id_type!(
+    /// Index into [`ModelHir::outputs`].
+    OutputId
+);
+id_type!(
+    /// Index into [`ModelHir::domains`].
+    DomainId
+);
+id_type!(
+    /// Index into [`ModelHir::nets`].
+    NetId
+);
+id_type!(
+    /// Index into [`ModelHir::residuals`].
+    ResidualId
+);
+id_type!(
+    /// Index into [`ModelHir::data`].
+    DataId
+);
+id_type!(
+    /// Index into [`Program::functions`].
+    FnInstanceId
+);
+id_type!(
+    /// An index variable (`i` of `u[i in 0..n]` or of `sum(i in 0..n: …)`), unique within
+    /// the enclosing model or function instance.
+    BinderId
+);
+
+/// An index variable with its integer range `start..end` (end exclusive, `start <= end`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Binder {
+    pub id: BinderId,
+    pub name: String,
+    pub start: i64,
+    pub end: i64,
+    pub span: Span,
+}
+
+impl Binder {
+    /// Number of values the variable takes.
+    pub fn extent(&self) -> usize {
+        usize::try_from(self.end - self.start).unwrap_or(0)
+    }
+}
+
+/// The whole checked file.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Program {
+    pub models: Vec<ModelHir>,
+    /// Every concrete function: each non-generic `fn` once, each generic `fn` once per
+    /// distinct argument signature it is called or instantiated with.
+    pub functions: Vec<FnHir>,
+}
+
+/// One concrete function.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FnHir {
+    /// The source name (`rosenbrock`); several instances of a generic fn share it.
+    pub name: String,
+    /// The name used in the IR: the source name, plus the argument shapes for instances of
+    /// generic functions (`rosenbrock[4]`).
+    pub symbol: String,
+    /// The model that defines it, for model-local fns.
+    pub model: Option<String>,
+    pub params: Vec<FnParamHir>,
+    pub body: HExpr,
+    pub span: Span,
+}
+
+/// One parameter of a function instance; referred to in the body by [`HExprKind::Local`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct FnParamHir {
+    pub name: String,
+    pub ty: Ty,
+    pub span: Span,
+}
+
+/// One checked model.
+///
+/// Invariants: `lets` and `outputs` are in dependency order (each refers only to earlier
+/// ones); every state of an ODE model has `rhs: Some`; a model with residuals has a loss.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelHir {
+    pub name: String,
+    pub span: Span,
+    /// Folded constants, for documentation and `sci check` output.
+    pub consts: Vec<ConstHir>,
+    pub params: Vec<ParamHir>,
+    pub states: Vec<StateHir>,
+    pub lets: Vec<LetHir>,
+    pub outputs: Vec<OutputHir>,
+    pub domains: Vec<DomainHir>,
+    pub nets: Vec<NetHir>,
+    pub residuals: Vec<ResidualHir>,
+    pub data: Vec<DataHir>,
+    pub loss: Option<HExpr>,
+    /// Unit of time for `der` (seconds where the model uses units, else `None`).
+    pub time_unit: Option<Unit>,
+}
+
+/// A constant with its folded value (row-major).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConstHir {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub unit: Option<Unit>,
+    pub value: Vec<f64>,
+    pub span: Span,
+}
+
+/// A parameter: a slice of θ with a default value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamHir {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub unit: Option<Unit>,
+    /// Default value, folded at check time (row-major, `element_count(shape)` values).
+    pub default: Vec<f64>,
+    pub span: Span,
+}
+
+/// An array definition's element rule: for each combination of the binders' values, the
+/// element is `value` (which refers to the binders with [`HExprKind::Index`]).
+/// A scalar or whole-array definition has no binders and `value` has the full shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Defn {
+    pub binders: Vec<Binder>,
+    pub value: HExpr,
+}
+
+/// A state of an ODE model: a slice of y.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateHir {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub unit: Option<Unit>,
+    /// Initial value; may depend on params and consts (it becomes `y0(θ)`).
+    pub init: Defn,
+    /// Right-hand side from `der(name[...]) = ...`; `None` only while checking.
+    pub rhs: Option<Defn>,
+    pub span: Span,
+}
+
+/// A named intermediate quantity (`let`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LetHir {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub unit: Option<Unit>,
+    pub defn: Defn,
+    pub span: Span,
+}
+
+/// A derived quantity recorded along trajectories.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputHir {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub unit: Option<Unit>,
+    pub defn: Defn,
+    pub span: Span,
+}
+
+/// A rectangular sampling domain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DomainHir {
+    pub name: String,
+    pub coords: Vec<CoordHir>,
+    pub span: Span,
+}
+
+/// One coordinate of a domain: `x in [lo, hi]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoordHir {
+    pub name: String,
+    pub lo: f64,
+    pub hi: f64,
+    pub unit: Option<Unit>,
+}
+
+/// Activation functions of networks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Activation {
+    Tanh,
+    Sigmoid,
+    Softplus,
+    Relu,
+    Gelu,
+    Sin,
+    Identity,
+}
+
+/// A multilayer perceptron `inputs → hidden… → outputs`, activation after every hidden
+/// layer, none after the last. Weights live in θ as `NAME.w{k}` (shape `[out, in]`) and
+/// `NAME.b{k}` (shape `[out]`), Glorot-uniform initialised from `seed`, biases zero.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetHir {
+    pub name: String,
+    /// Names of the inputs as declared (`u(t, x)` → `["t", "x"]`).
+    pub inputs: Vec<String>,
+    pub hidden: Vec<usize>,
+    /// Number of outputs; 1 means the net returns a scalar.
+    pub outputs: usize,
+    pub activation: Activation,
+    pub seed: u64,
+    pub span: Span,
+}
+
+/// A residual evaluated on sampled points of a domain.
+///
+/// Its value is batched over its own points ([`BatchKind::Residual`]); inside, coordinates
+/// are [`HExprKind::Coord`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResidualHir {
+    pub name: String,
+    pub domain: DomainId,
+    /// Coordinates fixed by the `where` clause (`t == 0` → `(index of t, 0.0)`); the
+    /// sampler draws the others uniformly in the domain.
+    pub fixed: Vec<FixedCoord>,
+    pub points: usize,
+    pub weight: f64,
+    pub sampling: Sampling,
+    pub value: HExpr,
+    pub span: Span,
+}
+
+/// A `where` clause in normal form: a disjunction of coordinate fixings
+/// (`x == -1 or x == 1` → two alternatives, each fixing `x`); the sampler splits the
+/// points evenly between alternatives.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FixedCoord {
+    pub alternatives: Vec<(usize, f64)>,
+}
+
+/// How collocation points are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Sampling {
+    Uniform,
+    LatinHypercube,
+    Sobol,
+}
+
+/// A data set read at run time; its rows are a batch ([`BatchKind::Data`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataHir {
+    pub name: String,
+    /// The path as written (relative to the model file).
+    pub path: String,
+    pub columns: Vec<(String, Option<Unit>)>,
+    pub span: Span,
+}
+
+/// A typed expression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HExpr {
+    pub kind: HExprKind,
+    pub ty: Ty,
+    pub span: Span,
+}
+
+/// Elementwise built-in functions of one argument.
+pub use sci_ir::UnaryOp as Unary;
+
+/// Elementwise built-in functions of two arguments (arithmetic, `min`, `max`, `atan2`,
+/// `and`, `or`, real `^`).
+pub use sci_ir::BinaryOp as Binary;
+
+/// Comparisons.
+pub use sci_ir::CmpOp as Compare;
+
+/// Reductions (`sum`, `prod`, `max`, `min`, `mean`).
+pub use sci_ir::ReduceOp as Reduction;
+
+/// A variable that can be differentiated with respect to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DiffVar {
+    /// A coordinate of the enclosing residual's domain (by index).
+    Coord(usize),
+    /// A parameter of the enclosing function instance (by index).
+    Local(usize),
+}
+
+/// What an expression computes.
+///
+/// Shapes: elementwise operands may differ only by broadcasting a scalar (or a trailing
+/// suffix) to the other's shape; `ty` is the result. Lowering inserts explicit broadcasts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HExprKind {
+    /// A scalar literal or folded constant (value in the unit of `ty`).
+    Const(f64),
+    /// A constant array (row-major; shape in `ty`).
+    ConstArray(Vec<f64>),
+    /// `[a, b, …]`: stacks equal-shaped elements along a new leading axis.
+    Array(Vec<HExpr>),
+    Param(ParamId),
+    State(StateId),
+    Let(LetId),
+    Output(OutputId),
+    /// The model time `t` (inside `der`, outputs and lets of an ODE model).
+    Time,
+    /// A coordinate of the residual's domain at the current point (batched).
+    Coord(usize),
+    /// An index variable's current value (`Int`).
+    Index(BinderId),
+    /// A parameter of the enclosing function instance.
+    Local(usize),
+    /// A column of a data set at the current row (batched).
+    DataColumn { data: DataId, column: usize },
+    /// A state's value at the time of the current data row: `prey(obs.t)`.
+    StateAt { state: StateId, data: DataId },
+    /// The value of a residual at the current point (only inside the loss).
+    Residual(ResidualId),
+    /// `der(x)` used as a value: the state's right-hand side.
+    Der(StateId),
+    Unary(Unary, Box<HExpr>),
+    Binary(Binary, Box<HExpr>, Box<HExpr>),
+    /// `x^n` with a literal integer `n` (kept apart from real powers for exact AD and units).
+    Powi(Box<HExpr>, i32),
+    Compare(Compare, Box<HExpr>, Box<HExpr>),
+    /// `if cond then a else b` (both branches are evaluated; elementwise).
+    Select(Box<HExpr>, Box<HExpr>, Box<HExpr>),
+    /// `Int`/`Bool` → `Real` conversion (index variables used in arithmetic).
+    ToReal(Box<HExpr>),
+    /// `base[i, j]` with `Int` scalar indices on the leading axes. Reads outside the array
+    /// give `fill` when it is `Some` (the Dirichlet rule for stencils); with `None` the
+    /// checker has proved the indices in range.
+    Index {
+        base: Box<HExpr>,
+        indices: Vec<HExpr>,
+        fill: Option<f64>,
+    },
+    /// `op(i in a..b, …: body)`.
+    Reduce {
+        op: Reduction,
+        binders: Vec<Binder>,
+        body: Box<HExpr>,
+    },
+    /// `sum`/`mean`/`max`/`min` of all elements of an array argument (`sum(v)`).
+    ReduceAll(Reduction, Box<HExpr>),
+    /// Reduction of a batched value over its points (`mean(pde^2)` in a loss).
+    ReduceBatch(Reduction, Box<HExpr>),
+    /// `dot(a, b)`, `a @ b` forms.
+    Dot(Box<HExpr>, Box<HExpr>),
+    MatVec(Box<HExpr>, Box<HExpr>),
+    MatMul(Box<HExpr>, Box<HExpr>),
+    Transpose(Box<HExpr>),
+    /// Call of a function instance.
+    Call { func: FnInstanceId, args: Vec<HExpr> },
+    /// Evaluation of a network on arguments (one scalar per declared input).
+    Net { net: NetId, args: Vec<HExpr> },
+    /// `d(of, v1, v2, …)`: partial derivative, in order. `grad`, `jacobian`, `hessian` and
+    /// `laplacian` are desugared into this (and sums of it) by the checker.
+    Deriv { of: Box<HExpr>, wrt: Vec<DiffVar> },
+}
