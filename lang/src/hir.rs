@@ -227,7 +227,7 @@ pub struct ParamHir {
 }
 
 /// An array definition's element rule: for each combination of the binders' values, the
-/// element is `value` (which refers to the binders with [`HExprKind::Index`]).
+/// element is `value` (which refers to the binders with [`HExprKind::IndexVar`]).
 /// A scalar or whole-array definition has no binders and `value` has the full shape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Defn {
@@ -408,7 +408,7 @@ pub enum HExprKind {
     /// A coordinate of the residual's domain at the current point (batched).
     Coord(usize),
     /// An index variable's current value (`Int`).
-    Index(BinderId),
+    IndexVar(BinderId),
     /// A parameter of the enclosing function instance.
     Local(usize),
     /// A column of a data set at the current row (batched).
