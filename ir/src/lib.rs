@@ -18,14 +18,23 @@
 
 pub mod arena;
 pub mod builder;
+pub mod interp;
 pub mod module;
 pub mod op;
+pub mod print;
+pub mod random;
+pub mod read;
 pub mod types;
 pub mod unit;
+pub mod validate;
 
 pub use arena::{Arena, Handle};
 pub use builder::FunctionBuilder;
+pub use interp::{EvalError, Interpreter, Tensor, eval};
 pub use module::{Block, FuncId, Function, Layout, Module, Slot, Value, ValueId};
 pub use op::{BinaryOp, CmpOp, Op, ReduceOp, UnaryOp};
+pub use print::{print_function, print_module};
+pub use read::read_module;
 pub use types::{DType, Shape, Type};
 pub use unit::{Rational, Unit};
+pub use validate::{ValidationError, validate_function, validate_module};

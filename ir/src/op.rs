@@ -382,4 +382,51 @@ impl Op {
             _ => None,
         }
     }
+
+    /// Replaces every value handle of the op, its block's arguments, body and result
+    /// included, by `f(handle)` (for renumbering, inlining and remapping passes).
+    pub fn map_values(&mut self, mut f: impl FnMut(ValueId) -> ValueId) {
+        let mut m = |id: &mut ValueId| *id = f(*id);
+        match self {
+            Op::Arg(_) | Op::Const(_) | Op::Literal(_) => {}
+            Op::Unary(_, a)
+            | Op::Powi(a, _)
+            | Op::Cast(a)
+            | Op::Broadcast(a)
+            | Op::Reshape(a)
+            | Op::Transpose(a)
+            | Op::Reduce(_, a)
+            | Op::ReduceBatch(_, a)
+            | Op::Slice { array: a, .. } => m(a),
+            Op::Binary(_, a, b)
+            | Op::Compare(_, a, b)
+            | Op::Dot(a, b)
+            | Op::MatVec(a, b)
+            | Op::MatMul(a, b) => {
+                m(a);
+                m(b);
+            }
+            Op::Select(c, a, b) => {
+                m(c);
+                m(a);
+                m(b);
+            }
+            Op::Index { array, indices, .. } => {
+                m(array);
+                indices.iter_mut().for_each(&mut m);
+            }
+            Op::Concat(parts) | Op::Call { args: parts, .. } => parts.iter_mut().for_each(&mut m),
+            Op::Map { inputs, .. } => inputs.iter_mut().for_each(&mut m),
+            Op::Tabulate { .. } | Op::Fold { .. } => {}
+            Op::Deriv { of, wrt } => {
+                m(of);
+                wrt.iter_mut().for_each(&mut m);
+            }
+        }
+        if let Some(block) = self.block_mut() {
+            block.args.iter_mut().for_each(&mut m);
+            block.body.iter_mut().for_each(&mut m);
+            m(&mut block.result);
+        }
+    }
 }

@@ -41,6 +41,8 @@ impl Rational {
     }
 
     /// `self + other`, `None` on overflow.
+    // Not `std::ops::Add`: the result is checked (`Option`).
+    #[allow(clippy::should_implement_trait)]
     pub fn add(self, other: Rational) -> Option<Rational> {
         Rational::new(
             self.num as i64 * other.den as i64 + other.num as i64 * self.den as i64,
@@ -49,6 +51,8 @@ impl Rational {
     }
 
     /// `self * other`, `None` on overflow.
+    // Not `std::ops::Mul`: the result is checked (`Option`).
+    #[allow(clippy::should_implement_trait)]
     pub fn mul(self, other: Rational) -> Option<Rational> {
         Rational::new(
             self.num as i64 * other.num as i64,
