@@ -15,11 +15,11 @@ model Brusselator {
     state u[i in 0..n] = 1 + sin(2 * π * (i + 1) * dx)
     state v[i in 0..n] = 3.0
 
-    let u_left[i in 0..n] = if i == 0 then 1.0 else u[i-1]
-    let u_right[i in 0..n] = if i == n - 1 then 1.0 else u[i+1]
-    let v_left[i in 0..n] = if i == 0 then 3.0 else v[i-1]
-    let v_right[i in 0..n] = if i == n - 1 then 3.0 else v[i+1]
+    let u_left[i in 0..n] = if i == 0 then 1.0 else u[i - 1]
+    let u_right[i in 0..n] = if i == n - 1 then 1.0 else u[i + 1]
+    let v_left[i in 0..n] = if i == 0 then 3.0 else v[i - 1]
+    let v_right[i in 0..n] = if i == n - 1 then 3.0 else v[i + 1]
 
-    der(u[i]) = A + u[i]^2 * v[i] - (B + 1) * u[i] + alpha * (u_left[i] - 2*u[i] + u_right[i]) / dx^2
-    der(v[i]) = B * u[i] - u[i]^2 * v[i] + alpha * (v_left[i] - 2*v[i] + v_right[i]) / dx^2
+    der(u[i]) = A + u[i]^2 * v[i] - (B + 1) * u[i] + alpha * (u_left[i] - 2 * u[i] + u_right[i]) / dx^2
+    der(v[i]) = B * u[i] - u[i]^2 * v[i] + alpha * (v_left[i] - 2 * v[i] + v_right[i]) / dx^2
 }

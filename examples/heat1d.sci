@@ -11,7 +11,7 @@ model Heat1D {
 
     state u[i in 0..n] = sin(π * (i + 1) * dx)
 
-    der(u[i]) = kappa * (u[i-1] - 2*u[i] + u[i+1]) / dx²
+    der(u[i]) = kappa * (u[i - 1] - 2 * u[i] + u[i + 1]) / dx^2
 
     output mid = u[n / 2]
 }

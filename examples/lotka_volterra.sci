@@ -6,10 +6,10 @@
 // The quantity V = δ·prey − γ·ln(prey) + β·pred − α·ln(pred) is conserved along
 // trajectories; `sci run` can record it as an output to check a solver.
 model LotkaVolterra {
-    param alpha = 1.5   // prey birth rate
-    param beta = 1.0    // predation rate
-    param gamma = 3.0   // predator death rate
-    param delta = 1.0   // predator growth per prey eaten
+    param alpha = 1.5  // prey birth rate
+    param beta = 1.0   // predation rate
+    param gamma = 3.0  // predator death rate
+    param delta = 1.0  // predator growth per prey eaten
 
     state prey = 10.0
     state pred = 5.0

@@ -3,12 +3,12 @@
 // Angles are dimensionless in SI (rad), so `sin(theta)` is well defined and
 // der(omega) has the unit rad/s² = 1/s².
 model Pendulum {
-    const g: m/s^2 = 9.81       // gravitational acceleration
-    param L: m = 1.0            // length of the rod
-    param c: 1/s = 0.1          // damping rate
+    const g: m/s^2 = 9.81  // gravitational acceleration
+    param L: m = 1.0       // length of the rod
+    param c: 1/s = 0.1     // damping rate
 
-    state theta: rad = 0.3      // angle from the vertical
-    state omega: rad/s = 0.0    // angular velocity
+    state theta: rad = 0.3    // angle from the vertical
+    state omega: rad/s = 0.0  // angular velocity
 
     der(theta) = omega
     der(omega) = -(g / L) * sin(theta) - c * omega

@@ -1,1 +1,217 @@
-//! sci
+//! sci: a compiler for a declarative scientific modelling language.
+//!
+//! This root crate is the front door: the embedding API for Rust hosts and the `sci`
+//! command-line tool (`src/main.rs`, `src/cli/`). It owns the only I/O of the compiler
+//! (reading model files) and the only terminal rendering of diagnostics ([`render`]).
+//!
+//! ```text
+//! source ─parse─▶ AST ─check─▶ HIR ─lower─▶ IR modules ─interpret / compile─▶ numbers
+//! ```
+//!
+//! Compile a model from source and evaluate its right-hand side with the reference
+//! interpreter:
+//!
+//! ```
+//! let src = "model Decay { param k = 0.5\n state x = 2.0\n der(x) = -k * x }";
+//! let compiled = sci::Compiler::new().compile_source("decay.sci", src).unwrap();
+//! let model = compiled.module("Decay").unwrap();
+//! let dx = sci::eval(model, "rhs", &[
+//!     sci::Tensor::scalar(0.0),
+//!     sci::Tensor::vector(vec![2.0]),
+//!     sci::Tensor::vector(model.params.defaults()),
+//! ]).unwrap();
+//! assert_eq!(dx.data, vec![-1.0]);
+//! ```
+
+pub mod render;
+
+use sci_diag::{Diagnostic, FileId};
+use sci_lang::{ast, check, hir};
+use std::path::Path;
+
+pub use sci_diag as diag;
+pub use sci_ir as ir;
+pub use sci_ir::Module;
+pub use sci_ir::interp::Tensor;
+pub use sci_lang as lang;
+
+/// The source texts of one compilation, by [`FileId`].
+#[derive(Clone, Debug, Default)]
+pub struct SourceMap {
+    files: Vec<(String, String)>,
+}
+
+impl SourceMap {
+    /// An empty map.
+    pub fn new() -> SourceMap {
+        SourceMap::default()
+    }
+
+    /// Adds a source text under a display name (usually its path) and returns its id.
+    pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
+        self.files.push((name.into(), text.into()));
+        FileId(self.files.len() as u32 - 1)
+    }
+
+    /// The display name of a file (`"<unknown>"` for an id this map did not issue).
+    pub fn name(&self, file: FileId) -> &str {
+        self.files
+            .get(file.0 as usize)
+            .map(|(n, _)| n.as_str())
+            .unwrap_or("<unknown>")
+    }
+
+    /// The text of a file (empty for an id this map did not issue).
+    pub fn text(&self, file: FileId) -> &str {
+        self.files
+            .get(file.0 as usize)
+            .map(|(_, t)| t.as_str())
+            .unwrap_or("")
+    }
+
+    /// Every file as `(id, name, text)`.
+    pub fn iter(&self) -> impl Iterator<Item = (FileId, &str, &str)> {
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, (n, t))| (FileId(i as u32), n.as_str(), t.as_str()))
+    }
+}
+
+/// Everything the front end produced for one file, errors included.
+#[derive(Clone, Debug)]
+pub struct Analysis {
+    pub file: FileId,
+    pub ast: ast::SourceFile,
+    pub checked: check::Checked,
+    /// The lowered modules; empty when there were errors.
+    pub modules: Vec<Module>,
+    /// Parse, check and lowering diagnostics, in that order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Analysis {
+    /// True if any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        sci_diag::has_errors(&self.diagnostics)
+    }
+}
+
+/// Runs parse → check → lower on one source text. Never fails: problems are diagnostics.
+pub fn analyze(file: FileId, text: &str) -> Analysis {
+    let parsed = sci_lang::parser::parse(file, text);
+    let mut diagnostics = parsed.diagnostics;
+    let checked = check::check(&parsed.file);
+    diagnostics.extend(checked.diagnostics.iter().cloned());
+    let mut modules = Vec::new();
+    if !sci_diag::has_errors(&diagnostics) {
+        match sci_lang::lower::lower_program(&checked.program) {
+            Ok(m) => modules = m,
+            Err(errs) => diagnostics.extend(errs),
+        }
+    }
+    Analysis {
+        file,
+        ast: parsed.file,
+        checked,
+        modules,
+        diagnostics,
+    }
+}
+
+/// A failed compilation: the diagnostics and the sources they point into.
+#[derive(Clone, Debug)]
+pub struct CompileError {
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: SourceMap,
+}
+
+impl CompileError {
+    /// The diagnostics rendered as plain text with source excerpts.
+    pub fn render(&self) -> String {
+        render::render_all(&self.diagnostics, &self.sources, false)
+    }
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// The result of compiling one file: its IR modules (one per model, plus `functions`).
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    pub modules: Vec<Module>,
+    pub program: hir::Program,
+    /// Warnings (errors make compilation fail).
+    pub warnings: Vec<Diagnostic>,
+    pub sources: SourceMap,
+}
+
+impl Compiled {
+    /// The module of the model with this name (or `functions` for free functions).
+    pub fn module(&self, name: &str) -> Option<&Module> {
+        self.modules.iter().find(|m| m.name == name)
+    }
+}
+
+/// Compiles sci source into IR (and, in later stages, native code).
+#[derive(Clone, Debug, Default)]
+pub struct Compiler {}
+
+impl Compiler {
+    /// A compiler with default settings.
+    pub fn new() -> Compiler {
+        Compiler::default()
+    }
+
+    /// Compiles a source text; `name` is used in diagnostics.
+    pub fn compile_source(&self, name: &str, text: &str) -> Result<Compiled, CompileError> {
+        let mut sources = SourceMap::new();
+        let file = sources.add(name, text);
+        let analysis = analyze(file, text);
+        if analysis.has_errors() {
+            return Err(CompileError {
+                diagnostics: analysis.diagnostics,
+                sources,
+            });
+        }
+        Ok(Compiled {
+            modules: analysis.modules,
+            program: analysis.checked.program,
+            warnings: analysis.diagnostics,
+            sources,
+        })
+    }
+
+    /// Reads and compiles a file.
+    pub fn compile_file(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<Compiled, Box<dyn std::error::Error>> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        Ok(self.compile_source(&path.display().to_string(), &text)?)
+    }
+}
+
+/// Evaluates the function `name` of `module` with the reference interpreter.
+pub fn eval(module: &Module, name: &str, args: &[Tensor]) -> Result<Tensor, String> {
+    let func = module.function(name).ok_or_else(|| {
+        let names: Vec<&str> = module
+            .functions
+            .iter()
+            .map(|(_, f)| f.name.as_str())
+            .collect();
+        format!(
+            "module `{}` has no function `{name}`; it has: {}",
+            module.name,
+            names.join(", ")
+        )
+    })?;
+    sci_ir::interp::eval(module, func, args).map_err(|e| e.to_string())
+}

@@ -1,1 +1,11 @@
-fn main() {}
+//! The `sci` command-line tool.
+
+mod cli;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    cli::run(args)
+}

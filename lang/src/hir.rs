@@ -412,9 +412,15 @@ pub enum HExprKind {
     /// A parameter of the enclosing function instance.
     Local(usize),
     /// A column of a data set at the current row (batched).
-    DataColumn { data: DataId, column: usize },
+    DataColumn {
+        data: DataId,
+        column: usize,
+    },
     /// A state's value at the time of the current data row: `prey(obs.t)`.
-    StateAt { state: StateId, data: DataId },
+    StateAt {
+        state: StateId,
+        data: DataId,
+    },
     /// The value of a residual at the current point (only inside the loss).
     Residual(ResidualId),
     /// `der(x)` used as a value: the state's right-hand side.
@@ -452,10 +458,19 @@ pub enum HExprKind {
     MatMul(Box<HExpr>, Box<HExpr>),
     Transpose(Box<HExpr>),
     /// Call of a function instance.
-    Call { func: FnInstanceId, args: Vec<HExpr> },
+    Call {
+        func: FnInstanceId,
+        args: Vec<HExpr>,
+    },
     /// Evaluation of a network on arguments (one scalar per declared input).
-    Net { net: NetId, args: Vec<HExpr> },
+    Net {
+        net: NetId,
+        args: Vec<HExpr>,
+    },
     /// `d(of, v1, v2, …)`: partial derivative, in order. `grad`, `jacobian`, `hessian` and
     /// `laplacian` are desugared into this (and sums of it) by the checker.
-    Deriv { of: Box<HExpr>, wrt: Vec<DiffVar> },
+    Deriv {
+        of: Box<HExpr>,
+        wrt: Vec<DiffVar>,
+    },
 }

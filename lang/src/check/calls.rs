@@ -1,0 +1,814 @@
+//! Checking calls: built-in functions, user functions, networks and `state(data.t)`.
+
+use super::env::{Checker, Ctx, FnRef, MemberRef, Val};
+use super::ops::to_real;
+use super::suggest::did_you_mean;
+use crate::ast::{Arg, ExprKind, Ident};
+use crate::builtins::{self, Builtin, BuiltinKind, Linalg, Module, UnitRule};
+use crate::hir::{
+    Activation, Binary, HExpr, HExprKind, NetId, Reduction, Scalar, StateId, Ty, Unary,
+};
+use sci_diag::{Diagnostic, Span};
+use sci_ir::Unit;
+use sci_ir::unit::Rational;
+
+impl<'f> Checker<'f> {
+    /// Checks `callee(args)`.
+    pub fn call(&mut self, callee: &Ident, args: &[Arg], span: Span) -> Option<Val> {
+        let name = callee.name.as_str();
+        // A local (parameter, index, coordinate) is never callable.
+        if self.scope.locals.iter().any(|l| l.name() == name) {
+            self.report(
+                Diagnostic::error("E0205", format!("`{name}` is a variable, not a function."))
+                    .with_primary(callee.span, "called here"),
+            );
+            return None;
+        }
+        if self.scope.model_visible
+            && let Some((what, def)) = self.model.as_ref().and_then(|m| m.names.get(name)).copied()
+            && (self.scope.ctx != Ctx::FnBody || matches!(what, MemberRef::Fn | MemberRef::Const))
+        {
+            self.reference(callee.span, def);
+            return match what {
+                MemberRef::State(s) => self.state_at(s, callee, args, span),
+                MemberRef::Net(n) => self.net_call(n, callee, args, span),
+                MemberRef::Fn => self.user_call(FnRef::Model(name.to_string()), callee, args, span),
+                _ => {
+                    self.report(
+                        Diagnostic::error(
+                            "E0205",
+                            format!("`{name}` is not a function, so it cannot be called."),
+                        )
+                        .with_primary(callee.span, "not a function")
+                        .with_secondary(def, "defined here"),
+                    );
+                    None
+                }
+            };
+        }
+        if let Some(f) = self.lookup_fn(name) {
+            if let Some(def) = self.fn_entry(&f).map(|e| e.decl.name.span) {
+                self.reference(callee.span, def);
+            }
+            return self.user_call(f, callee, args, span);
+        }
+        if self.lookup_const(name).is_some() {
+            self.report(
+                Diagnostic::error(
+                    "E0205",
+                    format!("The constant `{name}` is not a function, so it cannot be called."),
+                )
+                .with_primary(callee.span, "not a function"),
+            );
+            return None;
+        }
+        let plain = name.strip_prefix("nn.").unwrap_or(name);
+        if let Some(b) = builtins::lookup(plain) {
+            return self.builtin_call(b, callee, args, span);
+        }
+        let mut names: Vec<String> = self.visible_names();
+        names.retain(|n| {
+            builtins::lookup(n).is_some_and(|b| !matches!(b.kind, BuiltinKind::Constant(_)))
+                || self.lookup_fn(n).is_some()
+        });
+        let mut d = Diagnostic::error("E0201", format!("There is no function called `{name}`."))
+            .with_primary(callee.span, "unknown function");
+        if let Some(s) = did_you_mean(name, names.iter().map(String::as_str)) {
+            d = d.with_help(format!("did you mean `{s}`?"));
+        }
+        self.report(d);
+        None
+    }
+
+    /// Checks the positional arguments of a call that takes no named ones.
+    pub fn positional(&mut self, callee: &Ident, args: &[Arg]) -> Option<Vec<Val>> {
+        if let Some(named) = args.iter().find_map(|a| a.name.as_ref()) {
+            self.report(
+                Diagnostic::error(
+                    "E0305",
+                    format!("`{}` takes no named arguments.", callee.name),
+                )
+                .with_primary(named.span, "named argument")
+                .with_help("pass the arguments by position"),
+            );
+            return None;
+        }
+        let mut out = Vec::new();
+        for a in args {
+            out.push(self.expr(&a.value));
+        }
+        out.into_iter().collect()
+    }
+
+    /// Reports a wrong number of arguments.
+    pub fn arity(
+        &mut self,
+        callee: &Ident,
+        got: usize,
+        expected: &str,
+        signature: &str,
+        span: Span,
+    ) {
+        self.report(
+            Diagnostic::error(
+                "E0305",
+                format!(
+                    "`{}` takes {expected}, but {got} {} given.",
+                    callee.name,
+                    if got == 1 { "was" } else { "were" }
+                ),
+            )
+            .with_primary(
+                span,
+                format!("{got} argument{}", if got == 1 { "" } else { "s" }),
+            )
+            .with_help(format!("write `{signature}`")),
+        );
+    }
+
+    fn builtin_call(
+        &mut self,
+        b: &'static Builtin,
+        callee: &Ident,
+        args: &[Arg],
+        span: Span,
+    ) -> Option<Val> {
+        match b.kind {
+            BuiltinKind::Constant(_) => {
+                self.report(
+                    Diagnostic::error(
+                        "E0205",
+                        format!("`{}` is a number, not a function.", callee.name),
+                    )
+                    .with_primary(callee.span, "not a function")
+                    .with_help(format!("to multiply, write `{} * (…)`", callee.name)),
+                );
+                None
+            }
+            BuiltinKind::Deriv(op) => self.deriv(op, callee, args, span),
+            BuiltinKind::Mlp => {
+                self.report(
+                    Diagnostic::error("E0204", "`mlp(…)` defines a network; it can only be the right side of a `net` declaration.")
+                        .with_primary(span, "network constructor used as a value")
+                        .with_help("write `net u(x) = mlp(hidden: [20, 20], activation: tanh)` and then call `u(x)`"),
+                );
+                None
+            }
+            BuiltinKind::Data(_) => {
+                self.report(
+                    Diagnostic::error("E0204", format!("`{}(…)` reads a data set; it can only be the right side of a `data` declaration.", callee.name))
+                        .with_primary(span, "data source used as a value")
+                        .with_help("write `data obs(t, y) = csv(\"file.csv\")` and use `obs.t`, `obs.y`"),
+                );
+                None
+            }
+            _ => {
+                if b.module == Module::Nn && !self.is_imported(b.name) {
+                    self.missing_import(b, callee.span);
+                }
+                let vals = self.positional(callee, args)?;
+                self.elementwise_builtin(b, callee, vals, span)
+            }
+        }
+    }
+
+    /// Reports a library name used without its `use`.
+    pub fn missing_import(&mut self, b: &Builtin, span: Span) {
+        self.report(
+            Diagnostic::error(
+                "E0209",
+                format!(
+                    "`{}` comes from the module `{}`, which is not imported.",
+                    b.name,
+                    b.module.name()
+                ),
+            )
+            .with_primary(span, "not imported")
+            .with_help(format!(
+                "add `use {}.{{{}}}` at the top of the file",
+                b.module.name(),
+                b.name
+            )),
+        );
+    }
+
+    fn elementwise_builtin(
+        &mut self,
+        b: &'static Builtin,
+        callee: &Ident,
+        vals: Vec<Val>,
+        span: Span,
+    ) -> Option<Val> {
+        let n = vals.len();
+        match b.kind {
+            BuiltinKind::Unary(op, rule) => {
+                let [v] = take::<1>(vals).or_else(|| {
+                    self.arity(callee, n, "one argument", b.signature, span);
+                    None
+                })?;
+                self.unary_builtin(op, rule, callee, v, span)
+            }
+            BuiltinKind::Log10 => {
+                let [v] = take::<1>(vals).or_else(|| {
+                    self.arity(callee, n, "one argument", b.signature, span);
+                    None
+                })?;
+                let log =
+                    self.unary_builtin(Unary::Log, UnitRule::Dimensionless, callee, v, span)?;
+                let ty = log.ty().clone();
+                let ln10 = Self::mk(
+                    HExprKind::Const(std::f64::consts::LN_10),
+                    Ty::real(ty.unit),
+                    span,
+                );
+                Some(Val {
+                    h: Self::mk(
+                        HExprKind::Binary(Binary::Div, Box::new(log.h), Box::new(ln10)),
+                        ty,
+                        span,
+                    ),
+                    flex: log.flex,
+                })
+            }
+            BuiltinKind::Activation(act) => {
+                let [v] = take::<1>(vals).or_else(|| {
+                    self.arity(callee, n, "one argument", b.signature, span);
+                    None
+                })?;
+                self.activation_builtin(act, callee, v, span)
+            }
+            BuiltinKind::Binary(op) => {
+                let [a, c] = take::<2>(vals).or_else(|| {
+                    self.arity(callee, n, "two arguments", b.signature, span);
+                    None
+                })?;
+                let what = format!("`{}`", callee.name);
+                let (ha, hc, ty, _) =
+                    self.same_unit_pair(&what, &format!("pass to `{}`", callee.name), a, c, false)?;
+                let ty = Ty {
+                    unit: self.dimensionless(),
+                    ..ty
+                };
+                Some(Val::fixed(Self::mk(
+                    HExprKind::Binary(op, Box::new(ha), Box::new(hc)),
+                    ty,
+                    span,
+                )))
+            }
+            BuiltinKind::MinMax(op, red) => match n {
+                1 => {
+                    let [v] = take::<1>(vals)?;
+                    self.reduce_call(red, callee, v, span)
+                }
+                2 => {
+                    let [a, c] = take::<2>(vals)?;
+                    let what = format!("`{}`", callee.name);
+                    let verb = format!("take the {} of", callee.name);
+                    let (ha, hc, ty, flex) = self.same_unit_pair(&what, &verb, a, c, true)?;
+                    Some(Val {
+                        h: Self::mk(HExprKind::Binary(op, Box::new(ha), Box::new(hc)), ty, span),
+                        flex,
+                    })
+                }
+                _ => {
+                    self.arity(callee, n, "one or two arguments", b.signature, span);
+                    None
+                }
+            },
+            BuiltinKind::Reduction(red) => {
+                let [v] = take::<1>(vals).or_else(|| {
+                    self.arity(callee, n, "one argument", b.signature, span);
+                    None
+                })?;
+                self.reduce_call(red, callee, v, span)
+            }
+            BuiltinKind::Linalg(op) => self.linalg(op, b, callee, vals, span),
+            _ => None,
+        }
+    }
+
+    fn unary_builtin(
+        &mut self,
+        op: Unary,
+        rule: UnitRule,
+        callee: &Ident,
+        v: Val,
+        span: Span,
+    ) -> Option<Val> {
+        if !self.numeric(&v, &format!("`{}`", callee.name)) {
+            return None;
+        }
+        let unit = match (rule, v.ty().unit) {
+            (_, None) => None,
+            (UnitRule::Same, u) => u,
+            (UnitRule::Sqrt, Some(u)) => {
+                Some(self.pow_unit(u, Rational::new(1, 2).unwrap_or_default(), span)?)
+            }
+            (UnitRule::Dimensionless, Some(u)) => {
+                let plain = u.is_dimensionless() && u.scale == 1.0;
+                if !(v.flex || plain) {
+                    self.needs_dimensionless(callee, &v, u);
+                    return None;
+                }
+                Some(Unit::DIMENSIONLESS)
+            }
+        };
+        let ty = Ty {
+            scalar: Scalar::Real,
+            unit,
+            ..v.ty().clone()
+        };
+        let flex = v.flex;
+        Some(Val {
+            h: Self::mk(HExprKind::Unary(op, Box::new(to_real(v.h))), ty, span),
+            flex,
+        })
+    }
+
+    fn needs_dimensionless(&mut self, callee: &Ident, v: &Val, unit: Unit) {
+        let u = crate::units::Pretty(unit);
+        let mut d = Diagnostic::error(
+            "E0403",
+            format!(
+                "`{}` needs a dimensionless argument, but this is in {u}.",
+                callee.name
+            ),
+        )
+        .with_primary(v.h.span, format!("this is in {u}"));
+        d = if unit.is_dimensionless() {
+            d.with_note(format!(
+                "the argument is a pure number scaled by {}",
+                unit.scale
+            ))
+            .with_help("multiply by the scale to get a plain number first")
+        } else {
+            d.with_help(format!("divide by a reference value in {u} to make it dimensionless, e.g. `x / x0` with `const x0: {u} = 1`"))
+        };
+        self.report(d);
+    }
+
+    fn activation_builtin(
+        &mut self,
+        act: Activation,
+        callee: &Ident,
+        v: Val,
+        span: Span,
+    ) -> Option<Val> {
+        if !self.numeric(&v, &format!("`{}`", callee.name)) {
+            return None;
+        }
+        let x = to_real(v.h);
+        let ty = Ty {
+            scalar: Scalar::Real,
+            ..x.ty.clone()
+        };
+        let scalar = |c: f64, unit| Self::mk(HExprKind::Const(c), Ty::real(unit), span);
+        match act {
+            Activation::Gelu => {
+                if let Some(u) = ty.unit
+                    && !v.flex
+                    && !u.is_dimensionless()
+                {
+                    self.needs_dimensionless(callee, &Val::fixed(x), u);
+                    return None;
+                }
+                // gelu(x) = x · (1 + erf(x / √2)) / 2
+                let unit = ty.unit;
+                let scaled = Self::mk(
+                    HExprKind::Binary(
+                        Binary::Mul,
+                        Box::new(x.clone()),
+                        Box::new(scalar(std::f64::consts::FRAC_1_SQRT_2, unit)),
+                    ),
+                    ty.clone(),
+                    span,
+                );
+                let erf = Self::mk(
+                    HExprKind::Unary(Unary::Erf, Box::new(scaled)),
+                    ty.clone(),
+                    span,
+                );
+                let one_plus = Self::mk(
+                    HExprKind::Binary(Binary::Add, Box::new(scalar(1.0, unit)), Box::new(erf)),
+                    ty.clone(),
+                    span,
+                );
+                let half_x = Self::mk(
+                    HExprKind::Binary(Binary::Mul, Box::new(scalar(0.5, unit)), Box::new(x)),
+                    ty.clone(),
+                    span,
+                );
+                Some(Val {
+                    h: Self::mk(
+                        HExprKind::Binary(Binary::Mul, Box::new(half_x), Box::new(one_plus)),
+                        ty,
+                        span,
+                    ),
+                    flex: v.flex,
+                })
+            }
+            // relu(x) = max(x, 0), keeping x's unit.
+            _ => {
+                let zero = scalar(0.0, ty.unit);
+                Some(Val {
+                    h: Self::mk(
+                        HExprKind::Binary(Binary::Max, Box::new(x), Box::new(zero)),
+                        ty,
+                        span,
+                    ),
+                    flex: v.flex,
+                })
+            }
+        }
+    }
+
+    /// `sum(v)`, `mean(pde^2)`: over a batch if the argument is batched, else over all
+    /// elements.
+    fn reduce_call(&mut self, red: Reduction, callee: &Ident, v: Val, span: Span) -> Option<Val> {
+        if !self.numeric(&v, &format!("`{}`", callee.name)) {
+            return None;
+        }
+        let batched = v.ty().batch.is_some();
+        if batched && self.scope.ctx != Ctx::Loss {
+            self.report(
+                Diagnostic::error(
+                    "E0307",
+                    format!(
+                        "`{}` over all points of a batch is only available in the loss.",
+                        callee.name
+                    ),
+                )
+                .with_primary(span, "a reduction over the points")
+                .with_note("a residual is evaluated point by point; the loss combines its values")
+                .with_help("reduce the residual in the loss instead, e.g. `loss = mean(r^2)`"),
+            );
+            return None;
+        }
+        let mut unit = v.ty().unit;
+        if red == Reduction::Prod
+            && let Some(u) = unit
+            && !u.is_dimensionless()
+        {
+            if batched {
+                let u = crate::units::Pretty(u);
+                self.report(
+                    Diagnostic::error("E0403", format!("`prod` over a batch needs a dimensionless value, but this is in {u}."))
+                        .with_primary(v.h.span, format!("this is in {u}"))
+                        .with_note("the number of points is only known at run time, so the unit of the product is unknown"),
+                );
+                return None;
+            }
+            let count = sci_ir::types::element_count(&v.ty().shape).unwrap_or(1);
+            let p = Rational::new(count as i64, 1).unwrap_or(Rational::int(1));
+            unit = Some(self.pow_unit(u, p, span)?);
+        }
+        let keep_int = v.ty().scalar == Scalar::Int && red != Reduction::Mean;
+        let scalar = if keep_int { Scalar::Int } else { Scalar::Real };
+        let x = if keep_int { v.h } else { to_real(v.h) };
+        let (kind, shape) = if batched {
+            let shape = x.ty.shape.clone();
+            (HExprKind::ReduceBatch(red, Box::new(x)), shape)
+        } else {
+            (HExprKind::ReduceAll(red, Box::new(x)), Vec::new())
+        };
+        let ty = Ty {
+            scalar,
+            shape,
+            batch: None,
+            unit,
+        };
+        Some(Val::fixed(Self::mk(kind, ty, span)))
+    }
+
+    fn linalg(
+        &mut self,
+        op: Linalg,
+        b: &Builtin,
+        callee: &Ident,
+        vals: Vec<Val>,
+        span: Span,
+    ) -> Option<Val> {
+        let n = vals.len();
+        for v in &vals {
+            if !self.numeric(v, &format!("`{}`", callee.name)) {
+                return None;
+            }
+        }
+        match op {
+            Linalg::Transpose | Linalg::Norm => {
+                let [v] = take::<1>(vals).or_else(|| {
+                    self.arity(callee, n, "one argument", b.signature, span);
+                    None
+                })?;
+                let x = to_real(v.h);
+                let shape = x.ty.shape.clone();
+                if op == Linalg::Transpose {
+                    let &[r, c] = shape.as_slice() else {
+                        return self.bad_linalg_shape(callee, "a matrix", &x);
+                    };
+                    let ty = Ty {
+                        shape: vec![c, r],
+                        ..x.ty.clone()
+                    };
+                    return Some(Val::fixed(Self::mk(
+                        HExprKind::Transpose(Box::new(x)),
+                        ty,
+                        span,
+                    )));
+                }
+                if shape.len() != 1 {
+                    return self.bad_linalg_shape(callee, "a vector", &x);
+                }
+                // norm(v) = sqrt(sum(v^2)); keeps v's unit.
+                let unit = x.ty.unit;
+                let sq_unit = unit.and_then(|u| u.powr(Rational::int(2)));
+                let sq_ty = Ty {
+                    unit: sq_unit,
+                    ..x.ty.clone()
+                };
+                let batch = x.ty.batch;
+                let sq = Self::mk(HExprKind::Powi(Box::new(x), 2), sq_ty, span);
+                let sum_ty = Ty {
+                    shape: Vec::new(),
+                    batch,
+                    ..Ty::real(sq_unit)
+                };
+                let sum = Self::mk(
+                    HExprKind::ReduceAll(Reduction::Sum, Box::new(sq)),
+                    sum_ty,
+                    span,
+                );
+                let ty = Ty {
+                    batch,
+                    ..Ty::real(unit)
+                };
+                Some(Val::fixed(Self::mk(
+                    HExprKind::Unary(Unary::Sqrt, Box::new(sum)),
+                    ty,
+                    span,
+                )))
+            }
+            Linalg::Dot | Linalg::MatMul => {
+                let [a, c] = take::<2>(vals).or_else(|| {
+                    self.arity(callee, n, "two arguments", b.signature, span);
+                    None
+                })?;
+                let batch = self.join_batch(a.ty().batch, c.ty().batch, a.h.span, c.h.span)?;
+                let unit = match (a.ty().unit, c.ty().unit) {
+                    (Some(x), Some(y)) => x.mul(&y),
+                    _ => None,
+                };
+                let (x, y) = (to_real(a.h), to_real(c.h));
+                let (sx, sy) = (x.ty.shape.clone(), y.ty.shape.clone());
+                let (kind, shape) = match (op, &sx[..], &sy[..]) {
+                    (Linalg::Dot, [p], [q]) if p == q => {
+                        (HExprKind::Dot(Box::new(x), Box::new(y)), vec![])
+                    }
+                    (Linalg::MatMul, [m, k], [k2]) if k == k2 => {
+                        (HExprKind::MatVec(Box::new(x), Box::new(y)), vec![*m])
+                    }
+                    (Linalg::MatMul, [m, k], [k2, p]) if k == k2 => {
+                        (HExprKind::MatMul(Box::new(x), Box::new(y)), vec![*m, *p])
+                    }
+                    _ => {
+                        let (da, db) = (self.shape_desc(&sx), self.shape_desc(&sy));
+                        let need = if op == Linalg::Dot {
+                            "two vectors of equal length"
+                        } else {
+                            "a matrix [m, k] and a matrix [k, n] or a vector [k]"
+                        };
+                        self.report(
+                            Diagnostic::error(
+                                "E0302",
+                                format!(
+                                    "`{}` needs {need}, but got shapes {da} and {db}.",
+                                    callee.name
+                                ),
+                            )
+                            .with_primary(x.span, format!("shape {da}"))
+                            .with_secondary(y.span, format!("shape {db}")),
+                        );
+                        return None;
+                    }
+                };
+                let ty = Ty {
+                    scalar: Scalar::Real,
+                    shape,
+                    batch,
+                    unit,
+                };
+                Some(Val::fixed(Self::mk(kind, ty, span)))
+            }
+        }
+    }
+
+    fn bad_linalg_shape(&mut self, callee: &Ident, need: &str, x: &HExpr) -> Option<Val> {
+        let s = self.shape_desc(&x.ty.shape);
+        self.report(
+            Diagnostic::error(
+                "E0302",
+                format!("`{}` needs {need}, but this has shape {s}.", callee.name),
+            )
+            .with_primary(x.span, format!("shape {s}")),
+        );
+        None
+    }
+
+    /// `prey(obs.t)`: a state at the times of a data set (only in the loss).
+    fn state_at(&mut self, s: StateId, callee: &Ident, args: &[Arg], span: Span) -> Option<Val> {
+        let name = &callee.name;
+        if self.scope.ctx != Ctx::Loss {
+            self.not_here(
+                span,
+                format!("`{name}(…)`, a state at given times,"),
+                "a state evaluated at the times of a data set is only available in the loss",
+                Some(format!("inside equations, use the current value `{name}`")),
+            );
+            return None;
+        }
+        let vals = self.positional(callee, args)?;
+        let n = vals.len();
+        let Some([time]) = take::<1>(vals) else {
+            self.arity(
+                callee,
+                n,
+                "one argument (the times)",
+                &format!("{name}(obs.t)"),
+                span,
+            );
+            return None;
+        };
+        let HExprKind::DataColumn { data, .. } = time.h.kind else {
+            self.report(
+                Diagnostic::error(
+                    "E0226",
+                    format!("`{name}(…)` needs a time column of a data set as its argument."),
+                )
+                .with_primary(time.h.span, "not a data column")
+                .with_help(format!(
+                    "write `{name}(obs.t)` with `data obs(t, …) = csv(\"…\")`"
+                )),
+            );
+            return None;
+        };
+        let time_unit = self.model.as_ref().and_then(|m| m.time_unit);
+        if let (Some(expected), Some(got)) = (time_unit, time.ty().unit)
+            && expected != got
+        {
+            let (pe, pg) = (crate::units::Pretty(expected), crate::units::Pretty(got));
+            let d = self
+                .unit_mismatch(
+                    format!(
+                        "The times passed to `{name}(…)` must be in {pe}, but they are in {pg}."
+                    ),
+                    (time.h.span, got),
+                    (callee.span, expected),
+                )
+                .with_help("declare the time column with its unit, e.g. `data obs(t: s, …)`");
+            let mut d = d;
+            d.code = "E0407";
+            self.report(d);
+            return None;
+        }
+        let st = self.model.as_ref()?.states.get(s.index())?.as_ref()?;
+        let ty = Ty {
+            shape: st.shape.clone(),
+            batch: Some(crate::hir::BatchKind::Data(data)),
+            ..Ty::real(st.unit)
+        };
+        Some(Val::fixed(Self::mk(
+            HExprKind::StateAt { state: s, data },
+            ty,
+            span,
+        )))
+    }
+
+    /// `u(t, x)`: a network evaluated on scalar inputs.
+    fn net_call(&mut self, n: NetId, callee: &Ident, args: &[Arg], span: Span) -> Option<Val> {
+        let name = &callee.name;
+        if !matches!(
+            self.scope.ctx,
+            Ctx::Let | Ctx::Output | Ctx::Der | Ctx::Residual(_) | Ctx::Loss
+        ) {
+            self.not_here(
+                span,
+                format!("The network `{name}`"),
+                "networks are evaluated in equations, residuals and the loss",
+                None,
+            );
+            return None;
+        }
+        let net = self.model.as_ref()?.nets.get(n.index())?.clone()?;
+        let vals = self.positional(callee, args)?;
+        if vals.len() != net.inputs.len() {
+            let sig = format!("{name}({})", net.inputs.join(", "));
+            let expected = format!(
+                "{} input{}",
+                net.inputs.len(),
+                if net.inputs.len() == 1 { "" } else { "s" }
+            );
+            self.arity(callee, vals.len(), &expected, &sig, span);
+            return None;
+        }
+        let mut batch = None;
+        let mut hs = Vec::new();
+        for v in vals {
+            if !self.numeric(&v, "A network input") {
+                return None;
+            }
+            if !v.ty().shape.is_empty() {
+                let s = self.shape_desc(&v.ty().shape);
+                self.report(
+                    Diagnostic::error("E0302", format!("Each input of the network `{name}` is a scalar, but this has shape {s}."))
+                        .with_primary(v.h.span, format!("shape {s}")),
+                );
+                return None;
+            }
+            batch = self.join_batch(batch, v.ty().batch, v.h.span, span)?;
+            hs.push(to_real(v.h));
+        }
+        Some(Val::fixed(self.net_expr(n, &net, hs, batch, span)))
+    }
+
+    /// The HIR of a network evaluation.
+    pub fn net_expr(
+        &self,
+        n: NetId,
+        net: &crate::hir::NetHir,
+        args: Vec<HExpr>,
+        batch: Option<crate::hir::BatchKind>,
+        span: Span,
+    ) -> HExpr {
+        let shape = if net.outputs == 1 {
+            Vec::new()
+        } else {
+            vec![net.outputs]
+        };
+        let ty = Ty {
+            shape,
+            batch,
+            ..Ty::real(self.dimensionless())
+        };
+        Self::mk(HExprKind::Net { net: n, args }, ty, span)
+    }
+
+    /// A bare network name inside a residual: its value at the point's coordinates.
+    pub fn net_at_coords(&mut self, n: NetId, id: &Ident) -> Option<Val> {
+        let net = self.model.as_ref()?.nets.get(n.index())?.clone()?;
+        let mut args = Vec::new();
+        let mut batch = None;
+        for input in &net.inputs {
+            let coord = self.scope.locals.iter().rev().find_map(|l| match l {
+                super::env::Local::Coord {
+                    name,
+                    index,
+                    unit,
+                    batch,
+                    ..
+                } if name == input => Some((*index, *unit, *batch)),
+                _ => None,
+            });
+            let Some((index, unit, b)) = coord else {
+                let coords: Vec<String> = self
+                    .scope
+                    .locals
+                    .iter()
+                    .filter_map(|l| match l {
+                        super::env::Local::Coord { name, .. } => Some(name.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                self.report(
+                    Diagnostic::error(
+                        "E0216",
+                        format!("The network `{}` takes the input `{input}`, but the residual's domain has no coordinate `{input}`.", id.name),
+                    )
+                    .with_primary(id.span, "evaluated at the point's coordinates")
+                    .with_note(format!("the domain's coordinates are: {}", coords.join(", ")))
+                    .with_help(format!("pass the inputs explicitly: `{}({})`", id.name, net.inputs.join(", "))),
+                );
+                return None;
+            };
+            batch = Some(b);
+            let ty = Ty {
+                batch: Some(b),
+                ..Ty::real(unit)
+            };
+            args.push(Self::mk(HExprKind::Coord(index), ty, id.span));
+        }
+        Some(Val::fixed(self.net_expr(n, &net, args, batch, id.span)))
+    }
+}
+
+/// The values as an array of exactly `N`, if there are `N`.
+pub fn take<const N: usize>(vals: Vec<Val>) -> Option<[Val; N]> {
+    vals.try_into().ok()
+}
+
+/// True if an argument is a bare name (used by `der`, `d` and friends).
+pub fn arg_name(arg: &Arg) -> Option<&Ident> {
+    match &arg.value.kind {
+        ExprKind::Name(id) => Some(id),
+        _ => None,
+    }
+}

@@ -1,0 +1,154 @@
+//! The parameter vector θ of a model: its layout and the initial network weights.
+//!
+//! θ holds, in order, every `param` (declaration order) and then, per `net` (declaration
+//! order) and per layer `k` (input side first), the weight matrix `NAME.w{k}` of shape
+//! `[out, in]` (row-major) and the bias `NAME.b{k}` of shape `[out]`.
+//!
+//! Weights start Glorot-uniform: each is drawn uniformly from `[-L, L)` with
+//! `L = sqrt(6 / (fan_in + fan_out))`; biases start at zero. The random numbers come from
+//! [`SplitMix64`], seeded with the net's `seed`, one stream per net, consumed matrix after
+//! matrix in row-major order.
+
+use super::diag;
+use super::{Res, ir_shape_len};
+use crate::hir::{ModelHir, NetHir};
+use sci_ir::Layout;
+
+/// The largest θ we lay out: 50 million numbers (400 MB of defaults). Anything larger is
+/// almost certainly a typo in a network's layer sizes.
+pub(super) const MAX_THETA: usize = 50_000_000;
+
+/// Where one layer of a network lives in θ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct LayerSlots {
+    /// Offset of the weight matrix `[rows, cols]`.
+    pub w: usize,
+    /// Offset of the bias vector `[rows]`.
+    pub b: usize,
+    /// Outputs of the layer.
+    pub rows: usize,
+    /// Inputs of the layer.
+    pub cols: usize,
+}
+
+/// The θ layout of a model plus the offsets of each network's layers.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Theta {
+    pub layout: Layout,
+    /// Per net (by `NetId`), its layers from input to output.
+    pub nets: Vec<Vec<LayerSlots>>,
+}
+
+impl Theta {
+    /// The offset of parameter `p` (params are the first slots, in order).
+    pub fn param_offset(&self, p: usize) -> Option<usize> {
+        self.layout.slots.get(p).map(|s| s.offset)
+    }
+}
+
+/// Lays out θ for `model`.
+pub(super) fn theta_layout(model: &ModelHir) -> Res<Theta> {
+    let mut theta = Theta::default();
+    for p in &model.params {
+        let len = ir_shape_len(&p.shape, p.span)?;
+        if p.default.len() != len {
+            return Err(diag::internal(
+                p.span,
+                format!(
+                    "the default of parameter `{}` has {} values but its shape needs {len}",
+                    p.name,
+                    p.default.len()
+                ),
+            ));
+        }
+        check_total(theta.layout.len, len, model, p.span)?;
+        theta
+            .layout
+            .push(p.name.clone(), p.shape.clone(), p.unit, p.default.clone());
+    }
+    for net in &model.nets {
+        let mut rng = SplitMix64::new(net.seed);
+        let mut layers = Vec::new();
+        for (k, (cols, rows)) in layer_sizes(net).enumerate() {
+            let count = rows.saturating_mul(cols);
+            check_total(
+                theta.layout.len,
+                count.saturating_add(rows),
+                model,
+                net.span,
+            )?;
+            let limit = (6.0 / (cols + rows).max(1) as f64).sqrt();
+            let weights: Vec<f64> = (0..count).map(|_| rng.uniform_in(limit)).collect();
+            let w = theta.layout.push(
+                format!("{}.w{k}", net.name),
+                vec![rows, cols],
+                None,
+                weights,
+            );
+            let b = theta.layout.push(
+                format!("{}.b{k}", net.name),
+                vec![rows],
+                None,
+                vec![0.0; rows],
+            );
+            layers.push(LayerSlots { w, b, rows, cols });
+        }
+        theta.nets.push(layers);
+    }
+    Ok(theta)
+}
+
+/// `(inputs, outputs)` of each layer of a network, input side first.
+pub(super) fn layer_sizes(net: &NetHir) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let widths: Vec<usize> = std::iter::once(net.inputs.len())
+        .chain(net.hidden.iter().copied())
+        .chain(std::iter::once(net.outputs))
+        .collect();
+    (0..widths.len().saturating_sub(1)).filter_map(move |k| {
+        let cols = *widths.get(k)?;
+        let rows = *widths.get(k + 1)?;
+        Some((cols, rows))
+    })
+}
+
+fn check_total(have: usize, more: usize, model: &ModelHir, span: sci_diag::Span) -> Res<()> {
+    match have.checked_add(more) {
+        Some(total) if total <= MAX_THETA => Ok(()),
+        _ => Err(diag::too_many_params(model, span)),
+    }
+}
+
+/// The splitmix64 generator (Steele, Lea & Flood 2014), written out here rather than taken
+/// from a crate so that initial weights are bit-for-bit the same on every platform and in
+/// every version of sci: a checkpoint or a published result stays reproducible even if a
+/// random-number crate changes its algorithm, and the front end gains no dependency.
+#[derive(Clone, Debug)]
+pub struct SplitMix64 {
+    state: u64,
+}
+
+impl SplitMix64 {
+    /// A generator whose first output depends only on `seed`.
+    pub fn new(seed: u64) -> SplitMix64 {
+        SplitMix64 { state: seed }
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform number in `[0, 1)` from the top 53 bits (exact in f64).
+    pub fn next_unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// A uniform number in `[-limit, limit)`.
+    pub fn uniform_in(&mut self, limit: f64) -> f64 {
+        limit * (2.0 * self.next_unit() - 1.0)
+    }
+}

@@ -1,0 +1,111 @@
+//! Command-line interface: argument parsing (clap) and one module per subcommand.
+//!
+//! Exit codes: 0 success; 1 the input has errors (diagnostics were printed); 2 the command
+//! could not run (unreadable file, bad arguments, unknown function).
+
+mod check;
+mod compile;
+mod eval;
+mod fmt;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use sci::SourceMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// sci — a compiler for scientific models: equations and losses to differentiated code.
+#[derive(Parser, Debug)]
+#[command(name = "sci", version, about, long_about = None)]
+pub struct Cli {
+    /// When to colour diagnostics.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    color: ColorChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse and check model files; print diagnostics; exit 1 if any has errors.
+    Check {
+        /// The `.sci` files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Compile a model file and print an intermediate form.
+    Compile(compile::CompileArgs),
+    /// Evaluate a function of a model (rhs, y0, outputs, loss, a fn) with the reference
+    /// interpreter.
+    Eval(eval::EvalArgs),
+    /// Format model files in the canonical style.
+    Fmt {
+        /// The `.sci` files to format (rewritten in place unless --check).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Do not write; exit 1 if any file is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::io::stderr().is_terminal(),
+    };
+    let result = match cli.command {
+        Command::Check { files } => check::run(&files, color),
+        Command::Compile(args) => compile::run(&args, color),
+        Command::Eval(args) => eval::run(&args, color),
+        Command::Fmt { files, check } => fmt::run(&files, check, color),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Reads a source file into a new source map.
+fn load(path: &Path) -> Result<(SourceMap, sci::diag::FileId), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let mut sources = SourceMap::new();
+    let file = sources.add(path.display().to_string(), text);
+    Ok((sources, file))
+}
+
+/// Loads and analyses a file, printing its diagnostics to stderr.
+fn analyze_and_report(path: &Path, color: bool) -> Result<(SourceMap, sci::Analysis), String> {
+    let (sources, file) = load(path)?;
+    let analysis = sci::analyze(file, sources.text(file));
+    eprint!(
+        "{}",
+        sci::render::render_all(&analysis.diagnostics, &sources, color)
+    );
+    Ok((sources, analysis))
+}
+
+/// Writes `text` to `out` (a file) or stdout.
+fn write_output(out: Option<&Path>, text: &str) -> Result<(), String> {
+    match out {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display())),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}

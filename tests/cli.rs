@@ -1,0 +1,150 @@
+//! The `sci` binary as a user runs it: exit codes, output, files written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sci(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sci"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the sci binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn check_accepts_every_example() {
+    let mut args = vec!["check", "--color", "never"];
+    let mut examples: Vec<String> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"))
+            .unwrap()
+            .map(|e| format!("examples/{}", e.unwrap().file_name().to_string_lossy()))
+            .filter(|p| p.ends_with(".sci"))
+            .collect();
+    examples.sort();
+    args.extend(examples.iter().map(String::as_str));
+    let out = sci(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).matches(": ok").count(), examples.len());
+}
+
+#[test]
+fn check_rejects_a_broken_file_with_exit_code_1_and_a_located_message() {
+    let path = scratch("broken.sci");
+    std::fs::write(
+        &path,
+        "model M {\n    state x = 1.0\n    der(x) = -k * x\n}\n",
+    )
+    .unwrap();
+    let out = sci(&["check", "--color", "never", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("broken.sci:3:"), "{err}");
+    assert!(err.contains('k'), "{err}");
+}
+
+#[test]
+fn check_reports_an_unreadable_file_with_exit_code_2() {
+    let out = sci(&["check", "does/not/exist.sci"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot read"), "{}", stderr(&out));
+}
+
+#[test]
+fn eval_rhs_uses_default_parameters_and_initial_state() {
+    let out = sci(&["eval", "examples/lotka_volterra.sci", "rhs"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "der(prey) = -35\nder(pred) = 35\n");
+}
+
+#[test]
+fn eval_accepts_inputs_and_parameter_overrides() {
+    let out = sci(&[
+        "eval",
+        "examples/lotka_volterra.sci",
+        "rhs",
+        "y=2,3",
+        "alpha=2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // 2·2 − 1·2·3 = −2; 1·2·3 − 3·3 = −3.
+    assert_eq!(stdout(&out), "der(prey) = -2\nder(pred) = -3\n");
+}
+
+#[test]
+fn eval_instantiates_a_generic_function_for_the_given_shapes() {
+    let out = sci(&["eval", "examples/rosenbrock.sci", "rosenbrock", "x=1,1,1,1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "rosenbrock = 0\n");
+    let out = sci(&["eval", "examples/rosenbrock.sci", "rosenbrock", "x=0,0"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "rosenbrock = 1\n");
+}
+
+#[test]
+fn eval_names_the_known_inputs_when_given_an_unknown_one() {
+    let out = sci(&["eval", "examples/lotka_volterra.sci", "rhs", "zeta=1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("zeta") && err.contains("alpha"), "{err}");
+}
+
+#[test]
+fn compile_emits_ir_that_reads_back() {
+    let path = scratch("lv.sir");
+    let out = sci(&[
+        "compile",
+        "examples/lotka_volterra.sci",
+        "--emit",
+        "ir",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("rhs"), "{text}");
+    let module = sci::ir::read::read_module(sci::diag::FileId(0), &text).unwrap();
+    assert_eq!(sci::ir::print::print_module(&module), text);
+}
+
+#[test]
+fn compile_emits_the_syntax_tree() {
+    let out = sci(&["compile", "examples/van_der_pol.sci", "--emit", "ast"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("VanDerPol") && text.contains("mu"), "{text}");
+}
+
+#[test]
+fn fmt_check_passes_on_the_examples_and_fails_on_a_messy_file() {
+    let out = sci(&[
+        "fmt",
+        "--check",
+        "examples/lotka_volterra.sci",
+        "examples/heat1d.sci",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let path = scratch("messy.sci");
+    std::fs::write(&path, "model   M{param k=1\nstate x=1\nder(x)=-k*x}\n").unwrap();
+    let out = sci(&["fmt", "--check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = sci(&["fmt", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = sci(&["fmt", "--check", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = sci(&["check", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
