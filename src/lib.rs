@@ -101,8 +101,17 @@ impl Analysis {
 pub fn analyze(file: FileId, text: &str) -> Analysis {
     let parsed = sci_lang::parser::parse(file, text);
     let mut diagnostics = parsed.diagnostics;
+    let syntax_errors = sci_diag::has_errors(&diagnostics);
     let checked = check::check(&parsed.file);
-    diagnostics.extend(checked.diagnostics.iter().cloned());
+    // Members that failed to parse are missing from the tree, so warnings such as "never
+    // used" would be noise while the file has syntax errors; only errors are kept then.
+    diagnostics.extend(
+        checked
+            .diagnostics
+            .iter()
+            .filter(|d| !syntax_errors || d.is_error())
+            .cloned(),
+    );
     let mut modules = Vec::new();
     if !sci_diag::has_errors(&diagnostics) {
         match sci_lang::lower::lower_program(&checked.program) {

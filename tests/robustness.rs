@@ -144,6 +144,23 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
 }
 
 #[test]
+fn the_deepest_expression_the_parser_accepts_goes_through_the_whole_pipeline() {
+    // 251 nested negations of a state: a tree just inside the parser's limit of 256.
+    let depth = 251;
+    let text = format!(
+        "model M {{\n    state x = 1\n    der(x) = {}x\n}}\n",
+        "- ".repeat(depth)
+    );
+    let analysis = sci::analyze(sci::diag::FileId(0), &text);
+    assert!(!analysis.has_errors(), "{:?}", analysis.diagnostics);
+    let module = &analysis.modules[0];
+    let y = sci::Tensor::vector(vec![2.0]);
+    let theta = sci::Tensor::vector(vec![]);
+    let dy = sci::eval(module, "rhs", &[sci::Tensor::scalar(0.0), y, theta]).unwrap();
+    assert_eq!(dy.data, vec![-2.0]);
+}
+
+#[test]
 fn arbitrary_bytes_never_panic() {
     let mut rng = Rng(42);
     for _ in 0..2000 {

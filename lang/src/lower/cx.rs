@@ -18,8 +18,10 @@ use sci_ir::{Block, DType, FuncId, Function, FunctionBuilder, Layout, Op, Type, 
 use std::collections::{HashMap, HashSet};
 
 /// How deeply expressions may nest (counting definitions reached through references).
-/// Each level costs a few stack frames; this keeps lowering well inside a 2 MB stack.
-pub(super) const MAX_DEPTH: usize = 200;
+/// Each level costs a few stack frames; this keeps lowering well inside a 2 MB stack. It
+/// sits above the parser's limit (plus room for the few levels the checker adds when it
+/// desugars `laplacian` and friends), so every expression the parser accepts lowers.
+pub(super) const MAX_DEPTH: usize = crate::parser::MAX_EXPR_DEPTH + 64;
 
 /// A cached quantity.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
