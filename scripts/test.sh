@@ -6,7 +6,9 @@
 #
 # It installs what the enabled features need, idempotently, before testing. Today every
 # crate is pure Rust (the LLVM and MLIR back ends, which need Debian's LLVM/MLIR 22
-# packages, are not part of the workspace yet), so there is nothing to install.
+# packages, are not part of the workspace yet), so there is nothing to install. The one
+# exception, the language server's independent-client test, installs its pinned Python
+# client into target/lsp-client itself (tests/lsp_client/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +37,9 @@ cargo test --workspace --locked
 
 step "command-line smoke test: every example checks"
 cargo run --quiet --locked --bin sci -- check examples/*.sci
+
+step "language server with an independent client (pytest-lsp; installs into target/)"
+tests/lsp_client/run.sh
 
 if [ "$slow" = 1 ]; then
     step "fuzzing the front end for 60 s (cargo fuzz)"

@@ -23,12 +23,15 @@
 //! assert_eq!(dx.data, vec![-1.0]);
 //! ```
 
+pub mod jit;
 pub mod render;
 
 use sci_diag::{Diagnostic, FileId};
 use sci_lang::{ast, check, hir};
 use std::path::Path;
 
+pub use jit::{BackendKind, Batch, CsrPattern, JitError, Model};
+pub use sci_codegen as codegen;
 pub use sci_diag as diag;
 pub use sci_ir as ir;
 pub use sci_ir::Module;
@@ -114,7 +117,7 @@ pub fn analyze(file: FileId, text: &str) -> Analysis {
     );
     let mut modules = Vec::new();
     if !sci_diag::has_errors(&diagnostics) {
-        match sci_lang::lower::lower_program(&checked.program) {
+        match lower(&checked.program) {
             Ok(m) => modules = m,
             Err(errs) => diagnostics.extend(errs),
         }
@@ -125,6 +128,24 @@ pub fn analyze(file: FileId, text: &str) -> Analysis {
         checked,
         modules,
         diagnostics,
+    }
+}
+
+/// Lowers a checked program to IR modules and expands its derivative placeholders
+/// (`d(u, x)`, `grad`, `hessian`, `laplacian`), so every function the modules hold can be
+/// evaluated and compiled.
+pub fn lower(program: &hir::Program) -> Result<Vec<Module>, Vec<Diagnostic>> {
+    let mut modules = sci_lang::lower::lower_program(program)?;
+    let mut diagnostics = Vec::new();
+    for module in &mut modules {
+        if let Err(errs) = sci_passes::ad::expand_derivatives(module) {
+            diagnostics.extend(errs);
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(modules)
+    } else {
+        Err(diagnostics)
     }
 }
 
@@ -158,6 +179,8 @@ pub struct Compiled {
     /// Warnings (errors make compilation fail).
     pub warnings: Vec<Diagnostic>,
     pub sources: SourceMap,
+    /// The native code of every module (see [`jit`]), freed when the last clone drops.
+    native: std::sync::Arc<jit::Native>,
 }
 
 impl Compiled {
@@ -167,14 +190,39 @@ impl Compiled {
     }
 }
 
-/// Compiles sci source into IR (and, in later stages, native code).
-#[derive(Clone, Debug, Default)]
-pub struct Compiler {}
+/// Compiles sci source into IR and native code.
+#[derive(Clone, Debug)]
+pub struct Compiler {
+    backend: BackendKind,
+    derivatives: bool,
+}
+
+impl Default for Compiler {
+    fn default() -> Compiler {
+        Compiler {
+            backend: BackendKind::default(),
+            derivatives: true,
+        }
+    }
+}
 
 impl Compiler {
-    /// A compiler with default settings.
+    /// A compiler with default settings: the default back end ([`BackendKind`]) and the
+    /// derivative functions of [`jit`] (the Jacobian of `rhs`, the gradient of `loss`).
     pub fn new() -> Compiler {
         Compiler::default()
+    }
+
+    /// Chooses the engine that runs compiled functions.
+    pub fn backend(mut self, backend: BackendKind) -> Compiler {
+        self.backend = backend;
+        self
+    }
+
+    /// Whether to build and compile the derivative functions (on by default).
+    pub fn derivatives(mut self, on: bool) -> Compiler {
+        self.derivatives = on;
+        self
     }
 
     /// Compiles a source text; `name` is used in diagnostics.
@@ -188,11 +236,24 @@ impl Compiler {
                 sources,
             });
         }
+        let native = match jit::build(&analysis.modules, self.backend, self.derivatives) {
+            Ok(native) => native,
+            Err(message) => {
+                return Err(CompileError {
+                    diagnostics: vec![Diagnostic::error(
+                        "E0801",
+                        format!("The back end could not compile this program: {message}"),
+                    )],
+                    sources,
+                });
+            }
+        };
         Ok(Compiled {
             modules: analysis.modules,
             program: analysis.checked.program,
             warnings: analysis.diagnostics,
             sources,
+            native: std::sync::Arc::new(native),
         })
     }
 

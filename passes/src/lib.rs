@@ -1,6 +1,11 @@
-//! IR → IR transforms: automatic differentiation (forward, reverse, Taylor), e-graph
-//! simplification, constant folding, CSE/DCE, inlining, sparsity detection.
+//! IR → IR transforms: automatic differentiation (forward, reverse, Taylor), sparsity
+//! detection and Jacobian colouring, e-graph simplification, CSE/DCE.
 //!
-//! Empty in this milestone: the front end lowers derivative operators to the placeholder
-//! op `sci_ir::Op::Deriv`, which the AD transforms of the next milestone expand. Every
-//! transform here will take and return a validated `sci_ir::Module`.
+//! Every transform takes and returns IR that `sci_ir::validate` accepts; tests validate the
+//! output of every transform and compare its numbers with the interpreter and with finite
+//! differences.
+
+pub mod ad;
+pub mod cleanup;
+pub mod simplify;
+pub mod sparsity;

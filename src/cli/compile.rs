@@ -1,4 +1,4 @@
-//! `sci compile`: print the AST or the IR of a file.
+//! `sci compile`: print the AST or the IR of a file, or write an object file and C header.
 
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -14,6 +14,12 @@ pub struct CompileArgs {
     /// Write to this file instead of stdout.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Print op counts before and after simplification per function (on stderr).
+    #[arg(long)]
+    stats: bool,
+    /// Let simplification use rules that can change results (x*0 → 0, reassociation, ...).
+    #[arg(long)]
+    fast_math: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -22,15 +28,68 @@ enum Emit {
     Ast,
     /// The IR text format (`.sir`), which `sci_ir::read` parses back.
     Ir,
+    /// A C header declaring the functions of the object file (`-o FILE.o`; see docs/abi.md).
+    Header,
+    /// Every function with derivatives expanded and simplified, as IR and as mathematics.
+    Simplified,
+    /// Gradients (of the loss, of scalar functions) as IR.
+    Grad,
+    /// Jacobians (of the ODE right-hand side in y and θ, of functions) as IR.
+    Jac,
+    /// Hessians (of the loss, of scalar functions) as IR.
+    Hessian,
 }
 
 pub fn run(args: &CompileArgs, color: bool) -> Result<ExitCode, String> {
-    let (_, analysis) = super::analyze_and_report(&args.file, color)?;
+    let (sources, analysis) = super::analyze_and_report(&args.file, color)?;
     if analysis.has_errors() {
         return Ok(ExitCode::from(1));
     }
+    // `-o FILE.o` writes an object file; `--emit header` a C header (both: FILE.h too).
+    if args.emit == Emit::Header || super::aot::wants_object(args.output.as_deref()) {
+        let header = args.emit == Emit::Header;
+        return super::aot::run(
+            &args.file,
+            &analysis.modules,
+            header,
+            args.output.as_deref(),
+        );
+    }
+    let derivative = match args.emit {
+        Emit::Grad => Some(super::derivatives::Kind::Grad),
+        Emit::Jac => Some(super::derivatives::Kind::Jac),
+        Emit::Hessian => Some(super::derivatives::Kind::Hessian),
+        _ => None,
+    };
+    // With a derivative emit, `--stats` reports the derivative functions it prints.
+    let simplified = if args.emit == Emit::Simplified || (args.stats && derivative.is_none()) {
+        match super::simplified::simplify_modules(&analysis.modules, args.fast_math) {
+            Ok(s) => Some(s),
+            Err(diagnostics) => {
+                eprint!("{}", sci::render::render_all(&diagnostics, &sources, color));
+                return Ok(ExitCode::from(1));
+            }
+        }
+    } else {
+        None
+    };
+    if let (true, Some(s)) = (args.stats, &simplified) {
+        eprint!("{}", super::simplified::stats_tables(s));
+    }
     let text = match args.emit {
         Emit::Ast => sci::lang::parser::dump(&analysis.ast),
+        Emit::Simplified => {
+            super::simplified::render(simplified.as_deref().unwrap_or(&[]), args.fast_math)
+        }
+        Emit::Header => String::new(),
+        Emit::Grad | Emit::Jac | Emit::Hessian => {
+            let options = sci_passes::simplify::SimplifyOptions {
+                fast_math: args.fast_math,
+                ..Default::default()
+            };
+            let kind = derivative.ok_or("a derivative emit without a kind")?;
+            super::derivatives::render(&analysis.modules, kind, &options, args.stats)?
+        }
         Emit::Ir => analysis
             .modules
             .iter()

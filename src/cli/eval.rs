@@ -52,7 +52,7 @@ pub fn run(args: &EvalArgs, color: bool) -> Result<ExitCode, String> {
             if let Some(f) = analysis.checked.program.functions.get(instance.index()) {
                 function = f.symbol.clone();
             }
-            sci::lang::lower::lower_program(&analysis.checked.program)
+            sci::lower(&analysis.checked.program)
                 .map_err(|d| sci::render::render_all(&d, &sources, color))?
         }
     };

@@ -3,10 +3,13 @@
 //! Exit codes: 0 success; 1 the input has errors (diagnostics were printed); 2 the command
 //! could not run (unreadable file, bad arguments, unknown function).
 
+mod aot;
 mod check;
 mod compile;
+mod derivatives;
 mod eval;
 mod fmt;
+mod simplified;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use sci::SourceMap;
@@ -45,6 +48,8 @@ enum Command {
     /// Evaluate a function of a model (rhs, y0, outputs, loss, a fn) with the reference
     /// interpreter.
     Eval(eval::EvalArgs),
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp,
     /// Format model files in the canonical style.
     Fmt {
         /// The `.sci` files to format (rewritten in place unless --check).
@@ -68,6 +73,14 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Compile(args) => compile::run(&args, color),
         Command::Eval(args) => eval::run(&args, color),
         Command::Fmt { files, check } => fmt::run(&files, check, color),
+        // The protocol asks for exit code 1 when the client exits without `shutdown`.
+        Command::Lsp => match sci_lsp::run_stdio() {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(why) => {
+                eprintln!("sci lsp: {why}");
+                Ok(ExitCode::from(1))
+            }
+        },
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,142 @@
+//! JIT compilation into executable memory, and safe calls into it.
+//!
+//! Each compiled module owns one `JITModule`; dropping the [`JitCode`] frees its memory.
+//! Rust calls every function through its packed entry (see `define_packed`), after
+//! [`check_call`](crate::interp::check_call) has checked every length, so the native code
+//! only ever reads and writes within the slices it was given.
+
+use super::{CraneliftOptions, checked_table, cl_error, define_module, isa, runtime};
+use crate::abi::Status;
+use crate::interp::check_call;
+use crate::{CallError, CodegenError, CompiledFunction, CompiledModule};
+use cranelift_jit::{JITBuilder, JITModule};
+use sci_ir::Module;
+use std::fmt;
+
+/// The uniform native entry: argument pointers, batch counts, output.
+type Packed = unsafe extern "C" fn(*const *const f64, *const u64, *mut f64) -> i32;
+
+/// Natively compiled functions of one module.
+pub struct JitCode {
+    functions: Vec<CompiledFunction>,
+    entries: Vec<Option<Packed>>,
+    code: Option<OwnedJit>,
+}
+
+/// The JIT module that owns the code.
+struct OwnedJit(JITModule);
+
+// SAFETY: after `finalize_definitions` the module is never used again except to free its
+// memory when the owner drops (which takes `&mut self`, so no call can be running). The code
+// itself is immutable and reentrant: functions keep all state in their own frames.
+unsafe impl Send for OwnedJit {}
+unsafe impl Sync for OwnedJit {}
+
+impl fmt::Debug for JitCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.functions.iter().map(|f| f.name.as_str()).collect();
+        f.debug_struct("JitCode")
+            .field("functions", &names)
+            .finish()
+    }
+}
+
+impl Drop for JitCode {
+    fn drop(&mut self) {
+        self.entries.clear();
+        if let Some(OwnedJit(module)) = self.code.take() {
+            // SAFETY: the entries (the only pointers into the code) are gone, and `&mut self`
+            // guarantees no call is in progress.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+/// JIT-compiles every available function of `module`.
+pub(super) fn compile(
+    module: &Module,
+    options: &CraneliftOptions,
+) -> Result<JitCode, CodegenError> {
+    let functions = checked_table(module)?;
+    let mut builder = JITBuilder::with_isa(
+        isa(options, false)?,
+        cranelift_module::default_libcall_names(),
+    );
+    for f in runtime::math_functions() {
+        debug_assert!(f.arity == 1 || f.arity == 2);
+        builder.symbol(f.name, f.ptr);
+    }
+    for (name, ptr) in runtime::allocator_symbols() {
+        builder.symbol(name, ptr);
+    }
+    let mut jit = JITModule::new(builder);
+    let defined = match define_module(&mut jit, module, &functions, options, true).and_then(|d| {
+        jit.finalize_definitions()
+            .map_err(|e| cl_error("link the compiled code", e))?;
+        Ok(d)
+    }) {
+        Ok(d) => d,
+        Err(e) => {
+            // SAFETY: no pointer into the module's memory was handed out.
+            unsafe { jit.free_memory() };
+            return Err(e);
+        }
+    };
+    let entries = defined
+        .iter()
+        .map(|d| {
+            d.and_then(|d| d.packed).map(|id| {
+                let ptr = jit.get_finalized_function(id);
+                // SAFETY: `id` is a packed entry, defined by `define_packed` with exactly the
+                // signature of `Packed` in the platform's C calling convention.
+                unsafe { std::mem::transmute::<*const u8, Packed>(ptr) }
+            })
+        })
+        .collect();
+    Ok(JitCode {
+        functions,
+        entries,
+        code: Some(OwnedJit(jit)),
+    })
+}
+
+impl CompiledModule for JitCode {
+    fn backend(&self) -> &'static str {
+        "cranelift"
+    }
+
+    fn functions(&self) -> &[CompiledFunction] {
+        &self.functions
+    }
+
+    fn call_flat(&self, index: usize, inputs: &[&[f64]], out: &mut [f64]) -> Result<(), CallError> {
+        let (f, points) = check_call(&self.functions, index, inputs, out)?;
+        let entry = self
+            .entries
+            .get(index)
+            .copied()
+            .flatten()
+            .ok_or_else(|| CallError::new(format!("`{}` has no compiled code.", f.name)))?;
+        let ptrs: Vec<*const f64> = inputs.iter().map(|s| s.as_ptr()).collect();
+        let counts: Vec<u64> = points.iter().map(|&n| n as u64).collect();
+        // SAFETY: `check_call` verified the number of inputs, that each unbatched input has
+        // exactly its shape's element count (so scalars have one element to read), that each
+        // batched input holds `counts[k]` whole points, and that `out` has exactly the
+        // result's element count; the compiled code reads and writes only within those
+        // bounds (indices are range-checked at run time). `out` cannot alias an input
+        // (Rust borrows), and the code is alive as long as `self`.
+        let status = unsafe { entry(ptrs.as_ptr(), counts.as_ptr(), out.as_mut_ptr()) };
+        match Status::from_code(status) {
+            Some(Status::Ok) => Ok(()),
+            Some(s) => Err(CallError::new(format!(
+                "`{}` failed: {}",
+                f.name,
+                s.message()
+            ))),
+            None => Err(CallError::new(format!(
+                "`{}` returned the unknown status {status}.",
+                f.name
+            ))),
+        }
+    }
+}

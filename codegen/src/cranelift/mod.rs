@@ -1,0 +1,254 @@
+//! The Cranelift back end: IR modules to machine code, in memory (JIT, [`CraneliftBackend`])
+//! or in an object file for C hosts ([`emit_object`]).
+//!
+//! Every IR function becomes one native function with the C ABI of [`crate::abi`]; calls
+//! between IR functions are native calls. How values are represented and where buffers live
+//! is described in `lower.rs` and `plan.rs`; math functions in `runtime.rs`.
+
+mod jit;
+mod lower;
+mod object;
+mod ops;
+mod plan;
+mod runtime;
+mod structured;
+
+pub use jit::JitCode;
+pub use object::{ObjectCode, emit_object};
+
+use crate::interp::function_table;
+use crate::{Backend, CodegenError, CompiledFunction, CompiledModule};
+use cranelift_codegen::ir::types::{F64, I32, I64};
+use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData};
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_module::{FuncId as ClFuncId, Linkage, Module as ClModule};
+use lower::Imports;
+use sci_ir::Module;
+
+/// How `reduce_batch sum` and `mean` add up points.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BatchSum {
+    /// Neumaier's compensated summation: the error stays a few ulps whatever the number of
+    /// points (the default).
+    #[default]
+    Compensated,
+    /// Left to right, like the interpreter: bit-identical to it.
+    Sequential,
+}
+
+/// Settings of the Cranelift back end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CraneliftOptions {
+    pub batch_sum: BatchSum,
+    /// Run Cranelift's optimiser (`opt_level = speed`); off compiles faster.
+    pub optimize: bool,
+}
+
+impl Default for CraneliftOptions {
+    fn default() -> CraneliftOptions {
+        CraneliftOptions {
+            batch_sum: BatchSum::default(),
+            optimize: true,
+        }
+    }
+}
+
+/// The Cranelift JIT as a [`Backend`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CraneliftBackend {
+    pub options: CraneliftOptions,
+}
+
+impl CraneliftBackend {
+    /// The back end with default options.
+    pub fn new() -> CraneliftBackend {
+        CraneliftBackend::default()
+    }
+
+    /// The back end with the given options.
+    pub fn with_options(options: CraneliftOptions) -> CraneliftBackend {
+        CraneliftBackend { options }
+    }
+}
+
+impl Backend for CraneliftBackend {
+    fn name(&self) -> &'static str {
+        "cranelift"
+    }
+
+    fn compile(&self, module: &Module) -> Result<Box<dyn CompiledModule>, CodegenError> {
+        Ok(Box::new(jit::compile(module, &self.options)?))
+    }
+}
+
+fn cl_error(what: &str, e: impl std::fmt::Display) -> CodegenError {
+    CodegenError::new(format!("Cranelift could not {what}: {e}"))
+}
+
+/// The target: the host with its CPU features (JIT) or the host's baseline (objects, which
+/// may run on another machine of the same architecture; position-independent for PIE
+/// executables).
+fn isa(options: &CraneliftOptions, for_object: bool) -> Result<OwnedTargetIsa, CodegenError> {
+    let mut flags = settings::builder();
+    let set = |flags: &mut settings::Builder, k: &str, v: &str| {
+        flags
+            .set(k, v)
+            .map_err(|e| cl_error(&format!("set `{k}`"), e))
+    };
+    set(
+        &mut flags,
+        "opt_level",
+        if options.optimize { "speed" } else { "none" },
+    )?;
+    set(
+        &mut flags,
+        "enable_verifier",
+        if cfg!(debug_assertions) {
+            "true"
+        } else {
+            "false"
+        },
+    )?;
+    set(&mut flags, "use_colocated_libcalls", "false")?;
+    set(
+        &mut flags,
+        "is_pic",
+        if for_object { "true" } else { "false" },
+    )?;
+    // Frames above a page are probed, so a deep host stack fails cleanly.
+    set(&mut flags, "enable_probestack", "true")?;
+    set(&mut flags, "probestack_strategy", "inline")?;
+    let builder = cranelift_native::builder_with_options(!for_object)
+        .map_err(|e| cl_error("target this machine", e))?;
+    builder
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| cl_error("configure the target", e))
+}
+
+/// The native code of one function and, for the JIT, its packed entry.
+#[derive(Clone, Copy, Debug)]
+struct Defined {
+    packed: Option<ClFuncId>,
+}
+
+/// Declares and defines every available function of `ir` in `m` under the sci ABI, with
+/// packed entry points when `packed` (the JIT's uniform entry, see `jit.rs`).
+fn define_module<M: ClModule>(
+    m: &mut M,
+    ir: &Module,
+    table: &[CompiledFunction],
+    options: &CraneliftOptions,
+    packed: bool,
+) -> Result<Vec<Option<Defined>>, CodegenError> {
+    let names = crate::abi::symbol_names(ir);
+    let mut funcs = Vec::with_capacity(table.len());
+    for (entry, name) in table.iter().zip(&names) {
+        let f = ir
+            .functions
+            .get(entry.id)
+            .ok_or_else(|| lower::internal("function out of range"))?;
+        if entry.unavailable.is_some() {
+            funcs.push(None);
+            continue;
+        }
+        let sig = lower::abi_signature(m, f);
+        let id = m
+            .declare_function(name, Linkage::Export, &sig)
+            .map_err(|e| cl_error(&format!("declare `{name}`"), e))?;
+        funcs.push(Some(id));
+    }
+    let imports = Imports { funcs };
+    let mut ctx = m.make_context();
+    let mut fctx = FunctionBuilderContext::new();
+    let mut out = Vec::with_capacity(table.len());
+    for (k, entry) in table.iter().enumerate() {
+        let Some(id) = imports.funcs.get(k).copied().flatten() else {
+            out.push(None);
+            continue;
+        };
+        let f = ir
+            .functions
+            .get(entry.id)
+            .ok_or_else(|| lower::internal("function out of range"))?;
+        ctx.func.signature = lower::abi_signature(m, f);
+        let builder = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        lower::lower_function(m, builder, ir, f, &imports, options)?;
+        m.define_function(id, &mut ctx)
+            .map_err(|e| cl_error(&format!("compile `{}`", f.name), e))?;
+        m.clear_context(&mut ctx);
+        let packed = if packed {
+            Some(define_packed(m, &mut ctx, &mut fctx, f, id, &names[k])?)
+        } else {
+            None
+        };
+        out.push(Some(Defined { packed }));
+    }
+    Ok(out)
+}
+
+/// `int32_t NAME__packed(const double *const *args, const size_t *counts, double *out)`:
+/// loads each argument from `args` (scalars through a pointer) and each batch count from
+/// `counts`, then calls `NAME`. One Rust type can call every function through it.
+fn define_packed<M: ClModule>(
+    m: &mut M,
+    ctx: &mut cranelift_codegen::Context,
+    fctx: &mut FunctionBuilderContext,
+    f: &sci_ir::Function,
+    target: ClFuncId,
+    name: &str,
+) -> Result<ClFuncId, CodegenError> {
+    let mut sig = m.make_signature();
+    sig.params
+        .extend([AbiParam::new(I64), AbiParam::new(I64), AbiParam::new(I64)]);
+    sig.returns.push(AbiParam::new(I32));
+    let id = m
+        .declare_function(&format!("{name}__packed"), Linkage::Local, &sig)
+        .map_err(|e| cl_error("declare a packed entry", e))?;
+    ctx.func.signature = sig;
+    {
+        let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        b.seal_block(entry);
+        let (args, counts, out) = {
+            let p = b.block_params(entry);
+            (p[0], p[1], p[2])
+        };
+        let flags = MemFlagsData::trusted();
+        let mut call_args = Vec::new();
+        for k in 0..f.inputs().len() {
+            let ty = f
+                .input_type(k)
+                .ok_or_else(|| lower::internal("input out of range"))?;
+            let p = b.ins().load(I64, flags, args, (k * 8) as i32);
+            if ty.batched {
+                let n = b.ins().load(I64, flags, counts, (k * 8) as i32);
+                call_args.extend([p, n]);
+            } else if ty.shape.is_empty() {
+                call_args.push(b.ins().load(F64, flags, p, 0));
+            } else {
+                call_args.push(p);
+            }
+        }
+        call_args.push(out);
+        let callee = m.declare_func_in_func(target, b.func);
+        let call = b.ins().call(callee, &call_args);
+        let status = b.inst_results(call)[0];
+        b.ins().return_(&[status]);
+        let config = m.target_config();
+        b.finalize(config);
+    }
+    m.define_function(id, ctx)
+        .map_err(|e| cl_error("compile a packed entry", e))?;
+    m.clear_context(ctx);
+    Ok(id)
+}
+
+/// The table of functions of `module`, after validating it.
+fn checked_table(module: &Module) -> Result<Vec<CompiledFunction>, CodegenError> {
+    sci_ir::validate_module(module).map_err(|errs| crate::interp::invalid_ir(module, &errs))?;
+    Ok(function_table(module))
+}

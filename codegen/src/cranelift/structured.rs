@@ -1,0 +1,295 @@
+//! Lowering of the structured ops (`tabulate`, `fold`, `map`), batch reductions and calls.
+//!
+//! `tabulate` and `fold` become counted loops whose body is the block, lowered once.
+//! `map` is a loop over the points of its batched inputs, whose count is a run-time value.
+//! `reduce_batch sum` and `mean` use Neumaier's compensated summation by default (the error
+//! does not grow with the number of points), or a plain left-to-right sum that matches the
+//! interpreter bit for bit ([`BatchSum`](super::BatchSum)).
+
+use super::BatchSum;
+use super::lower::{FnLower, Ix, Repr, Res, internal};
+use crate::abi::{Status, batch_source};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::types::F64;
+use cranelift_codegen::ir::{InstBuilder, Value};
+use cranelift_module::Module as ClModule;
+use sci_ir::{Block, FuncId, ReduceOp, ValueId};
+
+impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
+    /// Runs `block` with its arguments bound to `args` and returns its result.
+    fn run_block(&mut self, block: &Block, args: &[Repr]) -> Res<Repr> {
+        for (&a, &r) in block.args.iter().zip(args) {
+            self.set(a, r);
+        }
+        self.lower_body(&block.body)?;
+        self.repr(block.result)
+    }
+
+    pub fn tabulate(&mut self, id: ValueId, extents: &[usize], body: &Block) -> Res<Repr> {
+        let dst = self.dest(id)?;
+        let per = self.len_of(body.result)?;
+        let mut idx = Vec::new();
+        self.nest(extents, &mut idx, &mut |s, idx| {
+            let args: Vec<Repr> = idx
+                .iter()
+                .map(|&i| Repr::Scalar(s.index_value(i)))
+                .collect();
+            let item = s.run_block(body, &args)?;
+            let lin = s.linear(extents, idx);
+            let at = s.addr(dst, Ix::V(lin), per);
+            s.store_repr(item, at, per)
+        })?;
+        Ok(Repr::Buf(dst))
+    }
+
+    pub fn fold(&mut self, id: ValueId, op: ReduceOp, extent: usize, body: &Block) -> Res<Repr> {
+        let dtype = self.ty(id)?.dtype;
+        let width = self.len_of(id)?;
+        if self.ty(id)?.shape.is_empty() {
+            let var = self.b.declare_var(F64);
+            let init = self.start(op);
+            self.b.def_var(var, init);
+            self.repeat(extent, |s, i| {
+                let x = s.index_value(i);
+                let item = s.run_block(body, &[Repr::Scalar(x)])?;
+                let item = match item {
+                    Repr::Scalar(v) => v,
+                    Repr::Buf(p) => s.load(p, Ix::C(0)),
+                    Repr::Batch { .. } => return Err(internal("batched fold item")),
+                };
+                let first = s.b.ins().icmp_imm_s(IntCC::Equal, i, 0);
+                let acc = s.b.use_var(var);
+                let acc = s.combine(op, acc, item, Some(first));
+                s.b.def_var(var, acc);
+                Ok(())
+            })?;
+            let mut r = self.b.use_var(var);
+            if op == ReduceOp::Mean {
+                let n = self.f64c(extent as f64);
+                r = self.b.ins().fdiv(r, n);
+            }
+            return Ok(Repr::Scalar(self.round(r, dtype)));
+        }
+        let acc = self.dest(id)?;
+        let init = self.start(op);
+        self.each(width, |s, j| {
+            s.store(acc, j, init);
+            Ok(())
+        })?;
+        self.repeat(extent, |s, i| {
+            let x = s.index_value(i);
+            let item = s.run_block(body, &[Repr::Scalar(x)])?;
+            let p = match item {
+                Repr::Buf(p) => p,
+                _ => return Err(internal("fold item of the wrong shape")),
+            };
+            let first = s.b.ins().icmp_imm_s(IntCC::Equal, i, 0);
+            s.each(width, |s, j| {
+                let a = s.load(acc, j);
+                let y = s.load(p, j);
+                let r = s.combine(op, a, y, Some(first));
+                s.store(acc, j, r);
+                Ok(())
+            })
+        })?;
+        self.each(width, |s, j| {
+            let mut r = s.load(acc, j);
+            if op == ReduceOp::Mean {
+                let n = s.f64c(extent as f64);
+                r = s.b.ins().fdiv(r, n);
+            }
+            let r = s.round(r, dtype);
+            s.store(acc, j, r);
+            Ok(())
+        })?;
+        Ok(Repr::Buf(acc))
+    }
+
+    pub fn map(&mut self, id: ValueId, inputs: &[ValueId], body: &Block) -> Res<Repr> {
+        let mut ins = Vec::with_capacity(inputs.len());
+        for &i in inputs {
+            match self.repr(i)? {
+                Repr::Batch { ptr, n } => {
+                    ins.push((ptr, n, self.len_of(i)?, self.ty(i)?.shape.is_empty()))
+                }
+                _ => return Err(internal("map over an unbatched value")),
+            }
+        }
+        let n = ins
+            .first()
+            .map(|x| x.1)
+            .ok_or_else(|| internal("map without inputs"))?;
+        for &(_, m, _, _) in &ins[1..] {
+            let differ = self.b.ins().icmp(IntCC::NotEqual, n, m);
+            self.fail_if(differ, Status::BatchMismatch);
+        }
+        let per = self.len_of(id)?;
+        let dst = self.alloc_batch(id, n, per)?;
+        self.repeat_dyn(n, |s, p| {
+            let args = ins
+                .iter()
+                .map(|&(ptr, _, len, scalar)| {
+                    if scalar {
+                        Repr::Scalar(s.load(ptr, Ix::V(p)))
+                    } else {
+                        Repr::Buf(s.addr(ptr, Ix::V(p), len))
+                    }
+                })
+                .collect::<Vec<_>>();
+            let item = s.run_block(body, &args)?;
+            let at = s.addr(dst, Ix::V(p), per);
+            s.store_repr(item, at, per)
+        })?;
+        Ok(Repr::Batch { ptr: dst, n })
+    }
+
+    pub fn reduce_batch(&mut self, id: ValueId, op: ReduceOp, a: ValueId) -> Res<Repr> {
+        let (ptr, n) = match self.repr(a)? {
+            Repr::Batch { ptr, n } => (ptr, n),
+            _ => return Err(internal("reduce_batch of an unbatched value")),
+        };
+        let per = self.len_of(a)?;
+        let dtype = self.ty(id)?.dtype;
+        if matches!(op, ReduceOp::Max | ReduceOp::Min | ReduceOp::Mean) {
+            let empty = self.b.ins().icmp_imm_s(IntCC::Equal, n, 0);
+            self.fail_if(empty, Status::EmptyBatch);
+        }
+        let compensated = matches!(op, ReduceOp::Sum | ReduceOp::Mean)
+            && self.batch_sum() == BatchSum::Compensated;
+        let scalar = self.ty(id)?.shape.is_empty();
+        let dst = if scalar { None } else { Some(self.dest(id)?) };
+        let mut result = None;
+        self.each(per, |s, e| {
+            let r = if compensated {
+                s.neumaier(ptr, n, e, per)?
+            } else {
+                let var = s.b.declare_var(F64);
+                let init = s.start(op);
+                s.b.def_var(var, init);
+                s.repeat_dyn(n, |s, p| {
+                    let at = s.point_elem(p, e, per);
+                    let x = s.load(ptr, Ix::V(at));
+                    let first = s.b.ins().icmp_imm_s(IntCC::Equal, p, 0);
+                    let acc = s.b.use_var(var);
+                    let acc = s.combine(op, acc, x, Some(first));
+                    s.b.def_var(var, acc);
+                    Ok(())
+                })?;
+                s.b.use_var(var)
+            };
+            let r = if op == ReduceOp::Mean {
+                let nf = s.b.ins().fcvt_from_uint(F64, n);
+                s.b.ins().fdiv(r, nf)
+            } else {
+                r
+            };
+            let r = s.round(r, dtype);
+            match dst {
+                Some(d) => s.store(d, e, r),
+                None => result = Some(r),
+            }
+            Ok(())
+        })?;
+        match (dst, result) {
+            (Some(d), _) => Ok(Repr::Buf(d)),
+            (None, Some(r)) => Ok(Repr::Scalar(r)),
+            (None, None) => Err(internal("reduce_batch of an empty point")),
+        }
+    }
+
+    /// The position of element `e` of point `p` in a batch of `per`-element points.
+    fn point_elem(&mut self, p: Value, e: Ix, per: usize) -> Value {
+        let base = self.b.ins().imul_imm_s(p, per as i64);
+        match e {
+            Ix::C(0) => base,
+            Ix::C(c) => self.b.ins().iadd_imm_s(base, c as i64),
+            Ix::V(v) => self.b.ins().iadd(base, v),
+        }
+    }
+
+    /// Neumaier's compensated sum of element `e` over the `n` points at `ptr`. When the
+    /// running sum is not finite the plain sum is returned (as the interpreter would).
+    fn neumaier(&mut self, ptr: Value, n: Value, e: Ix, per: usize) -> Res<Value> {
+        let sum = self.b.declare_var(F64);
+        let comp = self.b.declare_var(F64);
+        let zero = self.f64c(0.0);
+        self.b.def_var(sum, zero);
+        self.b.def_var(comp, zero);
+        self.repeat_dyn(n, |s, p| {
+            let at = s.point_elem(p, e, per);
+            let x = s.load(ptr, Ix::V(at));
+            let acc = s.b.use_var(sum);
+            let c = s.b.use_var(comp);
+            let t = s.b.ins().fadd(acc, x);
+            let big = {
+                let a = s.b.ins().fabs(acc);
+                let b = s.b.ins().fabs(x);
+                s.b.ins().fcmp(FloatCC::GreaterThanOrEqual, a, b)
+            };
+            // |acc| ≥ |x|: the low bits lost are (acc − t) + x, else (x − t) + acc.
+            let d1 = s.b.ins().fsub(acc, t);
+            let d1 = s.b.ins().fadd(d1, x);
+            let d2 = s.b.ins().fsub(x, t);
+            let d2 = s.b.ins().fadd(d2, acc);
+            let d = s.b.ins().select(big, d1, d2);
+            let c = s.b.ins().fadd(c, d);
+            s.b.def_var(sum, t);
+            s.b.def_var(comp, c);
+            Ok(())
+        })?;
+        let acc = self.b.use_var(sum);
+        let c = self.b.use_var(comp);
+        let total = self.b.ins().fadd(acc, c);
+        let a = self.b.ins().fabs(acc);
+        let inf = self.f64c(f64::INFINITY);
+        let finite = self.b.ins().fcmp(FloatCC::LessThan, a, inf);
+        Ok(self.b.ins().select(finite, total, acc))
+    }
+
+    pub fn call(&mut self, id: ValueId, func: FuncId, args: &[ValueId]) -> Res<Repr> {
+        let code = self
+            .imports
+            .funcs
+            .get(func.index())
+            .copied()
+            .flatten()
+            .ok_or_else(|| internal("call of a function without code"))?;
+        let mut params = Vec::with_capacity(args.len() + 1);
+        let mut batch_counts = Vec::new();
+        for &a in args {
+            match self.repr(a)? {
+                Repr::Scalar(x) => params.push(x),
+                Repr::Buf(p) => params.push(p),
+                Repr::Batch { ptr, n } => {
+                    params.push(ptr);
+                    params.push(n);
+                    batch_counts.push(Some(n));
+                    continue;
+                }
+            }
+            batch_counts.push(None);
+        }
+        let ty = self.ty(id)?;
+        let per = self.len_of(id)?;
+        let (out, n) = if ty.batched {
+            let k = batch_source(self.ir, func, 0)
+                .ok_or_else(|| internal("batched result without a batched input"))?;
+            let n = batch_counts
+                .get(k)
+                .copied()
+                .flatten()
+                .ok_or_else(|| internal("batch source is not batched"))?;
+            (self.alloc_batch(id, n, per)?, Some(n))
+        } else {
+            (self.dest(id)?, None)
+        };
+        params.push(out);
+        let status = self.call_import(code, &params)?;
+        self.fail_on_status(status);
+        Ok(match n {
+            Some(n) => Repr::Batch { ptr: out, n },
+            None if ty.shape.is_empty() => Repr::Scalar(self.load(out, Ix::C(0))),
+            None => Repr::Buf(out),
+        })
+    }
+}

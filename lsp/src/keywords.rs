@@ -1,0 +1,133 @@
+//! The keywords of the language with one line each, for completion and hover.
+
+/// Whether a keyword starts a line (a model member or a top-level item) or appears inside
+/// expressions and declarations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// `model`, `fn`, `use`, `const` at file level.
+    Item,
+    /// `param`, `state`, `der`, … inside a model.
+    Member,
+    /// `if`, `then`, `in`, `and`, … inside expressions and headers.
+    Expr,
+}
+
+/// `(keyword, place, doc)` for every keyword.
+pub const KEYWORDS: &[(&str, Place, &str)] = &[
+    (
+        "model",
+        Place::Item,
+        "`model Name { … }`: a model: its parameters, states, equations and losses.",
+    ),
+    (
+        "fn",
+        Place::Item,
+        "`fn name(x: real[n]) = body`: a function (generic over the shape variables of its parameters).",
+    ),
+    (
+        "use",
+        Place::Item,
+        "`use nn.{mlp}`: brings library items into scope.",
+    ),
+    (
+        "const",
+        Place::Item,
+        "`const name: unit = value`: a compile-time constant.",
+    ),
+    (
+        "param",
+        Place::Member,
+        "`param name: unit = default`: a trainable or fittable parameter.",
+    ),
+    (
+        "state",
+        Place::Member,
+        "`state name[i in 0..n]: unit = initial`: a state of an ODE model.",
+    ),
+    (
+        "let",
+        Place::Member,
+        "`let name = value`: a named intermediate quantity.",
+    ),
+    (
+        "output",
+        Place::Member,
+        "`output name = value`: a derived quantity recorded when the model runs.",
+    ),
+    (
+        "der",
+        Place::Member,
+        "`der(x) = value`: the time derivative of the state x.",
+    ),
+    (
+        "domain",
+        Place::Member,
+        "`domain omega: t in [0, 1], x in [-1, 1]`: a region where residuals are sampled.",
+    ),
+    (
+        "net",
+        Place::Member,
+        "`net u(t, x) = mlp(hidden: [20, 20], activation: tanh)`: a neural network.",
+    ),
+    (
+        "residual",
+        Place::Member,
+        "`residual name on domain where cond, points 256: value`: an equation enforced at sampled points.",
+    ),
+    (
+        "loss",
+        Place::Member,
+        "`loss = value`: the quantity minimised when training or fitting.",
+    ),
+    (
+        "data",
+        Place::Member,
+        "`data obs(t: s, y) = csv(\"file.csv\")`: a data set read when the model runs.",
+    ),
+    (
+        "on",
+        Place::Expr,
+        "`residual r on omega`: the domain a residual is sampled on.",
+    ),
+    (
+        "where",
+        Place::Expr,
+        "`where cond`: restricts a residual to part of its domain (a boundary).",
+    ),
+    (
+        "if",
+        Place::Expr,
+        "`if cond then a else b`: a conditional value.",
+    ),
+    (
+        "then",
+        Place::Expr,
+        "`if cond then a else b`: the value when the condition holds.",
+    ),
+    (
+        "else",
+        Place::Expr,
+        "`if cond then a else b`: the value otherwise.",
+    ),
+    (
+        "in",
+        Place::Expr,
+        "`i in 0..n`: an index range (end exclusive), or a coordinate interval.",
+    ),
+    ("and", Place::Expr, "Logical and (also `∧`)."),
+    ("or", Place::Expr, "Logical or (also `∨`)."),
+    ("not", Place::Expr, "Logical not (also `¬`)."),
+    (
+        "real",
+        Place::Expr,
+        "`real`, `real[3]`, `real[n, m] m/s`: a real scalar or array type.",
+    ),
+];
+
+/// The documentation of a keyword.
+pub fn doc(word: &str) -> Option<&'static str> {
+    KEYWORDS
+        .iter()
+        .find(|(k, _, _)| *k == word)
+        .map(|(_, _, d)| *d)
+}

@@ -1,0 +1,792 @@
+//! Natively compiled models and functions: typed, safe handles for Rust hosts.
+//!
+//! [`Compiler::compile_source`](crate::Compiler::compile_source) and
+//! [`compile_file`](crate::Compiler::compile_file) compile every model to native code
+//! (Cranelift by default, see [`BackendKind`]) together with the derivatives a host needs:
+//! the Jacobian of `rhs` with respect to the state and the gradient of `loss` with respect to
+//! the parameters θ, and a sparse (CSR) Jacobian. The handles below check every length at the boundary and report
+//! problems as [`JitError`]s; callers never write `unsafe`, and the machine code is freed
+//! when the last [`Compiled`](crate::Compiled) that owns it drops.
+//!
+//! ```
+//! let src = "model LV {
+//!     param a = 1.5
+//!     param b = 1.0
+//!     state x = 10.0
+//!     state y = 5.0
+//!     der(x) = a * x - b * x * y
+//!     der(y) = x * y - 3 * y
+//! }";
+//! let compiled = sci::Compiler::new().compile_source("lv.sci", src)?;
+//! let lv = compiled.model("LV")?;
+//! let p = lv.params();                // default θ = [1.5, 1.0]
+//! let y = lv.y0(&p)?;                 // [10, 5]
+//! let mut dy = vec![0.0; lv.n_states()];
+//! lv.rhs(0.0, &y, &p, &mut dy)?;
+//! assert_eq!(dy, vec![1.5 * 10.0 - 10.0 * 5.0, 10.0 * 5.0 - 15.0]);
+//! let mut jac = vec![0.0; 4];         // ∂f/∂y, row-major
+//! lv.jacobian(0.0, &y, &p, &mut jac)?;
+//! assert_eq!(jac, vec![1.5 - 5.0, -10.0, 5.0, 10.0 - 3.0]);
+//! // Shapes are checked: a state vector of the wrong length is an error, not a crash.
+//! assert!(lv.rhs(0.0, &[1.0], &p, &mut dy).is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Free functions, generic ones included (instantiated for the argument lengths on first
+//! use):
+//!
+//! ```
+//! let src = "fn rosenbrock(x: real[n]) = sum(i in 0..n - 1: 100 * (x[i + 1] - x[i]^2)^2 + (1 - x[i])^2)";
+//! let compiled = sci::Compiler::new().compile_source("r.sci", src)?;
+//! let f = compiled.function("rosenbrock")?;
+//! assert_eq!(f.call(&[&[1.0, 1.0, 1.0]])?, vec![0.0]);
+//! assert_eq!(f.call(&[&[0.0, 0.0]])?, vec![1.0]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use crate::{Compiled, Tensor};
+use sci_codegen::{CompiledModule, Signature};
+use sci_ir::Module;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+/// Which engine runs compiled functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    /// Native code through Cranelift (feature `cranelift`, on by default).
+    Cranelift,
+    /// The reference interpreter: slow, always available, the numeric oracle.
+    Interpreter,
+    /// No code: only the IR is produced; the handles answer an error.
+    None,
+}
+
+impl Default for BackendKind {
+    /// Cranelift when the build has it, else the interpreter.
+    fn default() -> BackendKind {
+        if cfg!(feature = "cranelift") {
+            BackendKind::Cranelift
+        } else {
+            BackendKind::Interpreter
+        }
+    }
+}
+
+/// A failed call or lookup through the embedding API: a sentence for users.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JitError {
+    pub message: String,
+}
+
+impl JitError {
+    fn new(message: impl Into<String>) -> JitError {
+        JitError {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for JitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for JitError {}
+
+impl From<sci_codegen::CallError> for JitError {
+    fn from(e: sci_codegen::CallError) -> JitError {
+        JitError::new(e.message)
+    }
+}
+
+/// Name of the `rhs` Jacobian with respect to the state (`∂rhs/∂y`), added to model modules.
+pub const JACOBIAN: &str = "jacobian.rhs";
+/// Name of the gradient of `loss` with respect to θ, added to model modules.
+pub const LOSS_GRAD: &str = "grad.loss";
+/// Name of the CSR values of `∂rhs/∂y` (see [`Model::jacobian_sparsity`]), added to model
+/// modules by the JIT.
+pub const SPARSE_JACOBIAN: &str = "sparse_jacobian.rhs";
+
+/// The structure of a sparse matrix in compressed sparse row form: the columns of row `r`
+/// are `col_idx[row_ptr[r]..row_ptr[r + 1]]`, sorted; values come in the same order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CsrPattern {
+    pub n_rows: usize,
+    pub n_cols: usize,
+    pub row_ptr: Vec<usize>,
+    pub col_idx: Vec<usize>,
+    /// Sweeps (colours) one evaluation of the values takes, instead of `n_cols` for a dense
+    /// forward-mode Jacobian.
+    pub n_colors: usize,
+}
+
+/// The compiled code of one module.
+pub(crate) struct NativeModule {
+    /// The IR that was compiled: the module plus its derivative functions.
+    pub ir: Module,
+    pub code: Box<dyn CompiledModule>,
+    /// Why a derivative function could not be built, by its name.
+    pub missing: HashMap<&'static str, String>,
+    /// The pattern of [`SPARSE_JACOBIAN`], when it was built.
+    pub sparsity: Option<CsrPattern>,
+}
+
+/// A generic function's name and the shapes of its arguments.
+type InstanceKey = (String, Vec<Vec<usize>>);
+
+/// Native code for every module of a compilation (shared by clones of `Compiled`).
+pub(crate) struct Native {
+    pub backend: BackendKind,
+    pub modules: Vec<NativeModule>,
+    /// Generic functions instantiated on demand, by name and argument shapes.
+    pub instances: Mutex<HashMap<InstanceKey, Arc<NativeModule>>>,
+}
+
+impl fmt::Debug for Native {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.modules.iter().map(|m| m.ir.name.as_str()).collect();
+        f.debug_struct("Native")
+            .field("backend", &self.backend)
+            .field("modules", &names)
+            .finish()
+    }
+}
+
+/// Compiles `modules` with `backend`, adding derivative functions when `derivatives`.
+pub(crate) fn build(
+    modules: &[Module],
+    backend: BackendKind,
+    derivatives: bool,
+) -> Result<Native, String> {
+    let mut out = Vec::new();
+    if backend != BackendKind::None {
+        for m in modules {
+            out.push(compile_module(m, backend, derivatives)?);
+        }
+    }
+    Ok(Native {
+        backend,
+        modules: out,
+        instances: Mutex::new(HashMap::new()),
+    })
+}
+
+/// `m` with the derivative functions the embedding API and C hosts use: [`JACOBIAN`]
+/// (`∂rhs/∂y`, inputs as `rhs`) when `m` has `rhs`, and [`LOSS_GRAD`] (`∂loss/∂θ`, inputs
+/// as `loss`) when it has `loss`. Also returns, per derivative that could not be built, why.
+pub fn with_derivatives(m: &Module) -> (Module, HashMap<&'static str, String>) {
+    let mut ir = m.clone();
+    let mut missing = HashMap::new();
+    add_derivative(&mut ir, "rhs", JACOBIAN, &mut missing, |m, f| {
+        sci_passes::ad::jacobian(m, f, 1)
+    });
+    add_derivative(&mut ir, "loss", LOSS_GRAD, &mut missing, |m, f| {
+        sci_passes::ad::grad(m, f, &[0])
+    });
+    (ir, missing)
+}
+
+fn compile_module(
+    m: &Module,
+    backend: BackendKind,
+    derivatives: bool,
+) -> Result<NativeModule, String> {
+    let (mut ir, mut missing) = if derivatives {
+        with_derivatives(m)
+    } else {
+        (m.clone(), HashMap::new())
+    };
+    let sparsity = if derivatives {
+        add_sparse_jacobian(&mut ir, &mut missing)
+    } else {
+        None
+    };
+    let code = match backend {
+        BackendKind::Interpreter => {
+            sci_codegen::Backend::compile(&sci_codegen::InterpreterBackend, &ir)
+        }
+        _ => sci_codegen::default_backend().and_then(|b| b.compile(&ir)),
+    }
+    .map_err(|e| e.message)?;
+    Ok(NativeModule {
+        ir,
+        code,
+        missing,
+        sparsity,
+    })
+}
+
+/// Adds [`SPARSE_JACOBIAN`] (sparsity detection, colouring, compressed AD) when `ir` has
+/// `rhs`, and returns its pattern.
+fn add_sparse_jacobian(
+    ir: &mut Module,
+    missing: &mut HashMap<&'static str, String>,
+) -> Option<CsrPattern> {
+    let rhs = ir.function("rhs")?;
+    match sci_passes::sparsity::sparse_jacobian(ir, rhs, 1) {
+        Ok(sj) => {
+            let mut values = sj.values;
+            values.name = SPARSE_JACOBIAN.to_string();
+            ir.functions.push(values);
+            Some(CsrPattern {
+                n_rows: sj.n_rows,
+                n_cols: sj.n_cols,
+                row_ptr: sj.row_ptr,
+                col_idx: sj.col_idx,
+                n_colors: sj.n_colors,
+            })
+        }
+        Err(e) => {
+            missing.insert(SPARSE_JACOBIAN, e.message);
+            None
+        }
+    }
+}
+
+/// Adds `name` = `derive(of)` to `ir` when `ir` has a function `of`.
+fn add_derivative(
+    ir: &mut Module,
+    of: &str,
+    name: &'static str,
+    missing: &mut HashMap<&'static str, String>,
+    derive: impl Fn(&Module, sci_ir::FuncId) -> Result<sci_ir::Function, sci_passes::ad::AdError>,
+) {
+    let Some(f) = ir.function(of) else {
+        missing.insert(name, format!("the model has no `{of}` function"));
+        return;
+    };
+    match derive(ir, f) {
+        Ok(mut g) => {
+            g.name = name.to_string();
+            ir.functions.push(g);
+        }
+        Err(e) => {
+            missing.insert(name, e.message);
+        }
+    }
+}
+
+impl Compiled {
+    /// The back end that compiled this program.
+    pub fn backend(&self) -> BackendKind {
+        self.native.backend
+    }
+
+    fn native_module(&self, name: &str) -> Result<&NativeModule, JitError> {
+        if self.native.backend == BackendKind::None {
+            return Err(JitError::new(
+                "This program was compiled without a back end (`BackendKind::None`); choose \
+                 one with `sci::Compiler::new().backend(..)`.",
+            ));
+        }
+        self.native
+            .modules
+            .iter()
+            .find(|m| m.ir.name == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = self
+                    .native
+                    .modules
+                    .iter()
+                    .map(|m| m.ir.name.as_str())
+                    .filter(|n| *n != "functions")
+                    .collect();
+                JitError::new(format!(
+                    "There is no model named `{name}`; the program has: {}.",
+                    if names.is_empty() {
+                        "no models".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ))
+            })
+    }
+
+    /// The model called `name`.
+    pub fn model(&self, name: &str) -> Result<Model<'_>, JitError> {
+        Ok(Model {
+            m: self.native_module(name)?,
+        })
+    }
+
+    /// The free function `name` (`fn` in the source). A generic function is instantiated
+    /// for the shapes of its arguments when it is called.
+    pub fn function(&self, name: &str) -> Result<Function<'_>, JitError> {
+        if let Ok(m) = self.native_module("functions")
+            && let Some(index) = m.code.index_of(name)
+        {
+            return Ok(Function {
+                inner: Inner::Concrete { m, index },
+            });
+        }
+        if self.native.backend == BackendKind::None {
+            self.native_module(name)?;
+        }
+        let declared = self
+            .program
+            .functions
+            .iter()
+            .any(|f| f.name == name || f.symbol == name);
+        let is_generic =
+            declared || generic_in_source(self.sources.text(crate::diag::FileId(0)), name);
+        if is_generic {
+            return Ok(Function {
+                inner: Inner::Generic {
+                    compiled: self,
+                    name: name.to_string(),
+                },
+            });
+        }
+        Err(JitError::new(format!(
+            "There is no function named `{name}`{}.",
+            match self.native_module("functions") {
+                Ok(m) => format!(
+                    "; the program has: {}",
+                    m.code
+                        .functions()
+                        .iter()
+                        .map(|f| f.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Err(_) => String::new(),
+            }
+        )))
+    }
+
+    /// Compiles (once) generic function `name` for argument shapes `shapes`.
+    fn instance(&self, name: &str, shapes: &[Vec<usize>]) -> Result<Arc<NativeModule>, JitError> {
+        let key = (name.to_string(), shapes.to_vec());
+        if let Some(m) = self
+            .native
+            .instances
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(m.clone());
+        }
+        let file = crate::diag::FileId(0);
+        let text = self.sources.text(file);
+        let parsed = sci_lang::parser::parse(file, text);
+        let mut checked = sci_lang::check::check(&parsed.file);
+        let render = |d: &[crate::diag::Diagnostic]| {
+            d.iter()
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let id = sci_lang::check::instantiate(&parsed.file, &mut checked, name, shapes)
+            .map_err(|d| JitError::new(render(&d)))?;
+        let symbol = checked
+            .program
+            .functions
+            .get(id.index())
+            .map(|f| f.symbol.clone())
+            .ok_or_else(|| JitError::new(format!("`{name}` could not be instantiated.")))?;
+        let mut modules = sci_lang::lower::lower_program(&checked.program)
+            .map_err(|d| JitError::new(render(&d)))?;
+        let mut module = modules
+            .drain(..)
+            .find(|m| m.name == "functions")
+            .ok_or_else(|| JitError::new(format!("`{name}` lowered to no function.")))?;
+        sci_passes::ad::expand_derivatives(&mut module).map_err(|d| JitError::new(render(&d)))?;
+        let native =
+            Arc::new(compile_module(&module, self.native.backend, false).map_err(JitError::new)?);
+        if native.code.index_of(&symbol).is_none() {
+            return Err(JitError::new(format!("`{symbol}` was not compiled.")));
+        }
+        let mut cache = self
+            .native
+            .instances
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        cache.insert(key.clone(), native.clone());
+        // Remember the symbol under the key's name too.
+        cache.insert((symbol, shapes.to_vec()), native.clone());
+        Ok(native)
+    }
+}
+
+/// Whether `text` declares `fn name` (parsed again: `Compiled` keeps no syntax tree).
+fn generic_in_source(text: &str, name: &str) -> bool {
+    let parsed = sci_lang::parser::parse(crate::diag::FileId(0), text);
+    parsed.file.items.iter().any(|item| match &item.kind {
+        sci_lang::ast::ItemKind::Fn(f) => f.name.name == name,
+        _ => false,
+    })
+}
+
+/// A compiled model: typed entry points for its conventional functions
+/// (`rhs`, `y0`, `outputs`, `loss`, and their derivatives).
+#[derive(Clone, Copy)]
+pub struct Model<'c> {
+    m: &'c NativeModule,
+}
+
+impl fmt::Debug for Model<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Model")
+            .field("name", &self.m.ir.name)
+            .finish()
+    }
+}
+
+impl<'c> Model<'c> {
+    /// The model's name.
+    pub fn name(&self) -> &'c str {
+        &self.m.ir.name
+    }
+
+    /// The compiled IR module (layouts of θ, y and the outputs; every function).
+    pub fn ir(&self) -> &'c Module {
+        &self.m.ir
+    }
+
+    /// Number of state variables (the length of `y`).
+    pub fn n_states(&self) -> usize {
+        self.m.ir.states.len
+    }
+
+    /// Number of parameters (the length of θ).
+    pub fn n_params(&self) -> usize {
+        self.m.ir.params.len
+    }
+
+    /// Number of outputs.
+    pub fn n_outputs(&self) -> usize {
+        self.m.ir.outputs.len
+    }
+
+    /// The default parameter vector θ (declared defaults; initial network weights).
+    pub fn params(&self) -> Vec<f64> {
+        self.m.ir.params.defaults()
+    }
+
+    /// A function of the model by name (`rhs`, `residual.pde`, `net.u`, `jacobian.rhs`, …).
+    pub fn function(&self, name: &str) -> Result<Function<'c>, JitError> {
+        match self.m.code.index_of(name) {
+            Some(index) => Ok(Function {
+                inner: Inner::Concrete { m: self.m, index },
+            }),
+            None => Err(self.no_function(name)),
+        }
+    }
+
+    fn no_function(&self, name: &str) -> JitError {
+        if let Some(reason) = self.m.missing.get(name) {
+            return JitError::new(format!(
+                "Model `{}` has no `{name}`: {reason}.",
+                self.m.ir.name
+            ));
+        }
+        let names: Vec<&str> = self
+            .m
+            .code
+            .functions()
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        JitError::new(format!(
+            "Model `{}` has no function `{name}`; it has: {}.",
+            self.m.ir.name,
+            names.join(", ")
+        ))
+    }
+
+    fn call_into(&self, name: &str, inputs: &[&[f64]], out: &mut [f64]) -> Result<(), JitError> {
+        let index = self
+            .m
+            .code
+            .index_of(name)
+            .ok_or_else(|| self.no_function(name))?;
+        self.m
+            .code
+            .call_flat(index, inputs, out)
+            .map_err(|e| JitError::new(format!("{}: {}", self.m.ir.name, e.message)))
+    }
+
+    /// The right-hand side `dy = f(t, y, θ)` of the ODE.
+    pub fn rhs(&self, t: f64, y: &[f64], p: &[f64], dy: &mut [f64]) -> Result<(), JitError> {
+        self.call_into("rhs", &[&[t], y, p], dy)
+    }
+
+    /// The initial state `y0(θ)`.
+    pub fn y0(&self, p: &[f64]) -> Result<Vec<f64>, JitError> {
+        let mut y = vec![0.0; self.n_states()];
+        self.call_into("y0", &[p], &mut y)?;
+        Ok(y)
+    }
+
+    /// The outputs at `(t, y)`.
+    pub fn outputs(&self, t: f64, y: &[f64], p: &[f64], out: &mut [f64]) -> Result<(), JitError> {
+        self.call_into("outputs", &[&[t], y, p], out)
+    }
+
+    /// The dense Jacobian `∂f/∂y` of the right-hand side, row-major `n × n`
+    /// (`jac[i * n + j] = ∂f_i/∂y_j`), by automatic differentiation.
+    pub fn jacobian(&self, t: f64, y: &[f64], p: &[f64], jac: &mut [f64]) -> Result<(), JitError> {
+        self.call_into(JACOBIAN, &[&[t], y, p], jac)
+    }
+
+    /// The pattern of the sparse Jacobian `∂f/∂y` (CSR), found by sparsity detection on the
+    /// IR; [`Model::jacobian_csr`] fills its values.
+    pub fn jacobian_sparsity(&self) -> Result<&'c CsrPattern, JitError> {
+        self.m
+            .sparsity
+            .as_ref()
+            .ok_or_else(|| self.no_function(SPARSE_JACOBIAN))
+    }
+
+    /// The non-zero values of `∂f/∂y` in the order of [`Model::jacobian_sparsity`]
+    /// (`values.len()` is its number of non-zeros), by compressed AD: one sweep per colour.
+    pub fn jacobian_csr(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        values: &mut [f64],
+    ) -> Result<(), JitError> {
+        self.call_into(SPARSE_JACOBIAN, &[&[t], y, p], values)
+    }
+
+    /// The batched inputs of `loss` after θ, in order: name and per-point shape
+    /// (`pde.t: []`, `obs: [3]`). A [`Batch`] gives each by name.
+    pub fn loss_inputs(&self) -> Result<Vec<(String, Vec<usize>)>, JitError> {
+        let sig = self.signature("loss")?;
+        Ok(sig
+            .inputs
+            .iter()
+            .skip(1)
+            .map(|a| (a.name.clone(), a.shape.clone()))
+            .collect())
+    }
+
+    fn signature(&self, name: &str) -> Result<&'c Signature, JitError> {
+        let index = self
+            .m
+            .code
+            .index_of(name)
+            .ok_or_else(|| self.no_function(name))?;
+        Ok(&self.m.code.functions()[index].signature)
+    }
+
+    /// The inputs of `loss` (or its gradient): θ, then the batch's data in order.
+    fn loss_args<'a>(
+        &self,
+        p: &'a [f64],
+        batch: &'a Batch<'a>,
+    ) -> Result<Vec<&'a [f64]>, JitError> {
+        let sig = self.signature("loss")?;
+        let wanted: Vec<&str> = sig.inputs.iter().skip(1).map(|a| a.name.as_str()).collect();
+        if let Some((extra, _)) = batch
+            .inputs
+            .iter()
+            .find(|(n, _)| !wanted.contains(&n.as_str()))
+        {
+            return Err(JitError::new(format!(
+                "The loss of `{}` has no input `{extra}`; its inputs are: {}.",
+                self.m.ir.name,
+                wanted.join(", ")
+            )));
+        }
+        let mut args = vec![p];
+        let mut missing = Vec::new();
+        for name in &wanted {
+            match batch.inputs.iter().find(|(n, _)| n == name) {
+                Some((_, data)) => args.push(*data),
+                None => missing.push(*name),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(JitError::new(format!(
+                "The batch lacks the loss inputs {} (give each with `Batch::with`).",
+                missing.join(", ")
+            )));
+        }
+        Ok(args)
+    }
+
+    /// The loss at θ on a batch of points.
+    pub fn loss(&self, p: &[f64], batch: &Batch<'_>) -> Result<f64, JitError> {
+        let args = self.loss_args(p, batch)?;
+        let mut out = [0.0];
+        self.call_into("loss", &args, &mut out)?;
+        Ok(out[0])
+    }
+
+    /// The loss and its gradient with respect to θ (reverse-mode AD), written to `grad`
+    /// (length [`Model::n_params`]).
+    pub fn loss_and_grad_into(
+        &self,
+        p: &[f64],
+        batch: &Batch<'_>,
+        grad: &mut [f64],
+    ) -> Result<f64, JitError> {
+        let args = self.loss_args(p, batch)?;
+        let mut out = [0.0];
+        self.call_into("loss", &args, &mut out)?;
+        self.call_into(LOSS_GRAD, &args, grad)?;
+        Ok(out[0])
+    }
+
+    /// The loss and its gradient with respect to θ.
+    pub fn loss_and_grad(&self, p: &[f64], batch: &Batch<'_>) -> Result<(f64, Vec<f64>), JitError> {
+        let mut grad = vec![0.0; self.n_params()];
+        let loss = self.loss_and_grad_into(p, batch, &mut grad)?;
+        Ok((loss, grad))
+    }
+}
+
+/// The data of a loss evaluation: each batched input of `loss` by name (see
+/// [`Model::loss_inputs`]), its points one after another.
+#[derive(Clone, Debug, Default)]
+pub struct Batch<'a> {
+    inputs: Vec<(String, &'a [f64])>,
+}
+
+impl<'a> Batch<'a> {
+    /// An empty batch.
+    pub fn new() -> Batch<'a> {
+        Batch::default()
+    }
+
+    /// The batch with input `name` set to `data` (replacing an earlier value).
+    pub fn with(mut self, name: &str, data: &'a [f64]) -> Batch<'a> {
+        self.set(name, data);
+        self
+    }
+
+    /// Sets input `name` to `data`.
+    pub fn set(&mut self, name: &str, data: &'a [f64]) {
+        self.inputs.retain(|(n, _)| n != name);
+        self.inputs.push((name.to_string(), data));
+    }
+}
+
+/// A compiled function.
+#[derive(Clone)]
+pub struct Function<'c> {
+    inner: Inner<'c>,
+}
+
+#[derive(Clone)]
+enum Inner<'c> {
+    Concrete {
+        m: &'c NativeModule,
+        index: usize,
+    },
+    Generic {
+        compiled: &'c Compiled,
+        name: String,
+    },
+}
+
+impl fmt::Debug for Function<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            Inner::Concrete { m, index } => f
+                .debug_struct("Function")
+                .field("name", &m.code.functions().get(*index).map(|f| &f.name))
+                .finish(),
+            Inner::Generic { name, .. } => f
+                .debug_struct("Function")
+                .field("name", name)
+                .field("generic", &true)
+                .finish(),
+        }
+    }
+}
+
+impl Function<'_> {
+    /// The signature, for a function that is not generic.
+    pub fn signature(&self) -> Option<&Signature> {
+        match &self.inner {
+            Inner::Concrete { m, index } => m.code.functions().get(*index).map(|f| &f.signature),
+            Inner::Generic { .. } => None,
+        }
+    }
+
+    /// Calls the function on flat row-major inputs and returns its flat result. For a
+    /// generic function each argument of one element is taken as a scalar and any other as
+    /// a vector; use [`Function::call_tensors`] for matrices.
+    pub fn call(&self, args: &[&[f64]]) -> Result<Vec<f64>, JitError> {
+        match &self.inner {
+            Inner::Concrete { m, index } => call_flat(m, *index, args),
+            Inner::Generic { compiled, name } => {
+                let scalars: Vec<Vec<usize>> = args
+                    .iter()
+                    .map(|a| if a.len() == 1 { vec![] } else { vec![a.len()] })
+                    .collect();
+                let (m, index) = match generic(compiled, name, &scalars) {
+                    Ok(x) => x,
+                    Err(first) => {
+                        // A one-element argument may be a vector of length 1.
+                        let vectors: Vec<Vec<usize>> = args.iter().map(|a| vec![a.len()]).collect();
+                        if vectors == scalars {
+                            return Err(first);
+                        }
+                        generic(compiled, name, &vectors).map_err(|_| first)?
+                    }
+                };
+                call_flat(&m, index, args)
+            }
+        }
+    }
+
+    /// Calls the function on tensors (any shapes, batches included).
+    pub fn call_tensors(&self, args: &[Tensor]) -> Result<Tensor, JitError> {
+        match &self.inner {
+            Inner::Concrete { m, index } => call_tensors(m, *index, args),
+            Inner::Generic { compiled, name } => {
+                let shapes: Vec<Vec<usize>> = args.iter().map(|t| t.shape.clone()).collect();
+                let (m, index) = generic(compiled, name, &shapes)?;
+                call_tensors(&m, index, args)
+            }
+        }
+    }
+}
+
+fn generic(
+    compiled: &Compiled,
+    name: &str,
+    shapes: &[Vec<usize>],
+) -> Result<(Arc<NativeModule>, usize), JitError> {
+    let m = compiled.instance(name, shapes)?;
+    let shapes_of = |f: &sci_codegen::CompiledFunction| -> Vec<Vec<usize>> {
+        f.signature.inputs.iter().map(|a| a.shape.clone()).collect()
+    };
+    let symbol_index = m
+        .code
+        .functions()
+        .iter()
+        .position(|f| {
+            (f.name == name || f.name.starts_with(&format!("{name}["))) && shapes_of(f) == shapes
+        })
+        .ok_or_else(|| JitError::new(format!("`{name}` has no instance for these shapes.")))?;
+    Ok((m, symbol_index))
+}
+
+fn call_flat(m: &NativeModule, index: usize, args: &[&[f64]]) -> Result<Vec<f64>, JitError> {
+    let f = m
+        .code
+        .functions()
+        .get(index)
+        .ok_or_else(|| JitError::new("internal error: function out of range"))?;
+    f.signature.check_inputs(&f.name, args)?;
+    let len = f.signature.result_len(args).unwrap_or(0);
+    let mut out = vec![0.0; len];
+    m.code.call_flat(index, args, &mut out)?;
+    Ok(out)
+}
+
+fn call_tensors(m: &NativeModule, index: usize, args: &[Tensor]) -> Result<Tensor, JitError> {
+    let f = m
+        .code
+        .functions()
+        .get(index)
+        .ok_or_else(|| JitError::new("internal error: function out of range"))?;
+    Ok(m.code.call(&f.name, args)?)
+}

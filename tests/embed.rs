@@ -1,0 +1,174 @@
+//! The embedding API through the host program `examples/embed.rs` and directly: values,
+//! derivatives, conservation laws, gradient descent, and the errors callers see.
+
+#[path = "../examples/embed.rs"]
+mod embed;
+
+use std::path::Path;
+
+fn example(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+}
+
+#[test]
+fn host_program_integrates_lotka_volterra_and_conserves_its_invariant() {
+    let mut out = String::new();
+    let summary = embed::run(&example("lotka_volterra.sci"), &mut out).unwrap();
+    assert!(
+        out.contains("model LotkaVolterra: 2 states, 4 parameters"),
+        "{out}"
+    );
+    let (_, y) = &summary.finals[0];
+    // V = δ·x − γ·ln x + β·y − α·ln y is conserved along trajectories.
+    let v = |x: f64, y: f64| x - 3.0 * x.ln() + y - 1.5 * y.ln();
+    assert!((v(y[0], y[1]) - v(10.0, 5.0)).abs() < 1e-6, "{out}");
+}
+
+#[test]
+fn host_program_trains_a_pinn() {
+    let mut out = String::new();
+    let summary = embed::run(&example("burgers_pinn.sci"), &mut out).unwrap();
+    let (_, before, after) = summary.losses[0];
+    assert!(after < before, "{out}");
+}
+
+#[test]
+fn jit_agrees_with_the_interpreter_backend() {
+    let path = example("lv_ude.sci");
+    let native = sci::Compiler::new().compile_file(&path).unwrap();
+    let interp = sci::Compiler::new()
+        .backend(sci::BackendKind::Interpreter)
+        .compile_file(&path)
+        .unwrap();
+    let (a, b) = (
+        native.model("LotkaVolterraUDE").unwrap(),
+        interp.model("LotkaVolterraUDE").unwrap(),
+    );
+    let p = a.params();
+    let y = a.y0(&p).unwrap();
+    let (mut ja, mut jb) = (vec![0.0; 4], vec![0.0; 4]);
+    a.jacobian(0.3, &y, &p, &mut ja).unwrap();
+    b.jacobian(0.3, &y, &p, &mut jb).unwrap();
+    assert_eq!(ja, jb);
+    let obs: Vec<f64> = (0..12).map(|i| i as f64 * 0.1).collect();
+    let traj: Vec<f64> = (0..8).map(|i| 1.0 + i as f64 * 0.05).collect();
+    let batch = sci::Batch::new().with("obs", &obs).with("obs.traj", &traj);
+    let (la, ga) = a.loss_and_grad(&p, &batch).unwrap();
+    let (lb, gb) = b.loss_and_grad(&p, &batch).unwrap();
+    assert!((la - lb).abs() <= 1e-12 * lb.abs());
+    for (x, y) in ga.iter().zip(&gb) {
+        assert!((x - y).abs() <= 1e-12 * y.abs() + 1e-15, "{x} vs {y}");
+    }
+}
+
+#[test]
+fn callers_get_clear_errors() {
+    let compiled = sci::Compiler::new()
+        .compile_file(example("lotka_volterra.sci"))
+        .unwrap();
+    let err = compiled.model("Lotka").unwrap_err().to_string();
+    assert!(
+        err.contains("no model named `Lotka`") && err.contains("LotkaVolterra"),
+        "{err}"
+    );
+    let lv = compiled.model("LotkaVolterra").unwrap();
+    let p = lv.params();
+    let mut dy = vec![0.0; 2];
+    let err = lv
+        .rhs(0.0, &[1.0, 2.0, 3.0], &p, &mut dy)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`y`") && err.contains("3 elements"), "{err}");
+    let err = lv
+        .rhs(0.0, &[1.0, 2.0], &p, &mut [0.0; 3])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("output buffer"), "{err}");
+    let err = lv.loss(&p, &sci::Batch::new()).unwrap_err().to_string();
+    assert!(err.contains("no function `loss`"), "{err}");
+
+    let pinn = sci::Compiler::new()
+        .compile_file(example("poisson2d_pinn.sci"))
+        .unwrap();
+    let m = pinn.model("Poisson2D").unwrap();
+    let xs = [0.5, 0.25];
+    let err = m
+        .loss(&m.params(), &sci::Batch::new().with("interior.x", &xs))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("interior.y") && err.contains("edge.x"),
+        "{err}"
+    );
+    let err = m
+        .loss(&m.params(), &sci::Batch::new().with("interior.z", &xs))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no input `interior.z`"), "{err}");
+    // Batched inputs read by one map must have the same number of points.
+    let batch = sci::Batch::new()
+        .with("interior.x", &xs)
+        .with("interior.y", &xs[..1])
+        .with("edge.x", &xs)
+        .with("edge.y", &xs);
+    let err = m.loss(&m.params(), &batch).unwrap_err().to_string();
+    assert!(err.contains("batch size mismatch"), "{err}");
+}
+
+#[test]
+fn free_functions_and_generic_instances() {
+    let compiled = sci::Compiler::new()
+        .compile_file(example("rosenbrock.sci"))
+        .unwrap();
+    let relu = compiled.function("relu").unwrap();
+    assert_eq!(relu.call(&[&[-2.0]]).unwrap(), vec![0.0]);
+    assert_eq!(relu.call(&[&[3.0]]).unwrap(), vec![3.0]);
+    let r = compiled.function("rosenbrock").unwrap();
+    assert_eq!(r.call(&[&[1.0; 5]]).unwrap(), vec![0.0]);
+    // (1 − 0)² + 100·(0 − 0)² = 1 per term.
+    assert_eq!(r.call(&[&[0.0; 4]]).unwrap(), vec![3.0]);
+    let g = compiled.function("rosenbrock_grad").unwrap();
+    // ∂/∂x0 of 100(x1 − x0²)² + (1 − x0)² at 0 is −2; ∂/∂x1 is 0 there.
+    assert_eq!(g.call(&[&[0.0, 0.0]]).unwrap(), vec![-2.0, 0.0]);
+    let err = compiled.function("nope").unwrap_err().to_string();
+    assert!(err.contains("no function named `nope`"), "{err}");
+}
+
+#[test]
+fn compiling_without_a_backend_answers_errors() {
+    let compiled = sci::Compiler::new()
+        .backend(sci::BackendKind::None)
+        .compile_file(example("lotka_volterra.sci"))
+        .unwrap();
+    assert!(!compiled.modules.is_empty());
+    let err = compiled.model("LotkaVolterra").unwrap_err().to_string();
+    assert!(err.contains("without a back end"), "{err}");
+}
+
+#[test]
+fn sparse_jacobian_equals_the_dense_one() {
+    let compiled = sci::Compiler::new()
+        .compile_file(example("heat1d.sci"))
+        .unwrap();
+    let m = compiled.model("Heat1D").unwrap();
+    let p = m.params();
+    let y: Vec<f64> = (0..m.n_states()).map(|i| (i as f64 * 0.37).sin()).collect();
+    let n = m.n_states();
+    let mut dense = vec![0.0; n * n];
+    m.jacobian(0.0, &y, &p, &mut dense).unwrap();
+    let pattern = m.jacobian_sparsity().unwrap();
+    assert!(pattern.n_colors <= 3, "{} colours", pattern.n_colors);
+    let mut values = vec![0.0; pattern.col_idx.len()];
+    m.jacobian_csr(0.0, &y, &p, &mut values).unwrap();
+    let mut from_csr = vec![0.0; n * n];
+    for r in 0..n {
+        for k in pattern.row_ptr[r]..pattern.row_ptr[r + 1] {
+            from_csr[r * n + pattern.col_idx[k]] = values[k];
+        }
+    }
+    for (a, b) in from_csr.iter().zip(&dense) {
+        assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{a} vs {b}");
+    }
+}
