@@ -100,32 +100,20 @@ impl Analysis {
     }
 }
 
-/// Runs parse → check → lower on one source text. Never fails: problems are diagnostics.
+/// Runs parse → check → lower → derivative expansion on one source text. Never fails:
+/// problems are diagnostics.
 pub fn analyze(file: FileId, text: &str) -> Analysis {
-    let parsed = sci_lang::parser::parse(file, text);
-    let mut diagnostics = parsed.diagnostics;
-    let syntax_errors = sci_diag::has_errors(&diagnostics);
-    let checked = check::check(&parsed.file);
-    // Members that failed to parse are missing from the tree, so warnings such as "never
-    // used" would be noise while the file has syntax errors; only errors are kept then.
-    diagnostics.extend(
-        checked
-            .diagnostics
-            .iter()
-            .filter(|d| !syntax_errors || d.is_error())
-            .cloned(),
-    );
-    let mut modules = Vec::new();
-    if !sci_diag::has_errors(&diagnostics) {
-        match lower(&checked.program) {
-            Ok(m) => modules = m,
-            Err(errs) => diagnostics.extend(errs),
-        }
+    let front = sci_lang::analyze(file, text);
+    let mut diagnostics = front.diagnostics;
+    let mut modules = front.modules;
+    diagnostics.extend(expand_derivatives(&mut modules));
+    if sci_diag::has_errors(&diagnostics) {
+        modules.clear();
     }
     Analysis {
         file,
-        ast: parsed.file,
-        checked,
+        ast: front.ast,
+        checked: front.checked,
         modules,
         diagnostics,
     }
@@ -136,17 +124,24 @@ pub fn analyze(file: FileId, text: &str) -> Analysis {
 /// evaluated and compiled.
 pub fn lower(program: &hir::Program) -> Result<Vec<Module>, Vec<Diagnostic>> {
     let mut modules = sci_lang::lower::lower_program(program)?;
-    let mut diagnostics = Vec::new();
-    for module in &mut modules {
-        if let Err(errs) = sci_passes::ad::expand_derivatives(module) {
-            diagnostics.extend(errs);
-        }
-    }
+    let diagnostics = expand_derivatives(&mut modules);
     if diagnostics.is_empty() {
         Ok(modules)
     } else {
         Err(diagnostics)
     }
+}
+
+/// Replaces the `deriv` placeholders (`d(u, x)`, `grad`, `hessian`, `laplacian`) of every
+/// module by derivative code; returns the problems found.
+fn expand_derivatives(modules: &mut [Module]) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    for module in modules {
+        if let Err(errs) = sci_passes::ad::expand_derivatives(module) {
+            diagnostics.extend(errs);
+        }
+    }
+    diagnostics
 }
 
 /// A failed compilation: the diagnostics and the sources they point into.

@@ -24,3 +24,48 @@ pub mod builtins;
 pub mod check;
 pub mod lower;
 pub mod units;
+
+use sci_diag::{Diagnostic, FileId};
+
+/// Everything the front end produced for one source text, errors included.
+#[derive(Clone, Debug)]
+pub struct FrontEnd {
+    pub ast: ast::SourceFile,
+    pub checked: check::Checked,
+    /// The lowered modules; empty when there were errors. Derivative operators are still
+    /// `deriv` placeholders here (the AD pass of `sci-passes` expands them).
+    pub modules: Vec<sci_ir::Module>,
+    /// Parse, check and lowering diagnostics, in that order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Runs parse → check → lower on one source text: the pipeline that `sci check` and the
+/// language server share. Never fails: problems are diagnostics.
+pub fn analyze(file: FileId, text: &str) -> FrontEnd {
+    let parsed = parser::parse(file, text);
+    let mut diagnostics = parsed.diagnostics;
+    let syntax_errors = sci_diag::has_errors(&diagnostics);
+    let checked = check::check(&parsed.file);
+    // Members that failed to parse are missing from the tree, so warnings such as "never
+    // used" would be noise while the file has syntax errors; only errors are kept then.
+    diagnostics.extend(
+        checked
+            .diagnostics
+            .iter()
+            .filter(|d| !syntax_errors || d.is_error())
+            .cloned(),
+    );
+    let mut modules = Vec::new();
+    if !sci_diag::has_errors(&diagnostics) {
+        match lower::lower_program(&checked.program) {
+            Ok(m) => modules = m,
+            Err(errs) => diagnostics.extend(errs),
+        }
+    }
+    FrontEnd {
+        ast: parsed.file,
+        checked,
+        modules,
+        diagnostics,
+    }
+}

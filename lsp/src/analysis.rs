@@ -9,7 +9,7 @@ use crate::text::LineMap;
 use sci_diag::{Diagnostic, FileId, Span};
 use sci_lang::ast::{self, Expr, ExprKind, ItemKind, MemberKind, TypeAnn, UnitExpr};
 use sci_lang::builtins::{self, Builtin};
-use sci_lang::check::{self, Checked, DefKind, Definition};
+use sci_lang::check::{Checked, DefKind, Definition};
 use sci_lang::lexer::{self, Comment, Spanned, Tok};
 use std::collections::{HashMap, HashSet};
 
@@ -61,22 +61,9 @@ impl Analysis {
     /// guard against a bug with `catch_unwind`.
     pub fn new(text: &str) -> Analysis {
         let lexed = lexer::lex(FILE, text);
-        let parsed = sci_lang::parser::parse(FILE, text);
-        let mut diagnostics = parsed.diagnostics;
-        let syntax_errors = sci_diag::has_errors(&diagnostics);
-        let checked = check::check(&parsed.file);
-        diagnostics.extend(
-            checked
-                .diagnostics
-                .iter()
-                .filter(|d| !syntax_errors || d.is_error())
-                .cloned(),
-        );
-        if !sci_diag::has_errors(&diagnostics)
-            && let Err(errs) = sci_lang::lower::lower_program(&checked.program)
-        {
-            diagnostics.extend(errs);
-        }
+        // The compiler's own front end, exactly as `sci check` runs it.
+        let front = sci_lang::analyze(FILE, text);
+        let (ast, checked, diagnostics) = (front.ast, front.checked, front.diagnostics);
         let def_by_span = checked
             .info
             .definitions
@@ -85,14 +72,14 @@ impl Analysis {
             .map(|(i, d)| (d.span, i))
             .collect();
         let mut refs = checked.info.references.clone();
-        refs.extend(der_targets(&parsed.file, &checked.info.definitions));
+        refs.extend(der_targets(&ast, &checked.info.definitions));
         refs.sort_by_key(|(u, d)| (u.start, u.end, d.start));
         refs.dedup();
-        let unit_names = unit_name_spans(&parsed.file);
+        let unit_names = unit_name_spans(&ast);
         Analysis {
             text: text.to_string(),
             lines: LineMap::new(text),
-            ast: parsed.file,
+            ast,
             tokens: lexed.tokens,
             comments: lexed.comments,
             checked,
