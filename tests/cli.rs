@@ -95,6 +95,30 @@ fn eval_instantiates_a_generic_function_for_the_given_shapes() {
 }
 
 #[test]
+fn eval_expands_derivatives_and_prints_matrices_by_rows() {
+    // f = 100(x₂ − x₁²)² + (1 − x₁)²: ∇f(1, 2) = (−400, 200); ∇²f(1, 1) = [[802, −400], [−400, 200]].
+    let out = sci(&[
+        "eval",
+        "examples/rosenbrock.sci",
+        "rosenbrock_grad",
+        "x=1,2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "rosenbrock_grad = [-400, 200]\n");
+    let out = sci(&[
+        "eval",
+        "examples/rosenbrock.sci",
+        "rosenbrock_hessian",
+        "x=1,1",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "rosenbrock_hessian = [[802, -400], [-400, 200]]\n"
+    );
+}
+
+#[test]
 fn eval_names_the_known_inputs_when_given_an_unknown_one() {
     let out = sci(&["eval", "examples/lotka_volterra.sci", "rhs", "zeta=1"]);
     assert_eq!(out.status.code(), Some(2));

@@ -325,12 +325,22 @@ fn describe_result(module: &Module, function: &str, result: &Tensor) -> String {
     out
 }
 
+/// Row-major values as nested brackets: `1`, `[1, 2]`, `[[1, 2], [3, 4]]`.
 fn format_values(values: &[f64], shape: &[usize]) -> String {
-    if shape.is_empty() {
-        values.first().map(|v| format!("{v}")).unwrap_or_default()
-    } else {
-        let items: Vec<String> = values.iter().map(|v| format!("{v}")).collect();
-        format!("[{}]", items.join(", "))
+    match shape {
+        [] => values.first().map(|v| format!("{v}")).unwrap_or_default(),
+        [_] => {
+            let items: Vec<String> = values.iter().map(|v| format!("{v}")).collect();
+            format!("[{}]", items.join(", "))
+        }
+        [rows, inner @ ..] => {
+            let per_row = values.len() / (*rows).max(1);
+            let items: Vec<String> = values
+                .chunks(per_row.max(1))
+                .map(|row| format_values(row, inner))
+                .collect();
+            format!("[{}]", items.join(", "))
+        }
     }
 }
 
