@@ -6,7 +6,7 @@
 //! the Jacobian of `rhs` with respect to the state and the gradient of `loss` with respect to
 //! the parameters θ, and a sparse (CSR) Jacobian. The handles below check every length at the boundary and report
 //! problems as [`JitError`]s; callers never write `unsafe`, and the machine code is freed
-//! when the last [`Compiled`](crate::Compiled) that owns it drops.
+//! when the last [`Compiled`] that owns it drops.
 //!
 //! ```
 //! let src = "model LV {

@@ -5,11 +5,13 @@
 //! (reading model files) and the only terminal rendering of diagnostics ([`render`]).
 //!
 //! ```text
-//! source ─parse─▶ AST ─check─▶ HIR ─lower─▶ IR modules ─interpret / compile─▶ numbers
+//! source ─parse─▶ AST ─check─▶ HIR ─lower─▶ IR ─expand derivatives─▶ IR ─Cranelift─▶ native code
+//!                                                                      └─interpreter─▶ numbers (the oracle)
 //! ```
 //!
-//! Compile a model from source and evaluate its right-hand side with the reference
-//! interpreter:
+//! Native code is reached through typed handles ([`Compiled::model`], [`Compiled::function`];
+//! see [`jit`]). The IR modules stay available, for instance to evaluate a function with the
+//! reference interpreter:
 //!
 //! ```
 //! let src = "model Decay { param k = 0.5\n state x = 2.0\n der(x) = -k * x }";
