@@ -44,7 +44,39 @@ pub struct DeclOut {
     pub unit: Option<Unit>,
 }
 
+impl DeclOut {
+    /// The shape, the unit and the element rule (binders and value) of the definition.
+    fn into_parts(self) -> (Vec<usize>, Option<Unit>, Defn) {
+        let defn = Defn {
+            binders: self.binders,
+            value: self.value,
+        };
+        (self.shape, self.unit, defn)
+    }
+}
+
 impl<'f> Checker<'f> {
+    /// Checks a definition inside its member scope (`ctx`) and records its type for hover.
+    fn check_scoped_decl(&mut self, d: &Decl, ctx: Ctx, kind: DeclKind) -> Option<DeclOut> {
+        self.member_scope(ctx);
+        let out = self.check_decl(d, kind);
+        self.end_member_scope();
+        let out = out?;
+        self.record_decl_type(d, &out);
+        Some(out)
+    }
+
+    /// Records the type of a definition's name (the language server's hover).
+    fn record_decl_type(&mut self, d: &Decl, out: &DeclOut) {
+        self.set_def_ty(
+            d.name.span,
+            &Ty {
+                shape: out.shape.clone(),
+                ..Ty::real(out.unit)
+            },
+        );
+    }
+
     /// Checks a named definition's binders, value and annotation.
     pub fn check_decl(&mut self, d: &Decl, kind: DeclKind) -> Option<DeclOut> {
         let ctx = match kind {
@@ -283,13 +315,7 @@ impl<'f> Checker<'f> {
         let (Some(out), Some(default)) = (out, default) else {
             return;
         };
-        self.set_def_ty(
-            d.name.span,
-            &Ty {
-                shape: out.shape.clone(),
-                ..Ty::real(out.unit)
-            },
-        );
+        self.record_decl_type(d, &out);
         if let Some(slot) = self
             .model
             .as_mut()
@@ -306,19 +332,10 @@ impl<'f> Checker<'f> {
     }
 
     pub fn check_state(&mut self, id: StateId, d: &Decl) {
-        self.member_scope(Ctx::StateInit);
-        let out = self.check_decl(d, DeclKind::State);
-        self.end_member_scope();
-        let Some(out) = out else {
+        let Some(out) = self.check_scoped_decl(d, Ctx::StateInit, DeclKind::State) else {
             return;
         };
-        self.set_def_ty(
-            d.name.span,
-            &Ty {
-                shape: out.shape.clone(),
-                ..Ty::real(out.unit)
-            },
-        );
+        let (shape, unit, defn) = out.into_parts();
         if let Some(slot) = self
             .model
             .as_mut()
@@ -326,12 +343,9 @@ impl<'f> Checker<'f> {
         {
             *slot = Some(StateHir {
                 name: d.name.name.clone(),
-                shape: out.shape,
-                unit: out.unit,
-                init: Defn {
-                    binders: out.binders,
-                    value: out.value,
-                },
+                shape,
+                unit,
+                init: defn,
                 rhs: None,
                 span: d.name.span,
             });
@@ -339,30 +353,18 @@ impl<'f> Checker<'f> {
     }
 
     pub fn check_let(&mut self, id: LetId, d: &Decl) {
-        self.member_scope(Ctx::Let);
-        let out = self.check_decl(d, DeclKind::Let);
-        self.end_member_scope();
-        let Some(out) = out else {
+        let Some(out) = self.check_scoped_decl(d, Ctx::Let, DeclKind::Let) else {
             return;
         };
-        self.set_def_ty(
-            d.name.span,
-            &Ty {
-                shape: out.shape.clone(),
-                ..Ty::real(out.unit)
-            },
-        );
         let dynamic = self.is_dynamic(&out.value, 0);
+        let (shape, unit, defn) = out.into_parts();
         if let Some(slot) = self.model.as_mut().and_then(|m| m.lets.get_mut(id.index())) {
             *slot = Some(LetSlot {
                 hir: LetHir {
                     name: d.name.name.clone(),
-                    shape: out.shape,
-                    unit: out.unit,
-                    defn: Defn {
-                        binders: out.binders,
-                        value: out.value,
-                    },
+                    shape,
+                    unit,
+                    defn,
                     span: d.name.span,
                 },
                 dynamic,
@@ -391,19 +393,10 @@ impl<'f> Checker<'f> {
     }
 
     pub fn check_output(&mut self, id: OutputId, d: &Decl) {
-        self.member_scope(Ctx::Output);
-        let out = self.check_decl(d, DeclKind::Output);
-        self.end_member_scope();
-        let Some(out) = out else {
+        let Some(out) = self.check_scoped_decl(d, Ctx::Output, DeclKind::Output) else {
             return;
         };
-        self.set_def_ty(
-            d.name.span,
-            &Ty {
-                shape: out.shape.clone(),
-                ..Ty::real(out.unit)
-            },
-        );
+        let (shape, unit, defn) = out.into_parts();
         if let Some(slot) = self
             .model
             .as_mut()
@@ -411,12 +404,9 @@ impl<'f> Checker<'f> {
         {
             *slot = Some(OutputHir {
                 name: d.name.name.clone(),
-                shape: out.shape,
-                unit: out.unit,
-                defn: Defn {
-                    binders: out.binders,
-                    value: out.value,
-                },
+                shape,
+                unit,
+                defn,
                 span: d.name.span,
             });
         }
