@@ -22,4 +22,6 @@ model Brusselator {
 
     der(u[i]) = A + u[i]^2 * v[i] - (B + 1) * u[i] + alpha * (u_left[i] - 2 * u[i] + u_right[i]) / dx^2
     der(v[i]) = B * u[i] - u[i]^2 * v[i] + alpha * (v_left[i] - 2 * v[i] + v_right[i]) / dx^2
+
+    domain time: t in [0, 10]  // the span `sci run` integrates over
 }

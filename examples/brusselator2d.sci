@@ -33,4 +33,6 @@ model Brusselator2D {
 
     der(u[i, j]) = A + u[i, j]^2 * v[i, j] - (B + 1) * u[i, j] + alpha * lap_u[i, j] / dx^2
     der(v[i, j]) = B * u[i, j] - u[i, j]^2 * v[i, j] + alpha * lap_v[i, j] / dx^2
+
+    domain time: t in [0, 10]  // the span `sci run` integrates over
 }

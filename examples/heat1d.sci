@@ -14,4 +14,6 @@ model Heat1D {
     der(u[i]) = kappa * (u[i - 1] - 2 * u[i] + u[i + 1]) / dx^2
 
     output mid = u[n / 2]
+
+    domain time: t in [0, 1]  // the span `sci run` integrates over
 }

@@ -19,4 +19,6 @@ model LotkaVolterra {
 
     output total = prey + pred
     output invariant = delta * prey - gamma * log(prey) + beta * pred - alpha * log(pred)
+
+    domain time: t in [0, 15]  // the span `sci run` integrates over
 }

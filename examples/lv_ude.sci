@@ -20,4 +20,6 @@ model LotkaVolterraUDE {
     data obs(t, prey, pred) = csv("data/lv_obs.csv")
 
     loss = mean((prey(obs.t) - obs.prey)^2 + (pred(obs.t) - obs.pred)^2)
+
+    domain time: t in [0, 5]  // the span of the observations
 }

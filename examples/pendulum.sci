@@ -17,4 +17,6 @@ model Pendulum {
     output height: m = L * (1 - cos(theta))
     // Energy per unit mass.
     output energy: m^2/s^2 = 0.5 * (L * omega)^2 + g * height
+
+    domain time: t in [0, 10]  // the span `sci run` integrates over
 }

@@ -18,4 +18,6 @@ model Robertson {
 
     // Mass is conserved: y1 + y2 + y3 = 1 for all t.
     output mass = y1 + y2 + y3
+
+    domain time: t in [0, 1e5]  // the span `sci run` integrates over
 }

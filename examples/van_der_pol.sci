@@ -7,4 +7,6 @@ model VanDerPol {
 
     der(x) = v
     der(v) = mu * (1 - x^2) * v - x
+
+    domain time: t in [0, 3000]  // the span `sci run` integrates over
 }

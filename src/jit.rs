@@ -80,7 +80,7 @@ pub struct JitError {
 }
 
 impl JitError {
-    fn new(message: impl Into<String>) -> JitError {
+    pub(crate) fn new(message: impl Into<String>) -> JitError {
         JitError {
             message: message.into(),
         }
@@ -109,6 +109,21 @@ pub const LOSS_GRAD: &str = "grad.loss";
 /// modules by the JIT.
 pub const SPARSE_JACOBIAN: &str = "sparse_jacobian.rhs";
 
+/// Name of `∂rhs/∂y · v` (inputs `t, y, θ, v`), added to model modules by the JIT for the
+/// ODE solvers (Newton iterations, sensitivities).
+pub const JVP_RHS_STATE: &str = "jvp.rhs.y";
+/// Name of `∂rhs/∂θ · v` (inputs `t, y, θ, v`), added by the JIT for forward sensitivities.
+pub const JVP_RHS_PARAMS: &str = "jvp.rhs.p";
+/// Name of `∂y0/∂θ · v` (inputs `θ, v`), added by the JIT for forward sensitivities.
+pub const JVP_Y0: &str = "jvp.y0";
+
+/// Name of the gradient of `loss` with respect to its batched input `input` (a data set's
+/// trajectory `obs.traj`), added by the JIT so fits through ODE solutions can chain it with
+/// the sensitivities.
+pub fn loss_grad_wrt(input: &str) -> String {
+    format!("grad.loss.{input}")
+}
+
 /// The structure of a sparse matrix in compressed sparse row form: the columns of row `r`
 /// are `col_idx[row_ptr[r]..row_ptr[r + 1]]`, sorted; values come in the same order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,7 +143,7 @@ pub(crate) struct NativeModule {
     pub ir: Module,
     pub code: Box<dyn CompiledModule>,
     /// Why a derivative function could not be built, by its name.
-    pub missing: HashMap<&'static str, String>,
+    pub missing: HashMap<String, String>,
     /// The pattern of [`SPARSE_JACOBIAN`], when it was built.
     pub sparsity: Option<CsrPattern>,
 }
@@ -176,7 +191,7 @@ pub(crate) fn build(
 /// `m` with the derivative functions the embedding API and C hosts use: [`JACOBIAN`]
 /// (`∂rhs/∂y`, inputs as `rhs`) when `m` has `rhs`, and [`LOSS_GRAD`] (`∂loss/∂θ`, inputs
 /// as `loss`) when it has `loss`. Also returns, per derivative that could not be built, why.
-pub fn with_derivatives(m: &Module) -> (Module, HashMap<&'static str, String>) {
+pub fn with_derivatives(m: &Module) -> (Module, HashMap<String, String>) {
     let mut ir = m.clone();
     let mut missing = HashMap::new();
     add_derivative(&mut ir, "rhs", JACOBIAN, &mut missing, |m, f| {
@@ -186,6 +201,48 @@ pub fn with_derivatives(m: &Module) -> (Module, HashMap<&'static str, String>) {
         sci_passes::ad::grad(m, f, &[0])
     });
     (ir, missing)
+}
+
+/// Adds the derivative functions the runtime (`sci run`, `sci train`) needs and C hosts do
+/// not: the Jacobian-vector products of `rhs` and `y0` ([`JVP_RHS_STATE`],
+/// [`JVP_RHS_PARAMS`], [`JVP_Y0`]) and the gradients of `loss` with respect to its
+/// trajectory inputs ([`loss_grad_wrt`]).
+fn add_runtime_derivatives(ir: &mut Module, missing: &mut HashMap<String, String>) {
+    if ir.function("rhs").is_some() {
+        add_derivative(ir, "rhs", JVP_RHS_STATE, missing, |m, f| {
+            sci_passes::ad::jvp(m, f, &[1])
+        });
+        if ir.params.len > 0 {
+            add_derivative(ir, "rhs", JVP_RHS_PARAMS, missing, |m, f| {
+                sci_passes::ad::jvp(m, f, &[2])
+            });
+            add_derivative(ir, "y0", JVP_Y0, missing, |m, f| {
+                sci_passes::ad::jvp(m, f, &[0])
+            });
+        }
+    }
+    let Some(loss) = ir.function("loss") else {
+        return;
+    };
+    let traj_inputs: Vec<(usize, String)> = ir
+        .functions
+        .get(loss)
+        .map(|f| {
+            f.inputs()
+                .iter()
+                .enumerate()
+                .filter_map(|(k, v)| {
+                    let name = f.values.get(*v)?.name.clone()?;
+                    name.ends_with(".traj").then_some((k, name))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for (k, input) in traj_inputs {
+        add_derivative(ir, "loss", &loss_grad_wrt(&input), missing, |m, f| {
+            sci_passes::ad::grad(m, f, &[k])
+        });
+    }
 }
 
 fn compile_module(
@@ -199,6 +256,7 @@ fn compile_module(
         (m.clone(), HashMap::new())
     };
     let sparsity = if derivatives {
+        add_runtime_derivatives(&mut ir, &mut missing);
         add_sparse_jacobian(&mut ir, &mut missing)
     } else {
         None
@@ -222,7 +280,7 @@ fn compile_module(
 /// `rhs`, and returns its pattern.
 fn add_sparse_jacobian(
     ir: &mut Module,
-    missing: &mut HashMap<&'static str, String>,
+    missing: &mut HashMap<String, String>,
 ) -> Option<CsrPattern> {
     let rhs = ir.function("rhs")?;
     match sci_passes::sparsity::sparse_jacobian(ir, rhs, 1) {
@@ -239,7 +297,7 @@ fn add_sparse_jacobian(
             })
         }
         Err(e) => {
-            missing.insert(SPARSE_JACOBIAN, e.message);
+            missing.insert(SPARSE_JACOBIAN.to_string(), e.message);
             None
         }
     }
@@ -249,12 +307,15 @@ fn add_sparse_jacobian(
 fn add_derivative(
     ir: &mut Module,
     of: &str,
-    name: &'static str,
-    missing: &mut HashMap<&'static str, String>,
+    name: &str,
+    missing: &mut HashMap<String, String>,
     derive: impl Fn(&Module, sci_ir::FuncId) -> Result<sci_ir::Function, sci_passes::ad::AdError>,
 ) {
     let Some(f) = ir.function(of) else {
-        missing.insert(name, format!("the model has no `{of}` function"));
+        missing.insert(
+            name.to_string(),
+            format!("the model has no `{of}` function"),
+        );
         return;
     };
     match derive(ir, f) {
@@ -263,7 +324,7 @@ fn add_derivative(
             ir.functions.push(g);
         }
         Err(e) => {
-            missing.insert(name, e.message);
+            missing.insert(name.to_string(), e.message);
         }
     }
 }
@@ -525,6 +586,41 @@ impl<'c> Model<'c> {
         self.call_into("outputs", &[&[t], y, p], out)
     }
 
+    /// `out = ∂f/∂y · v`, the Jacobian of the right-hand side times a vector, by forward-mode
+    /// AD (no Jacobian is formed).
+    pub fn jac_mul(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        v: &[f64],
+        out: &mut [f64],
+    ) -> Result<(), JitError> {
+        self.call_into(JVP_RHS_STATE, &[&[t], y, p, v], out)
+    }
+
+    /// `out = ∂f/∂θ · v` (`v` has length [`Model::n_params`]), by forward-mode AD.
+    pub fn param_jac_mul(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        v: &[f64],
+        out: &mut [f64],
+    ) -> Result<(), JitError> {
+        self.call_into(JVP_RHS_PARAMS, &[&[t], y, p, v], out)
+    }
+
+    /// `out = ∂y0/∂θ · v`, by forward-mode AD.
+    pub fn y0_param_jac_mul(&self, p: &[f64], v: &[f64], out: &mut [f64]) -> Result<(), JitError> {
+        self.call_into(JVP_Y0, &[p, v], out)
+    }
+
+    /// Whether the model has the function `name` (compiled and callable).
+    pub fn has_function(&self, name: &str) -> bool {
+        self.m.code.index_of(name).is_some()
+    }
+
     /// The dense Jacobian `∂f/∂y` of the right-hand side, row-major `n × n`
     /// (`jac[i * n + j] = ∂f_i/∂y_j`), by automatic differentiation.
     pub fn jacobian(&self, t: f64, y: &[f64], p: &[f64], jac: &mut [f64]) -> Result<(), JitError> {
@@ -630,6 +726,19 @@ impl<'c> Model<'c> {
         self.call_into("loss", &args, &mut out)?;
         self.call_into(LOSS_GRAD, &args, grad)?;
         Ok(out[0])
+    }
+
+    /// The gradient of the loss with respect to its batched input `input` (a trajectory
+    /// `obs.traj`), written to `grad` (the input's length).
+    pub fn loss_grad_wrt_input(
+        &self,
+        p: &[f64],
+        batch: &Batch<'_>,
+        input: &str,
+        grad: &mut [f64],
+    ) -> Result<(), JitError> {
+        let args = self.loss_args(p, batch)?;
+        self.call_into(&loss_grad_wrt(input), &args, grad)
     }
 
     /// The loss and its gradient with respect to θ.

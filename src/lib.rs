@@ -27,6 +27,7 @@
 
 pub mod jit;
 pub mod render;
+pub mod runtime;
 
 use sci_diag::{Diagnostic, FileId};
 use sci_lang::{ast, check, hir};
@@ -39,6 +40,7 @@ pub use sci_ir as ir;
 pub use sci_ir::Module;
 pub use sci_ir::interp::Tensor;
 pub use sci_lang as lang;
+pub use sci_stdlib as stdlib;
 
 /// The source texts of one compilation, by [`FileId`].
 #[derive(Clone, Debug, Default)]

@@ -8,7 +8,9 @@
 //! Modules: everything in `math` (functions, reductions, linear algebra, derivative
 //! operators, data sources, constants) is in scope without a `use`. The network
 //! constructor `mlp` lives in `nn` and needs `use nn.{mlp}`; the activations are in both
-//! `math` and `nn`, so `use nn.{mlp, softplus}` is accepted.
+//! `math` and `nn`, so `use nn.{mlp, softplus}` is accepted. Functions written in sci
+//! itself (`lerp`, `silu`, …) are not here but in [`crate::prelude`]; the modules export
+//! them too ([`module_exports`]).
 
 use crate::hir::{Activation, Binary, Reduction, Unary};
 
@@ -432,7 +434,7 @@ pub const BUILTINS: &[Builtin] = &[
         kind: BuiltinKind::Mlp,
         module: Module::Nn,
         signature: "mlp(hidden: [n1, n2, …], activation: tanh, outputs: 1, seed: 0)",
-        doc: "A multilayer perceptron; activation is one of tanh, sigmoid, softplus, relu, gelu, sin, identity. Needs `use nn.{mlp}`.",
+        doc: "A multilayer perceptron; activation is one of tanh, sigmoid, softplus, relu, gelu, sin, identity; `init: glorot` (default) or `init: he` chooses the initial weights. Needs `use nn.{mlp}`.",
     },
 ];
 
@@ -444,19 +446,23 @@ pub fn lookup(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name == name)
 }
 
-/// The names a module exports, for `use` checking; `None` for an unknown module.
+/// The names a module exports, for `use` checking; `None` for an unknown module. The
+/// built-ins come first, then the module's prelude functions ([`crate::prelude`]).
 pub fn module_exports(module: &str) -> Option<Vec<&'static str>> {
-    match module {
-        "nn" => Some(NN_EXPORTS.to_vec()),
-        "math" => Some(
+    let (mut names, module): (Vec<&'static str>, Module) = match module {
+        "nn" => (NN_EXPORTS.to_vec(), Module::Nn),
+        "math" => (
             BUILTINS
                 .iter()
                 .filter(|b| b.module == Module::Math)
                 .map(|b| b.name)
                 .collect(),
+            Module::Math,
         ),
-        _ => None,
-    }
+        _ => return None,
+    };
+    names.extend(crate::prelude::exports(module));
+    Some(names)
 }
 
 /// Activation names accepted by `mlp(activation: …)`.
@@ -480,7 +486,18 @@ pub fn activation(name: &str) -> Option<Activation> {
 }
 
 /// Named arguments of `mlp`.
-pub const MLP_OPTIONS: &[&str] = &["hidden", "activation", "outputs", "seed"];
+pub const MLP_OPTIONS: &[&str] = &["hidden", "activation", "outputs", "seed", "init"];
+
+/// Weight initialisations accepted by `mlp(init: …)`.
+pub const INITS: &[(&str, crate::hir::Init)] = &[
+    ("glorot", crate::hir::Init::Glorot),
+    ("he", crate::hir::Init::He),
+];
+
+/// The initialisation called `name`.
+pub fn init(name: &str) -> Option<crate::hir::Init> {
+    INITS.iter().find(|(n, _)| *n == name).map(|(_, i)| *i)
+}
 
 /// Options of residuals (`points 256`, `weight 10`, `sampling sobol`).
 pub const RESIDUAL_OPTIONS: &[&str] = &["points", "weight", "sampling"];

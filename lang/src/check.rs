@@ -17,7 +17,10 @@
 //! 5. Model rules ([`model`], [`residual`]): every state has one `der`, residuals have a
 //!    loss, `where` clauses are normalised, the loss is an unbatched scalar.
 //! 6. Functions ([`functions`]) are checked once generically (shape variables get probe
-//!    sizes) and instantiated per argument signature at call sites.
+//!    sizes) and instantiated per argument signature at call sites. Prelude functions
+//!    ([`crate::prelude`], written in sci) are found after the user's names and
+//!    instantiated the same way, on their first call only; their bodies see only the
+//!    prelude and the built-ins, and nothing of them is recorded in [`SemanticInfo`].
 //!
 //! Models and function instances that have errors are left out of the program, so lowering
 //! only ever sees checked HIR. The checker never panics; recursion is bounded everywhere.

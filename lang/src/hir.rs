@@ -297,9 +297,19 @@ pub enum Activation {
     Identity,
 }
 
+/// How the initial weights of a network are drawn (uniformly from `[-L, L)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Init {
+    /// Glorot & Bengio 2010: `L = sqrt(6 / (fan_in + fan_out))`.
+    #[default]
+    Glorot,
+    /// He et al. 2015: `L = sqrt(6 / fan_in)` (variance `2 / fan_in`).
+    He,
+}
+
 /// A multilayer perceptron `inputs → hidden… → outputs`, activation after every hidden
 /// layer, none after the last. Weights live in θ as `NAME.w{k}` (shape `[out, in]`) and
-/// `NAME.b{k}` (shape `[out]`), Glorot-uniform initialised from `seed`, biases zero.
+/// `NAME.b{k}` (shape `[out]`), initialised from `seed` as `init` says, biases zero.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NetHir {
     pub name: String,
@@ -310,6 +320,8 @@ pub struct NetHir {
     pub outputs: usize,
     pub activation: Activation,
     pub seed: u64,
+    /// How the initial weights are drawn (`mlp(init: …)`, Glorot by default).
+    pub init: Init,
     pub span: Span,
 }
 
@@ -420,6 +432,8 @@ pub enum HExprKind {
     StateAt {
         state: StateId,
         data: DataId,
+        /// The data set's column that holds the times.
+        column: usize,
     },
     /// The value of a residual at the current point (only inside the loss).
     Residual(ResidualId),

@@ -19,10 +19,11 @@ pub mod fmt;
 pub mod lexer;
 pub mod parser;
 
-// --- semantics (units, built-ins, resolution, checking, lowering) ---
+// --- semantics (units, built-ins, the prelude, resolution, checking, lowering) ---
 pub mod builtins;
 pub mod check;
 pub mod lower;
+pub mod prelude;
 pub mod units;
 
 use sci_diag::{Diagnostic, FileId};

@@ -574,6 +574,7 @@ fn ude(activation: Activation) -> ModelHir {
         outputs: 2,
         activation,
         seed: 42,
+        init: Init::Glorot,
         span: sp(),
     });
     let h = || {
@@ -623,6 +624,7 @@ fn ude(activation: Activation) -> ModelHir {
                 Box::new(pt(HExprKind::StateAt {
                     state: StateId(s),
                     data: DataId(0),
+                    column: 0,
                 })),
                 Box::new(pt(HExprKind::DataColumn {
                     data: DataId(0),
@@ -819,7 +821,8 @@ fn ude_loss_reads_data_and_trajectories() {
             },
             LossInput::Trajectory {
                 data: "obs".to_string(),
-                states: 2
+                states: 2,
+                time_column: 0
             },
         ]
     );
@@ -868,6 +871,7 @@ fn burgers() -> ModelHir {
         outputs: 1,
         activation: Activation::Tanh,
         seed: 0,
+        init: Init::Glorot,
         span: sp(),
     });
     for (k, name) in ["pde", "initial", "boundary"].into_iter().enumerate() {

@@ -339,7 +339,8 @@ fn lv_ude_rhs_and_loss() {
             },
             LossInput::Trajectory {
                 data: "obs".to_string(),
-                states: 2
+                states: 2,
+                time_column: 0
             },
         ]
     );

@@ -1,7 +1,9 @@
 //! Command-line interface: argument parsing (clap) and one module per subcommand.
 //!
 //! Exit codes: 0 success; 1 the input has errors (diagnostics were printed); 2 the command
-//! could not run (unreadable file, bad arguments, unknown function).
+//! could not run (unreadable file, bad arguments, unknown function, bad data or options);
+//! 3 the computation failed on valid input (`sci run`/`sci train`: the solver gave up, the
+//! loss became NaN).
 
 mod aot;
 mod check;
@@ -9,7 +11,11 @@ mod compile;
 mod derivatives;
 mod eval;
 mod fmt;
+mod plot;
+mod run;
+mod runtime_common;
 mod simplified;
+mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use sci::SourceMap;
@@ -48,6 +54,11 @@ enum Command {
     /// Evaluate a function of a model (rhs, y0, outputs, loss, a fn) with the reference
     /// interpreter.
     Eval(eval::EvalArgs),
+    /// Solve an ODE model: write the trajectory (CSV/NPY/JSON) and plot it (SVG).
+    Run(run::RunArgs),
+    /// Train a model's loss (PINN residuals, data fits, UDEs): write the parameters (JSON),
+    /// the loss history and a plot.
+    Train(train::TrainArgs),
     /// Run the language server on stdin/stdout (for editors).
     Lsp,
     /// Format model files in the canonical style.
@@ -73,6 +84,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Compile(args) => compile::run(&args, color),
         Command::Eval(args) => eval::run(&args, color),
         Command::Fmt { files, check } => fmt::run(&files, check, color),
+        Command::Run(args) => run::run(&args, color),
+        Command::Train(args) => train::run(&args, color),
         // The protocol asks for exit code 1 when the client exits without `shutdown`.
         Command::Lsp => match sci_lsp::run_stdio() {
             Ok(()) => Ok(ExitCode::SUCCESS),

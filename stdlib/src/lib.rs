@@ -1,5 +1,25 @@
-//! The standard library: the `.sci` prelude and the Rust runtime (ODE solvers,
-//! sensitivities, optimisers, samplers, data I/O).
+//! The standard library: the `.sci` prelude and the Rust runtime that turns compiled
+//! functions into answers.
 //!
-//! Empty in this milestone: built-in functions and the `nn` module (`mlp`) are known to the
-//! checker (`sci_lang::builtins`) and lowered directly to IR.
+//! - [`ode`]: solving `y' = f(t, y; θ)` with diffsol (Tsit5, BDF, ESDIRK34, TR-BDF2), dense
+//!   or sparse Jacobians, dense output at requested times, forward sensitivities `dy/dθ`;
+//! - [`optim`]: Adam and L-BFGS over an [`optim::Objective`] (value and gradient);
+//! - [`sample`]: collocation points in a domain box (uniform, Latin hypercube, Sobol) with
+//!   fixed coordinates for boundary and initial conditions;
+//! - [`data`]: tables from CSV and NPY files, CSV/NPY/JSON outputs written atomically;
+//! - [`checkpoint`]: parameters saved to and restored from JSON;
+//! - [`mod@reference`]: reference solutions the tests and benchmarks compare against.
+//!
+//! This crate knows nothing of the language: it works on plain slices and traits that the
+//! `sci` crate implements with compiled code. That keeps the runtime testable on
+//! hand-written systems and usable from any host.
+
+pub mod checkpoint;
+pub mod data;
+pub mod error;
+pub mod ode;
+pub mod optim;
+pub mod reference;
+pub mod sample;
+
+pub use error::{Error, ErrorKind};

@@ -50,6 +50,14 @@ impl<'f> Checker<'f> {
             if let Some(def) = self.fn_entry(&f).map(|e| e.decl.name.span) {
                 self.reference(callee.span, def);
             }
+            // Prelude functions of `nn` need a `use`, like `mlp`.
+            if let FnRef::Prelude(n) = &f
+                && let Some(p) = crate::prelude::lookup(n)
+                && p.module == Module::Nn
+                && !self.is_imported(n)
+            {
+                self.missing_import_of(n, p.module, callee.span);
+            }
             return self.user_call(f, callee, args, span);
         }
         if self.lookup_const(name).is_some() {
@@ -174,20 +182,23 @@ impl<'f> Checker<'f> {
 
     /// Reports a library name used without its `use`.
     pub fn missing_import(&mut self, b: &Builtin, span: Span) {
+        self.missing_import_of(b.name, b.module, span);
+    }
+
+    /// Reports the library name `name` of `module` used without its `use`.
+    pub fn missing_import_of(&mut self, name: &str, module: Module, span: Span) {
         self.report(
             Diagnostic::error(
                 "E0209",
                 format!(
-                    "`{}` comes from the module `{}`, which is not imported.",
-                    b.name,
-                    b.module.name()
+                    "`{name}` comes from the module `{}`, which is not imported.",
+                    module.name()
                 ),
             )
             .with_primary(span, "not imported")
             .with_help(format!(
-                "add `use {}.{{{}}}` at the top of the file",
-                b.module.name(),
-                b.name
+                "add `use {}.{{{name}}}` at the top of the file",
+                module.name()
             )),
         );
     }
@@ -638,7 +649,7 @@ impl<'f> Checker<'f> {
             );
             return None;
         };
-        let HExprKind::DataColumn { data, .. } = time.h.kind else {
+        let HExprKind::DataColumn { data, column } = time.h.kind else {
             self.report(
                 Diagnostic::error(
                     "E0226",
@@ -677,7 +688,11 @@ impl<'f> Checker<'f> {
             ..Ty::real(st.unit)
         };
         Some(Val::fixed(Self::mk(
-            HExprKind::StateAt { state: s, data },
+            HExprKind::StateAt {
+                state: s,
+                data,
+                column,
+            },
             ty,
             span,
         )))

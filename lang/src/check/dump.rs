@@ -164,13 +164,18 @@ fn dump_model(out: &mut String, m: &ModelHir, fns: &[FnHir]) {
         let hidden: Vec<String> = n.hidden.iter().map(|h| h.to_string()).collect();
         let _ = writeln!(
             out,
-            "  net {}({}) = mlp(hidden [{}], {:?}, outputs {}, seed {})",
+            "  net {}({}) = mlp(hidden [{}], {:?}, outputs {}, seed {}{})",
             n.name,
             n.inputs.join(", "),
             hidden.join(", "),
             n.activation,
             n.outputs,
-            n.seed
+            n.seed,
+            // Only a non-default initialisation is shown, so older dumps stay valid.
+            match n.init {
+                crate::hir::Init::Glorot => "",
+                crate::hir::Init::He => ", init He",
+            }
         );
     }
     for d in &m.data {
@@ -326,7 +331,7 @@ impl Printer<'_> {
                         d.columns.get(*column).map_or("?", |c| c.0.as_str())
                     )
                 }),
-            HExprKind::StateAt { state, data } => {
+            HExprKind::StateAt { state, data, .. } => {
                 let s = m
                     .and_then(|m| m.states.get(state.index()))
                     .map_or("state?", |s| s.name.as_str());

@@ -89,7 +89,14 @@ pub struct FnEntry<'f> {
 pub enum FnRef {
     File(String),
     Model(String),
+    /// A function of the prelude ([`crate::prelude`]), written in sci.
+    Prelude(String),
 }
+
+/// The owner part of the instance keys of prelude functions, so that a prelude function
+/// and a user function of the same name never share a cached instance. It cannot be a
+/// model's name (it is not an identifier).
+pub const PRELUDE_KEY: &str = "<prelude>";
 
 /// What a model member name refers to.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -249,6 +256,10 @@ pub struct Scope {
     pub probe: bool,
     /// Probe sizes and the shape-variable names they stand for, for messages.
     pub shape_names: Vec<(usize, String)>,
+    /// Checking prelude code: only the prelude's functions and the built-ins are visible
+    /// (never the user's names), and nothing is recorded for the language server (the
+    /// prelude's expression ids and spans are not the user file's).
+    pub prelude: bool,
 }
 
 impl Scope {
@@ -263,6 +274,7 @@ impl Scope {
             next_binder: 0,
             probe: false,
             shape_names: Vec::new(),
+            prelude: false,
         }
     }
 }
@@ -300,6 +312,9 @@ pub struct Checker<'f> {
     pub symbols: HashSet<String>,
     pub file_consts: HashMap<String, ConstEntry<'f>>,
     pub file_fns: HashMap<String, FnEntry<'f>>,
+    /// Every prelude function; a signature is computed on the first call, an instance per
+    /// call signature, so a program gets only the prelude functions it uses.
+    pub prelude_fns: HashMap<String, FnEntry<'f>>,
     pub file_imports: HashSet<String>,
     /// Any file-level constant has a unit annotation (then every model uses units).
     pub file_units: bool,
@@ -327,6 +342,18 @@ impl<'f> Checker<'f> {
             symbols: HashSet::new(),
             file_consts: HashMap::new(),
             file_fns: HashMap::new(),
+            prelude_fns: crate::prelude::functions()
+                .iter()
+                .map(|f| {
+                    let entry = FnEntry {
+                        decl: &f.decl,
+                        model: None,
+                        sig: None,
+                        broken: false,
+                    };
+                    (f.name.clone(), entry)
+                })
+                .collect(),
             file_imports: HashSet::new(),
             file_units: false,
             model: None,
@@ -370,6 +397,9 @@ impl<'f> Checker<'f> {
 
     /// Records the type of an expression for the language server.
     pub fn record_type(&mut self, id: ExprId, ty: &Ty) {
+        if self.scope.prelude {
+            return;
+        }
         let probe = self.scope.probe;
         let replace = !self.info.types.contains_key(&id) || self.probe_types.contains(&id);
         if replace {
@@ -384,6 +414,9 @@ impl<'f> Checker<'f> {
 
     /// Records a definition (once per name span).
     pub fn define(&mut self, name: &str, kind: DefKind, span: Span, ty: Option<Ty>) {
+        if crate::prelude::is_prelude(span.file) {
+            return;
+        }
         if let Some(&i) = self.def_index.get(&span) {
             if let Some(def) = self.info.definitions.get_mut(i)
                 && def.ty.is_none()
@@ -415,7 +448,8 @@ impl<'f> Checker<'f> {
 
     /// Records that the name at `use_span` refers to the definition named at `def_span`.
     pub fn reference(&mut self, use_span: Span, def_span: Span) {
-        if use_span != def_span {
+        let in_prelude = |s: Span| crate::prelude::is_prelude(s.file);
+        if use_span != def_span && !in_prelude(use_span) && !in_prelude(def_span) {
             self.info.references.push((use_span, def_span));
         }
     }
@@ -495,17 +529,31 @@ impl<'f> Checker<'f> {
         }
     }
 
-    /// The function entry called `name` visible from here.
+    /// The function entry called `name` visible from here: a model's function, a file
+    /// function, then (unless a constant of that name is visible) a prelude function. The
+    /// user's functions shadow the prelude's. Prelude code sees only the prelude.
     pub fn lookup_fn(&self, name: &str) -> Option<FnRef> {
+        let prelude = || {
+            self.prelude_fns
+                .contains_key(name)
+                .then(|| FnRef::Prelude(name.to_string()))
+        };
+        if self.scope.prelude {
+            return prelude();
+        }
         if self.scope.model_visible
             && let Some(m) = &self.model
             && m.fns.contains_key(name)
         {
             return Some(FnRef::Model(name.to_string()));
         }
-        self.file_fns
-            .contains_key(name)
-            .then(|| FnRef::File(name.to_string()))
+        if self.file_fns.contains_key(name) {
+            return Some(FnRef::File(name.to_string()));
+        }
+        if self.lookup_const(name).is_some() {
+            return None;
+        }
+        prelude()
     }
 
     /// The entry of a function reference.
@@ -513,6 +561,7 @@ impl<'f> Checker<'f> {
         match r {
             FnRef::File(n) => self.file_fns.get(n),
             FnRef::Model(n) => self.model.as_ref().and_then(|m| m.fns.get(n)),
+            FnRef::Prelude(n) => self.prelude_fns.get(n),
         }
     }
 
@@ -521,11 +570,15 @@ impl<'f> Checker<'f> {
         match r {
             FnRef::File(n) => self.file_fns.get_mut(n),
             FnRef::Model(n) => self.model.as_mut().and_then(|m| m.fns.get_mut(n)),
+            FnRef::Prelude(n) => self.prelude_fns.get_mut(n),
         }
     }
 
     /// The constant called `name` visible from here, with its definition's name span.
     pub fn lookup_const(&self, name: &str) -> Option<(Option<ConstVal>, Span)> {
+        if self.scope.prelude {
+            return None;
+        }
         if self.scope.model_visible
             && let Some(m) = &self.model
             && let Some(c) = m.consts.get(name)
@@ -539,7 +592,8 @@ impl<'f> Checker<'f> {
 
     /// True if `name` is imported (by a file-level or model-level `use`).
     pub fn is_imported(&self, name: &str) -> bool {
-        self.file_imports.contains(name)
+        self.scope.prelude
+            || self.file_imports.contains(name)
             || self
                 .model
                 .as_ref()
@@ -563,8 +617,21 @@ impl<'f> Checker<'f> {
                 names.extend(m.names.keys().cloned());
             }
         }
-        names.extend(self.file_consts.keys().cloned());
-        names.extend(self.file_fns.keys().cloned());
+        if !self.scope.prelude {
+            names.extend(self.file_consts.keys().cloned());
+            names.extend(self.file_fns.keys().cloned());
+        }
+        // The prelude functions that can be called from here without a new `use`.
+        names.extend(
+            crate::prelude::functions()
+                .iter()
+                .filter(|f| {
+                    f.module == crate::builtins::Module::Math
+                        || self.scope.prelude
+                        || self.is_imported(&f.name)
+                })
+                .map(|f| f.name.clone()),
+        );
         names.extend(crate::builtins::BUILTINS.iter().map(|b| b.name.to_string()));
         names.sort();
         names.dedup();

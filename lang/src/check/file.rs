@@ -152,6 +152,54 @@ impl<'f> Checker<'f> {
         }
     }
 
+    /// A prelude function imported by name (`use nn.{silu}`) may not also be defined by a
+    /// user `fn` where the import applies (the file, or the model of a model-level `use`):
+    /// which one was meant is unclear. Without the `use` the user's `fn` silently shadows
+    /// the prelude's.
+    fn imported_and_defined(&mut self, n: &ast::Ident, module: &str) {
+        if crate::prelude::lookup(&n.name).is_none() {
+            return;
+        }
+        let file = self.file;
+        let members_of = |m: &'f ast::Model| m.members.iter().map(|mem| &mem.kind);
+        let mut fns: Vec<&ast::FnDecl> = Vec::new();
+        let model_members: Option<&'f [ast::Member]> = self.model.as_ref().map(|m| m.members);
+        for item in &file.items {
+            match &item.kind {
+                ItemKind::Fn(f) => fns.push(f),
+                ItemKind::Model(m) if model_members.is_none() => {
+                    fns.extend(members_of(m).filter_map(|k| match k {
+                        ast::MemberKind::Fn(f) => Some(f),
+                        _ => None,
+                    }));
+                }
+                _ => {}
+            }
+        }
+        for mem in model_members.unwrap_or_default() {
+            if let ast::MemberKind::Fn(f) = &mem.kind {
+                fns.push(f);
+            }
+        }
+        if let Some(f) = fns.into_iter().find(|f| f.name.name == n.name) {
+            self.report(
+                Diagnostic::error(
+                    "E0202",
+                    format!(
+                        "`{}` is imported from `{module}` and also defined here.",
+                        n.name
+                    ),
+                )
+                .with_primary(f.name.span, "defined here")
+                .with_secondary(n.span, "imported here")
+                .with_help(format!(
+                    "remove `{}` from the `use` to use your own function, or rename your function",
+                    n.name
+                )),
+            );
+        }
+    }
+
     /// `use nn.{mlp}` / `use nn.mlp` / `use nn`: adds the names to `imports`.
     pub fn process_use(&mut self, u: &ast::UseDecl, imports: &mut HashSet<String>) {
         let Some(first) = u.path.first() else {
@@ -186,6 +234,7 @@ impl<'f> Checker<'f> {
         for n in names {
             if exports.contains(&n.name.as_str()) {
                 imports.insert(n.name.clone());
+                self.imported_and_defined(n, &module);
             } else {
                 let mut d = Diagnostic::error(
                     "E0208",

@@ -10,7 +10,7 @@
 
 use super::DefKind;
 use super::env::{
-    Checker, Ctx, Dim, FnRef, FnSig, Local, MAX_INSTANCE_DEPTH, ParamSig, Scope, Val,
+    Checker, Ctx, Dim, FnRef, FnSig, Local, MAX_INSTANCE_DEPTH, PRELUDE_KEY, ParamSig, Scope, Val,
 };
 use super::ops::to_real;
 use crate::ast::{Arg, ExprKind, Ident, TypeAnn};
@@ -59,7 +59,12 @@ impl<'f> Checker<'f> {
                 .iter()
                 .map(|p| (p.ty.shape.clone(), p.ty.unit))
                 .collect();
-            let key = instance_key(f.model.as_deref(), &f.name, &args);
+            let owner = if crate::prelude::is_prelude(f.span.file) {
+                Some(PRELUDE_KEY)
+            } else {
+                f.model.as_deref()
+            };
+            let key = instance_key(owner, &f.name, &args);
             self.fn_cache.insert(key, Some(FnInstanceId(i as u32)));
             self.symbols.insert(f.symbol.clone());
         }
@@ -69,10 +74,9 @@ impl<'f> Checker<'f> {
     /// Computes a function's signature, reporting problems in its annotations.
     fn signature(&mut self, r: &FnRef) -> Option<FnSig> {
         let decl = self.fn_entry(r)?.decl;
-        let saved = std::mem::replace(
-            &mut self.scope,
-            Scope::new(Ctx::Const, false, matches!(r, FnRef::Model(_))),
-        );
+        let mut scope = Scope::new(Ctx::Const, false, matches!(r, FnRef::Model(_)));
+        scope.prelude = matches!(r, FnRef::Prelude(_));
+        let saved = std::mem::replace(&mut self.scope, scope);
         let mut ok = true;
         let mut shape_vars: Vec<(String, Span)> = Vec::new();
         let mut has_units = false;
@@ -189,6 +193,28 @@ impl<'f> Checker<'f> {
         ok.then_some((dims, unit))
     }
 
+    /// Computes the signature of a prelude function on its first use. Prelude functions
+    /// are not checked up front (the prelude's tests check them), so a program that calls
+    /// none gets no instance of any. Returns false if the signature is broken.
+    pub fn prepare_prelude_fn(&mut self, r: &FnRef) -> bool {
+        let Some(entry) = self.fn_entry(r) else {
+            return false;
+        };
+        if entry.broken {
+            return false;
+        }
+        if entry.sig.is_some() || !matches!(r, FnRef::Prelude(_)) {
+            return true;
+        }
+        let sig = self.signature(r);
+        let ok = sig.is_some();
+        if let Some(e) = self.fn_entry_mut(r) {
+            e.sig = sig;
+            e.broken = !ok;
+        }
+        ok
+    }
+
     /// Checks a function at its place in the dependency order: generically (with probe
     /// sizes) or, if it is not generic, as its one canonical instance.
     pub fn check_fn(&mut self, r: &FnRef) {
@@ -263,6 +289,9 @@ impl<'f> Checker<'f> {
     /// `f(args)` of a user function.
     pub fn user_call(&mut self, r: FnRef, callee: &Ident, args: &[Arg], span: Span) -> Option<Val> {
         let vals = self.positional(callee, args)?;
+        if !self.prepare_prelude_fn(&r) {
+            return None;
+        }
         let entry = self.fn_entry(&r)?;
         if entry.broken {
             return None;
@@ -396,7 +425,13 @@ impl<'f> Checker<'f> {
             }
         }
         let sizes: Vec<usize> = sizes.into_iter().map(|s| s.unwrap_or(0)).collect();
-        let key = instance_key(model.as_deref(), &name, &args);
+        let prelude = matches!(r, FnRef::Prelude(_));
+        let owner = if prelude {
+            Some(PRELUDE_KEY)
+        } else {
+            model.as_deref()
+        };
+        let key = instance_key(owner, &name, &args);
         if let Some(cached) = self.fn_cache.get(&key) {
             return *cached;
         }
@@ -416,6 +451,7 @@ impl<'f> Checker<'f> {
         let probe = self.scope.probe;
         let mut scope = Scope::new(Ctx::FnBody, units_on, model.is_some());
         scope.probe = probe;
+        scope.prelude = prelude;
         if probe {
             scope.shape_names = sig
                 .shape_vars
@@ -590,13 +626,18 @@ impl<'f> Checker<'f> {
         format!("[{}]", parts.join(", "))
     }
 
-    /// Instantiates a file-level function for `sci eval` with unit-free arguments.
+    /// Instantiates a file-level function (or, if the file has none of that name, a
+    /// prelude function) for `sci eval` with unit-free arguments.
     pub fn instantiate_by_name(
         &mut self,
         name: &str,
         shapes: &[Vec<usize>],
     ) -> Option<FnInstanceId> {
-        let r = FnRef::File(name.to_string());
+        let mut r = FnRef::File(name.to_string());
+        if !self.file_fns.contains_key(name) && self.prelude_fns.contains_key(name) {
+            r = FnRef::Prelude(name.to_string());
+            self.prepare_prelude_fn(&r);
+        }
         let Some(entry) = self.fn_entry(&r) else {
             let mut names: Vec<&String> = self.file_fns.keys().collect();
             names.sort();

@@ -425,6 +425,8 @@ impl<'f> Checker<'f> {
                 MemberKind::Const(d) => ("constant", &d.name),
                 MemberKind::Let(d) => ("`let`", &d.name),
                 MemberKind::Net(n) => ("network", &n.name),
+                // A domain over time alone is the span `sci run` integrates over.
+                MemberKind::Domain(d) if is_time_span(d) => continue,
                 MemberKind::Domain(d) => ("domain", &d.name),
                 MemberKind::Data(d) => ("data set", &d.name),
                 _ => continue,
@@ -670,4 +672,10 @@ fn build(env: ModelEnv<'_>, span: Span) -> Option<ModelHir> {
         loss: env.loss,
         time_unit: env.time_unit,
     })
+}
+
+/// True for a domain with the one coordinate `t`: an ODE model's time span
+/// (`domain time: t in [0, 40]`), which the runtime reads.
+pub(crate) fn is_time_span(d: &ast::Domain) -> bool {
+    matches!(d.dims.as_slice(), [dim] if dim.var.name == "t")
 }

@@ -154,7 +154,7 @@ impl<'f> Checker<'f> {
         }
     }
 
-    /// `net u(t, x) = mlp(hidden: [20, 20], activation: tanh, outputs: 1, seed: 0)`.
+    /// `net u(t, x) = mlp(hidden: [20, 20], activation: tanh, outputs: 1, seed: 0, init: he)`.
     pub fn check_net(&mut self, id: crate::hir::NetId, net: &ast::Net, span: Span) {
         self.member_scope(Ctx::Const);
         let hir = self.net_arch(net, span);
@@ -229,6 +229,7 @@ impl<'f> Checker<'f> {
         let mut activation = Activation::Tanh;
         let mut outputs = 1usize;
         let mut seed = 0u64;
+        let mut init = crate::hir::Init::Glorot;
         let mut seen: Vec<(&str, Span)> = Vec::new();
         for a in args {
             let Some(key) = &a.name else {
@@ -301,6 +302,24 @@ impl<'f> Checker<'f> {
                     }
                     None => ok = false,
                 },
+                "init" => match &a.value.kind {
+                    ExprKind::Name(id) if builtins::init(&id.name).is_some() => {
+                        init = builtins::init(&id.name).unwrap_or_default();
+                    }
+                    _ => {
+                        let names: Vec<&str> = builtins::INITS.iter().map(|(n, _)| *n).collect();
+                        let mut d = Diagnostic::error("E0224", "Unknown weight initialisation.")
+                            .with_primary(a.value.span, "not an initialisation")
+                            .with_note(format!("the initialisations are: {}", names.join(", ")));
+                        if let ExprKind::Name(id) = &a.value.kind
+                            && let Some(s) = did_you_mean(&id.name, names.iter().copied())
+                        {
+                            d = d.with_help(format!("did you mean `{s}`?"));
+                        }
+                        self.report(d);
+                        ok = false;
+                    }
+                },
                 other => {
                     let mut d =
                         Diagnostic::error("E0219", format!("`mlp` has no option `{other}`."))
@@ -333,6 +352,7 @@ impl<'f> Checker<'f> {
             outputs,
             activation,
             seed,
+            init,
             span,
         })
     }

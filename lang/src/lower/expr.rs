@@ -92,7 +92,7 @@ impl FnCx<'_, '_> {
             K::Output(o) => Key::Output(*o),
             K::Der(s) => Key::Der(*s),
             K::Residual(r) => Key::Residual(*r),
-            K::StateAt { state, data } => Key::StateAt(*state, *data),
+            K::StateAt { state, data, .. } => Key::StateAt(*state, *data),
             _ => return Err(diag::internal(e.span, "a reference was expected")),
         };
         self.entity(key, e.span)

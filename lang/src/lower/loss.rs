@@ -20,8 +20,13 @@ pub enum LossInput {
     /// The rows of a data set (`batch f64[ncols]`, columns in declared order), named `DATA`.
     Data { data: String, columns: usize },
     /// The state vector `y` at each row's time (`batch f64[n_states]`), named `DATA.traj`;
-    /// the runtime fills it after solving the ODE.
-    Trajectory { data: String, states: usize },
+    /// the runtime fills it after solving the ODE. The times are the data set's column
+    /// `time_column` (the argument of `prey(obs.t)`).
+    Trajectory {
+        data: String,
+        states: usize,
+        time_column: usize,
+    },
 }
 
 impl LossInput {
@@ -55,7 +60,8 @@ pub fn loss_inputs(model: &ModelHir) -> Vec<LossInput> {
         data: d.name.clone(),
         columns: d.columns.len(),
     }));
-    let traj = Refs::collect(Some(model), &[loss]).state_at_data;
+    let refs = Refs::collect(Some(model), &[loss]);
+    let traj = refs.state_at_data;
     let n_states: usize = model
         .states
         .iter()
@@ -67,9 +73,14 @@ pub fn loss_inputs(model: &ModelHir) -> Vec<LossInput> {
             .iter()
             .enumerate()
             .filter(|(k, _)| traj.contains(&DataId(*k as u32)))
-            .map(|(_, d)| LossInput::Trajectory {
+            .map(|(k, d)| LossInput::Trajectory {
                 data: d.name.clone(),
                 states: n_states,
+                time_column: refs
+                    .state_at_column
+                    .get(&DataId(k as u32))
+                    .copied()
+                    .unwrap_or(0),
             }),
     );
     out

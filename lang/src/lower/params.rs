@@ -4,14 +4,15 @@
 //! order) and per layer `k` (input side first), the weight matrix `NAME.w{k}` of shape
 //! `[out, in]` (row-major) and the bias `NAME.b{k}` of shape `[out]`.
 //!
-//! Weights start Glorot-uniform: each is drawn uniformly from `[-L, L)` with
-//! `L = sqrt(6 / (fan_in + fan_out))`; biases start at zero. The random numbers come from
+//! Weights are drawn uniformly from `[-L, L)`: Glorot (the default) with
+//! `L = sqrt(6 / (fan_in + fan_out))`, He (`mlp(init: he)`) with `L = sqrt(6 / fan_in)`;
+//! biases start at zero. The random numbers come from
 //! [`SplitMix64`], seeded with the net's `seed`, one stream per net, consumed matrix after
 //! matrix in row-major order.
 
 use super::diag;
 use super::{Res, ir_shape_len};
-use crate::hir::{ModelHir, NetHir};
+use crate::hir::{Init, ModelHir, NetHir};
 use sci_ir::Layout;
 
 /// The largest θ we lay out: 50 million numbers (400 MB of defaults). Anything larger is
@@ -77,7 +78,7 @@ pub(super) fn theta_layout(model: &ModelHir) -> Res<Theta> {
                 model,
                 net.span,
             )?;
-            let limit = (6.0 / (cols + rows).max(1) as f64).sqrt();
+            let limit = init_limit(net.init, cols, rows);
             let weights: Vec<f64> = (0..count).map(|_| rng.uniform_in(limit)).collect();
             let w = theta.layout.push(
                 format!("{}.w{k}", net.name),
@@ -96,6 +97,18 @@ pub(super) fn theta_layout(model: &ModelHir) -> Res<Theta> {
         theta.nets.push(layers);
     }
     Ok(theta)
+}
+
+/// The half-width `L` of the uniform distribution `[-L, L)` the weights of a layer with
+/// `fan_in` inputs and `fan_out` outputs are drawn from: Glorot `sqrt(6 / (fan_in +
+/// fan_out))` (variance `2 / (fan_in + fan_out)`), He `sqrt(6 / fan_in)` (variance
+/// `2 / fan_in`). The prelude's `glorot_scale` and `he_scale` are the same formulas.
+pub(super) fn init_limit(init: Init, fan_in: usize, fan_out: usize) -> f64 {
+    let denominator = match init {
+        Init::Glorot => fan_in.saturating_add(fan_out),
+        Init::He => fan_in,
+    };
+    (6.0 / denominator.max(1) as f64).sqrt()
 }
 
 /// `(inputs, outputs)` of each layer of a network, input side first.

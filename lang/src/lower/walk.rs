@@ -147,6 +147,9 @@ pub(super) struct Refs {
     pub residuals: BTreeSet<ResidualId>,
     /// Data sets whose trajectories are read by `state(data.t)`.
     pub state_at_data: BTreeSet<DataId>,
+    /// The time column of each of those data sets (the first one used, when a loss reads
+    /// states at several columns of one data set).
+    pub state_at_column: std::collections::BTreeMap<DataId, usize>,
     /// Function instances called directly from these expressions (not from inside callees).
     pub calls: BTreeSet<FnInstanceId>,
     /// True if the model time is read.
@@ -204,8 +207,9 @@ impl Refs {
                     follow.push(&res.value);
                 }
             }
-            HExprKind::StateAt { data, .. } => {
+            HExprKind::StateAt { data, column, .. } => {
                 self.state_at_data.insert(*data);
+                self.state_at_column.entry(*data).or_insert(*column);
             }
             HExprKind::Call { func, .. } => {
                 self.calls.insert(*func);

@@ -1,0 +1,518 @@
+//! SVG plots for `sci run` (trajectories) and `sci train` (loss curves).
+//!
+//! Drawn with `plotters`' SVG backend and its font-free text path: labels become `<text>`
+//! elements that the viewer renders with its own sans-serif font, so no font file is needed
+//! or embedded. The functions return the SVG as a string; the caller writes it (atomically).
+//!
+//! Points that cannot be drawn — non-finite values, and non-positive values on a log axis —
+//! are left out, and a line is broken where they were, so a gap shows rather than a
+//! straight segment across missing data.
+
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::prelude::*;
+
+/// The size of every plot in pixels (width, height).
+const SIZE: (u32, u32) = (960, 600);
+
+/// Line colours, cycled: the Tableau 10 palette, distinguishable and print-friendly.
+const COLOURS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// A plot of named series against `t`: one line per series, a legend with the names, the
+/// x axis labelled `x_label`. `log_x`/`log_y` select logarithmic axes (Robertson's kinetics
+/// need log time); points that cannot be shown on them are skipped, as are non-finite values.
+///
+/// Fails, with a sentence saying why, when there is nothing to draw (no times, no series,
+/// no drawable point), when a series has a different length than `t`, or when the values
+/// span more than a double can hold.
+pub fn trajectory_svg(
+    title: &str,
+    x_label: &str,
+    t: &[f64],
+    series: &[(String, Vec<f64>)],
+    log_x: bool,
+    log_y: bool,
+) -> Result<String, String> {
+    if t.is_empty() {
+        return Err("There is nothing to plot: the trajectory has no time points.".into());
+    }
+    if series.is_empty() {
+        return Err("There is nothing to plot: the trajectory has no series.".into());
+    }
+    if let Some((name, values)) = series.iter().find(|(_, values)| values.len() != t.len()) {
+        return Err(format!(
+            "The series `{name}` has {} values but there are {} time points; they must match.",
+            values.len(),
+            t.len()
+        ));
+    }
+    let lines = series
+        .iter()
+        .map(|(name, values)| Line {
+            name: name.clone(),
+            segments: segments(t, values, log_x, log_y),
+        })
+        .collect();
+    let y_label = if series.len() == 1 {
+        &series[0].0
+    } else {
+        "value"
+    };
+    Figure {
+        title,
+        x_label,
+        y_label,
+        log_x,
+        log_y,
+        legend: true,
+        lines,
+    }
+    .render()
+}
+
+/// The training loss against the optimiser step, on a log scale; non-positive and
+/// non-finite losses are skipped. Fails when there is no positive finite loss to draw.
+pub fn loss_svg(title: &str, losses: &[f64]) -> Result<String, String> {
+    if losses.is_empty() {
+        return Err("There is nothing to plot: no loss values were recorded.".into());
+    }
+    if !losses.iter().any(|&loss| loss.is_finite() && loss > 0.0) {
+        return Err("There is nothing to plot: no loss value is positive and finite.".into());
+    }
+    let steps: Vec<f64> = (0..losses.len()).map(|step| step as f64).collect();
+    let lines = vec![Line {
+        name: "loss".into(),
+        segments: segments(&steps, losses, false, true),
+    }];
+    Figure {
+        title,
+        x_label: "step",
+        y_label: "loss",
+        log_x: false,
+        log_y: true,
+        legend: false,
+        lines,
+    }
+    .render()
+}
+
+/// One named line, already split into drawable runs of points.
+struct Line {
+    name: String,
+    segments: Vec<Vec<(f64, f64)>>,
+}
+
+/// Everything needed to draw one chart.
+struct Figure<'a> {
+    title: &'a str,
+    x_label: &'a str,
+    y_label: &'a str,
+    log_x: bool,
+    log_y: bool,
+    legend: bool,
+    lines: Vec<Line>,
+}
+
+/// Splits `(x, y)` into maximal runs of drawable points.
+fn segments(x: &[f64], y: &[f64], log_x: bool, log_y: bool) -> Vec<Vec<(f64, f64)>> {
+    let drawable = |v: f64, log: bool| v.is_finite() && (!log || v > 0.0);
+    let mut runs = Vec::new();
+    let mut run = Vec::new();
+    for (&a, &b) in x.iter().zip(y) {
+        if drawable(a, log_x) && drawable(b, log_y) {
+            run.push((a, b));
+        } else if !run.is_empty() {
+            runs.push(std::mem::take(&mut run));
+        }
+    }
+    if !run.is_empty() {
+        runs.push(run);
+    }
+    runs
+}
+
+/// The range an axis shows for values from `lo` to `hi`: padded by 5% (of the decades, on
+/// a log axis) so lines do not sit on the frame, and widened when all values are equal.
+fn axis_range(lo: f64, hi: f64, log: bool, pad: bool) -> Result<(f64, f64), String> {
+    let too_wide = || "The values span more than a plot can show (beyond the range of a double).";
+    if log {
+        let (a, b) = (lo.log10(), hi.log10());
+        let (a, b) = if a == b { (a - 1.0, b + 1.0) } else { (a, b) };
+        let margin = if pad { 0.05 * (b - a) } else { 0.0 };
+        let (lo, hi) = (10f64.powf(a - margin), 10f64.powf(b + margin));
+        if lo > 0.0 && hi.is_finite() {
+            Ok((lo, hi))
+        } else {
+            Err(too_wide().into())
+        }
+    } else {
+        let (lo, hi) = if lo == hi {
+            let half = if lo == 0.0 { 1.0 } else { 0.1 * lo.abs() };
+            (lo - half, hi + half)
+        } else {
+            (lo, hi)
+        };
+        let margin = if pad { 0.05 * (hi - lo) } else { 0.0 };
+        let (lo, hi) = (lo - margin, hi + margin);
+        if (hi - lo).is_finite() {
+            Ok((lo, hi))
+        } else {
+            Err(too_wide().into())
+        }
+    }
+}
+
+/// A tick label: plain decimals for moderate magnitudes, `1e-6` style otherwise, with
+/// at most three significant digits so labels stay short.
+fn tick(value: f64) -> String {
+    let magnitude = value.abs();
+    if value == 0.0 {
+        "0".into()
+    } else if (1e-3..1e4).contains(&magnitude) {
+        let text = format!("{:.*}", decimals(magnitude), value);
+        if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.').into()
+        } else {
+            text
+        }
+    } else {
+        let text = format!("{value:.2e}");
+        match text.split_once('e') {
+            Some((mantissa, exponent)) => {
+                let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+                format!("{mantissa}e{exponent}")
+            }
+            None => text,
+        }
+    }
+}
+
+/// Decimal places that show three significant digits of a number of this magnitude.
+fn decimals(magnitude: f64) -> usize {
+    let digits_before_point = magnitude.log10().floor() as i32 + 1;
+    (3 - digits_before_point).clamp(0, 6) as usize
+}
+
+impl Figure<'_> {
+    /// Draws the figure and returns the SVG text.
+    fn render(&self) -> Result<String, String> {
+        let points = || self.lines.iter().flat_map(|l| &l.segments).flatten();
+        let mut bounds: Option<(f64, f64, f64, f64)> = None;
+        for &(x, y) in points() {
+            bounds = Some(match bounds {
+                None => (x, x, y, y),
+                Some((x0, x1, y0, y1)) => (x0.min(x), x1.max(x), y0.min(y), y1.max(y)),
+            });
+        }
+        let Some((x0, x1, y0, y1)) = bounds else {
+            let why = match (self.log_x, self.log_y) {
+                (false, false) => "every value is NaN or infinite",
+                _ => "every point is NaN, infinite, or not positive on a logarithmic axis",
+            };
+            return Err(format!(
+                "There is nothing to plot: no point can be drawn ({why})."
+            ));
+        };
+        let (x0, x1) = axis_range(x0, x1, self.log_x, false)?;
+        let (y0, y1) = axis_range(y0, y1, self.log_y, true)?;
+
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+            root.fill(&WHITE).map_err(drawing_failed)?;
+            match (self.log_x, self.log_y) {
+                (false, false) => self.draw(&root, x0..x1, y0..y1),
+                (true, false) => self.draw(&root, (x0..x1).log_scale(), y0..y1),
+                (false, true) => self.draw(&root, x0..x1, (y0..y1).log_scale()),
+                (true, true) => self.draw(&root, (x0..x1).log_scale(), (y0..y1).log_scale()),
+            }?;
+            root.present().map_err(drawing_failed)?;
+        }
+        Ok(svg)
+    }
+
+    /// Draws axes, lines and legend on `root` with the given axis kinds (linear or log).
+    fn draw<X, Y>(
+        &self,
+        root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+        x_spec: X,
+        y_spec: Y,
+    ) -> Result<(), String>
+    where
+        X: AsRangedCoord<Value = f64>,
+        Y: AsRangedCoord<Value = f64>,
+        X::CoordDescType: ValueFormatter<f64>,
+        Y::CoordDescType: ValueFormatter<f64>,
+    {
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d(x_spec, y_spec)
+            .map_err(drawing_failed)?;
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label)
+            .y_desc(self.y_label)
+            .x_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| tick(*v))
+            .light_line_style(RGBColor(235, 235, 235))
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()
+            .map_err(drawing_failed)?;
+        for (index, line) in self.lines.iter().enumerate() {
+            let colour = COLOURS[index % COLOURS.len()];
+            let style = colour.stroke_width(2);
+            // The legend entry hangs on the first drawn run; a series with no drawable point
+            // still gets an entry (an empty run), so the legend lists every name.
+            let empty = Vec::new();
+            let mut runs = line.segments.iter();
+            let first = runs.next().unwrap_or(&empty);
+            let annotation = chart
+                .draw_series(LineSeries::new(first.iter().copied(), style))
+                .map_err(drawing_failed)?;
+            if self.legend {
+                annotation
+                    .label(line.name.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+            }
+            for run in runs {
+                chart
+                    .draw_series(LineSeries::new(run.iter().copied(), style))
+                    .map_err(drawing_failed)?;
+            }
+        }
+        if self.legend {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 14))
+                .draw()
+                .map_err(drawing_failed)?;
+        }
+        Ok(())
+    }
+}
+
+/// The message for a failure inside plotters (in practice unreachable with the SVG backend
+/// writing to a string, but reported rather than unwrapped).
+fn drawing_failed(error: impl std::fmt::Display) -> String {
+    format!("Drawing the plot failed: {error}.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(svg: &str, needle: &str) -> usize {
+        svg.matches(needle).count()
+    }
+
+    /// Structural checks every plot must pass: one `<svg>` element, closed, with text.
+    fn assert_well_formed(svg: &str) {
+        assert!(
+            svg.trim_start().starts_with("<svg"),
+            "{}",
+            &svg[..svg.len().min(200)]
+        );
+        assert!(svg.trim_end().ends_with("</svg>"));
+        assert_eq!(count(svg, "<svg"), 1);
+        assert_eq!(count(svg, "<text"), count(svg, "</text>"));
+        assert!(count(svg, "<text") > 0);
+    }
+
+    fn series(name: &str, values: Vec<f64>) -> (String, Vec<f64>) {
+        (name.to_string(), values)
+    }
+
+    #[test]
+    fn trajectory_has_a_line_and_a_legend_entry_per_series() {
+        let t: Vec<f64> = (0..50).map(|i| i as f64 * 0.1).collect();
+        let data = vec![
+            series("prey", t.iter().map(|x| x.sin()).collect()),
+            series("predator", t.iter().map(|x| x.cos()).collect()),
+            series("third <kind> & co", t.iter().map(|x| x * 0.1).collect()),
+        ];
+        let svg = trajectory_svg("Lotka–Volterra", "time (s)", &t, &data, false, false).unwrap();
+        assert_well_formed(&svg);
+        // Each series draws its line and a legend sample.
+        assert!(count(&svg, "<polyline") >= 2 * data.len(), "{svg}");
+        for name in ["prey", "predator", "Lotka–Volterra", "time (s)"] {
+            // Text is emitted as `<text ...>\nNAME\n</text>`.
+            assert!(svg.contains(&format!(">\n{name}\n</text>")), "{name}");
+        }
+        // Names are escaped, not spliced into the markup.
+        assert!(svg.contains("third &lt;kind&gt; &amp; co"));
+        assert!(!svg.contains("<kind>"));
+    }
+
+    #[test]
+    fn log_axes_cover_eleven_decades() {
+        let t: Vec<f64> = (0..=110)
+            .map(|i| 10f64.powf(-6.0 + i as f64 / 10.0))
+            .collect();
+        let data = vec![
+            series("A", t.iter().map(|x| 1.0 / (1.0 + x)).collect()),
+            series("B", t.iter().map(|x| x.sqrt()).collect()),
+        ];
+        let svg = trajectory_svg("Robertson", "t", &t, &data, true, true).unwrap();
+        assert_well_formed(&svg);
+        assert!(count(&svg, "<polyline") >= 2 * data.len());
+        // Decade ticks at both ends of the range, in scientific notation.
+        assert!(svg.contains("1e-6") || svg.contains("1e-5"), "{svg}");
+        assert!(svg.contains("1e4") || svg.contains("1e5"), "{svg}");
+        // The time axis is logarithmic: the screen distance from 1e-6 to 1e-5 equals the
+        // distance from 1e4 to 1e5, so the first points of the line are spread out rather
+        // than piled on the left edge. Read the x coordinates of the first series' line.
+        let xs = polyline_xs(&svg, 0);
+        assert_eq!(xs.len(), t.len());
+        let first_decade = xs[10] - xs[0];
+        let last_decade = xs[110] - xs[100];
+        assert!(first_decade > 30.0, "{xs:?}");
+        assert!(
+            (first_decade - last_decade).abs() <= 2.0,
+            "{first_decade} vs {last_decade}"
+        );
+    }
+
+    /// The x pixel coordinates of the `index`-th `<polyline>` after the axes.
+    fn polyline_xs(svg: &str, index: usize) -> Vec<f64> {
+        let lines: Vec<&str> = svg
+            .split("<polyline")
+            .skip(1)
+            .filter(|element| element.contains("stroke-width=\"2\""))
+            .collect();
+        let element = lines[index];
+        let points = element
+            .split("points=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        points
+            .split_whitespace()
+            .map(|pair| pair.split(',').next().unwrap().parse().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn non_finite_and_non_positive_points_break_the_line() {
+        let t = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let y = vec![1.0, 2.0, f64::NAN, 3.0, f64::INFINITY, 4.0, 5.0];
+        let svg = trajectory_svg("gaps", "t", &t, &[series("y", y)], false, false).unwrap();
+        assert_well_formed(&svg);
+        // Three runs: [0, 1], [3], [5, 6].
+        assert_eq!(
+            segments(
+                &t,
+                &[1.0, 2.0, f64::NAN, 3.0, f64::INFINITY, 4.0, 5.0],
+                false,
+                false
+            )
+            .len(),
+            3
+        );
+        assert!(!svg.contains("NaN") && !svg.contains("inf"));
+        // On log time, t = 0 is dropped rather than failing the plot.
+        let svg =
+            trajectory_svg("log", "t", &t, &[series("y", vec![1.0; 7])], true, false).unwrap();
+        assert_well_formed(&svg);
+    }
+
+    #[test]
+    fn nothing_to_draw_is_an_error_sentence() {
+        let t = [0.0, 1.0];
+        let cases = [
+            trajectory_svg("x", "t", &[], &[series("y", vec![])], false, false),
+            trajectory_svg("x", "t", &t, &[], false, false),
+            trajectory_svg("x", "t", &t, &[series("y", vec![1.0])], false, false),
+            trajectory_svg(
+                "x",
+                "t",
+                &t,
+                &[series("y", vec![f64::NAN; 2])],
+                false,
+                false,
+            ),
+            trajectory_svg("x", "t", &t, &[series("y", vec![-1.0, 0.0])], false, true),
+            trajectory_svg(
+                "x",
+                "t",
+                &t,
+                &[series("y", vec![-1e308, 1e308])],
+                false,
+                false,
+            ),
+            loss_svg("loss", &[]),
+            loss_svg("loss", &[0.0, -1.0, f64::NAN]),
+        ];
+        for case in cases {
+            let message = case.unwrap_err();
+            assert!(message.starts_with(char::is_uppercase), "{message}");
+            assert!(message.ends_with('.'), "{message}");
+        }
+    }
+
+    #[test]
+    fn constant_series_still_plot() {
+        let t = [0.0, 1.0, 2.0];
+        for (values, log_y) in [
+            (vec![0.0; 3], false),
+            (vec![2.5; 3], false),
+            (vec![2.5; 3], true),
+        ] {
+            let svg =
+                trajectory_svg("flat", "t", &t, &[series("c", values)], false, log_y).unwrap();
+            assert_well_formed(&svg);
+        }
+        let svg = trajectory_svg(
+            "one point",
+            "t",
+            &[1.0],
+            &[series("c", vec![1.0])],
+            true,
+            true,
+        );
+        assert_well_formed(&svg.unwrap());
+    }
+
+    #[test]
+    fn loss_curve_is_drawn_on_a_log_axis() {
+        let losses: Vec<f64> = (0..200).map(|i| 10f64.powf(-(i as f64) / 25.0)).collect();
+        let mut with_bad = losses.clone();
+        with_bad[7] = 0.0;
+        with_bad[8] = f64::NAN;
+        let svg = loss_svg("training <run>", &with_bad).unwrap();
+        assert_well_formed(&svg);
+        assert!(count(&svg, "<polyline") >= 2, "{svg}");
+        assert!(svg.contains("training &lt;run&gt;"));
+        assert!(svg.contains("step") && svg.contains("loss"));
+        assert!(svg.contains("1e-7") || svg.contains("1e-6"), "{svg}");
+    }
+
+    #[test]
+    fn ticks_are_short() {
+        assert_eq!(tick(0.0), "0");
+        assert_eq!(tick(1e-6), "1e-6");
+        assert_eq!(tick(2.0000000001e5), "2e5");
+        assert_eq!(tick(0.5), "0.5");
+        assert_eq!(tick(1234.0), "1234");
+        assert_eq!(tick(-12.5), "-12.5");
+        assert_eq!(tick(0.001), "0.001");
+    }
+}

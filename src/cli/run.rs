@@ -1,0 +1,245 @@
+//! `sci run`: solve an ODE model and write its trajectory (CSV, NPY or JSON) and a plot.
+//!
+//! Every option is validated before the solve, and outputs are written only once
+//! everything succeeded (each atomically), so a failed run leaves no file behind.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+use sci::runtime::{Trajectory, time_span};
+use sci::stdlib::Error;
+use sci::stdlib::checkpoint;
+use sci::stdlib::data::{write_atomic, write_table};
+use sci::stdlib::ode::{JacobianKind, Method, SolveOptions};
+
+use super::runtime_common::{
+    apply_overrides, check_output, choose_model, compile, progress_bar, report,
+};
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The `.sci` file.
+    file: PathBuf,
+    /// The model to solve (needed when the file has several ODE models).
+    #[arg(long)]
+    model: Option<String>,
+    /// Start time (default: the model's `domain time: t in [t0, t1]`, else 0).
+    #[arg(long, allow_hyphen_values = true)]
+    t0: Option<f64>,
+    /// End time (default: the model's time domain; required when it has none).
+    #[arg(long, allow_hyphen_values = true)]
+    t_end: Option<f64>,
+    /// The solver: auto (Tsit5, switching to BDF when the problem is stiff), tsit5, bdf,
+    /// esdirk34, trbdf2.
+    #[arg(long, default_value = "auto")]
+    solver: String,
+    /// Relative tolerance.
+    #[arg(long, default_value_t = 1e-6, allow_hyphen_values = true)]
+    rtol: f64,
+    /// Absolute tolerance.
+    #[arg(long, default_value_t = 1e-9, allow_hyphen_values = true)]
+    atol: f64,
+    /// The Jacobian the implicit solvers factor: auto, dense or sparse.
+    #[arg(long, default_value = "auto")]
+    jacobian: String,
+    /// Number of evenly spaced output times (including both ends).
+    #[arg(long, default_value_t = 201)]
+    points: usize,
+    /// Output times, comma separated (instead of --points).
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    times: Option<Vec<f64>>,
+    /// Parameter overrides, `NAME=VALUE` (repeatable).
+    #[arg(long = "param")]
+    params: Vec<String>,
+    /// Parameters from a checkpoint written by `sci train --out`.
+    #[arg(long)]
+    params_file: Option<PathBuf>,
+    /// Write the trajectory (t, states, outputs) to a .csv, .npy or .json file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Plot the states to an .svg file.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Logarithmic time axis in the plot (from the first positive time).
+    #[arg(long)]
+    log_t: bool,
+}
+
+pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, String> {
+    let compiled = match compile(&args.file, color) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    match solve(args, &compiled) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => Ok(report(&e)),
+    }
+}
+
+fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Error> {
+    let name = choose_model(compiled, args.model.as_deref(), "with states", |m| {
+        !m.states.is_empty()
+    })?;
+    let model = compiled.model(&name)?;
+    let options = options(args, compiled, &name)?;
+    if let Some(out) = &args.out {
+        check_output(out, &["csv", "npy", "json"], "--out")?;
+    }
+    if let Some(plot) = &args.plot {
+        check_output(plot, &["svg"], "--plot")?;
+    }
+    let mut p = match &args.params_file {
+        Some(path) => {
+            let cp = checkpoint::load(path)?;
+            sci::runtime::params_from_checkpoint(&model, &cp)?
+        }
+        None => model.params(),
+    };
+    apply_overrides(&model, &mut p, &args.params)?;
+
+    let span = options.t_end - options.t0;
+    let bar = progress_bar(1000, &format!("solving {name}"));
+    let started = Instant::now();
+    let result = model.simulate_with_progress(&p, &options, &mut |t| {
+        bar.set_position((((t - options.t0) / span).clamp(0.0, 1.0) * 1000.0) as u64);
+    });
+    bar.finish_and_clear();
+    let traj = result?;
+    let elapsed = started.elapsed();
+
+    let svg = match &args.plot {
+        Some(_) => Some(plot(&traj, args.log_t).map_err(Error::numerical)?),
+        None => None,
+    };
+    if let Some(out) = &args.out {
+        write_table(out, &traj.table())?;
+    }
+    if let (Some(path), Some(svg)) = (&args.plot, svg) {
+        write_atomic(path, svg.as_bytes())?;
+    }
+    summary(&traj, &options, elapsed.as_secs_f64());
+    if let Some(out) = &args.out {
+        println!(
+            "wrote {} ({} rows × {} columns)",
+            out.display(),
+            traj.t.len(),
+            1 + traj.state_names.len() + traj.output_names.len()
+        );
+    }
+    if let Some(path) = &args.plot {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// The solver options from the command line and the model's time span.
+fn options(args: &RunArgs, compiled: &sci::Compiled, model: &str) -> Result<SolveOptions, Error> {
+    let method: Method = args.solver.parse()?;
+    let jacobian = match args.jacobian.to_ascii_lowercase().as_str() {
+        "auto" => JacobianKind::Auto,
+        "dense" => JacobianKind::Dense,
+        "sparse" => JacobianKind::Sparse,
+        other => {
+            return Err(
+                Error::input(format!("There is no Jacobian kind `{other}`."))
+                    .with_help("use auto, dense or sparse"),
+            );
+        }
+    };
+    let span = time_span(&compiled.program, model);
+    let t0 = args.t0.or(span.map(|s| s.0)).unwrap_or(0.0);
+    let t_end = match args.t_end.or(span.map(|s| s.1)) {
+        Some(t) => t,
+        None => {
+            return Err(Error::input(format!(
+                "Model `{model}` declares no time span, so the end time is unknown."
+            ))
+            .with_help(
+                "pass `--t-end T`, or declare the span in the model: `domain time: t in [0, T]`",
+            ));
+        }
+    };
+    if args.points < 2 && args.times.is_none() {
+        return Err(Error::input("`--points` must be at least 2."));
+    }
+    let times = match &args.times {
+        Some(times) => times.clone(),
+        None => (0..args.points)
+            .map(|k| {
+                if k + 1 == args.points {
+                    t_end
+                } else {
+                    t0 + (t_end - t0) * k as f64 / (args.points - 1) as f64
+                }
+            })
+            .collect(),
+    };
+    Ok(SolveOptions {
+        method,
+        t0,
+        t_end,
+        times: Some(times),
+        rtol: args.rtol,
+        atol: args.atol,
+        jacobian,
+        sensitivities: false,
+        ..SolveOptions::default()
+    })
+}
+
+/// The states (at most 12, the plot stays readable) against time.
+fn plot(traj: &Trajectory, log_t: bool) -> Result<String, String> {
+    let series: Vec<(String, Vec<f64>)> = traj
+        .state_names
+        .iter()
+        .enumerate()
+        .take(12)
+        .map(|(i, n)| (n.clone(), traj.states.iter().map(|y| y[i]).collect()))
+        .collect();
+    let mut title = traj.model.clone();
+    if traj.state_names.len() > 12 {
+        title.push_str(&format!(" (first 12 of {} states)", traj.state_names.len()));
+    }
+    super::plot::trajectory_svg(&title, "t", &traj.t, &series, log_t, false)
+}
+
+/// What was solved, how, and the final state.
+fn summary(traj: &Trajectory, options: &SolveOptions, seconds: f64) {
+    let stats = &traj.stats;
+    let method = stats.method.map_or("?", |m| m.name());
+    let chosen = if options.method == Method::Auto {
+        " (auto)"
+    } else {
+        ""
+    };
+    println!(
+        "{}: solved {} ≤ t ≤ {} with {method}{chosen}{}: {} steps, {} rhs evaluations, {} Jacobians, {:.3} s",
+        traj.model,
+        options.t0,
+        options.t_end,
+        if stats.sparse { ", sparse LU" } else { "" },
+        stats.steps,
+        stats.rhs_evals,
+        stats.jacobian_evals,
+        seconds
+    );
+    let Some(last) = traj.states.last() else {
+        return;
+    };
+    let t = traj.t.last().copied().unwrap_or(options.t_end);
+    println!("at t = {t}:");
+    let shown = traj.state_names.len().min(12);
+    for (name, value) in traj.state_names.iter().zip(last).take(shown) {
+        println!("  {name} = {value:.10e}");
+    }
+    if traj.state_names.len() > shown {
+        println!("  … {} more states", traj.state_names.len() - shown);
+    }
+    if let Some(out) = traj.outputs.last() {
+        for (name, value) in traj.output_names.iter().zip(out).take(12) {
+            println!("  {name} = {value:.10e}");
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! What `sci run` and `sci train` share: compiling the file for the runtime, choosing the
+//! model, reporting runtime errors with the right exit code, writing outputs so that a
+//! failed command leaves no file behind, and progress bars.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use sci::stdlib::{Error, ErrorKind};
+use sci::{Compiled, Compiler};
+
+/// Exit status for a computation that failed on valid input (the solver gave up, the loss
+/// became NaN).
+pub const EXIT_NUMERICAL: u8 = 3;
+
+/// Prints a runtime error and returns its exit code: 2 for bad input and file problems,
+/// [`EXIT_NUMERICAL`] for numerical failures.
+pub fn report(e: &Error) -> ExitCode {
+    eprintln!("error: {}", e.message);
+    if let Some(help) = &e.help {
+        eprintln!("help: {help}");
+    }
+    match e.kind {
+        ErrorKind::Input | ErrorKind::Io => ExitCode::from(2),
+        ErrorKind::Numerical => ExitCode::from(EXIT_NUMERICAL),
+    }
+}
+
+/// Compiles `path` with the JIT; prints diagnostics. `Err(code)` when it did not compile.
+pub fn compile(path: &Path, color: bool) -> Result<Compiled, ExitCode> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", path.display());
+            return Err(ExitCode::from(2));
+        }
+    };
+    match Compiler::new().compile_source(&path.display().to_string(), &text) {
+        Ok(compiled) => {
+            eprint!(
+                "{}",
+                sci::render::render_all(&compiled.warnings, &compiled.sources, color)
+            );
+            Ok(compiled)
+        }
+        Err(e) => {
+            eprint!(
+                "{}",
+                sci::render::render_all(&e.diagnostics, &e.sources, color)
+            );
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+/// The model to use: the one named, or the only one that `wanted` accepts.
+pub fn choose_model(
+    compiled: &Compiled,
+    name: Option<&str>,
+    what: &str,
+    wanted: impl Fn(&sci::lang::hir::ModelHir) -> bool,
+) -> Result<String, Error> {
+    let models = &compiled.program.models;
+    if let Some(name) = name {
+        return models
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.name.clone())
+            .ok_or_else(|| {
+                let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+                Error::input(format!("There is no model called `{name}`."))
+                    .with_help(format!("the file defines: {}", names.join(", ")))
+            });
+    }
+    let fitting: Vec<&str> = models
+        .iter()
+        .filter(|m| wanted(m))
+        .map(|m| m.name.as_str())
+        .collect();
+    match fitting.as_slice() {
+        [one] => Ok(one.to_string()),
+        [] => Err(Error::input(format!("The file defines no model {what}."))),
+        many => Err(Error::input(format!(
+            "The file defines several models {what}: {}.",
+            many.join(", ")
+        ))
+        .with_help("choose one with `--model NAME`")),
+    }
+}
+
+/// Checks, before any work, that `path` can be written: its directory exists and its
+/// extension is one of `extensions`.
+pub fn check_output(path: &Path, extensions: &[&str], flag: &str) -> Result<(), Error> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !extensions.contains(&ext.as_str()) {
+        return Err(Error::input(format!(
+            "`{flag} {}` must end in {}.",
+            path.display(),
+            extensions
+                .iter()
+                .map(|e| format!(".{e}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::input(format!(
+            "Cannot write `{}`: the directory `{}` does not exist.",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr (drawn only when stderr is a terminal), `len` units long.
+pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    let style = ProgressStyle::with_template(
+        "{spinner} {prefix} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_prefix(what.to_string());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Parses `NAME=VALUE` parameter overrides into θ.
+pub fn apply_overrides(
+    model: &sci::Model<'_>,
+    p: &mut [f64],
+    overrides: &[String],
+) -> Result<(), Error> {
+    for item in overrides {
+        let (name, value) = item.split_once('=').ok_or_else(|| {
+            Error::input(format!("`--param {item}` is not of the form NAME=VALUE."))
+        })?;
+        let name = name.trim();
+        let slot = model.ir().params.slot(name).ok_or_else(|| {
+            let names: Vec<&str> = model
+                .ir()
+                .params
+                .slots
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
+            Error::input(format!(
+                "Model `{}` has no parameter `{name}`.",
+                model.name()
+            ))
+            .with_help(format!("its parameters are: {}", names.join(", ")))
+        })?;
+        let values: Result<Vec<f64>, _> = value
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .split(',')
+            .map(|v| v.trim().parse::<f64>())
+            .collect();
+        let values = values.map_err(|_| {
+            Error::input(format!(
+                "`--param {item}`: `{value}` is not a list of numbers."
+            ))
+        })?;
+        let count: usize = slot.shape.iter().product();
+        if values.len() != count {
+            return Err(Error::input(format!(
+                "Parameter `{name}` has {count} values, but {} were given.",
+                values.len()
+            )));
+        }
+        p[slot.offset..slot.offset + count].copy_from_slice(&values);
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Solving an ODE model: the compiled system handed to `sci_stdlib::ode::solve`, the
+//! outputs evaluated along the solution, and the result as a table.
+
+use sci_stdlib::Error;
+use sci_stdlib::data::Table;
+use sci_stdlib::ode::{self, SolveOptions, SolveStats};
+
+use super::element_names;
+use super::system::CompiledSystem;
+use crate::jit::Model;
+use crate::lang::hir;
+
+/// A solution of an ODE model at the requested times.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trajectory {
+    pub model: String,
+    pub t: Vec<f64>,
+    /// One name per state element (`prey`, `u[3]`).
+    pub state_names: Vec<String>,
+    /// `states[k]` is the state vector at `t[k]`.
+    pub states: Vec<Vec<f64>>,
+    pub output_names: Vec<String>,
+    /// `outputs[k]` are the model's outputs at `t[k]`.
+    pub outputs: Vec<Vec<f64>>,
+    /// With sensitivities: `dy/dθ` at each time, row-major `n_states × n_params`.
+    pub sensitivities: Option<Vec<Vec<f64>>>,
+    pub stats: SolveStats,
+}
+
+impl Trajectory {
+    /// The trajectory as a table: `t`, the states, the outputs.
+    pub fn table(&self) -> Table {
+        let mut columns = vec!["t".to_string()];
+        columns.extend(self.state_names.iter().cloned());
+        columns.extend(self.output_names.iter().cloned());
+        let mut values = Vec::with_capacity(columns.len() * self.t.len());
+        for (k, &t) in self.t.iter().enumerate() {
+            values.push(t);
+            values.extend_from_slice(&self.states[k]);
+            if let Some(out) = self.outputs.get(k) {
+                values.extend_from_slice(out);
+            }
+        }
+        Table { columns, values }
+    }
+
+    /// The values of the state or output called `name` (an element name such as `u[3]`)
+    /// at every time, or the times for `t`.
+    pub fn column(&self, name: &str) -> Option<Vec<f64>> {
+        if name == "t" {
+            return Some(self.t.clone());
+        }
+        if let Some(i) = self.state_names.iter().position(|n| n == name) {
+            return Some(self.states.iter().map(|y| y[i]).collect());
+        }
+        let i = self.output_names.iter().position(|n| n == name)?;
+        Some(self.outputs.iter().map(|o| o[i]).collect())
+    }
+}
+
+/// The time span a model declares with a domain over `t` alone
+/// (`domain time: t in [0, 40]`), if it has one.
+pub fn time_span(program: &hir::Program, model: &str) -> Option<(f64, f64)> {
+    let m = program.models.iter().find(|m| m.name == model)?;
+    m.domains.iter().find_map(|d| match d.coords.as_slice() {
+        [c] if c.name == "t" => Some((c.lo, c.hi)),
+        _ => None,
+    })
+}
+
+impl Model<'_> {
+    /// Solves the model's ODE at parameters `p` (see [`Model::params`] for the defaults).
+    pub fn simulate(&self, p: &[f64], options: &SolveOptions) -> Result<Trajectory, Error> {
+        self.simulate_with_progress(p, options, &mut |_| {})
+    }
+
+    /// [`Model::simulate`], calling `progress(t)` as the integration advances.
+    pub fn simulate_with_progress(
+        &self,
+        p: &[f64],
+        options: &SolveOptions,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Trajectory, Error> {
+        let system = CompiledSystem::new(*self)?;
+        if p.len() != self.n_params() {
+            return Err(Error::input(format!(
+                "Model `{}` has {} parameters, but {} values were given.",
+                self.name(),
+                self.n_params(),
+                p.len()
+            )));
+        }
+        let solution = ode::solve(&system, p, options, progress);
+        if let Some(e) = system.take_error() {
+            return Err(e.into());
+        }
+        let solution = solution?;
+        let ir = self.ir();
+        let mut outputs = Vec::new();
+        if self.n_outputs() > 0 {
+            for (t, y) in solution.t.iter().zip(&solution.y) {
+                let mut out = vec![0.0; self.n_outputs()];
+                self.outputs(*t, y, p, &mut out)?;
+                outputs.push(out);
+            }
+        }
+        Ok(Trajectory {
+            model: self.name().to_string(),
+            t: solution.t,
+            state_names: element_names(&ir.states),
+            states: solution.y,
+            output_names: if self.n_outputs() > 0 {
+                element_names(&ir.outputs)
+            } else {
+                Vec::new()
+            },
+            outputs,
+            sensitivities: solution.sens,
+            stats: solution.stats,
+        })
+    }
+}

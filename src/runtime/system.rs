@@ -1,0 +1,127 @@
+//! A compiled model as an [`OdeSystem`] for the solvers of `sci_stdlib::ode`: the
+//! right-hand side, Jacobian-vector products by forward-mode AD, the dense Jacobian, and
+//! the sparse Jacobian by compressed AD with its pattern.
+//!
+//! The solver's callbacks cannot fail, but a call into compiled code returns a `Result`
+//! (lengths are checked at the boundary). Lengths are checked once in [`CompiledSystem::new`],
+//! so a failure later is a bug; it is recorded, the output is filled with NaN so the solver
+//! stops, and [`CompiledSystem::take_error`] reports it instead of the solver's message.
+
+use std::cell::RefCell;
+
+use sci_stdlib::ode::{OdeSystem, Sparsity};
+
+use crate::jit::{JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, JitError, Model};
+
+/// A compiled ODE model seen by the solvers.
+pub struct CompiledSystem<'c> {
+    model: Model<'c>,
+    sparsity: Option<Sparsity>,
+    error: RefCell<Option<JitError>>,
+}
+
+impl<'c> CompiledSystem<'c> {
+    /// The system of `model`, which must have `rhs`, `y0` and the derivative functions the
+    /// JIT adds (compile with derivatives on, the default).
+    pub fn new(model: Model<'c>) -> Result<CompiledSystem<'c>, JitError> {
+        if model.n_states() == 0 {
+            return Err(JitError::new(format!(
+                "Model `{}` has no states, so there is nothing to integrate; `sci train` fits models with a loss.",
+                model.name()
+            )));
+        }
+        let mut needed = vec!["rhs", "y0", JVP_RHS_STATE];
+        if model.n_params() > 0 {
+            needed.extend([JVP_RHS_PARAMS, JVP_Y0]);
+        }
+        for name in needed {
+            if !model.has_function(name) {
+                return Err(model.function(name).err().unwrap_or_else(|| {
+                    JitError::new(format!("Model `{}` has no `{name}`.", model.name()))
+                }));
+            }
+        }
+        let sparsity = model.jacobian_sparsity().ok().map(|p| Sparsity {
+            n: p.n_rows,
+            row_ptr: p.row_ptr.clone(),
+            col_idx: p.col_idx.clone(),
+        });
+        Ok(CompiledSystem {
+            model,
+            sparsity,
+            error: RefCell::new(None),
+        })
+    }
+
+    /// The first error a compiled call reported during a solve, if any.
+    pub fn take_error(&self) -> Option<JitError> {
+        self.error.borrow_mut().take()
+    }
+
+    fn record(&self, result: Result<(), JitError>, out: &mut [f64]) {
+        if let Err(e) = result {
+            out.fill(f64::NAN);
+            self.error.borrow_mut().get_or_insert(e);
+        }
+    }
+}
+
+impl OdeSystem for CompiledSystem<'_> {
+    fn n_states(&self) -> usize {
+        self.model.n_states()
+    }
+
+    fn n_params(&self) -> usize {
+        self.model.n_params()
+    }
+
+    fn rhs(&self, t: f64, y: &[f64], p: &[f64], dy: &mut [f64]) {
+        let r = self.model.rhs(t, y, p, dy);
+        self.record(r, dy);
+    }
+
+    fn jac_mul(&self, t: f64, y: &[f64], p: &[f64], v: &[f64], out: &mut [f64]) {
+        let r = self.model.jac_mul(t, y, p, v, out);
+        self.record(r, out);
+    }
+
+    fn param_jac_mul(&self, t: f64, y: &[f64], p: &[f64], v: &[f64], out: &mut [f64]) {
+        if p.is_empty() {
+            out.fill(0.0);
+            return;
+        }
+        let r = self.model.param_jac_mul(t, y, p, v, out);
+        self.record(r, out);
+    }
+
+    fn jacobian(&self, t: f64, y: &[f64], p: &[f64], jac: &mut [f64]) {
+        let r = self.model.jacobian(t, y, p, jac);
+        self.record(r, jac);
+    }
+
+    fn sparsity(&self) -> Option<&Sparsity> {
+        self.sparsity.as_ref()
+    }
+
+    fn jacobian_values(&self, t: f64, y: &[f64], p: &[f64], values: &mut [f64]) {
+        let r = self.model.jacobian_csr(t, y, p, values);
+        self.record(r, values);
+    }
+
+    fn y0(&self, p: &[f64], y0: &mut [f64]) {
+        match self.model.y0(p) {
+            Ok(y) if y.len() == y0.len() => y0.copy_from_slice(&y),
+            Ok(_) => self.record(Err(JitError::new("y0 has the wrong length")), y0),
+            Err(e) => self.record(Err(e), y0),
+        }
+    }
+
+    fn y0_param_jac_mul(&self, p: &[f64], v: &[f64], out: &mut [f64]) {
+        if p.is_empty() {
+            out.fill(0.0);
+            return;
+        }
+        let r = self.model.y0_param_jac_mul(p, v, out);
+        self.record(r, out);
+    }
+}

@@ -1,0 +1,374 @@
+//! The bridge from an [`OdeSystem`] to diffsol's operator traits.
+//!
+//! We implement diffsol's op traits ourselves rather than going through its closure
+//! builders, so that
+//! - the Jacobian matrix is filled straight from [`OdeSystem::jacobian`] (dense) or
+//!   [`OdeSystem::jacobian_values`] (sparse, pattern from [`OdeSystem::sparsity`]) instead
+//!   of `n` Jacobian-vector products or diffsol's NaN-propagation sparsity detection (which
+//!   is wrong for compiled code with branches);
+//! - Jacobian-vector products and parameter-Jacobian products go to
+//!   [`OdeSystem::jac_mul`] and [`OdeSystem::param_jac_mul`];
+//! - we count right-hand side and Jacobian evaluations and remember where the right-hand
+//!   side first stopped being finite, for the statistics and the error messages.
+//!
+//! Sensitivity equations call the products on *batched* vectors (one batch lane per
+//! parameter), so every product runs through `for_each_batch_host`, which broadcasts the
+//! unbatched state over the lanes.
+
+use std::cell::{Cell, RefCell};
+
+use diffsol::matrix::sparsity::MatrixSparsity;
+use diffsol::{
+    ConstantOp, ConstantOpSens, DefaultSolver, DenseMatrix, FaerContext, FaerMat, FaerSparseMat,
+    FaerVec, Matrix, NonLinearOp, NonLinearOpJacobian, NonLinearOpSens, OdeEquations,
+    OdeEquationsRef, Op, UnitCallable, Vector, VectorIndex,
+};
+
+use super::{OdeSystem, Sparsity};
+use crate::Error;
+
+/// Counters and diagnostics shared by the operators of one solve attempt.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub rhs_evals: Cell<usize>,
+    pub jacobian_evals: Cell<usize>,
+    /// The first time at which the right-hand side returned NaN or infinity.
+    pub first_non_finite: Cell<Option<f64>>,
+}
+
+/// The matrix types we solve with: faer's dense and sparse (CSC) matrices. Each knows how
+/// to hold the system's Jacobian.
+pub(crate) trait SystemMatrix:
+    Matrix<T = f64, V = FaerVec<f64>, C = FaerContext> + DefaultSolver
+{
+    /// The Jacobian's storage layout for a system with `n` states and the given pattern.
+    fn layout(n: usize, pattern: Option<&Sparsity>) -> Result<JacobianLayout<Self>, Error>;
+
+    /// Writes `∂f/∂y` at `(t, x)` into `m`, which was allocated from the layout's sparsity.
+    fn write_jacobian(m: &mut Self, rhs: &RhsOp<'_, Self>, x: &[f64], t: f64);
+
+    /// The pattern of an `n × np` parameter Jacobian: sparse storage needs one (we declare
+    /// it full), dense storage none.
+    fn full_pattern(n: usize, np: usize) -> Option<Self::Sparsity>;
+}
+
+/// Where the Jacobian's entries live.
+pub(crate) struct JacobianLayout<M: Matrix> {
+    /// The sparsity handed to diffsol (`None` for dense storage).
+    pub sparsity: Option<M::Sparsity>,
+    /// For sparse storage: `storage[k]` is the index in the CSC value array of the `k`-th
+    /// entry of the system's CSR pattern.
+    pub storage: Vec<usize>,
+}
+
+impl SystemMatrix for FaerMat<f64> {
+    fn layout(_n: usize, _pattern: Option<&Sparsity>) -> Result<JacobianLayout<Self>, Error> {
+        Ok(JacobianLayout {
+            sparsity: None,
+            storage: Vec::new(),
+        })
+    }
+
+    fn write_jacobian(m: &mut Self, rhs: &RhsOp<'_, Self>, x: &[f64], t: f64) {
+        let n = rhs.n;
+        let mut buf = rhs.scratch.borrow_mut();
+        match rhs.pattern {
+            // A known pattern: the compressed values are cheaper than the dense Jacobian
+            // (whose default implementation takes `n` products).
+            Some(pattern) => {
+                buf.clear();
+                buf.resize(pattern.col_idx.len(), 0.0);
+                rhs.sys.jacobian_values(t, x, &rhs.p, &mut buf);
+                m.fill(0.0);
+                for r in 0..n {
+                    for k in pattern.row_ptr[r]..pattern.row_ptr[r + 1] {
+                        m.set_index(r, pattern.col_idx[k], buf[k]);
+                    }
+                }
+            }
+            None => {
+                buf.clear();
+                buf.resize(n * n, 0.0);
+                rhs.sys.jacobian(t, x, &rhs.p, &mut buf);
+                for i in 0..n {
+                    for j in 0..n {
+                        m.set_index(i, j, buf[i * n + j]);
+                    }
+                }
+            }
+        }
+    }
+
+    fn full_pattern(_n: usize, _np: usize) -> Option<Self::Sparsity> {
+        None
+    }
+}
+
+impl SystemMatrix for FaerSparseMat<f64> {
+    fn layout(n: usize, pattern: Option<&Sparsity>) -> Result<JacobianLayout<Self>, Error> {
+        let Some(pattern) = pattern else {
+            return Err(sparse_without_pattern());
+        };
+        let indices: Vec<(usize, usize)> = (0..n)
+            .flat_map(|r| {
+                pattern.col_idx[pattern.row_ptr[r]..pattern.row_ptr[r + 1]]
+                    .iter()
+                    .map(move |&c| (r, c))
+            })
+            .collect();
+        let sparsity =
+            MatrixSparsity::<Self>::try_from_indices(n, n, indices.clone()).map_err(|e| {
+                Error::input(format!(
+                    "The system's Jacobian sparsity pattern was rejected by the sparse solver: {e}."
+                ))
+            })?;
+        let storage = MatrixSparsity::<Self>::get_index(&sparsity, &indices, FaerContext::new())
+            .clone_as_vec();
+        if storage.len() != indices.len() {
+            return Err(Error::input(
+                "The system's Jacobian sparsity pattern has repeated entries.",
+            ));
+        }
+        Ok(JacobianLayout {
+            sparsity: Some(sparsity),
+            storage,
+        })
+    }
+
+    fn write_jacobian(m: &mut Self, rhs: &RhsOp<'_, Self>, x: &[f64], t: f64) {
+        let nnz = rhs.layout.storage.len();
+        let mut buf = rhs.scratch.borrow_mut();
+        buf.clear();
+        buf.resize(nnz, 0.0);
+        rhs.sys.jacobian_values(t, x, &rhs.p, &mut buf);
+        // The matrix was allocated from our sparsity, so the value array has exactly `nnz`
+        // entries; `get_mut` keeps a mismatch from panicking.
+        if let Some(block) = m.inner_mut().first_mut() {
+            let values = block.val_mut();
+            for (k, &dst) in rhs.layout.storage.iter().enumerate() {
+                if let Some(v) = values.get_mut(dst) {
+                    *v = buf[k];
+                }
+            }
+        }
+    }
+
+    fn full_pattern(n: usize, np: usize) -> Option<Self::Sparsity> {
+        let indices = (0..np).flat_map(|j| (0..n).map(move |i| (i, j))).collect();
+        MatrixSparsity::<Self>::try_from_indices(n, np, indices).ok()
+    }
+}
+
+/// The input error for a sparse Jacobian without a pattern.
+pub(crate) fn sparse_without_pattern() -> Error {
+    Error::input(
+        "A sparse Jacobian was requested, but this system does not provide a sparsity pattern.",
+    )
+    .with_help("use the dense or automatic Jacobian (`jacobian = auto`)")
+}
+
+/// The right-hand side `f(t, y; θ)` as a diffsol operator.
+pub(crate) struct RhsOp<'s, M: SystemMatrix> {
+    sys: &'s dyn OdeSystem,
+    p: Vec<f64>,
+    n: usize,
+    np: usize,
+    ctx: FaerContext,
+    pattern: Option<&'s Sparsity>,
+    layout: JacobianLayout<M>,
+    sens_sparsity: Option<M::Sparsity>,
+    scratch: RefCell<Vec<f64>>,
+    counters: &'s Counters,
+}
+
+/// The initial state `y0(θ)` as a diffsol operator.
+pub(crate) struct InitOp<'s, M: SystemMatrix> {
+    sys: &'s dyn OdeSystem,
+    p: Vec<f64>,
+    n: usize,
+    np: usize,
+    ctx: FaerContext,
+    sens_sparsity: Option<M::Sparsity>,
+}
+
+/// The equations diffsol integrates: our right-hand side and initial state, no mass
+/// matrix, roots, outputs or resets.
+pub(crate) struct SystemEqn<'s, M: SystemMatrix> {
+    rhs: RhsOp<'s, M>,
+    init: InitOp<'s, M>,
+}
+
+impl<'s, M: SystemMatrix> SystemEqn<'s, M> {
+    /// The equations of `sys` at parameters `p`; `pattern` is the validated sparsity
+    /// pattern (used by both storages when present).
+    pub fn new(
+        sys: &'s dyn OdeSystem,
+        p: &[f64],
+        pattern: Option<&'s Sparsity>,
+        counters: &'s Counters,
+    ) -> Result<Self, Error> {
+        let n = sys.n_states();
+        let np = sys.n_params();
+        let ctx = FaerContext::new();
+        let layout = M::layout(n, pattern)?;
+        Ok(SystemEqn {
+            rhs: RhsOp {
+                sys,
+                p: p.to_vec(),
+                n,
+                np,
+                ctx,
+                pattern,
+                layout,
+                sens_sparsity: M::full_pattern(n, np),
+                scratch: RefCell::new(Vec::new()),
+                counters,
+            },
+            init: InitOp {
+                sys,
+                p: p.to_vec(),
+                n,
+                np,
+                ctx,
+                sens_sparsity: M::full_pattern(n, np),
+            },
+        })
+    }
+}
+
+macro_rules! impl_op {
+    ($ty:ident, $n:ident, $np:ident) => {
+        impl<M: SystemMatrix> Op for $ty<'_, M> {
+            type T = f64;
+            type V = FaerVec<f64>;
+            type M = M;
+            type C = FaerContext;
+            fn context(&self) -> &FaerContext {
+                &self.ctx
+            }
+            fn nstates(&self) -> usize {
+                self.$n
+            }
+            fn nout(&self) -> usize {
+                self.$n
+            }
+            fn nparams(&self) -> usize {
+                self.$np
+            }
+        }
+    };
+}
+
+impl_op!(RhsOp, n, np);
+impl_op!(InitOp, n, np);
+
+impl<M: SystemMatrix> NonLinearOp for RhsOp<'_, M> {
+    fn call_inplace(&self, x: &FaerVec<f64>, t: f64, y: &mut FaerVec<f64>) {
+        let c = self.counters;
+        c.rhs_evals.set(c.rhs_evals.get() + 1);
+        y.for_each_batch_host([x], |y, [x], _| {
+            self.sys.rhs(t, x, &self.p, y);
+            if c.first_non_finite.get().is_none() && y.iter().any(|v| !v.is_finite()) {
+                c.first_non_finite.set(Some(t));
+            }
+        });
+    }
+}
+
+impl<M: SystemMatrix> NonLinearOpJacobian for RhsOp<'_, M> {
+    fn jac_mul_inplace(&self, x: &FaerVec<f64>, t: f64, v: &FaerVec<f64>, y: &mut FaerVec<f64>) {
+        y.for_each_batch_host([x, v], |y, [x, v], _| self.sys.jac_mul(t, x, &self.p, v, y));
+    }
+
+    fn jacobian_inplace(&self, x: &FaerVec<f64>, t: f64, y: &mut M) {
+        let c = self.counters;
+        c.jacobian_evals.set(c.jacobian_evals.get() + 1);
+        // The Jacobian is only ever formed at the (unbatched) state.
+        let x = x.clone_as_vec();
+        M::write_jacobian(y, self, &x, t);
+    }
+
+    fn jacobian_sparsity(&self) -> Option<M::Sparsity> {
+        self.layout.sparsity.clone()
+    }
+}
+
+impl<M: SystemMatrix> NonLinearOpSens for RhsOp<'_, M> {
+    fn sens_mul_inplace(&self, x: &FaerVec<f64>, t: f64, v: &FaerVec<f64>, y: &mut FaerVec<f64>) {
+        y.for_each_batch_host([x, v], |y, [x, v], _| {
+            self.sys.param_jac_mul(t, x, &self.p, v, y)
+        });
+    }
+
+    fn sens_sparsity(&self) -> Option<M::Sparsity> {
+        self.sens_sparsity.clone()
+    }
+}
+
+impl<M: SystemMatrix> ConstantOp for InitOp<'_, M> {
+    fn call_inplace(&self, _t: f64, y: &mut FaerVec<f64>) {
+        y.for_each_batch_host([], |y, [], _| self.sys.y0(&self.p, y));
+    }
+}
+
+impl<M: SystemMatrix> ConstantOpSens for InitOp<'_, M> {
+    fn sens_mul_inplace(&self, _t: f64, v: &FaerVec<f64>, y: &mut FaerVec<f64>) {
+        y.for_each_batch_host([v], |y, [v], _| self.sys.y0_param_jac_mul(&self.p, v, y));
+    }
+
+    fn sens_sparsity(&self) -> Option<M::Sparsity> {
+        self.sens_sparsity.clone()
+    }
+}
+
+impl<M: SystemMatrix> Op for SystemEqn<'_, M> {
+    type T = f64;
+    type V = FaerVec<f64>;
+    type M = M;
+    type C = FaerContext;
+    fn context(&self) -> &FaerContext {
+        &self.rhs.ctx
+    }
+    fn nstates(&self) -> usize {
+        self.rhs.n
+    }
+    fn nout(&self) -> usize {
+        self.rhs.n
+    }
+    fn nparams(&self) -> usize {
+        self.rhs.np
+    }
+}
+
+impl<'a, 's, M: SystemMatrix> OdeEquationsRef<'a> for SystemEqn<'s, M> {
+    type Mass = UnitCallable<M>;
+    type Rhs = &'a RhsOp<'s, M>;
+    type Root = UnitCallable<M>;
+    type Init = &'a InitOp<'s, M>;
+    type Out = UnitCallable<M>;
+    type Reset = UnitCallable<M>;
+}
+
+impl<'s, M: SystemMatrix> OdeEquations for SystemEqn<'s, M> {
+    fn rhs(&self) -> &RhsOp<'s, M> {
+        &self.rhs
+    }
+
+    fn mass(&self) -> Option<UnitCallable<M>> {
+        None
+    }
+
+    fn init(&self) -> &InitOp<'s, M> {
+        &self.init
+    }
+
+    fn set_params(&mut self, p: &FaerVec<f64>) {
+        let p = p.clone_as_vec();
+        self.rhs.p.clone_from(&p);
+        self.init.p = p;
+    }
+
+    fn get_params(&self, p: &mut FaerVec<f64>) {
+        p.copy_from(&FaerVec::from_vec(self.rhs.p.clone(), self.rhs.ctx));
+    }
+}

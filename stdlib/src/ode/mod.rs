@@ -1,0 +1,212 @@
+//! Solving initial value problems `y' = f(t, y; θ)`, `y(t0) = y0(θ)` with diffsol.
+//!
+//! CONTRACT (written by the lead; the helper implementing this module keeps these public
+//! names and signatures, and may add to them).
+//!
+//! The system is anything implementing [`OdeSystem`]: in `sci` it is a compiled model
+//! (rhs, Jacobian-vector products by forward-mode AD, the sparse Jacobian by compressed
+//! AD), in tests hand-written closures.
+
+use crate::Error;
+
+mod adapter;
+mod driver;
+mod validate;
+
+pub use driver::{AUTO_EXPLICIT_STEP_BUDGET, SPARSE_MAX_DENSITY, SPARSE_MIN_STATES};
+
+/// A parameterised ODE system. Every method is infallible: implementations backed by
+/// compiled code check sizes once, up front.
+pub trait OdeSystem {
+    /// Length of `y`.
+    fn n_states(&self) -> usize;
+    /// Length of `θ`.
+    fn n_params(&self) -> usize;
+    /// `dy = f(t, y; θ)`.
+    fn rhs(&self, t: f64, y: &[f64], p: &[f64], dy: &mut [f64]);
+    /// `out = ∂f/∂y · v`.
+    fn jac_mul(&self, t: f64, y: &[f64], p: &[f64], v: &[f64], out: &mut [f64]);
+    /// `out = ∂f/∂θ · v` (`v` has length [`OdeSystem::n_params`]).
+    fn param_jac_mul(&self, t: f64, y: &[f64], p: &[f64], v: &[f64], out: &mut [f64]);
+    /// The dense Jacobian `∂f/∂y`, row-major `n × n`. The default takes one
+    /// [`OdeSystem::jac_mul`] per column.
+    fn jacobian(&self, t: f64, y: &[f64], p: &[f64], jac: &mut [f64]) {
+        let n = self.n_states();
+        let mut e = vec![0.0; n];
+        let mut col = vec![0.0; n];
+        for j in 0..n {
+            e[j] = 1.0;
+            self.jac_mul(t, y, p, &e, &mut col);
+            e[j] = 0.0;
+            for i in 0..n {
+                jac[i * n + j] = col[i];
+            }
+        }
+    }
+    /// The structural non-zeros of `∂f/∂y`, when known.
+    fn sparsity(&self) -> Option<&Sparsity> {
+        None
+    }
+    /// The values of `∂f/∂y` at the positions of [`OdeSystem::sparsity`], in its order.
+    /// Only called when `sparsity` is `Some`.
+    fn jacobian_values(&self, t: f64, y: &[f64], p: &[f64], values: &mut [f64]) {
+        let _ = (t, y, p, values);
+    }
+    /// `y0 = y0(θ)`.
+    fn y0(&self, p: &[f64], y0: &mut [f64]);
+    /// `out = ∂y0/∂θ · v`.
+    fn y0_param_jac_mul(&self, p: &[f64], v: &[f64], out: &mut [f64]);
+}
+
+/// A square sparsity pattern in compressed sparse row form: the columns of row `r` are
+/// `col_idx[row_ptr[r]..row_ptr[r + 1]]`, sorted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sparsity {
+    pub n: usize,
+    pub row_ptr: Vec<usize>,
+    pub col_idx: Vec<usize>,
+}
+
+/// The integration method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// Tsit5 first; if the problem turns out stiff (the step budget for an explicit method
+    /// is spent or the step size collapses), start again with BDF.
+    Auto,
+    /// Tsitouras' explicit 5(4) Runge–Kutta pair: non-stiff problems.
+    Tsit5,
+    /// Variable-order BDF (NDF) with Newton iterations: stiff problems.
+    Bdf,
+    /// ESDIRK 3(4): a singly diagonally implicit Runge–Kutta method, L-stable.
+    Esdirk34,
+    /// TR-BDF2: a second-order L-stable SDIRK.
+    TrBdf2,
+}
+
+impl Method {
+    /// Every method with its command-line name.
+    pub const ALL: &'static [(&'static str, Method)] = &[
+        ("auto", Method::Auto),
+        ("tsit5", Method::Tsit5),
+        ("bdf", Method::Bdf),
+        ("esdirk34", Method::Esdirk34),
+        ("trbdf2", Method::TrBdf2),
+    ];
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        Method::ALL
+            .iter()
+            .find(|(_, m)| *m == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("auto")
+    }
+}
+
+impl std::str::FromStr for Method {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Method, Error> {
+        Method::ALL
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(s))
+            .map(|(_, m)| *m)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Method::ALL.iter().map(|(n, _)| *n).collect();
+                Error::input(format!("There is no ODE solver called `{s}`."))
+                    .with_help(format!("the solvers are: {}", names.join(", ")))
+            })
+    }
+}
+
+/// How the implicit methods form and factor `I − h·γ·J`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JacobianKind {
+    /// Sparse (sparse LU) when the system gives a pattern whose density is low, dense
+    /// otherwise.
+    Auto,
+    Dense,
+    Sparse,
+}
+
+/// What to solve and how.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SolveOptions {
+    pub method: Method,
+    pub t0: f64,
+    pub t_end: f64,
+    /// Times to report the solution at (dense output), sorted, within `[t0, t_end]`.
+    /// `None`: 201 evenly spaced times from `t0` to `t_end`.
+    pub times: Option<Vec<f64>>,
+    pub rtol: f64,
+    pub atol: f64,
+    pub jacobian: JacobianKind,
+    /// Also integrate the forward sensitivities `dy/dθ`.
+    pub sensitivities: bool,
+    /// The most steps before giving up.
+    pub max_steps: usize,
+}
+
+impl Default for SolveOptions {
+    fn default() -> SolveOptions {
+        SolveOptions {
+            method: Method::Auto,
+            t0: 0.0,
+            t_end: 1.0,
+            times: None,
+            rtol: 1e-6,
+            atol: 1e-9,
+            jacobian: JacobianKind::Auto,
+            sensitivities: false,
+            max_steps: 1_000_000,
+        }
+    }
+}
+
+/// Counters of one solve.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SolveStats {
+    /// The method that produced the solution (not `Auto`).
+    pub method: Option<Method>,
+    /// Whether the implicit method used the sparse Jacobian.
+    pub sparse: bool,
+    pub steps: usize,
+    pub rhs_evals: usize,
+    pub jacobian_evals: usize,
+}
+
+/// A solution at the requested times.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Solution {
+    pub t: Vec<f64>,
+    /// `y[k]` is the state at `t[k]`.
+    pub y: Vec<Vec<f64>>,
+    /// With sensitivities: `sens[k]` is `dy/dθ` at `t[k]`, row-major `n_states × n_params`.
+    pub sens: Option<Vec<Vec<f64>>>,
+    pub stats: SolveStats,
+}
+
+/// Solves the system at parameters `p`; `progress` is called with the current time as the
+/// integration advances (for a progress bar).
+///
+/// - The inputs are checked first (positive finite tolerances, `t0 < t_end`, sorted output
+///   times inside the interval, `p.len() == n_params`, finite parameters, at least one
+///   state, a well-formed sparsity pattern): violations are [`crate::ErrorKind::Input`].
+/// - [`Method::Auto`] runs Tsit5 with a budget of [`AUTO_EXPLICIT_STEP_BUDGET`] steps
+///   (fewer if `max_steps` is smaller; it also gives up once its first 1000 steps
+///   extrapolate to ten times the budget) and starts again with BDF if Tsit5 runs out or
+///   fails; `stats.method` says which answered, the counters add up both attempts, and
+///   `max_steps` bounds each attempt.
+/// - [`JacobianKind::Auto`] uses the sparse LU when the system has a pattern, at least
+///   [`SPARSE_MIN_STATES`] states and a density of at most [`SPARSE_MAX_DENSITY`].
+/// - Sensitivities are integrated with the state and take part in error control at the
+///   same `rtol` and `atol`.
+/// - Solver failures, NaN or infinity in the state, and running out of `max_steps` are
+///   [`crate::ErrorKind::Numerical`] errors naming the time reached.
+pub fn solve(
+    system: &dyn OdeSystem,
+    p: &[f64],
+    options: &SolveOptions,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Solution, Error> {
+    driver::solve(system, p, options, progress)
+}
