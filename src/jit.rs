@@ -116,6 +116,10 @@ pub const JVP_RHS_STATE: &str = "jvp.rhs.y";
 pub const JVP_RHS_PARAMS: &str = "jvp.rhs.p";
 /// Name of `∂y0/∂θ · v` (inputs `θ, v`), added by the JIT for forward sensitivities.
 pub const JVP_Y0: &str = "jvp.y0";
+/// Name of the dense `∂rhs/∂θ` (inputs as `rhs`, row-major `n × p`), added by the JIT:
+/// forward sensitivities need `∂f/∂θ · e_j` for every parameter, and one reverse-mode
+/// Jacobian is far cheaper than `p` products when networks make `p` large.
+pub const PARAM_JACOBIAN: &str = "jacobian.rhs.p";
 
 /// Name of the gradient of `loss` with respect to its batched input `input` (a data set's
 /// trajectory `obs.traj`), added by the JIT so fits through ODE solutions can chain it with
@@ -218,6 +222,9 @@ fn add_runtime_derivatives(ir: &mut Module, missing: &mut HashMap<String, String
             });
             add_derivative(ir, "y0", JVP_Y0, missing, |m, f| {
                 sci_passes::ad::jvp(m, f, &[0])
+            });
+            add_derivative(ir, "rhs", PARAM_JACOBIAN, missing, |m, f| {
+                sci_passes::ad::jacobian(m, f, 2)
             });
         }
     }
@@ -609,6 +616,17 @@ impl<'c> Model<'c> {
         out: &mut [f64],
     ) -> Result<(), JitError> {
         self.call_into(JVP_RHS_PARAMS, &[&[t], y, p, v], out)
+    }
+
+    /// The dense `∂f/∂θ`, row-major `n × p` (`jac[i * p + j] = ∂f_i/∂θ_j`).
+    pub fn param_jacobian(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        jac: &mut [f64],
+    ) -> Result<(), JitError> {
+        self.call_into(PARAM_JACOBIAN, &[&[t], y, p], jac)
     }
 
     /// `out = ∂y0/∂θ · v`, by forward-mode AD.

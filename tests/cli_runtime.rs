@@ -58,7 +58,6 @@ fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
 #[test]
 fn run_solves_every_ode_example_and_writes_csv_and_svg() {
     let dir = scratch("every_example");
-    // Brusselator 2-D (2048 states) is solved in the slow suite only.
     for name in [
         "lotka_volterra",
         "robertson",
@@ -66,6 +65,7 @@ fn run_solves_every_ode_example_and_writes_csv_and_svg() {
         "pendulum",
         "heat1d",
         "brusselator",
+        "brusselator2d",
     ] {
         let csv = dir.join(format!("{name}.csv"));
         let svg = dir.join(format!("{name}.svg"));

@@ -11,11 +11,13 @@ use std::cell::RefCell;
 
 use sci_stdlib::ode::{OdeSystem, Sparsity};
 
-use crate::jit::{JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, JitError, Model};
+use crate::jit::{JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, JitError, Model, PARAM_JACOBIAN};
 
 /// A compiled ODE model seen by the solvers.
 pub struct CompiledSystem<'c> {
     model: Model<'c>,
+    /// Whether the model has [`PARAM_JACOBIAN`] (the JIT may fail to build it).
+    has_param_jacobian: bool,
     sparsity: Option<Sparsity>,
     error: RefCell<Option<JitError>>,
 }
@@ -48,6 +50,7 @@ impl<'c> CompiledSystem<'c> {
         });
         Ok(CompiledSystem {
             model,
+            has_param_jacobian: model.n_params() > 0 && model.has_function(PARAM_JACOBIAN),
             sparsity,
             error: RefCell::new(None),
         })
@@ -92,6 +95,15 @@ impl OdeSystem for CompiledSystem<'_> {
         }
         let r = self.model.param_jac_mul(t, y, p, v, out);
         self.record(r, out);
+    }
+
+    fn param_jacobian(&self, t: f64, y: &[f64], p: &[f64], jac: &mut [f64]) -> bool {
+        if !self.has_param_jacobian {
+            return false;
+        }
+        let r = self.model.param_jacobian(t, y, p, jac);
+        self.record(r, jac);
+        true
     }
 
     fn jacobian(&self, t: f64, y: &[f64], p: &[f64], jac: &mut [f64]) {

@@ -1,9 +1,6 @@
 //! Parameters saved to and restored from JSON, by name, so a run can resume or a trained
 //! network can be deployed.
 //!
-//! CONTRACT (written by the lead; the helper implementing this module keeps these public
-//! names and signatures, and may add to them).
-//!
 //! The file is `{"model": "...", "params": [{"name", "shape", "values"}], "meta": {...}}`.
 //! Numbers are written in their shortest round-trip form and parsed exactly (serde_json's
 //! `float_roundtrip`), so a save/load cycle restores every `f64` bit for bit. `meta` keeps

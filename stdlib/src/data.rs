@@ -1,8 +1,5 @@
 //! Tables in and out: CSV and NPY readers, CSV/NPY/JSON writers that never leave a partial
 //! file behind (write to a temporary file next to the target, then rename).
-//!
-//! CONTRACT (written by the lead; the helper implementing this module keeps these public
-//! names and signatures, and may add to them).
 
 use std::fs;
 use std::io::{self, Write};

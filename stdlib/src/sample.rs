@@ -1,9 +1,6 @@
 //! Collocation points in a box domain: uniform, Latin hypercube or Sobol, reproducible from
 //! a seed.
 //!
-//! CONTRACT (written by the lead; the helper implementing this module keeps these public
-//! names and signatures, and may add to them).
-//!
 //! Reproducibility: uniform and Latin hypercube points come from ChaCha8 seeded with
 //! `(seed, round)` and are turned into floats and permutations by code here (not by `rand`'s
 //! distributions, whose output may change between versions), so the same `(seed, round)`

@@ -178,6 +178,12 @@ pub(crate) struct RhsOp<'s, M: SystemMatrix> {
     layout: JacobianLayout<M>,
     sens_sparsity: Option<M::Sparsity>,
     scratch: RefCell<Vec<f64>>,
+    /// `∂f/∂θ` (row-major `n × np`) at the `(t, y)` it was last formed at, when the system
+    /// forms it in one call ([`OdeSystem::param_jacobian`]): diffsol asks for `∂f/∂θ · e_j`
+    /// one parameter at a time, which would otherwise cost one product per parameter.
+    param_jac: RefCell<Option<(f64, Vec<f64>, Vec<f64>)>>,
+    /// The dense `∂f/∂y` at the `(t, y)` it was last formed at (see `jac_mul_inplace`).
+    state_jac: RefCell<Option<(f64, Vec<f64>, Vec<f64>)>>,
     counters: &'s Counters,
 }
 
@@ -222,6 +228,8 @@ impl<'s, M: SystemMatrix> SystemEqn<'s, M> {
                 layout,
                 sens_sparsity: M::full_pattern(n, np),
                 scratch: RefCell::new(Vec::new()),
+                param_jac: RefCell::new(None),
+                state_jac: RefCell::new(None),
                 counters,
             },
             init: InitOp {
@@ -277,7 +285,14 @@ impl<M: SystemMatrix> NonLinearOp for RhsOp<'_, M> {
 
 impl<M: SystemMatrix> NonLinearOpJacobian for RhsOp<'_, M> {
     fn jac_mul_inplace(&self, x: &FaerVec<f64>, t: f64, v: &FaerVec<f64>, y: &mut FaerVec<f64>) {
-        y.for_each_batch_host([x, v], |y, [x, v], _| self.sys.jac_mul(t, x, &self.p, v, y));
+        // With many lanes (one per parameter when integrating sensitivities) and a small
+        // system, one dense Jacobian per point beats one product per lane.
+        let lanes = diffsol::Context::nbatch(v.context());
+        if lanes > 1 && self.n <= DENSE_PRODUCT_MAX_STATES && lanes >= self.n {
+            y.for_each_batch_host([x, v], |y, [x, v], _| self.jac_mul_cached(t, x, v, y));
+        } else {
+            y.for_each_batch_host([x, v], |y, [x, v], _| self.sys.jac_mul(t, x, &self.p, v, y));
+        }
     }
 
     fn jacobian_inplace(&self, x: &FaerVec<f64>, t: f64, y: &mut M) {
@@ -293,10 +308,56 @@ impl<M: SystemMatrix> NonLinearOpJacobian for RhsOp<'_, M> {
     }
 }
 
+/// Largest system whose products `J · v` over many lanes go through one dense Jacobian.
+const DENSE_PRODUCT_MAX_STATES: usize = 64;
+
+impl<M: SystemMatrix> RhsOp<'_, M> {
+    /// `y = ∂f/∂y · v` from the dense Jacobian at `(t, x)`, formed once per point.
+    fn jac_mul_cached(&self, t: f64, x: &[f64], v: &[f64], y: &mut [f64]) {
+        let mut cache = self.state_jac.borrow_mut();
+        let fresh = matches!(&*cache, Some((ct, cx, _)) if *ct == t && cx.as_slice() == x);
+        if !fresh {
+            let mut jac = vec![0.0; self.n * self.n];
+            self.sys.jacobian(t, x, &self.p, &mut jac);
+            *cache = Some((t, x.to_vec(), jac));
+        }
+        if let Some((_, _, jac)) = &*cache {
+            for (i, yi) in y.iter_mut().enumerate() {
+                let row = &jac[i * self.n..(i + 1) * self.n];
+                *yi = row.iter().zip(v).map(|(a, b)| a * b).sum();
+            }
+        }
+    }
+
+    /// `y = ∂f/∂θ · v` from the dense `∂f/∂θ` at `(t, x)`, formed once per point; `false`
+    /// when the system does not form it.
+    fn param_jac_mul_cached(&self, t: f64, x: &[f64], v: &[f64], y: &mut [f64]) -> bool {
+        let mut cache = self.param_jac.borrow_mut();
+        let fresh = matches!(&*cache, Some((ct, cx, _)) if *ct == t && cx.as_slice() == x);
+        if !fresh {
+            let mut jac = vec![0.0; self.n * self.np];
+            if !self.sys.param_jacobian(t, x, &self.p, &mut jac) {
+                return false;
+            }
+            *cache = Some((t, x.to_vec(), jac));
+        }
+        let Some((_, _, jac)) = &*cache else {
+            return false;
+        };
+        for (i, yi) in y.iter_mut().enumerate() {
+            let row = &jac[i * self.np..(i + 1) * self.np];
+            *yi = row.iter().zip(v).map(|(a, b)| a * b).sum();
+        }
+        true
+    }
+}
+
 impl<M: SystemMatrix> NonLinearOpSens for RhsOp<'_, M> {
     fn sens_mul_inplace(&self, x: &FaerVec<f64>, t: f64, v: &FaerVec<f64>, y: &mut FaerVec<f64>) {
         y.for_each_batch_host([x, v], |y, [x, v], _| {
-            self.sys.param_jac_mul(t, x, &self.p, v, y)
+            if !self.param_jac_mul_cached(t, x, v, y) {
+                self.sys.param_jac_mul(t, x, &self.p, v, y)
+            }
         });
     }
 

@@ -30,6 +30,16 @@ pub const AUTO_EXPLICIT_STEP_BUDGET: usize = 20_000;
 /// After this many Tsit5 steps, `Auto` also gives up early when the steps so far
 /// extrapolate to more than ten times the budget for the whole interval.
 const AUTO_PROJECTION_AFTER: usize = 1_000;
+/// With [`Method::Auto`], a problem whose stiffness index `ρ(J)·(t_end − t0)` at the start
+/// exceeds this goes straight to BDF. `ρ(J)` is bounded by Gershgorin's theorem (the largest
+/// absolute row sum of the Jacobian at `(t0, y0)`); an explicit method needs at least about
+/// `ρ·T / 3.3` steps for stability, so above this bound Tsit5 would take thousands of steps
+/// that BDF does not. Problems that only become stiff later (Robertson) are caught by the
+/// step budget instead.
+pub const AUTO_STIFFNESS_INDEX: f64 = 1e4;
+/// Largest system whose dense Jacobian `Auto` forms for the stiffness test when the system
+/// gives no sparsity pattern.
+const AUTO_DENSE_TEST_MAX_STATES: usize = 1024;
 /// Newton convergence failures allowed within one step (CVODE's `maxncf`).
 const NEWTON_FAILURES_PER_STEP: usize = 10;
 
@@ -66,6 +76,9 @@ pub(crate) fn solve(
     };
     let mut stats = SolveStats::default();
     let out = match options.method {
+        Method::Auto if stiff_at_start(system, p, options) => plan
+            .attempt(Method::Bdf, sparse, None, progress, &mut stats)
+            .map_err(Failure::into_error)?,
         Method::Auto => {
             let budget = AUTO_EXPLICIT_STEP_BUDGET.min(options.max_steps);
             match plan.attempt(Method::Tsit5, false, Some(budget), progress, &mut stats) {
@@ -90,6 +103,39 @@ pub(crate) fn solve(
         sens,
         stats,
     })
+}
+
+/// `Auto`'s stiffness test at the start: see [`AUTO_STIFFNESS_INDEX`].
+fn stiff_at_start(system: &dyn OdeSystem, p: &[f64], options: &SolveOptions) -> bool {
+    let n = system.n_states();
+    let mut y0 = vec![0.0; n];
+    system.y0(p, &mut y0);
+    let t = options.t0;
+    let row_sums: Vec<f64> = match system.sparsity() {
+        Some(pattern) => {
+            let mut values = vec![0.0; pattern.col_idx.len()];
+            system.jacobian_values(t, &y0, p, &mut values);
+            pattern
+                .row_ptr
+                .windows(2)
+                .map(|w| {
+                    values
+                        .get(w[0]..w[1])
+                        .map_or(0.0, |r| r.iter().map(|v| v.abs()).sum())
+                })
+                .collect()
+        }
+        None if n <= AUTO_DENSE_TEST_MAX_STATES => {
+            let mut jac = vec![0.0; n * n];
+            system.jacobian(t, &y0, p, &mut jac);
+            jac.chunks(n.max(1))
+                .map(|row| row.iter().map(|v| v.abs()).sum())
+                .collect()
+        }
+        None => return false,
+    };
+    let rho = row_sums.iter().copied().fold(0.0, f64::max);
+    rho.is_finite() && rho * (options.t_end - options.t0) > AUTO_STIFFNESS_INDEX
 }
 
 /// The automatic sparse rule: see [`SPARSE_MIN_STATES`].

@@ -1,8 +1,5 @@
 //! Solving initial value problems `y' = f(t, y; θ)`, `y(t0) = y0(θ)` with diffsol.
 //!
-//! CONTRACT (written by the lead; the helper implementing this module keeps these public
-//! names and signatures, and may add to them).
-//!
 //! The system is anything implementing [`OdeSystem`]: in `sci` it is a compiled model
 //! (rhs, Jacobian-vector products by forward-mode AD, the sparse Jacobian by compressed
 //! AD), in tests hand-written closures.
@@ -28,6 +25,13 @@ pub trait OdeSystem {
     fn jac_mul(&self, t: f64, y: &[f64], p: &[f64], v: &[f64], out: &mut [f64]);
     /// `out = ∂f/∂θ · v` (`v` has length [`OdeSystem::n_params`]).
     fn param_jac_mul(&self, t: f64, y: &[f64], p: &[f64], v: &[f64], out: &mut [f64]);
+    /// The dense `∂f/∂θ`, row-major `n_states × n_params`, when the system can form it in
+    /// one evaluation (by reverse-mode AD, say); returns `false` (the default) when it
+    /// cannot, and the solvers use [`OdeSystem::param_jac_mul`] per parameter instead.
+    fn param_jacobian(&self, t: f64, y: &[f64], p: &[f64], jac: &mut [f64]) -> bool {
+        let _ = (t, y, p, jac);
+        false
+    }
     /// The dense Jacobian `∂f/∂y`, row-major `n × n`. The default takes one
     /// [`OdeSystem::jac_mul`] per column.
     fn jacobian(&self, t: f64, y: &[f64], p: &[f64], jac: &mut [f64]) {

