@@ -60,28 +60,41 @@ impl SourceMap {
         FileId(self.files.len() as u32 - 1)
     }
 
-    /// The display name of a file (`"<unknown>"` for an id this map did not issue).
+    /// The display name of a file: one this map issued, or a prelude module
+    /// (`stdlib/prelude/nn.sci`); `"<unknown>"` otherwise.
     pub fn name(&self, file: FileId) -> &str {
         self.files
             .get(file.0 as usize)
             .map(|(n, _)| n.as_str())
+            .or_else(|| sci_lang::prelude::name(file))
             .unwrap_or("<unknown>")
     }
 
-    /// The text of a file (empty for an id this map did not issue).
+    /// The text of a file (a prelude module's source for its reserved id; empty for an id
+    /// this map did not issue).
     pub fn text(&self, file: FileId) -> &str {
         self.files
             .get(file.0 as usize)
             .map(|(_, t)| t.as_str())
+            .or_else(|| sci_lang::prelude::source(file))
             .unwrap_or("")
     }
 
-    /// Every file as `(id, name, text)`.
+    /// Every file as `(id, name, text)`, the prelude modules last (diagnostics inside
+    /// prelude functions point into them).
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &str, &str)> {
+        let prelude = sci_lang::prelude::FILES.into_iter().filter_map(|f| {
+            Some((
+                f,
+                sci_lang::prelude::name(f)?,
+                sci_lang::prelude::source(f)?,
+            ))
+        });
         self.files
             .iter()
             .enumerate()
             .map(|(i, (n, t))| (FileId(i as u32), n.as_str(), t.as_str()))
+            .chain(prelude)
     }
 }
 

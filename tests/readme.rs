@@ -61,3 +61,24 @@ fn readme_loss_snippet() -> Result<(), Box<dyn Error>> {
     );
     Ok(())
 }
+
+#[test]
+fn readme_solve_snippet() -> Result<(), Box<dyn Error>> {
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR"))?;
+    // --- README ---
+    use sci::stdlib::ode::{Method, SolveOptions};
+    let compiled = sci::Compiler::new().compile_file("examples/robertson.sci")?;
+    let rober = compiled.model("Robertson")?;
+    let options = SolveOptions {
+        method: Method::Bdf,
+        t_end: 1e5,
+        times: Some(vec![40.0, 1e5]),
+        rtol: 1e-10,
+        atol: 1e-14,
+        ..SolveOptions::default()
+    };
+    let traj = rober.simulate(&rober.params(), &options)?; // traj.states[0][0] = 0.7158270687…
+    // --- end ---
+    assert!((traj.states[0][0] - 0.7158270687193974).abs() < 1e-6);
+    Ok(())
+}

@@ -38,17 +38,20 @@ pub fn completion(analysis: &Analysis, offset: usize, caps: &Caps) -> Completion
             .into_iter()
             .map(|name| match builtins::lookup(name) {
                 Some(b) => builtin_item(b, caps),
-                None => CompletionItem {
-                    label: name.to_string(),
-                    kind: Some(CompletionItemKind::FUNCTION),
-                    ..Default::default()
-                },
+                None => prelude_item(name),
             })
             .collect(),
         Context::Field(columns) => columns,
         Context::Expr => {
             let mut items = names_in_scope(analysis, offset);
             items.extend(builtins::BUILTINS.iter().map(|b| builtin_item(b, caps)));
+            // The prelude's `math` functions are in scope everywhere, like built-ins.
+            items.extend(
+                sci_lang::prelude::functions()
+                    .iter()
+                    .filter(|f| f.module == builtins::Module::Math)
+                    .map(|f| prelude_item(&f.name)),
+            );
             items.extend(
                 KEYWORDS
                     .iter()
@@ -277,6 +280,18 @@ fn def_item(analysis: &Analysis, def: &Definition) -> CompletionItem {
         kind: Some(kind),
         detail: Some(detail),
         sort_text: Some(format!("0_{}", def.name)),
+        ..Default::default()
+    }
+}
+
+/// A function of the `.sci` prelude: its declaration as detail, its comment as doc.
+fn prelude_item(name: &str) -> CompletionItem {
+    let f = sci_lang::prelude::lookup(name);
+    CompletionItem {
+        label: name.to_string(),
+        kind: Some(CompletionItemKind::FUNCTION),
+        detail: f.map(|f| f.signature.clone()),
+        documentation: f.map(|f| lsp_types::Documentation::String(f.doc.clone())),
         ..Default::default()
     }
 }

@@ -181,9 +181,9 @@ pub(crate) struct RhsOp<'s, M: SystemMatrix> {
     /// `∂f/∂θ` (row-major `n × np`) at the `(t, y)` it was last formed at, when the system
     /// forms it in one call ([`OdeSystem::param_jacobian`]): diffsol asks for `∂f/∂θ · e_j`
     /// one parameter at a time, which would otherwise cost one product per parameter.
-    param_jac: RefCell<Option<(f64, Vec<f64>, Vec<f64>)>>,
+    param_jac: RefCell<Option<PointMatrix>>,
     /// The dense `∂f/∂y` at the `(t, y)` it was last formed at (see `jac_mul_inplace`).
-    state_jac: RefCell<Option<(f64, Vec<f64>, Vec<f64>)>>,
+    state_jac: RefCell<Option<PointMatrix>>,
     counters: &'s Counters,
 }
 
@@ -307,6 +307,9 @@ impl<M: SystemMatrix> NonLinearOpJacobian for RhsOp<'_, M> {
         self.layout.sparsity.clone()
     }
 }
+
+/// A matrix formed at a point `(t, y)`, kept while the solver asks about that point again.
+type PointMatrix = (f64, Vec<f64>, Vec<f64>);
 
 /// Largest system whose products `J · v` over many lanes go through one dense Jacobian.
 const DENSE_PRODUCT_MAX_STATES: usize = 64;
