@@ -4,11 +4,10 @@
 #   scripts/test.sh            formatting, lints, every test of every crate, CLI smoke tests
 #   scripts/test.sh --slow     also the slow checks (a time-boxed fuzzing run of the front end)
 #
-# It installs what the enabled features need, idempotently, before testing. Today every
-# crate is pure Rust (the LLVM and MLIR back ends, which need Debian's LLVM/MLIR 22
-# packages, are not part of the workspace yet), so there is nothing to install. The one
-# exception, the language server's independent-client test, installs its pinned Python
-# client into target/lsp-client itself (tests/lsp_client/run.sh).
+# It installs what the features need, idempotently, before testing: Debian's LLVM 22 for
+# the `llvm` back end (scripts/install-llvm.sh), and the language server's independent
+# client, pytest-lsp, into target/lsp-client (tests/lsp_client/run.sh). The default build
+# needs neither; the `llvm` feature is tested in its own step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +33,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests"
 cargo test --workspace --locked
+
+step "LLVM back end: install LLVM 22 (idempotent), then its tests and the differential suite"
+scripts/install-llvm.sh
+cargo clippy -p sci-codegen --features llvm --all-targets --locked -- -D warnings
+cargo test -p sci-codegen --features llvm --locked --test llvm_difftest --test llvm_object
+cargo test --features llvm --locked --test differential --test c_abi --test llvm
 
 step "command-line smoke test: every example checks"
 cargo run --quiet --locked --bin sci -- check examples/*.sci

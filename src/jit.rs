@@ -54,8 +54,11 @@ use std::sync::{Arc, Mutex};
 /// Which engine runs compiled functions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendKind {
-    /// Native code through Cranelift (feature `cranelift`, on by default).
+    /// Native code through Cranelift (feature `cranelift`, on by default): compiles fast.
     Cranelift,
+    /// Native code through LLVM at O3 for the host CPU (feature `llvm`): the fastest code,
+    /// compiled more slowly.
+    Llvm,
     /// The reference interpreter: slow, always available, the numeric oracle.
     Interpreter,
     /// No code: only the IR is produced; the handles answer an error.
@@ -70,6 +73,49 @@ impl Default for BackendKind {
         } else {
             BackendKind::Interpreter
         }
+    }
+}
+
+impl BackendKind {
+    /// Every back end with its command-line name.
+    pub const ALL: &'static [(&'static str, BackendKind)] = &[
+        ("cranelift", BackendKind::Cranelift),
+        ("llvm", BackendKind::Llvm),
+        ("interp", BackendKind::Interpreter),
+    ];
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        BackendKind::ALL
+            .iter()
+            .find(|(_, b)| *b == self)
+            .map_or("none", |(n, _)| *n)
+    }
+
+    /// Whether this build of sci can run the back end.
+    pub fn is_available(self) -> bool {
+        match self {
+            BackendKind::Cranelift => cfg!(feature = "cranelift"),
+            BackendKind::Llvm => cfg!(feature = "llvm"),
+            BackendKind::Interpreter | BackendKind::None => true,
+        }
+    }
+}
+
+impl std::str::FromStr for BackendKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<BackendKind, String> {
+        BackendKind::ALL
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(s))
+            .map(|(_, b)| *b)
+            .ok_or_else(|| {
+                let names: Vec<&str> = BackendKind::ALL.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "There is no back end called `{s}`; the back ends are: {}.",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -272,6 +318,7 @@ fn compile_module(
         BackendKind::Interpreter => {
             sci_codegen::Backend::compile(&sci_codegen::InterpreterBackend, &ir)
         }
+        BackendKind::Llvm => sci_codegen::llvm_backend().and_then(|b| b.compile(&ir)),
         _ => sci_codegen::default_backend().and_then(|b| b.compile(&ir)),
     }
     .map_err(|e| e.message)?;

@@ -421,3 +421,19 @@ fn train_rejects_bad_inputs_with_exit_code_2_and_writes_nothing() {
         );
     }
 }
+
+/// Without the `llvm` feature, asking for LLVM is a clear error, not a crash.
+#[cfg(not(feature = "llvm"))]
+#[test]
+fn llvm_backend_without_the_feature_is_a_clear_error() {
+    let out = sci(&["run", "examples/lotka_volterra.sci", "--backend", "llvm"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--features llvm"), "{}", stderr(&out));
+    let out = sci(&["run", "examples/lotka_volterra.sci", "--backend", "gpu"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no back end called `gpu`"),
+        "{}",
+        stderr(&out)
+    );
+}

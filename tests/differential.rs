@@ -29,6 +29,21 @@ fn backends() -> Vec<(Box<dyn Backend>, Tolerance)> {
             Tolerance::EXACT,
         ),
         (Box::new(CraneliftBackend::new()), Tolerance::DEFAULT),
+        #[cfg(feature = "llvm")]
+        (
+            Box::new(sci::codegen::llvm::LlvmBackend::with_options(
+                sci::codegen::llvm::LlvmOptions {
+                    batch_sum: sci::codegen::llvm::BatchSum::Sequential,
+                    ..Default::default()
+                },
+            )),
+            Tolerance::EXACT,
+        ),
+        #[cfg(feature = "llvm")]
+        (
+            Box::new(sci::codegen::llvm::LlvmBackend::new()),
+            Tolerance::DEFAULT,
+        ),
     ]
 }
 

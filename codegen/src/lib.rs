@@ -18,6 +18,8 @@ pub mod cranelift;
 pub mod difftest;
 pub mod header;
 pub mod interp;
+#[cfg(feature = "llvm")]
+pub mod llvm;
 
 pub use abi::{ArgSpec, Signature, Status};
 pub use interp::InterpreterBackend;
@@ -153,6 +155,21 @@ pub fn default_backend() -> Result<Box<dyn Backend>, CodegenError> {
         Err(CodegenError::new(
             "This build of sci has no native back end; rebuild with the `cranelift` feature \
              (on by default) or use the interpreter.",
+        ))
+    }
+}
+
+/// The LLVM back end (feature `llvm`), or a clear error when this build does not have it.
+pub fn llvm_backend() -> Result<Box<dyn Backend>, CodegenError> {
+    #[cfg(feature = "llvm")]
+    {
+        Ok(Box::new(llvm::LlvmBackend::new()))
+    }
+    #[cfg(not(feature = "llvm"))]
+    {
+        Err(CodegenError::new(
+            "This build of sci has no LLVM back end; rebuild with `--features llvm` (it needs \
+             the system LLVM 22: `scripts/install-llvm.sh`) or use the default Cranelift back end.",
         ))
     }
 }

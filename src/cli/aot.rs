@@ -1,4 +1,6 @@
-//! `sci compile FILE -o FILE.o` and `--emit header`: ahead-of-time compilation for C hosts.
+//! `sci compile FILE -o FILE.o|FILE.so` and `--emit header`: ahead-of-time compilation for
+//! C hosts, with LLVM (O3, `--target-cpu`; the default when built in) or Cranelift. A shared
+//! library is the object linked by the system C compiler (`cc -shared … -lm`).
 //!
 //! The object holds every function of every module of the file, plus the derivative
 //! functions of `sci::jit::with_derivatives` (the Jacobian of `rhs`, the gradient of
@@ -9,9 +11,18 @@ use sci::ir::Module;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// True when the output path asks for an object file.
+/// True when the output path asks for an object file or a shared library.
 pub fn wants_object(output: Option<&Path>) -> bool {
-    output.is_some_and(|p| p.extension().is_some_and(|e| e == "o" || e == "obj"))
+    output.is_some_and(|p| {
+        p.extension()
+            .is_some_and(|e| e == "o" || e == "obj" || e == "so")
+    })
+}
+
+/// Which back end writes the object, and for which CPU.
+pub struct Target<'a> {
+    pub backend: sci::BackendKind,
+    pub cpu: Option<&'a str>,
 }
 
 /// Writes the object (when `output` is an object path) and/or the header (when `header`).
@@ -20,6 +31,7 @@ pub fn run(
     modules: &[Module],
     header: bool,
     output: Option<&Path>,
+    target: &Target<'_>,
 ) -> Result<ExitCode, String> {
     let modules: Vec<Module> = modules
         .iter()
@@ -31,7 +43,13 @@ pub fn run(
         .unwrap_or_else(|| "model.sci".into());
     if wants_object(output) {
         let path = output.unwrap_or(Path::new("model.o"));
-        write_object(&modules, path)?;
+        let bytes = object_bytes(&modules, target)?;
+        if path.extension().is_some_and(|e| e == "so") {
+            link_shared(&bytes, path)?;
+        } else {
+            std::fs::write(path, bytes)
+                .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+        }
         if header {
             let h =
                 sci::codegen::header::c_header(&modules, &source_name).map_err(|e| e.message)?;
@@ -46,19 +64,81 @@ pub fn run(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The object file's bytes from the chosen back end.
+fn object_bytes(modules: &[Module], target: &Target<'_>) -> Result<Vec<u8>, String> {
+    match target.backend {
+        sci::BackendKind::Llvm => llvm_object(modules, target.cpu),
+        sci::BackendKind::Cranelift => {
+            if target.cpu.is_some() {
+                return Err(
+                    "`--target-cpu` applies to the LLVM back end; Cranelift objects use the \
+                     architecture's baseline instruction set"
+                        .to_string(),
+                );
+            }
+            cranelift_object(modules)
+        }
+        other => Err(format!(
+            "the {} back end does not write object files; use llvm or cranelift",
+            other.name()
+        )),
+    }
+}
+
+#[cfg(feature = "llvm")]
+fn llvm_object(modules: &[Module], cpu: Option<&str>) -> Result<Vec<u8>, String> {
+    let options = sci::codegen::llvm::LlvmOptions::default();
+    let object = sci::codegen::llvm::emit_object(modules, &options, cpu).map_err(|e| e.message)?;
+    Ok(object.bytes)
+}
+
+#[cfg(not(feature = "llvm"))]
+fn llvm_object(_: &[Module], _: Option<&str>) -> Result<Vec<u8>, String> {
+    Err(
+        "this build of sci has no LLVM back end (rebuild with `--features llvm`, after \
+         `scripts/install-llvm.sh`); use `--backend cranelift`"
+            .to_string(),
+    )
+}
+
 #[cfg(feature = "cranelift")]
-fn write_object(modules: &[Module], path: &Path) -> Result<(), String> {
+fn cranelift_object(modules: &[Module]) -> Result<Vec<u8>, String> {
     let options = sci::codegen::cranelift::CraneliftOptions::default();
     let object = sci::codegen::cranelift::emit_object(modules, &options).map_err(|e| e.message)?;
-    std::fs::write(path, object.bytes)
-        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+    Ok(object.bytes)
 }
 
 #[cfg(not(feature = "cranelift"))]
-fn write_object(_: &[Module], path: &Path) -> Result<(), String> {
-    Err(format!(
-        "cannot write `{}`: this build of sci has no native back end (rebuild with the \
-         `cranelift` feature, which is on by default)",
-        path.display()
-    ))
+fn cranelift_object(_: &[Module]) -> Result<Vec<u8>, String> {
+    Err(
+        "this build of sci has no Cranelift back end (rebuild with the `cranelift` feature, \
+         which is on by default)"
+            .to_string(),
+    )
+}
+
+/// Links the object into a shared library with the system C compiler; the temporary object
+/// is removed whatever happens.
+fn link_shared(object: &[u8], path: &Path) -> Result<(), String> {
+    let tmp = path.with_extension(format!("tmp-{}.o", std::process::id()));
+    std::fs::write(&tmp, object).map_err(|e| format!("cannot write `{}`: {e}", tmp.display()))?;
+    let status = std::process::Command::new("cc")
+        .arg("-shared")
+        .arg("-o")
+        .arg(path)
+        .arg(&tmp)
+        .arg("-lm")
+        .status();
+    let _ = std::fs::remove_file(&tmp);
+    match status {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(format!(
+            "`cc -shared` failed ({s}) linking `{}`",
+            path.display()
+        )),
+        Err(e) => Err(format!(
+            "cannot run the C compiler `cc` to link `{}`: {e}",
+            path.display()
+        )),
+    }
 }

@@ -20,6 +20,14 @@ pub struct CompileArgs {
     /// Let simplification use rules that can change results (x*0 → 0, reassociation, ...).
     #[arg(long)]
     fast_math: bool,
+    /// The back end for `-o FILE.o|FILE.so`: llvm (O3; the default when this build has it)
+    /// or cranelift.
+    #[arg(long)]
+    backend: Option<String>,
+    /// The CPU to optimise an LLVM object for (`skylake`, `x86-64-v3`, …; default: this
+    /// machine's).
+    #[arg(long)]
+    target_cpu: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -48,11 +56,20 @@ pub fn run(args: &CompileArgs, color: bool) -> Result<ExitCode, String> {
     // `-o FILE.o` writes an object file; `--emit header` a C header (both: FILE.h too).
     if args.emit == Emit::Header || super::aot::wants_object(args.output.as_deref()) {
         let header = args.emit == Emit::Header;
+        let backend = match &args.backend {
+            Some(name) => name.parse::<sci::BackendKind>()?,
+            None if sci::BackendKind::Llvm.is_available() => sci::BackendKind::Llvm,
+            None => sci::BackendKind::Cranelift,
+        };
         return super::aot::run(
             &args.file,
             &analysis.modules,
             header,
             args.output.as_deref(),
+            &super::aot::Target {
+                backend,
+                cpu: args.target_cpu.as_deref(),
+            },
         );
     }
     let derivative = match args.emit {

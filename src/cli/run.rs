@@ -22,6 +22,10 @@ use super::runtime_common::{
 pub struct RunArgs {
     /// The `.sci` file.
     file: PathBuf,
+    /// The back end that compiles the model: cranelift (compiles fast), llvm (fastest code;
+    /// needs a build with `--features llvm`) or interp (the reference interpreter).
+    #[arg(long, default_value = "cranelift")]
+    backend: String,
     /// The model to solve (needed when the file has several ODE models).
     #[arg(long)]
     model: Option<String>,
@@ -68,7 +72,7 @@ pub struct RunArgs {
 }
 
 pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, String> {
-    let compiled = match compile(&args.file, color) {
+    let compiled = match compile(&args.file, &args.backend, color) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };

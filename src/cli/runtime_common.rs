@@ -27,8 +27,24 @@ pub fn report(e: &Error) -> ExitCode {
     }
 }
 
-/// Compiles `path` with the JIT; prints diagnostics. `Err(code)` when it did not compile.
-pub fn compile(path: &Path, color: bool) -> Result<Compiled, ExitCode> {
+/// Compiles `path` with the JIT of `backend` (a name: cranelift, llvm, interp); prints
+/// diagnostics. `Err(code)` when it did not compile.
+pub fn compile(path: &Path, backend: &str, color: bool) -> Result<Compiled, ExitCode> {
+    let backend: sci::BackendKind = match backend.parse() {
+        Ok(b) => b,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Err(ExitCode::from(2));
+        }
+    };
+    if !backend.is_available() {
+        eprintln!(
+            "error: This build of sci has no {} back end.\nhelp: rebuild with `--features {}`, or use `--backend cranelift`",
+            backend.name(),
+            backend.name()
+        );
+        return Err(ExitCode::from(2));
+    }
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) => {
@@ -36,7 +52,10 @@ pub fn compile(path: &Path, color: bool) -> Result<Compiled, ExitCode> {
             return Err(ExitCode::from(2));
         }
     };
-    match Compiler::new().compile_source(&path.display().to_string(), &text) {
+    match Compiler::new()
+        .backend(backend)
+        .compile_source(&path.display().to_string(), &text)
+    {
         Ok(compiled) => {
             eprint!(
                 "{}",

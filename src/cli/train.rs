@@ -24,6 +24,10 @@ use super::runtime_common::{
 pub struct TrainArgs {
     /// The `.sci` file.
     file: PathBuf,
+    /// The back end that compiles the model: cranelift (compiles fast), llvm (fastest code;
+    /// needs a build with `--features llvm`) or interp (the reference interpreter).
+    #[arg(long, default_value = "cranelift")]
+    backend: String,
     /// The model to train (needed when the file has several models with a loss).
     #[arg(long)]
     model: Option<String>,
@@ -72,7 +76,7 @@ pub struct TrainArgs {
 }
 
 pub fn run(args: &TrainArgs, color: bool) -> Result<ExitCode, String> {
-    let compiled = match compile(&args.file, color) {
+    let compiled = match compile(&args.file, &args.backend, color) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };

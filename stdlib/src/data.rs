@@ -324,6 +324,15 @@ fn precheck_npy(bytes: &[u8]) -> Result<(), String> {
                     .ok_or("its shape is impossibly large")?;
             }
         }
+        // npyz sizes its buffers from the shape before reading any data: a shape with more
+        // elements than the file has bytes (each element takes at least one) is refused
+        // here, or a few bytes of header could ask for terabytes.
+        if product > bytes.len() as u64 {
+            return Err(format!(
+                "its shape has {product} elements but the file has only {} bytes",
+                bytes.len()
+            ));
+        }
     }
     Ok(())
 }

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Benchmarks sci against its peers, side by side, in one run on this machine:
+#   bench/run.sh
+# installs the peers (JAX, CasADi, SciPy into target/bench/venv; diffsol + diffsl into
+# target/bench/diffsol-target), builds and runs the sci side (benches/peers.rs), runs every
+# peer on the inputs sci wrote, and writes docs/benchmarks.md and docs/benchmarks.svg.
+# BENCH_SCALE=0.2 shortens every timing budget (a smoke run; the medians need 1).
+# See bench/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=target/bench
+results=$out/results
+scale=${BENCH_SCALE:-1}
+venv=$out/venv
+py=$venv/bin/python
+mkdir -p "$results"
+rm -f "$results"/*.json
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "peers' Python environment ($venv)"
+if [ ! -x "$py" ]; then
+    python3 -m venv "$venv"
+    "$py" -m pip install -q --upgrade pip
+fi
+"$py" -m pip install -q -r bench/requirements.txt
+
+step "building the sci side (cargo bench --bench peers) and the diffsol peer"
+cargo bench --bench peers --no-run
+cargo build --release --manifest-path bench/diffsol_peer/Cargo.toml --target-dir "$out/diffsol-target"
+
+export BENCH_LOAD_BEFORE
+BENCH_LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
+
+step "sci"
+cargo bench --bench peers -- --out "$results/sci.json" --data "$out/data" --scale "$scale"
+inputs=$PWD/$out/data/inputs.json
+
+step "diffsol + DiffSL"
+"$out/diffsol-target/release/diffsol-peer" --data "$inputs" --out "$results/diffsol.json" --scale "$scale"
+
+for peer in jax_pinn jax_brusselator casadi_brusselator scipy_stiff; do
+    step "$peer"
+    name=$peer
+    [ "$peer" = casadi_brusselator ] && name=casadi
+    [ "$peer" = scipy_stiff ] && name=scipy
+    (cd bench/peers && "../../$py" "$peer.py" --data "$inputs" --out "../../$results/$name.json" --scale "$scale")
+done
+
+step "report"
+BENCH_COMMAND="bench/run.sh" "$py" bench/report.py "$results" docs

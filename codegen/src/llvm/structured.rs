@@ -1,0 +1,310 @@
+//! Lowering of the structured ops (`tabulate`, `fold`, `map`), batch reductions and calls
+//! to LLVM IR.
+//!
+//! `tabulate` and `fold` become counted loops whose body is the block, lowered once, so
+//! LLVM's loop vectoriser and unroller see plain loops. `map` is a loop over the points of
+//! its batched inputs, whose count is a run-time value. `reduce_batch sum` and `mean` use
+//! Neumaier's compensated summation by default (the error does not grow with the number of
+//! points), or a plain left-to-right sum that matches the interpreter bit for bit
+//! ([`BatchSum`](super::BatchSum)).
+
+use super::BatchSum;
+use super::lower::{FnLower, Ix, Repr, Res, internal};
+use crate::abi::{Status, batch_source};
+use inkwell::values::{BasicMetadataValueEnum, FloatValue, IntValue, PointerValue};
+use inkwell::{FloatPredicate, IntPredicate};
+use sci_ir::{Block, FuncId, ReduceOp, ValueId};
+
+impl<'a, 'ctx> FnLower<'a, 'ctx> {
+    /// Runs `block` with its arguments bound to `args` and returns its result.
+    fn run_block(&mut self, block: &Block, args: &[Repr<'ctx>]) -> Res<Repr<'ctx>> {
+        for (&a, &r) in block.args.iter().zip(args) {
+            self.set(a, r);
+        }
+        self.lower_body(&block.body)?;
+        self.repr(block.result)
+    }
+
+    /// Binds the index arguments of a `tabulate`/`fold` block to loop counters.
+    fn index_args(&mut self, block: &Block, idx: &[IntValue<'ctx>]) -> Res<Vec<Repr<'ctx>>> {
+        block
+            .args
+            .iter()
+            .zip(idx)
+            .map(|(&a, &i)| Ok(Repr::Scalar(self.index_value(a, i)?)))
+            .collect()
+    }
+
+    pub fn tabulate(&mut self, id: ValueId, extents: &[usize], body: &Block) -> Res<Repr<'ctx>> {
+        let dst = self.dest(id)?;
+        let per = self.len_of(body.result)?;
+        let mut idx = Vec::new();
+        self.nest(extents, &mut idx, &mut |s, idx| {
+            let args = s.index_args(body, idx)?;
+            let item = s.run_block(body, &args)?;
+            let lin = s.linear(extents, idx)?;
+            let at = s.addr(dst, Ix::V(lin), per)?;
+            s.store_repr(item, at, per)
+        })?;
+        Ok(Repr::Buf(dst))
+    }
+
+    pub fn fold(
+        &mut self,
+        id: ValueId,
+        op: ReduceOp,
+        extent: usize,
+        body: &Block,
+    ) -> Res<Repr<'ctx>> {
+        let dtype = self.ty(id)?.dtype;
+        let width = self.len_of(id)?;
+        if self.ty(id)?.shape.is_empty() {
+            let init = self.start(op);
+            let var = self.var(init)?;
+            self.repeat(extent, |s, i| {
+                let args = s.index_args(body, &[i])?;
+                let item = s.run_block(body, &args)?;
+                let item = match item {
+                    Repr::Scalar(v) => v,
+                    Repr::Buf(p) => s.load(p, Ix::C(0))?,
+                    Repr::Batch { .. } => return Err(internal("batched fold item")),
+                };
+                let first = s.is_first(i)?;
+                let acc = s.use_var(var)?;
+                let acc = s.combine(op, acc, item, Some(first))?;
+                s.def_var(var, acc)
+            })?;
+            let mut r = self.use_var(var)?;
+            if op == ReduceOp::Mean {
+                let n = self.f64c(extent as f64);
+                r = self.b.build_float_div(r, n, "")?;
+            }
+            return Ok(Repr::Scalar(self.round(r, dtype)?));
+        }
+        let acc = self.dest(id)?;
+        let init = self.start(op);
+        self.each(width, |s, j| s.store(acc, j, init))?;
+        self.repeat(extent, |s, i| {
+            let args = s.index_args(body, &[i])?;
+            let item = s.run_block(body, &args)?;
+            let p = match item {
+                Repr::Buf(p) => p,
+                _ => return Err(internal("fold item of the wrong shape")),
+            };
+            let first = s.is_first(i)?;
+            s.each(width, |s, j| {
+                let a = s.load(acc, j)?;
+                let y = s.load(p, j)?;
+                let r = s.combine(op, a, y, Some(first))?;
+                s.store(acc, j, r)
+            })
+        })?;
+        self.each(width, |s, j| {
+            let mut r = s.load(acc, j)?;
+            if op == ReduceOp::Mean {
+                let n = s.f64c(extent as f64);
+                r = s.b.build_float_div(r, n, "")?;
+            }
+            let r = s.round(r, dtype)?;
+            s.store(acc, j, r)
+        })?;
+        Ok(Repr::Buf(acc))
+    }
+
+    pub fn map(&mut self, id: ValueId, inputs: &[ValueId], body: &Block) -> Res<Repr<'ctx>> {
+        let mut ins = Vec::with_capacity(inputs.len());
+        for &i in inputs {
+            match self.repr(i)? {
+                Repr::Batch { ptr, n } => {
+                    ins.push((ptr, n, self.len_of(i)?, self.ty(i)?.shape.is_empty()))
+                }
+                _ => return Err(internal("map over an unbatched value")),
+            }
+        }
+        let n = ins
+            .first()
+            .map(|x| x.1)
+            .ok_or_else(|| internal("map without inputs"))?;
+        for &(_, m, _, _) in ins.iter().skip(1) {
+            let differ = self.b.build_int_compare(IntPredicate::NE, n, m, "")?;
+            self.fail_if(differ, Status::BatchMismatch)?;
+        }
+        let per = self.len_of(id)?;
+        let dst = self.alloc_batch(id, n, per)?;
+        self.repeat_dyn(n, |s, p| {
+            let args = ins
+                .iter()
+                .map(|&(ptr, _, len, scalar)| {
+                    Ok(if scalar {
+                        Repr::Scalar(s.load(ptr, Ix::V(p))?)
+                    } else {
+                        Repr::Buf(s.addr(ptr, Ix::V(p), len)?)
+                    })
+                })
+                .collect::<Res<Vec<_>>>()?;
+            let item = s.run_block(body, &args)?;
+            let at = s.addr(dst, Ix::V(p), per)?;
+            s.store_repr(item, at, per)
+        })?;
+        Ok(Repr::Batch { ptr: dst, n })
+    }
+
+    pub fn reduce_batch(&mut self, id: ValueId, op: ReduceOp, a: ValueId) -> Res<Repr<'ctx>> {
+        let (ptr, n) = match self.repr(a)? {
+            Repr::Batch { ptr, n } => (ptr, n),
+            _ => return Err(internal("reduce_batch of an unbatched value")),
+        };
+        let per = self.len_of(a)?;
+        let dtype = self.ty(id)?.dtype;
+        if matches!(op, ReduceOp::Max | ReduceOp::Min | ReduceOp::Mean) {
+            // No points (`n == 0`).
+            let empty = self.is_first(n)?;
+            self.fail_if(empty, Status::EmptyBatch)?;
+        }
+        let compensated = matches!(op, ReduceOp::Sum | ReduceOp::Mean)
+            && self.batch_sum() == BatchSum::Compensated;
+        let scalar = self.ty(id)?.shape.is_empty();
+        let dst = if scalar { None } else { Some(self.dest(id)?) };
+        let mut result = None;
+        self.each(per, |s, e| {
+            let r = if compensated {
+                s.neumaier(ptr, n, e, per)?
+            } else {
+                let init = s.start(op);
+                let var = s.var(init)?;
+                s.repeat_dyn(n, |s, p| {
+                    let at = s.point_elem(p, e, per)?;
+                    let x = s.load(ptr, Ix::V(at))?;
+                    let first = s.is_first(p)?;
+                    let acc = s.use_var(var)?;
+                    let acc = s.combine(op, acc, x, Some(first))?;
+                    s.def_var(var, acc)
+                })?;
+                s.use_var(var)?
+            };
+            let r = if op == ReduceOp::Mean {
+                let nf = s.b.build_unsigned_int_to_float(n, s.t.f64, "")?;
+                s.b.build_float_div(r, nf, "")?
+            } else {
+                r
+            };
+            let r = s.round(r, dtype)?;
+            match dst {
+                Some(d) => s.store(d, e, r)?,
+                None => result = Some(r),
+            }
+            Ok(())
+        })?;
+        match (dst, result) {
+            (Some(d), _) => Ok(Repr::Buf(d)),
+            (None, Some(r)) => Ok(Repr::Scalar(r)),
+            (None, None) => Err(internal("reduce_batch of an empty point")),
+        }
+    }
+
+    /// The position of element `e` of point `p` in a batch of `per`-element points.
+    fn point_elem(&mut self, p: IntValue<'ctx>, e: Ix<'ctx>, per: usize) -> Res<IntValue<'ctx>> {
+        let perc = self.i64c(per);
+        let base = self.b.build_int_nuw_mul(p, perc, "")?;
+        Ok(match e {
+            Ix::C(0) => base,
+            Ix::C(c) => {
+                let cc = self.i64c(c);
+                self.b.build_int_nuw_add(base, cc, "")?
+            }
+            Ix::V(v) => self.b.build_int_nuw_add(base, v, "")?,
+        })
+    }
+
+    /// Neumaier's compensated sum of element `e` over the `n` points at `ptr`. When the
+    /// running sum is not finite the plain sum is returned (as the interpreter would).
+    fn neumaier(
+        &mut self,
+        ptr: PointerValue<'ctx>,
+        n: IntValue<'ctx>,
+        e: Ix<'ctx>,
+        per: usize,
+    ) -> Res<FloatValue<'ctx>> {
+        let zero = self.f64c(0.0);
+        let sum = self.var(zero)?;
+        let comp = self.var(zero)?;
+        self.repeat_dyn(n, |s, p| {
+            let at = s.point_elem(p, e, per)?;
+            let x = s.load(ptr, Ix::V(at))?;
+            let acc = s.use_var(sum)?;
+            let c = s.use_var(comp)?;
+            let t = s.b.build_float_add(acc, x, "")?;
+            let a = s.intrinsic("llvm.fabs", acc)?;
+            let bx = s.intrinsic("llvm.fabs", x)?;
+            let big = s.b.build_float_compare(FloatPredicate::OGE, a, bx, "")?;
+            // |acc| ≥ |x|: the low bits lost are (acc − t) + x, else (x − t) + acc.
+            let d1 = s.b.build_float_sub(acc, t, "")?;
+            let d1 = s.b.build_float_add(d1, x, "")?;
+            let d2 = s.b.build_float_sub(x, t, "")?;
+            let d2 = s.b.build_float_add(d2, acc, "")?;
+            let d = s.b.build_select(big, d1, d2, "")?.into_float_value();
+            let c = s.b.build_float_add(c, d, "")?;
+            s.def_var(sum, t)?;
+            s.def_var(comp, c)
+        })?;
+        let acc = self.use_var(sum)?;
+        let c = self.use_var(comp)?;
+        let total = self.b.build_float_add(acc, c, "")?;
+        let a = self.intrinsic("llvm.fabs", acc)?;
+        let inf = self.f64c(f64::INFINITY);
+        let finite = self
+            .b
+            .build_float_compare(FloatPredicate::OLT, a, inf, "")?;
+        Ok(self
+            .b
+            .build_select(finite, total, acc, "")?
+            .into_float_value())
+    }
+
+    pub fn call(&mut self, id: ValueId, func: FuncId, args: &[ValueId]) -> Res<Repr<'ctx>> {
+        let callee = self
+            .decls
+            .funcs
+            .get(func.index())
+            .copied()
+            .flatten()
+            .ok_or_else(|| internal("call of a function without code"))?;
+        let mut params: Vec<BasicMetadataValueEnum<'ctx>> = Vec::with_capacity(args.len() + 1);
+        let mut batch_counts = Vec::new();
+        for &a in args {
+            match self.repr(a)? {
+                Repr::Scalar(x) => params.push(x.into()),
+                Repr::Buf(p) => params.push(p.into()),
+                Repr::Batch { ptr, n } => {
+                    params.push(ptr.into());
+                    params.push(n.into());
+                    batch_counts.push(Some(n));
+                    continue;
+                }
+            }
+            batch_counts.push(None);
+        }
+        let ty = self.ty(id)?;
+        let per = self.len_of(id)?;
+        let (out, n) = if ty.batched {
+            let k = batch_source(self.ir, func, 0)
+                .ok_or_else(|| internal("batched result without a batched input"))?;
+            let n = batch_counts
+                .get(k)
+                .copied()
+                .flatten()
+                .ok_or_else(|| internal("batch source is not batched"))?;
+            (self.alloc_batch(id, n, per)?, Some(n))
+        } else {
+            (self.dest(id)?, None)
+        };
+        params.push(out.into());
+        let status = self.call_fn(callee, &params)?.into_int_value();
+        self.fail_on_status(status)?;
+        Ok(match n {
+            Some(n) => Repr::Batch { ptr: out, n },
+            None if ty.shape.is_empty() => Repr::Scalar(self.load(out, Ix::C(0))?),
+            None => Repr::Buf(out),
+        })
+    }
+}
