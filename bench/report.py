@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 ROWS = [
     ("pinn.compile", "Burgers PINN", "compile", ["jax"]),
     ("pinn.loss_grad", "Burgers PINN", "loss + gradient", ["jax"]),
+    ("pinn.loss", "Burgers PINN", "loss alone", ["jax"]),
     ("bruss32.compile", "Brusselator N=32", "compile", ["casadi", "jax", "diffsol"]),
     ("bruss32.rhs", "Brusselator N=32", "rhs", ["casadi", "jax", "diffsol"]),
     ("bruss32.jac", "Brusselator N=32", "sparse Jacobian", ["casadi", "jax", "diffsol"]),
@@ -44,10 +45,11 @@ SPECIAL = {
     ("bruss32.jac", "jax"): "JAX jacfwd (dense)",
     ("bruss64.jac", "jax"): "JAX jacfwd (dense)",
     ("pinn.loss_grad", "jax"): "JAX jit(value_and_grad)",
+    ("pinn.loss", "jax"): "JAX jit(loss)",
     ("pinn.compile", "jax"): "JAX jit (trace + XLA)",
 }
 
-KERNELS = ["pinn.loss_grad", "bruss32.rhs", "bruss32.jac", "bruss64.rhs", "bruss64.jac"]
+KERNELS = ["pinn.loss_grad", "pinn.loss", "bruss32.rhs", "bruss32.jac", "bruss64.rhs", "bruss64.jac"]
 
 FILES = {
     "sci": ["sci.json"],
@@ -178,13 +180,16 @@ def build_rows(tools):
 
 def table(rows):
     lines = [
-        "| problem | measure | sci | peer | peer time | sci / peer | peer vs sci (max rel. diff.) |",
-        "|---|---|---:|---|---:|---:|---:|",
+        "| problem | measure | sci | peer | peer time | sci / peer | peer vs sci (max rel. diff.) "
+        "| samples (sci / peer) |",
+        "|---|---|---:|---|---:|---:|---:|---:|",
     ]
     for r in rows:
+        samples = " / ".join("—" if x is None else str(x) for x in r["samples"])
         lines.append(
             f"| {r['problem']} | {r['measure']} | {fmt_time(r['sci'])} | {r['label']} | "
-            f"{fmt_time(r['peer_s'])} | {fmt_ratio(r['ratio'])} | {fmt_diff(r['check'])} |"
+            f"{fmt_time(r['peer_s'])} | {fmt_ratio(r['ratio'])} | {fmt_diff(r['check'])} "
+            f"| {samples} |"
         )
     return "\n".join(lines)
 
@@ -227,6 +232,7 @@ def flop_table(tools, mach):
     lines = [head + " |", "|---|---:|---:|---:|" + "---:|" * len(peers)]
     names = {
         "pinn.loss_grad": "PINN loss + gradient",
+        "pinn.loss": "PINN loss alone",
         "bruss32.rhs": "Brusselator N=32 rhs",
         "bruss32.jac": "Brusselator N=32 sparse Jacobian",
         "bruss64.rhs": "Brusselator N=64 rhs",

@@ -34,17 +34,18 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests"
 cargo test --workspace --locked
 
-step "LLVM back end: install LLVM 22 (idempotent), then its tests and the differential suite"
-scripts/install-llvm.sh
-cargo clippy -p sci-codegen --features llvm --all-targets --locked -- -D warnings
-cargo test -p sci-codegen --features llvm --locked --test llvm_difftest --test llvm_object
-cargo test --features llvm --locked --test differential --test c_abi --test llvm
-
 step "command-line smoke test: every example checks"
 cargo run --quiet --locked --bin sci -- check examples/*.sci
 
 step "language server with an independent client (pytest-lsp; installs into target/)"
 tests/lsp_client/run.sh
+
+# Last, so the default-feature builds above are not rebuilt in between.
+step "LLVM back end: install LLVM 22 (idempotent), then its tests and the differential suite"
+scripts/install-llvm.sh
+cargo clippy -p sci-codegen --features llvm --all-targets --locked -- -D warnings
+cargo test -p sci-codegen --features llvm --locked --test llvm_difftest --test llvm_object
+cargo test --features llvm --locked --test differential --test c_abi --test llvm
 
 if [ "$slow" = 1 ]; then
     step "fuzzing the front end for 60 s (cargo fuzz)"
