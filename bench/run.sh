@@ -14,6 +14,11 @@ results=$out/results
 scale=${BENCH_SCALE:-1}
 venv=$out/venv
 py=$venv/bin/python
+# The previous run's results are kept for the report's reproducibility check.
+if [ -f "$results/sci.json" ]; then
+    rm -rf "$results.prev"
+    mv "$results" "$results.prev"
+fi
 mkdir -p "$results"
 rm -f "$results"/*.json
 
@@ -48,5 +53,10 @@ for peer in jax_pinn jax_brusselator casadi_brusselator scipy_stiff; do
     (cd bench/peers && "../../$py" "$peer.py" --data "$inputs" --out "../../$results/$name.json" --scale "$scale")
 done
 
+if command -v taskset > /dev/null; then
+    step "jax_pinn on one core (taskset -c 0)"
+    (cd bench/peers && taskset -c 0 "../../$py" jax_pinn.py --data "$inputs" --out "../../$results/jax_pinn_1core.json" --scale "$scale")
+fi
+
 step "report"
-BENCH_COMMAND="bench/run.sh" "$py" bench/report.py "$results" docs
+BENCH_COMMAND="bench/run.sh" "$py" bench/report.py "$results" docs "$results.prev"

@@ -34,8 +34,9 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     // `cargo bench` passes `--bench`; anything else (a stray `cargo test --benches`) must not
-    // start minutes of timing.
-    if !args.iter().any(|a| a == "--bench") {
+    // start minutes of timing, and neither must a plain `cargo bench` (no `--out`).
+    let wanted = args.iter().any(|a| a == "--out" || a == "--peak-only");
+    if !args.iter().any(|a| a == "--bench") || !wanted {
         println!(
             "peers: run through `cargo bench --bench peers -- --out FILE` (see bench/README.md)"
         );
@@ -71,28 +72,42 @@ fn run(args: &[String]) -> Res<()> {
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
+    // `--only pinn|bruss|robertson|bruss_solve` runs one group (to look at one number
+    // again); the inputs of the peers are then not written.
+    let only = flag(args, "--only");
+    let run_group = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let mut results: HashMap<String, Value> = HashMap::new();
     let mut inputs = serde_json::Map::new();
 
     eprintln!("sci: peak FMA throughput");
     let peak = peak::measure();
-    eprintln!("sci: Burgers PINN");
-    inputs.insert("pinn".into(), pinn(&mut results, scale)?);
-    let mut bruss = Vec::new();
-    for n in BRUSS_SIZES {
-        eprintln!("sci: 2-D Brusselator N = {n}");
-        bruss.push(brusselator_calls(n, &mut results, scale)?);
+    if run_group("pinn") {
+        eprintln!("sci: Burgers PINN");
+        inputs.insert("pinn".into(), pinn(&mut results, scale)?);
     }
-    inputs.insert("brusselator".into(), Value::Array(bruss));
-    eprintln!("sci: Robertson solve");
-    inputs.insert("robertson".into(), robertson_solve(&mut results, scale)?);
-    eprintln!("sci: 2-D Brusselator solve N = {BRUSS_SOLVE_N}");
-    inputs.insert(
-        "brusselator_solve".into(),
-        brusselator_solve(&mut results, scale)?,
-    );
+    if run_group("bruss") {
+        let mut bruss = Vec::new();
+        for n in BRUSS_SIZES {
+            eprintln!("sci: 2-D Brusselator N = {n}");
+            bruss.push(brusselator_calls(n, &mut results, scale)?);
+        }
+        inputs.insert("brusselator".into(), Value::Array(bruss));
+    }
+    if run_group("robertson") {
+        eprintln!("sci: Robertson solve");
+        inputs.insert("robertson".into(), robertson_solve(&mut results, scale)?);
+    }
+    if run_group("bruss_solve") {
+        eprintln!("sci: 2-D Brusselator solve N = {BRUSS_SOLVE_N}");
+        inputs.insert(
+            "brusselator_solve".into(),
+            brusselator_solve(&mut results, scale)?,
+        );
+    }
 
-    write_json(&data_dir.join("inputs.json"), &Value::Object(inputs))?;
+    if only.is_none() {
+        write_json(&data_dir.join("inputs.json"), &Value::Object(inputs))?;
+    }
     let results: serde_json::Map<String, Value> = results.into_iter().collect();
     write_json(
         &out,
@@ -101,6 +116,7 @@ fn run(args: &[String]) -> Res<()> {
             "version": env!("CARGO_PKG_VERSION"),
             "backend": "cranelift",
             "threads": 1,
+            "scale": scale,
             "peak": peak,
             "results": results,
         }),

@@ -98,7 +98,7 @@ def main():
         "jax",
         f"jax {jax.__version__} (jaxlib, CPU, float64)",
         results,
-        threads=os.cpu_count(),
+        threads=len(os.sched_getaffinity(0)),
     )
 
 

@@ -142,7 +142,7 @@ def main():
         "jax",
         f"jax {jax.__version__} (jaxlib, CPU, float64)",
         results,
-        threads=os.cpu_count(),
+        threads=len(os.sched_getaffinity(0)),
         devices=[str(d) for d in jax.devices()],
     )
 

@@ -8,8 +8,8 @@
 //! values against sci's, and writes its timings in the format `bench/report.py` reads.
 
 use diffsol::{
-    ConstantOp, CraneliftJitModule, FaerLU, FaerMat, FaerSparseLU, FaerSparseMat, FaerVec,
-    Matrix, NonLinearOp, NonLinearOpJacobian, OdeBuilder, OdeEquations, OdeSolverMethod,
+    ConstantOp, CraneliftJitModule, FaerLU, FaerMat, FaerSparseLU, FaerSparseMat, FaerVec, Matrix,
+    NonLinearOp, NonLinearOpJacobian, OdeBuilder, OdeEquations, OdeSolverMethod,
     OdeSolverStopReason, Vector,
 };
 use serde_json::{Value, json};
@@ -46,7 +46,10 @@ fn run() -> Res<()> {
 
     eprintln!("diffsol: Robertson");
     robertson(&inputs["robertson"], &mut results, scale)?;
-    for case in inputs["brusselator"].as_array().ok_or("no brusselator inputs")? {
+    for case in inputs["brusselator"]
+        .as_array()
+        .ok_or("no brusselator inputs")?
+    {
         eprintln!("diffsol: 2-D Brusselator N = {}", case["n"]);
         brusselator_calls(case, &mut results, scale)?;
     }
@@ -383,17 +386,11 @@ fn brusselator_solve(
     let code = brusselator_diffsl(n);
     let problem = build_bruss(&code, &p, rtol, atol)?;
     // The DiffSL initial state is computed from the formula; it must be sci's.
-    let y0 = problem
-        .eqn
-        .init()
-        .call(0.0)
-        .clone_as_vec();
+    let y0 = problem.eqn.init().call(0.0).clone_as_vec();
     let init_check = rel_diff(&y0, &floats(&inp["y0"])?);
     let (y, stats) = drive(problem.bdf::<FaerSparseLU<f64>>()?, t_end, &times)?;
     let mut s = time_calls(3, 8.0 * scale, || {
-        black_box(
-            drive(problem.bdf::<FaerSparseLU<f64>>().unwrap(), t_end, &times).unwrap(),
-        );
+        black_box(drive(problem.bdf::<FaerSparseLU<f64>>().unwrap(), t_end, &times).unwrap());
     });
     s["stats"] = stats;
     s["check"] = json!({
