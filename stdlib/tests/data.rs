@@ -415,3 +415,19 @@ proptest! {
         prop_assert!(read_table(&p).is_err());
     }
 }
+
+/// A shape far larger than the file (a proptest once found `(17053126847436,)` asking npyz
+/// for 136 TB) is an input error before anything is allocated.
+#[test]
+fn an_npy_shape_larger_than_the_file_is_refused_up_front() {
+    let dir = TempDir::new().unwrap();
+    for shape in ["(17053126847436,)", "(4000000, 3)", "(0, 99999999999)"] {
+        let p = write(&dir, "big.npy", &npy("<f8", false, shape, &[0u8; 16]));
+        let err = read_table(&p).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Input, "{shape}: {err}");
+        assert!(
+            err.message.contains("not a valid NPY file"),
+            "{shape}: {err}"
+        );
+    }
+}
