@@ -124,7 +124,7 @@ def sh(cmd):
         return "?"
 
 
-def machine(tools, load_before):
+def machine(tools, load_before, results_dir):
     cpu = "?"
     try:
         with open("/proc/cpuinfo") as f:
@@ -143,7 +143,10 @@ def machine(tools, load_before):
         pass
     peak = tools.get("sci", {}).get("peak", {})
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        # When sci's side was measured (the report may be written again later).
+        "date": datetime.datetime.fromtimestamp(
+            os.path.getmtime(os.path.join(results_dir, "sci.json")), datetime.timezone.utc
+        ).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": cpu,
         "cores": os.cpu_count(),
         "memory": mem,
@@ -359,7 +362,8 @@ def plot(rows, path):
     fig, ax = plt.subplots(figsize=(10, 0.3 * len(rs) + 1.4))
     colors = ["#2a7f62" if v <= 1 else "#b5452b" for v in vals]
     ypos = list(range(len(rs)))[::-1]
-    bars = ax.barh(ypos, vals, color=colors, height=0.7)
+    # Bars run from 1 to the ratio, so sci's wins go left and its losses right.
+    bars = ax.barh(ypos, [v - 1 for v in vals], left=1.0, color=colors, height=0.7)
     for bar, b in zip(bars, bounds):
         if b:
             bar.set_hatch("//")
@@ -371,7 +375,11 @@ def plot(rows, path):
     ax.set_xlabel("time sci / time peer (log scale; left of 1: sci faster; hatched: upper bound)")
     ax.set_title("sci against its peers, one run on one machine", fontsize=10)
     for y, v, b in zip(ypos, vals, bounds):
-        ax.text(v, y, f" {'< ' if b else ''}{fmt_ratio(v)}", va="center", fontsize=7)
+        text = f"{'< ' if b else ''}{fmt_ratio(v)}"
+        if v < 1:
+            ax.text(v, y, text + " ", va="center", ha="right", fontsize=7)
+        else:
+            ax.text(v, y, " " + text, va="center", fontsize=7)
     fig.tight_layout()
     plt.rcParams["svg.fonttype"] = "none"
     fig.savefig(path, format="svg")
@@ -430,7 +438,7 @@ def main():
     load_before = os.environ.get("BENCH_LOAD_BEFORE", "?")
     command = os.environ.get("BENCH_COMMAND", "bench/run.sh")
     tools = load_tools(results_dir)
-    mach = machine(tools, load_before)
+    mach = machine(tools, load_before, results_dir)
     rows = build_rows(tools)
     peak = mach["peak"]
     peak_line = (

@@ -9,6 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# No __pycache__ folders in the source tree.
+export PYTHONDONTWRITEBYTECODE=1
 out=target/bench
 results=$out/results
 scale=${BENCH_SCALE:-1}
