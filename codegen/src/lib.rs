@@ -20,6 +20,8 @@ pub mod header;
 pub mod interp;
 #[cfg(feature = "llvm")]
 pub mod llvm;
+#[cfg(any(feature = "cranelift", feature = "llvm"))]
+mod plan;
 
 pub use abi::{ArgSpec, Signature, Status};
 pub use interp::InterpreterBackend;

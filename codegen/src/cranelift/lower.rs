@@ -10,10 +10,10 @@
 //! Failures (an index out of range, mismatched batches, an empty batch, no memory) branch to
 //! one exit block that frees what the call allocated and returns the status code.
 
-use super::plan::{Plan, Storage};
 use super::{BatchSum, CraneliftOptions};
 use crate::CodegenError;
 use crate::abi::Status;
+use crate::plan::{Plan, Storage};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32, F64, I32, I64};
 use cranelift_codegen::ir::{
@@ -110,7 +110,7 @@ pub(crate) fn lower_function<M: ClModule>(
     imports: &Imports,
     opts: &CraneliftOptions,
 ) -> Res<()> {
-    let plan = super::plan::plan(f)?;
+    let plan = crate::plan::plan(f)?;
     let mut b = b;
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);

@@ -9,7 +9,6 @@ mod jit;
 mod lower;
 mod object;
 mod ops;
-mod plan;
 mod runtime;
 mod structured;
 

@@ -14,10 +14,10 @@
 //! memory) branch to one exit block that frees what the call allocated and returns the
 //! status code.
 
-use super::plan::{Plan, Storage};
 use super::{BatchSum, Decls, LlvmOptions};
 use crate::CodegenError;
 use crate::abi::Status;
+use crate::plan::{Plan, Storage};
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::{Builder, BuilderError};
 use inkwell::context::Context;
@@ -132,7 +132,7 @@ pub(super) fn lower_function<'ctx>(
     decls: &Decls<'ctx>,
     opts: &LlvmOptions,
 ) -> Res<()> {
-    let plan = super::plan::plan(f)?;
+    let plan = crate::plan::plan(f)?;
     let t = Types::new(cx);
     let entry = cx.append_basic_block(func, "entry");
     let start = cx.append_basic_block(func, "start");

@@ -1,4 +1,5 @@
-//! Where each value of a function lives: the frame plan.
+//! Where each value of a function lives: the frame plan, shared by the native back ends
+//! (Cranelift and LLVM lay out memory alike).
 //!
 //! Scalars live in registers. Tensors are buffers of `f64` with static sizes, so every
 //! buffer a function needs is known before code is generated: each value that makes a new
