@@ -22,6 +22,9 @@ done
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Keep insta from writing .snap.new files in CI; a mismatch fails the test.
 export INSTA_UPDATE="${INSTA_UPDATE:-no}"
+# Incremental-compilation caches double a build's disk footprint and a one-shot run never
+# reuses them.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 step() { printf '\n== %s\n' "$*"; }
 
