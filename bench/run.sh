@@ -2,7 +2,8 @@
 # Benchmarks sci against its peers, side by side, in one run on this machine:
 #   bench/run.sh
 # installs the peers (JAX, CasADi, SciPy into target/bench/venv; diffsol + diffsl into
-# target/bench/diffsol-target), builds and runs the sci side (benches/peers.rs), runs every
+# target/bench/diffsol-target) and LLVM 22, builds and runs the sci side (benches/peers.rs)
+# with both back ends (Cranelift, LLVM), runs every
 # peer on the inputs sci wrote, and writes docs/benchmarks.md and docs/benchmarks.svg.
 # BENCH_SCALE=0.2 shortens every timing budget (a smoke run; the medians need 1).
 # See bench/README.md.
@@ -33,15 +34,20 @@ if [ ! -x "$py" ]; then
 fi
 "$py" -m pip install -q -r bench/requirements.txt
 
-step "building the sci side (cargo bench --bench peers) and the diffsol peer"
-cargo bench --bench peers --no-run
+step "LLVM 22 for sci's LLVM back end (idempotent; scripts/install-llvm.sh)"
+scripts/install-llvm.sh
+
+step "building the sci side (cargo bench --features llvm --bench peers) and the diffsol peer"
+cargo bench --features llvm --bench peers --no-run
 cargo build --release --manifest-path bench/diffsol_peer/Cargo.toml --target-dir "$out/diffsol-target"
 
 export BENCH_LOAD_BEFORE
 BENCH_LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 
-step "sci"
-cargo bench --bench peers -- --out "$results/sci.json" --data "$out/data" --scale "$scale"
+step "sci (Cranelift, the default back end; writes the peers' inputs)"
+cargo bench --features llvm --bench peers -- --out "$results/sci.json" --data "$out/data" --scale "$scale"
+step "sci (LLVM back end)"
+cargo bench --features llvm --bench peers -- --backend llvm --no-inputs --out "$results/sci_llvm.json" --data "$out/data" --scale "$scale"
 inputs=$PWD/$out/data/inputs.json
 
 step "diffsol + DiffSL"

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 /// Error tolerances of every timed solve, in every tool.
@@ -30,6 +31,14 @@ const BRUSS_SIZES: [usize; 2] = [32, 64];
 const BRUSS_SOLVE_N: usize = 32;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// The back end every timed compilation uses (`--backend`, Cranelift by default).
+static BACKEND: OnceLock<sci::BackendKind> = OnceLock::new();
+
+/// A compiler for the chosen back end.
+fn compiler() -> sci::Compiler {
+    sci::Compiler::new().backend(*BACKEND.get().unwrap_or(&sci::BackendKind::Cranelift))
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -68,6 +77,21 @@ fn run(args: &[String]) -> Res<()> {
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(1.0);
+    // `--backend llvm` times the LLVM back end (a build with `--features llvm`); the peers'
+    // inputs come from the Cranelift run, so this one writes none (`--no-inputs`).
+    let backend: sci::BackendKind = flag(args, "--backend")
+        .as_deref()
+        .unwrap_or("cranelift")
+        .parse()?;
+    if !backend.is_available() {
+        return Err(format!(
+            "this build has no `{}` back end (build with its feature)",
+            backend.name()
+        )
+        .into());
+    }
+    let _ = BACKEND.set(backend);
+    let write_inputs = !args.iter().any(|a| a == "--no-inputs");
     std::fs::create_dir_all(&data_dir)?;
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
@@ -105,7 +129,7 @@ fn run(args: &[String]) -> Res<()> {
         );
     }
 
-    if only.is_none() {
+    if only.is_none() && write_inputs {
         write_json(&data_dir.join("inputs.json"), &Value::Object(inputs))?;
     }
     let results: serde_json::Map<String, Value> = results.into_iter().collect();
@@ -114,7 +138,7 @@ fn run(args: &[String]) -> Res<()> {
         &json!({
             "tool": "sci",
             "version": env!("CARGO_PKG_VERSION"),
-            "backend": "cranelift",
+            "backend": backend.name(),
             "threads": 1,
             "scale": scale,
             "peak": peak,
@@ -290,9 +314,9 @@ fn rel_diff(a: &[f64], b: &[f64]) -> f64 {
 fn pinn(results: &mut HashMap<String, Value>, scale: f64) -> Res<Value> {
     let (path, text) = example("burgers_pinn.sci")?;
     let compile = time_calls(5, 10.0 * scale, || {
-        black_box(sci::Compiler::new().compile_source(&path, &text).unwrap());
+        black_box(compiler().compile_source(&path, &text).unwrap());
     });
-    let compiled = sci::Compiler::new().compile_source(&path, &text)?;
+    let compiled = compiler().compile_source(&path, &text)?;
     let m = compiled.model("BurgersPINN")?;
     let theta = m.params();
     // The collocation points: uniform in the box, with the `where` fixings applied.
@@ -367,9 +391,9 @@ fn brusselator_calls(n: usize, results: &mut HashMap<String, Value>, scale: f64)
     let (path, text) = brusselator_source(n)?;
     let min_compiles = if n > 32 { 3 } else { 5 };
     let compile = time_calls(min_compiles, 10.0 * scale, || {
-        black_box(sci::Compiler::new().compile_source(&path, &text).unwrap());
+        black_box(compiler().compile_source(&path, &text).unwrap());
     });
-    let compiled = sci::Compiler::new().compile_source(&path, &text)?;
+    let compiled = compiler().compile_source(&path, &text)?;
     let m = compiled.model("Brusselator2D")?;
     let p = m.params();
     // A state without the initial condition's symmetries, so no Jacobian entry is zero by
@@ -429,13 +453,9 @@ struct SolveCase<'a> {
 
 fn solve_case(case: SolveCase<'_>, results: &mut HashMap<String, Value>, scale: f64) -> Res<Value> {
     let compile = time_calls(5, 5.0 * scale, || {
-        black_box(
-            sci::Compiler::new()
-                .compile_source(&case.path, &case.text)
-                .unwrap(),
-        );
+        black_box(compiler().compile_source(&case.path, &case.text).unwrap());
     });
-    let compiled = sci::Compiler::new().compile_source(&case.path, &case.text)?;
+    let compiled = compiler().compile_source(&case.path, &case.text)?;
     let m = compiled.model(case.model)?;
     let p = m.params();
     let options = |rtol, atol| SolveOptions {

@@ -19,6 +19,7 @@
 pub mod arena;
 pub mod builder;
 pub mod interp;
+pub mod kernels;
 pub mod math;
 pub mod module;
 pub mod op;
