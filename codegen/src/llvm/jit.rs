@@ -12,8 +12,9 @@
 //! [`check_call`](crate::interp::check_call) has checked every length, so the native code
 //! only ever reads and writes within the slices it was given.
 
+use super::machine::{Purpose, llvm_error, target_machine};
 use super::runtime;
-use super::{Host, LlvmOptions, declare, define_packed, lower};
+use super::{LlvmOptions, declare, define_packed, lower};
 use crate::abi::Status;
 use crate::interp::{check_call, function_table};
 use crate::{CallError, CodegenError, CompiledFunction, CompiledModule};
@@ -22,7 +23,6 @@ use inkwell::context::Context;
 use inkwell::execution_engine::ExecutionEngine;
 use inkwell::module::Module as LlModule;
 use inkwell::passes::PassBuilderOptions;
-use inkwell::targets::{CodeModel, InitializationConfig, RelocMode, Target, TargetMachine};
 use sci_ir::Module;
 use std::fmt;
 
@@ -64,50 +64,6 @@ impl fmt::Debug for LlvmCode {
             .field("functions", &names)
             .finish()
     }
-}
-
-fn llvm_error(what: &str, e: impl fmt::Display) -> CodegenError {
-    let detail = e.to_string();
-    let end = if detail.trim_end().ends_with('.') {
-        ""
-    } else {
-        "."
-    };
-    CodegenError::new(format!("LLVM could not {what}: {}{end}", detail.trim_end()))
-}
-
-/// The host's target machine (for the optimiser) and CPU description.
-fn host_machine() -> Result<(TargetMachine, Host), CodegenError> {
-    Target::initialize_native(&InitializationConfig::default())
-        .map_err(|e| llvm_error("initialise the native target", e))?;
-    let triple = TargetMachine::get_default_triple();
-    let target = Target::from_triple(&triple)
-        .map_err(|e| llvm_error("find a target for this machine", e.to_string_lossy()))?;
-    let host = Host {
-        cpu: TargetMachine::get_host_cpu_name()
-            .to_string_lossy()
-            .into_owned(),
-        features: TargetMachine::get_host_cpu_features()
-            .to_string_lossy()
-            .into_owned(),
-    };
-    let machine = target
-        .create_target_machine(
-            &triple,
-            &host.cpu,
-            &host.features,
-            OptimizationLevel::Aggressive,
-            RelocMode::Default,
-            CodeModel::JITDefault,
-        )
-        .ok_or_else(|| {
-            CodegenError::new(format!(
-                "LLVM could not create a target machine for this computer ({}, CPU `{}`).",
-                triple.as_str().to_string_lossy(),
-                host.cpu
-            ))
-        })?;
-    Ok((machine, host))
 }
 
 /// JIT-compiles every available function of `module`.
@@ -160,7 +116,7 @@ fn optimized_module<'ctx>(
     table: &[CompiledFunction],
     options: &LlvmOptions,
 ) -> Result<(LlModule<'ctx>, Vec<Option<String>>), CodegenError> {
-    let (machine, host) = host_machine()?;
+    let (machine, host) = target_machine(None, Purpose::Jit)?;
     let m = cx.create_module(&crate::abi::c_identifier(&ir.name));
     m.set_triple(&machine.get_triple());
     m.set_data_layout(&machine.get_target_data().get_data_layout());

@@ -13,6 +13,7 @@
 
 mod jit;
 mod lower;
+mod machine;
 mod object;
 mod ops;
 mod runtime;
