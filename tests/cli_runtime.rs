@@ -39,6 +39,23 @@ fn files_in(dir: &Path) -> Vec<String> {
     names
 }
 
+/// Runs `sci args` and checks the bad-input contract: exit code 2, `message` in the error,
+/// and no file left in `dir`.
+fn assert_rejected(args: &[&str], message: &str, dir: &Path) {
+    let out = sci(args);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains(message),
+        "{args:?}: expected `{message}` in:\n{}",
+        stderr(&out)
+    );
+    assert!(
+        files_in(dir).is_empty(),
+        "{args:?} left {:?}",
+        files_in(dir)
+    );
+}
+
 /// Parses a CSV written by `sci run` into its header and rows.
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
     let text = std::fs::read_to_string(path).unwrap();
@@ -199,18 +216,7 @@ fn run_rejects_bad_options_with_exit_code_2_and_writes_nothing() {
     for (extra, message) in cases {
         let mut args = vec!["run", "examples/lotka_volterra.sci", "--out", csv];
         args.extend_from_slice(extra);
-        let out = sci(&args);
-        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains(message),
-            "{extra:?}: expected `{message}` in:\n{}",
-            stderr(&out)
-        );
-        assert!(
-            files_in(&dir).is_empty(),
-            "{extra:?} left {:?}",
-            files_in(&dir)
-        );
+        assert_rejected(&args, message, &dir);
     }
     // An output in a directory that does not exist, and an unknown extension.
     let out = sci(&[
@@ -407,18 +413,7 @@ fn train_rejects_bad_inputs_with_exit_code_2_and_writes_nothing() {
             params,
         ];
         args.extend_from_slice(extra);
-        let out = sci(&args);
-        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains(message),
-            "{extra:?}: expected `{message}` in:\n{}",
-            stderr(&out)
-        );
-        assert!(
-            files_in(&out_dir).is_empty(),
-            "{extra:?} left {:?}",
-            files_in(&out_dir)
-        );
+        assert_rejected(&args, message, &out_dir);
     }
 }
 
