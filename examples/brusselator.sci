@@ -20,7 +20,11 @@ model Brusselator {
     let v_left[i in 0..n] = if i == 0 then 3.0 else v[i - 1]
     let v_right[i in 0..n] = if i == n - 1 then 3.0 else v[i + 1]
 
-    der(u[i]) = A + u[i]^2 * v[i] - (B + 1) * u[i] + alpha * (u_left[i] - 2 * u[i] + u_right[i]) / dx^2
+    der(u[i]) =
+        A
+        + u[i]^2 * v[i]
+        - (B + 1) * u[i]
+        + alpha * (u_left[i] - 2 * u[i] + u_right[i]) / dx^2
     der(v[i]) = B * u[i] - u[i]^2 * v[i] + alpha * (v_left[i] - 2 * v[i] + v_right[i]) / dx^2
 
     domain time: t in [0, 10]  // the span `sci run` integrates over

@@ -37,8 +37,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests"
 cargo test --workspace --locked
 
-step "command-line smoke test: every example checks"
+step "command-line smoke test: every example checks and is in canonical format"
 cargo run --quiet --locked --bin sci -- check examples/*.sci
+cargo run --quiet --locked --bin sci -- fmt --check examples/*.sci
 
 step "language server with an independent client (pytest-lsp; installs into target/)"
 tests/lsp_client/run.sh

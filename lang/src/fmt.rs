@@ -55,6 +55,10 @@ pub fn format_unit(u: &UnitExpr) -> String {
 
 const INDENT: &str = "    ";
 
+/// Lines longer than this are broken where the layout allows (a long sum or difference
+/// goes one term per line).
+const MAX_WIDTH: usize = 100;
+
 struct Printer<'a> {
     src: &'a str,
     comments: Vec<Comment>,
@@ -268,8 +272,9 @@ impl Printer<'_> {
             match e.node {
                 Node::Item(item) => self.item(item, indent),
                 Node::Member(member) => {
-                    let text = member_text(&member.kind);
-                    self.push_line(indent, &text);
+                    for (depth, text) in member_lines(&member.kind, indent) {
+                        self.push_line(indent + depth, &text);
+                    }
                 }
             }
             let trailing = self.take_trailing(end);
@@ -430,6 +435,77 @@ fn decl_text(kw: &str, d: &Decl) -> String {
     s.push_str(" = ");
     expr(&mut s, &d.value, 0);
     s
+}
+
+/// A member's lines, each with its extra indentation: one line when it fits in
+/// [`MAX_WIDTH`] at `indent`, else, when its value is a sum or difference, the head on its
+/// own line and one term per continuation line:
+///
+/// ```text
+/// let lap[i in 0..n] =
+///     (if i == 0 then u[n - 1] else u[i - 1])
+///     + (if i == n - 1 then u[0] else u[i + 1])
+///     - 2 * u[i]
+/// ```
+fn member_lines(kind: &MemberKind, indent: usize) -> Vec<(usize, String)> {
+    let text = member_text(kind);
+    let width = indent * INDENT.len() + text.chars().count();
+    let Some(value) = member_value(kind) else {
+        return vec![(0, text)];
+    };
+    let terms = sum_terms(value);
+    if width <= MAX_WIDTH || terms.len() < 2 {
+        return vec![(0, text)];
+    }
+    let mut value_text = String::new();
+    expr(&mut value_text, value, 0);
+    let Some(head) = text.strip_suffix(&value_text) else {
+        return vec![(0, text)];
+    };
+    let mut lines = vec![(0, head.trim_end().to_owned())];
+    let p = binary_prec(BinaryOp::Add);
+    for (k, (op, term)) in terms.iter().enumerate() {
+        let mut line = String::new();
+        if let Some(op) = op {
+            line.push_str(op.symbol());
+            line.push(' ');
+        }
+        // As in `expr`: the first (leftmost) operand binds at the sum's level, the others
+        // one level tighter.
+        expr(&mut line, term, if k == 0 { p } else { p + 1 });
+        lines.push((1, line));
+    }
+    lines
+}
+
+/// The expression a member defines, written last on its line (where breaking applies).
+fn member_value(kind: &MemberKind) -> Option<&Expr> {
+    match kind {
+        MemberKind::Const(d)
+        | MemberKind::Param(d)
+        | MemberKind::State(d)
+        | MemberKind::Let(d)
+        | MemberKind::Output(d) => Some(&d.value),
+        MemberKind::Der(eq) => Some(&eq.value),
+        MemberKind::Residual(r) => Some(&r.value),
+        MemberKind::Loss(l) => Some(&l.value),
+        _ => None,
+    }
+}
+
+/// The terms of a left-nested chain of `+` and `-`, each with the operator before it (none
+/// for the first): `a - b + c` is `[(None, a), (-, b), (+, c)]`. Anything else is one term.
+/// Iterative, so a long chain cannot exhaust the stack.
+fn sum_terms(e: &Expr) -> Vec<(Option<BinaryOp>, &Expr)> {
+    let mut rev = Vec::new();
+    let mut cur = e;
+    while let ExprKind::Binary(op @ (BinaryOp::Add | BinaryOp::Sub), a, b) = &cur.kind {
+        rev.push((Some(*op), &**b));
+        cur = a;
+    }
+    rev.push((None, cur));
+    rev.reverse();
+    rev
 }
 
 fn member_text(kind: &MemberKind) -> String {

@@ -179,3 +179,29 @@ fn broken_input_is_refused_with_its_errors() {
     let errors = format_source(FileId(0), "fn h(x) = x**2").unwrap_err();
     assert_eq!(errors[0].code, "E0106");
 }
+
+#[test]
+fn long_sums_break_one_term_per_line_and_short_ones_stay_whole() {
+    let long = "model M {\n    const n = 4\n    state u[i in 0..n] = 1.0\n    \
+                let lap[i in 0..n] = (if i == 0 then u[n - 1] else u[i - 1]) + (if i == n - 1 then u[0] else u[i + 1]) - 2 * u[i]\n    \
+                der(u[i]) = lap[i]\n}\n";
+    check(
+        long,
+        "model M {\n    const n = 4\n    state u[i in 0..n] = 1.0\n    let lap[i in 0..n] =\n        \
+         (if i == 0 then u[n - 1] else u[i - 1])\n        + (if i == n - 1 then u[0] else u[i + 1])\n        \
+         - 2 * u[i]\n    der(u[i]) = lap[i]\n}\n",
+    );
+    // A right-nested difference keeps its parentheses on its continuation line.
+    let nested = "model M {\n    state x = 1.0\n    \
+                  der(x) = x * 0.123456789 - (x * 0.987654321 - x * 0.55555555555 - x * 0.4444444444) + x * 0.3333333333333 + 1.0\n}\n";
+    check(
+        nested,
+        "model M {\n    state x = 1.0\n    der(x) =\n        x * 0.123456789\n        \
+         - (x * 0.987654321 - x * 0.55555555555 - x * 0.4444444444)\n        + x * 0.3333333333333\n        \
+         + 1.0\n}\n",
+    );
+    check(
+        "model M {\n    state x = 1.0\n    der(x) = -x + 1\n}\n",
+        "model M {\n    state x = 1.0\n    der(x) = -x + 1\n}\n",
+    );
+}
