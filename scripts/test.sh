@@ -4,10 +4,12 @@
 #   scripts/test.sh            formatting, lints, every test of every crate, CLI smoke tests
 #   scripts/test.sh --slow     also the slow checks (a time-boxed fuzzing run of the front end)
 #
-# It installs what the features need, idempotently, before testing: Debian's LLVM 22 for
-# the `llvm` back end (scripts/install-llvm.sh), and the language server's independent
+# It installs what the features need, idempotently, before testing: Debian's LLVM and MLIR
+# 22 for the `llvm` and `mlir` back ends (scripts/install-llvm.sh), NVIDIA's ptxas and
+# libdevice from PyPI into target/cuda-tools (scripts/install-ptxas.sh: every PTX module the
+# tests write is assembled for sm_90, without a GPU), and the language server's independent
 # client, pytest-lsp, into target/lsp-client (tests/lsp_client/run.sh). The default build
-# needs neither; the `llvm` feature is tested in its own step.
+# needs none of them; the optional features are tested together in the last steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,12 +46,23 @@ cargo run --quiet --locked --bin sci -- fmt --check examples/*.sci
 step "language server with an independent client (pytest-lsp; installs into target/)"
 tests/lsp_client/run.sh
 
-# Last, so the default-feature builds above are not rebuilt in between.
-step "LLVM back end: install LLVM 22 (idempotent), then its tests and the differential suite"
+# Last, so the default-feature builds above are not rebuilt in between. One feature set
+# (llvm + mlir + cuda) for every command below, so nothing is built twice.
+step "LLVM and MLIR back ends: install LLVM/MLIR 22 (idempotent), ptxas + libdevice (PyPI, into target/)"
 scripts/install-llvm.sh
-cargo clippy -p sci-codegen --features llvm --all-targets --locked -- -D warnings
-cargo test -p sci-codegen --features llvm --locked --test llvm_difftest --test llvm_object
-cargo test --features llvm --locked --test differential --test c_abi --test llvm
+SCI_PTXAS=$(scripts/install-ptxas.sh)
+SCI_LIBDEVICE=$(scripts/install-ptxas.sh --libdevice)
+export SCI_PTXAS SCI_LIBDEVICE
+features=llvm,mlir,cuda
+
+step "LLVM, MLIR, CUDA runtime: clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --features "$features" --locked -- -D warnings
+
+step "LLVM, MLIR, CUDA runtime: differential suites, PTX assembled by ptxas, no-GPU behaviour"
+cargo test -p sci-codegen --features "$features" --locked --lib \
+    --test llvm_difftest --test llvm_object --test mlir
+cargo test --features "$features" --locked \
+    --test differential --test c_abi --test llvm --test mlir_cli --test gpu_cli
 
 if [ "$slow" = 1 ]; then
     step "fuzzing the front end for 60 s (cargo fuzz)"

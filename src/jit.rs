@@ -44,7 +44,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod device;
+
+pub use device::{Device, GpuInfo, PtxSource, cuda_device};
+
 use crate::{Compiled, Tensor};
+pub(crate) use device::DeviceSetup;
 use sci_codegen::{CompiledModule, Signature};
 use sci_ir::Module;
 use std::collections::HashMap;
@@ -59,6 +64,9 @@ pub enum BackendKind {
     /// Native code through LLVM at O3 for the host CPU (feature `llvm`): the fastest code,
     /// compiled more slowly.
     Llvm,
+    /// Native code through MLIR (func/arith/math/scf/memref, then LLVM) and its execution
+    /// engine (feature `mlir`): the CPU path of the lowering that also writes GPU kernels.
+    Mlir,
     /// The reference interpreter: slow, always available, the numeric oracle.
     Interpreter,
     /// No code: only the IR is produced; the handles answer an error.
@@ -81,6 +89,7 @@ impl BackendKind {
     pub const ALL: &'static [(&'static str, BackendKind)] = &[
         ("cranelift", BackendKind::Cranelift),
         ("llvm", BackendKind::Llvm),
+        ("mlir", BackendKind::Mlir),
         ("interp", BackendKind::Interpreter),
     ];
 
@@ -97,6 +106,7 @@ impl BackendKind {
         match self {
             BackendKind::Cranelift => cfg!(feature = "cranelift"),
             BackendKind::Llvm => cfg!(feature = "llvm"),
+            BackendKind::Mlir => cfg!(feature = "mlir"),
             BackendKind::Interpreter | BackendKind::None => true,
         }
     }
@@ -196,6 +206,8 @@ pub(crate) struct NativeModule {
     pub missing: HashMap<String, String>,
     /// The pattern of [`SPARSE_JACOBIAN`], when it was built.
     pub sparsity: Option<CsrPattern>,
+    /// What runs on the GPU, when the module's batched functions moved there.
+    pub gpu: Option<GpuInfo>,
 }
 
 /// A generic function's name and the shapes of its arguments.
@@ -204,6 +216,7 @@ type InstanceKey = (String, Vec<Vec<usize>>);
 /// Native code for every module of a compilation (shared by clones of `Compiled`).
 pub(crate) struct Native {
     pub backend: BackendKind,
+    pub device: Device,
     pub modules: Vec<NativeModule>,
     /// Generic functions instantiated on demand, by name and argument shapes.
     pub instances: Mutex<HashMap<InstanceKey, Arc<NativeModule>>>,
@@ -214,28 +227,44 @@ impl fmt::Debug for Native {
         let names: Vec<&str> = self.modules.iter().map(|m| m.ir.name.as_str()).collect();
         f.debug_struct("Native")
             .field("backend", &self.backend)
+            .field("device", &self.device)
             .field("modules", &names)
             .finish()
     }
 }
 
-/// Compiles `modules` with `backend`, adding derivative functions when `derivatives`.
+/// Compiles `modules` with `backend`, adding derivative functions when `derivatives`, and
+/// moves their batched functions to the device of `setup`.
 pub(crate) fn build(
     modules: &[Module],
     backend: BackendKind,
     derivatives: bool,
+    setup: &DeviceSetup,
 ) -> Result<Native, String> {
     let mut out = Vec::new();
     if backend != BackendKind::None {
         for m in modules {
             out.push(compile_module(m, backend, derivatives)?);
         }
+        out = device::place_all(out, setup)?;
     }
     Ok(Native {
         backend,
+        device: setup.device,
         modules: out,
         instances: Mutex::new(HashMap::new()),
     })
+}
+
+/// The module the runtime compiles for `m`: `m` with every derivative function the JIT
+/// adds ([`with_derivatives`], the runtime's Jacobian-vector products and gradients, the
+/// sparse Jacobian), in the JIT's order. PTX for [`Device::Cuda`] must be written for this
+/// module: kernel names carry function indices.
+pub fn runtime_module(m: &Module) -> Module {
+    let (mut ir, mut missing) = with_derivatives(m);
+    add_runtime_derivatives(&mut ir, &mut missing);
+    add_sparse_jacobian(&mut ir, &mut missing);
+    ir
 }
 
 /// `m` with the derivative functions the embedding API and C hosts use: [`JACOBIAN`]
@@ -319,6 +348,7 @@ fn compile_module(
             sci_codegen::Backend::compile(&sci_codegen::InterpreterBackend, &ir)
         }
         BackendKind::Llvm => sci_codegen::llvm_backend().and_then(|b| b.compile(&ir)),
+        BackendKind::Mlir => sci_codegen::mlir_backend().and_then(|b| b.compile(&ir)),
         _ => sci_codegen::default_backend().and_then(|b| b.compile(&ir)),
     }
     .map_err(|e| e.message)?;
@@ -327,6 +357,7 @@ fn compile_module(
         code,
         missing,
         sparsity,
+        gpu: None,
     })
 }
 
@@ -387,6 +418,11 @@ impl Compiled {
     /// The back end that compiled this program.
     pub fn backend(&self) -> BackendKind {
         self.native.backend
+    }
+
+    /// The device its batched functions run on.
+    pub fn device(&self) -> Device {
+        self.native.device
     }
 
     fn native_module(&self, name: &str) -> Result<&NativeModule, JitError> {
@@ -558,6 +594,12 @@ impl<'c> Model<'c> {
     /// The compiled IR module (layouts of θ, y and the outputs; every function).
     pub fn ir(&self) -> &'c Module {
         &self.m.ir
+    }
+
+    /// What runs on the GPU (`None` when nothing does: [`Device::Cpu`], or a model
+    /// without batched maps).
+    pub fn gpu(&self) -> Option<&'c GpuInfo> {
+        self.m.gpu.as_ref()
     }
 
     /// Number of state variables (the length of `y`).

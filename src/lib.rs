@@ -33,7 +33,7 @@ use sci_diag::{Diagnostic, FileId};
 use sci_lang::{ast, check, hir};
 use std::path::Path;
 
-pub use jit::{BackendKind, Batch, CsrPattern, JitError, Model};
+pub use jit::{BackendKind, Batch, CsrPattern, Device, JitError, Model};
 pub use sci_codegen as codegen;
 pub use sci_diag as diag;
 pub use sci_ir as ir;
@@ -207,6 +207,8 @@ impl Compiled {
 pub struct Compiler {
     backend: BackendKind,
     derivatives: bool,
+    /// The device batched functions run on (see [`jit::Device`]).
+    device: jit::DeviceSetup,
 }
 
 impl Default for Compiler {
@@ -214,6 +216,7 @@ impl Default for Compiler {
         Compiler {
             backend: BackendKind::default(),
             derivatives: true,
+            device: jit::DeviceSetup::default(),
         }
     }
 }
@@ -248,7 +251,12 @@ impl Compiler {
                 sources,
             });
         }
-        let native = match jit::build(&analysis.modules, self.backend, self.derivatives) {
+        let native = match jit::build(
+            &analysis.modules,
+            self.backend,
+            self.derivatives,
+            &self.device,
+        ) {
             Ok(native) => native,
             Err(message) => {
                 return Err(CompileError {

@@ -15,12 +15,16 @@
 pub mod abi;
 #[cfg(feature = "cranelift")]
 pub mod cranelift;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 pub mod difftest;
 pub mod header;
 pub mod interp;
 #[cfg(feature = "llvm")]
 pub mod llvm;
-#[cfg(any(feature = "cranelift", feature = "llvm"))]
+#[cfg(feature = "mlir")]
+pub mod mlir;
+#[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
 mod plan;
 
 pub use abi::{ArgSpec, Signature, Status};
@@ -172,6 +176,22 @@ pub fn llvm_backend() -> Result<Box<dyn Backend>, CodegenError> {
         Err(CodegenError::new(
             "This build of sci has no LLVM back end; rebuild with `--features llvm` (it needs \
              the system LLVM 22: `scripts/install-llvm.sh`) or use the default Cranelift back end.",
+        ))
+    }
+}
+
+/// The MLIR back end's CPU path (feature `mlir`), or a clear error when this build does not
+/// have it.
+pub fn mlir_backend() -> Result<Box<dyn Backend>, CodegenError> {
+    #[cfg(feature = "mlir")]
+    {
+        Ok(Box::new(mlir::MlirBackend::new()))
+    }
+    #[cfg(not(feature = "mlir"))]
+    {
+        Err(CodegenError::new(
+            "This build of sci has no MLIR back end; rebuild with `--features mlir` (it needs \
+             the system MLIR 22: `scripts/install-llvm.sh`) or use the default Cranelift back end.",
         ))
     }
 }

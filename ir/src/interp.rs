@@ -7,18 +7,27 @@
 //!
 //! It never panics: invalid IR, bad arguments, out-of-range indices without `fill`, empty
 //! batches, unexpanded `deriv`s and too-deep nesting all become an [`EvalError`].
+//!
+//! With an offload ([`Interpreter::with_offload`], see [`offload`]) the batched `map`s at
+//! the top level of functions (the kernel sites of [`crate::kernels`]) run elsewhere, a GPU
+//! for instance, and the interpreter evaluates only the host work around them.
 
 mod kernels;
+pub mod offload;
 mod tensor;
 
 pub use kernels::{cast, max_nan, min_nan, round_f32, sigmoid, softplus};
+pub use offload::{MapOffload, SiteResult};
 pub use tensor::{Tensor, close};
 
+use crate::kernels::{KernelSite, kernel_sites};
 use crate::module::{Block, FuncId, Function, Module, Value, ValueId};
 use crate::op::Op;
 use crate::types::{DType, Type, element_count};
 use crate::validate::{ValidationError, fits_dtype, validate_module};
 use kernels::Reducer;
+use offload::Offload;
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
 use tensor::show_shape;
@@ -63,6 +72,29 @@ impl From<Vec<ValidationError>> for EvalError {
     }
 }
 
+/// A module that passed [`validate_module`], kept unchangeable so that it stays valid:
+/// [`Interpreter::of_valid`] evaluates it without validating it again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidModule(Module);
+
+impl ValidModule {
+    /// Validates `module`.
+    pub fn new(module: Module) -> Result<ValidModule, EvalError> {
+        validate_module(&module)?;
+        Ok(ValidModule(module))
+    }
+
+    /// The module.
+    pub fn module(&self) -> &Module {
+        &self.0
+    }
+
+    /// The module back.
+    pub fn into_inner(self) -> Module {
+        self.0
+    }
+}
+
 /// Validates `module` and evaluates `func` on `args`.
 pub fn eval(module: &Module, func: FuncId, args: &[Tensor]) -> Result<Tensor, EvalError> {
     Interpreter::new(module)?.call(func, args)
@@ -74,6 +106,8 @@ pub struct Interpreter<'m> {
     /// Ops evaluated so far, across calls.
     steps: Cell<u64>,
     step_limit: u64,
+    /// Where kernel sites run, when not here.
+    offload: Option<Offload<'m>>,
 }
 
 impl<'m> Interpreter<'m> {
@@ -84,7 +118,44 @@ impl<'m> Interpreter<'m> {
             module,
             steps: Cell::new(0),
             step_limit: u64::MAX,
+            offload: None,
         })
+    }
+
+    /// An interpreter over a module validated when it was wrapped (no second validation:
+    /// hosts that keep a module and evaluate each call with a fresh interpreter).
+    pub fn of_valid(module: &'m ValidModule) -> Interpreter<'m> {
+        Interpreter {
+            module: &module.0,
+            steps: Cell::new(0),
+            step_limit: u64::MAX,
+            offload: None,
+        }
+    }
+
+    /// Hands every kernel site ([`kernel_sites`] of the module) to `offload` instead of
+    /// evaluating it here (see [`offload`]).
+    pub fn with_offload(mut self, offload: &'m dyn MapOffload) -> Interpreter<'m> {
+        self.offload = Some(Offload {
+            hook: offload,
+            sites: Cow::Owned(kernel_sites(self.module)),
+        });
+        self
+    }
+
+    /// [`Interpreter::with_offload`] with the module's sites computed beforehand (a host
+    /// that evaluates many calls finds them once). Only maps listed in `sites` are
+    /// offloaded; each must be a site of this module as [`kernel_sites`] gives it.
+    pub fn with_offload_sites(
+        mut self,
+        offload: &'m dyn MapOffload,
+        sites: &'m [KernelSite],
+    ) -> Interpreter<'m> {
+        self.offload = Some(Offload {
+            hook: offload,
+            sites: Cow::Borrowed(sites),
+        });
+        self
     }
 
     /// Stops evaluation with an error once `limit` ops have been evaluated in total
@@ -140,11 +211,7 @@ impl<'m> Interpreter<'m> {
                 args.len()
             )));
         }
-        let mut frame = Frame {
-            f,
-            env: vec![None; f.values.len()],
-            depth,
-        };
+        let mut frame = Frame::new(func, f, depth);
         for (k, (&id, arg)) in f.inputs().iter().zip(args).enumerate() {
             let ty = &value(f, id)?.ty;
             check_arg(f, k, ty, arg)?;
@@ -156,6 +223,72 @@ impl<'m> Interpreter<'m> {
         }
         frame.run(self, &f.body)?;
         frame.take(f.body.result)
+    }
+
+    /// Evaluates kernel site `site` on the host, as the plain interpreter evaluates its map
+    /// (and, for a fused site, the `reduce_batch` after it): the reference for
+    /// [`MapOffload`]s. `inputs` are the map's batched inputs and `captures` the values of
+    /// `site.captures`, in order. The answer is flat, as [`MapOffload::run_site`] answers.
+    pub fn eval_site(
+        &self,
+        site: &KernelSite,
+        inputs: &[&Tensor],
+        captures: &[&Tensor],
+    ) -> Result<Vec<f64>, EvalError> {
+        let f = self.module.functions.get(site.func).ok_or_else(|| {
+            EvalError::new(format!(
+                "There is no function #{} in the module.",
+                site.func.index()
+            ))
+        })?;
+        let map = value(f, site.map)?;
+        let Op::Map { inputs: ids, .. } = &map.op else {
+            return Err(EvalError::new(format!(
+                "internal error: %{} is not a map",
+                site.map.index()
+            )));
+        };
+        if ids.len() != inputs.len() || site.captures.len() != captures.len() {
+            return Err(EvalError::new(format!(
+                "The site `{}` takes {} inputs and {} captures, but {} and {} were given.",
+                site.name,
+                ids.len(),
+                site.captures.len(),
+                inputs.len(),
+                captures.len()
+            )));
+        }
+        let mut frame = Frame::new(site.func, f, 0);
+        for (&id, t) in ids
+            .iter()
+            .zip(inputs)
+            .chain(site.captures.iter().zip(captures))
+        {
+            frame.set(id, (*t).clone());
+        }
+        let mut t = frame.eval(self, map)?;
+        round_if_f32(&map.ty, &mut t);
+        let Some((_, reduce)) = site.reduce else {
+            return Ok(t.data);
+        };
+        frame.set(site.map, t);
+        let r = value(f, reduce)?;
+        let mut t = frame.eval(self, r)?;
+        round_if_f32(&r.ty, &mut t);
+        Ok(t.data)
+    }
+
+    /// The site whose map is value `id` of `func`, when sites are offloaded.
+    fn site(&self, func: FuncId, id: ValueId) -> Option<(&dyn MapOffload, &KernelSite)> {
+        let offload = self.offload.as_ref()?;
+        Some((offload.hook, offload.site(func, id)?))
+    }
+}
+
+/// Rounds every element through `f32` when `ty` is `f32` (after every op, as documented).
+fn round_if_f32(ty: &Type, t: &mut Tensor) {
+    if ty.dtype == DType::F32 {
+        t.data.iter_mut().for_each(|x| *x = round_f32(*x));
     }
 }
 
@@ -198,12 +331,25 @@ fn value(f: &Function, id: ValueId) -> Result<&Value, EvalError> {
 
 /// The values of one function invocation.
 struct Frame<'f> {
+    func: FuncId,
     f: &'f Function,
     env: Vec<Option<Tensor>>,
     depth: usize,
+    /// Top-level `reduce_batch`es whose value an offloaded fused site already stored.
+    precomputed: Vec<ValueId>,
 }
 
 impl<'f> Frame<'f> {
+    fn new(func: FuncId, f: &'f Function, depth: usize) -> Frame<'f> {
+        Frame {
+            func,
+            f,
+            env: vec![None; f.values.len()],
+            depth,
+            precomputed: Vec::new(),
+        }
+    }
+
     fn set(&mut self, id: ValueId, t: Tensor) {
         if let Some(slot) = self.env.get_mut(id.index()) {
             *slot = Some(t);
@@ -230,16 +376,80 @@ impl<'f> Frame<'f> {
     fn run(&mut self, interp: &Interpreter<'_>, block: &'f Block) -> Result<(), EvalError> {
         for &id in &block.body {
             interp.step()?;
-            let v = value(self.f, id)?;
-            let mut t = self.eval(interp, v)?;
-            if v.ty.dtype == DType::F32 {
-                for x in &mut t.data {
-                    *x = round_f32(*x);
-                }
+            if self.precomputed.contains(&id) {
+                continue;
             }
+            let v = value(self.f, id)?;
+            if matches!(v.op, Op::Map { .. })
+                && let Some((hook, site)) = interp.site(self.func, id)
+                && self.offload(hook, site, v)?
+            {
+                continue;
+            }
+            let mut t = self.eval(interp, v)?;
+            round_if_f32(&v.ty, &mut t);
             self.set(id, t);
         }
         Ok(())
+    }
+
+    /// Hands the map `v` (kernel site `site`) to `hook`; false when the site is left to
+    /// the interpreter (an empty batch, or the hook declined).
+    fn offload(
+        &mut self,
+        hook: &dyn MapOffload,
+        site: &KernelSite,
+        v: &'f Value,
+    ) -> Result<bool, EvalError> {
+        let Op::Map { inputs, .. } = &v.op else {
+            return Ok(false);
+        };
+        let ins: Vec<&Tensor> = inputs
+            .iter()
+            .map(|i| self.get(*i))
+            .collect::<Result<_, _>>()?;
+        let points = batch_points(&ins)?;
+        let per = checked_elements(&v.ty.shape)?;
+        if per.checked_mul(points).is_none_or(|n| n > MAX_ELEMENTS) {
+            return Err(EvalError::new(
+                "The result of `map` would be too large to evaluate.",
+            ));
+        }
+        if points == 0 {
+            return Ok(false);
+        }
+        let caps: Vec<&Tensor> = site
+            .captures
+            .iter()
+            .map(|c| self.get(*c))
+            .collect::<Result<_, _>>()?;
+        let data = match hook.run_site(site, &ins, &caps)? {
+            SiteResult::Done(data) => data,
+            SiteResult::Declined => return Ok(false),
+        };
+        let (id, ty, t) = match site.reduce {
+            Some((_, reduce)) => {
+                let ty = &value(self.f, reduce)?.ty;
+                (reduce, ty, Tensor::new(ty.shape.clone(), data))
+            }
+            None => (
+                site.map,
+                &v.ty,
+                Tensor::batch(v.ty.shape.clone(), points, data),
+            ),
+        };
+        let mut t = t.map_err(|e| {
+            EvalError::new(format!(
+                "The offload answered the wrong size for the kernel site `{}`: {}",
+                site.name, e.message
+            ))
+        })?;
+        round_if_f32(ty, &mut t);
+        self.set(id, t);
+        if id != site.map {
+            self.precomputed.push(id);
+        }
+        Ok(true)
     }
 
     /// Runs `block` with the given arguments and returns its result.
@@ -474,16 +684,7 @@ impl<'f> Frame<'f> {
             .iter()
             .map(|i| self.take(*i))
             .collect::<Result<_, _>>()?;
-        let points = ins.first().and_then(|t| t.batch).unwrap_or(0);
-        for t in &ins {
-            if t.batch != Some(points) {
-                return Err(EvalError::new(format!(
-                    "`map` inputs have different numbers of points ({} and {}); batch size mismatch.",
-                    points,
-                    t.batch.unwrap_or(0)
-                )));
-            }
-        }
+        let points = batch_points(&ins.iter().collect::<Vec<_>>())?;
         let per = checked_elements(&ty.shape)?;
         if per.checked_mul(points).is_none_or(|n| n > MAX_ELEMENTS) {
             return Err(EvalError::new(
@@ -503,6 +704,21 @@ impl<'f> Frame<'f> {
             Tensor::batch(ty.shape.clone(), points, data)
         })
     }
+}
+
+/// The common number of points of `map` inputs.
+fn batch_points(ins: &[&Tensor]) -> Result<usize, EvalError> {
+    let points = ins.first().and_then(|t| t.batch).unwrap_or(0);
+    for t in ins {
+        if t.batch != Some(points) {
+            return Err(EvalError::new(format!(
+                "`map` inputs have different numbers of points ({} and {}); batch size mismatch.",
+                points,
+                t.batch.unwrap_or(0)
+            )));
+        }
+    }
+    Ok(points)
 }
 
 fn checked_elements(shape: &[usize]) -> Result<usize, EvalError> {

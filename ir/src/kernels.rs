@@ -62,12 +62,7 @@ pub fn kernel_sites(module: &Module) -> Vec<KernelSite> {
                 continue;
             };
             sites.push(KernelSite {
-                name: format!(
-                    "sci_f{}_{}_v{}",
-                    func.index(),
-                    sanitize(&f.name),
-                    v.index()
-                ),
+                name: format!("sci_f{}_{}_v{}", func.index(), sanitize(&f.name), v.index()),
                 func,
                 map: v,
                 inputs: inputs.clone(),

@@ -6,6 +6,10 @@
 //! functions of `sci::jit::with_derivatives` (the Jacobian of `rhs`, the gradient of
 //! `loss`), with the C ABI of `docs/abi.md`; the header declares them. With `-o FILE.o` and
 //! `--emit header` both are written (`FILE.h` beside the object).
+//!
+//! `sci compile FILE --target nvptx --emit ptx [-o FILE.ptx]` writes PTX for NVIDIA GPUs
+//! instead (feature `mlir`): the kernels of the model's batched `map`s, derivative functions
+//! included, and the column reductions, as `sci_codegen::mlir::emit_ptx` makes them.
 
 use sci::ir::Module;
 use std::path::{Path, PathBuf};
@@ -62,6 +66,52 @@ pub fn run(
     let h = sci::codegen::header::c_header(&modules, &source_name).map_err(|e| e.message)?;
     super::write_output(output, &h)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Err when this build cannot write PTX (no `mlir` feature).
+pub fn check_ptx_support() -> Result<(), String> {
+    if cfg!(feature = "mlir") {
+        Ok(())
+    } else {
+        Err(
+            "this build of sci has no MLIR back end, which writes PTX: rebuild with \
+             `--features mlir` (after `scripts/install-llvm.sh`)"
+                .to_string(),
+        )
+    }
+}
+
+/// Writes the PTX of the file's model (one module) to `output`, or stdout.
+pub fn ptx(file: &Path, modules: &[Module], output: Option<&Path>) -> Result<ExitCode, String> {
+    let module = match modules {
+        [m] => m,
+        _ => {
+            let names: Vec<&str> = modules.iter().map(|m| m.name.as_str()).collect();
+            return Err(format!(
+                "`{}` defines {} modules ({}); PTX is written for files with one",
+                file.display(),
+                modules.len(),
+                names.join(", ")
+            ));
+        }
+    };
+    // The module `sci run`/`sci train --device gpu` run, so kernel names and parameters
+    // agree with what the runtime launches (ODE models add derivative functions to it).
+    let text = ptx_text(&sci::jit::runtime_module(module))?;
+    super::write_output(output, &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "mlir")]
+fn ptx_text(module: &Module) -> Result<String, String> {
+    let options = sci::codegen::mlir::PtxOptions::default();
+    let ptx = sci::codegen::mlir::emit_ptx(module, &options).map_err(|e| e.message)?;
+    Ok(ptx.text)
+}
+
+#[cfg(not(feature = "mlir"))]
+fn ptx_text(_: &Module) -> Result<String, String> {
+    check_ptx_support().map(|()| String::new())
 }
 
 /// The object file's bytes from the chosen back end.

@@ -1,4 +1,5 @@
-//! `sci compile`: print the AST or the IR of a file, or write an object file and C header.
+//! `sci compile`: print the AST or the IR of a file, write an object file and C header, or
+//! write PTX for NVIDIA GPUs (`--target nvptx --emit ptx`, feature `mlir`).
 
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -28,6 +29,18 @@ pub struct CompileArgs {
     /// machine's).
     #[arg(long)]
     target_cpu: Option<String>,
+    /// What the code runs on: this machine, or NVIDIA GPUs (`nvptx`, with `--emit ptx`;
+    /// needs a build with `--features mlir`).
+    #[arg(long, value_enum, default_value_t = Arch::Host)]
+    target: Arch,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Arch {
+    /// The host CPU (objects, headers, IR).
+    Host,
+    /// NVIDIA GPUs (sm_90): PTX from the MLIR back end.
+    Nvptx,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -46,12 +59,27 @@ enum Emit {
     Jac,
     /// Hessians (of the loss, of scalar functions) as IR.
     Hessian,
+    /// PTX for NVIDIA GPUs (`--target nvptx`): one kernel per batched `map` (with the
+    /// derivative functions `sci run`/`sci train` use) and the column reductions; see
+    /// docs/mlir.md.
+    Ptx,
 }
 
 pub fn run(args: &CompileArgs, color: bool) -> Result<ExitCode, String> {
+    let ptx = args.emit == Emit::Ptx || args.target == Arch::Nvptx;
+    if ptx {
+        if args.emit != Emit::Ptx {
+            return Err("`--target nvptx` writes PTX only: add `--emit ptx`".to_string());
+        }
+        // Before reading the file: a build without the back end cannot do it at all.
+        super::aot::check_ptx_support()?;
+    }
     let (sources, analysis) = super::analyze_and_report(&args.file, color)?;
     if analysis.has_errors() {
         return Ok(ExitCode::from(1));
+    }
+    if ptx {
+        return super::aot::ptx(&args.file, &analysis.modules, args.output.as_deref());
     }
     // `-o FILE.o` writes an object file; `--emit header` a C header (both: FILE.h too).
     if args.emit == Emit::Header || super::aot::wants_object(args.output.as_deref()) {
@@ -98,7 +126,7 @@ pub fn run(args: &CompileArgs, color: bool) -> Result<ExitCode, String> {
         Emit::Simplified => {
             super::simplified::render(simplified.as_deref().unwrap_or(&[]), args.fast_math)
         }
-        Emit::Header => String::new(),
+        Emit::Header | Emit::Ptx => String::new(),
         Emit::Grad | Emit::Jac | Emit::Hessian => {
             let options = sci_passes::simplify::SimplifyOptions {
                 fast_math: args.fast_math,

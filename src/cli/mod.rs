@@ -11,6 +11,8 @@ mod compile;
 mod derivatives;
 mod eval;
 mod fmt;
+#[cfg(feature = "cuda")]
+mod gpu_check;
 mod plot;
 mod run;
 mod runtime_common;
@@ -59,6 +61,10 @@ enum Command {
     /// Train a model's loss (PINN residuals, data fits, UDEs): write the parameters (JSON),
     /// the loss history and a plot.
     Train(train::TrainArgs),
+    /// Check a model's GPU kernels (PTX) against the CPU: results and time per call of its
+    /// batched functions and training step (builds with `--features cuda`).
+    #[cfg(feature = "cuda")]
+    GpuCheck(gpu_check::GpuCheckArgs),
     /// Run the language server on stdin/stdout (for editors).
     Lsp,
     /// Format model files in the canonical style.
@@ -86,6 +92,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Fmt { files, check } => fmt::run(&files, check, color),
         Command::Run(args) => run::run(&args, color),
         Command::Train(args) => train::run(&args, color),
+        #[cfg(feature = "cuda")]
+        Command::GpuCheck(args) => gpu_check::run(&args, color),
         // The protocol asks for exit code 1 when the client exits without `shutdown`.
         Command::Lsp => match sci_lsp::run_stdio() {
             Ok(()) => Ok(ExitCode::SUCCESS),

@@ -15,7 +15,8 @@ use sci::stdlib::data::{write_atomic, write_table};
 use sci::stdlib::ode::{JacobianKind, Method, SolveOptions};
 
 use super::runtime_common::{
-    apply_overrides, check_output, choose_model, compile, progress_bar, report,
+    DeviceArgs, apply_overrides, check_output, choose_model, compile, note_device, progress_bar,
+    report,
 };
 
 #[derive(Args, Debug)]
@@ -26,6 +27,8 @@ pub struct RunArgs {
     /// needs a build with `--features llvm`) or interp (the reference interpreter).
     #[arg(long, default_value = "cranelift")]
     backend: String,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// The model to solve (needed when the file has several ODE models).
     #[arg(long)]
     model: Option<String>,
@@ -72,7 +75,7 @@ pub struct RunArgs {
 }
 
 pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, String> {
-    let compiled = match compile(&args.file, &args.backend, color) {
+    let compiled = match compile(&args.file, &args.backend, &args.device, color) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
@@ -86,6 +89,7 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Error> {
     let name = choose_model(compiled, args.model.as_deref(), "with states", |m| {
         !m.states.is_empty()
     })?;
+    note_device(compiled, &name);
     let model = compiled.model(&name)?;
     let options = options(args, compiled, &name)?;
     if let Some(out) = &args.out {

@@ -1,14 +1,71 @@
-//! What `sci run` and `sci train` share: compiling the file for the runtime, choosing the
-//! model, reporting runtime errors with the right exit code, writing outputs so that a
-//! failed command leaves no file behind, and progress bars.
+//! What `sci run` and `sci train` share: compiling the file for the runtime (back end and
+//! device), choosing the model, reporting runtime errors with the right exit code, writing
+//! outputs so that a failed command leaves no file behind, and progress bars.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use sci::stdlib::{Error, ErrorKind};
-use sci::{Compiled, Compiler};
+use sci::{Compiled, Compiler, Device};
+
+/// Where batched maps run (`--device`, `--ptx`).
+#[derive(Args, Debug, Clone)]
+pub struct DeviceArgs {
+    /// Where batched maps (PINN residuals, losses over points) run: cpu, or gpu (an NVIDIA
+    /// GPU through the CUDA driver; needs a build with `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// The model's GPU kernels for `--device gpu`: a file written by `sci compile --target
+    /// nvptx --emit ptx` (needed by builds without the `mlir` feature).
+    #[arg(long, value_name = "FILE")]
+    pub ptx: Option<PathBuf>,
+}
+
+/// The device of `args`, checked against this build and this machine before any work, so
+/// that `--device gpu` without a GPU fails at once (exit 2) and writes nothing.
+fn device(args: &DeviceArgs) -> Result<Device, ExitCode> {
+    let fail = |message: &str, help: &str| {
+        eprintln!("error: {message}\nhelp: {help}");
+        Err(ExitCode::from(2))
+    };
+    let device: Device = match args.device.parse() {
+        Ok(d) => d,
+        Err(message) => return fail(&message, "use `--device cpu` or `--device gpu`"),
+    };
+    if device == Device::Cpu {
+        if args.ptx.is_some() {
+            return fail(
+                "`--ptx` is for `--device gpu`.",
+                "add `--device gpu`, or drop `--ptx`",
+            );
+        }
+        return Ok(device);
+    }
+    if !device.is_built_in() {
+        return fail(
+            "This build of sci has no CUDA runtime.",
+            "rebuild with `--features cuda` (`cargo build --release --features cuda`), or use \
+             `--device cpu`",
+        );
+    }
+    if let Err(message) = sci::jit::cuda_device(device) {
+        return fail(
+            &message,
+            "`--device gpu` needs an NVIDIA GPU and its driver (libcuda.so); use `--device cpu` \
+             here",
+        );
+    }
+    if args.ptx.is_none() && !cfg!(feature = "mlir") {
+        return fail(
+            "This build of sci cannot write PTX (it has no `mlir` feature).",
+            "pass `--ptx FILE`, written by `sci compile --target nvptx --emit ptx MODEL.sci`",
+        );
+    }
+    Ok(device)
+}
 
 /// Exit status for a computation that failed on valid input (the solver gave up, the loss
 /// became NaN).
@@ -27,9 +84,15 @@ pub fn report(e: &Error) -> ExitCode {
     }
 }
 
-/// Compiles `path` with the JIT of `backend` (a name: cranelift, llvm, interp); prints
-/// diagnostics. `Err(code)` when it did not compile.
-pub fn compile(path: &Path, backend: &str, color: bool) -> Result<Compiled, ExitCode> {
+/// Compiles `path` with the JIT of `backend` (a name: cranelift, llvm, interp) for the
+/// device of `device`; prints diagnostics. `Err(code)` when it did not compile.
+pub fn compile(
+    path: &Path,
+    backend: &str,
+    device_args: &DeviceArgs,
+    color: bool,
+) -> Result<Compiled, ExitCode> {
+    let device = device(device_args)?;
     let backend: sci::BackendKind = match backend.parse() {
         Ok(b) => b,
         Err(message) => {
@@ -52,10 +115,11 @@ pub fn compile(path: &Path, backend: &str, color: bool) -> Result<Compiled, Exit
             return Err(ExitCode::from(2));
         }
     };
-    match Compiler::new()
-        .backend(backend)
-        .compile_source(&path.display().to_string(), &text)
-    {
+    let mut compiler = Compiler::new().backend(backend).device(device);
+    if let Some(ptx) = &device_args.ptx {
+        compiler = compiler.ptx_file(ptx);
+    }
+    match compiler.compile_source(&path.display().to_string(), &text) {
         Ok(compiled) => {
             eprint!(
                 "{}",
@@ -69,6 +133,37 @@ pub fn compile(path: &Path, backend: &str, color: bool) -> Result<Compiled, Exit
                 sci::render::render_all(&e.diagnostics, &e.sources, color)
             );
             Err(ExitCode::from(1))
+        }
+    }
+}
+
+/// Notes on stderr about what of model `name` runs on the GPU, when one was asked for.
+pub fn note_device(compiled: &Compiled, name: &str) {
+    if compiled.device() == Device::Cpu {
+        return;
+    }
+    let Ok(model) = compiled.model(name) else {
+        return;
+    };
+    match model.gpu() {
+        None => eprintln!("note: model `{name}` has no batched maps; it runs on the CPU"),
+        Some(info) => {
+            eprintln!(
+                "note: on {}: {}",
+                info.device,
+                if info.functions.is_empty() {
+                    "nothing (no kernel in the PTX matches the model)".to_string()
+                } else {
+                    info.functions.join(", ")
+                }
+            );
+            if !info.missing_kernels.is_empty() {
+                eprintln!(
+                    "note: {} batched maps have no kernel in the PTX and run on the CPU: {}",
+                    info.missing_kernels.len(),
+                    info.missing_kernels.join(", ")
+                );
+            }
         }
     }
 }

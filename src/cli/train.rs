@@ -17,7 +17,8 @@ use sci::stdlib::ode::{Method, SolveOptions};
 use sci::stdlib::optim::{Objective, Optimizer, StopReason, TrainOptions, train};
 
 use super::runtime_common::{
-    apply_overrides, check_output, choose_model, compile, progress_bar, report,
+    DeviceArgs, apply_overrides, check_output, choose_model, compile, note_device, progress_bar,
+    report,
 };
 
 #[derive(Args, Debug)]
@@ -28,6 +29,8 @@ pub struct TrainArgs {
     /// needs a build with `--features llvm`) or interp (the reference interpreter).
     #[arg(long, default_value = "cranelift")]
     backend: String,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// The model to train (needed when the file has several models with a loss).
     #[arg(long)]
     model: Option<String>,
@@ -76,7 +79,7 @@ pub struct TrainArgs {
 }
 
 pub fn run(args: &TrainArgs, color: bool) -> Result<ExitCode, String> {
-    let compiled = match compile(&args.file, &args.backend, color) {
+    let compiled = match compile(&args.file, &args.backend, &args.device, color) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
@@ -90,6 +93,7 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled) -> Result<(), Error> {
     let name = choose_model(compiled, args.model.as_deref(), "with a loss", |m| {
         m.loss.is_some()
     })?;
+    note_device(compiled, &name);
     let optimizer: Optimizer = args.optimizer.parse()?;
     let method: Method = args.solver.parse()?;
     let options = TrainOptions {
