@@ -59,9 +59,10 @@ step "LLVM, MLIR, CUDA runtime: clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --features "$features" --locked -- -D warnings
 
 step "LLVM, MLIR, CUDA runtime: differential suites, PTX assembled by ptxas, no-GPU behaviour"
-cargo test -p sci-codegen --features "$features" --locked --lib \
-    --test llvm_difftest --test llvm_object --test mlir
-cargo test --features "$features" --locked \
+# One `--workspace` invocation, as for clippy: the same feature resolution, so the
+# bindgen/TableGen chain under mlir-sys is built once (each copy is ~1 GB of target/).
+cargo test --workspace --features "$features" --locked --lib \
+    --test llvm_difftest --test llvm_object --test mlir \
     --test differential --test c_abi --test llvm --test mlir_cli --test gpu_cli
 
 if [ "$slow" = 1 ]; then

@@ -432,3 +432,25 @@ fn llvm_backend_without_the_feature_is_a_clear_error() {
         stderr(&out)
     );
 }
+
+/// `sci run … | head`: a reader that closes the pipe early neither crashes sci (Rust's
+/// `println!` panics on EPIPE) nor stops it writing its output file.
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    let dir = scratch("closed_stdout");
+    let csv = dir.join("lv.csv");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sci"))
+        .args(["run", "examples/lotka_volterra.sci", "--out"])
+        .arg(&csv)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end before sci prints anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert!(csv.exists(), "the trajectory was not written");
+}

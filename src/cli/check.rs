@@ -12,7 +12,7 @@ pub fn run(files: &[PathBuf], color: bool) -> Result<ExitCode, String> {
         } else {
             let models = analysis.checked.program.models.len();
             let functions = analysis.checked.program.functions.len();
-            println!(
+            outln!(
                 "{}: ok ({} model{}, {} function{})",
                 path.display(),
                 models,

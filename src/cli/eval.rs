@@ -60,7 +60,9 @@ pub fn run(args: &EvalArgs, color: bool) -> Result<ExitCode, String> {
         .ok_or_else(|| unknown_function(&modules, &function))?;
     let inputs = build_inputs(module, func, &assignments)?;
     let result = sci::ir::interp::eval(module, func, &inputs).map_err(|e| e.to_string())?;
-    print!("{}", describe_result(module, &args.function, &result));
+    let text = describe_result(module, &args.function, &result);
+    // A closed pipe is not an error of ours (see `outln!`).
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
     Ok(ExitCode::SUCCESS)
 }
 

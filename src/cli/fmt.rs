@@ -22,7 +22,7 @@ pub fn run(files: &[PathBuf], check: bool, color: bool) -> Result<ExitCode, Stri
                 } else {
                     std::fs::write(path, formatted)
                         .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
-                    println!("formatted {}", path.display());
+                    outln!("formatted {}", path.display());
                 }
             }
         }

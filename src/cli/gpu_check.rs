@@ -102,13 +102,13 @@ pub fn run(args: &GpuCheckArgs, color: bool) -> Result<ExitCode, String> {
         let missing = check_ptx(model.ir(), &ptx).map_err(|e| e.message)?;
         let sites = sci::ir::kernels::kernel_sites(model.ir()).len();
         if missing.is_empty() {
-            println!(
+            outln!(
                 "{}: the PTX has all {sites} kernels of `{name}` and the reductions.",
                 args.ptx.display()
             );
             return Ok(ExitCode::SUCCESS);
         }
-        println!(
+        outln!(
             "{}: the PTX lacks {} of the {sites} kernels of `{name}`: {}",
             args.ptx.display(),
             missing.len(),
@@ -155,7 +155,8 @@ pub fn run(args: &GpuCheckArgs, color: bool) -> Result<ExitCode, String> {
     }
     let (hits, misses) = executor.cache_stats();
     let table = render(&name, runtime.device(), args, &rows, hits, misses);
-    print!("{table}");
+    // A closed pipe is not an error of ours (see `outln!`).
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), table.as_bytes());
     if let Some(path) = &args.json {
         write_json(path, &json_rows(&name, runtime.device(), &rows))?;
     }
@@ -165,10 +166,10 @@ pub fn run(args: &GpuCheckArgs, color: bool) -> Result<ExitCode, String> {
         .map(|r| r.function.as_str())
         .collect();
     if bad.is_empty() {
-        println!("GPU results equal the CPU's within {TOLERANCE:e} (relative).");
+        outln!("GPU results equal the CPU's within {TOLERANCE:e} (relative).");
         Ok(ExitCode::SUCCESS)
     } else {
-        println!(
+        outln!(
             "GPU results differ from the CPU's by more than {TOLERANCE:e} in: {}",
             bad.join(", ")
         );

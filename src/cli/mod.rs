@@ -4,6 +4,18 @@
 //! could not run (unreadable file, bad arguments, unknown function, bad data or options);
 //! 3 the computation failed on valid input (`sci run`/`sci train`: the solver gave up, the
 //! loss became NaN).
+//!
+//! Standard output goes through `outln!`: a reader that goes away (`sci run … | head`)
+//! must neither crash sci nor stop it writing its output files.
+
+/// `println!` for results on standard output that tolerates a closed pipe: what cannot be
+/// printed is dropped (Rust ignores SIGPIPE, so `println!` would panic on EPIPE).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 mod aot;
 mod check;
@@ -138,7 +150,9 @@ fn write_output(out: Option<&Path>, text: &str) -> Result<(), String> {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| format!("cannot write `{}`: {e}", path.display())),
         None => {
-            print!("{text}");
+            use std::io::Write as _;
+            // A closed pipe is not an error of ours (see `outln!`).
+            let _ = write!(std::io::stdout(), "{text}");
             Ok(())
         }
     }

@@ -129,7 +129,7 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Error> {
     }
     summary(&traj, &options, elapsed.as_secs_f64());
     if let Some(out) = &args.out {
-        println!(
+        outln!(
             "wrote {} ({} rows × {} columns)",
             out.display(),
             traj.t.len(),
@@ -137,7 +137,7 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Error> {
         );
     }
     if let Some(path) = &args.plot {
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
     Ok(())
 }
@@ -222,7 +222,7 @@ fn summary(traj: &Trajectory, options: &SolveOptions, seconds: f64) {
     } else {
         ""
     };
-    println!(
+    outln!(
         "{}: solved {} ≤ t ≤ {} with {method}{chosen}{}: {} steps, {} rhs evaluations, {} Jacobians, {:.3} s",
         traj.model,
         options.t0,
@@ -237,17 +237,17 @@ fn summary(traj: &Trajectory, options: &SolveOptions, seconds: f64) {
         return;
     };
     let t = traj.t.last().copied().unwrap_or(options.t_end);
-    println!("at t = {t}:");
+    outln!("at t = {t}:");
     let shown = traj.state_names.len().min(12);
     for (name, value) in traj.state_names.iter().zip(last).take(shown) {
-        println!("  {name} = {value:.10e}");
+        outln!("  {name} = {value:.10e}");
     }
     if traj.state_names.len() > shown {
-        println!("  … {} more states", traj.state_names.len() - shown);
+        outln!("  … {} more states", traj.state_names.len() - shown);
     }
     if let Some(out) = traj.outputs.last() {
         for (name, value) in traj.output_names.iter().zip(out).take(12) {
-            println!("  {name} = {value:.10e}");
+            outln!("  {name} = {value:.10e}");
         }
     }
 }

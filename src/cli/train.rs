@@ -131,7 +131,7 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled) -> Result<(), Error> {
     };
     apply_overrides(&model, &mut p, &args.params)?;
 
-    println!(
+    outln!(
         "training {name}: {} parameters, {} × {}",
         trainer.n_params(),
         args.steps,
@@ -180,7 +180,7 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled) -> Result<(), Error> {
     }
 
     let first = report.losses.first().copied().unwrap_or(f64::NAN);
-    println!(
+    outln!(
         "{name}: loss {first:.6e} → {:.6e} in {} steps ({} evaluations, {elapsed:.2} s){}",
         report.final_loss,
         report.steps,
@@ -194,11 +194,11 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled) -> Result<(), Error> {
     // Scalar parameters are what a fit is usually about; networks are too big to print.
     for slot in &model.ir().params.slots {
         if slot.shape.is_empty() {
-            println!("  {} = {:.10e}", slot.name, p[slot.offset]);
+            outln!("  {} = {:.10e}", slot.name, p[slot.offset]);
         }
     }
     for path in [&args.out, &args.losses, &args.plot].into_iter().flatten() {
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
     Ok(())
 }
