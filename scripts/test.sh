@@ -4,8 +4,10 @@
 #   scripts/test.sh            formatting, lints, every test of every crate, CLI smoke tests
 #   scripts/test.sh --slow     also the slow checks (a time-boxed fuzzing run of the front end)
 #
-# It installs what the features need, idempotently, before testing: Debian's LLVM and MLIR
-# 22 for the `llvm` and `mlir` back ends (scripts/install-llvm.sh), NVIDIA's ptxas and
+# It installs what the features need, idempotently, before testing (the list of system
+# packages per feature is scripts/prereqs.sh; scripts/doctor.sh reports it): Python 3 with
+# pip and venv, Debian's LLVM and MLIR 22 with libclang for the `llvm` and `mlir` back ends
+# (scripts/install-system.sh), NVIDIA's ptxas and
 # libdevice from PyPI into target/cuda-tools (scripts/install-ptxas.sh: every PTX module the
 # tests write is assembled for sm_90, without a GPU), and the language server's independent
 # client, pytest-lsp, into target/lsp-client (tests/lsp_client/run.sh). The default build
@@ -43,13 +45,14 @@ step "command-line smoke test: every example checks and is in canonical format"
 cargo run --quiet --locked --bin sci -- check examples/*.sci
 cargo run --quiet --locked --bin sci -- fmt --check examples/*.sci
 
-step "language server with an independent client (pytest-lsp; installs into target/)"
+step "language server with an independent client: Python 3 with pip and venv (Debian's, idempotent), pytest-lsp (PyPI, into target/)"
+scripts/install-system.sh python
 tests/lsp_client/run.sh
 
 # Last, so the default-feature builds above are not rebuilt in between. One feature set
 # (llvm + mlir + cuda) for every command below, so nothing is built twice.
-step "LLVM and MLIR back ends: install LLVM/MLIR 22 (idempotent), ptxas + libdevice (PyPI, into target/)"
-scripts/install-llvm.sh
+step "LLVM and MLIR back ends: install LLVM/MLIR 22 and libclang (idempotent), ptxas + libdevice (PyPI, into target/)"
+scripts/install-system.sh llvm mlir cuda
 SCI_PTXAS=$(scripts/install-ptxas.sh)
 SCI_LIBDEVICE=$(scripts/install-ptxas.sh --libdevice)
 export SCI_PTXAS SCI_LIBDEVICE
