@@ -71,8 +71,15 @@ mount_in --bind -o ro "$rustup_home" "$root/opt/rust/rustup"
 mount_in --bind -o ro "$cargo_bin" "$root/opt/rust/bin"
 mount_in --bind -o ro "$repo" "$root/opt/upstream"
 
+# The CA settings of the host's network (a TLS-intercepting proxy's certificate, and the
+# variables that point pip and cargo at the system store) belong to this network, not to the
+# project: a machine here has them, so the root gets them too.
+ca_env=()
+for var in SSL_CERT_FILE SSL_CERT_DIR CURL_CA_BUNDLE REQUESTS_CA_BUNDLE PIP_CERT GIT_SSL_CAINFO; do
+    [ -n "${!var:-}" ] && ca_env+=("$var=${!var}")
+done
 in_root() { # COMMAND (a bash script run as root inside the root, in /root/sci)
-    chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+    chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 "${ca_env[@]}" \
         PATH=/opt/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         RUSTUP_HOME=/opt/rust/rustup CARGO_HOME=/root/.cargo RUSTUP_TOOLCHAIN="$toolchain" \
         /bin/bash -euo pipefail -c "$1"
@@ -82,6 +89,11 @@ toolchain=$(rustup show active-toolchain | cut -d' ' -f1)
 echo "== what a machine with Rust has: gcc, libc6-dev, git, ca-certificates"
 in_root 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
     --no-install-recommends gcc libc6-dev git ca-certificates' >>"$log" 2>&1
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+    in_root 'update-ca-certificates' >>"$log" 2>&1
+fi
 commit=$(git -C "$repo" rev-parse HEAD)
 in_root "git clone -q /opt/upstream /root/sci && cd /root/sci && git checkout -q $commit" \
     >>"$log" 2>&1
