@@ -65,7 +65,7 @@ step "LLVM, MLIR, CUDA runtime: differential suites, PTX assembled by ptxas, no-
 # One `--workspace` invocation, as for clippy: the same feature resolution, so the
 # bindgen/TableGen chain under mlir-sys is built once (each copy is ~1 GB of target/).
 cargo test --workspace --features "$features" --locked --lib \
-    --test llvm_difftest --test llvm_object --test mlir \
+    --test backends --test llvm_difftest --test llvm_object --test mlir \
     --test differential --test c_abi --test llvm --test mlir_cli --test gpu_cli
 
 if [ "$slow" = 1 ]; then

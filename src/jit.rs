@@ -343,13 +343,14 @@ fn compile_module(
     } else {
         None
     };
+    let valid = sci_codegen::validate(&ir).map_err(|e| e.message)?;
     let code = match backend {
         BackendKind::Interpreter => {
-            sci_codegen::Backend::compile(&sci_codegen::InterpreterBackend, &ir)
+            sci_codegen::Backend::compile(&sci_codegen::InterpreterBackend, &valid)
         }
-        BackendKind::Llvm => sci_codegen::llvm_backend().and_then(|b| b.compile(&ir)),
-        BackendKind::Mlir => sci_codegen::mlir_backend().and_then(|b| b.compile(&ir)),
-        _ => sci_codegen::default_backend().and_then(|b| b.compile(&ir)),
+        BackendKind::Llvm => sci_codegen::llvm_backend().and_then(|b| b.compile(&valid)),
+        BackendKind::Mlir => sci_codegen::mlir_backend().and_then(|b| b.compile(&valid)),
+        _ => sci_codegen::default_backend().and_then(|b| b.compile(&valid)),
     }
     .map_err(|e| e.message)?;
     Ok(NativeModule {

@@ -4,11 +4,13 @@
 //! that has code on given inputs with both the back end and `sci_ir::interp`, and reports
 //! every disagreement: a different value (beyond a [`Tolerance`]), a different shape, or one
 //! side failing where the other succeeds. Back ends plug in by implementing [`Backend`]; the
-//! tests of each (Cranelift today; LLVM, MLIR later) call this with their own tolerance.
+//! tests of every back end (`codegen/tests/backends.rs`) call this with their own tolerance.
+//! [`structured_inputs`] gives the structured stress module its edge cases.
 
 use crate::{Backend, CompiledModule};
 use sci_ir::interp::close;
-use sci_ir::{FuncId, Interpreter, Module, Tensor};
+use sci_ir::random::random_inputs;
+use sci_ir::{FuncId, Interpreter, Module, Tensor, ValidModule};
 use std::fmt;
 
 /// How close a back end's numbers must be to the interpreter's: `|got − want| ≤ atol +
@@ -104,14 +106,14 @@ pub fn check_module(
     inputs: &Inputs<'_>,
     tol: Tolerance,
 ) -> Result<(Report, Vec<Mismatch>), String> {
-    let code = backend.compile(module).map_err(|e| {
+    let valid = crate::validate(module).map_err(|e| e.message)?;
+    let code = backend.compile(&valid).map_err(|e| {
         format!(
             "{} could not compile `{}`: {e}",
             backend.name(),
             module.name
         )
     })?;
-    Interpreter::new(module).map_err(|e| e.message)?;
     let mut report = Report::default();
     let mut mismatches = Vec::new();
     for f in code.functions() {
@@ -127,7 +129,7 @@ pub fn check_module(
             Inputs::Given(given) => given(module, f.id),
         };
         for args in sets {
-            match compare_call(&*code, module, f.id, &f.name, args, tol) {
+            match compare_call(&*code, &valid, f.id, &f.name, args, tol) {
                 Ok(Outcome::Compared) => report.compared += 1,
                 Ok(Outcome::BothFailed) => report.both_failed += 1,
                 Ok(Outcome::Skipped) => report.skipped += 1,
@@ -146,17 +148,16 @@ enum Outcome {
 
 fn compare_call(
     code: &dyn CompiledModule,
-    module: &Module,
+    module: &ValidModule,
     id: FuncId,
     name: &str,
     args: Vec<Tensor>,
     tol: Tolerance,
 ) -> Result<Outcome, Box<Mismatch>> {
-    let limited = Interpreter::new(module).map(|i| i.with_step_limit(STEP_LIMIT));
-    let expected = match &limited {
-        Ok(i) => i.call(id, &args).map_err(|e| e.message),
-        Err(e) => Err(e.message.clone()),
-    };
+    let expected = Interpreter::of_valid(module)
+        .with_step_limit(STEP_LIMIT)
+        .call(id, &args)
+        .map_err(|e| e.message);
     if let Err(e) = &expected
         && (e.contains("step limit") || e.contains("too large") || e.contains("stack depth"))
     {
@@ -180,7 +181,7 @@ fn compare_call(
         (true, true) => Ok(Outcome::Compared),
         (true, false) => Ok(Outcome::BothFailed),
         (false, _) => Err(Box::new(Mismatch {
-            module: module.name.clone(),
+            module: module.module().name.clone(),
             function: name.to_string(),
             inputs: args,
             expected,
@@ -202,4 +203,109 @@ fn same_failure(interp: &str, backend: &str) -> bool {
     kinds
         .iter()
         .any(|(i, b)| interp.contains(i) && backend.contains(b))
+}
+
+/// Edge values for min/max/NaN handling.
+const EDGES: [f64; 8] = [
+    0.0,
+    -0.0,
+    f64::NAN,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    1e300,
+    -1e-300,
+    2.5,
+];
+
+/// Inputs for function `func` of the structured stress module
+/// (`ir/tests/filetests/structured.sir`), for [`Inputs::Given`]: random sets, sets salted
+/// with edge values, batches of 0 and 1000 points, mismatched batches and indices out of
+/// range. Functions of other modules get random sets only.
+pub fn structured_inputs(module: &Module, func: FuncId) -> Vec<Vec<Tensor>> {
+    let Some(name) = module.functions.get(func).map(|f| f.name.as_str()) else {
+        return Vec::new();
+    };
+    let mut sets: Vec<Vec<Tensor>> = (0..4).map(|s| random_inputs(module, func, s)).collect();
+    let indexed = name.starts_with("pick") || name == "map_index";
+    for salt in 0..EDGES.len() {
+        let mut set = random_inputs(module, func, 100 + salt as u64);
+        for t in &mut set {
+            for (k, x) in t.data.iter_mut().enumerate() {
+                if k % 3 == salt % 3 {
+                    *x = EDGES[(k + salt) % EDGES.len()];
+                }
+            }
+        }
+        if !indexed {
+            sets.push(set);
+        }
+    }
+    let batch = |per: usize, points: usize, scale: f64| Tensor {
+        shape: if per == 1 { vec![] } else { vec![per] },
+        batch: Some(points),
+        data: (0..per * points)
+            .map(|k| ((k as f64) * 0.37).sin() * scale)
+            .collect(),
+    };
+    let indices = |values: &[f64]| Tensor {
+        shape: vec![],
+        batch: Some(values.len()),
+        data: values.to_vec(),
+    };
+    match name {
+        "rb_sum" => {
+            sets.push(vec![batch(3, 0, 1.0)]);
+            sets.push(vec![batch(3, 1000, 1e3)]);
+        }
+        "rb_prod" | "rb_min" => {
+            sets.push(vec![batch(1, 0, 1.0)]);
+            sets.push(vec![batch(1, 1000, 1.5)]);
+        }
+        "rb_max" => {
+            sets.push(vec![batch(3, 0, 1.0)]);
+            sets.push(vec![batch(3, 1000, 1.0)]);
+        }
+        "rb_mean" => {
+            sets.push(vec![batch(12, 0, 1.0)]);
+            sets.push(vec![batch(12, 1000, 1e5)]);
+        }
+        "map_scale" => {
+            sets.push(vec![batch(1, 5, 1.0), batch(3, 4, 1.0)]);
+            sets.push(vec![batch(1, 0, 1.0), batch(3, 0, 1.0)]);
+            sets.push(vec![batch(1, 300, 1.0), batch(3, 300, 2.0)]);
+        }
+        "map_loss" => {
+            let theta = Tensor {
+                shape: vec![2],
+                batch: None,
+                data: vec![0.5, -0.25],
+            };
+            sets.push(vec![theta.clone(), batch(1, 0, 1.0)]);
+            sets.push(vec![theta, batch(1, 777, 3.0)]);
+        }
+        "map_index" => {
+            let v = Tensor::vector(vec![1.0, -2.0, 30.0, 0.5]);
+            sets.push(vec![v.clone(), indices(&[0.0, 3.0, 1.0, 2.0])]);
+            sets.push(vec![v.clone(), indices(&[0.0, 4.0, 1.0])]);
+            sets.push(vec![v, indices(&[-1.0])]);
+        }
+        "literal_and_calls" => {
+            let x = Tensor::vector(vec![0.5, 2.0, 1.25]);
+            sets.push(vec![x, batch(1, 17, 1.0)]);
+        }
+        "f32_batch" => {
+            sets.push(vec![batch(1, 100, 3.3)]);
+        }
+        "pick" | "pick_row" | "pick_strict_row" => {
+            for i in [-1.0, 0.0, 2.0, 3.0, 4.0, 7.0] {
+                let mut set = random_inputs(module, func, 7);
+                if let Some(x) = set.get_mut(1).and_then(|t| t.data.first_mut()) {
+                    *x = i;
+                }
+                sets.push(set);
+            }
+        }
+        _ => {}
+    }
+    sets
 }

@@ -1,12 +1,12 @@
 //! The reference interpreter behind the [`Backend`] trait.
 //!
-//! It "compiles" by validating and keeping the module, and calls `sci_ir::interp`. It is the
+//! It "compiles" by keeping the validated module, and calls `sci_ir::interp`. It is the
 //! oracle of the differential tests and the fallback of hosts built without a native back
 //! end.
 
 use crate::abi::Signature;
 use crate::{Backend, CallError, CodegenError, CompiledFunction, CompiledModule};
-use sci_ir::{Interpreter, Module, Tensor};
+use sci_ir::{Interpreter, Module, Tensor, ValidModule};
 
 /// The interpreter as a back end.
 #[derive(Clone, Copy, Debug, Default)]
@@ -17,10 +17,9 @@ impl Backend for InterpreterBackend {
         "interpreter"
     }
 
-    fn compile(&self, module: &Module) -> Result<Box<dyn CompiledModule>, CodegenError> {
-        sci_ir::validate_module(module).map_err(|errs| invalid_ir(module, &errs))?;
+    fn compile(&self, module: &ValidModule) -> Result<Box<dyn CompiledModule>, CodegenError> {
         Ok(Box::new(Interpreted {
-            functions: function_table(module),
+            functions: function_table(module.module()),
             module: module.clone(),
         }))
     }
@@ -134,7 +133,9 @@ pub(crate) fn check_call<'a>(
 
 #[derive(Debug)]
 struct Interpreted {
-    module: Module,
+    /// Validated once, when compiled: calls (a solver's thousands of callbacks) do not
+    /// validate it again.
+    module: ValidModule,
     functions: Vec<CompiledFunction>,
 }
 
@@ -161,8 +162,7 @@ impl CompiledModule for Interpreted {
                 data: data.to_vec(),
             })
             .collect();
-        let interp = Interpreter::new(&self.module).map_err(|e| CallError::new(e.message))?;
-        let result = interp
+        let result = Interpreter::of_valid(&self.module)
             .call(f.id, &args)
             .map_err(|e| CallError::new(e.message))?;
         if result.data.len() != out.len() {

@@ -20,6 +20,8 @@ pub mod cuda;
 pub mod difftest;
 pub mod header;
 pub mod interp;
+#[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
+mod libm;
 #[cfg(feature = "llvm")]
 pub mod llvm;
 #[cfg(feature = "mlir")]
@@ -30,7 +32,7 @@ mod plan;
 pub use abi::{ArgSpec, Signature, Status};
 pub use interp::InterpreterBackend;
 
-use sci_ir::{FuncId, Module, Tensor};
+use sci_ir::{FuncId, Module, Tensor, ValidModule};
 use std::fmt;
 
 /// Why a module could not be compiled.
@@ -86,10 +88,16 @@ pub trait Backend {
     /// A short name for messages and test reports (`"cranelift"`).
     fn name(&self) -> &'static str;
 
-    /// Compiles every function of `module` that can be compiled. Invalid IR is an error;
-    /// functions with unexpanded derivatives are listed as unavailable (see
+    /// Compiles every function of `module` that can be compiled. The module is valid by
+    /// construction ([`validate`] makes one), so no back end validates it again; functions
+    /// with unexpanded derivatives are listed as unavailable (see
     /// [`CompiledFunction::unavailable`]).
-    fn compile(&self, module: &Module) -> Result<Box<dyn CompiledModule>, CodegenError>;
+    fn compile(&self, module: &ValidModule) -> Result<Box<dyn CompiledModule>, CodegenError>;
+}
+
+/// Validates `module` for [`Backend::compile`]: invalid IR is an error naming every problem.
+pub fn validate(module: &Module) -> Result<ValidModule, CodegenError> {
+    ValidModule::validate(module.clone()).map_err(|errs| interp::invalid_ir(module, &errs))
 }
 
 /// One function of a compiled module.

@@ -190,7 +190,9 @@ fn run_c(dir: &Path, modules: &[Module], code: &ObjectCode) -> Vec<Vec<f64>> {
 
 /// Calls function `name` of `module` in the interpreter on flat inputs.
 fn interp(module: &Module, name: &str, inputs: &[&[f64]], len: usize) -> Vec<f64> {
-    let compiled = InterpreterBackend.compile(module).unwrap();
+    let compiled = InterpreterBackend
+        .compile(&sci_codegen::validate(module).unwrap())
+        .unwrap();
     let index = compiled
         .functions()
         .iter()

@@ -80,6 +80,11 @@ pub struct ValidModule(Module);
 impl ValidModule {
     /// Validates `module`.
     pub fn new(module: Module) -> Result<ValidModule, EvalError> {
+        Ok(ValidModule::validate(module)?)
+    }
+
+    /// Validates `module`, returning every validation error when it is not valid.
+    pub fn validate(module: Module) -> Result<ValidModule, Vec<ValidationError>> {
         validate_module(&module)?;
         Ok(ValidModule(module))
     }

@@ -32,7 +32,7 @@ pub mod validate;
 
 pub use arena::{Arena, Handle};
 pub use builder::FunctionBuilder;
-pub use interp::{EvalError, Interpreter, Tensor, eval};
+pub use interp::{EvalError, Interpreter, Tensor, ValidModule, eval};
 pub use module::{Block, FuncId, Function, Layout, Module, Slot, Value, ValueId};
 pub use op::{BinaryOp, CmpOp, Op, ReduceOp, UnaryOp};
 pub use print::{print_function, print_module};

@@ -216,7 +216,8 @@ fn gpu_module(
         ));
     }
     // Functions without kernels are not timed; the interpreter is enough for them.
-    let cpu = sci::codegen::Backend::compile(&sci::codegen::InterpreterBackend, ir)
+    let valid = sci::codegen::validate(ir).map_err(|e| e.message)?;
+    let cpu = sci::codegen::Backend::compile(&sci::codegen::InterpreterBackend, &valid)
         .map_err(|e| e.message)?;
     let executor = Arc::new(executor);
     let gpu = GpuModule::new(ir, cpu, executor.clone()).map_err(|e| e.message)?;

@@ -5,12 +5,12 @@
 //! [`check_call`](crate::interp::check_call) has checked every length, so the native code
 //! only ever reads and writes within the slices it was given.
 
-use super::{CraneliftOptions, checked_table, cl_error, define_module, isa, runtime};
+use super::{CraneliftOptions, cl_error, define_module, isa};
 use crate::abi::Status;
-use crate::interp::check_call;
+use crate::interp::{check_call, function_table};
 use crate::{CallError, CodegenError, CompiledFunction, CompiledModule};
 use cranelift_jit::{JITBuilder, JITModule};
-use sci_ir::Module;
+use sci_ir::ValidModule;
 use std::fmt;
 
 /// The uniform native entry: argument pointers, batch counts, output.
@@ -54,19 +54,19 @@ impl Drop for JitCode {
 
 /// JIT-compiles every available function of `module`.
 pub(super) fn compile(
-    module: &Module,
+    module: &ValidModule,
     options: &CraneliftOptions,
 ) -> Result<JitCode, CodegenError> {
-    let functions = checked_table(module)?;
+    let module = module.module();
+    let functions = function_table(module);
     let mut builder = JITBuilder::with_isa(
         isa(options, false)?,
         cranelift_module::default_libcall_names(),
     );
-    for f in runtime::math_functions() {
-        debug_assert!(f.arity == 1 || f.arity == 2);
-        builder.symbol(f.name, f.ptr);
+    for f in crate::libm::MATH {
+        builder.symbol(f.name, f.address());
     }
-    for (name, ptr) in runtime::allocator_symbols() {
+    for (name, ptr) in crate::libm::allocator_symbols() {
         builder.symbol(name, ptr);
     }
     let mut jit = JITModule::new(builder);

@@ -9,7 +9,6 @@ mod jit;
 mod lower;
 mod object;
 mod ops;
-mod runtime;
 mod structured;
 
 pub use jit::JitCode;
@@ -24,7 +23,7 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{FuncId as ClFuncId, Linkage, Module as ClModule};
 use lower::Imports;
-use sci_ir::Module;
+use sci_ir::{Module, ValidModule};
 
 /// How `reduce_batch sum` and `mean` add up points.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -77,7 +76,7 @@ impl Backend for CraneliftBackend {
         "cranelift"
     }
 
-    fn compile(&self, module: &Module) -> Result<Box<dyn CompiledModule>, CodegenError> {
+    fn compile(&self, module: &ValidModule) -> Result<Box<dyn CompiledModule>, CodegenError> {
         Ok(Box::new(jit::compile(module, &self.options)?))
     }
 }

@@ -248,7 +248,9 @@ func plain(%θ: f64[2]) -> f64 {
             without: without.to_string(),
             runs: Mutex::new(Vec::new()),
         });
-        let cpu = InterpreterBackend.compile(&ir).unwrap();
+        let cpu = InterpreterBackend
+            .compile(&crate::validate(&ir).unwrap())
+            .unwrap();
         let gpu = GpuModule::new(&ir, cpu, runner.clone()).unwrap();
         (gpu, runner, ir)
     }
@@ -257,7 +259,9 @@ func plain(%θ: f64[2]) -> f64 {
     fn batched_functions_and_their_callers_run_through_the_device() {
         let (gpu, runner, ir) = gpu("");
         assert_eq!(gpu.gpu_functions(), ["residual", "loss", "fused"]);
-        let cpu = InterpreterBackend.compile(&ir).unwrap();
+        let cpu = InterpreterBackend
+            .compile(&crate::validate(&ir).unwrap())
+            .unwrap();
         let theta = Tensor::vector(vec![2.0, 1.0]);
         let pts = Tensor::batch(vec![2], 3, vec![0.0, 1.0, 1.0, 3.0, 2.0, 4.0]).unwrap();
         for name in ["residual", "loss", "fused"] {

@@ -23,7 +23,7 @@ use inkwell::context::Context;
 use inkwell::execution_engine::ExecutionEngine;
 use inkwell::module::Module as LlModule;
 use inkwell::passes::PassBuilderOptions;
-use sci_ir::Module;
+use sci_ir::{Module, ValidModule};
 use std::fmt;
 
 /// The uniform native entry: argument pointers, batch counts, output.
@@ -67,8 +67,11 @@ impl fmt::Debug for LlvmCode {
 }
 
 /// JIT-compiles every available function of `module`.
-pub(super) fn compile(module: &Module, options: &LlvmOptions) -> Result<LlvmCode, CodegenError> {
-    sci_ir::validate_module(module).map_err(|errs| crate::interp::invalid_ir(module, &errs))?;
+pub(super) fn compile(
+    module: &ValidModule,
+    options: &LlvmOptions,
+) -> Result<LlvmCode, CodegenError> {
+    let module = module.module();
     let functions = function_table(module);
     let context = Box::new(Context::create());
     let (engine, addresses) = build(&context, module, &functions, options)?;

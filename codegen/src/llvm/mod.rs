@@ -30,7 +30,7 @@ use inkwell::module::{Linkage, Module as LlModule};
 use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
 use inkwell::values::FunctionValue;
 use lower::{Res, Types, internal};
-use sci_ir::{Function, Module};
+use sci_ir::{Function, Module, ValidModule};
 use std::collections::HashMap;
 
 /// How `reduce_batch sum` and `mean` add up points (as in the Cranelift back end).
@@ -78,7 +78,7 @@ impl Backend for LlvmBackend {
         "llvm"
     }
 
-    fn compile(&self, module: &Module) -> Result<Box<dyn CompiledModule>, CodegenError> {
+    fn compile(&self, module: &ValidModule) -> Result<Box<dyn CompiledModule>, CodegenError> {
         Ok(Box::new(jit::compile(module, &self.options)?))
     }
 }
@@ -173,10 +173,10 @@ fn declare<'ctx>(
         enum_attr(cx, "nofree", 0),
     ];
     let mut math = HashMap::new();
-    for f in runtime::math_functions() {
-        let params: Vec<BasicMetadataTypeEnum<'ctx>> = vec![t.f64.into(); f.arity];
+    for f in crate::libm::MATH {
+        let params: Vec<BasicMetadataTypeEnum<'ctx>> = vec![t.f64.into(); f.arity()];
         let func = m.add_function(
-            &f.symbol(),
+            &runtime::symbol(f),
             t.f64.fn_type(&params, false),
             Some(Linkage::External),
         );

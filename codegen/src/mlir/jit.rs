@@ -15,7 +15,7 @@ use crate::abi::Status;
 use crate::interp::{check_call, function_table};
 use crate::{CallError, CodegenError, CompiledFunction, CompiledModule};
 use melior::ExecutionEngine;
-use sci_ir::Module;
+use sci_ir::ValidModule;
 use std::fmt;
 
 /// A packed entry.
@@ -48,12 +48,12 @@ impl fmt::Debug for MlirCode {
     }
 }
 
-/// The MLIR text of every available function of `module` for the CPU (after validating
-/// it), with the table of functions.
+/// The MLIR text of every available function of `module` for the CPU, with the table of
+/// functions.
 pub(super) fn cpu_module_text(
-    module: &Module,
+    module: &ValidModule,
 ) -> Result<(String, Vec<CompiledFunction>), CodegenError> {
-    sci_ir::validate_module(module).map_err(|errs| crate::interp::invalid_ir(module, &errs))?;
+    let module = module.module();
     let functions = function_table(module);
     let mut cx = Shared::new(Target::Cpu);
     let mut funcs = Vec::new();
@@ -71,7 +71,8 @@ pub(super) fn cpu_module_text(
     for (name, arity) in &cx.math {
         let tys = vec!["f64"; *arity].join(", ");
         text.push_str(&format!(
-            "  func.func private @sci_libm_{name}({tys}) -> f64\n"
+            "  func.func private @{}({tys}) -> f64\n",
+            super::runtime::symbol(name)
         ));
     }
     for g in &cx.globals {
@@ -86,7 +87,7 @@ pub(super) fn cpu_module_text(
 
 /// JIT-compiles every available function of `module` at LLVM optimisation level
 /// `opt_level`.
-pub(super) fn compile(module: &Module, opt_level: usize) -> Result<MlirCode, CodegenError> {
+pub(super) fn compile(module: &ValidModule, opt_level: usize) -> Result<MlirCode, CodegenError> {
     let (text, functions) = cpu_module_text(module)?;
     let engine = Engine::new(&text, opt_level)?;
     let mut entries = Vec::with_capacity(functions.len());
@@ -135,12 +136,10 @@ impl Engine {
                 "MLIR's execution engine could not translate or JIT-compile the module.",
             ));
         }
-        for name in runtime::NAMES {
-            if let Some(ptr) = runtime::shim(name) {
-                // SAFETY: `ptr` is an `extern "C"` function of the signature the generated
-                // declaration `@sci_libm_NAME` has (one or two `f64`, returning `f64`).
-                unsafe { engine.register_symbol(&format!("sci_libm_{name}"), ptr) };
-            }
+        for f in crate::libm::MATH {
+            // SAFETY: the shim is an `extern "C"` function of the signature the generated
+            // declaration `@sci_libm_NAME` has (one or two `f64`, returning `f64`).
+            unsafe { engine.register_symbol(&runtime::symbol(f.name), f.address() as *mut ()) };
         }
         Ok(Engine(engine))
     }

@@ -79,7 +79,8 @@ pub(super) fn kernel_module_text(
         for (name, arity) in &cx.math {
             let tys = vec!["f64"; *arity].join(", ");
             text.push_str(&format!(
-                "  func.func private @sci_libm_{name}({tys}) -> f64\n"
+                "  func.func private @{}({tys}) -> f64\n",
+                super::runtime::symbol(name)
             ));
         }
     }

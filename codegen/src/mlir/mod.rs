@@ -32,7 +32,7 @@ pub use pipeline::{CPU_PIPELINE, gpu_pipeline};
 pub use ptx::{LIBDEVICE_IN_REPO, Ptx, PtxOptions, default_libdevice, emit_ptx};
 
 use crate::{Backend, CodegenError, CompiledModule};
-use sci_ir::Module;
+use sci_ir::{Module, ValidModule};
 
 /// Settings of the MLIR CPU back end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +70,7 @@ impl Backend for MlirBackend {
         "mlir"
     }
 
-    fn compile(&self, module: &Module) -> Result<Box<dyn CompiledModule>, CodegenError> {
+    fn compile(&self, module: &ValidModule) -> Result<Box<dyn CompiledModule>, CodegenError> {
         Ok(Box::new(jit::compile(
             module,
             usize::from(self.options.opt_level.min(3)),
@@ -81,7 +81,7 @@ impl Backend for MlirBackend {
 /// The MLIR text the CPU path compiles for `module` (every function that has code, with
 /// the calling convention of `docs/mlir.md`), before any pass.
 pub fn emit_mlir(module: &Module) -> Result<String, CodegenError> {
-    Ok(jit::cpu_module_text(module)?.0)
+    Ok(jit::cpu_module_text(&crate::validate(module)?)?.0)
 }
 
 /// The MLIR text of `module`'s GPU kernels (a `gpu.module @sci_kernels`) before any pass,

@@ -49,7 +49,8 @@ impl FnLower<'_> {
             Target::Cpu => {
                 let tys = vec!["f64"; args.len()].join(", ");
                 self.def(format!(
-                    "func.call @sci_libm_{name}({}) : ({tys}) -> f64",
+                    "func.call @{}({}) : ({tys}) -> f64",
+                    super::runtime::symbol(name),
                     args.join(", ")
                 ))
             }

@@ -2,8 +2,8 @@
 //! the interpreter.
 
 use super::gpu::MLP;
-use super::structured::{STRUCTURED, structured_inputs};
-use crate::{filetest_modules, has_deriv, read};
+use crate::{filetest_modules, has_deriv, read, structured};
+use sci_codegen::difftest::structured_inputs;
 use sci_codegen::mlir::{KernelEmulator, SITE_BLOCK};
 use sci_ir::interp::close;
 use sci_ir::kernels::kernel_sites;
@@ -140,7 +140,7 @@ fn check_emulation(
 fn emulated_kernels_match_the_interpreter() {
     let mut tally = Emulated::default();
     let mlp = read(MLP);
-    let structured = read(STRUCTURED);
+    let structured = structured();
     // 300 points: two blocks of 256 threads, the second partly idle.
     let many = |m: &Module, f: FuncId| {
         let mut sets: Vec<Vec<Tensor>> = (0..3).map(|s| random_inputs(m, f, s)).collect();

@@ -1,8 +1,7 @@
 //! The GPU path: PTX assembled by `ptxas -arch=sm_90`, with the kernel ABI's entries and
 //! parameter counts, and the libdevice error.
 
-use super::structured::STRUCTURED;
-use crate::{filetest_modules, has_deriv, read};
+use crate::{filetest_modules, has_deriv, read, structured};
 use sci_codegen::mlir::{PtxOptions, emit_ptx};
 use sci_ir::Module;
 use sci_ir::kernels::kernel_sites;
@@ -193,7 +192,7 @@ fn filetest_maps_and_random_maps_assemble() {
 
 #[test]
 fn structured_module_kernels_assemble() {
-    check_ptx("structured", &read(STRUCTURED));
+    check_ptx("structured", &structured());
 }
 
 #[test]

@@ -1,0 +1,100 @@
+//! The math functions generated code calls, and the C library's allocator: one table for
+//! every native back end (Cranelift, LLVM, MLIR's CPU path).
+//!
+//! Generated code calls libm by function (`sin`, `pow`, …); each back end names the symbol its
+//! own way (Cranelift the C name, LLVM a private `sci.libm.` name it cannot constant-fold,
+//! MLIR `sci_libm_NAME`), and every JIT binds that symbol to the shim below: an
+//! `extern "C"` function over the `libm` crate — the very functions the interpreter uses — so
+//! JIT results are bit-identical to the oracle. Object files call the system libm instead
+//! (link with `-lm`). `sqrt` and `floor` are machine instructions on every target we
+//! generate for; their shims serve Cranelift on CPUs without SSE4.1, where it calls them.
+
+/// A shim: one or two `f64` arguments, an `f64` result, the C calling convention.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Shim {
+    One(extern "C" fn(f64) -> f64),
+    Two(extern "C" fn(f64, f64) -> f64),
+}
+
+/// One math function generated code may call.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MathFn {
+    /// The C name (`sin`).
+    pub name: &'static str,
+    /// The JIT's definition.
+    pub shim: Shim,
+}
+
+impl MathFn {
+    /// 1 or 2 `double` arguments.
+    #[cfg(any(feature = "llvm", test))]
+    pub fn arity(&self) -> usize {
+        match self.shim {
+            Shim::One(_) => 1,
+            Shim::Two(_) => 2,
+        }
+    }
+
+    /// The address of the shim, for a JIT's symbol table.
+    pub fn address(&self) -> *const u8 {
+        match self.shim {
+            Shim::One(f) => f as *const u8,
+            Shim::Two(f) => f as *const u8,
+        }
+    }
+}
+
+macro_rules! math_table {
+    (one: $($n1:ident),* ; two: $($n2:ident),* $(,)?) => {
+        mod shims {
+            $(pub(super) extern "C" fn $n1(x: f64) -> f64 { libm::$n1(x) })*
+            $(pub(super) extern "C" fn $n2(x: f64, y: f64) -> f64 { libm::$n2(x, y) })*
+        }
+        /// Every math function generated code may call.
+        pub(crate) static MATH: &[MathFn] = &[
+            $(MathFn { name: stringify!($n1), shim: Shim::One(shims::$n1) },)*
+            $(MathFn { name: stringify!($n2), shim: Shim::Two(shims::$n2) },)*
+        ];
+    };
+}
+
+math_table! {
+    one: sin, cos, tan, asin, acos, atan, sinh, cosh, tanh, exp, log, log1p, erf, floor, sqrt;
+    two: pow, atan2,
+}
+
+/// The math function with C name `name`.
+#[cfg(any(feature = "llvm", test))]
+pub(crate) fn math_fn(name: &str) -> Option<&'static MathFn> {
+    MATH.iter().find(|f| f.name == name)
+}
+
+unsafe extern "C" {
+    fn malloc(size: usize) -> *mut u8;
+    fn free(ptr: *mut u8);
+}
+
+/// `malloc` and `free` for the JITs (the C library's, which object files also call).
+pub(crate) fn allocator_symbols() -> [(&'static str, *const u8); 2] {
+    [("malloc", malloc as *const u8), ("free", free as *const u8)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_found() {
+        for (k, f) in MATH.iter().enumerate() {
+            assert!(
+                MATH[..k].iter().all(|g| g.name != f.name),
+                "{} twice",
+                f.name
+            );
+            assert!(std::ptr::eq(math_fn(f.name).unwrap(), f));
+        }
+        assert_eq!(math_fn("pow").map(MathFn::arity), Some(2));
+        assert_eq!(math_fn("tanh").map(MathFn::arity), Some(1));
+        assert!(math_fn("exp2").is_none());
+    }
+}

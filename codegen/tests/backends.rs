@@ -1,0 +1,313 @@
+//! Every back end of this build, the interpreter included, over the same suites against the
+//! reference interpreter: the IR filetests (the structured stress module among them, also
+//! with its edge-case inputs), random IR programs, run-time failures, unexpanded
+//! derivatives, and calls from many threads. A back end joins by adding one entry to
+//! [`backends`]; what is specific to one back end (LLVM's vectorised IR, MLIR's text and
+//! PTX) stays in its own test file.
+//!
+//! Bars: bit-identical to the interpreter with sequential batch sums (Cranelift, LLVM and
+//! MLIR call the interpreter's libm and add in its order); within 1e-12 relative with the
+//! default compensated batch sums.
+
+mod common;
+
+use common::{filetest_modules, read, structured};
+use sci_codegen::difftest::{Inputs, Report, Tolerance, check_module, structured_inputs};
+use sci_codegen::{Backend, InterpreterBackend};
+use sci_ir::random::{RandomOptions, random_function};
+use sci_ir::{FuncId, Module, Tensor};
+
+/// One configuration under test.
+struct Under {
+    label: &'static str,
+    backend: Box<dyn Backend>,
+    tol: Tolerance,
+    /// How many of the random programs it compiles (an LLVM `-O3` or MLIR compile costs
+    /// tens of milliseconds, so the slower configurations take a prefix).
+    random_programs: usize,
+}
+
+fn backends() -> Vec<Under> {
+    let mut all = vec![Under {
+        label: "interpreter",
+        backend: Box::new(InterpreterBackend),
+        tol: Tolerance::EXACT,
+        random_programs: 220,
+    }];
+    #[cfg(feature = "cranelift")]
+    {
+        use sci_codegen::cranelift::{BatchSum, CraneliftBackend, CraneliftOptions};
+        all.push(Under {
+            label: "cranelift (sequential sums)",
+            backend: Box::new(CraneliftBackend::with_options(CraneliftOptions {
+                batch_sum: BatchSum::Sequential,
+                ..CraneliftOptions::default()
+            })),
+            tol: Tolerance::EXACT,
+            random_programs: 220,
+        });
+        all.push(Under {
+            label: "cranelift",
+            backend: Box::new(CraneliftBackend::new()),
+            tol: Tolerance::DEFAULT,
+            random_programs: 220,
+        });
+    }
+    #[cfg(feature = "llvm")]
+    {
+        use sci_codegen::llvm::{BatchSum, LlvmBackend, LlvmOptions};
+        all.push(Under {
+            label: "llvm (sequential sums)",
+            backend: Box::new(LlvmBackend::with_options(LlvmOptions {
+                batch_sum: BatchSum::Sequential,
+                ..LlvmOptions::default()
+            })),
+            tol: Tolerance::EXACT,
+            random_programs: 220,
+        });
+        all.push(Under {
+            label: "llvm",
+            backend: Box::new(LlvmBackend::new()),
+            tol: Tolerance::DEFAULT,
+            random_programs: 40,
+        });
+    }
+    #[cfg(feature = "mlir")]
+    all.push(Under {
+        label: "mlir",
+        backend: Box::new(sci_codegen::mlir::MlirBackend::new()),
+        tol: Tolerance::EXACT,
+        random_programs: 220,
+    });
+    all
+}
+
+/// Checks `module` on `under`, adding to `total` and `failures`.
+fn check(
+    under: &Under,
+    label: &str,
+    module: &Module,
+    inputs: &Inputs<'_>,
+    total: &mut Report,
+    failures: &mut Vec<String>,
+) {
+    match check_module(&*under.backend, module, inputs, under.tol) {
+        Ok((r, m)) => {
+            *total += r;
+            failures.extend(m.iter().map(|m| format!("{}: {label}: {m}", under.label)));
+        }
+        Err(e) => failures.push(format!("{}: {label}: {e}", under.label)),
+    }
+}
+
+#[test]
+fn ir_filetests_match_the_interpreter() {
+    let modules = filetest_modules();
+    assert!(modules.iter().any(|(p, _)| p.ends_with("structured.sir")));
+    for under in backends() {
+        let (mut total, mut failures) = (Report::default(), Vec::new());
+        for (path, module) in &modules {
+            let label = path.display().to_string();
+            check(
+                &under,
+                &label,
+                module,
+                &Inputs::Random(0..20),
+                &mut total,
+                &mut failures,
+            );
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert!(total.compared > 300, "{}: {total:?}", under.label);
+    }
+}
+
+#[test]
+fn structured_stress_module_with_edge_cases() {
+    let module = structured();
+    let given = |m: &Module, f: FuncId| structured_inputs(m, f);
+    for under in backends() {
+        let (mut report, mut failures) = (Report::default(), Vec::new());
+        check(
+            &under,
+            "structured",
+            &module,
+            &Inputs::Given(&given),
+            &mut report,
+            &mut failures,
+        );
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        // Every function has code, and the run-time failures were seen on both sides.
+        assert_eq!(report.unavailable, 0, "{}: {report:?}", under.label);
+        assert!(report.compared > 250, "{}: {report:?}", under.label);
+        assert!(report.both_failed >= 10, "{}: {report:?}", under.label);
+    }
+}
+
+/// 220 random programs (200 small, 20 large), two input sets each.
+#[test]
+fn random_programs_match_the_interpreter() {
+    let small = RandomOptions::default();
+    let large = RandomOptions {
+        ops: 40,
+        max_depth: 3,
+        max_extent: 9,
+        ..RandomOptions::default()
+    };
+    let programs: Vec<(u64, Module)> = (0..200)
+        .map(|s| (s, random_function(s, &small)))
+        .chain((1000..1020).map(|s| (s, random_function(s, &large))))
+        .collect();
+    for under in backends() {
+        let (mut total, mut failures) = (Report::default(), Vec::new());
+        for (seed, module) in programs.iter().take(under.random_programs) {
+            let inputs = Inputs::Random(*seed..*seed + 2);
+            check(
+                &under,
+                &format!("seed {seed}"),
+                module,
+                &inputs,
+                &mut total,
+                &mut failures,
+            );
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert!(
+            total.compared >= under.random_programs,
+            "{}: {total:?}",
+            under.label
+        );
+    }
+}
+
+#[test]
+fn compiled_code_runs_on_many_threads() {
+    let module = structured();
+    let valid = sci_codegen::validate(&module).unwrap();
+    let x = Tensor {
+        shape: vec![32],
+        batch: None,
+        data: (0..32).map(|k| k as f64 * 0.1).collect(),
+    };
+    let want = sci_ir::Interpreter::new(&module)
+        .unwrap()
+        .call_named("fold_sum", std::slice::from_ref(&x))
+        .unwrap();
+    for under in backends() {
+        let code = under.backend.compile(&valid).unwrap();
+        let index = code.index_of("fold_sum").unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..100 {
+                        let mut out = [0.0];
+                        code.call_flat(index, &[&x.data], &mut out).unwrap();
+                        assert_eq!(out[0].to_bits(), want.data[0].to_bits(), "{}", under.label);
+                    }
+                });
+            }
+        });
+    }
+}
+
+#[test]
+fn wrong_lengths_are_errors_not_calls() {
+    let valid = sci_codegen::validate(&structured()).unwrap();
+    for under in backends() {
+        let code = under.backend.compile(&valid).unwrap();
+        let k = code.index_of("map_scale").unwrap();
+        let cases: [(&[&[f64]], usize, &str); 3] = [
+            (&[&[1.0, 2.0], &[1.0; 7]], 6, "whole number of points"),
+            (&[&[1.0, 2.0], &[1.0; 6]], 5, "must have 6 elements"),
+            (&[&[1.0, 2.0], &[1.0; 9]], 6, "batch size mismatch"),
+        ];
+        for (inputs, out_len, want) in cases {
+            let err = code
+                .call_flat(k, inputs, &mut vec![0.0; out_len])
+                .unwrap_err();
+            assert!(
+                err.message.contains(want),
+                "{}: {}",
+                under.label,
+                err.message
+            );
+        }
+        let err = code.call_flat(99, &[], &mut []).unwrap_err();
+        assert!(
+            err.message.contains("no function #99"),
+            "{}: {}",
+            under.label,
+            err.message
+        );
+    }
+}
+
+#[test]
+fn deriv_placeholders_are_unavailable_not_compiled() {
+    let module = read(
+        r#"
+module D
+
+func f(%x: f64) -> f64 {
+  %y: f64 = sin %x
+  return %y
+}
+
+func g(%x: f64) -> f64 {
+  %y: f64 = mul %x, %x
+  %d: f64 = deriv %y wrt %x
+  return %d
+}
+
+func h(%x: f64) -> f64 {
+  %d: f64 = call @g(%x)
+  return %d
+}
+"#,
+    );
+    let valid = sci_codegen::validate(&module).unwrap();
+    for under in backends() {
+        let code = under.backend.compile(&valid).unwrap();
+        for name in ["g", "h"] {
+            let k = code.index_of(name).unwrap();
+            assert!(code.functions()[k].unavailable.is_some(), "{}", under.label);
+            let err = code.call_flat(k, &[&[1.0]], &mut [0.0]).unwrap_err();
+            assert!(
+                err.message.contains("deriv"),
+                "{}: {}",
+                under.label,
+                err.message
+            );
+        }
+        let (report, mismatches) =
+            check_module(&*under.backend, &module, &Inputs::Random(0..5), under.tol).unwrap();
+        assert!(mismatches.is_empty(), "{}", under.label);
+        assert_eq!(
+            (report.compared, report.unavailable),
+            (5, 2),
+            "{}",
+            under.label
+        );
+    }
+}
+
+#[test]
+fn invalid_ir_is_refused_before_any_back_end_sees_it() {
+    let text = "module Bad\n\nfunc f(%x: f64[2], %y: f64[3]) -> f64[2] {\n  %s: f64[2] = add %x, %y\n  return %s\n}\n";
+    let module = sci_ir::read_module(sci_diag::FileId(0), text).unwrap();
+    let err = sci_codegen::validate(&module).unwrap_err();
+    assert!(err.message.contains("not valid IR"), "{}", err.message);
+    assert!(err.message.contains("f64[3]"), "{}", err.message);
+}
+
+#[test]
+fn every_back_end_has_its_name() {
+    let names: Vec<&str> = backends().iter().map(|u| u.backend.name()).collect();
+    assert_eq!(names[0], "interpreter");
+    #[cfg(feature = "cranelift")]
+    assert!(names.contains(&"cranelift"));
+    #[cfg(feature = "llvm")]
+    assert!(names.contains(&"llvm"));
+    #[cfg(feature = "mlir")]
+    assert!(names.contains(&"mlir"));
+}
