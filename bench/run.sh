@@ -27,6 +27,9 @@ rm -f "$results"/*.json
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
+step "system packages: Python 3 with venv, LLVM 22 for sci's LLVM back end (idempotent; scripts/install-system.sh bench)"
+scripts/install-system.sh bench
+
 step "peers' Python environment ($venv)"
 if [ ! -x "$py" ]; then
     python3 -m venv "$venv"
@@ -34,8 +37,6 @@ if [ ! -x "$py" ]; then
 fi
 "$py" -m pip install -q -r bench/requirements.txt
 
-step "LLVM 22 for sci's LLVM back end (idempotent; scripts/install-llvm.sh)"
-scripts/install-llvm.sh
 
 step "building the sci side (cargo bench --features llvm --bench peers) and the diffsol peer"
 cargo bench --features llvm --bench peers --no-run
