@@ -9,9 +9,20 @@
 #   scripts/clean-root.sh [DIR]      DIR: where the root goes (default target/clean-root;
 #                                    removed and made anew). Needs root, debootstrap and the
 #                                    Debian mirror. Log: DIR.log; times: DIR.times.
+#   scripts/clean-root.sh --again [DIR]
+#                                    after fixing what a run found: the same root (what the
+#                                    scripts installed there stays, nothing by hand), this
+#                                    repository's new HEAD checked out in its clone, both
+#                                    commands run again (builds are reused, so times are
+#                                    not a fresh machine's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
+again=0
+if [ "${1:-}" = --again ]; then
+    again=1
+    shift
+fi
 root=$(realpath -m "${1:-target/clean-root}")
 log=$root.log
 times=$root.times
@@ -45,18 +56,26 @@ mount_in() { # OPTIONS... SOURCE TARGET
 }
 
 mounted_under_root() { findmnt -rn -o TARGET | grep -F "$root/" || true; }
-echo "== a fresh Debian 12 root at $root (log: $log)"
 # A run that was killed may have left its mounts (/dev among them, read-write): unmount them
-# before removing the old root, and refuse if any remain.
+# before touching the old root, and refuse if any remain.
 for m in $(mounted_under_root | sort -r); do umount -l "$m" || true; done
 if [ -n "$(mounted_under_root)" ]; then
     echo "error: still mounted under $root: $(mounted_under_root | tr '\n' ' ')" >&2
     exit 1
 fi
-rm -rf "$root"
-mkdir -p "$root"
-: >"$log"
-debootstrap --variant=minbase bookworm "$root" "$mirror" >>"$log" 2>&1
+if [ "$again" = 1 ]; then
+    [ -d "$root/root/sci/.git" ] || {
+        echo "error: no earlier root at $root to run again" >&2
+        exit 2
+    }
+    echo "== the same Debian 12 root at $root, again (log: $log)"
+else
+    echo "== a fresh Debian 12 root at $root (log: $log)"
+    rm -rf "$root"
+    mkdir -p "$root"
+    : >"$log"
+    debootstrap --variant=minbase bookworm "$root" "$mirror" >>"$log" 2>&1
+fi
 # The suites of a standard Debian 12 installation; LLVM/MLIR 22 are in bookworm-security.
 cat >"$root/etc/apt/sources.list" <<EOF
 deb $mirror bookworm main
@@ -86,18 +105,23 @@ in_root() { # COMMAND (a bash script run as root inside the root, in /root/sci)
 }
 toolchain=$(rustup show active-toolchain | cut -d' ' -f1)
 
-echo "== what a machine with Rust has: gcc, libc6-dev, git, ca-certificates"
-in_root 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-    --no-install-recommends gcc libc6-dev git ca-certificates' >>"$log" 2>&1
-if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
-    mkdir -p "$root/usr/local/share/ca-certificates"
-    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
-    in_root 'update-ca-certificates' >>"$log" 2>&1
-fi
 commit=$(git -C "$repo" rev-parse HEAD)
-in_root "git clone -q /opt/upstream /root/sci && cd /root/sci && git checkout -q $commit" \
-    >>"$log" 2>&1
-echo "   cloned $commit"
+if [ "$again" = 0 ]; then
+    echo "== what a machine with Rust has: gcc, libc6-dev, git, ca-certificates"
+    in_root 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        --no-install-recommends gcc libc6-dev git ca-certificates' >>"$log" 2>&1
+    if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+        mkdir -p "$root/usr/local/share/ca-certificates"
+        cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+        in_root 'update-ca-certificates' >>"$log" 2>&1
+    fi
+    in_root "git clone -q /opt/upstream /root/sci && cd /root/sci && git checkout -q $commit" \
+        >>"$log" 2>&1
+    echo "   cloned $commit"
+else
+    in_root "cd /root/sci && git fetch -q /opt/upstream && git checkout -q $commit" >>"$log" 2>&1
+    echo "   checked out $commit"
+fi
 
 run_timed() { # NAME COMMAND
     local start end status=0
@@ -105,10 +129,11 @@ run_timed() { # NAME COMMAND
     start=$(date +%s)
     in_root "cd /root/sci && $2" >>"$log" 2>&1 || status=$?
     end=$(date +%s)
-    printf '%s\t%s\t%d s\texit %d\n' "$1" "$2" $((end - start)) "$status" | tee -a "$times"
+    printf '%s\t%s\t%d s\texit %d%s\n' "$1" "$2" $((end - start)) "$status" \
+        "$([ "$again" = 1 ] && echo ' (again: builds reused)')" | tee -a "$times"
     return "$status"
 }
-: >"$times"
+[ "$again" = 1 ] || : >"$times"
 run_timed "first command" \
     "cargo run --release -- run examples/robertson.sci --out robertson.csv --plot robertson.svg --log-t"
 run_timed "second command" "scripts/test.sh"

@@ -37,9 +37,11 @@ prereqs_llvm=(
     "libz3-dev|/usr/include/z3.h"
 )
 # Feature `mlir` (melior / mlir-sys against Debian's MLIR 22): the MLIR libraries, TableGen,
-# and libclang with its headers for the bindgen run in mlir-sys' build script.
+# libclang with its headers for the bindgen run in mlir-sys' build script, and a C++
+# compiler for the TableGen wrapper that the `tblgen` crate builds.
 prereqs_mlir=(
     "${prereqs_llvm[@]}"
+    "g++|command -v c++"
     "libmlir-22-dev|$llvm_prefix/lib/libMLIR.so"
     "mlir-22-tools|$llvm_prefix/bin/mlir-tblgen"
     "libclang-22-dev|$llvm_prefix/lib/libclang.so"
