@@ -37,7 +37,6 @@ if [ ! -x "$py" ]; then
 fi
 "$py" -m pip install -q -r bench/requirements.txt
 
-
 step "building the sci side (cargo bench --features llvm --bench peers) and the diffsol peer"
 cargo bench --features llvm --bench peers --no-run
 cargo build --release --manifest-path bench/diffsol_peer/Cargo.toml --target-dir "$out/diffsol-target"

@@ -3,7 +3,7 @@
 
 use crate::CodegenError;
 use crate::abi::{ArgSpec, Status, c_identifier, symbol_names};
-use crate::interp::{function_table, invalid_ir};
+use crate::interp::function_table;
 use sci_ir::{Layout, Module};
 use std::fmt::Write as _;
 
@@ -48,7 +48,7 @@ pub fn c_header(modules: &[Module], name: &str) -> Result<String, CodegenError> 
     }
     h.push_str("#endif\n\n#ifndef SCI_MAYBE_UNUSED\n#if defined(__GNUC__)\n#define SCI_MAYBE_UNUSED __attribute__((unused))\n#else\n#define SCI_MAYBE_UNUSED\n#endif\n#endif\n");
     for module in modules {
-        sci_ir::validate_module(module).map_err(|errs| invalid_ir(module, &errs))?;
+        crate::check_valid(module)?;
         module_section(&mut h, module);
     }
     let _ = writeln!(

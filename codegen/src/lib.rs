@@ -100,6 +100,12 @@ pub fn validate(module: &Module) -> Result<ValidModule, CodegenError> {
     ValidModule::validate(module.clone()).map_err(|errs| interp::invalid_ir(module, &errs))
 }
 
+/// The check of [`validate`] for entry points that compile a `&Module` once and keep no copy
+/// (object files, headers, LLVM IR and PTX text): the same error, no clone.
+pub(crate) fn check_valid(module: &Module) -> Result<(), CodegenError> {
+    sci_ir::validate_module(module).map_err(|errs| interp::invalid_ir(module, &errs))
+}
+
 /// One function of a compiled module.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompiledFunction {

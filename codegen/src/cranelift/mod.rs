@@ -247,6 +247,6 @@ fn define_packed<M: ClModule>(
 
 /// The table of functions of `module`, after validating it.
 fn checked_table(module: &Module) -> Result<Vec<CompiledFunction>, CodegenError> {
-    sci_ir::validate_module(module).map_err(|errs| crate::interp::invalid_ir(module, &errs))?;
+    crate::check_valid(module)?;
     Ok(function_table(module))
 }

@@ -104,7 +104,7 @@ pub(super) fn compile(
 /// The optimised LLVM IR of `module` as text (what the JIT compiles), for inspection
 /// (`--emit llvm-ir`) and tests.
 pub fn emit_llvm_ir(module: &Module, options: &LlvmOptions) -> Result<String, CodegenError> {
-    sci_ir::validate_module(module).map_err(|errs| crate::interp::invalid_ir(module, &errs))?;
+    crate::check_valid(module)?;
     let functions = function_table(module);
     let context = Context::create();
     let (m, _) = optimized_module(&context, module, &functions, options)?;

@@ -51,7 +51,7 @@ pub fn emit_object(
 ) -> Result<ObjectCode, CodegenError> {
     let mut tables = Vec::with_capacity(modules.len());
     for module in modules {
-        sci_ir::validate_module(module).map_err(|errs| crate::interp::invalid_ir(module, &errs))?;
+        crate::check_valid(module)?;
         tables.push(function_table(module));
     }
     let (machine, host) = target_machine(target_cpu, Purpose::Object)?;

@@ -41,7 +41,7 @@ pub(super) fn kernel_module_text(
     module: &Module,
     mode: Mode,
 ) -> Res<(String, Vec<String>, MathSet)> {
-    sci_ir::validate_module(module).map_err(|errs| crate::interp::invalid_ir(module, &errs))?;
+    crate::check_valid(module)?;
     let sites = kernel_sites(module);
     let target = match mode {
         Mode::Gpu => Target::Gpu,
