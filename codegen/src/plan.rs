@@ -67,6 +67,17 @@ pub(crate) fn plan(f: &Function) -> Result<Plan, CodegenError> {
             *t = true;
         }
     }
+    // The arguments of a `tile_map` block are tiles the loop gathers into the frame.
+    let mut tile_args = vec![false; f.values.len()];
+    for (_, v) in f.values.iter() {
+        if let Op::TileMap { body, .. } = &v.op {
+            for a in &body.args {
+                if let Some(t) = tile_args.get_mut(a.index()) {
+                    *t = true;
+                }
+            }
+        }
+    }
     for (id, v) in f.values.iter() {
         let elements = element_count(&v.ty.shape)
             .filter(|n| *n <= MAX_ELEMENTS)
@@ -99,12 +110,14 @@ pub(crate) fn plan(f: &Function) -> Result<Plan, CodegenError> {
             | Op::Tabulate { .. }
             | Op::Fold { .. }
             | Op::ReduceBatch(..)
-            | Op::Map { .. } => !v.ty.shape.is_empty() || v.ty.batched,
+            | Op::Map { .. }
+            | Op::TileMap { .. } => !v.ty.shape.is_empty() || v.ty.batched,
             Op::Call { .. } => true,
             Op::Reshape(a) => !v.ty.shape.is_empty() && operand_is_scalar(a),
             // f32 inputs are rounded on entry, into a copy.
             Op::Arg(_) => {
-                is_input && v.ty.dtype == DType::F32 && (!v.ty.shape.is_empty() || v.ty.batched)
+                (is_input && v.ty.dtype == DType::F32 && (!v.ty.shape.is_empty() || v.ty.batched))
+                    || tile_args.get(id.index()).copied().unwrap_or(false)
             }
             // The fill buffer of a sub-tensor index with a fill value.
             Op::Index { fill: Some(_), .. } => !v.ty.shape.is_empty(),

@@ -22,7 +22,7 @@ pub use tensor::{Tensor, close};
 
 use crate::kernels::{KernelSite, kernel_sites};
 use crate::module::{Block, FuncId, Function, Module, Value, ValueId};
-use crate::op::Op;
+use crate::op::{Op, ReduceOp};
 use crate::types::{DType, Type, element_count};
 use crate::validate::{ValidationError, fits_dtype, validate_module};
 use kernels::Reducer;
@@ -599,6 +599,12 @@ impl<'f> Frame<'f> {
                 Tensor::new(ty.shape.clone(), out)
             }),
             Op::Map { inputs, body } => self.map(interp, ty, inputs, body),
+            Op::TileMap {
+                inputs,
+                lanes,
+                reduce,
+                body,
+            } => self.tile_map(interp, ty, inputs, *lanes, *reduce, body),
             Op::ReduceBatch(op, a) => {
                 let a = self.get(*a)?;
                 let points = a.batch.unwrap_or(0);
@@ -707,6 +713,94 @@ impl<'f> Frame<'f> {
                 data.extend_from_slice(&item.data);
             }
             Tensor::batch(ty.shape.clone(), points, data)
+        })
+    }
+}
+
+impl<'f> Frame<'f> {
+    /// `tile_map`: see [`Op::TileMap`] for the layout of tiles and the padding.
+    fn tile_map(
+        &mut self,
+        interp: &Interpreter<'_>,
+        ty: &Type,
+        inputs: &[ValueId],
+        lanes: usize,
+        reduce: Option<ReduceOp>,
+        body: &'f Block,
+    ) -> Result<Tensor, EvalError> {
+        let ins: Vec<Tensor> = inputs
+            .iter()
+            .map(|i| self.take(*i))
+            .collect::<Result<_, _>>()?;
+        let points = batch_points(&ins.iter().collect::<Vec<_>>())?;
+        let per = checked_elements(&ty.shape)?;
+        if per.checked_mul(points).is_none_or(|n| n > MAX_ELEMENTS)
+            || per.checked_mul(lanes).is_none_or(|n| n > MAX_ELEMENTS)
+        {
+            return Err(EvalError::new(
+                "The result of `tile_map` would be too large to evaluate.",
+            ));
+        }
+        let tiles = points.div_ceil(lanes);
+        self.nested(|frame| {
+            let mut data = Vec::with_capacity(if reduce.is_some() { 0 } else { per * points });
+            // A mean adds the partials up and divides by the number of points at the end.
+            let combine = |op| match op {
+                ReduceOp::Mean => ReduceOp::Sum,
+                op => op,
+            };
+            let mut partials = reduce.map(|op| Reducer::new(combine(op), per));
+            for k in 0..tiles {
+                let mut args = Vec::with_capacity(ins.len() + 1);
+                for t in &ins {
+                    let width = t.elements();
+                    let mut tile = vec![0.0; width * lanes];
+                    for l in 0..lanes {
+                        let p = (k * lanes + l).min(points - 1);
+                        for (e, x) in t.point(p).unwrap_or(&[]).iter().enumerate() {
+                            tile[e * lanes + l] = *x;
+                        }
+                    }
+                    let mut shape = t.shape.clone();
+                    shape.push(lanes);
+                    args.push(Tensor::new(shape, tile)?);
+                }
+                let mask = (0..lanes)
+                    .map(|l| kernels::bool_f64(k * lanes + l < points))
+                    .collect();
+                args.push(Tensor::new(vec![lanes], mask)?);
+                let item = frame.run_block(interp, body, args)?;
+                match partials.as_mut() {
+                    Some(r) => r.push(&item.data),
+                    None => {
+                        for l in 0..lanes.min(points - k * lanes) {
+                            data.extend((0..per).map(|e| {
+                                item.data.get(e * lanes + l).copied().unwrap_or(f64::NAN)
+                            }));
+                        }
+                    }
+                }
+            }
+            match (partials, reduce) {
+                (Some(r), Some(op)) => {
+                    let empty = || {
+                        EvalError::new(format!(
+                            "`tile_map {}` of an empty batch has no value.",
+                            op.name()
+                        ))
+                    };
+                    if points == 0 && op == ReduceOp::Mean {
+                        return Err(empty());
+                    }
+                    let mut out = r.finish().ok_or_else(empty)?;
+                    if op == ReduceOp::Mean {
+                        let n = points as f64;
+                        out.iter_mut().for_each(|x| *x /= n);
+                    }
+                    Tensor::new(ty.shape.clone(), out)
+                }
+                _ => Tensor::batch(ty.shape.clone(), points, data),
+            }
         })
     }
 }

@@ -463,6 +463,27 @@ impl<'a> Printer<'a> {
                     P_LOWEST,
                 )
             }
+            Op::TileMap {
+                inputs,
+                lanes,
+                reduce,
+                body,
+            } => {
+                let args: Vec<String> = body.args.iter().map(|a| self.name(*a)).collect();
+                let (b, _) = self.block_expr(body, level, depth);
+                let over = match reduce {
+                    Some(r) => format!("{} over tiles of ", reduce_name(*r)),
+                    None => "tiles of ".to_string(),
+                };
+                (
+                    format!(
+                        "{over}{lanes} ({}) in ({}): {b}",
+                        args.join(", "),
+                        self.list(inputs, level, depth)
+                    ),
+                    P_LOWEST,
+                )
+            }
             Op::Call { func, args } => {
                 let name = self.m.functions.get(*func).map_or("?", |g| g.name.as_str());
                 (format!("{name}({})", self.list(args, level, depth)), P_ATOM)

@@ -288,6 +288,21 @@ pub enum Op {
     /// the same number of points at run time); the body receives one argument per input, the
     /// per-point value. The result is batched.
     Map { inputs: Vec<ValueId>, body: Block },
+    /// A `map` run batch-major, `lanes` points at a time (made by `sci_passes::tile` from a
+    /// `map`, never by the front end). The body receives each input as a tile of shape
+    /// `per-point shape ++ [lanes]` (structure of arrays: lane `l` of tile `k` is point
+    /// `k·lanes + l`; the last tile is padded by repeating the last point) and, last, a
+    /// `bool[lanes]` mask of the lanes that are real points. Without `reduce` the body yields
+    /// `result shape ++ [lanes]` and the op's value is batched, one point per real lane. With
+    /// `reduce`, the body yields the tile's partial result (it masks the padding itself), the
+    /// partials are combined tile by tile in order, and the value is unbatched (`mean`
+    /// divides the combined sum by the number of points).
+    TileMap {
+        inputs: Vec<ValueId>,
+        lanes: usize,
+        reduce: Option<ReduceOp>,
+        body: Block,
+    },
     /// Reduction of a batched value over its points, giving an unbatched value of the
     /// per-point shape.
     ReduceBatch(ReduceOp, ValueId),
@@ -325,6 +340,7 @@ impl Op {
             Op::Tabulate { .. } => "tabulate",
             Op::Fold { .. } => "fold",
             Op::Map { .. } => "map",
+            Op::TileMap { .. } => "tile_map",
             Op::ReduceBatch(_, _) => "reduce_batch",
             Op::Call { .. } => "call",
             Op::Deriv { .. } => "deriv",
@@ -357,7 +373,7 @@ impl Op {
             }
             Op::Concat(parts) => parts.clone(),
             Op::Tabulate { .. } | Op::Fold { .. } => Vec::new(),
-            Op::Map { inputs, .. } => inputs.clone(),
+            Op::Map { inputs, .. } | Op::TileMap { inputs, .. } => inputs.clone(),
             Op::Call { args, .. } => args.clone(),
             Op::Deriv { of, wrt } => {
                 let mut v = vec![*of];
@@ -370,7 +386,10 @@ impl Op {
     /// The block of a structured op.
     pub fn block(&self) -> Option<&Block> {
         match self {
-            Op::Tabulate { body, .. } | Op::Fold { body, .. } | Op::Map { body, .. } => Some(body),
+            Op::Tabulate { body, .. }
+            | Op::Fold { body, .. }
+            | Op::Map { body, .. }
+            | Op::TileMap { body, .. } => Some(body),
             _ => None,
         }
     }
@@ -378,7 +397,10 @@ impl Op {
     /// Mutable access to the block of a structured op.
     pub fn block_mut(&mut self) -> Option<&mut Block> {
         match self {
-            Op::Tabulate { body, .. } | Op::Fold { body, .. } | Op::Map { body, .. } => Some(body),
+            Op::Tabulate { body, .. }
+            | Op::Fold { body, .. }
+            | Op::Map { body, .. }
+            | Op::TileMap { body, .. } => Some(body),
             _ => None,
         }
     }
@@ -416,7 +438,9 @@ impl Op {
                 indices.iter_mut().for_each(&mut m);
             }
             Op::Concat(parts) | Op::Call { args: parts, .. } => parts.iter_mut().for_each(&mut m),
-            Op::Map { inputs, .. } => inputs.iter_mut().for_each(&mut m),
+            Op::Map { inputs, .. } | Op::TileMap { inputs, .. } => {
+                inputs.iter_mut().for_each(&mut m)
+            }
             Op::Tabulate { .. } | Op::Fold { .. } => {}
             Op::Deriv { of, wrt } => {
                 m(of);

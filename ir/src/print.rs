@@ -468,6 +468,15 @@ impl<'a> Printer<'a> {
             }
             Op::Fold { op, extent, .. } => format!("fold {} {extent}", op.name()),
             Op::Map { inputs, .. } => format!("map {}", self.refs(inputs)),
+            Op::TileMap {
+                inputs,
+                lanes,
+                reduce,
+                ..
+            } => match reduce {
+                Some(op) => format!("tile_map {lanes} {} {}", op.name(), self.refs(inputs)),
+                None => format!("tile_map {lanes} {}", self.refs(inputs)),
+            },
             Op::Call { func, args } => {
                 format!("call @{}({})", self.callee(*func), self.refs(args))
             }

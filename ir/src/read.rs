@@ -823,6 +823,21 @@ impl Parser {
                 let body = self.block(fs, depth)?;
                 Op::Map { inputs, body }
             }
+            "tile_map" => {
+                let lanes = self.usize_lit("number of lanes")?;
+                let reduce = match self.peek() {
+                    Some(Tok::Ident(_)) => Some(self.reduce_op()?),
+                    _ => None,
+                };
+                let inputs = self.value_refs(fs)?;
+                let body = self.block(fs, depth)?;
+                Op::TileMap {
+                    inputs,
+                    lanes,
+                    reduce,
+                    body,
+                }
+            }
             "call" => {
                 self.expect_punct('@')?;
                 let tspan = self.span_here();

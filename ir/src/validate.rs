@@ -259,6 +259,7 @@ pub(crate) enum BlockKind {
     Tabulate,
     Fold,
     Map,
+    TileMap,
 }
 
 impl BlockKind {
@@ -267,6 +268,7 @@ impl BlockKind {
             Op::Tabulate { .. } => BlockKind::Tabulate,
             Op::Fold { .. } => BlockKind::Fold,
             Op::Map { .. } => BlockKind::Map,
+            Op::TileMap { .. } => BlockKind::TileMap,
             _ => BlockKind::Top,
         }
     }

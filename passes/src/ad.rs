@@ -84,6 +84,15 @@ impl AdError {
         )
     }
 
+    /// A `tile_map` (made after differentiation, for the back ends) reached a transform.
+    pub(crate) fn tiled() -> AdError {
+        AdError::new(
+            "E0702",
+            "The function contains a `tile_map`, which is made for the back ends after \
+             differentiation; differentiate the function before tiling its maps.",
+        )
+    }
+
     /// Nesting or size limits.
     pub(crate) fn limit() -> AdError {
         AdError::new(

@@ -9,3 +9,4 @@ pub mod ad;
 pub mod cleanup;
 pub mod simplify;
 pub mod sparsity;
+pub mod tile;

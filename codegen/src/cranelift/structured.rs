@@ -143,6 +143,185 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
         Ok(Repr::Batch { ptr: dst, n })
     }
 
+    /// `tile_map`: a loop over tiles of `lanes` points; each tile's inputs are gathered
+    /// into the block arguments' frame buffers (lanes innermost, the last point repeated in
+    /// the padding), then the body runs once over the whole tile.
+    pub fn tile_map(
+        &mut self,
+        id: ValueId,
+        inputs: &[ValueId],
+        lanes: usize,
+        reduce: Option<ReduceOp>,
+        body: &Block,
+    ) -> Res<Repr> {
+        let mut ins = Vec::with_capacity(inputs.len());
+        for (&i, &arg) in inputs.iter().zip(&body.args) {
+            match self.repr(i)? {
+                Repr::Batch { ptr, n } => ins.push((ptr, n, self.len_of(i)?, self.dest(arg)?)),
+                _ => return Err(internal("tile_map over an unbatched value")),
+            }
+        }
+        let mask_arg = *body
+            .args
+            .last()
+            .ok_or_else(|| internal("tile_map without a mask argument"))?;
+        let mask = self.dest(mask_arg)?;
+        let n = ins
+            .first()
+            .map(|x| x.1)
+            .ok_or_else(|| internal("tile_map without inputs"))?;
+        for &(_, m, _, _) in &ins[1..] {
+            let differ = self.b.ins().icmp(IntCC::NotEqual, n, m);
+            self.fail_if(differ, Status::BatchMismatch);
+        }
+        if matches!(reduce, Some(ReduceOp::Max | ReduceOp::Min | ReduceOp::Mean)) {
+            let empty = self.b.ins().icmp_imm_s(IntCC::Equal, n, 0);
+            self.fail_if(empty, Status::EmptyBatch);
+        }
+        let per = self.len_of(id)?;
+        let dtype = self.ty(id)?.dtype;
+        let scalar = self.ty(id)?.shape.is_empty();
+        // Where the result goes: the batch, or the accumulator (a variable for a scalar).
+        let dst = match reduce {
+            None => Some(self.alloc_batch(id, n, per)?),
+            Some(_) if !scalar => Some(self.dest(id)?),
+            Some(_) => None,
+        };
+        let acc_var = self.b.declare_var(F64);
+        if let Some(op) = reduce {
+            let init = self.start(op);
+            match dst {
+                Some(d) => self.each(per, |s, e| {
+                    s.store(d, e, init);
+                    Ok(())
+                })?,
+                None => self.b.def_var(acc_var, init),
+            }
+        }
+        let lanes_c = self.b.ins().iconst(cranelift_codegen::ir::types::I64, lanes as i64);
+        let padded = self.b.ins().iadd_imm_s(n, lanes as i64 - 1);
+        let tiles = self.b.ins().udiv(padded, lanes_c);
+        let last = self.b.ins().iadd_imm_s(n, -1);
+        self.repeat_dyn(tiles, |s, k| {
+            let base = s.b.ins().imul_imm_s(k, lanes as i64);
+            for &(ptr, _, width, tile) in &ins {
+                s.repeat(lanes, |s, l| {
+                    let p = s.b.ins().iadd(base, l);
+                    let beyond = s.b.ins().icmp(IntCC::SignedGreaterThan, p, last);
+                    let p = s.b.ins().select(beyond, last, p);
+                    let from = s.addr(ptr, Ix::V(p), width);
+                    let to = s.addr(tile, Ix::V(l), 1);
+                    s.each(width, |s, e| {
+                        let x = s.load(from, e);
+                        let at = match e {
+                            Ix::C(c) => Ix::C(c * lanes),
+                            Ix::V(v) => Ix::V(s.b.ins().imul_imm_s(v, lanes as i64)),
+                        };
+                        s.store(to, at, x);
+                        Ok(())
+                    })
+                })?;
+            }
+            s.repeat(lanes, |s, l| {
+                let p = s.b.ins().iadd(base, l);
+                let real = s.b.ins().icmp(IntCC::SignedLessThan, p, n);
+                let one = s.f64c(1.0);
+                let zero = s.f64c(0.0);
+                let m = s.b.ins().select(real, one, zero);
+                s.store(mask, Ix::V(l), m);
+                Ok(())
+            })?;
+            let args: Vec<Repr> = ins
+                .iter()
+                .map(|x| Repr::Buf(x.3))
+                .chain([Repr::Buf(mask)])
+                .collect();
+            let item = s.run_block(body, &args)?;
+            match reduce {
+                None => {
+                    let item = match item {
+                        Repr::Buf(p) => p,
+                        _ => return Err(internal("tile_map tile of the wrong shape")),
+                    };
+                    let dst = dst.ok_or_else(|| internal("tile_map without a result buffer"))?;
+                    let left = s.b.ins().isub(n, base);
+                    let real = s.b.ins().icmp(IntCC::SignedLessThan, left, lanes_c);
+                    let count = s.b.ins().select(real, left, lanes_c);
+                    s.repeat_dyn(count, |s, l| {
+                        let p = s.b.ins().iadd(base, l);
+                        let to = s.addr(dst, Ix::V(p), per);
+                        let from = s.addr(item, Ix::V(l), 1);
+                        s.each(per, |s, e| {
+                            let at = match e {
+                                Ix::C(c) => Ix::C(c * lanes),
+                                Ix::V(v) => Ix::V(s.b.ins().imul_imm_s(v, lanes as i64)),
+                            };
+                            let x = s.load(from, at);
+                            s.store(to, e, x);
+                            Ok(())
+                        })
+                    })
+                }
+                Some(op) => {
+                    let first = s.b.ins().icmp_imm_s(IntCC::Equal, k, 0);
+                    match (dst, item) {
+                        (Some(d), Repr::Buf(p)) => s.each(per, |s, e| {
+                            let a = s.load(d, e);
+                            let y = s.load(p, e);
+                            let r = s.combine(op, a, y, Some(first));
+                            s.store(d, e, r);
+                            Ok(())
+                        }),
+                        (None, item) => {
+                            let y = match item {
+                                Repr::Scalar(v) => v,
+                                Repr::Buf(p) => s.load(p, Ix::C(0)),
+                                Repr::Batch { .. } => {
+                                    return Err(internal("batched tile_map partial"));
+                                }
+                            };
+                            let a = s.b.use_var(acc_var);
+                            let r = s.combine(op, a, y, Some(first));
+                            s.b.def_var(acc_var, r);
+                            Ok(())
+                        }
+                        _ => Err(internal("tile_map partial of the wrong shape")),
+                    }
+                }
+            }
+        })?;
+        let Some(op) = reduce else {
+            return Ok(Repr::Batch {
+                ptr: dst.ok_or_else(|| internal("tile_map without a result buffer"))?,
+                n,
+            });
+        };
+        let finish = |s: &mut Self, r: Value| {
+            let r = if op == ReduceOp::Mean {
+                let nf = s.b.ins().fcvt_from_uint(F64, n);
+                s.b.ins().fdiv(r, nf)
+            } else {
+                r
+            };
+            s.round(r, dtype)
+        };
+        match dst {
+            Some(d) => {
+                self.each(per, |s, e| {
+                    let r = s.load(d, e);
+                    let r = finish(s, r);
+                    s.store(d, e, r);
+                    Ok(())
+                })?;
+                Ok(Repr::Buf(d))
+            }
+            None => {
+                let r = self.b.use_var(acc_var);
+                Ok(Repr::Scalar(finish(self, r)))
+            }
+        }
+    }
+
     pub fn reduce_batch(&mut self, id: ValueId, op: ReduceOp, a: ValueId) -> Res<Repr> {
         let (ptr, n) = match self.repr(a)? {
             Repr::Batch { ptr, n } => (ptr, n),

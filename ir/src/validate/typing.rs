@@ -149,7 +149,7 @@ impl<'a> Checker<'a> {
     /// and call arguments whose callee input is batched.
     fn check_batch_operands(&mut self, id: ValueId, op: &Op) {
         match op {
-            Op::Map { .. } | Op::ReduceBatch(..) => return,
+            Op::Map { .. } | Op::TileMap { .. } | Op::ReduceBatch(..) => return,
             Op::Call { func, args } => {
                 let callee = self.m.functions.get(*func);
                 for (k, a) in args.iter().enumerate() {
@@ -497,6 +497,12 @@ impl<'a> Checker<'a> {
                 self.expect(id, declared, rt.dtype, rt.shape.clone(), false);
             }
             Op::Map { inputs, body } => self.check_map(id, declared, inputs, body),
+            Op::TileMap {
+                inputs,
+                lanes,
+                reduce,
+                body,
+            } => self.check_tile_map(id, declared, inputs, *lanes, *reduce, body),
             Op::ReduceBatch(op, a) => {
                 let Some(at) = self.ty(*a) else { return };
                 if !at.batched {
@@ -707,6 +713,101 @@ impl<'a> Checker<'a> {
             }
         }
         true
+    }
+
+    fn check_tile_map(
+        &mut self,
+        id: ValueId,
+        declared: &Type,
+        inputs: &[ValueId],
+        lanes: usize,
+        reduce: Option<ReduceOp>,
+        body: &Block,
+    ) {
+        if inputs.is_empty() || lanes == 0 {
+            self.type_error(
+                id,
+                "`tile_map` needs at least one batched input and at least one lane.".to_string(),
+            );
+            return;
+        }
+        if body.args.len() != inputs.len() + 1 {
+            self.type_error(
+                id,
+                format!(
+                    "`tile_map` has {} inputs, so its block takes {} arguments (one tile per input and the lane mask), not {}.",
+                    inputs.len(),
+                    inputs.len() + 1,
+                    body.args.len()
+                ),
+            );
+            return;
+        }
+        let tile = |t: &Type, dtype: DType| {
+            let mut shape = t.shape.clone();
+            shape.push(lanes);
+            Type::tensor(dtype, shape)
+        };
+        let mask = body.args[inputs.len()];
+        let expected = inputs
+            .iter()
+            .map(|i| (*i, self.ty(*i).cloned()))
+            .chain([(mask, Some(Type::boolean(Vec::new()).batched()))]);
+        for ((input, it), arg) in expected.zip(&body.args) {
+            let (Some(it), Some(at)) = (it, self.ty(*arg)) else {
+                return;
+            };
+            if !it.batched {
+                self.err(
+                    Some(id),
+                    CODE_BATCH,
+                    format!(
+                        "`tile_map` needs batched inputs, but %{} is {}.",
+                        input.index(),
+                        show(&it)
+                    ),
+                );
+                return;
+            }
+            let want = tile(&it.per_point(), it.dtype);
+            if !at.same_layout(&want) {
+                self.type_error(
+                    id,
+                    format!(
+                        "The block argument %{} of `tile_map` is {} but should be {}.",
+                        arg.index(),
+                        show(at),
+                        show(&want)
+                    ),
+                );
+                return;
+            }
+        }
+        let Some(rt) = self.ty(body.result) else {
+            return;
+        };
+        match reduce {
+            Some(op) => {
+                let (dtype, shape) = (rt.dtype, rt.shape.clone());
+                if self.check_dtype(id, "tile_map", body.result, rt, reduce_accepts(op)) {
+                    self.expect(id, declared, dtype, shape, false);
+                }
+            }
+            None => {
+                let mut shape = rt.shape.clone();
+                if shape.pop() != Some(lanes) {
+                    self.type_error(
+                        id,
+                        format!(
+                            "The block of `tile_map` yields {}, whose last axis should be the {lanes} lanes.",
+                            show(rt)
+                        ),
+                    );
+                    return;
+                }
+                self.expect(id, declared, rt.dtype, shape, true);
+            }
+        }
     }
 
     fn check_map(&mut self, id: ValueId, declared: &Type, inputs: &[ValueId], body: &Block) {

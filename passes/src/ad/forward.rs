@@ -164,6 +164,7 @@ impl Cx<'_, '_> {
                 }
             }
             Op::Deriv { .. } => return Err(AdError::unexpanded()),
+            Op::TileMap { .. } => return Err(AdError::tiled()),
         };
         if let Some(t) = t {
             self.set_t(src, t);

@@ -244,6 +244,7 @@ impl Cx<'_, '_> {
             }
             Op::Call { func, args } => self.adjoint_call(*func, args, ct, adj)?,
             Op::Deriv { .. } => return Err(AdError::unexpanded()),
+            Op::TileMap { .. } => return Err(AdError::tiled()),
         }
         Ok(())
     }

@@ -573,6 +573,7 @@ impl Taylor<'_, '_, '_> {
                 inner?
             }
             Op::Deriv { .. } => return Err(AdError::unexpanded()),
+            Op::TileMap { .. } => return Err(AdError::tiled()),
         };
         self.set(v, jet);
         Ok(())

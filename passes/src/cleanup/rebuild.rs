@@ -86,6 +86,23 @@ impl Copier<'_> {
                         body: self.copy_block(body, depth + 1)?,
                     }
                 }
+                Op::TileMap {
+                    inputs,
+                    lanes,
+                    reduce,
+                    body,
+                } => {
+                    let inputs = inputs
+                        .iter()
+                        .map(|i| self.lookup(*i))
+                        .collect::<Option<Vec<_>>>()?;
+                    Op::TileMap {
+                        inputs,
+                        lanes: *lanes,
+                        reduce: *reduce,
+                        body: self.copy_block(body, depth + 1)?,
+                    }
+                }
                 other => {
                     let mut op = other.clone();
                     let mut ok = true;

@@ -279,6 +279,23 @@ impl Bridge<'_> {
                         body: self.nested(body, depth)?,
                     }
                 }
+                Op::TileMap {
+                    inputs,
+                    lanes,
+                    reduce,
+                    body,
+                } => {
+                    let inputs = inputs
+                        .iter()
+                        .map(|i| self.resolve(*i))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Op::TileMap {
+                        inputs,
+                        lanes: *lanes,
+                        reduce: *reduce,
+                        body: self.nested(body, depth)?,
+                    }
+                }
                 other => {
                     let mut new = HashMap::new();
                     for o in other.operands() {

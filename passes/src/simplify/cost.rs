@@ -169,7 +169,9 @@ fn block_flops(
                 let per = block_flops(m, f, body, memo, depth, nesting + 1).saturating_add(n);
                 (*extent as u64).saturating_mul(per)
             }
-            Op::Map { body, .. } => block_flops(m, f, body, memo, depth, nesting + 1),
+            Op::Map { body, .. } | Op::TileMap { body, .. } => {
+                block_flops(m, f, body, memo, depth, nesting + 1)
+            }
             Op::Call { func, .. } => function_flops(m, *func, memo, depth + 1),
             _ => 0,
         };

@@ -419,6 +419,7 @@ impl<'m> Detector<'m> {
                 return self.function(callee, actual, depth + 1);
             }
             Op::Deriv { .. } => return Err(AdError::unexpanded()),
+            Op::TileMap { .. } => return Err(AdError::tiled()),
         };
         if out.len() != n {
             return Err(AdError::internal(format!(
