@@ -327,6 +327,18 @@ fn add_runtime_derivatives(ir: &mut Module, missing: &mut HashMap<String, String
     }
 }
 
+/// The module a back end compiles: for the CPU back ends (Cranelift, LLVM) every `map` it
+/// can is rewritten batch-major (`sci_passes::tile`: tiles of points, structure of arrays,
+/// matrix products over the tile); the MLIR back end (one GPU thread per point) and the
+/// interpreter (the oracle of the untiled IR) take the module as it is.
+pub fn batch_major(ir: &Module, backend: BackendKind) -> Module {
+    let mut m = ir.clone();
+    if matches!(backend, BackendKind::Cranelift | BackendKind::Llvm) {
+        sci_passes::tile::tile_module(&mut m, sci_passes::tile::DEFAULT_LANES);
+    }
+    m
+}
+
 fn compile_module(
     m: &Module,
     backend: BackendKind,
@@ -343,7 +355,8 @@ fn compile_module(
     } else {
         None
     };
-    let valid = sci_codegen::validate(&ir).map_err(|e| e.message)?;
+    let native = batch_major(&ir, backend);
+    let valid = sci_codegen::validate(&native).map_err(|e| e.message)?;
     let code = match backend {
         BackendKind::Interpreter => {
             sci_codegen::Backend::compile(&sci_codegen::InterpreterBackend, &valid)

@@ -76,8 +76,7 @@ fn agree(a: &Result<Tensor, sci::ir::EvalError>, b: &Result<Tensor, sci::ir::Eva
             x.shape == y.shape
                 && x.batch == y.batch
                 && x.data.len() == y.data.len()
-                && x
-                    .data
+                && x.data
                     .iter()
                     .zip(&y.data)
                     .all(|(p, q)| close(*p, *q, 1e-9, 1e-11))
@@ -99,7 +98,11 @@ fn check(name: &str, module: &Module, lanes: usize, counts: &[usize]) -> usize {
     let plain = Interpreter::new(module).unwrap();
     let fast = Interpreter::new(&tiled).unwrap();
     for (id, f) in module.functions.iter() {
-        if !f.inputs().iter().any(|v| f.values.get(*v).is_some_and(|v| v.ty.batched)) {
+        if !f
+            .inputs()
+            .iter()
+            .any(|v| f.values.get(*v).is_some_and(|v| v.ty.batched))
+        {
             continue;
         }
         for &points in counts {
@@ -133,7 +136,12 @@ fn the_pinn_is_tiled_completely_with_fused_reductions() {
         .find(|(n, _)| n.ends_with("burgers_pinn.sci"))
         .unwrap();
     for lanes in [1, 3, 8, 32] {
-        check(name, pinn, lanes, &[0, 1, 2, lanes - 1, lanes + 1, 3 * lanes + 5]);
+        check(
+            name,
+            pinn,
+            lanes,
+            &[0, 1, 2, lanes - 1, lanes + 1, 3 * lanes + 5],
+        );
     }
     let mut tiled = pinn.clone();
     tile_module(&mut tiled, 32);
@@ -145,7 +153,13 @@ fn the_pinn_is_tiled_completely_with_fused_reductions() {
             "{fname} still has an untiled map"
         );
         assert!(
-            ops.iter().any(|op| matches!(op, Op::TileMap { reduce: Some(_), .. })),
+            ops.iter().any(|op| matches!(
+                op,
+                Op::TileMap {
+                    reduce: Some(_),
+                    ..
+                }
+            )),
             "{fname} has no fused reduction"
         );
     }
@@ -154,7 +168,10 @@ fn the_pinn_is_tiled_completely_with_fused_reductions() {
 #[test]
 fn debug_print_tiled_loss() {
     let modules = example_modules();
-    let (_, pinn) = modules.iter().find(|(n, _)| n.ends_with("burgers_pinn.sci")).unwrap();
+    let (_, pinn) = modules
+        .iter()
+        .find(|(n, _)| n.ends_with("burgers_pinn.sci"))
+        .unwrap();
     let mut tiled = pinn.clone();
     tile_module(&mut tiled, 4);
     let f = &tiled.functions[tiled.function("grad.loss").unwrap()];

@@ -304,7 +304,12 @@ pub fn batch_source(module: &Module, func: FuncId, depth: usize) -> Option<usize
     for _ in 0..f.values.len() + 1 {
         match &f.values.get(v)?.op {
             Op::Arg(_) => return f.inputs().iter().position(|&a| a == v),
-            Op::Map { inputs, .. } => v = *inputs.first()?,
+            Op::Map { inputs, .. }
+            | Op::TileMap {
+                inputs,
+                reduce: None,
+                ..
+            } => v = *inputs.first()?,
             Op::Call { func: callee, args } => {
                 let k = batch_source(module, *callee, depth + 1)?;
                 v = *args.get(k)?;

@@ -144,6 +144,45 @@ fn structured_stress_module_with_edge_cases() {
     }
 }
 
+/// The same suites on batch-major modules (`sci_passes::tile`, as the CPU back ends get
+/// them): one lane, and four lanes, so that tiles have remainders and padding. MLIR takes
+/// untiled modules (one GPU thread per point) and is not run here.
+#[test]
+fn tiled_modules_match_the_interpreter() {
+    let mut modules = filetest_modules();
+    modules.extend((0..60).map(|s| {
+        (
+            format!("seed {s}").into(),
+            random_function(s, &RandomOptions::default()),
+        )
+    }));
+    let given = |m: &Module, f: FuncId| structured_inputs(m, f);
+    for under in backends().into_iter().filter(|u| u.label != "mlir") {
+        let (mut total, mut failures) = (Report::default(), Vec::new());
+        let mut tiled_maps = 0;
+        for lanes in [1, 4] {
+            for (path, module) in &modules {
+                let mut tiled = module.clone();
+                tiled_maps += sci_passes::tile::tile_module(&mut tiled, lanes);
+                let label = format!("{} tiled by {lanes}", path.display());
+                let inputs = if path.ends_with("structured.sir") {
+                    Inputs::Given(&given)
+                } else {
+                    Inputs::Random(0..6)
+                };
+                check(&under, &label, &tiled, &inputs, &mut total, &mut failures);
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert!(
+            tiled_maps >= 10,
+            "{}: only {tiled_maps} maps tiled",
+            under.label
+        );
+        assert!(total.both_failed >= 10, "{}: {total:?}", under.label);
+    }
+}
+
 /// 220 random programs (200 small, 20 large), two input sets each.
 #[test]
 fn random_programs_match_the_interpreter() {

@@ -138,11 +138,14 @@ pub fn tile_function(f: &mut Function, lanes: usize) -> usize {
 /// True when `block` (or a block inside it) calls a function.
 fn has_call(f: &Function, block: &Block, depth: usize) -> bool {
     depth < 64
-        && block.body.iter().any(|v| match f.values.get(*v).map(|v| &v.op) {
-            Some(Op::Call { .. }) => true,
-            Some(op) => op.block().is_some_and(|b| has_call(f, b, depth + 1)),
-            None => false,
-        })
+        && block
+            .body
+            .iter()
+            .any(|v| match f.values.get(*v).map(|v| &v.op) {
+                Some(Op::Call { .. }) => true,
+                Some(op) => op.block().is_some_and(|b| has_call(f, b, depth + 1)),
+                None => false,
+            })
 }
 
 /// How often each value is used (operands, block results), over every block.
@@ -225,10 +228,7 @@ impl<'f> Tiler<'f> {
             self.lane.insert(a, Lane::Tiled(arg));
             args.push(arg);
         }
-        let mask = self.raw(
-            Op::Arg(body.args.len()),
-            Type::boolean(vec![self.lanes]),
-        );
+        let mask = self.raw(Op::Arg(body.args.len()), Type::boolean(vec![self.lanes]));
         self.mask = Some(mask);
         args.push(mask);
         for &id in &body.body {
@@ -247,7 +247,11 @@ impl<'f> Tiler<'f> {
     }
 
     fn ty(&self, id: ValueId) -> Res<Type> {
-        self.f.values.get(id).map(|v| v.ty.clone()).ok_or(Untileable)
+        self.f
+            .values
+            .get(id)
+            .map(|v| v.ty.clone())
+            .ok_or(Untileable)
     }
 
     fn tile_type(&self, t: &Type) -> Type {
@@ -601,7 +605,12 @@ impl<'f> Tiler<'f> {
     }
 
     fn lane_sum_tiled(&mut self, id: ValueId, ty: &Type) -> Res<ValueId> {
-        let op = self.f.values.get(id).map(|v| v.op.clone()).ok_or(Untileable)?;
+        let op = self
+            .f
+            .values
+            .get(id)
+            .map(|v| v.op.clone())
+            .ok_or(Untileable)?;
         let is_uniform = |t: &Tiler<'_>, x: ValueId| matches!(t.get(x), Lane::Uniform(_));
         let ty = ty.clone();
         Ok(match op {

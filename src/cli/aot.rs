@@ -116,6 +116,11 @@ fn ptx_text(_: &Module) -> Result<String, String> {
 
 /// The object file's bytes from the chosen back end.
 fn object_bytes(modules: &[Module], target: &Target<'_>) -> Result<Vec<u8>, String> {
+    let tiled: Vec<Module> = modules
+        .iter()
+        .map(|m| sci::jit::batch_major(m, target.backend))
+        .collect();
+    let modules = &tiled[..];
     match target.backend {
         sci::BackendKind::Llvm => llvm_object(modules, target.cpu),
         sci::BackendKind::Cranelift => {

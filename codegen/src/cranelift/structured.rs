@@ -198,7 +198,10 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
                 None => self.b.def_var(acc_var, init),
             }
         }
-        let lanes_c = self.b.ins().iconst(cranelift_codegen::ir::types::I64, lanes as i64);
+        let lanes_c = self
+            .b
+            .ins()
+            .iconst(cranelift_codegen::ir::types::I64, lanes as i64);
         let padded = self.b.ins().iadd_imm_s(n, lanes as i64 - 1);
         let tiles = self.b.ins().udiv(padded, lanes_c);
         let last = self.b.ins().iadd_imm_s(n, -1);

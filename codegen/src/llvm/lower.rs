@@ -796,6 +796,12 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
             Op::Tabulate { extents, body } => self.tabulate(id, extents, body),
             Op::Fold { op, extent, body } => self.fold(id, *op, *extent, body),
             Op::Map { inputs, body } => self.map(id, inputs, body),
+            Op::TileMap {
+                inputs,
+                lanes,
+                reduce,
+                body,
+            } => self.tile_map(id, inputs, *lanes, *reduce, body),
             Op::ReduceBatch(op, a) => self.reduce_batch(id, *op, *a),
             Op::Call { func, args } => self.call(id, *func, args),
             Op::Deriv { .. } => Err(CodegenError::new(format!(

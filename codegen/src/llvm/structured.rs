@@ -149,6 +149,182 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
         Ok(Repr::Batch { ptr: dst, n })
     }
 
+    /// `tile_map`: a loop over tiles of `lanes` points; each tile's inputs are gathered
+    /// into the block arguments' frame buffers (lanes innermost, the last point repeated in
+    /// the padding), then the body runs once over the whole tile.
+    pub fn tile_map(
+        &mut self,
+        id: ValueId,
+        inputs: &[ValueId],
+        lanes: usize,
+        reduce: Option<ReduceOp>,
+        body: &Block,
+    ) -> Res<Repr<'ctx>> {
+        let mut ins = Vec::with_capacity(inputs.len());
+        for (&i, &arg) in inputs.iter().zip(&body.args) {
+            match self.repr(i)? {
+                Repr::Batch { ptr, n } => ins.push((ptr, n, self.len_of(i)?, self.dest(arg)?)),
+                _ => return Err(internal("tile_map over an unbatched value")),
+            }
+        }
+        let mask_arg = *body
+            .args
+            .last()
+            .ok_or_else(|| internal("tile_map without a mask argument"))?;
+        let mask = self.dest(mask_arg)?;
+        let n = ins
+            .first()
+            .map(|x| x.1)
+            .ok_or_else(|| internal("tile_map without inputs"))?;
+        for &(_, m, _, _) in ins.iter().skip(1) {
+            let differ = self.b.build_int_compare(IntPredicate::NE, n, m, "")?;
+            self.fail_if(differ, Status::BatchMismatch)?;
+        }
+        if matches!(reduce, Some(ReduceOp::Max | ReduceOp::Min | ReduceOp::Mean)) {
+            let empty = self.is_first(n)?;
+            self.fail_if(empty, Status::EmptyBatch)?;
+        }
+        let per = self.len_of(id)?;
+        let dtype = self.ty(id)?.dtype;
+        let scalar = self.ty(id)?.shape.is_empty();
+        let dst = match reduce {
+            None => Some(self.alloc_batch(id, n, per)?),
+            Some(_) if !scalar => Some(self.dest(id)?),
+            Some(_) => None,
+        };
+        let acc_var = match reduce {
+            Some(op) => {
+                let init = self.start(op);
+                match dst {
+                    Some(d) => {
+                        self.each(per, |s, e| s.store(d, e, init))?;
+                        None
+                    }
+                    None => Some(self.var(init)?),
+                }
+            }
+            None => None,
+        };
+        let lanes_c = self.i64c(lanes);
+        let padded = self.b.build_int_add(n, self.i64c(lanes - 1), "")?;
+        let tiles = self.b.build_int_unsigned_div(padded, lanes_c, "")?;
+        let last = self.b.build_int_sub(n, self.i64c(1), "")?;
+        let lane_of = |s: &mut Self, e: Ix<'ctx>| -> Res<Ix<'ctx>> {
+            Ok(match e {
+                Ix::C(c) => Ix::C(c * lanes),
+                Ix::V(v) => Ix::V(s.b.build_int_nuw_mul(v, s.i64c(lanes), "")?),
+            })
+        };
+        self.repeat_dyn(tiles, |s, k| {
+            let base = s.b.build_int_nuw_mul(k, lanes_c, "")?;
+            for &(ptr, _, width, tile) in &ins {
+                s.repeat(lanes, |s, l| {
+                    let p = s.b.build_int_nuw_add(base, l, "")?;
+                    let beyond = s.b.build_int_compare(IntPredicate::SGT, p, last, "")?;
+                    let p = s.b.build_select(beyond, last, p, "")?.into_int_value();
+                    let from = s.addr(ptr, Ix::V(p), width)?;
+                    let to = s.addr(tile, Ix::V(l), 1)?;
+                    s.each(width, |s, e| {
+                        let x = s.load(from, e)?;
+                        let at = lane_of(s, e)?;
+                        s.store(to, at, x)
+                    })
+                })?;
+            }
+            s.repeat(lanes, |s, l| {
+                let p = s.b.build_int_nuw_add(base, l, "")?;
+                let real = s.b.build_int_compare(IntPredicate::SLT, p, n, "")?;
+                let m =
+                    s.b.build_select(real, s.f64c(1.0), s.f64c(0.0), "")?
+                        .into_float_value();
+                s.store(mask, Ix::V(l), m)
+            })?;
+            let args: Vec<Repr<'ctx>> = ins
+                .iter()
+                .map(|x| Repr::Buf(x.3))
+                .chain([Repr::Buf(mask)])
+                .collect();
+            let item = s.run_block(body, &args)?;
+            match reduce {
+                None => {
+                    let item = match item {
+                        Repr::Buf(p) => p,
+                        _ => return Err(internal("tile_map tile of the wrong shape")),
+                    };
+                    let dst = dst.ok_or_else(|| internal("tile_map without a result buffer"))?;
+                    let left = s.b.build_int_sub(n, base, "")?;
+                    let real =
+                        s.b.build_int_compare(IntPredicate::SLT, left, lanes_c, "")?;
+                    let count = s.b.build_select(real, left, lanes_c, "")?.into_int_value();
+                    s.repeat_dyn(count, |s, l| {
+                        let p = s.b.build_int_nuw_add(base, l, "")?;
+                        let to = s.addr(dst, Ix::V(p), per)?;
+                        let from = s.addr(item, Ix::V(l), 1)?;
+                        s.each(per, |s, e| {
+                            let at = lane_of(s, e)?;
+                            let x = s.load(from, at)?;
+                            s.store(to, e, x)
+                        })
+                    })
+                }
+                Some(op) => {
+                    let first = s.is_first(k)?;
+                    match (dst, acc_var, item) {
+                        (Some(d), _, Repr::Buf(p)) => s.each(per, |s, e| {
+                            let a = s.load(d, e)?;
+                            let y = s.load(p, e)?;
+                            let r = s.combine(op, a, y, Some(first))?;
+                            s.store(d, e, r)
+                        }),
+                        (None, Some(var), item) => {
+                            let y = match item {
+                                Repr::Scalar(v) => v,
+                                Repr::Buf(p) => s.load(p, Ix::C(0))?,
+                                Repr::Batch { .. } => {
+                                    return Err(internal("batched tile_map partial"));
+                                }
+                            };
+                            let a = s.use_var(var)?;
+                            let r = s.combine(op, a, y, Some(first))?;
+                            s.def_var(var, r)
+                        }
+                        _ => Err(internal("tile_map partial of the wrong shape")),
+                    }
+                }
+            }
+        })?;
+        let Some(op) = reduce else {
+            return Ok(Repr::Batch {
+                ptr: dst.ok_or_else(|| internal("tile_map without a result buffer"))?,
+                n,
+            });
+        };
+        let finish = |s: &mut Self, r: FloatValue<'ctx>| -> Res<FloatValue<'ctx>> {
+            let r = if op == ReduceOp::Mean {
+                let nf = s.b.build_unsigned_int_to_float(n, s.t.f64, "")?;
+                s.b.build_float_div(r, nf, "")?
+            } else {
+                r
+            };
+            s.round(r, dtype)
+        };
+        match (dst, acc_var) {
+            (Some(d), _) => {
+                self.each(per, |s, e| {
+                    let r = s.load(d, e)?;
+                    let r = finish(s, r)?;
+                    s.store(d, e, r)
+                })?;
+                Ok(Repr::Buf(d))
+            }
+            (None, Some(var)) => {
+                let r = self.use_var(var)?;
+                Ok(Repr::Scalar(finish(self, r)?))
+            }
+            (None, None) => Err(internal("tile_map without an accumulator")),
+        }
+    }
+
     pub fn reduce_batch(&mut self, id: ValueId, op: ReduceOp, a: ValueId) -> Res<Repr<'ctx>> {
         let (ptr, n) = match self.repr(a)? {
             Repr::Batch { ptr, n } => (ptr, n),

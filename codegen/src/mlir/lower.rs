@@ -664,6 +664,12 @@ impl<'a> FnLower<'a> {
             Op::Tabulate { extents, body } => self.tabulate(id, extents, body),
             Op::Fold { op, extent, body } => self.fold(id, *op, *extent, body),
             Op::Map { inputs, body } => self.map(id, inputs, body),
+            // Kernels are per point (one GPU thread each); the CPU path takes untiled IR too.
+            Op::TileMap { .. } => Err(CodegenError::new(
+                "The MLIR back end compiles `map`s, not `tile_map`s: give it the module before \
+                 `sci_passes::tile` (GPU kernels run one thread per point)."
+                    .to_string(),
+            )),
             Op::ReduceBatch(op, a) => self.reduce_batch(id, *op, *a),
             Op::Call { func, args } => self.call(id, *func, args),
             Op::Deriv { .. } => Err(CodegenError::new(format!(
