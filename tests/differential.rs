@@ -21,6 +21,7 @@ fn backends() -> Vec<(Box<dyn Backend>, Tolerance)> {
         (
             Box::new(CraneliftBackend::with_options(CraneliftOptions {
                 batch_sum: BatchSum::Sequential,
+                matmul_kernel: false,
                 ..CraneliftOptions::default()
             })),
             Tolerance::EXACT,
@@ -31,6 +32,7 @@ fn backends() -> Vec<(Box<dyn Backend>, Tolerance)> {
             Box::new(sci::codegen::llvm::LlvmBackend::with_options(
                 sci::codegen::llvm::LlvmOptions {
                     batch_sum: sci::codegen::llvm::BatchSum::Sequential,
+                    matmul_kernel: false,
                     ..Default::default()
                 },
             )),

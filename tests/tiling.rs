@@ -164,18 +164,3 @@ fn the_pinn_is_tiled_completely_with_fused_reductions() {
         );
     }
 }
-
-#[test]
-fn debug_print_tiled_loss() {
-    let modules = example_modules();
-    let (_, pinn) = modules
-        .iter()
-        .find(|(n, _)| n.ends_with("burgers_pinn.sci"))
-        .unwrap();
-    let mut tiled = pinn.clone();
-    tile_module(&mut tiled, 4);
-    let f = &tiled.functions[tiled.function("grad.loss").unwrap()];
-    let mut m = sci::ir::Module::new("x");
-    m.functions.push(f.clone());
-    eprintln!("{}", sci::ir::print::print_module(&m));
-}

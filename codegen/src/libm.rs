@@ -79,6 +79,49 @@ pub(crate) fn allocator_symbols() -> [(&'static str, *const u8); 2] {
     [("malloc", malloc as *const u8), ("free", free as *const u8)]
 }
 
+/// Products with at least this many multiply–adds go to [`sci_matmul`]; smaller ones are
+/// cheaper inline.
+pub(crate) const MATMUL_KERNEL_MIN: usize = 512;
+
+/// `c = a · b` for row-major `a: [m, k]`, `b: [k, n]`, `c: [m, n]`, by `nano-gemm`'s
+/// micro-kernels for the host's widest vectors (written as `cᵀ = bᵀ aᵀ`, column-major, the
+/// layout its fastest kernels take). Generated code calls this for large `matmul`s.
+///
+/// # Safety
+/// `a`, `b` and `c` point to `m·k`, `k·n` and `m·n` valid `f64`s; `c` overlaps neither.
+pub(crate) unsafe extern "C" fn sci_matmul(
+    m: u64,
+    n: u64,
+    k: u64,
+    a: *const f64,
+    b: *const f64,
+    c: *mut f64,
+) {
+    let (m, n, k) = (m as usize, n as usize, k as usize);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        // SAFETY: `c` has `m·n` elements (the caller's contract).
+        unsafe { std::ptr::write_bytes(c, 0, m * n) };
+        return;
+    }
+    let plan = nano_gemm::Plan::new_colmajor_lhs_and_dst_f64(n, m, k);
+    // SAFETY: the strides describe exactly the caller's buffers: dst `cᵀ` is n × m with
+    // column stride n, lhs `bᵀ` is n × k with column stride n, rhs `aᵀ` is k × m with column
+    // stride k; alpha = 0 so `c` is only written.
+    unsafe {
+        plan.execute_unchecked(
+            n, m, k, c, 1, n as isize, b, 1, n as isize, a, 1, k as isize, 0.0, 1.0, false, false,
+        );
+    }
+}
+
+/// The kernels generated code may call, for the JITs' symbol tables.
+pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 1] {
+    [("sci_matmul", sci_matmul as *const u8)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +139,34 @@ mod tests {
         assert_eq!(math_fn("pow").map(MathFn::arity), Some(2));
         assert_eq!(math_fn("tanh").map(MathFn::arity), Some(1));
         assert!(math_fn("exp2").is_none());
+    }
+
+    #[test]
+    fn the_matmul_kernel_multiplies_row_major_matrices() {
+        for (m, n, k) in [(1, 1, 1), (3, 5, 2), (20, 32, 20), (7, 1, 9), (2, 3, 0)] {
+            let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.7).sin()).collect();
+            let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 1.3).cos()).collect();
+            let mut c = vec![f64::NAN; m * n];
+            // SAFETY: the buffers have the sizes the kernel reads and writes.
+            unsafe {
+                sci_matmul(
+                    m as u64,
+                    n as u64,
+                    k as u64,
+                    a.as_ptr(),
+                    b.as_ptr(),
+                    c.as_mut_ptr(),
+                )
+            };
+            for i in 0..m {
+                for j in 0..n {
+                    let want: f64 = (0..k).map(|l| a[i * k + l] * b[l * n + j]).sum();
+                    assert!(
+                        (c[i * n + j] - want).abs() < 1e-12,
+                        "{m}×{n}×{k} at {i},{j}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -41,6 +41,7 @@ fn backends() -> Vec<Under> {
             label: "cranelift (sequential sums)",
             backend: Box::new(CraneliftBackend::with_options(CraneliftOptions {
                 batch_sum: BatchSum::Sequential,
+                matmul_kernel: false,
                 ..CraneliftOptions::default()
             })),
             tol: Tolerance::EXACT,
@@ -60,6 +61,7 @@ fn backends() -> Vec<Under> {
             label: "llvm (sequential sums)",
             backend: Box::new(LlvmBackend::with_options(LlvmOptions {
                 batch_sum: BatchSum::Sequential,
+                matmul_kernel: false,
                 ..LlvmOptions::default()
             })),
             tol: Tolerance::EXACT,

@@ -66,7 +66,10 @@ pub(super) fn compile(
     for f in crate::libm::MATH {
         builder.symbol(f.name, f.address());
     }
-    for (name, ptr) in crate::libm::allocator_symbols() {
+    for (name, ptr) in crate::libm::allocator_symbols()
+        .into_iter()
+        .chain(crate::libm::kernel_symbols())
+    {
         builder.symbol(name, ptr);
     }
     let mut jit = JITModule::new(builder);

@@ -318,6 +318,14 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
         self.call_import(id, args)
     }
 
+    /// Calls one of sci's kernels (`libm::kernel_symbols`) on `i64` arguments.
+    pub fn kernel(&mut self, name: &str, args: &[Value]) -> Res<()> {
+        let id = self.import(name, &vec![I64; args.len()], None)?;
+        let r = self.func_ref(id);
+        self.b.ins().call(r, args);
+        Ok(())
+    }
+
     fn malloc(&mut self, bytes: Value) -> Res<Value> {
         let id = self.import("malloc", &[I64], Some(I64))?;
         self.call_import(id, &[bytes])

@@ -42,6 +42,10 @@ pub struct CraneliftOptions {
     pub batch_sum: BatchSum,
     /// Run Cranelift's optimiser (`opt_level = speed`); off compiles faster.
     pub optimize: bool,
+    /// Large `matmul`s call the matrix-product kernel (`libm::sci_matmul`: SIMD, the
+    /// kernel's own summation order) instead of a loop that adds in the interpreter's order.
+    /// JIT only (object files must link without sci); off for bit-identical results.
+    pub matmul_kernel: bool,
 }
 
 impl Default for CraneliftOptions {
@@ -49,6 +53,7 @@ impl Default for CraneliftOptions {
         CraneliftOptions {
             batch_sum: BatchSum::default(),
             optimize: true,
+            matmul_kernel: true,
         }
     }
 }

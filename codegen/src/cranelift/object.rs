@@ -28,6 +28,11 @@ pub fn emit_object(
     )
     .map_err(|e| cl_error("start an object file", e))?;
     let mut obj = ObjectModule::new(builder);
+    // Object files link against the C library alone: no calls into sci's kernels.
+    let options = &CraneliftOptions {
+        matmul_kernel: false,
+        ..*options
+    };
     let mut infos = Vec::with_capacity(modules.len());
     for module in modules {
         let table = checked_table(module)?;

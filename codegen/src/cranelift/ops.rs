@@ -393,7 +393,8 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
         Ok(Repr::Scalar(self.round(r, dtype)))
     }
 
-    /// `matvec` and `matmul`: `[m, k] × [k, n]` with `n = 1` for a vector.
+    /// `matvec` and `matmul`: `[m, k] × [k, n]` with `n = 1` for a vector. Large `f64`
+    /// products call the JIT's matrix-product kernel when the options allow it.
     pub fn matmul(&mut self, id: ValueId, a: ValueId, b: ValueId) -> Res<Repr> {
         let (m, k) = match self.ty(a)?.shape[..] {
             [m, k] => (m, k),
@@ -407,6 +408,14 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
         let dtype = self.ty(id)?.dtype;
         let (pa, pb) = (self.buf(a)?, self.buf(b)?);
         let dst = self.dest(id)?;
+        if self.opts.matmul_kernel
+            && dtype == sci_ir::DType::F64
+            && m * n * k >= crate::libm::MATMUL_KERNEL_MIN
+        {
+            let dims = [m, n, k].map(|d| self.b.ins().iconst(I64, d as i64));
+            self.kernel("sci_matmul", &[dims[0], dims[1], dims[2], pa, pb, dst])?;
+            return Ok(Repr::Buf(dst));
+        }
         let mut idx = Vec::new();
         self.nest(&[m, n], &mut idx, &mut |s, idx| {
             let (i, j) = (idx[0], idx[1]);

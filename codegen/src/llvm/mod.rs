@@ -45,7 +45,7 @@ pub enum BatchSum {
 }
 
 /// Settings of the LLVM back end.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LlvmOptions {
     pub batch_sum: BatchSum,
     /// Let `-O3` unroll loops (fully, for constant trip counts) and interleave vectorised
@@ -53,6 +53,20 @@ pub struct LlvmOptions {
     /// 7 (9.4 s instead of 1.3 s) for calls 20% faster; vectorisation and the rest of `-O3`
     /// run either way (those calls were 3× faster than Cranelift's without it).
     pub loop_unrolling: bool,
+    /// Large `matmul`s call the matrix-product kernel (`libm::sci_matmul`: SIMD, the
+    /// kernel's own summation order) instead of a loop that adds in the interpreter's order.
+    /// JIT only (object files must link without sci); off for bit-identical results.
+    pub matmul_kernel: bool,
+}
+
+impl Default for LlvmOptions {
+    fn default() -> LlvmOptions {
+        LlvmOptions {
+            batch_sum: BatchSum::default(),
+            loop_unrolling: false,
+            matmul_kernel: true,
+        }
+    }
 }
 
 /// The LLVM JIT as a [`Backend`].
@@ -98,6 +112,8 @@ pub(crate) struct Decls<'ctx> {
     pub math: HashMap<&'static str, FunctionValue<'ctx>>,
     pub malloc: FunctionValue<'ctx>,
     pub free: FunctionValue<'ctx>,
+    /// `void sci_matmul(i64 m, i64 n, i64 k, ptr a, ptr b, ptr c)` (`libm::sci_matmul`).
+    pub matmul: FunctionValue<'ctx>,
 }
 
 impl<'ctx> Decls<'ctx> {
@@ -195,11 +211,27 @@ fn declare<'ctx>(
         cx.void_type().fn_type(&[t.ptr.into()], false),
         Some(Linkage::External),
     );
+    let matmul = m.add_function(
+        "sci_matmul",
+        cx.void_type().fn_type(
+            &[
+                t.i64.into(),
+                t.i64.into(),
+                t.i64.into(),
+                t.ptr.into(),
+                t.ptr.into(),
+                t.ptr.into(),
+            ],
+            false,
+        ),
+        Some(Linkage::External),
+    );
     Ok(Decls {
         funcs,
         math,
         malloc,
         free,
+        matmul,
     })
 }
 

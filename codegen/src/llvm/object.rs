@@ -49,6 +49,11 @@ pub fn emit_object(
     options: &LlvmOptions,
     target_cpu: Option<&str>,
 ) -> Result<ObjectCode, CodegenError> {
+    // Object files link against the C library alone: no calls into sci's kernels.
+    let options = &LlvmOptions {
+        matmul_kernel: false,
+        ..*options
+    };
     let mut tables = Vec::with_capacity(modules.len());
     for module in modules {
         crate::check_valid(module)?;

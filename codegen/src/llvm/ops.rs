@@ -419,7 +419,8 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
         Ok(Repr::Scalar(self.round(r, dtype)?))
     }
 
-    /// `matvec` and `matmul`: `[m, k] × [k, n]` with `n = 1` for a vector.
+    /// `matvec` and `matmul`: `[m, k] × [k, n]` with `n = 1` for a vector. Large `f64`
+    /// products call the JIT's matrix-product kernel when the options allow it.
     pub fn matmul(&mut self, id: ValueId, a: ValueId, b: ValueId) -> Res<Repr<'ctx>> {
         let (m, k) = match self.ty(a)?.shape[..] {
             [m, k] => (m, k),
@@ -433,6 +434,26 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
         let dtype = self.ty(id)?.dtype;
         let (pa, pb) = (self.buf(a)?, self.buf(b)?);
         let dst = self.dest(id)?;
+        if self.opts.matmul_kernel
+            && dtype == sci_ir::DType::F64
+            && m * n * k >= crate::libm::MATMUL_KERNEL_MIN
+        {
+            let kernel = self.decls.matmul;
+            let (mc, nc, kc) = (self.i64c(m), self.i64c(n), self.i64c(k));
+            self.b.build_call(
+                kernel,
+                &[
+                    mc.into(),
+                    nc.into(),
+                    kc.into(),
+                    pa.into(),
+                    pb.into(),
+                    dst.into(),
+                ],
+                "",
+            )?;
+            return Ok(Repr::Buf(dst));
+        }
         let mut idx = Vec::new();
         self.nest(&[m, n], &mut idx, &mut |s, idx| {
             let (i, j) = match idx {

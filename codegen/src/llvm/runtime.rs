@@ -9,7 +9,7 @@
 //! `fabs`, `min`/`max` and the arithmetic are LLVM instructions or intrinsics (correctly
 //! rounded or exact).
 
-use crate::libm::{MathFn, allocator_symbols, math_fn};
+use crate::libm::{MathFn, allocator_symbols, kernel_symbols, math_fn};
 
 /// The prefix of the private math symbols.
 pub(crate) const MATH_PREFIX: &str = "sci.libm.";
@@ -26,6 +26,7 @@ pub(crate) fn definition_of(name: &str) -> Option<usize> {
     }
     allocator_symbols()
         .into_iter()
+        .chain(kernel_symbols())
         .find(|(n, _)| *n == name)
         .map(|(_, p)| p as usize)
 }
