@@ -97,17 +97,17 @@ pub fn tile_function(f: &mut Function, lanes: usize) -> usize {
         let Some(Op::Map { inputs, body }) = f.values.get(a).map(|v| v.op.clone()) else {
             continue;
         };
-        if let Ok(block) = Tiler::new(f, lanes).run(&body, true) {
-            if let Some(v) = f.values.get_mut(id) {
-                v.op = Op::TileMap {
-                    inputs,
-                    lanes,
-                    reduce: Some(op),
-                    body: block,
-                };
-                fused.push(a);
-                count += 1;
-            }
+        if let Ok(block) = Tiler::new(f, lanes).run(&body, true)
+            && let Some(v) = f.values.get_mut(id)
+        {
+            v.op = Op::TileMap {
+                inputs,
+                lanes,
+                reduce: Some(op),
+                body: block,
+            };
+            fused.push(a);
+            count += 1;
         }
     }
     // Then every other map.
@@ -118,16 +118,16 @@ pub fn tile_function(f: &mut Function, lanes: usize) -> usize {
         let Some(Op::Map { inputs, body }) = f.values.get(id).map(|v| v.op.clone()) else {
             continue;
         };
-        if let Ok(block) = Tiler::new(f, lanes).run(&body, false) {
-            if let Some(v) = f.values.get_mut(id) {
-                v.op = Op::TileMap {
-                    inputs,
-                    lanes,
-                    reduce: None,
-                    body: block,
-                };
-                count += 1;
-            }
+        if let Ok(block) = Tiler::new(f, lanes).run(&body, false)
+            && let Some(v) = f.values.get_mut(id)
+        {
+            v.op = Op::TileMap {
+                inputs,
+                lanes,
+                reduce: None,
+                body: block,
+            };
+            count += 1;
         }
     }
     if count > 0 {
@@ -469,10 +469,10 @@ impl<'f> Tiler<'f> {
                     return Ok(false);
                 }
             }
-            if let Some(inner) = v.op.block() {
-                if !self.captures_uniform(inner, depth + 1)? {
-                    return Ok(false);
-                }
+            if let Some(inner) = v.op.block()
+                && !self.captures_uniform(inner, depth + 1)?
+            {
+                return Ok(false);
             }
         }
         Ok(matches!(self.get(block.result), Lane::Uniform(_)) || inside.contains(&block.result))
