@@ -79,9 +79,10 @@ pub(crate) fn allocator_symbols() -> [(&'static str, *const u8); 2] {
     [("malloc", malloc as *const u8), ("free", free as *const u8)]
 }
 
-/// Products with at least this many multiply–adds go to [`sci_matmul`]; smaller ones are
-/// cheaper inline.
-pub(crate) const MATMUL_KERNEL_MIN: usize = 512;
+/// Products with at least this many multiply–adds go to [`sci_matmul`]; smaller ones stay
+/// loops (cheap inline, and added in the interpreter's order: the per-point products of
+/// untiled code, a small network's Jacobian, agree with the interpreter bit for bit).
+pub(crate) const MATMUL_KERNEL_MIN: usize = 2048;
 
 /// `c = a · b` for row-major `a: [m, k]`, `b: [k, n]`, `c: [m, n]`, by `nano-gemm`'s
 /// micro-kernels for the host's widest vectors (written as `cᵀ = bᵀ aᵀ`, column-major, the
