@@ -52,6 +52,7 @@ use crate::{Compiled, Tensor};
 pub(crate) use device::DeviceSetup;
 use sci_codegen::{CompiledModule, Signature};
 use sci_ir::Module;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -331,12 +332,13 @@ fn add_runtime_derivatives(ir: &mut Module, missing: &mut HashMap<String, String
 /// can is rewritten batch-major (`sci_passes::tile`: tiles of points, structure of arrays,
 /// matrix products over the tile); the MLIR back end (one GPU thread per point) and the
 /// interpreter (the oracle of the untiled IR) take the module as it is.
-pub fn batch_major(ir: &Module, backend: BackendKind) -> Module {
-    let mut m = ir.clone();
-    if matches!(backend, BackendKind::Cranelift | BackendKind::Llvm) {
-        sci_passes::tile::tile_module(&mut m, sci_passes::tile::DEFAULT_LANES);
+pub fn batch_major(ir: &Module, backend: BackendKind) -> Cow<'_, Module> {
+    if !matches!(backend, BackendKind::Cranelift | BackendKind::Llvm) {
+        return Cow::Borrowed(ir);
     }
-    m
+    let mut m = ir.clone();
+    sci_passes::tile::tile_module(&mut m, sci_passes::tile::DEFAULT_LANES);
+    Cow::Owned(m)
 }
 
 fn compile_module(

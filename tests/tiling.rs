@@ -4,9 +4,9 @@
 //! 0, 1 and odd numbers of points, a tile's remainder and several tiles, with several lane
 //! counts. The PINN's loss and gradient are tiled completely, with the reductions fused.
 
-use sci::ir::interp::close;
 use sci::ir::random::random_inputs;
 use sci::ir::{FuncId, Interpreter, Module, Op, Tensor};
+use sci_codegen::difftest::Tolerance;
 use sci_passes::tile::tile_module;
 
 fn example_modules() -> Vec<(String, Module)> {
@@ -72,15 +72,12 @@ fn inputs_with_points(m: &Module, func: FuncId, points: usize, seed: u64) -> Vec
 
 fn agree(a: &Result<Tensor, sci::ir::EvalError>, b: &Result<Tensor, sci::ir::EvalError>) -> bool {
     match (a, b) {
-        (Ok(x), Ok(y)) => {
-            x.shape == y.shape
-                && x.batch == y.batch
-                && x.data.len() == y.data.len()
-                && x.data
-                    .iter()
-                    .zip(&y.data)
-                    .all(|(p, q)| close(*p, *q, 1e-9, 1e-11))
+        // The untiled result is the reference.
+        (Ok(want), Ok(got)) => Tolerance {
+            rtol: 1e-9,
+            atol: 1e-11,
         }
+        .agree(want, got),
         (Err(_), Err(_)) => true,
         _ => false,
     }

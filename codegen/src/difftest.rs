@@ -32,6 +32,19 @@ impl Tolerance {
         rtol: 1e-12,
         atol: 1e-13,
     };
+
+    /// Whether `got` has `want`'s shape and batch and every element is within this
+    /// tolerance of `want`'s.
+    pub fn agree(&self, want: &Tensor, got: &Tensor) -> bool {
+        want.shape == got.shape
+            && want.batch == got.batch
+            && want.data.len() == got.data.len()
+            && want
+                .data
+                .iter()
+                .zip(&got.data)
+                .all(|(w, x)| close(*x, *w, self.rtol, self.atol))
+    }
 }
 
 /// One disagreement.
@@ -165,15 +178,7 @@ fn compare_call(
     }
     let got = code.call(name, &args).map_err(|e| e.message);
     let agree = match (&expected, &got) {
-        (Ok(e), Ok(g)) => {
-            e.shape == g.shape
-                && e.batch == g.batch
-                && e.data.len() == g.data.len()
-                && e.data
-                    .iter()
-                    .zip(&g.data)
-                    .all(|(w, x)| close(*x, *w, tol.rtol, tol.atol))
-        }
+        (Ok(e), Ok(g)) => tol.agree(e, g),
         (Err(e), Err(g)) => same_failure(e, g),
         _ => false,
     };

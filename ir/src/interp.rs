@@ -691,17 +691,7 @@ impl<'f> Frame<'f> {
         inputs: &[ValueId],
         body: &'f Block,
     ) -> Result<Tensor, EvalError> {
-        let ins: Vec<Tensor> = inputs
-            .iter()
-            .map(|i| self.take(*i))
-            .collect::<Result<_, _>>()?;
-        let points = batch_points(&ins.iter().collect::<Vec<_>>())?;
-        let per = checked_elements(&ty.shape)?;
-        if per.checked_mul(points).is_none_or(|n| n > MAX_ELEMENTS) {
-            return Err(EvalError::new(
-                "The result of `map` would be too large to evaluate.",
-            ));
-        }
+        let (ins, points, per) = self.batch_inputs(inputs, ty, 1, "map")?;
         self.nested(|frame| {
             let mut data = Vec::with_capacity(per * points);
             for p in 0..points {
@@ -715,9 +705,32 @@ impl<'f> Frame<'f> {
             Tensor::batch(ty.shape.clone(), points, data)
         })
     }
-}
 
-impl<'f> Frame<'f> {
+    /// The batched inputs of a `map` or `tile_map` (`op`), their common number of points, and
+    /// the elements per point of its result type `ty`; the result (`points` points) and one
+    /// tile (`lanes` points) must fit the size limit.
+    fn batch_inputs(
+        &mut self,
+        inputs: &[ValueId],
+        ty: &Type,
+        lanes: usize,
+        op: &str,
+    ) -> Result<(Vec<Tensor>, usize, usize), EvalError> {
+        let ins: Vec<Tensor> = inputs
+            .iter()
+            .map(|i| self.take(*i))
+            .collect::<Result<_, _>>()?;
+        let points = batch_points(&ins.iter().collect::<Vec<_>>())?;
+        let per = checked_elements(&ty.shape)?;
+        let fits = |count: usize| per.checked_mul(count).is_some_and(|n| n <= MAX_ELEMENTS);
+        if !fits(points) || !fits(lanes) {
+            return Err(EvalError::new(format!(
+                "The result of `{op}` would be too large to evaluate."
+            )));
+        }
+        Ok((ins, points, per))
+    }
+
     /// `tile_map`: see [`Op::TileMap`] for the layout of tiles and the padding.
     fn tile_map(
         &mut self,
@@ -728,19 +741,7 @@ impl<'f> Frame<'f> {
         reduce: Option<ReduceOp>,
         body: &'f Block,
     ) -> Result<Tensor, EvalError> {
-        let ins: Vec<Tensor> = inputs
-            .iter()
-            .map(|i| self.take(*i))
-            .collect::<Result<_, _>>()?;
-        let points = batch_points(&ins.iter().collect::<Vec<_>>())?;
-        let per = checked_elements(&ty.shape)?;
-        if per.checked_mul(points).is_none_or(|n| n > MAX_ELEMENTS)
-            || per.checked_mul(lanes).is_none_or(|n| n > MAX_ELEMENTS)
-        {
-            return Err(EvalError::new(
-                "The result of `tile_map` would be too large to evaluate.",
-            ));
-        }
+        let (ins, points, per) = self.batch_inputs(inputs, ty, lanes, "tile_map")?;
         let tiles = points.div_ceil(lanes);
         self.nested(|frame| {
             let mut data = Vec::with_capacity(if reduce.is_some() { 0 } else { per * points });

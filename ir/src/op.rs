@@ -408,6 +408,18 @@ impl Op {
     /// Replaces every value handle of the op, its block's arguments, body and result
     /// included, by `f(handle)` (for renumbering, inlining and remapping passes).
     pub fn map_values(&mut self, mut f: impl FnMut(ValueId) -> ValueId) {
+        self.map_operands(&mut f);
+        if let Some(block) = self.block_mut() {
+            let mut m = |id: &mut ValueId| *id = f(*id);
+            block.args.iter_mut().for_each(&mut m);
+            block.body.iter_mut().for_each(&mut m);
+            m(&mut block.result);
+        }
+    }
+
+    /// Replaces the handles of the op's own operands ([`Op::operands`]) by `f(handle)`,
+    /// leaving its block alone (for passes that copy a structured op's block themselves).
+    pub fn map_operands(&mut self, mut f: impl FnMut(ValueId) -> ValueId) {
         let mut m = |id: &mut ValueId| *id = f(*id);
         match self {
             Op::Arg(_) | Op::Const(_) | Op::Literal(_) => {}
@@ -446,11 +458,6 @@ impl Op {
                 m(of);
                 wrt.iter_mut().for_each(&mut m);
             }
-        }
-        if let Some(block) = self.block_mut() {
-            block.args.iter_mut().for_each(&mut m);
-            block.body.iter_mut().for_each(&mut m);
-            m(&mut block.result);
         }
     }
 }

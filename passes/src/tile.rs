@@ -330,14 +330,14 @@ impl<'f> Tiler<'f> {
             if let Some(b) = op.block_mut() {
                 *b = inner;
             }
-            op.map_values(|x| self.uniform_of(x));
+            op.map_operands(|x| self.uniform_of(x));
             let new = self.push(op, v.ty.clone());
             self.lane.insert(id, Lane::Uniform(new));
             return Ok(());
         }
         if uniform {
             let mut op = v.op.clone();
-            op.map_values(|x| self.uniform_of(x));
+            op.map_operands(|x| self.uniform_of(x));
             let new = self.push(op, v.ty.clone());
             self.lane.insert(id, Lane::Uniform(new));
             return Ok(());
@@ -500,7 +500,7 @@ impl<'f> Tiler<'f> {
                     *b = copy;
                 }
             }
-            op.map_values(|x| self.uniform_of(x));
+            op.map_operands(|x| self.uniform_of(x));
             let new = self.raw(op, v.ty);
             self.lane.insert(id, Lane::Uniform(new));
             body.push(new);

@@ -118,7 +118,7 @@ fn ptx_text(_: &Module) -> Result<String, String> {
 fn object_bytes(modules: &[Module], target: &Target<'_>) -> Result<Vec<u8>, String> {
     let tiled: Vec<Module> = modules
         .iter()
-        .map(|m| sci::jit::batch_major(m, target.backend))
+        .map(|m| sci::jit::batch_major(m, target.backend).into_owned())
         .collect();
     let modules = &tiled[..];
     match target.backend {

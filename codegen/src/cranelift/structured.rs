@@ -106,29 +106,17 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
     }
 
     pub fn map(&mut self, id: ValueId, inputs: &[ValueId], body: &Block) -> Res<Repr> {
+        let (batches, n) = self.batch_inputs(inputs)?;
         let mut ins = Vec::with_capacity(inputs.len());
-        for &i in inputs {
-            match self.repr(i)? {
-                Repr::Batch { ptr, n } => {
-                    ins.push((ptr, n, self.len_of(i)?, self.ty(i)?.shape.is_empty()))
-                }
-                _ => return Err(internal("map over an unbatched value")),
-            }
-        }
-        let n = ins
-            .first()
-            .map(|x| x.1)
-            .ok_or_else(|| internal("map without inputs"))?;
-        for &(_, m, _, _) in &ins[1..] {
-            let differ = self.b.ins().icmp(IntCC::NotEqual, n, m);
-            self.fail_if(differ, Status::BatchMismatch);
+        for (&i, (ptr, len)) in inputs.iter().zip(batches) {
+            ins.push((ptr, len, self.ty(i)?.shape.is_empty()));
         }
         let per = self.len_of(id)?;
         let dst = self.alloc_batch(id, n, per)?;
         self.repeat_dyn(n, |s, p| {
             let args = ins
                 .iter()
-                .map(|&(ptr, _, len, scalar)| {
+                .map(|&(ptr, len, scalar)| {
                     if scalar {
                         Repr::Scalar(s.load(ptr, Ix::V(p)))
                     } else {
@@ -154,26 +142,16 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
         reduce: Option<ReduceOp>,
         body: &Block,
     ) -> Res<Repr> {
+        let (batches, n) = self.batch_inputs(inputs)?;
         let mut ins = Vec::with_capacity(inputs.len());
-        for (&i, &arg) in inputs.iter().zip(&body.args) {
-            match self.repr(i)? {
-                Repr::Batch { ptr, n } => ins.push((ptr, n, self.len_of(i)?, self.dest(arg)?)),
-                _ => return Err(internal("tile_map over an unbatched value")),
-            }
+        for ((ptr, width), &arg) in batches.into_iter().zip(&body.args) {
+            ins.push((ptr, width, self.dest(arg)?));
         }
         let mask_arg = *body
             .args
             .last()
             .ok_or_else(|| internal("tile_map without a mask argument"))?;
         let mask = self.dest(mask_arg)?;
-        let n = ins
-            .first()
-            .map(|x| x.1)
-            .ok_or_else(|| internal("tile_map without inputs"))?;
-        for &(_, m, _, _) in &ins[1..] {
-            let differ = self.b.ins().icmp(IntCC::NotEqual, n, m);
-            self.fail_if(differ, Status::BatchMismatch);
-        }
         if matches!(reduce, Some(ReduceOp::Max | ReduceOp::Min | ReduceOp::Mean)) {
             let empty = self.b.ins().icmp_imm_s(IntCC::Equal, n, 0);
             self.fail_if(empty, Status::EmptyBatch);
@@ -205,9 +183,14 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
         let padded = self.b.ins().iadd_imm_s(n, lanes as i64 - 1);
         let tiles = self.b.ins().udiv(padded, lanes_c);
         let last = self.b.ins().iadd_imm_s(n, -1);
+        // Element `e` of lane 0 in a tile (lanes are the innermost axis).
+        let lane_of = |s: &mut Self, e: Ix| match e {
+            Ix::C(c) => Ix::C(c * lanes),
+            Ix::V(v) => Ix::V(s.b.ins().imul_imm_s(v, lanes as i64)),
+        };
         self.repeat_dyn(tiles, |s, k| {
             let base = s.b.ins().imul_imm_s(k, lanes as i64);
-            for &(ptr, _, width, tile) in &ins {
+            for &(ptr, width, tile) in &ins {
                 s.repeat(lanes, |s, l| {
                     let p = s.b.ins().iadd(base, l);
                     let beyond = s.b.ins().icmp(IntCC::SignedGreaterThan, p, last);
@@ -216,10 +199,7 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
                     let to = s.addr(tile, Ix::V(l), 1);
                     s.each(width, |s, e| {
                         let x = s.load(from, e);
-                        let at = match e {
-                            Ix::C(c) => Ix::C(c * lanes),
-                            Ix::V(v) => Ix::V(s.b.ins().imul_imm_s(v, lanes as i64)),
-                        };
+                        let at = lane_of(s, e);
                         s.store(to, at, x);
                         Ok(())
                     })
@@ -236,7 +216,7 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
             })?;
             let args: Vec<Repr> = ins
                 .iter()
-                .map(|x| Repr::Buf(x.3))
+                .map(|x| Repr::Buf(x.2))
                 .chain([Repr::Buf(mask)])
                 .collect();
             let item = s.run_block(body, &args)?;
@@ -255,10 +235,7 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
                         let to = s.addr(dst, Ix::V(p), per);
                         let from = s.addr(item, Ix::V(l), 1);
                         s.each(per, |s, e| {
-                            let at = match e {
-                                Ix::C(c) => Ix::C(c * lanes),
-                                Ix::V(v) => Ix::V(s.b.ins().imul_imm_s(v, lanes as i64)),
-                            };
+                            let at = lane_of(s, e);
                             let x = s.load(from, at);
                             s.store(to, e, x);
                             Ok(())
@@ -323,6 +300,28 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
                 Ok(Repr::Scalar(finish(self, r)))
             }
         }
+    }
+
+    /// The buffers and per-point lengths of the batched `inputs` of a `map` or `tile_map`,
+    /// and their common number of points (a mismatch fails the call).
+    fn batch_inputs(&mut self, inputs: &[ValueId]) -> Res<(Vec<(Value, usize)>, Value)> {
+        let mut ins = Vec::with_capacity(inputs.len());
+        let mut count = None;
+        for &i in inputs {
+            let Repr::Batch { ptr, n } = self.repr(i)? else {
+                return Err(internal("map over an unbatched value"));
+            };
+            match count {
+                None => count = Some(n),
+                Some(first) => {
+                    let differ = self.b.ins().icmp(IntCC::NotEqual, first, n);
+                    self.fail_if(differ, Status::BatchMismatch);
+                }
+            }
+            ins.push((ptr, self.len_of(i)?));
+        }
+        let n = count.ok_or_else(|| internal("map without inputs"))?;
+        Ok((ins, n))
     }
 
     pub fn reduce_batch(&mut self, id: ValueId, op: ReduceOp, a: ValueId) -> Res<Repr> {

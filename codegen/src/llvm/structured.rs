@@ -112,29 +112,17 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
     }
 
     pub fn map(&mut self, id: ValueId, inputs: &[ValueId], body: &Block) -> Res<Repr<'ctx>> {
+        let (batches, n) = self.batch_inputs(inputs)?;
         let mut ins = Vec::with_capacity(inputs.len());
-        for &i in inputs {
-            match self.repr(i)? {
-                Repr::Batch { ptr, n } => {
-                    ins.push((ptr, n, self.len_of(i)?, self.ty(i)?.shape.is_empty()))
-                }
-                _ => return Err(internal("map over an unbatched value")),
-            }
-        }
-        let n = ins
-            .first()
-            .map(|x| x.1)
-            .ok_or_else(|| internal("map without inputs"))?;
-        for &(_, m, _, _) in ins.iter().skip(1) {
-            let differ = self.b.build_int_compare(IntPredicate::NE, n, m, "")?;
-            self.fail_if(differ, Status::BatchMismatch)?;
+        for (&i, (ptr, len)) in inputs.iter().zip(batches) {
+            ins.push((ptr, len, self.ty(i)?.shape.is_empty()));
         }
         let per = self.len_of(id)?;
         let dst = self.alloc_batch(id, n, per)?;
         self.repeat_dyn(n, |s, p| {
             let args = ins
                 .iter()
-                .map(|&(ptr, _, len, scalar)| {
+                .map(|&(ptr, len, scalar)| {
                     Ok(if scalar {
                         Repr::Scalar(s.load(ptr, Ix::V(p))?)
                     } else {
@@ -160,26 +148,16 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
         reduce: Option<ReduceOp>,
         body: &Block,
     ) -> Res<Repr<'ctx>> {
+        let (batches, n) = self.batch_inputs(inputs)?;
         let mut ins = Vec::with_capacity(inputs.len());
-        for (&i, &arg) in inputs.iter().zip(&body.args) {
-            match self.repr(i)? {
-                Repr::Batch { ptr, n } => ins.push((ptr, n, self.len_of(i)?, self.dest(arg)?)),
-                _ => return Err(internal("tile_map over an unbatched value")),
-            }
+        for ((ptr, width), &arg) in batches.into_iter().zip(&body.args) {
+            ins.push((ptr, width, self.dest(arg)?));
         }
         let mask_arg = *body
             .args
             .last()
             .ok_or_else(|| internal("tile_map without a mask argument"))?;
         let mask = self.dest(mask_arg)?;
-        let n = ins
-            .first()
-            .map(|x| x.1)
-            .ok_or_else(|| internal("tile_map without inputs"))?;
-        for &(_, m, _, _) in ins.iter().skip(1) {
-            let differ = self.b.build_int_compare(IntPredicate::NE, n, m, "")?;
-            self.fail_if(differ, Status::BatchMismatch)?;
-        }
         if matches!(reduce, Some(ReduceOp::Max | ReduceOp::Min | ReduceOp::Mean)) {
             let empty = self.is_first(n)?;
             self.fail_if(empty, Status::EmptyBatch)?;
@@ -209,6 +187,7 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
         let padded = self.b.build_int_add(n, self.i64c(lanes - 1), "")?;
         let tiles = self.b.build_int_unsigned_div(padded, lanes_c, "")?;
         let last = self.b.build_int_sub(n, self.i64c(1), "")?;
+        // Element `e` of lane 0 in a tile (lanes are the innermost axis).
         let lane_of = |s: &mut Self, e: Ix<'ctx>| -> Res<Ix<'ctx>> {
             Ok(match e {
                 Ix::C(c) => Ix::C(c * lanes),
@@ -217,7 +196,7 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
         };
         self.repeat_dyn(tiles, |s, k| {
             let base = s.b.build_int_nuw_mul(k, lanes_c, "")?;
-            for &(ptr, _, width, tile) in &ins {
+            for &(ptr, width, tile) in &ins {
                 s.repeat(lanes, |s, l| {
                     let p = s.b.build_int_nuw_add(base, l, "")?;
                     let beyond = s.b.build_int_compare(IntPredicate::SGT, p, last, "")?;
@@ -241,7 +220,7 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
             })?;
             let args: Vec<Repr<'ctx>> = ins
                 .iter()
-                .map(|x| Repr::Buf(x.3))
+                .map(|x| Repr::Buf(x.2))
                 .chain([Repr::Buf(mask)])
                 .collect();
             let item = s.run_block(body, &args)?;
@@ -323,6 +302,31 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
             }
             (None, None) => Err(internal("tile_map without an accumulator")),
         }
+    }
+
+    /// The buffers and per-point lengths of the batched `inputs` of a `map` or `tile_map`,
+    /// and their common number of points (a mismatch fails the call).
+    fn batch_inputs(
+        &mut self,
+        inputs: &[ValueId],
+    ) -> Res<(Vec<(PointerValue<'ctx>, usize)>, IntValue<'ctx>)> {
+        let mut ins = Vec::with_capacity(inputs.len());
+        let mut count = None;
+        for &i in inputs {
+            let Repr::Batch { ptr, n } = self.repr(i)? else {
+                return Err(internal("map over an unbatched value"));
+            };
+            match count {
+                None => count = Some(n),
+                Some(first) => {
+                    let differ = self.b.build_int_compare(IntPredicate::NE, first, n, "")?;
+                    self.fail_if(differ, Status::BatchMismatch)?;
+                }
+            }
+            ins.push((ptr, self.len_of(i)?));
+        }
+        let n = count.ok_or_else(|| internal("map without inputs"))?;
+        Ok((ins, n))
     }
 
     pub fn reduce_batch(&mut self, id: ValueId, op: ReduceOp, a: ValueId) -> Res<Repr<'ctx>> {

@@ -743,45 +743,28 @@ impl<'a> Checker<'a> {
             );
             return;
         }
-        let tile = |t: &Type, dtype: DType| {
-            let mut shape = t.shape.clone();
-            shape.push(lanes);
-            Type::tensor(dtype, shape)
+        let tile = |mut t: Type| {
+            t.shape.push(lanes);
+            t
         };
+        if !self.check_point_args(id, "tile_map", inputs, &body.args, tile) {
+            return;
+        }
         let mask = body.args[inputs.len()];
-        let expected = inputs
-            .iter()
-            .map(|i| (*i, self.ty(*i).cloned()))
-            .chain([(mask, Some(Type::boolean(Vec::new()).batched()))]);
-        for ((input, it), arg) in expected.zip(&body.args) {
-            let (Some(it), Some(at)) = (it, self.ty(*arg)) else {
-                return;
-            };
-            if !it.batched {
-                self.err(
-                    Some(id),
-                    CODE_BATCH,
-                    format!(
-                        "`tile_map` needs batched inputs, but %{} is {}.",
-                        input.index(),
-                        show(&it)
-                    ),
-                );
-                return;
-            }
-            let want = tile(&it.per_point(), it.dtype);
-            if !at.same_layout(&want) {
-                self.type_error(
-                    id,
-                    format!(
-                        "The block argument %{} of `tile_map` is {} but should be {}.",
-                        arg.index(),
-                        show(at),
-                        show(&want)
-                    ),
-                );
-                return;
-            }
+        let want = Type::boolean(vec![lanes]);
+        if let Some(mt) = self.ty(mask)
+            && !mt.same_layout(&want)
+        {
+            self.type_error(
+                id,
+                format!(
+                    "The last block argument %{} of `tile_map`, the lane mask, is {} but should be {}.",
+                    mask.index(),
+                    show(mt),
+                    show(&want)
+                ),
+            );
+            return;
         }
         let Some(rt) = self.ty(body.result) else {
             return;
@@ -826,40 +809,63 @@ impl<'a> Checker<'a> {
             );
             return;
         }
-        for (input, arg) in inputs.iter().zip(&body.args) {
+        if !self.check_point_args(id, "map", inputs, &body.args, |t| t) {
+            return;
+        }
+        let Some(rt) = self.ty(body.result) else {
+            return;
+        };
+        self.expect(id, declared, rt.dtype, rt.shape.clone(), true);
+    }
+
+    /// The block arguments of a `map` or `tile_map` (`op`) against its inputs: each input is
+    /// batched, and argument `k` has the layout `arg_type(point type of input k)`.
+    fn check_point_args(
+        &mut self,
+        id: ValueId,
+        op: &str,
+        inputs: &[ValueId],
+        args: &[ValueId],
+        arg_type: impl Fn(Type) -> Type,
+    ) -> bool {
+        for (input, arg) in inputs.iter().zip(args) {
             let (Some(it), Some(at)) = (self.ty(*input), self.ty(*arg)) else {
-                return;
+                return false;
             };
             if !it.batched {
                 self.err(
                     Some(id),
                     CODE_BATCH,
                     format!(
-                        "`map` needs batched inputs, but %{} is {}.",
+                        "`{op}` needs batched inputs, but %{} is {}.",
                         input.index(),
                         show(it)
                     ),
                 );
-                return;
+                return false;
             }
-            if !at.same_layout(&it.per_point()) {
+            let point = it.per_point();
+            let want = arg_type(point.clone());
+            if !at.same_layout(&want) {
+                let should = if want.same_layout(&point) {
+                    String::new()
+                } else {
+                    format!(", so it should be {}", show(&want))
+                };
                 self.type_error(
                     id,
                     format!(
-                        "The block argument %{} of `map` is {} but the input %{} has points of type {}.",
+                        "The block argument %{} of `{op}` is {} but the input %{} has points of type {}{should}.",
                         arg.index(),
                         show(at),
                         input.index(),
-                        show(&it.per_point())
+                        show(&point)
                     ),
                 );
-                return;
+                return false;
             }
         }
-        let Some(rt) = self.ty(body.result) else {
-            return;
-        };
-        self.expect(id, declared, rt.dtype, rt.shape.clone(), true);
+        true
     }
 
     fn check_call(

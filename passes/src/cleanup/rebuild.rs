@@ -1,7 +1,7 @@
 //! Copying a function into a fresh arena in builder order, dropping values and
 //! redirecting uses on the way: the common back end of CSE, DCE and simplification.
 
-use sci_ir::{Block, Function, FunctionBuilder, Op, ValueId};
+use sci_ir::{Block, Function, FunctionBuilder, ValueId};
 use std::collections::{HashMap, HashSet};
 
 /// Deepest block nesting the passes follow (the validator allows 64).
@@ -66,59 +66,25 @@ impl Copier<'_> {
                 continue;
             }
             let value = self.f.values.get(v)?;
-            let op = match &value.op {
-                Op::Tabulate { extents, body } => Op::Tabulate {
-                    extents: extents.clone(),
-                    body: self.copy_block(body, depth + 1)?,
-                },
-                Op::Fold { op, extent, body } => Op::Fold {
-                    op: *op,
-                    extent: *extent,
-                    body: self.copy_block(body, depth + 1)?,
-                },
-                Op::Map { inputs, body } => {
-                    let inputs = inputs
-                        .iter()
-                        .map(|i| self.lookup(*i))
-                        .collect::<Option<Vec<_>>>()?;
-                    Op::Map {
-                        inputs,
-                        body: self.copy_block(body, depth + 1)?,
-                    }
+            // A structured op's block is copied first; then its operands are remapped.
+            let mut op = value.op.clone();
+            if let Some(block) = value.op.block() {
+                let copy = self.copy_block(block, depth + 1)?;
+                if let Some(b) = op.block_mut() {
+                    *b = copy;
                 }
-                Op::TileMap {
-                    inputs,
-                    lanes,
-                    reduce,
-                    body,
-                } => {
-                    let inputs = inputs
-                        .iter()
-                        .map(|i| self.lookup(*i))
-                        .collect::<Option<Vec<_>>>()?;
-                    Op::TileMap {
-                        inputs,
-                        lanes: *lanes,
-                        reduce: *reduce,
-                        body: self.copy_block(body, depth + 1)?,
-                    }
+            }
+            let mut ok = true;
+            op.map_operands(|x| match self.lookup(x) {
+                Some(y) => y,
+                None => {
+                    ok = false;
+                    x
                 }
-                other => {
-                    let mut op = other.clone();
-                    let mut ok = true;
-                    op.map_values(|x| match self.lookup(x) {
-                        Some(y) => y,
-                        None => {
-                            ok = false;
-                            x
-                        }
-                    });
-                    if !ok {
-                        return None;
-                    }
-                    op
-                }
-            };
+            });
+            if !ok {
+                return None;
+            }
             let new = match &value.name {
                 Some(name) => self.b.push_named(op, value.ty.clone(), name.clone()),
                 None => self.b.push(op, value.ty.clone()),

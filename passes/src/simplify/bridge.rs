@@ -259,53 +259,19 @@ impl Bridge<'_> {
                 continue;
             }
             let val = value(f, v)?;
-            let op = match &val.op {
-                Op::Tabulate { extents, body } => Op::Tabulate {
-                    extents: extents.clone(),
-                    body: self.nested(body, depth)?,
-                },
-                Op::Fold { op, extent, body } => Op::Fold {
-                    op: *op,
-                    extent: *extent,
-                    body: self.nested(body, depth)?,
-                },
-                Op::Map { inputs, body } => {
-                    let inputs = inputs
-                        .iter()
-                        .map(|i| self.resolve(*i))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Op::Map {
-                        inputs,
-                        body: self.nested(body, depth)?,
-                    }
+            // A structured op's block is rebuilt first; then its operands are resolved.
+            let mut op = val.op.clone();
+            if let Some(body) = val.op.block() {
+                let rebuilt = self.nested(body, depth)?;
+                if let Some(b) = op.block_mut() {
+                    *b = rebuilt;
                 }
-                Op::TileMap {
-                    inputs,
-                    lanes,
-                    reduce,
-                    body,
-                } => {
-                    let inputs = inputs
-                        .iter()
-                        .map(|i| self.resolve(*i))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Op::TileMap {
-                        inputs,
-                        lanes: *lanes,
-                        reduce: *reduce,
-                        body: self.nested(body, depth)?,
-                    }
-                }
-                other => {
-                    let mut new = HashMap::new();
-                    for o in other.operands() {
-                        new.insert(o, self.resolve(o)?);
-                    }
-                    let mut op = other.clone();
-                    op.map_values(|x| new.get(&x).copied().unwrap_or(x));
-                    op
-                }
-            };
+            }
+            let mut new = HashMap::new();
+            for o in val.op.operands() {
+                new.insert(o, self.resolve(o)?);
+            }
+            op.map_operands(|x| new.get(&x).copied().unwrap_or(x));
             let id = match &val.name {
                 Some(n) => self.b.push_named(op, val.ty.clone(), n.clone()),
                 None => self.b.push(op, val.ty.clone()),
