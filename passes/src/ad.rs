@@ -44,6 +44,7 @@ pub use dense::{
 pub use expand::{
     ExpandOptions, SecondOrder, expand_derivatives, expand_derivatives_with, expand_function,
 };
+pub(crate) use graph::use_counts;
 pub use inline::{inline_calls, inline_calls_function};
 
 use cx::Cx;

@@ -28,12 +28,12 @@
 //! Summation order changes (lanes, then tiles), so tiled results agree with the untiled
 //! ones to rounding, not bit for bit; the back ends agree bit for bit on the tiled module.
 
-use crate::ad::inline_calls_function;
+use crate::ad::{inline_calls_function, use_counts};
 use crate::cleanup::dce;
 use sci_ir::{
     BinaryOp, Block, DType, Function, Module, Op, ReduceOp, Type, UnaryOp, Value, ValueId,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The number of points per tile the CPU back ends use: on the Burgers PINN's loss and
 /// gradient, 64 lanes ran 10 % faster than 32 and 25 % faster than 8 (Cranelift).
@@ -41,6 +41,7 @@ pub const DEFAULT_LANES: usize = 64;
 
 /// Rewrites the maps of every function of `m` (see the module docs); returns how many
 /// maps became `tile_map`s.
+///
 /// Calls inside map bodies (a network called per point) are inlined first, so that the
 /// callee's ops are tiled too.
 pub fn tile_module(m: &mut Module, lanes: usize) -> usize {
@@ -49,13 +50,8 @@ pub fn tile_module(m: &mut Module, lanes: usize) -> usize {
     for id in ids {
         let calls_in_maps = m.functions.get(id).is_some_and(|f| {
             f.body.body.iter().any(|v| {
-                f.values
-                    .get(*v)
-                    .and_then(|v| match &v.op {
-                        Op::Map { body, .. } => Some(has_call(f, body, 0)),
-                        _ => None,
-                    })
-                    .unwrap_or(false)
+                matches!(f.values.get(*v).map(|v| &v.op),
+                    Some(Op::Map { body, .. }) if has_call(f, body, 0))
             })
         });
         if calls_in_maps {
@@ -81,7 +77,8 @@ pub fn tile_function(f: &mut Function, lanes: usize) -> usize {
     }
     let uses = use_counts(f);
     let top = f.body.body.clone();
-    let mut fused = Vec::new();
+    let at_top: HashSet<ValueId> = top.iter().copied().collect();
+    let mut fused = HashSet::new();
     let mut count = 0;
     // First the reductions whose operand is a map used only there: fused.
     for &id in &top {
@@ -91,7 +88,7 @@ pub fn tile_function(f: &mut Function, lanes: usize) -> usize {
             continue;
         };
         let (op, a) = (*op, *a);
-        if uses.get(&a) != Some(&1) || !top.contains(&a) {
+        if uses.get(&a) != Some(&1) || !at_top.contains(&a) {
             continue;
         }
         let Some(Op::Map { inputs, body }) = f.values.get(a).map(|v| v.op.clone()) else {
@@ -106,7 +103,7 @@ pub fn tile_function(f: &mut Function, lanes: usize) -> usize {
                 reduce: Some(op),
                 body: block,
             };
-            fused.push(a);
+            fused.insert(a);
             count += 1;
         }
     }
@@ -147,28 +144,6 @@ fn has_call(f: &Function, block: &Block, depth: usize) -> bool {
                 Some(op) => op.block().is_some_and(|b| has_call(f, b, depth + 1)),
                 None => false,
             })
-}
-
-/// How often each value is used (operands, block results), over every block.
-fn use_counts(f: &Function) -> HashMap<ValueId, usize> {
-    let mut uses = HashMap::new();
-    fn walk(f: &Function, block: &Block, uses: &mut HashMap<ValueId, usize>, depth: usize) {
-        if depth > 64 {
-            return;
-        }
-        for &id in &block.body {
-            let Some(v) = f.values.get(id) else { continue };
-            for o in v.op.operands() {
-                *uses.entry(o).or_insert(0) += 1;
-            }
-            if let Some(inner) = v.op.block() {
-                walk(f, inner, uses, depth + 1);
-            }
-        }
-        *uses.entry(block.result).or_insert(0) += 1;
-    }
-    walk(f, &f.body, &mut uses, 0);
-    uses
 }
 
 /// Why a map body cannot be tiled (the map is then left as it is).

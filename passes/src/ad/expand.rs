@@ -16,7 +16,9 @@
 
 use super::cx::Cx;
 use super::emit::plain;
-use super::graph::{Place, block_mut, block_ref, compact, places, replace_uses, slice, val};
+use super::graph::{
+    Place, block_mut, block_ref, compact, places, replace_uses, slice, use_counts, val,
+};
 use super::inline::inline_at;
 use super::reverse::Adj;
 use super::{AdError, taylor};
@@ -209,21 +211,6 @@ struct LaplacianTree {
     of: ValueId,
     vars: Vec<ValueId>,
     owner: Option<ValueId>,
-}
-
-/// How many times each value is used (operands and block results).
-fn use_counts(g: &Function) -> HashMap<ValueId, usize> {
-    let mut counts: HashMap<ValueId, usize> = HashMap::new();
-    for (_, v) in g.values.iter() {
-        for o in v.op.operands() {
-            *counts.entry(o).or_default() += 1;
-        }
-        if let Some(b) = v.op.block() {
-            *counts.entry(b.result).or_default() += 1;
-        }
-    }
-    *counts.entry(g.body.result).or_default() += 1;
-    counts
 }
 
 /// The Laplacian tree that derivative `d` is a leaf of, if it is one.

@@ -308,3 +308,18 @@ fn copy_body(
     }
     Ok(out)
 }
+
+/// How many times each value is used (operands and block results).
+pub(crate) fn use_counts(g: &Function) -> HashMap<ValueId, usize> {
+    let mut counts: HashMap<ValueId, usize> = HashMap::new();
+    for (_, v) in g.values.iter() {
+        for o in v.op.operands() {
+            *counts.entry(o).or_default() += 1;
+        }
+        if let Some(b) = v.op.block() {
+            *counts.entry(b.result).or_default() += 1;
+        }
+    }
+    *counts.entry(g.body.result).or_default() += 1;
+    counts
+}
