@@ -16,7 +16,7 @@ mod kernels;
 pub mod offload;
 mod tensor;
 
-pub use kernels::{cast, max_nan, min_nan, round_f32, sigmoid, softplus};
+pub use kernels::{PowiForm, cast, max_nan, min_nan, powi, round_f32, sigmoid, softplus};
 pub use offload::{MapOffload, SiteResult};
 pub use tensor::{Tensor, close};
 

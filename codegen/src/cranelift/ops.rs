@@ -9,6 +9,7 @@ use cranelift_codegen::ir::types::{F64, I64};
 use cranelift_codegen::ir::{InstBuilder, Value};
 use cranelift_frontend::Variable;
 use cranelift_module::{DataDescription, Module as ClModule};
+use sci_ir::interp::PowiForm;
 use sci_ir::types::element_count;
 use sci_ir::{BinaryOp, CmpOp, DType, ReduceOp, Type, UnaryOp, ValueId};
 
@@ -93,6 +94,23 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
             UnaryOp::Erf => "erf",
         };
         self.math(name, &[x])
+    }
+
+    /// `powi x, n` in the form the interpreter computes it (`sci_ir::interp::PowiForm`).
+    pub fn powi(&mut self, x: Value, n: i32) -> Res<Value> {
+        Ok(match PowiForm::of(n) {
+            PowiForm::One => self.f64c(1.0),
+            PowiForm::Identity => x,
+            PowiForm::Square => self.b.ins().fmul(x, x),
+            PowiForm::Reciprocal => {
+                let one = self.f64c(1.0);
+                self.b.ins().fdiv(one, x)
+            }
+            PowiForm::Pow => {
+                let e = self.f64c(f64::from(n));
+                return self.math("pow", &[x, e]);
+            }
+        })
     }
 
     pub fn binary(&mut self, op: BinaryOp, a: Value, b: Value) -> Res<Value> {

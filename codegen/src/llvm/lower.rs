@@ -757,11 +757,8 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
                 self.elementwise(id, &[*a, *b], move |s, x| s.binary(op, x[0], x[1]))
             }
             Op::Powi(a, n) => {
-                let n = f64::from(*n);
-                self.elementwise(id, &[*a], move |s, x| {
-                    let e = s.f64c(n);
-                    s.math("pow", &[x[0], e])
-                })
+                let n = *n;
+                self.elementwise(id, &[*a], move |s, x| s.powi(x[0], n))
             }
             Op::Compare(op, a, b) => {
                 let op = *op;

@@ -8,6 +8,7 @@ use super::lower::{FnLower, Ix, Repr, Res, UNROLL, internal};
 use inkwell::module::Linkage;
 use inkwell::values::{FloatValue, IntValue};
 use inkwell::{FloatPredicate, IntPredicate};
+use sci_ir::interp::PowiForm;
 use sci_ir::types::element_count;
 use sci_ir::{BinaryOp, CmpOp, DType, ReduceOp, Type, UnaryOp, ValueId};
 
@@ -109,6 +110,20 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
             UnaryOp::Erf => "erf",
         };
         self.math(name, &[x])
+    }
+
+    /// `powi x, n` in the form the interpreter computes it (`sci_ir::interp::PowiForm`).
+    pub fn powi(&mut self, x: FloatValue<'ctx>, n: i32) -> Res<FloatValue<'ctx>> {
+        Ok(match PowiForm::of(n) {
+            PowiForm::One => self.f64c(1.0),
+            PowiForm::Identity => x,
+            PowiForm::Square => self.b.build_float_mul(x, x, "")?,
+            PowiForm::Reciprocal => self.b.build_float_div(self.f64c(1.0), x, "")?,
+            PowiForm::Pow => {
+                let e = self.f64c(f64::from(n));
+                return self.math("pow", &[x, e]);
+            }
+        })
     }
 
     pub fn binary(

@@ -623,11 +623,8 @@ impl<'a> FnLower<'a> {
                 self.elementwise(id, &[*a, *b], move |s, x| s.binary(op, &x[0], &x[1]))
             }
             Op::Powi(a, n) => {
-                let n = f64::from(*n);
-                self.elementwise(id, &[*a], move |s, x| {
-                    let e = s.cf64(n);
-                    Ok(s.math("pow", &[&x[0], &e]))
-                })
+                let n = *n;
+                self.elementwise(id, &[*a], move |s, x| Ok(s.powi(&x[0], n)))
             }
             Op::Compare(op, a, b) => {
                 let op = *op;

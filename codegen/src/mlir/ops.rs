@@ -6,6 +6,7 @@
 
 use super::lower::{FnLower, MEM, Repr, Res, Target, internal};
 use super::text::{Ix, f64_literal};
+use sci_ir::interp::PowiForm;
 use sci_ir::types::element_count;
 use sci_ir::{BinaryOp, CmpOp, DType, ReduceOp, Type, UnaryOp, ValueId};
 
@@ -119,6 +120,23 @@ impl FnLower<'_> {
             UnaryOp::Erf => "erf",
         };
         Ok(self.math(name, &[x]))
+    }
+
+    /// `powi x, n` in the form the interpreter computes it (`sci_ir::interp::PowiForm`).
+    pub fn powi(&mut self, x: &str, n: i32) -> String {
+        match PowiForm::of(n) {
+            PowiForm::One => self.cf64(1.0),
+            PowiForm::Identity => x.to_string(),
+            PowiForm::Square => self.def(format!("arith.mulf {x}, {x} : f64")),
+            PowiForm::Reciprocal => {
+                let one = self.cf64(1.0);
+                self.def(format!("arith.divf {one}, {x} : f64"))
+            }
+            PowiForm::Pow => {
+                let e = self.cf64(f64::from(n));
+                self.math("pow", &[x, &e])
+            }
+        }
     }
 
     pub fn binary(&mut self, op: BinaryOp, a: &str, b: &str) -> Res<String> {

@@ -97,9 +97,47 @@ pub fn compare(op: CmpOp, a: f64, b: f64) -> f64 {
     })
 }
 
-/// `x^n` as `pow(x, n)`.
+/// How `powi x, n` is computed. Its value is always `pow(x, n)`; the cheap forms are the
+/// exponents for which libm's `pow` returns exactly that expression (fdlibm's special cases
+/// `y = 0, 1, 2, -1`), so every back end may use them and still agree bit for bit. They
+/// matter: `powi x, 2` is all over derivative code (`1 - tanh²`) and a `pow` call per element
+/// was the largest single cost of the PINN gradient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PowiForm {
+    /// `n = 0`: `1` (also for NaN and infinite `x`).
+    One,
+    /// `n = 1`: `x`.
+    Identity,
+    /// `n = 2`: `x * x`.
+    Square,
+    /// `n = -1`: `1 / x`.
+    Reciprocal,
+    /// Any other `n`: `pow(x, n)`.
+    Pow,
+}
+
+impl PowiForm {
+    /// The form of `powi x, n`.
+    pub fn of(n: i32) -> Self {
+        match n {
+            0 => Self::One,
+            1 => Self::Identity,
+            2 => Self::Square,
+            -1 => Self::Reciprocal,
+            _ => Self::Pow,
+        }
+    }
+}
+
+/// `x^n`, which is `pow(x, n)` (computed in the cheap form where that is exact).
 pub fn powi(x: f64, n: i32) -> f64 {
-    libm::pow(x, n as f64)
+    match PowiForm::of(n) {
+        PowiForm::One => 1.0,
+        PowiForm::Identity => x,
+        PowiForm::Square => x * x,
+        PowiForm::Reciprocal => 1.0 / x,
+        PowiForm::Pow => libm::pow(x, n as f64),
+    }
 }
 
 /// Conversion to `to`: floats keep their value (rounded through `f32` for `f32`), `i64`

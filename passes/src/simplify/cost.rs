@@ -2,7 +2,7 @@
 //!
 //! Costs are per element, in rough "additions": `+ - * neg abs min max floor`, comparisons
 //! and `select` cost 1; `/` and `sqrt` 4; `exp log sin cos tan asin acos atan sinh cosh
-//! tanh erf` and `powi` (which is libm's `pow`) 20; `sigmoid` 22; `pow`, `atan2` and
+//! tanh erf` and `powi` (libm's `pow`, but `x*x` for the square: [`powi_cost`]) 20; `sigmoid` 22; `pow`, `atan2` and
 //! `softplus` 40. Constants and opaque leaves cost 0. The numbers follow the usual latency
 //! ratios of a modern x86 core with a vectorised libm; only their order matters for
 //! extraction.
@@ -34,8 +34,17 @@ pub fn binary_cost(op: BinaryOp) -> u64 {
     }
 }
 
-/// The cost of `powi` (computed as libm's `pow`).
-pub const POWI_COST: u64 = 20;
+/// The cost of `powi x, n`: libm's `pow`, except for the exponents computed as `1`, `x`,
+/// `x*x` or `1/x` (`sci_ir::interp::PowiForm`).
+pub fn powi_cost(n: i32) -> u64 {
+    use sci_ir::interp::PowiForm;
+    match PowiForm::of(n) {
+        PowiForm::One | PowiForm::Identity => 0,
+        PowiForm::Square => 1,
+        PowiForm::Reciprocal => 4,
+        PowiForm::Pow => 20,
+    }
+}
 
 /// The cost of one e-node, children excluded.
 pub fn node_cost(node: &Node) -> u64 {
@@ -43,7 +52,7 @@ pub fn node_cost(node: &Node) -> u64 {
         Node::Num { .. } | Node::Leaf(_) => 0,
         Node::Unary(c, _) => unary_op(*c).map_or(20, unary_cost),
         Node::Binary(c, _) => binary_op(*c).map_or(40, binary_cost),
-        Node::Powi(..) => POWI_COST,
+        Node::Powi(n, _) => powi_cost(*n),
         Node::Compare(..) | Node::Select(_) => 1,
     }
 }
@@ -152,7 +161,7 @@ fn block_flops(
         let c = match &value.op {
             Op::Unary(op, _) => unary_cost(*op).saturating_mul(n),
             Op::Binary(op, _, _) => binary_cost(*op).saturating_mul(n),
-            Op::Powi(..) => POWI_COST.saturating_mul(n),
+            Op::Powi(_, k) => powi_cost(*k).saturating_mul(n),
             Op::Compare(..) | Op::Select(..) => n,
             Op::Dot(a, _) => 2 * elements(*a),
             Op::MatVec(a, _) => 2 * elements(*a),
