@@ -217,6 +217,8 @@ type InstanceKey = (String, Vec<Vec<usize>>);
 /// Native code for every module of a compilation (shared by clones of `Compiled`).
 pub(crate) struct Native {
     pub backend: BackendKind,
+    /// Threads for the tiles of batched maps (0: all cores).
+    pub threads: usize,
     pub device: Device,
     pub modules: Vec<NativeModule>,
     /// Generic functions instantiated on demand, by name and argument shapes.
@@ -241,16 +243,18 @@ pub(crate) fn build(
     backend: BackendKind,
     derivatives: bool,
     setup: &DeviceSetup,
+    threads: usize,
 ) -> Result<Native, String> {
     let mut out = Vec::new();
     if backend != BackendKind::None {
         for m in modules {
-            out.push(compile_module(m, backend, derivatives)?);
+            out.push(compile_module(m, backend, derivatives, threads)?);
         }
         out = device::place_all(out, setup)?;
     }
     Ok(Native {
         backend,
+        threads,
         device: setup.device,
         modules: out,
         instances: Mutex::new(HashMap::new()),
@@ -331,7 +335,8 @@ fn add_runtime_derivatives(ir: &mut Module, missing: &mut HashMap<String, String
 /// The module a back end compiles: for the CPU back ends (Cranelift, LLVM) every `map` it
 /// can is rewritten batch-major (`sci_passes::tile`: tiles of points, structure of arrays,
 /// matrix products over the tile); the MLIR back end (one GPU thread per point) and the
-/// interpreter (the oracle of the untiled IR) take the module as it is.
+/// interpreter (the oracle of the untiled IR) take the module as it is. The JITs also
+/// outline each tile body (in `compile_module`); object files do not need that.
 pub fn batch_major(ir: &Module, backend: BackendKind) -> Cow<'_, Module> {
     if !matches!(backend, BackendKind::Cranelift | BackendKind::Llvm) {
         return Cow::Borrowed(ir);
@@ -345,6 +350,7 @@ fn compile_module(
     m: &Module,
     backend: BackendKind,
     derivatives: bool,
+    threads: usize,
 ) -> Result<NativeModule, String> {
     let (mut ir, mut missing) = if derivatives {
         with_derivatives(m)
@@ -357,15 +363,22 @@ fn compile_module(
     } else {
         None
     };
-    let native = batch_major(&ir, backend);
+    let mut native = batch_major(&ir, backend);
+    if matches!(backend, BackendKind::Cranelift | BackendKind::Llvm) {
+        // Each tile body becomes a function of its own, which the JITs' tile runtime calls
+        // tile by tile on `threads` threads (`sci_codegen`'s `parallel` module).
+        sci_passes::tile::outline_tiles(native.to_mut());
+    }
     let valid = sci_codegen::validate(&native).map_err(|e| e.message)?;
     let code = match backend {
         BackendKind::Interpreter => {
             sci_codegen::Backend::compile(&sci_codegen::InterpreterBackend, &valid)
         }
-        BackendKind::Llvm => sci_codegen::llvm_backend().and_then(|b| b.compile(&valid)),
+        BackendKind::Llvm => {
+            sci_codegen::llvm_backend_threads(threads).and_then(|b| b.compile(&valid))
+        }
         BackendKind::Mlir => sci_codegen::mlir_backend().and_then(|b| b.compile(&valid)),
-        _ => sci_codegen::default_backend().and_then(|b| b.compile(&valid)),
+        _ => sci_codegen::default_backend_threads(threads).and_then(|b| b.compile(&valid)),
     }
     .map_err(|e| e.message)?;
     Ok(NativeModule {
@@ -560,8 +573,10 @@ impl Compiled {
             .find(|m| m.name == "functions")
             .ok_or_else(|| JitError::new(format!("`{name}` lowered to no function.")))?;
         sci_passes::ad::expand_derivatives(&mut module).map_err(|d| JitError::new(render(&d)))?;
-        let native =
-            Arc::new(compile_module(&module, self.native.backend, false).map_err(JitError::new)?);
+        let native = Arc::new(
+            compile_module(&module, self.native.backend, false, self.native.threads)
+                .map_err(JitError::new)?,
+        );
         if native.code.index_of(&symbol).is_none() {
             return Err(JitError::new(format!("`{symbol}` was not compiled.")));
         }

@@ -209,6 +209,8 @@ pub struct Compiler {
     derivatives: bool,
     /// The device batched functions run on (see [`jit::Device`]).
     device: jit::DeviceSetup,
+    /// Threads for the tiles of batched maps (0: all cores).
+    threads: usize,
 }
 
 impl Default for Compiler {
@@ -217,6 +219,7 @@ impl Default for Compiler {
             backend: BackendKind::default(),
             derivatives: true,
             device: jit::DeviceSetup::default(),
+            threads: 0,
         }
     }
 }
@@ -231,6 +234,15 @@ impl Compiler {
     /// Chooses the engine that runs compiled functions.
     pub fn backend(mut self, backend: BackendKind) -> Compiler {
         self.backend = backend;
+        self
+    }
+
+    /// Runs the tiles of batched maps (PINN residuals, losses over points) on `n` threads;
+    /// 0, the default, uses every core. Results are the same bits for every `n`: each tile
+    /// computes the same numbers wherever it runs, and partial sums are combined in tile
+    /// order.
+    pub fn threads(mut self, n: usize) -> Compiler {
+        self.threads = n;
         self
     }
 
@@ -256,6 +268,7 @@ impl Compiler {
             self.backend,
             self.derivatives,
             &self.device,
+            self.threads,
         ) {
             Ok(native) => native,
             Err(message) => {

@@ -27,6 +27,8 @@ pub mod llvm;
 #[cfg(feature = "mlir")]
 pub mod mlir;
 #[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
+mod parallel;
+#[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
 mod plan;
 
 pub use abi::{ArgSpec, Signature, Status};
@@ -166,12 +168,24 @@ pub trait CompiledModule: Send + Sync + fmt::Debug {
 
 /// The back end this build uses by default: Cranelift when the feature is on, else none.
 pub fn default_backend() -> Result<Box<dyn Backend>, CodegenError> {
+    default_backend_threads(0)
+}
+
+/// The default back end, running the tiles of outlined `tile_map`s on `threads` threads
+/// (0: all cores). Results are the same bits for every thread count.
+pub fn default_backend_threads(threads: usize) -> Result<Box<dyn Backend>, CodegenError> {
     #[cfg(feature = "cranelift")]
     {
-        Ok(Box::new(cranelift::CraneliftBackend::new()))
+        Ok(Box::new(cranelift::CraneliftBackend::with_options(
+            cranelift::CraneliftOptions {
+                threads: Some(threads),
+                ..Default::default()
+            },
+        )))
     }
     #[cfg(not(feature = "cranelift"))]
     {
+        let _ = threads;
         Err(CodegenError::new(
             "This build of sci has no native back end; rebuild with the `cranelift` feature \
              (on by default) or use the interpreter.",
@@ -181,12 +195,24 @@ pub fn default_backend() -> Result<Box<dyn Backend>, CodegenError> {
 
 /// The LLVM back end (feature `llvm`), or a clear error when this build does not have it.
 pub fn llvm_backend() -> Result<Box<dyn Backend>, CodegenError> {
+    llvm_backend_threads(0)
+}
+
+/// The LLVM back end, running the tiles of outlined `tile_map`s on `threads` threads (0: all
+/// cores).
+pub fn llvm_backend_threads(threads: usize) -> Result<Box<dyn Backend>, CodegenError> {
     #[cfg(feature = "llvm")]
     {
-        Ok(Box::new(llvm::LlvmBackend::new()))
+        Ok(Box::new(llvm::LlvmBackend::with_options(
+            llvm::LlvmOptions {
+                threads: Some(threads),
+                ..Default::default()
+            },
+        )))
     }
     #[cfg(not(feature = "llvm"))]
     {
+        let _ = threads;
         Err(CodegenError::new(
             "This build of sci has no LLVM back end; rebuild with `--features llvm` (it needs \
              the system LLVM 22: `scripts/install-llvm.sh`) or use the default Cranelift back end.",

@@ -119,8 +119,11 @@ pub(crate) unsafe extern "C" fn sci_matmul(
 }
 
 /// The kernels generated code may call, for the JITs' symbol tables.
-pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 1] {
-    [("sci_matmul", sci_matmul as *const u8)]
+pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 2] {
+    [
+        ("sci_matmul", sci_matmul as *const u8),
+        ("sci_tile_map", crate::parallel::sci_tile_map as *const u8),
+    ]
 }
 
 #[cfg(test)]

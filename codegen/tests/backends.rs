@@ -147,8 +147,10 @@ fn structured_stress_module_with_edge_cases() {
 }
 
 /// The same suites on batch-major modules (`sci_passes::tile`, as the CPU back ends get
-/// them): one lane, and four lanes, so that tiles have remainders and padding. MLIR takes
-/// untiled modules (one GPU thread per point) and is not run here.
+/// them): one lane, and four lanes, so that tiles have remainders and padding; each also
+/// with its tile bodies outlined (`outline_tiles`), which the JITs run through the tile
+/// runtime on threads (failures inside tiles included). MLIR takes untiled modules (one GPU
+/// thread per point) and is not run here.
 #[test]
 fn tiled_modules_match_the_interpreter() {
     let mut modules = filetest_modules();
@@ -162,11 +164,15 @@ fn tiled_modules_match_the_interpreter() {
     for under in backends().into_iter().filter(|u| u.label != "mlir") {
         let (mut total, mut failures) = (Report::default(), Vec::new());
         let mut tiled_maps = 0;
-        for lanes in [1, 4] {
+        for (lanes, outline) in [(1, false), (4, false), (1, true), (4, true)] {
             for (path, module) in &modules {
                 let mut tiled = module.clone();
                 tiled_maps += sci_passes::tile::tile_module(&mut tiled, lanes);
-                let label = format!("{} tiled by {lanes}", path.display());
+                if outline {
+                    sci_passes::tile::outline_tiles(&mut tiled);
+                }
+                let outlined = if outline { ", outlined" } else { "" };
+                let label = format!("{} tiled by {lanes}{outlined}", path.display());
                 let inputs = if path.ends_with("structured.sir") {
                     Inputs::Given(&given)
                 } else {

@@ -14,7 +14,7 @@
 mod cse;
 mod dce;
 mod fold;
-mod rebuild;
+pub(crate) mod rebuild;
 
 pub use cse::cse;
 pub use dce::dce;

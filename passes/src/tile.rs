@@ -28,6 +28,10 @@
 //! Summation order changes (lanes, then tiles), so tiled results agree with the untiled
 //! ones to rounding, not bit for bit; the back ends agree bit for bit on the tiled module.
 
+mod outline;
+
+pub use outline::{is_single_call, outline_tiles};
+
 use crate::ad::{inline_calls_function, use_counts};
 use crate::cleanup::dce;
 use sci_ir::{

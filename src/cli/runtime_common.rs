@@ -22,6 +22,10 @@ pub struct DeviceArgs {
     /// nvptx --emit ptx` (needed by builds without the `mlir` feature).
     #[arg(long, value_name = "FILE")]
     pub ptx: Option<PathBuf>,
+    /// Threads for the points of batched maps on the CPU (0: every core). Results are the
+    /// same bits for every count.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
 }
 
 /// The device of `args`, checked against this build and this machine before any work, so
@@ -115,7 +119,10 @@ pub fn compile(
             return Err(ExitCode::from(2));
         }
     };
-    let mut compiler = Compiler::new().backend(backend).device(device);
+    let mut compiler = Compiler::new()
+        .backend(backend)
+        .device(device)
+        .threads(device_args.threads);
     if let Some(ptx) = &device_args.ptx {
         compiler = compiler.ptx_file(ptx);
     }

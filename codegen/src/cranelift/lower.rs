@@ -35,6 +35,8 @@ pub(super) const UNROLL: usize = 8;
 pub(crate) struct Imports {
     /// The code of each IR function (`None` where it is unavailable).
     pub funcs: Vec<Option<ClFuncId>>,
+    /// The packed entry of each IR function (JIT only; `None` elsewhere).
+    pub packed: Vec<Option<ClFuncId>>,
 }
 
 /// How a value is held during lowering.
@@ -290,6 +292,28 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
             .first()
             .copied()
             .ok_or_else(|| internal("call without result"))
+    }
+
+    /// The address of function `id`.
+    pub fn func_address(&mut self, id: ClFuncId) -> Value {
+        let r = self.func_ref(id);
+        self.b.ins().func_addr(I64, r)
+    }
+
+    /// Calls one of sci's kernels on `i64` arguments and returns its `i32` status.
+    pub fn kernel_status(&mut self, name: &str, args: &[Value]) -> Res<Value> {
+        let id = self.import(name, &vec![I64; args.len()], Some(I32))?;
+        self.call_import(id, args)
+    }
+
+    /// A new stack region of `words` 8-byte words; its address.
+    pub fn stack_words(&mut self, words: usize) -> Value {
+        let slot = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            (words.max(1) * 8) as u32,
+            3,
+        ));
+        self.b.ins().stack_addr(I64, slot, 0)
     }
 
     fn func_ref(&mut self, id: ClFuncId) -> ir::FuncRef {

@@ -46,6 +46,12 @@ pub struct CraneliftOptions {
     /// kernel's own summation order) instead of a loop that adds in the interpreter's order.
     /// JIT only (object files must link without sci); off for bit-identical results.
     pub matmul_kernel: bool,
+    /// How the tiles of a `tile_map` whose body calls an outlined tile function
+    /// (`sci_passes::tile::outline_tiles`) run: `Some(n)`, on the tile runtime
+    /// (`parallel::sci_tile_map`) with `n` threads (`Some(0)`: all cores); `None`, in a
+    /// generated loop (object files, which link without sci). Results are the same bits
+    /// either way.
+    pub threads: Option<usize>,
 }
 
 impl Default for CraneliftOptions {
@@ -54,6 +60,7 @@ impl Default for CraneliftOptions {
             batch_sum: BatchSum::default(),
             optimize: true,
             matmul_kernel: true,
+            threads: Some(0),
         }
     }
 }
@@ -162,7 +169,20 @@ fn define_module<M: ClModule>(
             .map_err(|e| cl_error(&format!("declare `{name}`"), e))?;
         funcs.push(Some(id));
     }
-    let imports = Imports { funcs };
+    // Packed entries are declared up front: a `tile_map` passes its tile function's to the
+    // tile runtime, and that function is defined after its caller.
+    let mut packed_ids = Vec::with_capacity(table.len());
+    for (k, name) in names.iter().enumerate().take(table.len()) {
+        let declared = match (packed, funcs.get(k).copied().flatten()) {
+            (true, Some(_)) => Some(declare_packed(m, name)?),
+            _ => None,
+        };
+        packed_ids.push(declared);
+    }
+    let imports = Imports {
+        funcs,
+        packed: packed_ids,
+    };
     let mut ctx = m.make_context();
     let mut fctx = FunctionBuilderContext::new();
     let mut out = Vec::with_capacity(table.len());
@@ -181,10 +201,9 @@ fn define_module<M: ClModule>(
         m.define_function(id, &mut ctx)
             .map_err(|e| cl_error(&format!("compile `{}`", f.name), e))?;
         m.clear_context(&mut ctx);
-        let packed = if packed {
-            Some(define_packed(m, &mut ctx, &mut fctx, f, id, &names[k])?)
-        } else {
-            None
+        let packed = match imports.packed.get(k).copied().flatten() {
+            Some(entry) => Some(define_packed(m, &mut ctx, &mut fctx, f, id, entry)?),
+            None => None,
         };
         out.push(Some(Defined { packed }));
     }
@@ -200,16 +219,9 @@ fn define_packed<M: ClModule>(
     fctx: &mut FunctionBuilderContext,
     f: &sci_ir::Function,
     target: ClFuncId,
-    name: &str,
+    id: ClFuncId,
 ) -> Result<ClFuncId, CodegenError> {
-    let mut sig = m.make_signature();
-    sig.params
-        .extend([AbiParam::new(I64), AbiParam::new(I64), AbiParam::new(I64)]);
-    sig.returns.push(AbiParam::new(I32));
-    let id = m
-        .declare_function(&format!("{name}__packed"), Linkage::Local, &sig)
-        .map_err(|e| cl_error("declare a packed entry", e))?;
-    ctx.func.signature = sig;
+    ctx.func.signature = packed_signature(m);
     {
         let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
         let entry = b.create_block();
@@ -248,6 +260,22 @@ fn define_packed<M: ClModule>(
         .map_err(|e| cl_error("compile a packed entry", e))?;
     m.clear_context(ctx);
     Ok(id)
+}
+
+/// The signature of every packed entry: `(args, counts, out) -> status`.
+fn packed_signature<M: ClModule>(m: &M) -> cranelift_codegen::ir::Signature {
+    let mut sig = m.make_signature();
+    sig.params
+        .extend([AbiParam::new(I64), AbiParam::new(I64), AbiParam::new(I64)]);
+    sig.returns.push(AbiParam::new(I32));
+    sig
+}
+
+/// Declares the packed entry `NAME__packed` of the function with symbol `name`.
+fn declare_packed<M: ClModule>(m: &mut M, name: &str) -> Result<ClFuncId, CodegenError> {
+    let sig = packed_signature(m);
+    m.declare_function(&format!("{name}__packed"), Linkage::Local, &sig)
+        .map_err(|e| cl_error("declare a packed entry", e))
 }
 
 /// The table of functions of `module`, after validating it.

@@ -31,6 +31,7 @@ pub fn emit_object(
     // Object files link against the C library alone: no calls into sci's kernels.
     let options = &CraneliftOptions {
         matmul_kernel: false,
+        threads: None,
         ..*options
     };
     let mut infos = Vec::with_capacity(modules.len());

@@ -9,11 +9,26 @@
 use super::BatchSum;
 use super::lower::{FnLower, Ix, Repr, Res, internal};
 use crate::abi::{Status, batch_source};
+use crate::parallel::{Descriptor, reduce_code};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::types::F64;
-use cranelift_codegen::ir::{InstBuilder, Value};
+use cranelift_codegen::ir::types::{F64, I64};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value};
 use cranelift_module::Module as ClModule;
-use sci_ir::{Block, FuncId, ReduceOp, ValueId};
+use sci_ir::{Block, FuncId, Op, ReduceOp, ValueId};
+
+/// A `tile_map` run by the tile runtime: what its descriptor holds.
+struct TileCall<'v> {
+    func: FuncId,
+    captures: &'v [ValueId],
+    /// Each batched input's address and elements per point.
+    batches: &'v [(Value, usize)],
+    n: Value,
+    lanes: usize,
+    per: usize,
+    reduce: Option<ReduceOp>,
+    /// The result batch, or the accumulator.
+    out: Value,
+}
 
 impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
     /// Runs `block` with its arguments bound to `args` and returns its result.
@@ -176,6 +191,87 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
                 None => self.b.def_var(acc_var, init),
             }
         }
+        if let Some((func, captures)) = self.runtime_tiles(body) {
+            // The tile runtime runs the tiles (on threads) and combines the partials into
+            // the accumulator in memory: a stack cell for a scalar result.
+            let batches: Vec<(Value, usize)> = ins.iter().map(|&(p, w, _)| (p, w)).collect();
+            let cell = match (reduce, dst) {
+                (Some(_), None) => {
+                    let cell = self.stack_words(1);
+                    let init = self.b.use_var(acc_var);
+                    self.store(cell, Ix::C(0), init);
+                    Some(cell)
+                }
+                _ => None,
+            };
+            let out = dst
+                .or(cell)
+                .ok_or_else(|| internal("tile_map without a result buffer"))?;
+            let tile = TileCall {
+                func,
+                captures: &captures,
+                batches: &batches,
+                n,
+                lanes,
+                per,
+                reduce,
+                out,
+            };
+            self.tile_map_runtime(&tile)?;
+            if let Some(cell) = cell {
+                let r = self.load(cell, Ix::C(0));
+                self.b.def_var(acc_var, r);
+            }
+        } else {
+            self.tile_loop(id, &ins, n, lanes, reduce, body, dst, acc_var, mask)?;
+        }
+        let Some(op) = reduce else {
+            return Ok(Repr::Batch {
+                ptr: dst.ok_or_else(|| internal("tile_map without a result buffer"))?,
+                n,
+            });
+        };
+        let finish = |s: &mut Self, r: Value| {
+            let r = if op == ReduceOp::Mean {
+                let nf = s.b.ins().fcvt_from_uint(F64, n);
+                s.b.ins().fdiv(r, nf)
+            } else {
+                r
+            };
+            s.round(r, dtype)
+        };
+        match dst {
+            Some(d) => {
+                self.each(per, |s, e| {
+                    let r = s.load(d, e);
+                    let r = finish(s, r);
+                    s.store(d, e, r);
+                    Ok(())
+                })?;
+                Ok(Repr::Buf(d))
+            }
+            None => {
+                let r = self.b.use_var(acc_var);
+                Ok(Repr::Scalar(finish(self, r)))
+            }
+        }
+    }
+
+    /// The generated loop over the tiles of a `tile_map`: gather, body, scatter or combine.
+    #[allow(clippy::too_many_arguments)]
+    fn tile_loop(
+        &mut self,
+        id: ValueId,
+        ins: &[(Value, usize, Value)],
+        n: Value,
+        lanes: usize,
+        reduce: Option<ReduceOp>,
+        body: &Block,
+        dst: Option<Value>,
+        acc_var: cranelift_frontend::Variable,
+        mask: Value,
+    ) -> Res<()> {
+        let per = self.len_of(id)?;
         let lanes_c = self
             .b
             .ins()
@@ -190,7 +286,7 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
         };
         self.repeat_dyn(tiles, |s, k| {
             let base = s.b.ins().imul_imm_s(k, lanes as i64);
-            for &(ptr, width, tile) in &ins {
+            for &(ptr, width, tile) in ins {
                 s.repeat(lanes, |s, l| {
                     let p = s.b.ins().iadd(base, l);
                     let beyond = s.b.ins().icmp(IntCC::SignedGreaterThan, p, last);
@@ -269,37 +365,95 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
                     }
                 }
             }
-        })?;
-        let Some(op) = reduce else {
-            return Ok(Repr::Batch {
-                ptr: dst.ok_or_else(|| internal("tile_map without a result buffer"))?,
-                n,
-            });
+        })
+    }
+
+    /// The tile function and captured values of a `tile_map` whose tiles the runtime runs:
+    /// its body is one call of a function with a packed entry, whose last arguments are the
+    /// block's (the form `sci_passes::tile::outline_tiles` leaves), and the options allow it.
+    fn runtime_tiles(&self, body: &Block) -> Option<(FuncId, Vec<ValueId>)> {
+        self.opts.threads?;
+        let [only] = body.body.as_slice() else {
+            return None;
         };
-        let finish = |s: &mut Self, r: Value| {
-            let r = if op == ReduceOp::Mean {
-                let nf = s.b.ins().fcvt_from_uint(F64, n);
-                s.b.ins().fdiv(r, nf)
-            } else {
-                r
-            };
-            s.round(r, dtype)
-        };
-        match dst {
-            Some(d) => {
-                self.each(per, |s, e| {
-                    let r = s.load(d, e);
-                    let r = finish(s, r);
-                    s.store(d, e, r);
-                    Ok(())
-                })?;
-                Ok(Repr::Buf(d))
-            }
-            None => {
-                let r = self.b.use_var(acc_var);
-                Ok(Repr::Scalar(finish(self, r)))
-            }
+        if *only != body.result {
+            return None;
         }
+        let Op::Call { func, args } = &self.f.values.get(*only)?.op else {
+            return None;
+        };
+        let captured = args.len().checked_sub(body.args.len())?;
+        if args.get(captured..)? != body.args.as_slice() {
+            return None;
+        }
+        self.imports.packed.get(func.index()).copied().flatten()?;
+        Some((*func, args.get(..captured)?.to_vec()))
+    }
+
+    /// Fills the tile runtime's descriptor (`parallel::Descriptor`) and calls it.
+    fn tile_map_runtime(&mut self, t: &TileCall<'_>) -> Res<()> {
+        let entry = self
+            .imports
+            .packed
+            .get(t.func.index())
+            .copied()
+            .flatten()
+            .ok_or_else(|| internal("tile function without a packed entry"))?;
+        let inputs = t.batches.len();
+        let args = t.captures.len() + inputs + 1;
+        let words = Descriptor::words(inputs, args);
+        // The descriptor, then one cell per captured scalar.
+        let desc = self.stack_words(words + t.captures.len());
+        let put = |s: &mut Self, word: usize, x: Value| {
+            s.b.ins()
+                .store(MemFlagsData::trusted(), x, desc, (word * 8) as i32);
+        };
+        let int = |s: &mut Self, x: u64| s.b.ins().iconst(I64, x as i64);
+        let f = self.func_address(entry);
+        put(self, 0, f);
+        put(self, 1, t.n);
+        let header = [
+            (2, t.lanes as u64),
+            (3, t.per as u64),
+            (4, reduce_code(t.reduce)),
+            (6, self.opts.threads.unwrap_or(0) as u64),
+            (7, inputs as u64),
+            (8, args as u64),
+        ];
+        for (word, x) in header {
+            let x = int(self, x);
+            put(self, word, x);
+        }
+        put(self, 5, t.out);
+        for (i, &(ptr, width)) in t.batches.iter().enumerate() {
+            put(self, Descriptor::input(i), ptr);
+            let w = int(self, width as u64);
+            put(self, Descriptor::input(i) + 1, w);
+        }
+        for (a, &c) in t.captures.iter().enumerate() {
+            let at = Descriptor::arg(inputs, a);
+            let kind = int(self, 0);
+            put(self, at, kind);
+            let addr = match self.repr(c)? {
+                Repr::Buf(p) => p,
+                Repr::Scalar(x) => {
+                    put(self, words + a, x);
+                    self.b.ins().iadd_imm_s(desc, ((words + a) * 8) as i64)
+                }
+                Repr::Batch { .. } => return Err(internal("batched value captured by a tile")),
+            };
+            put(self, at + 1, addr);
+        }
+        for j in 0..=inputs {
+            let at = Descriptor::arg(inputs, t.captures.len() + j);
+            let kind = int(self, 1 + j as u64);
+            put(self, at, kind);
+            let null = int(self, 0);
+            put(self, at + 1, null);
+        }
+        let status = self.kernel_status("sci_tile_map", &[desc])?;
+        self.fail_on_status(status);
+        Ok(())
     }
 
     /// The buffers and per-point lengths of the batched `inputs` of a `map` or `tile_map`,

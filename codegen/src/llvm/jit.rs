@@ -123,7 +123,7 @@ fn optimized_module<'ctx>(
     let m = cx.create_module(&crate::abi::c_identifier(&ir.name));
     m.set_triple(&machine.get_triple());
     m.set_data_layout(&machine.get_target_data().get_data_layout());
-    let decls = declare(cx, &m, ir, table, &host)?;
+    let decls = declare(cx, &m, ir, table, &host, true)?;
     let b = cx.create_builder();
     let names = crate::abi::symbol_names(ir);
     let mut packed_names = Vec::with_capacity(table.len());
@@ -143,7 +143,13 @@ fn optimized_module<'ctx>(
                 .get(k)
                 .ok_or_else(|| lower::internal("symbol out of range"))?
         );
-        define_packed(cx, &m, f, func, &name, &host)?;
+        let entry = decls
+            .packed
+            .get(k)
+            .copied()
+            .flatten()
+            .ok_or_else(|| lower::internal("function without a packed entry"))?;
+        define_packed(cx, f, func, entry)?;
         packed_names.push(Some(name));
     }
     m.verify().map_err(|e| {

@@ -516,6 +516,12 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
     // ----- variables (stack slots promoted to registers by mem2reg) -----
 
     /// A new `double` variable holding `init`.
+    /// A new stack region of `words` 8-byte words (in the entry block); its address.
+    pub fn stack_words(&mut self, words: usize) -> Res<PointerValue<'ctx>> {
+        let ty = self.t.i64.array_type(words.max(1) as u32);
+        Ok(self.alloca_b.build_alloca(ty, "")?)
+    }
+
     pub fn var(&mut self, init: FloatValue<'ctx>) -> Res<PointerValue<'ctx>> {
         let slot = self.alloca_b.build_alloca(self.t.f64, "")?;
         self.b.build_store(slot, init)?;

@@ -57,6 +57,12 @@ pub struct LlvmOptions {
     /// kernel's own summation order) instead of a loop that adds in the interpreter's order.
     /// JIT only (object files must link without sci); off for bit-identical results.
     pub matmul_kernel: bool,
+    /// How the tiles of a `tile_map` whose body calls an outlined tile function
+    /// (`sci_passes::tile::outline_tiles`) run: `Some(n)`, on the tile runtime
+    /// (`parallel::sci_tile_map`) with `n` threads (`Some(0)`: all cores); `None`, in a
+    /// generated loop (object files, which link without sci). Results are the same bits
+    /// either way.
+    pub threads: Option<usize>,
 }
 
 impl Default for LlvmOptions {
@@ -65,6 +71,7 @@ impl Default for LlvmOptions {
             batch_sum: BatchSum::default(),
             loop_unrolling: false,
             matmul_kernel: true,
+            threads: Some(0),
         }
     }
 }
@@ -114,6 +121,11 @@ pub(crate) struct Decls<'ctx> {
     pub free: FunctionValue<'ctx>,
     /// `void sci_matmul(i64 m, i64 n, i64 k, ptr a, ptr b, ptr c)` (`libm::sci_matmul`).
     pub matmul: FunctionValue<'ctx>,
+    /// `i32 sci_tile_map(ptr desc)` (`parallel::sci_tile_map`).
+    pub tile_map: FunctionValue<'ctx>,
+    /// The packed entry of each IR function (JIT only; `None` elsewhere), declared here and
+    /// defined by [`define_packed`].
+    pub packed: Vec<Option<FunctionValue<'ctx>>>,
 }
 
 impl<'ctx> Decls<'ctx> {
@@ -160,6 +172,7 @@ fn declare<'ctx>(
     ir: &Module,
     table: &[crate::CompiledFunction],
     host: &Host,
+    packed: bool,
 ) -> Res<Decls<'ctx>> {
     let t = Types::new(cx);
     let names = crate::abi::symbol_names(ir);
@@ -226,12 +239,37 @@ fn declare<'ctx>(
         ),
         Some(Linkage::External),
     );
+    let tile_map = m.add_function(
+        "sci_tile_map",
+        t.i32.fn_type(&[t.ptr.into()], false),
+        Some(Linkage::External),
+    );
+    let packed_type = t
+        .i32
+        .fn_type(&[t.ptr.into(), t.ptr.into(), t.ptr.into()], false);
+    let packed = funcs
+        .iter()
+        .zip(&names)
+        .map(|(f, name)| {
+            f.filter(|_| packed).map(|_| {
+                let entry = m.add_function(
+                    &format!("{name}__packed"),
+                    packed_type,
+                    Some(Linkage::External),
+                );
+                add_code_attributes(cx, entry, host);
+                entry
+            })
+        })
+        .collect();
     Ok(Decls {
         funcs,
         math,
         malloc,
         free,
         matmul,
+        tile_map,
+        packed,
     })
 }
 
@@ -253,18 +291,11 @@ fn add_code_attributes<'ctx>(cx: &'ctx Context, func: FunctionValue<'ctx>, host:
 /// from `counts`, then calls `NAME`. One Rust type can call every function through it.
 fn define_packed<'ctx>(
     cx: &'ctx Context,
-    m: &LlModule<'ctx>,
     f: &Function,
     target: FunctionValue<'ctx>,
-    name: &str,
-    host: &Host,
+    func: FunctionValue<'ctx>,
 ) -> Res<()> {
     let t = Types::new(cx);
-    let ty = t
-        .i32
-        .fn_type(&[t.ptr.into(), t.ptr.into(), t.ptr.into()], false);
-    let func = m.add_function(name, ty, Some(Linkage::External));
-    add_code_attributes(cx, func, host);
     let b = cx.create_builder();
     let entry = cx.append_basic_block(func, "entry");
     b.position_at_end(entry);

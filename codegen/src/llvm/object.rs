@@ -52,6 +52,7 @@ pub fn emit_object(
     // Object files link against the C library alone: no calls into sci's kernels.
     let options = &LlvmOptions {
         matmul_kernel: false,
+        threads: None,
         ..*options
     };
     let mut tables = Vec::with_capacity(modules.len());
@@ -83,7 +84,7 @@ pub fn emit_object(
         let part = cx.create_module(&crate::abi::c_identifier(&ir.name));
         part.set_triple(&machine.get_triple());
         part.set_data_layout(&machine.get_target_data().get_data_layout());
-        let decls = declare(&cx, &part, ir, &table, &host)?;
+        let decls = declare(&cx, &part, ir, &table, &host, false)?;
         let b = cx.create_builder();
         for (k, entry) in table.iter().enumerate() {
             let Some(func) = decls.funcs.get(k).copied().flatten() else {

@@ -11,9 +11,40 @@
 use super::BatchSum;
 use super::lower::{FnLower, Ix, Repr, Res, internal};
 use crate::abi::{Status, batch_source};
-use inkwell::values::{BasicMetadataValueEnum, FloatValue, IntValue, PointerValue};
+use crate::parallel::{Descriptor, reduce_code};
+use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FloatValue, IntValue, PointerValue};
 use inkwell::{FloatPredicate, IntPredicate};
-use sci_ir::{Block, FuncId, ReduceOp, ValueId};
+use sci_ir::{Block, FuncId, Op, ReduceOp, ValueId};
+
+/// A `tile_map` run by the tile runtime: what its descriptor holds.
+struct TileCall<'v, 'ctx> {
+    func: FuncId,
+    captures: &'v [ValueId],
+    /// Each batched input's address and elements per point.
+    batches: &'v [(PointerValue<'ctx>, usize)],
+    n: IntValue<'ctx>,
+    lanes: usize,
+    per: usize,
+    reduce: Option<ReduceOp>,
+    /// The result batch, or the accumulator.
+    out: PointerValue<'ctx>,
+}
+
+/// A `tile_map` run by a generated loop.
+#[derive(Clone, Copy)]
+struct TileLoop<'v, 'ctx> {
+    /// Each batched input's address, elements per point, and tile buffer.
+    ins: &'v [(PointerValue<'ctx>, usize, PointerValue<'ctx>)],
+    n: IntValue<'ctx>,
+    lanes: usize,
+    per: usize,
+    reduce: Option<ReduceOp>,
+    /// The result batch, or the accumulator of a tensor result.
+    dst: Option<PointerValue<'ctx>>,
+    /// The accumulator of a scalar result.
+    acc_var: Option<PointerValue<'ctx>>,
+    mask: PointerValue<'ctx>,
+}
 
 impl<'a, 'ctx> FnLower<'a, 'ctx> {
     /// Runs `block` with its arguments bound to `args` and returns its result.
@@ -183,6 +214,82 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
             }
             None => None,
         };
+        if let Some((func, captures)) = self.runtime_tiles(body) {
+            // The tile runtime runs the tiles (on threads) and combines the partials into
+            // the accumulator in memory (the variable's slot for a scalar result).
+            let batches: Vec<(PointerValue<'ctx>, usize)> =
+                ins.iter().map(|&(p, w, _)| (p, w)).collect();
+            let out = dst
+                .or(acc_var)
+                .ok_or_else(|| internal("tile_map without a result buffer"))?;
+            let tile = TileCall {
+                func,
+                captures: &captures,
+                batches: &batches,
+                n,
+                lanes,
+                per,
+                reduce,
+                out,
+            };
+            self.tile_map_runtime(&tile)?;
+        } else {
+            let tile = TileLoop {
+                ins: &ins,
+                n,
+                lanes,
+                per,
+                reduce,
+                dst,
+                acc_var,
+                mask,
+            };
+            self.tile_loop(&tile, body)?;
+        }
+        let Some(op) = reduce else {
+            return Ok(Repr::Batch {
+                ptr: dst.ok_or_else(|| internal("tile_map without a result buffer"))?,
+                n,
+            });
+        };
+        let finish = |s: &mut Self, r: FloatValue<'ctx>| -> Res<FloatValue<'ctx>> {
+            let r = if op == ReduceOp::Mean {
+                let nf = s.b.build_unsigned_int_to_float(n, s.t.f64, "")?;
+                s.b.build_float_div(r, nf, "")?
+            } else {
+                r
+            };
+            s.round(r, dtype)
+        };
+        match (dst, acc_var) {
+            (Some(d), _) => {
+                self.each(per, |s, e| {
+                    let r = s.load(d, e)?;
+                    let r = finish(s, r)?;
+                    s.store(d, e, r)
+                })?;
+                Ok(Repr::Buf(d))
+            }
+            (None, Some(var)) => {
+                let r = self.use_var(var)?;
+                Ok(Repr::Scalar(finish(self, r)?))
+            }
+            (None, None) => Err(internal("tile_map without an accumulator")),
+        }
+    }
+
+    /// The generated loop over the tiles of a `tile_map`: gather, body, scatter or combine.
+    fn tile_loop(&mut self, t: &TileLoop<'_, 'ctx>, body: &Block) -> Res<()> {
+        let TileLoop {
+            ins,
+            n,
+            lanes,
+            per,
+            reduce,
+            dst,
+            acc_var,
+            mask,
+        } = *t;
         let lanes_c = self.i64c(lanes);
         let padded = self.b.build_int_add(n, self.i64c(lanes - 1), "")?;
         let tiles = self.b.build_int_unsigned_div(padded, lanes_c, "")?;
@@ -196,7 +303,7 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
         };
         self.repeat_dyn(tiles, |s, k| {
             let base = s.b.build_int_nuw_mul(k, lanes_c, "")?;
-            for &(ptr, width, tile) in &ins {
+            for &(ptr, width, tile) in ins {
                 s.repeat(lanes, |s, l| {
                     let p = s.b.build_int_nuw_add(base, l, "")?;
                     let beyond = s.b.build_int_compare(IntPredicate::SGT, p, last, "")?;
@@ -271,37 +378,96 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
                     }
                 }
             }
-        })?;
-        let Some(op) = reduce else {
-            return Ok(Repr::Batch {
-                ptr: dst.ok_or_else(|| internal("tile_map without a result buffer"))?,
-                n,
-            });
+        })
+    }
+
+    /// The tile function and captured values of a `tile_map` whose tiles the runtime runs:
+    /// its body is one call of a function with a packed entry, whose last arguments are the
+    /// block's (the form `sci_passes::tile::outline_tiles` leaves), and the options allow it.
+    fn runtime_tiles(&self, body: &Block) -> Option<(FuncId, Vec<ValueId>)> {
+        self.opts.threads?;
+        let [only] = body.body.as_slice() else {
+            return None;
         };
-        let finish = |s: &mut Self, r: FloatValue<'ctx>| -> Res<FloatValue<'ctx>> {
-            let r = if op == ReduceOp::Mean {
-                let nf = s.b.build_unsigned_int_to_float(n, s.t.f64, "")?;
-                s.b.build_float_div(r, nf, "")?
-            } else {
-                r
-            };
-            s.round(r, dtype)
-        };
-        match (dst, acc_var) {
-            (Some(d), _) => {
-                self.each(per, |s, e| {
-                    let r = s.load(d, e)?;
-                    let r = finish(s, r)?;
-                    s.store(d, e, r)
-                })?;
-                Ok(Repr::Buf(d))
-            }
-            (None, Some(var)) => {
-                let r = self.use_var(var)?;
-                Ok(Repr::Scalar(finish(self, r)?))
-            }
-            (None, None) => Err(internal("tile_map without an accumulator")),
+        if *only != body.result {
+            return None;
         }
+        let Op::Call { func, args } = &self.f.values.get(*only)?.op else {
+            return None;
+        };
+        let captured = args.len().checked_sub(body.args.len())?;
+        if args.get(captured..)? != body.args.as_slice() {
+            return None;
+        }
+        self.decls.packed.get(func.index()).copied().flatten()?;
+        Some((*func, args.get(..captured)?.to_vec()))
+    }
+
+    /// Fills the tile runtime's descriptor (`parallel::Descriptor`) and calls it.
+    fn tile_map_runtime(&mut self, t: &TileCall<'_, 'ctx>) -> Res<()> {
+        let entry = self
+            .decls
+            .packed
+            .get(t.func.index())
+            .copied()
+            .flatten()
+            .ok_or_else(|| internal("tile function without a packed entry"))?;
+        let inputs = t.batches.len();
+        let args = t.captures.len() + inputs + 1;
+        let words = Descriptor::words(inputs, args);
+        // The descriptor, then one cell per captured scalar.
+        let desc = self.stack_words(words + t.captures.len())?;
+        let i64_ty = self.t.i64.into();
+        let put = |s: &mut Self, word: usize, x: BasicValueEnum<'ctx>| -> Res<()> {
+            let at = s.gep_ty(i64_ty, desc, Ix::C(word))?;
+            s.b.build_store(at, x)?;
+            Ok(())
+        };
+        let f = entry.as_global_value().as_pointer_value();
+        put(self, 0, f.into())?;
+        put(self, 1, t.n.into())?;
+        let header = [
+            (2, t.lanes),
+            (3, t.per),
+            (4, reduce_code(t.reduce) as usize),
+            (6, self.opts.threads.unwrap_or(0)),
+            (7, inputs),
+            (8, args),
+        ];
+        for (word, x) in header {
+            put(self, word, self.i64c(x).into())?;
+        }
+        put(self, 5, t.out.into())?;
+        for (i, &(ptr, width)) in t.batches.iter().enumerate() {
+            put(self, Descriptor::input(i), ptr.into())?;
+            put(self, Descriptor::input(i) + 1, self.i64c(width).into())?;
+        }
+        for (a, &c) in t.captures.iter().enumerate() {
+            let at = Descriptor::arg(inputs, a);
+            put(self, at, self.i64c(0).into())?;
+            let addr = match self.repr(c)? {
+                Repr::Buf(p) => p,
+                Repr::Scalar(x) => {
+                    put(self, words + a, x.into())?;
+                    self.gep_ty(i64_ty, desc, Ix::C(words + a))?
+                }
+                Repr::Batch { .. } => return Err(internal("batched value captured by a tile")),
+            };
+            put(self, at + 1, addr.into())?;
+        }
+        for j in 0..=inputs {
+            let at = Descriptor::arg(inputs, t.captures.len() + j);
+            put(self, at, self.i64c(1 + j).into())?;
+            put(self, at + 1, self.i64c(0).into())?;
+        }
+        let status = self
+            .b
+            .build_call(self.decls.tile_map, &[desc.into()], "")?
+            .try_as_basic_value()
+            .basic()
+            .ok_or_else(|| internal("sci_tile_map without a result"))?
+            .into_int_value();
+        self.fail_on_status(status)
     }
 
     /// The buffers and per-point lengths of the batched `inputs` of a `map` or `tile_map`,
