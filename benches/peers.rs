@@ -139,7 +139,7 @@ fn run(args: &[String]) -> Res<()> {
             "tool": "sci",
             "version": env!("CARGO_PKG_VERSION"),
             "backend": backend.name(),
-            "threads": 1,
+            "threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
             "scale": scale,
             "peak": peak,
             "results": results,
@@ -358,6 +358,12 @@ fn pinn(results: &mut HashMap<String, Value>, scale: f64) -> Res<Value> {
     let loss_only = time_calls(11, 2.0 * scale, || {
         black_box(m.loss(&theta, &batch).unwrap());
     });
+    // The same step on one thread, against JAX pinned to one core.
+    let one = compiler().threads(1).compile_source(&path, &text)?;
+    let m1 = one.model("BurgersPINN")?;
+    let step_1thread = time_calls(11, 3.0 * scale, || {
+        black_box(m1.loss_and_grad_into(&theta, &batch, &mut grad).unwrap());
+    });
     let ir = m.ir();
     let f_loss = flops(ir, "loss", &batch_len)?;
     let f_grad = flops(ir, sci::jit::LOSS_GRAD, &batch_len)?;
@@ -368,7 +374,10 @@ fn pinn(results: &mut HashMap<String, Value>, scale: f64) -> Res<Value> {
     let mut step_json = step.json();
     step_json["flops"] = json!(f_loss + f_grad);
     step_json["flops_detail"] = json!({"loss": f_loss, "grad": f_grad});
+    let mut one_json = step_1thread.json();
+    one_json["flops"] = step_json["flops"].clone();
     results.insert("pinn.loss_grad".into(), step_json);
+    results.insert("pinn.loss_grad_1thread".into(), one_json);
     // Network layout for the peers: each layer's W (out × in, row-major) then b.
     let layers: Vec<Value> = ir
         .params
