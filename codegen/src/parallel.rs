@@ -12,8 +12,8 @@
 //! order — exactly the order of the sequential loop the back ends generate otherwise.
 
 use rayon::prelude::*;
-use sci_ir::ReduceOp;
 use sci_ir::interp::{max_nan, min_nan};
+use sci_ir::{Block, FuncId, Function, Op, ReduceOp, ValueId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -55,6 +55,26 @@ impl Descriptor {
     pub fn words(inputs: usize, args: usize) -> usize {
         HEADER_WORDS + 2 * inputs + 2 * args
     }
+}
+
+/// The tile function and captured values of a `tile_map` body in the form
+/// `sci_passes::tile::outline_tiles` leaves: one call yielding its result, whose last
+/// arguments are the block's own. Such a `tile_map` can run on the tile runtime.
+pub(crate) fn outlined_call(f: &Function, body: &Block) -> Option<(FuncId, Vec<ValueId>)> {
+    let [only] = body.body.as_slice() else {
+        return None;
+    };
+    if *only != body.result {
+        return None;
+    }
+    let Op::Call { func, args } = &f.values.get(*only)?.op else {
+        return None;
+    };
+    let captured = args.len().checked_sub(body.args.len())?;
+    if args.get(captured..)? != body.args.as_slice() {
+        return None;
+    }
+    Some((*func, args.get(..captured)?.to_vec()))
 }
 
 /// The code of a reduction in word 4 (0: none).

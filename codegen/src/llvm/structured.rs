@@ -11,10 +11,10 @@
 use super::BatchSum;
 use super::lower::{FnLower, Ix, Repr, Res, internal};
 use crate::abi::{Status, batch_source};
-use crate::parallel::{Descriptor, reduce_code};
+use crate::parallel::{Descriptor, outlined_call, reduce_code};
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FloatValue, IntValue, PointerValue};
 use inkwell::{FloatPredicate, IntPredicate};
-use sci_ir::{Block, FuncId, Op, ReduceOp, ValueId};
+use sci_ir::{Block, FuncId, ReduceOp, ValueId};
 
 /// A `tile_map` run by the tile runtime: what its descriptor holds.
 struct TileCall<'v, 'ctx> {
@@ -382,25 +382,13 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
     }
 
     /// The tile function and captured values of a `tile_map` whose tiles the runtime runs:
-    /// its body is one call of a function with a packed entry, whose last arguments are the
-    /// block's (the form `sci_passes::tile::outline_tiles` leaves), and the options allow it.
+    /// an outlined body (`parallel::outlined_call`) calling a function with a packed entry,
+    /// when the options allow it.
     fn runtime_tiles(&self, body: &Block) -> Option<(FuncId, Vec<ValueId>)> {
         self.opts.threads?;
-        let [only] = body.body.as_slice() else {
-            return None;
-        };
-        if *only != body.result {
-            return None;
-        }
-        let Op::Call { func, args } = &self.f.values.get(*only)?.op else {
-            return None;
-        };
-        let captured = args.len().checked_sub(body.args.len())?;
-        if args.get(captured..)? != body.args.as_slice() {
-            return None;
-        }
+        let (func, captures) = outlined_call(self.f, body)?;
         self.decls.packed.get(func.index()).copied().flatten()?;
-        Some((*func, args.get(..captured)?.to_vec()))
+        Some((func, captures))
     }
 
     /// Fills the tile runtime's descriptor (`parallel::Descriptor`) and calls it.
