@@ -162,6 +162,9 @@ impl From<sci_codegen::CallError> for JitError {
 pub const JACOBIAN: &str = "jacobian.rhs";
 /// Name of the gradient of `loss` with respect to θ, added to model modules.
 pub const LOSS_GRAD: &str = "grad.loss";
+/// Name of `[loss, ∂loss/∂θ...]` in one function (the forward pass once, its values reused by
+/// the reverse sweep; inputs as `loss`), added to model modules.
+pub const LOSS_VALUE_GRAD: &str = "value_and_grad.loss";
 /// Name of the CSR values of `∂rhs/∂y` (see [`Model::jacobian_sparsity`]), added to model
 /// modules by the JIT.
 pub const SPARSE_JACOBIAN: &str = "sparse_jacobian.rhs";
@@ -283,6 +286,9 @@ pub fn with_derivatives(m: &Module) -> (Module, HashMap<String, String>) {
     });
     add_derivative(&mut ir, "loss", LOSS_GRAD, &mut missing, |m, f| {
         sci_passes::ad::grad(m, f, &[0])
+    });
+    add_derivative(&mut ir, "loss", LOSS_VALUE_GRAD, &mut missing, |m, f| {
+        sci_passes::ad::value_and_grad(m, f, &[0])
     });
     (ir, missing)
 }
@@ -860,6 +866,22 @@ impl<'c> Model<'c> {
         grad: &mut [f64],
     ) -> Result<f64, JitError> {
         let args = self.loss_args(p, batch)?;
+        if self.has_function(LOSS_VALUE_GRAD) {
+            // One call: the forward pass once. `grad` is checked here (the call checks the
+            // packed buffer, one longer).
+            if grad.len() != self.n_params() {
+                return Err(JitError::new(format!(
+                    "The gradient buffer has {} elements; `{}` has {} parameters.",
+                    grad.len(),
+                    self.m.ir.name,
+                    self.n_params()
+                )));
+            }
+            let mut packed = vec![0.0; grad.len() + 1];
+            self.call_into(LOSS_VALUE_GRAD, &args, &mut packed)?;
+            grad.copy_from_slice(&packed[1..]);
+            return Ok(packed[0]);
+        }
         let mut out = [0.0];
         self.call_into("loss", &args, &mut out)?;
         self.call_into(LOSS_GRAD, &args, grad)?;

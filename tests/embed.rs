@@ -172,3 +172,67 @@ fn sparse_jacobian_equals_the_dense_one() {
         assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{a} vs {b}");
     }
 }
+
+/// `loss_and_grad` is one call of `value_and_grad.loss`: its value is the loss (to the last
+/// bits: the points are summed in another order once tiled; exactly in the interpreter) and
+/// its gradient is `grad.loss`'s (bit for bit), on the Burgers PINN; a short buffer is an error.
+#[test]
+fn loss_and_grad_is_one_fused_call_with_the_loss_and_its_gradient() {
+    let pinn = std::fs::read_to_string(example("burgers_pinn.sci")).unwrap();
+    for backend in [sci::BackendKind::Cranelift, sci::BackendKind::Interpreter] {
+        let c = sci::Compiler::new()
+            .backend(backend)
+            .compile_source("burgers_pinn.sci", &pinn)
+            .unwrap();
+        let m = c.model("BurgersPINN").unwrap();
+        assert!(m.has_function(sci::jit::LOSS_VALUE_GRAD));
+        let data: Vec<(String, Vec<f64>)> = m
+            .loss_inputs()
+            .unwrap()
+            .into_iter()
+            .map(|(name, _)| {
+                let xs = (0..301)
+                    .map(|k| {
+                        let u = (k as f64 * 0.618_033_988_7).fract();
+                        if name.ends_with(".x") {
+                            2.0 * u - 1.0
+                        } else {
+                            u
+                        }
+                    })
+                    .collect();
+                (name, xs)
+            })
+            .collect();
+        let mut batch = sci::Batch::new();
+        for (name, xs) in &data {
+            batch.set(name, xs);
+        }
+        let p = m.params();
+        let (loss, grad) = m.loss_and_grad(&p, &batch).unwrap();
+        let alone = m.loss(&p, &batch).unwrap();
+        let args: Vec<&[f64]> = std::iter::once(&p[..])
+            .chain(data.iter().map(|(_, xs)| &xs[..]))
+            .collect();
+        let want = m
+            .function(sci::jit::LOSS_GRAD)
+            .unwrap()
+            .call(&args)
+            .unwrap();
+        if backend == sci::BackendKind::Interpreter {
+            assert_eq!(loss.to_bits(), alone.to_bits());
+        } else {
+            assert!(
+                (loss - alone).abs() <= 1e-14 * alone.abs(),
+                "{loss} vs {alone}"
+            );
+        }
+        assert_eq!(grad.len(), want.len());
+        for (k, (g, w)) in grad.iter().zip(&want).enumerate() {
+            assert_eq!(g.to_bits(), w.to_bits(), "{backend:?}: ∂/∂θ{k}: {g} vs {w}");
+        }
+        let mut short = vec![0.0; grad.len() - 1];
+        let err = m.loss_and_grad_into(&p, &batch, &mut short).unwrap_err();
+        assert!(err.to_string().contains("parameters"), "{err}");
+    }
+}

@@ -255,7 +255,7 @@ pub fn vjp_function(module: &Module, f: &Function, wrt: &[usize]) -> Result<Func
     g.name = format!("vjp.{}", f.name);
     let ct = add_input(&mut g, plain(rty), "ct".into());
     expand::callees_first(module)?;
-    reverse_sweep(module, &mut g, f, wrt, ct)?;
+    reverse_sweep(module, &mut g, f, wrt, ct, false)?;
     compact(&g)
 }
 
@@ -266,7 +266,34 @@ pub fn grad(module: &Module, func: FuncId, wrt: &[usize]) -> Result<Function, Ad
 
 /// [`grad`] of a function that need not be in the module.
 pub fn grad_function(module: &Module, f: &Function, wrt: &[usize]) -> Result<Function, AdError> {
+    gradient(module, f, wrt, false)
+}
+
+/// The value and the gradient in one function: `[f(x), ∂f/∂x...]`, the value first. The
+/// forward pass runs once and the reverse sweep reuses its values, so a training step is
+/// one call instead of `f` then [`grad`].
+pub fn value_and_grad(module: &Module, func: FuncId, wrt: &[usize]) -> Result<Function, AdError> {
+    gradient(module, function(module, func)?, wrt, true)
+}
+
+/// [`grad_function`], with the value packed in front of the gradient when `with_value`.
+fn gradient(
+    module: &Module,
+    f: &Function,
+    wrt: &[usize],
+    with_value: bool,
+) -> Result<Function, AdError> {
     check_wrt(f, wrt)?;
+    let batched_wrt = wrt
+        .iter()
+        .any(|&k| f.input_type(k).is_some_and(|t| t.batched));
+    if with_value && batched_wrt {
+        return Err(AdError::request(format!(
+            "`{}`: a value and a gradient with respect to a batched input cannot be packed in \
+             one vector; use `grad` and the function itself.",
+            f.name
+        )));
+    }
     let rty = f
         .result_type()
         .ok_or_else(|| AdError::internal("the result has no type"))?;
@@ -277,7 +304,8 @@ pub fn grad_function(module: &Module, f: &Function, wrt: &[usize]) -> Result<Fun
         )));
     }
     let mut g = f.clone();
-    g.name = format!("grad.{}", f.name);
+    let prefix = if with_value { "value_and_grad" } else { "grad" };
+    g.name = format!("{prefix}.{}", f.name);
     let one = g.values.push(Value {
         op: Op::Const(1.0),
         ty: plain(rty),
@@ -285,18 +313,20 @@ pub fn grad_function(module: &Module, f: &Function, wrt: &[usize]) -> Result<Fun
     });
     g.body.body.push(one);
     expand::callees_first(module)?;
-    reverse_sweep(module, &mut g, f, wrt, one)?;
+    reverse_sweep(module, &mut g, f, wrt, one, with_value)?;
     compact(&g)
 }
 
 /// Appends the reverse sweep of `f`'s body (copied in `g`) seeded with `ct` and makes the
-/// cotangents of the `wrt` inputs `g`'s result.
+/// cotangents of the `wrt` inputs `g`'s result (packed after `f`'s result when
+/// `with_value`).
 fn reverse_sweep(
     module: &Module,
     g: &mut Function,
     f: &Function,
     wrt: &[usize],
     ct: ValueId,
+    with_value: bool,
 ) -> Result<(), AdError> {
     let body = f.body.body.clone();
     let result = f.body.result;
@@ -326,7 +356,10 @@ fn reverse_sweep(
         let mut adj = Adj::new();
         cx.accumulate(&mut adj, result, ct)?;
         cx.backprop(&body, &mut adj)?;
-        let mut outs = Vec::with_capacity(xs.len());
+        let mut outs = Vec::with_capacity(xs.len() + 1);
+        if with_value {
+            outs.push(result);
+        }
         for &x in &xs {
             outs.push(match adj.get(&x) {
                 Some(&c) => c,
