@@ -30,6 +30,8 @@ pub mod mlir;
 mod parallel;
 #[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
 mod plan;
+#[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
+mod vtanh;
 
 pub use abi::{ArgSpec, Signature, Status};
 pub use interp::InterpreterBackend;

@@ -79,6 +79,10 @@ pub(crate) fn allocator_symbols() -> [(&'static str, *const u8); 2] {
     [("malloc", malloc as *const u8), ("free", free as *const u8)]
 }
 
+/// `tanh` of tensors with at least this many elements goes to the vector kernel
+/// (`vtanh::sci_tanh_n`, the same bits as libm's `tanh`).
+pub(crate) const TANH_KERNEL_MIN: usize = 8;
+
 /// Products with at least this many multiply–adds go to [`sci_matmul`]; smaller ones stay
 /// loops (cheap inline, and added in the interpreter's order: the per-point products of
 /// untiled code, a small network's Jacobian, agree with the interpreter bit for bit).
@@ -119,10 +123,11 @@ pub(crate) unsafe extern "C" fn sci_matmul(
 }
 
 /// The kernels generated code may call, for the JITs' symbol tables.
-pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 2] {
+pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 3] {
     [
         ("sci_matmul", sci_matmul as *const u8),
         ("sci_tile_map", crate::parallel::sci_tile_map as *const u8),
+        ("sci_tanh_n", crate::vtanh::sci_tanh_n as *const u8),
     ]
 }
 

@@ -411,6 +411,25 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
         Ok(Repr::Scalar(self.round(r, dtype)))
     }
 
+    /// `tanh` of a whole `f64` tensor through the vector kernel (`vtanh::sci_tanh_n`, libm's
+    /// bits), when the options link sci's kernels (the JIT) and the tensor is large enough
+    /// to pay for the call; `None` leaves it to the element loop.
+    pub fn tanh_buffer(&mut self, id: ValueId, a: ValueId) -> Res<Option<Repr>> {
+        let ty = self.ty(id)?;
+        if self.opts.threads.is_none() || ty.dtype != DType::F64 || ty.shape.is_empty() {
+            return Ok(None);
+        }
+        let len = self.len_of(id)?;
+        if len < crate::libm::TANH_KERNEL_MIN {
+            return Ok(None);
+        }
+        let src = self.buf(a)?;
+        let dst = self.dest(id)?;
+        let n = self.b.ins().iconst(I64, len as i64);
+        self.kernel("sci_tanh_n", &[src, dst, n])?;
+        Ok(Some(Repr::Buf(dst)))
+    }
+
     /// `matvec` and `matmul`: `[m, k] × [k, n]` with `n = 1` for a vector. Large `f64`
     /// products call the JIT's matrix-product kernel when the options allow it.
     pub fn matmul(&mut self, id: ValueId, a: ValueId, b: ValueId) -> Res<Repr> {

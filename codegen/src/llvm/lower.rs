@@ -756,6 +756,11 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
             Op::Literal(xs) => self.literal(ty, xs),
             Op::Unary(op, a) => {
                 let op = *op;
+                if op == sci_ir::UnaryOp::Tanh
+                    && let Some(r) = self.tanh_buffer(id, *a)?
+                {
+                    return Ok(r);
+                }
                 self.elementwise(id, &[*a], move |s, x| s.unary(op, x[0]))
             }
             Op::Binary(op, a, b) => {

@@ -123,6 +123,8 @@ pub(crate) struct Decls<'ctx> {
     pub matmul: FunctionValue<'ctx>,
     /// `i32 sci_tile_map(ptr desc)` (`parallel::sci_tile_map`).
     pub tile_map: FunctionValue<'ctx>,
+    /// `void sci_tanh_n(ptr x, ptr y, i64 n)` (`vtanh::sci_tanh_n`).
+    pub tanh_n: FunctionValue<'ctx>,
     /// The packed entry of each IR function (JIT only; `None` elsewhere), declared here and
     /// defined by [`define_packed`].
     pub packed: Vec<Option<FunctionValue<'ctx>>>,
@@ -244,6 +246,12 @@ fn declare<'ctx>(
         t.i32.fn_type(&[t.ptr.into()], false),
         Some(Linkage::External),
     );
+    let tanh_n = m.add_function(
+        "sci_tanh_n",
+        cx.void_type()
+            .fn_type(&[t.ptr.into(), t.ptr.into(), t.i64.into()], false),
+        Some(Linkage::External),
+    );
     let packed_type = t
         .i32
         .fn_type(&[t.ptr.into(), t.ptr.into(), t.ptr.into()], false);
@@ -269,6 +277,7 @@ fn declare<'ctx>(
         free,
         matmul,
         tile_map,
+        tanh_n,
         packed,
     })
 }
