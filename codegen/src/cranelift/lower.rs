@@ -15,14 +15,15 @@ use crate::CodegenError;
 use crate::abi::Status;
 use crate::plan::{Plan, Storage};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{F32, F64, I32, I64};
+use cranelift_codegen::ir::types::{F32, F64, F64X2, I32, I64};
 use cranelift_codegen::ir::{
     self, AbiParam, Block, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Value,
 };
 use cranelift_frontend::FunctionBuilder;
 use cranelift_module::{FuncId as ClFuncId, Linkage, Module as ClModule};
+use sci_ir::interp::PowiForm;
 use sci_ir::types::element_count;
-use sci_ir::{DType, Function, Module, Op, Type, ValueId};
+use sci_ir::{BinaryOp, DType, Function, Module, Op, Type, ValueId};
 use std::collections::HashMap;
 
 /// Frames up to this many bytes live on the stack; larger ones are `malloc`ed.
@@ -48,6 +49,18 @@ pub(super) enum Repr {
     Buf(Value),
     /// A batched value: the address of its first point and the number of points (`i64`).
     Batch { ptr: Value, n: Value },
+}
+
+/// The elementwise ops [`FnLower::elementwise_pairs`] runs on vectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PairOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Neg,
+    /// `powi x, 2`: `x * x`.
+    Square,
 }
 
 /// An element index: a compile-time constant or an `i64` value.
@@ -656,14 +669,36 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
                 {
                     return Ok(r);
                 }
+                if op == sci_ir::UnaryOp::Neg
+                    && let Some(r) = self.elementwise_pairs(id, &[*a], PairOp::Neg)?
+                {
+                    return Ok(r);
+                }
                 self.elementwise(id, &[*a], move |s, x| s.unary(op, x[0]))
             }
             Op::Binary(op, a, b) => {
                 let op = *op;
+                let pair = match op {
+                    BinaryOp::Add => Some(PairOp::Add),
+                    BinaryOp::Sub => Some(PairOp::Sub),
+                    BinaryOp::Mul => Some(PairOp::Mul),
+                    BinaryOp::Div => Some(PairOp::Div),
+                    _ => None,
+                };
+                if let Some(pair) = pair
+                    && let Some(r) = self.elementwise_pairs(id, &[*a, *b], pair)?
+                {
+                    return Ok(r);
+                }
                 self.elementwise(id, &[*a, *b], move |s, x| s.binary(op, x[0], x[1]))
             }
             Op::Powi(a, n) => {
                 let n = *n;
+                if PowiForm::of(n) == PowiForm::Square
+                    && let Some(r) = self.elementwise_pairs(id, &[*a], PairOp::Square)?
+                {
+                    return Ok(r);
+                }
                 self.elementwise(id, &[*a], move |s, x| s.powi(x[0], n))
             }
             Op::Compare(op, a, b) => {
@@ -751,6 +786,58 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
             Ok(())
         })?;
         Ok(Repr::Buf(dst))
+    }
+
+    /// `f64` arithmetic over whole tensors two lanes per instruction (`F64X2`: Cranelift's
+    /// x86-64 back end has no wider vectors), four elements per loop iteration: the same
+    /// IEEE operations as the element loop, so the same bits. `None` (the element loop then
+    /// runs) for other dtypes, scalars, and lengths that are not a multiple of four.
+    pub fn elementwise_pairs(
+        &mut self,
+        id: ValueId,
+        operands: &[ValueId],
+        op: PairOp,
+    ) -> Res<Option<Repr>> {
+        let ty = self.ty(id)?;
+        if ty.dtype != DType::F64 || ty.shape.is_empty() {
+            return Ok(None);
+        }
+        let len = self.len_of(id)?;
+        if len < 16 || len % 4 != 0 {
+            return Ok(None);
+        }
+        let mut ptrs = Vec::with_capacity(operands.len());
+        for &a in operands {
+            match self.repr(a)? {
+                Repr::Buf(p) => ptrs.push(p),
+                _ => return Ok(None),
+            }
+        }
+        let dst = self.dest(id)?;
+        // Unaligned: frame regions are 8-byte aligned only.
+        let flags = MemFlagsData::new().with_notrap();
+        self.repeat(len / 4, |s, i| {
+            let at: Vec<Value> = ptrs.iter().map(|p| s.addr(*p, Ix::V(i), 4)).collect();
+            let to = s.addr(dst, Ix::V(i), 4);
+            for half in [0, 16] {
+                let x: Vec<Value> = at
+                    .iter()
+                    .map(|a| s.b.ins().load(F64X2, flags, *a, half))
+                    .collect();
+                let r = match (op, x.as_slice()) {
+                    (PairOp::Add, [a, b]) => s.b.ins().fadd(*a, *b),
+                    (PairOp::Sub, [a, b]) => s.b.ins().fsub(*a, *b),
+                    (PairOp::Mul, [a, b]) => s.b.ins().fmul(*a, *b),
+                    (PairOp::Div, [a, b]) => s.b.ins().fdiv(*a, *b),
+                    (PairOp::Neg, [a]) => s.b.ins().fneg(*a),
+                    (PairOp::Square, [a]) => s.b.ins().fmul(*a, *a),
+                    _ => return Err(internal("vector op with the wrong operands")),
+                };
+                s.b.ins().store(flags, r, to, half);
+            }
+            Ok(())
+        })?;
+        Ok(Some(Repr::Buf(dst)))
     }
 
     /// The batch sum mode in force.
