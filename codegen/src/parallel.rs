@@ -51,10 +51,65 @@ impl Descriptor {
         HEADER_WORDS + 2 * inputs + 2 * a
     }
 
-    /// Total words for `inputs` inputs and `args` arguments.
-    pub fn words(inputs: usize, args: usize) -> usize {
-        HEADER_WORDS + 2 * inputs + 2 * args
+    /// The descriptor of a `tile_map` with batched inputs of `widths` elements per point and
+    /// `captures` captured values, word by word: the layout, in one place for every back end
+    /// (each only turns [`Word`]s into values and stores them).
+    pub fn layout(
+        widths: &[usize],
+        captures: usize,
+        shape: TileShape,
+        reduce: Option<ReduceOp>,
+        threads: usize,
+    ) -> Vec<Word> {
+        let inputs = widths.len();
+        let args = captures + inputs + 1;
+        let mut words = vec![
+            Word::Entry,
+            Word::Points,
+            Word::Const(shape.lanes as u64),
+            Word::Const(shape.per as u64),
+            Word::Const(reduce_code(reduce)),
+            Word::Out,
+            Word::Const(threads as u64),
+            Word::Const(inputs as u64),
+            Word::Const(args as u64),
+        ];
+        for (i, &w) in widths.iter().enumerate() {
+            words.extend([Word::Input(i), Word::Const(w as u64)]);
+        }
+        for a in 0..captures {
+            words.extend([Word::Const(0), Word::Captured(a)]);
+        }
+        for j in 0..=inputs {
+            words.extend([Word::Const(1 + j as u64), Word::Const(0)]);
+        }
+        words
     }
+}
+
+/// Lanes per tile and result elements per point of a `tile_map`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TileShape {
+    pub lanes: usize,
+    pub per: usize,
+}
+
+/// One word of a descriptor, as generated code must fill it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Word {
+    /// A constant.
+    Const(u64),
+    /// The tile function's packed entry.
+    Entry,
+    /// The number of points.
+    Points,
+    /// The result batch or the accumulator.
+    Out,
+    /// The address of batched input `i`.
+    Input(usize),
+    /// The address of captured value `a` (a scalar is first stored in cell `a` after the
+    /// descriptor).
+    Captured(usize),
 }
 
 /// The tile function and captured values of a `tile_map` body in the form
@@ -78,7 +133,7 @@ pub(crate) fn outlined_call(f: &Function, body: &Block) -> Option<(FuncId, Vec<V
 }
 
 /// The code of a reduction in word 4 (0: none).
-pub(crate) fn reduce_code(op: Option<ReduceOp>) -> u64 {
+fn reduce_code(op: Option<ReduceOp>) -> u64 {
     op.and_then(|op| ReduceOp::ALL.iter().position(|o| *o == op))
         .map_or(0, |k| k as u64 + 1)
 }
@@ -195,82 +250,48 @@ impl TileMap {
         if tiles == 0 {
             return 0;
         }
-        let sequential = threads == 1 || tiles == 1;
-        // The partials of a reduction, tile by tile, combined in order afterwards.
-        let mut partials = if self.reduce.is_some() {
-            vec![0.0; tiles * self.per]
-        } else {
-            Vec::new()
-        };
         let per = self.per;
-        let status = if sequential {
-            let mut s = self.scratch();
-            let mut status = 0;
-            for k in 0..tiles {
-                // SAFETY: the caller's contract.
-                status = unsafe { self.run_tile(&mut s, k) };
-                if status != 0 {
-                    break;
-                }
-                self.keep(&s, k, &mut partials, per);
+        // One tile: its partial (reducing), else its points scattered into the result.
+        let work = |k: usize, s: &mut Scratch| -> Result<Option<Vec<f64>>, i32> {
+            // SAFETY: the caller's contract.
+            let status = unsafe { self.run_tile(s, k) };
+            if status != 0 {
+                return Err(status);
             }
-            status
+            if self.reduce.is_some() {
+                return Ok(Some(s.out[..per].to_vec()));
+            }
+            // SAFETY: tile `k`'s points are written by this task only.
+            unsafe { self.scatter(s, k) };
+            Ok(None)
+        };
+        // Either way, the first failing tile in tile order gives the status.
+        let partials: Result<Vec<Option<Vec<f64>>>, i32> = if threads == 1 || tiles == 1 {
+            let mut s = self.scratch();
+            (0..tiles).map(|k| work(k, &mut s)).collect()
         } else {
-            let work = |k: usize, s: &mut Scratch| -> (i32, Option<Vec<f64>>) {
-                // SAFETY: the caller's contract.
-                let status = unsafe { self.run_tile(s, k) };
-                if status != 0 || self.reduce.is_some() {
-                    return (status, Some(s.out[..per].to_vec()));
-                }
-                // SAFETY: tile `k`'s points are written by this task only.
-                unsafe { self.scatter(s, k) };
-                (0, None)
-            };
-            let results: Vec<(i32, Option<Vec<f64>>)> = in_pool(threads, || {
+            let each: Vec<Result<Option<Vec<f64>>, i32>> = in_pool(threads, || {
                 (0..tiles)
                     .into_par_iter()
                     .map_init(|| self.scratch(), |s, k| work(k, s))
                     .collect()
             });
-            let mut status = 0;
-            for (k, (st, partial)) in results.into_iter().enumerate() {
-                if st != 0 {
-                    status = st;
-                    break;
-                }
-                if let (Some(p), Some(dst)) = (partial, partials.get_mut(k * per..(k + 1) * per)) {
-                    dst.copy_from_slice(&p);
-                }
-            }
-            status
+            each.into_iter().collect()
         };
-        if status != 0 {
-            return status;
-        }
+        let partials = match partials {
+            Ok(p) => p,
+            Err(status) => return status,
+        };
         if let Some(op) = self.reduce {
             // SAFETY: the accumulator holds `per` initialised elements.
             let acc = unsafe { std::slice::from_raw_parts_mut(self.out.0, per) };
-            for (k, partial) in partials.chunks_exact(per.max(1)).enumerate() {
+            for (k, partial) in partials.iter().flatten().enumerate() {
                 for (a, y) in acc.iter_mut().zip(partial) {
                     *a = combine(op, *a, *y, k == 0);
                 }
             }
         }
         0
-    }
-
-    /// Keeps tile `k`'s result (sequential path): its partial, or its points.
-    fn keep(&self, s: &Scratch, k: usize, partials: &mut [f64], per: usize) {
-        if self.reduce.is_some() {
-            if let (Some(dst), Some(src)) =
-                (partials.get_mut(k * per..(k + 1) * per), s.out.get(..per))
-            {
-                dst.copy_from_slice(src);
-            }
-        } else {
-            // SAFETY: one thread writes every tile here.
-            unsafe { self.scatter(s, k) };
-        }
     }
 }
 
@@ -363,4 +384,43 @@ pub(crate) unsafe extern "C" fn sci_tile_map(desc: *const u64) -> i32 {
     };
     // SAFETY: the caller's contract.
     unsafe { map.run(word(6) as usize) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The words generated code writes are where [`sci_tile_map`] reads them.
+    #[test]
+    fn the_layout_matches_the_reader() {
+        let widths = [3, 1];
+        let shape = TileShape { lanes: 8, per: 2 };
+        let words = Descriptor::layout(&widths, 2, shape, Some(ReduceOp::Mean), 3);
+        let args = 2 + widths.len() + 1;
+        assert_eq!(words.len(), HEADER_WORDS + 2 * widths.len() + 2 * args);
+        assert_eq!(words[0], Word::Entry);
+        assert_eq!(words[1], Word::Points);
+        assert_eq!(words[2], Word::Const(8));
+        assert_eq!(words[3], Word::Const(2));
+        assert_eq!(words[4], Word::Const(reduce_code(Some(ReduceOp::Mean))));
+        assert_eq!(words[5], Word::Out);
+        assert_eq!(words[6], Word::Const(3));
+        assert_eq!(words[7], Word::Const(widths.len() as u64));
+        assert_eq!(words[8], Word::Const(args as u64));
+        for (i, w) in widths.iter().enumerate() {
+            assert_eq!(words[Descriptor::input(i)], Word::Input(i));
+            assert_eq!(words[Descriptor::input(i) + 1], Word::Const(*w as u64));
+        }
+        for a in 0..2 {
+            assert_eq!(words[Descriptor::arg(widths.len(), a)], Word::Const(0));
+            assert_eq!(
+                words[Descriptor::arg(widths.len(), a) + 1],
+                Word::Captured(a)
+            );
+        }
+        for j in 0..=widths.len() {
+            let at = Descriptor::arg(widths.len(), 2 + j);
+            assert_eq!(words[at], Word::Const(1 + j as u64));
+        }
+    }
 }

@@ -9,7 +9,7 @@
 use super::BatchSum;
 use super::lower::{FnLower, Ix, Repr, Res, internal};
 use crate::abi::{Status, batch_source};
-use crate::parallel::{Descriptor, outlined_call, reduce_code};
+use crate::parallel::{Descriptor, TileShape, Word, outlined_call};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F64, I64};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value};
@@ -387,57 +387,39 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
             .copied()
             .flatten()
             .ok_or_else(|| internal("tile function without a packed entry"))?;
-        let inputs = t.batches.len();
-        let args = t.captures.len() + inputs + 1;
-        let words = Descriptor::words(inputs, args);
+        let widths: Vec<usize> = t.batches.iter().map(|b| b.1).collect();
+        let shape = TileShape {
+            lanes: t.lanes,
+            per: t.per,
+        };
+        let threads = self.opts.threads.unwrap_or(0);
+        let words = Descriptor::layout(&widths, t.captures.len(), shape, t.reduce, threads);
         // The descriptor, then one cell per captured scalar.
-        let desc = self.stack_words(words + t.captures.len());
+        let desc = self.stack_words(words.len() + t.captures.len());
         let put = |s: &mut Self, word: usize, x: Value| {
             s.b.ins()
                 .store(MemFlagsData::trusted(), x, desc, (word * 8) as i32);
         };
-        let int = |s: &mut Self, x: u64| s.b.ins().iconst(I64, x as i64);
-        let f = self.func_address(entry);
-        put(self, 0, f);
-        put(self, 1, t.n);
-        let header = [
-            (2, t.lanes as u64),
-            (3, t.per as u64),
-            (4, reduce_code(t.reduce)),
-            (6, self.opts.threads.unwrap_or(0) as u64),
-            (7, inputs as u64),
-            (8, args as u64),
-        ];
-        for (word, x) in header {
-            let x = int(self, x);
-            put(self, word, x);
-        }
-        put(self, 5, t.out);
-        for (i, &(ptr, width)) in t.batches.iter().enumerate() {
-            put(self, Descriptor::input(i), ptr);
-            let w = int(self, width as u64);
-            put(self, Descriptor::input(i) + 1, w);
-        }
-        for (a, &c) in t.captures.iter().enumerate() {
-            let at = Descriptor::arg(inputs, a);
-            let kind = int(self, 0);
-            put(self, at, kind);
-            let addr = match self.repr(c)? {
-                Repr::Buf(p) => p,
-                Repr::Scalar(x) => {
-                    put(self, words + a, x);
-                    self.b.ins().iadd_imm_s(desc, ((words + a) * 8) as i64)
-                }
-                Repr::Batch { .. } => return Err(internal("batched value captured by a tile")),
+        for (k, word) in words.iter().enumerate() {
+            let x = match *word {
+                Word::Const(c) => self.b.ins().iconst(I64, c as i64),
+                Word::Entry => self.func_address(entry),
+                Word::Points => t.n,
+                Word::Out => t.out,
+                Word::Input(i) => t.batches[i].0,
+                Word::Captured(a) => match self.repr(t.captures[a])? {
+                    Repr::Buf(p) => p,
+                    Repr::Scalar(x) => {
+                        let cell = words.len() + a;
+                        put(self, cell, x);
+                        self.b.ins().iadd_imm_s(desc, (cell * 8) as i64)
+                    }
+                    Repr::Batch { .. } => {
+                        return Err(internal("batched value captured by a tile"));
+                    }
+                },
             };
-            put(self, at + 1, addr);
-        }
-        for j in 0..=inputs {
-            let at = Descriptor::arg(inputs, t.captures.len() + j);
-            let kind = int(self, 1 + j as u64);
-            put(self, at, kind);
-            let null = int(self, 0);
-            put(self, at + 1, null);
+            put(self, k, x);
         }
         let status = self.kernel_status("sci_tile_map", &[desc])?;
         self.fail_on_status(status);

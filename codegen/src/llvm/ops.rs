@@ -438,14 +438,10 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
     /// bits), when the options link sci's kernels (the JIT) and the tensor is large enough
     /// to pay for the call; `None` leaves it to the element loop.
     pub fn tanh_buffer(&mut self, id: ValueId, a: ValueId) -> Res<Option<Repr<'ctx>>> {
-        let ty = self.ty(id)?;
-        if self.opts.threads.is_none() || ty.dtype != DType::F64 || ty.shape.is_empty() {
+        if !crate::vtanh::kernel_applies(self.opts.threads.is_some(), self.ty(id)?) {
             return Ok(None);
         }
         let len = self.len_of(id)?;
-        if len < crate::libm::TANH_KERNEL_MIN {
-            return Ok(None);
-        }
         let src = self.buf(a)?;
         let dst = self.dest(id)?;
         let n = self.i64c(len);

@@ -11,7 +11,7 @@
 use super::BatchSum;
 use super::lower::{FnLower, Ix, Repr, Res, internal};
 use crate::abi::{Status, batch_source};
-use crate::parallel::{Descriptor, outlined_call, reduce_code};
+use crate::parallel::{Descriptor, TileShape, Word, outlined_call};
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FloatValue, IntValue, PointerValue};
 use inkwell::{FloatPredicate, IntPredicate};
 use sci_ir::{Block, FuncId, ReduceOp, ValueId};
@@ -400,53 +400,41 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
             .copied()
             .flatten()
             .ok_or_else(|| internal("tile function without a packed entry"))?;
-        let inputs = t.batches.len();
-        let args = t.captures.len() + inputs + 1;
-        let words = Descriptor::words(inputs, args);
+        let widths: Vec<usize> = t.batches.iter().map(|b| b.1).collect();
+        let shape = TileShape {
+            lanes: t.lanes,
+            per: t.per,
+        };
+        let threads = self.opts.threads.unwrap_or(0);
+        let words = Descriptor::layout(&widths, t.captures.len(), shape, t.reduce, threads);
         // The descriptor, then one cell per captured scalar.
-        let desc = self.stack_words(words + t.captures.len())?;
+        let desc = self.stack_words(words.len() + t.captures.len())?;
         let i64_ty = self.t.i64.into();
         let put = |s: &mut Self, word: usize, x: BasicValueEnum<'ctx>| -> Res<()> {
             let at = s.gep_ty(i64_ty, desc, Ix::C(word))?;
             s.b.build_store(at, x)?;
             Ok(())
         };
-        let f = entry.as_global_value().as_pointer_value();
-        put(self, 0, f.into())?;
-        put(self, 1, t.n.into())?;
-        let header = [
-            (2, t.lanes),
-            (3, t.per),
-            (4, reduce_code(t.reduce) as usize),
-            (6, self.opts.threads.unwrap_or(0)),
-            (7, inputs),
-            (8, args),
-        ];
-        for (word, x) in header {
-            put(self, word, self.i64c(x).into())?;
-        }
-        put(self, 5, t.out.into())?;
-        for (i, &(ptr, width)) in t.batches.iter().enumerate() {
-            put(self, Descriptor::input(i), ptr.into())?;
-            put(self, Descriptor::input(i) + 1, self.i64c(width).into())?;
-        }
-        for (a, &c) in t.captures.iter().enumerate() {
-            let at = Descriptor::arg(inputs, a);
-            put(self, at, self.i64c(0).into())?;
-            let addr = match self.repr(c)? {
-                Repr::Buf(p) => p,
-                Repr::Scalar(x) => {
-                    put(self, words + a, x.into())?;
-                    self.gep_ty(i64_ty, desc, Ix::C(words + a))?
-                }
-                Repr::Batch { .. } => return Err(internal("batched value captured by a tile")),
+        for (k, word) in words.iter().enumerate() {
+            let x: BasicValueEnum<'ctx> = match *word {
+                Word::Const(c) => self.t.i64.const_int(c, false).into(),
+                Word::Entry => entry.as_global_value().as_pointer_value().into(),
+                Word::Points => t.n.into(),
+                Word::Out => t.out.into(),
+                Word::Input(i) => t.batches[i].0.into(),
+                Word::Captured(a) => match self.repr(t.captures[a])? {
+                    Repr::Buf(p) => p.into(),
+                    Repr::Scalar(x) => {
+                        let cell = words.len() + a;
+                        put(self, cell, x.into())?;
+                        self.gep_ty(i64_ty, desc, Ix::C(cell))?.into()
+                    }
+                    Repr::Batch { .. } => {
+                        return Err(internal("batched value captured by a tile"));
+                    }
+                },
             };
-            put(self, at + 1, addr.into())?;
-        }
-        for j in 0..=inputs {
-            let at = Descriptor::arg(inputs, t.captures.len() + j);
-            put(self, at, self.i64c(1 + j).into())?;
-            put(self, at + 1, self.i64c(0).into())?;
+            put(self, k, x)?;
         }
         let status = self
             .b

@@ -20,23 +20,27 @@ pub fn outline_tiles(m: &mut Module) -> usize {
     let mut count = 0;
     for id in ids {
         let mut k = 0;
-        while let Some((site, tile_fn)) =
+        while let Some((site, tile_fn, captures)) =
             m.functions.get(id).and_then(|f| next_outline(m, f, &mut k))
         {
             let new_id = m.functions.push(tile_fn);
             let Some(f) = m.functions.get_mut(id) else {
                 break;
             };
-            replace_body(f, site, new_id);
+            replace_body(f, site, new_id, captures);
             count += 1;
         }
     }
     count
 }
 
-/// The next top-level `tile_map` of `f` worth outlining and its outlined body, named
-/// `F.tileK` with the first `K ≥ *k` that is free in `m`.
-fn next_outline(m: &Module, f: &Function, k: &mut usize) -> Option<(ValueId, Function)> {
+/// The next top-level `tile_map` of `f` worth outlining, its outlined body, named `F.tileK`
+/// with the first `K ≥ *k` that is free in `m`, and the values the body captures.
+fn next_outline(
+    m: &Module,
+    f: &Function,
+    k: &mut usize,
+) -> Option<(ValueId, Function, Vec<ValueId>)> {
     for &v in &f.body.body {
         let Some(Op::TileMap { body, .. }) = f.values.get(v).map(|v| &v.op) else {
             continue;
@@ -51,8 +55,9 @@ fn next_outline(m: &Module, f: &Function, k: &mut usize) -> Option<(ValueId, Fun
                 break name;
             }
         };
-        if let Some(g) = outline(f, body, name) {
-            return Some((v, g));
+        let captures = block_tree_refs(f, body);
+        if let Some(g) = outline(f, body, &captures, name) {
+            return Some((v, g, captures));
         }
     }
     None
@@ -65,10 +70,9 @@ pub fn is_single_call(f: &Function, body: &Block) -> bool {
 }
 
 /// The function computing `body`: its inputs are the values the body uses from outside
-/// (in first-use order), then the block's arguments. `None` if a captured value is batched
-/// (a tile body only sees uniform values) or a handle is out of range.
-fn outline(f: &Function, body: &Block, name: String) -> Option<Function> {
-    let captures = block_tree_refs(f, body);
+/// (`captures`, in first-use order), then the block's arguments. `None` if a captured value
+/// is batched (a tile body only sees uniform values) or a handle is out of range.
+fn outline(f: &Function, body: &Block, captures: &[ValueId], name: String) -> Option<Function> {
     let mut values = Arena::new();
     let mut map: HashMap<ValueId, ValueId> = HashMap::new();
     let mut args = Vec::new();
@@ -137,12 +141,11 @@ fn outline(f: &Function, body: &Block, name: String) -> Option<Function> {
 }
 
 /// Makes the body of the `tile_map` at `site` a call of `callee` (the outlined body) with
-/// the captured values and the block's arguments, then drops the values left unused.
-fn replace_body(f: &mut Function, site: ValueId, callee: FuncId) {
+/// the `captures` and the block's arguments, then drops the values left unused.
+fn replace_body(f: &mut Function, site: ValueId, callee: FuncId, captures: Vec<ValueId>) {
     let Some(Op::TileMap { body, .. }) = f.values.get(site).map(|v| &v.op) else {
         return;
     };
-    let captures = block_tree_refs(f, body);
     let Some(ty) = f.values.get(body.result).map(|v| v.ty.clone()) else {
         return;
     };
