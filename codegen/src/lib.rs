@@ -24,6 +24,8 @@ pub mod interp;
 mod libm;
 #[cfg(feature = "llvm")]
 pub mod llvm;
+#[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
+mod lower;
 #[cfg(feature = "mlir")]
 pub mod mlir;
 #[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
@@ -38,6 +40,17 @@ pub use interp::InterpreterBackend;
 
 use sci_ir::{FuncId, Module, Tensor, ValidModule};
 use std::fmt;
+
+/// How the native back ends' `reduce_batch sum` and `mean` add up points.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BatchSum {
+    /// Neumaier's compensated summation: the error stays a few ulps whatever the number of
+    /// points (the default).
+    #[default]
+    Compensated,
+    /// Left to right, like the interpreter: bit-identical to it.
+    Sequential,
+}
 
 /// Why a module could not be compiled.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,7 +7,12 @@
 //! otherwise). Slices, reshapes, indices and inputs are views and need nothing. The value the
 //! function returns is built in the caller's `out` buffer when it is a new tensor. Batched
 //! values (sizes known only at run time) get one `malloc` each, freed when the call returns.
-//! Buffers are not reused: frames are small for the models this compiler sees.
+//!
+//! Frame regions are reused: a region is free again after the last use of its value and of
+//! every view of it (see [`Lifetimes`]). Values inside a structured op's block live for
+//! the whole op (they are recomputed each iteration), and an op's result is placed while
+//! its operands are still live, so no op ever writes over what it reads. A tiled network's
+//! tile function thus needs about as much frame as its widest layer, not the sum of all.
 
 use crate::CodegenError;
 use sci_ir::types::element_count;
@@ -78,6 +83,7 @@ pub(crate) fn plan(f: &Function) -> Result<Plan, CodegenError> {
             }
         }
     }
+    let mut framed: Vec<(ValueId, usize)> = Vec::new();
     for (id, v) in f.values.iter() {
         let elements = element_count(&v.ty.shape)
             .filter(|n| *n <= MAX_ELEMENTS)
@@ -134,15 +140,40 @@ pub(crate) fn plan(f: &Function) -> Result<Plan, CodegenError> {
                 slot: p.heap_slots - 1,
             }
         } else {
-            let offset = p.frame_len;
             // A call with a scalar result still needs one element for the callee to write.
-            p.frame_len = p.frame_len.saturating_add(elements.max(1));
-            Storage::Frame { offset }
+            framed.push((id, elements.max(1)));
+            continue;
         };
         if let Some(s) = p.storage.get_mut(id.index()) {
             *s = storage;
         }
     }
+    let life = Lifetimes::of(f);
+    let mut frame = FreeList::default();
+    // Placed step by step; the regions dying at a step are freed after its results are
+    // placed, so no op's result overlaps what it reads.
+    let mut born: Vec<Vec<(ValueId, usize)>> = vec![Vec::new(); life.steps() + 1];
+    for &(id, len) in &framed {
+        if let Some(at) = born.get_mut(life.born(id)) {
+            at.push((id, len));
+        }
+    }
+    let mut dying: Vec<Vec<(usize, usize)>> = vec![Vec::new(); life.steps() + 1];
+    for (step, placed) in born.iter().enumerate() {
+        for &(id, len) in placed {
+            let offset = frame.take(len);
+            if let Some(s) = p.storage.get_mut(id.index()) {
+                *s = Storage::Frame { offset };
+            }
+            if let Some(at) = dying.get_mut(life.dies(id)) {
+                at.push((offset, len));
+            }
+        }
+        for (offset, len) in dying.get_mut(step).map(std::mem::take).unwrap_or_default() {
+            frame.give(offset, len);
+        }
+    }
+    p.frame_len = frame.len;
     if p.frame_len > MAX_FRAME {
         return Err(CodegenError::new(format!(
             "`{}` needs {} elements of work space, more than the {MAX_FRAME} compiled code \
@@ -151,4 +182,245 @@ pub(crate) fn plan(f: &Function) -> Result<Plan, CodegenError> {
         )));
     }
     Ok(p)
+}
+
+/// When each value's frame region is needed: from the step of the top-level op that makes
+/// it (step 0: the inputs) to the last step that reads it or any view of it.
+struct Lifetimes {
+    /// The step of each value: its top-level op's (values in blocks: their container's).
+    step: Vec<usize>,
+    /// The last step that reads each buffer (indexed by the value that owns the buffer).
+    last: Vec<usize>,
+    /// The value owning the buffer each value lives in (itself, or what it is a view of).
+    root: Vec<usize>,
+    steps: usize,
+}
+
+impl Lifetimes {
+    fn of(f: &Function) -> Lifetimes {
+        let n = f.values.len();
+        let mut life = Lifetimes {
+            step: vec![0; n],
+            last: vec![0; n],
+            root: (0..n).collect(),
+            steps: f.body.body.len(),
+        };
+        for (k, &id) in f.body.body.iter().enumerate() {
+            life.visit(f, id, k + 1);
+        }
+        // Roots first (a view is made after what it views, so ids ascend along a chain).
+        for (id, v) in f.values.iter() {
+            let viewed = match &v.op {
+                Op::Slice { array, .. } => Some(*array),
+                Op::Index {
+                    array, fill: None, ..
+                } if !v.ty.shape.is_empty() => Some(*array),
+                Op::Reshape(a) if !v.ty.shape.is_empty() => f
+                    .values
+                    .get(*a)
+                    .filter(|o| !o.ty.shape.is_empty())
+                    .map(|_| *a),
+                _ => None,
+            };
+            if let Some(a) = viewed {
+                let r = life.root_of(a.index());
+                if let Some(slot) = life.root.get_mut(id.index()) {
+                    *slot = r;
+                }
+            }
+        }
+        // Every read, at the reader's step; the result is read after the last step.
+        for (id, v) in f.values.iter() {
+            let at = life.born(id);
+            let mut reads = v.op.operands();
+            reads.extend(v.op.block().map(|b| b.result));
+            for a in reads {
+                life.read(a.index(), at);
+            }
+        }
+        let end = life.steps + 1;
+        life.read(f.body.result.index(), end);
+        // A value is live at least at its own step (one never read is freed after it).
+        for k in 0..n {
+            let born = life.step.get(k).copied().unwrap_or(0);
+            let r = life.root_of(k);
+            if let Some(l) = life.last.get_mut(r) {
+                *l = (*l).max(born);
+            }
+        }
+        life
+    }
+
+    /// Records the step of `id` and of everything in its block.
+    fn visit(&mut self, f: &Function, id: ValueId, at: usize) {
+        if let Some(s) = self.step.get_mut(id.index()) {
+            *s = at;
+        }
+        let Some(block) = f.values.get(id).and_then(|v| v.op.block()) else {
+            return;
+        };
+        for &inner in block.args.iter().chain(&block.body) {
+            self.visit(f, inner, at);
+        }
+    }
+
+    fn root_of(&self, k: usize) -> usize {
+        self.root.get(k).copied().unwrap_or(k)
+    }
+
+    fn read(&mut self, k: usize, at: usize) {
+        let r = self.root_of(k);
+        if let Some(l) = self.last.get_mut(r) {
+            *l = (*l).max(at);
+        }
+    }
+
+    fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// The step at which `id`'s region is placed.
+    fn born(&self, id: ValueId) -> usize {
+        self.step.get(id.index()).copied().unwrap_or(0)
+    }
+
+    /// The step after which `id`'s region is free: its buffer's last read, and never
+    /// before the end of its own step.
+    fn dies(&self, id: ValueId) -> usize {
+        let k = id.index();
+        let own = self
+            .last
+            .get(self.root_of(k))
+            .copied()
+            .unwrap_or(usize::MAX);
+        own.max(self.born(id))
+    }
+}
+
+/// Free regions of the frame, first fit; the frame grows where none fits.
+#[derive(Default)]
+struct FreeList {
+    /// Free `(offset, len)` regions, by offset, never adjacent.
+    free: Vec<(usize, usize)>,
+    /// The frame's length so far.
+    len: usize,
+}
+
+impl FreeList {
+    /// A region of `len` elements.
+    fn take(&mut self, len: usize) -> usize {
+        if let Some(k) = self.free.iter().position(|&(_, l)| l >= len) {
+            let (offset, l) = self.free[k];
+            if l == len {
+                self.free.remove(k);
+            } else {
+                self.free[k] = (offset + len, l - len);
+            }
+            return offset;
+        }
+        // Grow the frame, merging a free region at its end.
+        match self.free.last().copied() {
+            Some((offset, l)) if offset + l == self.len => {
+                self.free.pop();
+                self.len = offset.saturating_add(len);
+                offset
+            }
+            _ => {
+                let offset = self.len;
+                self.len = self.len.saturating_add(len);
+                offset
+            }
+        }
+    }
+
+    /// Returns a region.
+    fn give(&mut self, offset: usize, len: usize) {
+        let k = self.free.partition_point(|&(o, _)| o < offset);
+        self.free.insert(k, (offset, len));
+        // Merge with the next, then with the previous.
+        if let Some(&(o2, l2)) = self.free.get(k + 1)
+            && offset + len == o2
+        {
+            self.free[k].1 += l2;
+            self.free.remove(k + 1);
+        }
+        if k > 0
+            && let Some(&(o0, l0)) = self.free.get(k - 1)
+            && o0 + l0 == offset
+        {
+            self.free[k - 1].1 += self.free[k].1;
+            self.free.remove(k);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Storage, plan};
+    use sci_ir::Module;
+
+    fn module(text: &str) -> Module {
+        match sci_ir::read_module(sci_diag::FileId(0), text) {
+            Ok(m) => m,
+            Err(e) => panic!("bad test module: {e:?}"),
+        }
+    }
+
+    fn frame_of(m: &Module, name: &str) -> (usize, Vec<(String, Storage)>) {
+        let f = m.functions.iter().find(|(_, f)| f.name == name).unwrap().1;
+        let p = plan(f).unwrap();
+        let named = f
+            .values
+            .iter()
+            .filter_map(|(id, v)| v.name.clone().map(|n| (n, p.of(id))))
+            .collect();
+        (p.frame_len, named)
+    }
+
+    #[test]
+    fn a_chain_reuses_dead_regions() {
+        let m = module(
+            "module M\n\
+             func f(%x: f64[100]) -> f64 {\n\
+             %a: f64[100] = sin %x\n\
+             %b: f64[100] = cos %a\n\
+             %c: f64[100] = exp %b\n\
+             %d: f64[100] = tanh %c\n\
+             %s: f64 = reduce sum %d\n\
+             return %s\n\
+             }\n",
+        );
+        // Each value's operand is live while it is placed, then freed: two regions.
+        let (len, _) = frame_of(&m, "f");
+        assert_eq!(len, 200);
+    }
+
+    #[test]
+    fn a_view_keeps_its_buffer_alive() {
+        let m = module(
+            "module M\n\
+             func f(%x: f64[4, 25]) -> f64 {\n\
+             %a: f64[4, 25] = sin %x\n\
+             %v: f64[2, 25] = slice %a, 1, 3\n\
+             %b: f64[4, 25] = cos %x\n\
+             %c: f64[4, 25] = exp %b\n\
+             %w: f64[2, 25] = tanh %v\n\
+             %s: f64 = reduce sum %w\n\
+             %t: f64 = reduce sum %c\n\
+             %r: f64 = add %s, %t\n\
+             return %r\n\
+             }\n",
+        );
+        let (_, named) = frame_of(&m, "f");
+        let region = |n: &str| match named.iter().find(|(k, _)| k == n).map(|x| x.1) {
+            Some(Storage::Frame { offset }) => offset,
+            other => panic!("{n}: {other:?}"),
+        };
+        // `%a` is read through its view `%v` after `%b` and `%c` are made.
+        let a = region("a");
+        for other in ["b", "c"] {
+            let o = region(other);
+            assert!(o + 100 <= a || a + 100 <= o, "{other} overlaps a");
+        }
+    }
 }

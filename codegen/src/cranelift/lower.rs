@@ -10,20 +10,19 @@
 //! Failures (an index out of range, mismatched batches, an empty batch, no memory) branch to
 //! one exit block that frees what the call allocated and returns the status code.
 
-use super::{BatchSum, CraneliftOptions};
+use super::CraneliftOptions;
 use crate::CodegenError;
 use crate::abi::Status;
+use crate::lower::{Env, Lower, Values, function};
 use crate::plan::{Plan, Storage};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{F32, F64, F64X2, I32, I64};
+use cranelift_codegen::ir::types::{F64, F64X2, I32, I64};
 use cranelift_codegen::ir::{
     self, AbiParam, Block, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Value,
 };
 use cranelift_frontend::FunctionBuilder;
 use cranelift_module::{FuncId as ClFuncId, Linkage, Module as ClModule};
-use sci_ir::interp::PowiForm;
-use sci_ir::types::element_count;
-use sci_ir::{BinaryOp, DType, Function, Module, Op, Type, ValueId};
+use sci_ir::{DType, Function, Module, ValueId};
 use std::collections::HashMap;
 
 /// Frames up to this many bytes live on the stack; larger ones are `malloc`ed.
@@ -40,16 +39,9 @@ pub(crate) struct Imports {
     pub packed: Vec<Option<ClFuncId>>,
 }
 
-/// How a value is held during lowering.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum Repr {
-    /// A scalar, as an `f64`.
-    Scalar(Value),
-    /// An unbatched tensor: the address of its first element.
-    Buf(Value),
-    /// A batched value: the address of its first point and the number of points (`i64`).
-    Batch { ptr: Value, n: Value },
-}
+/// How a value is held: an `f64` scalar, a tensor's address, or a batch's address and
+/// point count (`i64`).
+pub(super) type Repr = crate::lower::Repr<Value, Value, Value>;
 
 /// The elementwise ops [`FnLower::elementwise_pairs`] runs on vectors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,11 +56,7 @@ pub(super) enum PairOp {
 }
 
 /// An element index: a compile-time constant or an `i64` value.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum Ix {
-    C(usize),
-    V(Value),
-}
+pub(super) type Ix = crate::lower::Ix<Value>;
 
 /// The state of lowering one function.
 pub(super) struct FnLower<'a, 'b, M: ClModule> {
@@ -79,9 +67,7 @@ pub(super) struct FnLower<'a, 'b, M: ClModule> {
     pub imports: &'a Imports,
     pub opts: &'a CraneliftOptions,
     pub plan: Plan,
-    pub env: Vec<Option<Repr>>,
-    /// The `i64` form of index values (loop counters), to skip float conversions.
-    pub int_of: HashMap<Value, Value>,
+    pub values: Values<Value, Value, Value>,
     pub frame: Value,
     pub out: Value,
     pub exit: Block,
@@ -172,8 +158,7 @@ pub(crate) fn lower_function<M: ClModule>(
         imports,
         opts,
         plan,
-        env: vec![None; f.values.len()],
-        int_of: HashMap::new(),
+        values: Values::new(f.values.len()),
         frame,
         out,
         exit,
@@ -185,11 +170,13 @@ pub(crate) fn lower_function<M: ClModule>(
         let ptr = s.malloc(size)?;
         let is_null = s.b.ins().icmp_imm_s(IntCC::Equal, ptr, 0);
         s.frame = ptr;
-        s.fail_if(is_null, Status::OutOfMemory);
+        s.exit_if(is_null, Status::OutOfMemory);
     }
-    s.bind_inputs(&params)?;
+    let inputs = s.input_reprs(&params)?;
+    function::bind_inputs(&mut s, inputs)?;
     s.lower_body(&f.body.body)?;
-    s.write_result()?;
+    let (out, in_place) = (s.out, s.plan.of(f.body.result) == Storage::Out);
+    function::write_result(&mut s, out, in_place)?;
     let ok = s.b.ins().iconst(I32, 0);
     s.b.ins().jump(exit, &[ok.into()]);
 
@@ -216,54 +203,9 @@ pub(crate) fn lower_function<M: ClModule>(
 }
 
 impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
-    /// The IR type of a value.
-    pub fn ty(&self, v: ValueId) -> Res<&'a Type> {
-        self.f
-            .values
-            .get(v)
-            .map(|v| &v.ty)
-            .ok_or_else(|| internal("value out of range"))
-    }
-
-    /// Elements per point of a value.
-    pub fn len_of(&self, v: ValueId) -> Res<usize> {
-        element_count(&self.ty(v)?.shape).ok_or_else(|| internal("shape overflow"))
-    }
-
-    pub fn repr(&self, v: ValueId) -> Res<Repr> {
-        self.env
-            .get(v.index())
-            .copied()
-            .flatten()
-            .ok_or_else(|| internal(&format!("%{} used before it is lowered", v.index())))
-    }
-
-    pub fn set(&mut self, v: ValueId, r: Repr) {
-        if let Some(slot) = self.env.get_mut(v.index()) {
-            *slot = Some(r);
-        }
-    }
-
-    /// The scalar value of `v`.
-    pub fn scalar(&mut self, v: ValueId) -> Res<Value> {
-        match self.repr(v)? {
-            Repr::Scalar(x) => Ok(x),
-            Repr::Buf(p) => Ok(self.load(p, Ix::C(0))),
-            Repr::Batch { .. } => Err(internal("batched value used as a scalar")),
-        }
-    }
-
-    /// The address of the elements of unbatched tensor `v`.
-    pub fn buf(&self, v: ValueId) -> Res<Value> {
-        match self.repr(v)? {
-            Repr::Buf(p) => Ok(p),
-            _ => Err(internal("expected a tensor")),
-        }
-    }
-
     /// The buffer planned for `v` (frame region or `out`); batched buffers are allocated by
     /// [`FnLower::alloc_batch`].
-    pub fn dest(&mut self, v: ValueId) -> Res<Value> {
+    pub fn planned(&mut self, v: ValueId) -> Res<Value> {
         match self.plan.of(v) {
             Storage::Out => Ok(self.out),
             Storage::Frame { offset } => {
@@ -274,7 +216,7 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
     }
 
     /// Allocates the buffer of batched value `v`: `n` points of `per` elements.
-    pub fn alloc_batch(&mut self, v: ValueId, n: Value, per: usize) -> Res<Value> {
+    pub fn batch_buffer(&mut self, v: ValueId, n: Value, per: usize) -> Res<Value> {
         match self.plan.of(v) {
             Storage::Out => Ok(self.out),
             Storage::Heap { slot } => {
@@ -289,7 +231,7 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
                     .ins()
                     .store(MemFlagsData::trusted(), p, table, (slot * 8) as i32);
                 let is_null = self.b.ins().icmp_imm_s(IntCC::Equal, p, 0);
-                self.fail_if(is_null, Status::OutOfMemory);
+                self.exit_if(is_null, Status::OutOfMemory);
                 Ok(p)
             }
             _ => Err(internal("no heap slot planned for a batched value")),
@@ -349,7 +291,7 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
     }
 
     /// A libm function by C name, on `f64` arguments.
-    pub fn math(&mut self, name: &str, args: &[Value]) -> Res<Value> {
+    pub fn call_math(&mut self, name: &str, args: &[Value]) -> Res<Value> {
         let params = vec![F64; args.len()];
         let id = self.import(name, &params, Some(F64))?;
         self.call_import(id, args)
@@ -376,7 +318,7 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
     }
 
     /// Returns `status` from the function if `cond` (an `i8` truth value) holds.
-    pub fn fail_if(&mut self, cond: Value, status: Status) {
+    pub fn exit_if(&mut self, cond: Value, status: Status) {
         let code = self.b.ins().iconst(I32, status as i64);
         let cont = self.b.create_block();
         self.b
@@ -399,7 +341,7 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
     // ----- memory -----
 
     /// `ptr + i * scale * 8`.
-    pub fn addr(&mut self, ptr: Value, i: Ix, scale: usize) -> Value {
+    pub fn address(&mut self, ptr: Value, i: Ix, scale: usize) -> Value {
         match i {
             Ix::C(0) => ptr,
             Ix::C(c) => self.b.ins().iadd_imm_s(ptr, (c * scale * 8) as i64),
@@ -410,20 +352,20 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
         }
     }
 
-    pub fn load(&mut self, ptr: Value, i: Ix) -> Value {
+    pub fn load_f64(&mut self, ptr: Value, i: Ix) -> Value {
         match i {
             Ix::C(c) => self
                 .b
                 .ins()
                 .load(F64, MemFlagsData::trusted(), ptr, (c * 8) as i32),
             Ix::V(_) => {
-                let a = self.addr(ptr, i, 1);
+                let a = self.address(ptr, i, 1);
                 self.b.ins().load(F64, MemFlagsData::trusted(), a, 0)
             }
         }
     }
 
-    pub fn store(&mut self, ptr: Value, i: Ix, x: Value) {
+    pub fn store_f64(&mut self, ptr: Value, i: Ix, x: Value) {
         match i {
             Ix::C(c) => {
                 self.b
@@ -431,64 +373,16 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
                     .store(MemFlagsData::trusted(), x, ptr, (c * 8) as i32);
             }
             Ix::V(_) => {
-                let a = self.addr(ptr, i, 1);
+                let a = self.address(ptr, i, 1);
                 self.b.ins().store(MemFlagsData::trusted(), x, a, 0);
             }
         }
     }
 
-    /// Copies `len` elements from `src` to `dst`.
-    pub fn copy(&mut self, src: Value, dst: Value, len: usize) -> Res<()> {
-        self.each(len, |s, i| {
-            let x = s.load(src, i);
-            s.store(dst, i, x);
-            Ok(())
-        })
-    }
-
-    /// Writes `r` (a scalar or a tensor of `len` elements) at `dst`.
-    pub fn store_repr(&mut self, r: Repr, dst: Value, len: usize) -> Res<()> {
-        match r {
-            Repr::Scalar(x) => {
-                self.store(dst, Ix::C(0), x);
-                Ok(())
-            }
-            Repr::Buf(p) => self.copy(p, dst, len),
-            Repr::Batch { .. } => Err(internal("a batched value inside a block")),
-        }
-    }
-
-    /// `x` rounded through `f32` when `dtype` is `f32`.
-    pub fn round(&mut self, x: Value, dtype: DType) -> Value {
-        if dtype == DType::F32 {
-            let s = self.b.ins().fdemote(F32, x);
-            self.b.ins().fpromote(F64, s)
-        } else {
-            x
-        }
-    }
-
-    pub fn f64c(&mut self, x: f64) -> Value {
-        self.b.ins().f64const(x)
-    }
-
     // ----- loops -----
 
-    /// Runs `body` for `i` in `0..n`: unrolled with constant indices when `n` is small,
-    /// else as a loop.
-    pub fn each(&mut self, n: usize, mut body: impl FnMut(&mut Self, Ix) -> Res<()>) -> Res<()> {
-        if n <= UNROLL {
-            for i in 0..n {
-                body(self, Ix::C(i))?;
-            }
-            Ok(())
-        } else {
-            self.repeat(n, |s, i| body(s, Ix::V(i)))
-        }
-    }
-
     /// A loop over `i` in `0..n` (`n` static); the body is emitted once.
-    pub fn repeat(&mut self, n: usize, body: impl FnMut(&mut Self, Value) -> Res<()>) -> Res<()> {
+    pub fn repeat_c(&mut self, n: usize, body: impl FnMut(&mut Self, Value) -> Res<()>) -> Res<()> {
         match n {
             0 => Ok(()),
             _ => {
@@ -525,267 +419,36 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
         Ok(())
     }
 
-    /// Nested loops over `extents` (outermost first); `body` gets the indices.
-    pub fn nest(
-        &mut self,
-        extents: &[usize],
-        idx: &mut Vec<Value>,
-        body: &mut dyn FnMut(&mut Self, &[Value]) -> Res<()>,
-    ) -> Res<()> {
-        match extents.split_first() {
-            None => body(self, idx),
-            Some((&e, rest)) => self.repeat(e, |s, i| {
-                idx.push(i);
-                s.nest(rest, idx, body)?;
-                idx.pop();
-                Ok(())
-            }),
-        }
-    }
-
-    /// The row-major linear index of `idx` in `extents`.
-    pub fn linear(&mut self, extents: &[usize], idx: &[Value]) -> Value {
-        let mut lin = self.b.ins().iconst(I64, 0);
-        for (&e, &i) in extents.iter().zip(idx) {
-            let scaled = self.b.ins().imul_imm_s(lin, e as i64);
-            lin = self.b.ins().iadd(scaled, i);
-        }
-        lin
-    }
-
-    /// An index value as `f64` (block arguments of `tabulate`/`fold`), remembering its
-    /// integer form.
-    pub fn index_value(&mut self, i: Value) -> Value {
-        let x = self.b.ins().fcvt_from_sint(F64, i);
-        self.int_of.insert(x, i);
-        x
-    }
-
     // ----- the function -----
 
-    fn bind_inputs(&mut self, params: &[Value]) -> Res<()> {
+    /// The function's inputs as the caller passed them (its parameters, in order).
+    fn input_reprs(&self, params: &[Value]) -> Res<Vec<Repr>> {
         let mut k = 0;
+        let mut reprs = Vec::with_capacity(self.f.inputs().len());
+        let param = |k: usize| {
+            params
+                .get(k)
+                .copied()
+                .ok_or_else(|| internal("too few parameters"))
+        };
         for &id in self.f.inputs() {
             let ty = self.ty(id)?;
-            let p = *params
-                .get(k)
-                .ok_or_else(|| internal("too few parameters"))?;
-            let r = if ty.batched {
-                let n = *params
-                    .get(k + 1)
-                    .ok_or_else(|| internal("too few parameters"))?;
+            reprs.push(if ty.batched {
                 k += 2;
-                if ty.dtype == DType::F32 {
-                    let per = self.len_of(id)?;
-                    let dst = self.alloc_batch(id, n, per)?;
-                    let total = self.b.ins().imul_imm_s(n, per as i64);
-                    self.repeat_dyn(total, |s, i| {
-                        let x = s.load(p, Ix::V(i));
-                        let x = s.round(x, DType::F32);
-                        s.store(dst, Ix::V(i), x);
-                        Ok(())
-                    })?;
-                    Repr::Batch { ptr: dst, n }
-                } else {
-                    Repr::Batch { ptr: p, n }
+                Repr::Batch {
+                    ptr: param(k - 2)?,
+                    n: param(k - 1)?,
                 }
             } else {
                 k += 1;
                 if ty.shape.is_empty() {
-                    Repr::Scalar(self.round(p, ty.dtype))
-                } else if ty.dtype == DType::F32 {
-                    let dst = self.dest(id)?;
-                    let len = self.len_of(id)?;
-                    self.each(len, |s, i| {
-                        let x = s.load(p, i);
-                        let x = s.round(x, DType::F32);
-                        s.store(dst, i, x);
-                        Ok(())
-                    })?;
-                    Repr::Buf(dst)
+                    Repr::Scalar(param(k - 1)?)
                 } else {
-                    Repr::Buf(p)
+                    Repr::Buf(param(k - 1)?)
                 }
-            };
-            self.set(id, r);
+            });
         }
-        Ok(())
-    }
-
-    fn write_result(&mut self) -> Res<()> {
-        let result = self.f.body.result;
-        if self.plan.of(result) == Storage::Out {
-            return Ok(());
-        }
-        let per = self.len_of(result)?;
-        match self.repr(result)? {
-            Repr::Batch { ptr, n } => {
-                let total = self.b.ins().imul_imm_s(n, per as i64);
-                let out = self.out;
-                self.repeat_dyn(total, |s, i| {
-                    let x = s.load(ptr, Ix::V(i));
-                    s.store(out, Ix::V(i), x);
-                    Ok(())
-                })
-            }
-            r => {
-                let out = self.out;
-                self.store_repr(r, out, per)
-            }
-        }
-    }
-
-    /// Lowers the values of a block body in order.
-    pub fn lower_body(&mut self, body: &[ValueId]) -> Res<()> {
-        for &id in body {
-            let r = self.lower_value(id)?;
-            self.set(id, r);
-        }
-        Ok(())
-    }
-
-    fn lower_value(&mut self, id: ValueId) -> Res<Repr> {
-        let v = self
-            .f
-            .values
-            .get(id)
-            .ok_or_else(|| internal("value out of range"))?;
-        let ty = &v.ty;
-        match &v.op {
-            Op::Arg(_) => Err(internal("`arg` in a block body")),
-            Op::Const(x) => {
-                let x = if ty.dtype == DType::F32 {
-                    *x as f32 as f64
-                } else {
-                    *x
-                };
-                Ok(Repr::Scalar(self.f64c(x)))
-            }
-            Op::Literal(xs) => self.literal(ty, xs),
-            Op::Unary(op, a) => {
-                let op = *op;
-                if op == sci_ir::UnaryOp::Tanh
-                    && let Some(r) = self.tanh_buffer(id, *a)?
-                {
-                    return Ok(r);
-                }
-                if op == sci_ir::UnaryOp::Neg
-                    && let Some(r) = self.elementwise_pairs(id, &[*a], PairOp::Neg)?
-                {
-                    return Ok(r);
-                }
-                self.elementwise(id, &[*a], move |s, x| s.unary(op, x[0]))
-            }
-            Op::Binary(op, a, b) => {
-                let op = *op;
-                let pair = match op {
-                    BinaryOp::Add => Some(PairOp::Add),
-                    BinaryOp::Sub => Some(PairOp::Sub),
-                    BinaryOp::Mul => Some(PairOp::Mul),
-                    BinaryOp::Div => Some(PairOp::Div),
-                    _ => None,
-                };
-                if let Some(pair) = pair
-                    && let Some(r) = self.elementwise_pairs(id, &[*a, *b], pair)?
-                {
-                    return Ok(r);
-                }
-                self.elementwise(id, &[*a, *b], move |s, x| s.binary(op, x[0], x[1]))
-            }
-            Op::Powi(a, n) => {
-                let n = *n;
-                if PowiForm::of(n) == PowiForm::Square
-                    && let Some(r) = self.elementwise_pairs(id, &[*a], PairOp::Square)?
-                {
-                    return Ok(r);
-                }
-                self.elementwise(id, &[*a], move |s, x| s.powi(x[0], n))
-            }
-            Op::Compare(op, a, b) => {
-                let op = *op;
-                self.elementwise(id, &[*a, *b], move |s, x| Ok(s.compare(op, x[0], x[1])))
-            }
-            Op::Select(c, a, b) => self.elementwise(id, &[*c, *a, *b], |s, x| {
-                let zero = s.f64c(0.0);
-                let t = s.b.ins().fcmp(
-                    cranelift_codegen::ir::condcodes::FloatCC::NotEqual,
-                    x[0],
-                    zero,
-                );
-                Ok(s.b.ins().select(t, x[1], x[2]))
-            }),
-            Op::Cast(a) => {
-                let to = ty.dtype;
-                self.elementwise(id, &[*a], move |s, x| Ok(s.cast(x[0], to)))
-            }
-            Op::Broadcast(a) => self.broadcast(id, *a),
-            Op::Index {
-                array,
-                indices,
-                fill,
-            } => self.index(id, *array, indices, *fill),
-            Op::Slice { array, start, .. } => {
-                let sub = element_count(self.ty(*array)?.shape.get(1..).unwrap_or(&[]))
-                    .ok_or_else(|| internal("shape overflow"))?;
-                let p = self.buf(*array)?;
-                Ok(Repr::Buf(self.addr(p, Ix::C(*start), sub)))
-            }
-            Op::Concat(parts) => self.concat(id, parts),
-            Op::Reshape(a) => self.reshape(id, *a),
-            Op::Transpose(a) => self.transpose(id, *a),
-            Op::Dot(a, b) => self.dot(id, *a, *b),
-            Op::MatVec(a, b) | Op::MatMul(a, b) => self.matmul(id, *a, *b),
-            Op::Reduce(op, a) => self.reduce(id, *op, *a),
-            Op::Tabulate { extents, body } => self.tabulate(id, extents, body),
-            Op::Fold { op, extent, body } => self.fold(id, *op, *extent, body),
-            Op::Map { inputs, body } => self.map(id, inputs, body),
-            Op::TileMap {
-                inputs,
-                lanes,
-                reduce,
-                body,
-            } => self.tile_map(id, inputs, *lanes, *reduce, body),
-            Op::ReduceBatch(op, a) => self.reduce_batch(id, *op, *a),
-            Op::Call { func, args } => self.call(id, *func, args),
-            Op::Deriv { .. } => Err(CodegenError::new(format!(
-                "`{}` still contains a derivative placeholder (`deriv`); run the AD pass before \
-                 compiling it.",
-                self.f.name
-            ))),
-        }
-    }
-
-    /// `f` applied elementwise to `operands` (all of `id`'s shape), rounded to `id`'s dtype.
-    pub fn elementwise(
-        &mut self,
-        id: ValueId,
-        operands: &[ValueId],
-        f: impl Fn(&mut Self, &[Value]) -> Res<Value>,
-    ) -> Res<Repr> {
-        let ty = self.ty(id)?;
-        let dtype = ty.dtype;
-        if ty.shape.is_empty() {
-            let xs = operands
-                .iter()
-                .map(|a| self.scalar(*a))
-                .collect::<Res<Vec<_>>>()?;
-            let r = f(self, &xs)?;
-            return Ok(Repr::Scalar(self.round(r, dtype)));
-        }
-        let len = self.len_of(id)?;
-        let dst = self.dest(id)?;
-        let ptrs = operands
-            .iter()
-            .map(|a| self.buf(*a))
-            .collect::<Res<Vec<_>>>()?;
-        self.each(len, |s, i| {
-            let xs: Vec<Value> = ptrs.iter().map(|p| s.load(*p, i)).collect();
-            let r = f(s, &xs)?;
-            let r = s.round(r, dtype);
-            s.store(dst, i, r);
-            Ok(())
-        })?;
-        Ok(Repr::Buf(dst))
+        Ok(reprs)
     }
 
     /// `f64` arithmetic over whole tensors two lanes per instruction (`F64X2`: Cranelift's
@@ -813,12 +476,12 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
                 _ => return Ok(None),
             }
         }
-        let dst = self.dest(id)?;
+        let dst = self.planned(id)?;
         // Unaligned: frame regions are 8-byte aligned only.
         let flags = MemFlagsData::new().with_notrap();
-        self.repeat(len / 4, |s, i| {
-            let at: Vec<Value> = ptrs.iter().map(|p| s.addr(*p, Ix::V(i), 4)).collect();
-            let to = s.addr(dst, Ix::V(i), 4);
+        self.repeat_c(len / 4, |s, i| {
+            let at: Vec<Value> = ptrs.iter().map(|p| s.address(*p, Ix::V(i), 4)).collect();
+            let to = s.address(dst, Ix::V(i), 4);
             for half in [0, 16] {
                 let x: Vec<Value> = at
                     .iter()
@@ -838,10 +501,5 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
             Ok(())
         })?;
         Ok(Some(Repr::Buf(dst)))
-    }
-
-    /// The batch sum mode in force.
-    pub fn batch_sum(&self) -> BatchSum {
-        self.opts.batch_sum
     }
 }

@@ -5,14 +5,17 @@
 //! between IR functions are native calls. How values are represented and where buffers live
 //! is described in `lower.rs` and `plan.rs`; math functions in `runtime.rs`.
 
+mod call;
+mod emit;
 mod jit;
 mod lower;
 mod object;
 mod ops;
-mod structured;
 
 pub use jit::JitCode;
 pub use object::{ObjectCode, emit_object};
+
+pub use crate::BatchSum;
 
 use crate::interp::function_table;
 use crate::{Backend, CodegenError, CompiledFunction, CompiledModule};
@@ -24,17 +27,6 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{FuncId as ClFuncId, Linkage, Module as ClModule};
 use lower::Imports;
 use sci_ir::{Module, ValidModule};
-
-/// How `reduce_batch sum` and `mean` add up points.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum BatchSum {
-    /// Neumaier's compensated summation: the error stays a few ulps whatever the number of
-    /// points (the default).
-    #[default]
-    Compensated,
-    /// Left to right, like the interpreter: bit-identical to it.
-    Sequential,
-}
 
 /// Settings of the Cranelift back end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

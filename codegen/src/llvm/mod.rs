@@ -11,16 +11,19 @@
 //! sums). The module is verified before it is optimised with the new pass manager's
 //! `default<O3>` pipeline; compilation and calls are in `jit.rs`.
 
+mod call;
+mod emit;
 mod jit;
 mod lower;
 mod machine;
 mod object;
 mod ops;
 mod runtime;
-mod structured;
 
 pub use jit::{LlvmCode, emit_llvm_ir};
 pub use object::{ObjectCode, emit_object};
+
+pub use crate::BatchSum;
 
 use crate::{Backend, CodegenError, CompiledModule};
 use inkwell::attributes::{Attribute, AttributeLoc};
@@ -32,17 +35,6 @@ use inkwell::values::FunctionValue;
 use lower::{Res, Types, internal};
 use sci_ir::{Function, Module, ValidModule};
 use std::collections::HashMap;
-
-/// How `reduce_batch sum` and `mean` add up points (as in the Cranelift back end).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum BatchSum {
-    /// Neumaier's compensated summation: the error stays a few ulps whatever the number of
-    /// points (the default).
-    #[default]
-    Compensated,
-    /// Left to right, like the interpreter: bit-identical to it.
-    Sequential,
-}
 
 /// Settings of the LLVM back end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

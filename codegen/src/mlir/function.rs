@@ -10,10 +10,12 @@
 //! point count. The result is written from element `%outo` of `%out`; the `i32` is a
 //! [`crate::Status`].
 
+use super::emit::Region;
 use super::layout::{Layout, Place};
+use super::lower::Ix;
 use super::lower::{FnLower, MEM, Repr, Res, Shared, func_symbol, internal};
-use super::text::Ix;
-use sci_ir::{DType, Function, Module};
+use crate::lower::{Lower, function};
+use sci_ir::{Function, Module};
 
 /// The parameter list of IR function `f` under the convention above.
 pub(super) fn params(f: &Function) -> Res<Vec<String>> {
@@ -51,9 +53,14 @@ pub(super) fn emit_function(
     s.tag = format!("f{k}");
     s.out = Some(("%out".into(), Ix::V("%outo".into())));
     s.allocate_frame();
-    bind_inputs(&mut s)?;
+    function::bind_inputs(&mut s, input_reprs(f)?)?;
     s.lower_body(&f.body.body)?;
-    write_result(&mut s)?;
+    let in_place = s.layout.of(f.body.result) == Place::Out;
+    let out = Region {
+        mem: "%out".into(),
+        off: Ix::V("%outo".into()),
+    };
+    function::write_result(&mut s, out, in_place)?;
     let (prologue, body) = s.finish_function();
     let vis = if private { "private " } else { "" };
     let mut text = format!(
@@ -69,83 +76,30 @@ pub(super) fn emit_function(
     Ok(text)
 }
 
-fn bind_inputs(s: &mut FnLower<'_>) -> Res<()> {
-    let f = s.f;
+/// The function's inputs as the caller passed them: `%aJ` (a scalar), or the region
+/// `%aJ[%aJo..]` and, for a batch, its point count `%aJn`.
+fn input_reprs(f: &Function) -> Res<Vec<Repr>> {
+    let mut reprs = Vec::with_capacity(f.inputs().len());
     for (j, &id) in f.inputs().iter().enumerate() {
-        let ty = s.ty(id)?;
-        let mem = format!("%a{j}");
-        let off = Ix::V(format!("%a{j}o"));
-        let r = if ty.batched {
-            let n = format!("%a{j}n");
-            if ty.dtype == DType::F32 {
-                // Rounded on entry, into a copy (as the native back ends do).
-                let per = s.len_of(id)?;
-                let (dst, doff) = s.alloc_batch(id, &n, per)?;
-                let per_c = s.cidx(per);
-                let total = s.def(format!("arith.muli {n}, {per_c} : index"));
-                s.for_range(&Ix::C(0), &Ix::V(total), |s, i| {
-                    let i = Ix::V(i.to_string());
-                    let from = s.add(&off, &i);
-                    let x = s.load(&mem, &from);
-                    let x = s.round(&x, DType::F32);
-                    let to = s.add(&doff, &i);
-                    s.store(&x, &dst, &to);
-                    Ok(())
-                })?;
-                Repr::Batch {
-                    mem: dst,
-                    off: doff,
-                    n,
-                }
-            } else {
-                Repr::Batch { mem, off, n }
+        let ty = &f
+            .values
+            .get(id)
+            .ok_or_else(|| internal("input out of range"))?
+            .ty;
+        let region = Region {
+            mem: format!("%a{j}"),
+            off: Ix::V(format!("%a{j}o")),
+        };
+        reprs.push(if ty.batched {
+            Repr::Batch {
+                ptr: region,
+                n: format!("%a{j}n"),
             }
         } else if ty.shape.is_empty() {
-            Repr::Scalar(s.round(&mem, ty.dtype))
-        } else if ty.dtype == DType::F32 {
-            let (dst, doff) = s.dest(id)?;
-            let len = s.len_of(id)?;
-            s.each(len, |s, i| {
-                let from = s.add(&off, &i);
-                let x = s.load(&mem, &from);
-                let x = s.round(&x, DType::F32);
-                let to = s.add(&doff, &i);
-                s.store(&x, &dst, &to);
-                Ok(())
-            })?;
-            Repr::Buf {
-                mem: dst,
-                off: doff,
-            }
+            Repr::Scalar(format!("%a{j}"))
         } else {
-            Repr::Buf { mem, off }
-        };
-        s.set(id, r);
+            Repr::Buf(region)
+        });
     }
-    Ok(())
-}
-
-fn write_result(s: &mut FnLower<'_>) -> Res<()> {
-    let result = s.f.body.result;
-    if s.layout.of(result) == Place::Out {
-        return Ok(());
-    }
-    let per = s.len_of(result)?;
-    let (out, ooff) = s.out.clone().ok_or_else(|| internal("no output buffer"))?;
-    match s.repr(result)? {
-        Repr::Batch { mem, off, n } => {
-            let per_c = s.cidx(per);
-            let total = s.def(format!("arith.muli {n}, {per_c} : index"));
-            s.for_range(&Ix::C(0), &Ix::V(total), |s, i| {
-                let i = Ix::V(i.to_string());
-                let from = s.add(&off, &i);
-                let x = s.load(&mem, &from);
-                let to = s.add(&ooff, &i);
-                s.store(&x, &out, &to);
-                Ok(())
-            })?;
-            Ok(())
-        }
-        r => s.store_repr(&r, (&out, &ooff), per),
-    }
+    Ok(reprs)
 }

@@ -4,10 +4,12 @@
 //! (default memref calling convention: each `memref<?xf64>` is 5 PTX parameters, each
 //! `index` one).
 
+use super::emit::Region;
 use super::function::emit_function;
 use super::layout::Layout;
+use super::lower::Ix;
 use super::lower::{FnLower, MEM, Repr, Res, Shared, Target, internal};
-use super::text::Ix;
+use crate::lower::{Env, Lower};
 use sci_ir::kernels::{KernelSite, REDUCE_KERNEL, kernel_sites};
 use sci_ir::{DType, FuncId, Module, Op, ReduceOp};
 use std::collections::BTreeSet;
@@ -186,12 +188,12 @@ fn emit_site(module: &Module, site: &KernelSite, cx: &mut Shared, mode: Mode) ->
     s.open(format!("scf.if {live}"));
     for (j, &c) in site.captures.iter().enumerate() {
         let r = if s.ty(c)?.shape.is_empty() {
-            Repr::Scalar(s.load(&format!("%cap{j}"), &Ix::C(0)))
+            Repr::Scalar(s.load_at(&format!("%cap{j}"), &Ix::C(0)))
         } else {
-            Repr::Buf {
+            Repr::Buf(Region {
                 mem: format!("%cap{j}"),
                 off: Ix::C(0),
-            }
+            })
         };
         s.set(c, r);
     }
@@ -205,38 +207,38 @@ fn emit_site(module: &Module, site: &KernelSite, cx: &mut Shared, mode: Mode) ->
         // The runtime uploads values as they are; f32 ones are rounded here, as on entry
         // to a CPU function.
         args.push(if ty.shape.is_empty() {
-            let x = s.load(&mem, &at);
-            Repr::Scalar(s.round(&x, ty.dtype))
+            let x = s.load_at(&mem, &at);
+            Repr::Scalar(s.round_to(&x, ty.dtype))
         } else if let (DType::F32, Some(scratch)) = (ty.dtype, s.layout.scratch(arg)) {
-            s.each(len, |s, i| {
+            s.each_c(len, |s, i| {
                 let from = s.add(&at, &i);
-                let x = s.load(&mem, &from);
-                let x = s.round(&x, DType::F32);
+                let x = s.load_at(&mem, &from);
+                let x = s.round_to(&x, DType::F32);
                 let to = s.add(&Ix::C(scratch), &i);
-                s.store(&x, "%frame", &to);
+                s.store_at(&x, "%frame", &to);
                 Ok(())
             })?;
-            Repr::Buf {
+            Repr::Buf(Region {
                 mem: "%frame".into(),
                 off: Ix::C(scratch),
-            }
+            })
         } else {
-            Repr::Buf { mem, off: at }
+            Repr::Buf(Region { mem, off: at })
         });
     }
     let item = s.run_block(body, args)?;
     let per = site.point_len;
     let at = s.at(&Ix::C(0), &point, per);
-    s.store_repr(&item, ("%out", &at), per)?;
+    s.store_repr_at(&item, ("%out", &at), per)?;
     // A failed point: NaN outputs, and its code in the status buffer.
     let st = s.status();
     let zero = s.ci32(0);
     let bad = s.def(format!("arith.cmpi ne, {st}, {zero} : i32"));
     s.open(format!("scf.if {bad}"));
     let nan = s.cf64(f64::NAN);
-    s.each(per, |s, i| {
+    s.each_c(per, |s, i| {
         let to = s.add(&at, &i);
-        s.store(&nan, "%out", &to);
+        s.store_at(&nan, "%out", &to);
         Ok(())
     })?;
     let c0 = s.cidx(0);

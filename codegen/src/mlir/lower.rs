@@ -15,11 +15,13 @@
 //! first failure, which is the one recorded. A failed heap allocation skips the rest of
 //! the function (the code after it sits in the `else` of an `scf.if`).
 
-use super::layout::{Layout, Place, len_of};
-use super::text::{Ix, f64_literal};
+use super::emit::Region;
+use super::layout::{Layout, Place};
+use super::text::f64_literal;
 use crate::CodegenError;
 use crate::abi::Status;
-use sci_ir::{DType, Function, Module, Op, Type, ValueId};
+use crate::lower::Values;
+use sci_ir::{DType, Function, Module, ValueId};
 use std::collections::{BTreeSet, HashMap};
 
 /// Frames up to this many elements (32 KiB) live on the stack; larger ones are
@@ -67,16 +69,12 @@ impl Shared {
     }
 }
 
-/// How a value is held during lowering.
-#[derive(Clone, Debug)]
-pub(super) enum Repr {
-    /// A scalar: an `f64` SSA value.
-    Scalar(String),
-    /// An unbatched tensor: elements `off..` of buffer `mem`.
-    Buf { mem: String, off: Ix },
-    /// A batched value: points from element `off` of `mem`, `n` of them (`index`).
-    Batch { mem: String, off: Ix, n: String },
-}
+/// How a value is held: an `f64` SSA value, a region of a buffer, or a region and a point
+/// count (`index`).
+pub(super) type Repr = crate::lower::Repr<String, String, Region>;
+
+/// An element index: a compile-time constant or an SSA value of type `index`.
+pub(super) type Ix = crate::lower::Ix<String>;
 
 /// The MLIR symbol of IR function number `k`.
 pub(super) fn func_symbol(k: usize) -> String {
@@ -91,9 +89,7 @@ pub(super) struct FnLower<'a> {
     pub layout: Layout,
     /// Distinguishes this function's module-level symbols (literals) from others'.
     pub tag: String,
-    env: Vec<Option<Repr>>,
-    /// The `index` form of `f64` values that are loop counters, to skip conversions.
-    pub int_of: HashMap<String, String>,
+    pub values: Values<String, String, Region>,
     /// The caller's output buffer and offset (functions; kernels store their own).
     pub out: Option<(String, Ix)>,
     /// Constants and allocations at the entry, which dominates every use.
@@ -114,10 +110,9 @@ impl<'a> FnLower<'a> {
             ir,
             f,
             cx,
-            env: vec![None; f.values.len()],
+            values: Values::new(f.values.len()),
             layout,
             tag: String::new(),
-            int_of: HashMap::new(),
             out: None,
             prologue: Vec::new(),
             body: Vec::new(),
@@ -226,52 +221,8 @@ impl<'a> FnLower<'a> {
 
     // ----- values -----
 
-    pub fn ty(&self, v: ValueId) -> Res<&'a Type> {
-        self.f
-            .values
-            .get(v)
-            .map(|v| &v.ty)
-            .ok_or_else(|| internal("value out of range"))
-    }
-
-    /// Elements per point of a value.
-    pub fn len_of(&self, v: ValueId) -> Res<usize> {
-        len_of(self.f, v)
-    }
-
-    pub fn repr(&self, v: ValueId) -> Res<Repr> {
-        self.env
-            .get(v.index())
-            .cloned()
-            .flatten()
-            .ok_or_else(|| internal(&format!("%{} used before it is lowered", v.index())))
-    }
-
-    pub fn set(&mut self, v: ValueId, r: Repr) {
-        if let Some(slot) = self.env.get_mut(v.index()) {
-            *slot = Some(r);
-        }
-    }
-
-    /// The scalar value of `v`.
-    pub fn scalar(&mut self, v: ValueId) -> Res<String> {
-        match self.repr(v)? {
-            Repr::Scalar(x) => Ok(x),
-            Repr::Buf { mem, off } => Ok(self.load(&mem, &off)),
-            Repr::Batch { .. } => Err(internal("batched value used as a scalar")),
-        }
-    }
-
-    /// The region of unbatched tensor `v`.
-    pub fn buf(&self, v: ValueId) -> Res<(String, Ix)> {
-        match self.repr(v)? {
-            Repr::Buf { mem, off } => Ok((mem, off)),
-            _ => Err(internal("expected a tensor")),
-        }
-    }
-
     /// The region planned for unbatched `v` (frame or `out`).
-    pub fn dest(&mut self, v: ValueId) -> Res<(String, Ix)> {
+    pub fn planned(&mut self, v: ValueId) -> Res<(String, Ix)> {
         match self.layout.of(v) {
             Place::Out => self.out.clone().ok_or_else(|| internal("no output buffer")),
             Place::Frame(offset) => Ok(("%frame".to_string(), Ix::C(offset))),
@@ -282,7 +233,7 @@ impl<'a> FnLower<'a> {
     /// The buffer of batched value `v`, `n` points of `per` elements: `out`, or a new heap
     /// buffer. A failed allocation records `OutOfMemory` and skips the rest of the
     /// function, whose code goes into the `else` region opened here.
-    pub fn alloc_batch(&mut self, v: ValueId, n: &str, per: usize) -> Res<(String, Ix)> {
+    pub fn batch_buffer(&mut self, v: ValueId, n: &str, per: usize) -> Res<(String, Ix)> {
         match self.layout.of(v) {
             Place::Out => self.out.clone().ok_or_else(|| internal("no output buffer")),
             Place::Heap if self.target() == Target::Cpu => {
@@ -311,7 +262,7 @@ impl<'a> FnLower<'a> {
         ));
         let zero = self.cidx(0);
         let null = self.def(format!("arith.cmpi eq, {addr}, {zero} : index"));
-        self.fail_if(&null, Status::OutOfMemory);
+        self.record_failure(&null, Status::OutOfMemory);
         self.line(format!("scf.if {null} {{"));
         self.line("} else {");
         self.indent += 1;
@@ -344,7 +295,7 @@ impl<'a> FnLower<'a> {
     }
 
     /// Records failure `status` when `cond` (an `i1`) holds and nothing failed before.
-    pub fn fail_if(&mut self, cond: &str, status: Status) {
+    pub fn record_failure(&mut self, cond: &str, status: Status) {
         let code = self.ci32(status as i32);
         self.record(cond, &code);
     }
@@ -407,42 +358,42 @@ impl<'a> FnLower<'a> {
     }
 
     /// Element `off` of `mem`.
-    pub fn load(&mut self, mem: &str, off: &Ix) -> String {
+    pub fn load_at(&mut self, mem: &str, off: &Ix) -> String {
         let i = self.ix(off);
         self.def(format!("memref.load {mem}[{i}] : {MEM}"))
     }
 
     /// Stores `x` at element `off` of `mem`.
-    pub fn store(&mut self, x: &str, mem: &str, off: &Ix) {
+    pub fn store_at(&mut self, x: &str, mem: &str, off: &Ix) {
         let i = self.ix(off);
         self.line(format!("memref.store {x}, {mem}[{i}] : {MEM}"));
     }
 
     /// Copies `len` elements.
-    pub fn copy(&mut self, src: (&str, &Ix), dst: (&str, &Ix), len: usize) -> Res<()> {
-        self.each(len, |s, i| {
+    pub fn copy_at(&mut self, src: (&str, &Ix), dst: (&str, &Ix), len: usize) -> Res<()> {
+        self.each_c(len, |s, i| {
             let a = s.add(src.1, &i);
-            let x = s.load(src.0, &a);
+            let x = s.load_at(src.0, &a);
             let b = s.add(dst.1, &i);
-            s.store(&x, dst.0, &b);
+            s.store_at(&x, dst.0, &b);
             Ok(())
         })
     }
 
     /// Writes `r` (a scalar or a tensor of `len` elements) at `dst`.
-    pub fn store_repr(&mut self, r: &Repr, dst: (&str, &Ix), len: usize) -> Res<()> {
+    pub fn store_repr_at(&mut self, r: &Repr, dst: (&str, &Ix), len: usize) -> Res<()> {
         match r {
             Repr::Scalar(x) => {
-                self.store(x, dst.0, dst.1);
+                self.store_at(x, dst.0, dst.1);
                 Ok(())
             }
-            Repr::Buf { mem, off } => self.copy((mem, off), dst, len),
+            Repr::Buf(Region { mem, off }) => self.copy_at((mem, off), dst, len),
             Repr::Batch { .. } => Err(internal("a batched value inside a block")),
         }
     }
 
     /// `x` rounded through `f32` when `dtype` is `f32`.
-    pub fn round(&mut self, x: &str, dtype: DType) -> String {
+    pub fn round_to(&mut self, x: &str, dtype: DType) -> String {
         if dtype == DType::F32 {
             let s = self.def(format!("arith.truncf {x} : f64 to f32"));
             self.def(format!("arith.extf {s} : f32 to f64"))
@@ -452,7 +403,7 @@ impl<'a> FnLower<'a> {
     }
 
     /// `c ? a : b` on values of type `ty`.
-    pub fn select(&mut self, c: &str, a: &str, b: &str, ty: &str) -> String {
+    pub fn select_ty(&mut self, c: &str, a: &str, b: &str, ty: &str) -> String {
         self.def(format!("arith.select {c}, {a}, {b} : {ty}"))
     }
 
@@ -460,7 +411,7 @@ impl<'a> FnLower<'a> {
 
     /// An `scf.for` over `lo..hi` carrying `f64` values `inits`; `body` gets the counter
     /// and the carried values and returns their next values. Returns the final values.
-    pub fn for_loop(
+    pub fn scf_for(
         &mut self,
         lo: &Ix,
         hi: &Ix,
@@ -517,7 +468,7 @@ impl<'a> FnLower<'a> {
         hi: &Ix,
         body: impl FnOnce(&mut Self, &str) -> Res<()>,
     ) -> Res<()> {
-        self.for_loop(lo, hi, &[], |s, i, _| {
+        self.scf_for(lo, hi, &[], |s, i, _| {
             body(s, i)?;
             Ok(Vec::new())
         })?;
@@ -525,7 +476,7 @@ impl<'a> FnLower<'a> {
     }
 
     /// A loop over `i` in `0..n` (`n` static) with no carried values.
-    pub fn repeat(&mut self, n: usize, body: impl FnOnce(&mut Self, &str) -> Res<()>) -> Res<()> {
+    pub fn repeat_c(&mut self, n: usize, body: impl FnOnce(&mut Self, &str) -> Res<()>) -> Res<()> {
         if n == 0 {
             return Ok(());
         }
@@ -534,189 +485,13 @@ impl<'a> FnLower<'a> {
 
     /// Runs `body` for `i` in `0..n`: one element with a constant index when `n` is 1,
     /// else a loop (LLVM unrolls and vectorises small ones).
-    pub fn each(&mut self, n: usize, body: impl FnOnce(&mut Self, Ix) -> Res<()>) -> Res<()> {
+    pub fn each_c(&mut self, n: usize, body: impl FnOnce(&mut Self, Ix) -> Res<()>) -> Res<()> {
         match n {
             0 => Ok(()),
             1 => body(self, Ix::C(0)),
-            _ => self.repeat(n, |s, i| body(s, Ix::V(i.to_string()))),
+            _ => self.repeat_c(n, |s, i| body(s, Ix::V(i.to_string()))),
         }
-    }
-
-    /// Nested loops over `extents` (outermost first); `body` gets the counters.
-    pub fn nest(
-        &mut self,
-        extents: &[usize],
-        idx: &mut Vec<String>,
-        body: &mut dyn FnMut(&mut Self, &[String]) -> Res<()>,
-    ) -> Res<()> {
-        match extents.split_first() {
-            None => body(self, idx),
-            Some((&e, rest)) => self.repeat(e, |s, i| {
-                idx.push(i.to_string());
-                s.nest(rest, idx, body)?;
-                idx.pop();
-                Ok(())
-            }),
-        }
-    }
-
-    /// The row-major linear index of `idx` in `extents`.
-    pub fn linear(&mut self, extents: &[usize], idx: &[String]) -> Ix {
-        let mut lin = Ix::C(0);
-        for (&e, i) in extents.iter().zip(idx) {
-            let scaled = self.mul(&lin, e);
-            lin = self.add(&scaled, &Ix::V(i.clone()));
-        }
-        lin
-    }
-
-    /// An `index` counter as an `f64` value (the `i64` block arguments of `tabulate` and
-    /// `fold`), remembering its `index` form.
-    pub fn index_value(&mut self, i: &str) -> String {
-        let n = self.def(format!("arith.index_cast {i} : index to i64"));
-        let x = self.def(format!("arith.sitofp {n} : i64 to f64"));
-        self.int_of.insert(x.clone(), i.to_string());
-        x
-    }
-
-    /// An `index` as an `f64`.
-    pub fn index_to_f64(&mut self, i: &str) -> String {
-        let n = self.def(format!("arith.index_cast {i} : index to i64"));
-        self.def(format!("arith.uitofp {n} : i64 to f64"))
     }
 
     // ----- the function -----
-
-    /// Lowers the values of a block body in order.
-    pub fn lower_body(&mut self, body: &[ValueId]) -> Res<()> {
-        for &id in body {
-            let r = self.lower_value(id)?;
-            self.set(id, r);
-        }
-        Ok(())
-    }
-
-    fn lower_value(&mut self, id: ValueId) -> Res<Repr> {
-        let v = self
-            .f
-            .values
-            .get(id)
-            .ok_or_else(|| internal("value out of range"))?;
-        let ty = &v.ty;
-        match &v.op {
-            Op::Arg(_) => Err(internal("`arg` in a block body")),
-            Op::Const(x) => {
-                let x = if ty.dtype == DType::F32 {
-                    *x as f32 as f64
-                } else {
-                    *x
-                };
-                Ok(Repr::Scalar(self.cf64(x)))
-            }
-            Op::Literal(xs) => self.literal(id, ty, xs),
-            Op::Unary(op, a) => {
-                let op = *op;
-                self.elementwise(id, &[*a], move |s, x| s.unary(op, &x[0]))
-            }
-            Op::Binary(op, a, b) => {
-                let op = *op;
-                self.elementwise(id, &[*a, *b], move |s, x| s.binary(op, &x[0], &x[1]))
-            }
-            Op::Powi(a, n) => {
-                let n = *n;
-                self.elementwise(id, &[*a], move |s, x| Ok(s.powi(&x[0], n)))
-            }
-            Op::Compare(op, a, b) => {
-                let op = *op;
-                self.elementwise(id, &[*a, *b], move |s, x| Ok(s.compare(op, &x[0], &x[1])))
-            }
-            Op::Select(c, a, b) => self.elementwise(id, &[*c, *a, *b], |s, x| {
-                let t = s.truthy(&x[0]);
-                Ok(s.select(&t, &x[1], &x[2], "f64"))
-            }),
-            Op::Cast(a) => {
-                let to = ty.dtype;
-                self.elementwise(id, &[*a], move |s, x| Ok(s.cast(&x[0], to)))
-            }
-            Op::Broadcast(a) => self.broadcast(id, *a),
-            Op::Index {
-                array,
-                indices,
-                fill,
-            } => self.index(id, *array, indices, *fill),
-            Op::Slice { array, start, .. } => {
-                let sub =
-                    sci_ir::types::element_count(self.ty(*array)?.shape.get(1..).unwrap_or(&[]))
-                        .ok_or_else(|| internal("shape overflow"))?;
-                let (mem, off) = self.buf(*array)?;
-                let off = self.at(&off, &Ix::C(*start), sub);
-                Ok(Repr::Buf { mem, off })
-            }
-            Op::Concat(parts) => self.concat(id, parts),
-            Op::Reshape(a) => self.reshape(id, *a),
-            Op::Transpose(a) => self.transpose(id, *a),
-            Op::Dot(a, b) => self.dot(id, *a, *b),
-            Op::MatVec(a, b) | Op::MatMul(a, b) => self.matmul(id, *a, *b),
-            Op::Reduce(op, a) => self.reduce(id, *op, *a),
-            Op::Tabulate { extents, body } => self.tabulate(id, extents, body),
-            Op::Fold { op, extent, body } => self.fold(id, *op, *extent, body),
-            Op::Map { inputs, body } => self.map(id, inputs, body),
-            // Kernels are per point (one GPU thread each); the CPU path takes untiled IR too.
-            Op::TileMap { .. } => Err(CodegenError::new(
-                "The MLIR back end compiles `map`s, not `tile_map`s: give it the module before \
-                 `sci_passes::tile` (GPU kernels run one thread per point)."
-                    .to_string(),
-            )),
-            Op::ReduceBatch(op, a) => self.reduce_batch(id, *op, *a),
-            Op::Call { func, args } => self.call(id, *func, args),
-            Op::Deriv { .. } => Err(CodegenError::new(format!(
-                "`{}` still contains a derivative placeholder (`deriv`); run the AD pass before \
-                 compiling it.",
-                self.f.name
-            ))),
-        }
-    }
-
-    /// `f` applied elementwise to `operands` (all of `id`'s shape), rounded to `id`'s dtype.
-    pub fn elementwise(
-        &mut self,
-        id: ValueId,
-        operands: &[ValueId],
-        f: impl Fn(&mut Self, &[String]) -> Res<String>,
-    ) -> Res<Repr> {
-        let ty = self.ty(id)?;
-        let dtype = ty.dtype;
-        if ty.shape.is_empty() {
-            let xs = operands
-                .iter()
-                .map(|a| self.scalar(*a))
-                .collect::<Res<Vec<_>>>()?;
-            let r = f(self, &xs)?;
-            return Ok(Repr::Scalar(self.round(&r, dtype)));
-        }
-        let len = self.len_of(id)?;
-        let (dst, doff) = self.dest(id)?;
-        let bufs = operands
-            .iter()
-            .map(|a| self.buf(*a))
-            .collect::<Res<Vec<_>>>()?;
-        self.each(len, |s, i| {
-            let xs: Vec<String> = bufs
-                .iter()
-                .map(|(m, o)| {
-                    let at = s.add(o, &i);
-                    s.load(m, &at)
-                })
-                .collect();
-            let r = f(s, &xs)?;
-            let r = s.round(&r, dtype);
-            let at = s.add(&doff, &i);
-            s.store(&r, &dst, &at);
-            Ok(())
-        })?;
-        Ok(Repr::Buf {
-            mem: dst,
-            off: doff,
-        })
-    }
 }

@@ -13,6 +13,8 @@
 //! pass pipelines are textual too ([`CPU_PIPELINE`], [`gpu_pipeline`]). Design, kernel ABI
 //! and limits: `docs/mlir.md`.
 
+mod call;
+mod emit;
 mod emulate;
 mod function;
 mod jit;
@@ -23,7 +25,6 @@ mod ops;
 mod pipeline;
 mod ptx;
 mod runtime;
-mod structured;
 mod text;
 
 pub use emulate::{KernelEmulator, REDUCE_BLOCK, SITE_BLOCK};

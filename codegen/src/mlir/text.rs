@@ -1,11 +1,4 @@
-//! Small pieces of MLIR's text syntax: element indices and exact float literals.
-
-/// An element index: a compile-time constant or an SSA value of type `index`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Ix {
-    C(usize),
-    V(String),
-}
+//! Small pieces of MLIR's text syntax: exact float literals.
 
 /// `x` as an MLIR float literal that parses back to the same bits: the shortest
 /// round-trip decimal (with the `.` MLIR's grammar requires) for finite values, the bit

@@ -1,0 +1,93 @@
+//! The dispatch over ops: each value of a block body, in order, to its lowering.
+
+use super::{Repr, ReprOf, Res, Tensors, internal, structured};
+use crate::CodegenError;
+use sci_ir::{Block, DType, Op, ValueId};
+
+/// Lowering of whole block bodies.
+pub(crate) trait Lower<'a>: Tensors<'a> {
+    /// Lowers the values of a block body in order.
+    fn lower_body(&mut self, body: &[ValueId]) -> Res<()> {
+        for &id in body {
+            let r = self.lower_value(id)?;
+            self.set(id, r);
+        }
+        Ok(())
+    }
+
+    /// Runs `block` with its arguments bound to `args` and returns its result.
+    fn run_block(&mut self, block: &Block, args: Vec<ReprOf<Self>>) -> Res<ReprOf<Self>> {
+        for (&a, r) in block.args.iter().zip(args) {
+            self.set(a, r);
+        }
+        self.lower_body(&block.body)?;
+        self.repr(block.result)
+    }
+
+    fn lower_value(&mut self, id: ValueId) -> Res<ReprOf<Self>> {
+        let f = self.function();
+        let v = f
+            .values
+            .get(id)
+            .ok_or_else(|| internal::<Self>("value out of range"))?;
+        let ty = &v.ty;
+        if let Some(r) = self.fast_elementwise(id, &v.op)? {
+            return Ok(r);
+        }
+        match &v.op {
+            Op::Arg(_) => Err(internal::<Self>("`arg` in a block body")),
+            Op::Const(x) => {
+                let x = if ty.dtype == DType::F32 {
+                    *x as f32 as f64
+                } else {
+                    *x
+                };
+                Ok(Repr::Scalar(self.f64c(x)?))
+            }
+            Op::Literal(xs) => self.literal(id, ty, xs),
+            Op::Unary(op, a) => self.elementwise(id, &[*a], &|s, x| s.unary(*op, x[0].clone())),
+            Op::Binary(op, a, b) => self.elementwise(id, &[*a, *b], &|s, x| {
+                s.binary(*op, x[0].clone(), x[1].clone())
+            }),
+            Op::Powi(a, n) => self.elementwise(id, &[*a], &|s, x| s.powi(x[0].clone(), *n)),
+            Op::Compare(op, a, b) => self.elementwise(id, &[*a, *b], &|s, x| {
+                s.compare(*op, x[0].clone(), x[1].clone())
+            }),
+            Op::Select(c, a, b) => self.elementwise(id, &[*c, *a, *b], &|s, x| {
+                s.select(x[0].clone(), x[1].clone(), x[2].clone())
+            }),
+            Op::Cast(a) => self.elementwise(id, &[*a], &|s, x| s.cast(x[0].clone(), ty.dtype)),
+            Op::Broadcast(a) => self.broadcast(id, *a),
+            Op::Index {
+                array,
+                indices,
+                fill,
+            } => self.index(id, *array, indices, *fill),
+            Op::Slice { array, start, .. } => self.slice(*array, *start),
+            Op::Concat(parts) => self.concat(id, parts),
+            Op::Reshape(a) => self.reshape(id, *a),
+            Op::Transpose(a) => self.transpose(id, *a),
+            Op::Dot(a, b) => self.dot(id, *a, *b),
+            Op::MatVec(a, b) | Op::MatMul(a, b) => self.matmul(id, *a, *b),
+            Op::Reduce(op, a) => self.reduce(id, *op, *a),
+            Op::Tabulate { extents, body } => structured::tabulate(self, id, extents, body),
+            Op::Fold { op, extent, body } => structured::fold(self, id, *op, *extent, body),
+            Op::Map { inputs, body } => structured::map(self, id, inputs, body),
+            Op::TileMap {
+                inputs,
+                lanes,
+                reduce,
+                body,
+            } => structured::tile_map(self, id, inputs, *lanes, *reduce, body),
+            Op::ReduceBatch(op, a) => structured::reduce_batch(self, id, *op, *a),
+            Op::Call { func, args } => self.call(id, *func, args),
+            Op::Deriv { .. } => Err(CodegenError::new(format!(
+                "`{}` still contains a derivative placeholder (`deriv`); run the AD pass before \
+                 compiling it.",
+                f.name
+            ))),
+        }
+    }
+}
+
+impl<'a, E: Tensors<'a>> Lower<'a> for E {}
