@@ -13,6 +13,8 @@
 //! [`CallError`], never a panic.
 
 pub mod abi;
+#[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
+mod arena;
 #[cfg(feature = "cranelift")]
 pub mod cranelift;
 #[cfg(feature = "cuda")]

@@ -123,8 +123,17 @@ pub(crate) unsafe extern "C" fn sci_matmul(
 }
 
 /// The kernels generated code may call, for the JITs' symbol tables.
-pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 3] {
+pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 6] {
     [
+        ("sci_arena_mark", crate::arena::sci_arena_mark as *const u8),
+        (
+            "sci_arena_alloc",
+            crate::arena::sci_arena_alloc as *const u8,
+        ),
+        (
+            "sci_arena_release",
+            crate::arena::sci_arena_release as *const u8,
+        ),
         ("sci_matmul", sci_matmul as *const u8),
         ("sci_tile_map", crate::parallel::sci_tile_map as *const u8),
         ("sci_tanh_n", crate::vtanh::sci_tanh_n as *const u8),

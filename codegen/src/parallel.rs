@@ -3,14 +3,16 @@
 //!
 //! Written once, here, for every native back end: generated code fills a descriptor (the
 //! tile function's packed entry, the batched inputs, the captured values, the result) and
-//! calls [`sci_tile_map`], which gathers each tile's inputs into per-thread buffers, calls
-//! the tile function and scatters its result, on a rayon pool of the requested size.
+//! calls [`sci_tile_map`], which gathers each tile's inputs into buffers of the thread's
+//! work arena (`crate::arena`: nothing is allocated once warm), calls the tile function and
+//! scatters its result, on a rayon pool of the requested size.
 //!
 //! Results do not depend on the number of threads, bit for bit: every tile computes the same
 //! numbers wherever it runs, a `tile_map` without reduction writes disjoint points, and the
 //! partials of a reducing `tile_map` are stored per tile and combined afterwards in tile
 //! order — exactly the order of the sequential loop the back ends generate otherwise.
 
+use crate::arena;
 use rayon::prelude::*;
 use sci_ir::interp::{max_nan, min_nan};
 use sci_ir::{Block, FuncId, Function, Op, ReduceOp, ValueId};
@@ -141,93 +143,166 @@ fn reduce_code(op: Option<ReduceOp>) -> u64 {
 /// A pointer that may cross threads: every use writes a region no other thread touches.
 #[derive(Clone, Copy)]
 struct Shared(*mut f64);
+impl Shared {
+    /// The address (a method, so closures capture the `Send` wrapper, not the pointer).
+    fn at(self, k: usize) -> *mut f64 {
+        // SAFETY: callers stay within the region the pointer was made for.
+        unsafe { self.0.add(k) }
+    }
+}
+
 // SAFETY: see the type's documentation; the regions are disjoint per tile.
 unsafe impl Send for Shared {}
 // SAFETY: as above.
 unsafe impl Sync for Shared {}
 
-/// The decoded descriptor.
+/// The descriptor, read where it is needed (decoding it into vectors would allocate).
+#[derive(Clone, Copy)]
+struct Desc(*const u64);
+// SAFETY: the descriptor is read only, and outlives the call that shares it with threads.
+unsafe impl Send for Desc {}
+// SAFETY: as above.
+unsafe impl Sync for Desc {}
+
+/// The decoded header of a descriptor.
 struct TileMap {
+    desc: Desc,
     func: Packed,
     n: usize,
     lanes: usize,
     per: usize,
     reduce: Option<ReduceOp>,
     out: Shared,
-    /// Batched inputs: base address (shared, read only) and elements per point.
-    inputs: Vec<(Shared, usize)>,
-    /// Per argument: `Err(address)` of a captured value, `Ok(k)` the k-th tile buffer
-    /// (input `k`, or the mask for `k = inputs.len()`).
-    args: Vec<Result<usize, Shared>>,
+    /// Number of batched inputs and of the tile function's arguments.
+    inputs: usize,
+    args: usize,
 }
 
-/// The buffers one thread gathers tiles into.
-struct Scratch {
-    tiles: Vec<Vec<f64>>,
-    out: Vec<f64>,
-    ptrs: Vec<*const f64>,
-}
+/// A failed allocation of work memory (as `abi::Status::OutOfMemory`).
+const OUT_OF_MEMORY: i32 = crate::abi::Status::OutOfMemory as i32;
 
 impl TileMap {
-    fn scratch(&self) -> Scratch {
-        let mut tiles: Vec<Vec<f64>> = self
-            .inputs
-            .iter()
-            .map(|&(_, w)| vec![0.0; w * self.lanes])
-            .collect();
-        tiles.push(vec![0.0; self.lanes]);
-        let out_len = if self.reduce.is_some() {
-            self.per.max(1)
-        } else {
-            (self.per * self.lanes).max(1)
-        };
-        Scratch {
-            tiles,
-            out: vec![0.0; out_len],
-            ptrs: Vec::with_capacity(self.args.len()),
+    /// Word `k` of the descriptor.
+    fn word(&self, k: usize) -> u64 {
+        // SAFETY: every word index used is within the layout `sci_tile_map`'s caller wrote.
+        unsafe { *self.desc.0.add(k) }
+    }
+
+    /// Batched input `i`: its address and elements per point.
+    fn input(&self, i: usize) -> (*const f64, usize) {
+        let at = Descriptor::input(i);
+        (
+            self.word(at) as usize as *const f64,
+            self.word(at + 1) as usize,
+        )
+    }
+
+    /// Argument `a`: `Ok(k)` the k-th tile buffer (input `k`, or the mask for
+    /// `k = inputs`), `Err(address)` a captured value.
+    fn arg(&self, a: usize) -> Result<usize, *const f64> {
+        let at = Descriptor::arg(self.inputs, a);
+        match self.word(at) {
+            0 => Err(self.word(at + 1) as usize as *const f64),
+            k => Ok(k as usize - 1),
         }
     }
 
-    /// Runs tile `k` into `s.out`; returns the tile function's status.
+    /// Elements of one tile's result.
+    fn out_len(&self) -> usize {
+        if self.reduce.is_some() {
+            self.per.max(1)
+        } else {
+            (self.per * self.lanes).max(1)
+        }
+    }
+
+    /// Runs tile `k` in buffers from this thread's work arena (`crate::arena`: reused from
+    /// call to call, so nothing is allocated once warm) and hands its result (lanes
+    /// innermost; `per` values when reducing) to `done`. Returns the tile function's status.
     ///
     /// # Safety
     /// The descriptor's addresses are valid as documented on [`Descriptor`].
-    unsafe fn run_tile(&self, s: &mut Scratch, k: usize) -> i32 {
-        let base = k * self.lanes;
+    unsafe fn run_tile(&self, k: usize, done: impl FnOnce(&[f64])) -> i32 {
+        let mark = arena::sci_arena_mark();
+        // SAFETY: the caller's contract.
+        let status = unsafe { self.run_tile_in_arena(k, done) };
+        arena::sci_arena_release(mark);
+        status
+    }
+
+    /// [`TileMap::run_tile`] after the arena's mark.
+    ///
+    /// # Safety
+    /// As [`TileMap::run_tile`].
+    unsafe fn run_tile_in_arena(&self, k: usize, done: impl FnOnce(&[f64])) -> i32 {
+        let lanes = self.lanes;
+        let buffer = |len: usize| -> Option<&mut [f64]> {
+            let p = arena::sci_arena_alloc((len.max(1) * 8) as u64).cast::<f64>();
+            // SAFETY: a fresh, 64-byte aligned region of `len` f64 (any bits are a valid
+            // f64), this thread's alone until the arena is released after the tile.
+            (!p.is_null()).then(|| unsafe { std::slice::from_raw_parts_mut(p, len) })
+        };
+        let ptrs = arena::sci_arena_alloc((self.args.max(1) * 8) as u64).cast::<*const f64>();
+        let mask_at = self.inputs;
+        let (Some(mask), Some(out)) = (buffer(lanes), buffer(self.out_len())) else {
+            return OUT_OF_MEMORY;
+        };
+        if ptrs.is_null() {
+            return OUT_OF_MEMORY;
+        }
+        let base = k * lanes;
         let last = self.n - 1;
-        for (&(ptr, width), tile) in self.inputs.iter().zip(&mut s.tiles) {
-            for l in 0..self.lanes {
-                let p = (base + l).min(last);
-                // SAFETY: `p < n` and the input holds `n × width` elements.
-                let point = unsafe { std::slice::from_raw_parts(ptr.0.add(p * width), width) };
-                for (e, x) in point.iter().enumerate() {
-                    tile[e * self.lanes + l] = *x;
-                }
-            }
+        for (l, m) in mask.iter_mut().enumerate() {
+            *m = if base + l < self.n { 1.0 } else { 0.0 };
         }
-        if let Some(mask) = s.tiles.last_mut() {
-            for (l, m) in mask.iter_mut().enumerate() {
-                *m = if base + l < self.n { 1.0 } else { 0.0 };
-            }
-        }
-        s.ptrs.clear();
-        for a in &self.args {
-            s.ptrs.push(match a {
-                Ok(t) => s.tiles.get(*t).map_or(std::ptr::null(), |t| t.as_ptr()),
-                Err(p) => p.0 as *const f64,
-            });
+        // Each input's tile is gathered when its first argument is met (inputs beyond the
+        // eighth, which tiled networks do not have, each time).
+        let mut tiles: [Option<*const f64>; 8] = [None; 8];
+        for a in 0..self.args {
+            let p = match self.arg(a) {
+                Err(captured) => captured,
+                Ok(t) if t == mask_at => mask.as_ptr(),
+                Ok(t) => match tiles.get(t).copied().flatten() {
+                    Some(p) => p,
+                    None => {
+                        let (ptr, width) = self.input(t);
+                        let Some(tile) = buffer(width * lanes) else {
+                            return OUT_OF_MEMORY;
+                        };
+                        for l in 0..lanes {
+                            let p = (base + l).min(last);
+                            // SAFETY: `p < n` and the input holds `n × width` elements.
+                            let point =
+                                unsafe { std::slice::from_raw_parts(ptr.add(p * width), width) };
+                            for (e, x) in point.iter().enumerate() {
+                                tile[e * lanes + l] = *x;
+                            }
+                        }
+                        if let Some(slot) = tiles.get_mut(t) {
+                            *slot = Some(tile.as_ptr());
+                        }
+                        tile.as_ptr()
+                    }
+                },
+            };
+            // SAFETY: `ptrs` holds `args` pointers.
+            unsafe { ptrs.add(a).write(p) };
         }
         // SAFETY: `func` is the packed entry of the tile function, whose arguments are
         // exactly `args` (unbatched, so `counts` is never read) and whose result has the
         // size of `out`.
-        unsafe { (self.func)(s.ptrs.as_ptr(), std::ptr::null(), s.out.as_mut_ptr()) }
+        let status = unsafe { (self.func)(ptrs, std::ptr::null(), out.as_mut_ptr()) };
+        if status == 0 {
+            done(out);
+        }
+        status
     }
 
-    /// Writes tile `k`'s result (`s.out`, lanes innermost) to its points of the result.
+    /// Writes tile `k`'s result (`tile`, lanes innermost) to its points of the result.
     ///
     /// # Safety
     /// `out` holds `n × per` elements and no other thread writes tile `k`'s points.
-    unsafe fn scatter(&self, s: &Scratch, k: usize) {
+    unsafe fn scatter(&self, tile: &[f64], k: usize) {
         let base = k * self.lanes;
         let count = self.lanes.min(self.n - base);
         for l in 0..count {
@@ -236,12 +311,14 @@ impl TileMap {
                 std::slice::from_raw_parts_mut(self.out.0.add((base + l) * self.per), self.per)
             };
             for (e, y) in to.iter_mut().enumerate() {
-                *y = s.out[e * self.lanes + l];
+                *y = tile[e * self.lanes + l];
             }
         }
     }
 
-    /// Runs every tile on `threads` threads (0: all cores); the first failing tile's status.
+    /// Runs every tile on `threads` threads (0: all cores); the first failing tile's status
+    /// (in tile order). Each tile's status, and its partial when reducing, are kept in the
+    /// calling thread's work arena and read in tile order afterwards.
     ///
     /// # Safety
     /// The descriptor's addresses are valid as documented on [`Descriptor`].
@@ -250,42 +327,62 @@ impl TileMap {
         if tiles == 0 {
             return 0;
         }
+        let mark = arena::sci_arena_mark();
+        // SAFETY: the caller's contract.
+        let status = unsafe { self.run_tiles(tiles, threads) };
+        arena::sci_arena_release(mark);
+        status
+    }
+
+    /// [`TileMap::run`] after the arena's mark.
+    ///
+    /// # Safety
+    /// As [`TileMap::run`].
+    unsafe fn run_tiles(&self, tiles: usize, threads: usize) -> i32 {
         let per = self.per;
-        // One tile: its partial (reducing), else its points scattered into the result.
-        let work = |k: usize, s: &mut Scratch| -> Result<Option<Vec<f64>>, i32> {
-            // SAFETY: the caller's contract.
-            let status = unsafe { self.run_tile(s, k) };
-            if status != 0 {
-                return Err(status);
+        let partial_len = if self.reduce.is_some() { per } else { 0 };
+        let statuses = arena::sci_arena_alloc((tiles * 8) as u64).cast::<f64>();
+        let partials =
+            arena::sci_arena_alloc((tiles * partial_len * 8).max(8) as u64).cast::<f64>();
+        if statuses.is_null() || partials.is_null() {
+            return OUT_OF_MEMORY;
+        }
+        let (statuses, partials) = (Shared(statuses), Shared(partials));
+        let work = |k: usize| {
+            // SAFETY: the caller's contract; tile `k` writes its own status slot, its own
+            // partial slot or its own points of the result.
+            unsafe {
+                let status = self.run_tile(k, |tile| {
+                    if self.reduce.is_some() {
+                        let to = std::slice::from_raw_parts_mut(partials.at(k * per), per);
+                        to.copy_from_slice(&tile[..per]);
+                    } else {
+                        self.scatter(tile, k);
+                    }
+                });
+                statuses.at(k).write(f64::from(status));
             }
-            if self.reduce.is_some() {
-                return Ok(Some(s.out[..per].to_vec()));
-            }
-            // SAFETY: tile `k`'s points are written by this task only.
-            unsafe { self.scatter(s, k) };
-            Ok(None)
         };
-        // Either way, the first failing tile in tile order gives the status.
-        let partials: Result<Vec<Option<Vec<f64>>>, i32> = if threads == 1 || tiles == 1 {
-            let mut s = self.scratch();
-            (0..tiles).map(|k| work(k, &mut s)).collect()
+        if threads == 1 || tiles == 1 {
+            (0..tiles).for_each(work);
         } else {
-            let each: Vec<Result<Option<Vec<f64>>, i32>> = in_pool(threads, || {
-                (0..tiles)
-                    .into_par_iter()
-                    .map_init(|| self.scratch(), |s, k| work(k, s))
-                    .collect()
-            });
-            each.into_iter().collect()
-        };
-        let partials = match partials {
-            Ok(p) => p,
-            Err(status) => return status,
-        };
+            in_pool(threads, || (0..tiles).into_par_iter().for_each(work));
+        }
+        // SAFETY: every slot was written above.
+        let statuses = unsafe { std::slice::from_raw_parts(statuses.at(0), tiles) };
+        if let Some(&failed) = statuses.iter().find(|&&s| s != 0.0) {
+            return failed as i32;
+        }
         if let Some(op) = self.reduce {
-            // SAFETY: the accumulator holds `per` initialised elements.
-            let acc = unsafe { std::slice::from_raw_parts_mut(self.out.0, per) };
-            for (k, partial) in partials.iter().flatten().enumerate() {
+            // SAFETY: the accumulator holds `per` initialised elements; the partials were
+            // all written (no tile failed).
+            let (acc, partials) = unsafe {
+                (
+                    std::slice::from_raw_parts_mut(self.out.0, per),
+                    std::slice::from_raw_parts(partials.at(0), tiles * per),
+                )
+            };
+            for (k, partial) in partials.chunks_exact(per.max(1)).enumerate() {
                 for (a, y) in acc.iter_mut().zip(partial) {
                     *a = combine(op, *a, *y, k == 0);
                 }
@@ -359,6 +456,7 @@ pub(crate) unsafe extern "C" fn sci_tile_map(desc: *const u64) -> i32 {
         return 0;
     }
     let map = TileMap {
+        desc: Desc(desc),
         // SAFETY: word 0 is the address of a packed entry (the caller's contract).
         func: unsafe { std::mem::transmute::<usize, Packed>(word(0) as usize) },
         n,
@@ -366,21 +464,8 @@ pub(crate) unsafe extern "C" fn sci_tile_map(desc: *const u64) -> i32 {
         per: word(3) as usize,
         reduce,
         out: Shared(word(5) as usize as *mut f64),
-        inputs: (0..inputs)
-            .map(|i| {
-                let at = Descriptor::input(i);
-                (Shared(word(at) as usize as *mut f64), word(at + 1) as usize)
-            })
-            .collect(),
-        args: (0..args)
-            .map(|a| {
-                let at = Descriptor::arg(inputs, a);
-                match word(at) {
-                    0 => Err(Shared(word(at + 1) as usize as *mut f64)),
-                    k => Ok(k as usize - 1),
-                }
-            })
-            .collect(),
+        inputs,
+        args,
     };
     // SAFETY: the caller's contract.
     unsafe { map.run(word(6) as usize) }

@@ -71,8 +71,10 @@ pub(super) struct FnLower<'a, 'b, M: ClModule> {
     pub frame: Value,
     pub out: Value,
     pub exit: Block,
-    /// Address of the table of heap buffers to free on exit.
+    /// Address of the table of heap buffers to free on exit (`malloc`ed work memory).
     pub heap: Option<Value>,
+    /// The arena's top on entry, restored on exit (work memory from sci's arena).
+    pub arena_mark: Option<Value>,
     refs: HashMap<ClFuncId, ir::FuncRef>,
 }
 
@@ -122,8 +124,12 @@ pub(crate) fn lower_function<M: ClModule>(
     b.append_block_param(exit, I32);
     let out = *params.last().ok_or_else(|| internal("no out parameter"))?;
 
+    let frame_bytes = plan.frame_len * 8;
+    let on_heap = frame_bytes > STACK_FRAME_LIMIT;
+    // Work memory from sci's arena where the code links sci (the JIT), else `malloc`.
+    let arena = opts.links_runtime() && (on_heap || plan.heap_slots > 0);
     // The heap table: one pointer per heap buffer, null until allocated.
-    let heap = (plan.heap_slots > 0).then(|| {
+    let heap = (!arena && plan.heap_slots > 0).then(|| {
         let slot = b.create_sized_stack_slot(StackSlotData::new(
             StackSlotKind::ExplicitSlot,
             (plan.heap_slots * 8) as u32,
@@ -137,8 +143,6 @@ pub(crate) fn lower_function<M: ClModule>(
         }
         addr
     });
-    let frame_bytes = plan.frame_len * 8;
-    let on_heap = frame_bytes > STACK_FRAME_LIMIT;
     let frame = if on_heap {
         // Allocated below, once the lowering state exists.
         b.ins().iconst(I64, 0)
@@ -163,11 +167,16 @@ pub(crate) fn lower_function<M: ClModule>(
         out,
         exit,
         heap,
+        arena_mark: None,
         refs: HashMap::new(),
     };
+    if arena {
+        let id = s.import("sci_arena_mark", &[], Some(I64))?;
+        s.arena_mark = Some(s.call_import(id, &[])?);
+    }
     if on_heap {
         let size = s.b.ins().iconst(I64, frame_bytes as i64);
-        let ptr = s.malloc(size)?;
+        let ptr = s.work_alloc(size)?;
         let is_null = s.b.ins().icmp_imm_s(IntCC::Equal, ptr, 0);
         s.frame = ptr;
         s.exit_if(is_null, Status::OutOfMemory);
@@ -183,7 +192,11 @@ pub(crate) fn lower_function<M: ClModule>(
     // The exit: free the heap buffers and the frame, return the status.
     s.b.switch_to_block(exit);
     let status = s.b.block_params(exit)[0];
-    if let Some(table) = s.heap {
+    if let Some(mark) = s.arena_mark {
+        let id = s.import("sci_arena_release", &[I64], None)?;
+        let r = s.func_ref(id);
+        s.b.ins().call(r, &[mark]);
+    } else if let Some(table) = s.heap {
         for k in 0..s.plan.heap_slots {
             let p =
                 s.b.ins()
@@ -191,7 +204,7 @@ pub(crate) fn lower_function<M: ClModule>(
             s.free(p)?;
         }
     }
-    if on_heap {
+    if on_heap && s.arena_mark.is_none() {
         let frame = s.frame;
         s.free(frame)?;
     }
@@ -225,11 +238,12 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
                 // malloc(0) may return null; ask for at least one element.
                 let small = self.b.ins().icmp(IntCC::UnsignedLessThan, bytes, eight);
                 let bytes = self.b.ins().select(small, eight, bytes);
-                let p = self.malloc(bytes)?;
-                let table = self.heap.ok_or_else(|| internal("no heap table"))?;
-                self.b
-                    .ins()
-                    .store(MemFlagsData::trusted(), p, table, (slot * 8) as i32);
+                let p = self.work_alloc(bytes)?;
+                if let Some(table) = self.heap {
+                    self.b
+                        .ins()
+                        .store(MemFlagsData::trusted(), p, table, (slot * 8) as i32);
+                }
                 let is_null = self.b.ins().icmp_imm_s(IntCC::Equal, p, 0);
                 self.exit_if(is_null, Status::OutOfMemory);
                 Ok(p)
@@ -305,8 +319,15 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
         Ok(())
     }
 
-    fn malloc(&mut self, bytes: Value) -> Res<Value> {
-        let id = self.import("malloc", &[I64], Some(I64))?;
+    /// `bytes` of work memory, freed when the call returns: from sci's arena (a bump of
+    /// this thread's stack of buffers) when the function took a mark, else `malloc`ed.
+    fn work_alloc(&mut self, bytes: Value) -> Res<Value> {
+        let name = if self.arena_mark.is_some() {
+            "sci_arena_alloc"
+        } else {
+            "malloc"
+        };
+        let id = self.import(name, &[I64], Some(I64))?;
         self.call_import(id, &[bytes])
     }
 

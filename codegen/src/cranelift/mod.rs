@@ -46,6 +46,14 @@ pub struct CraneliftOptions {
     pub threads: Option<usize>,
 }
 
+impl CraneliftOptions {
+    /// Whether generated code may call into sci (the JIT: kernels, the tile runtime, the
+    /// work arena); object files link without it.
+    pub(crate) fn links_runtime(&self) -> bool {
+        self.threads.is_some()
+    }
+}
+
 impl Default for CraneliftOptions {
     fn default() -> CraneliftOptions {
         CraneliftOptions {

@@ -29,7 +29,7 @@ impl<M: ClModule> FnLower<'_, '_, M> {
     /// bits), when the options link sci's kernels (the JIT) and the tensor is large enough
     /// to pay for the call; `None` leaves it to the element loop.
     pub fn tanh_buffer(&mut self, id: ValueId, a: ValueId) -> Res<Option<Repr>> {
-        if !crate::vtanh::kernel_applies(self.opts.threads.is_some(), self.ty(id)?) {
+        if !crate::vtanh::kernel_applies(self.opts.links_runtime(), self.ty(id)?) {
             return Ok(None);
         }
         let len = self.len_of(id)?;

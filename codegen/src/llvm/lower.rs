@@ -99,8 +99,10 @@ pub(super) struct FnLower<'a, 'ctx> {
     pub out: PointerValue<'ctx>,
     exit: BasicBlock<'ctx>,
     exit_status: PhiValue<'ctx>,
-    /// Address of the table of heap buffers to free on exit.
+    /// Address of the table of heap buffers to free on exit (`malloc`ed work memory).
     pub heap: Option<PointerValue<'ctx>>,
+    /// The arena's top on entry, restored on exit (work memory from sci's arena).
+    pub arena_mark: Option<IntValue<'ctx>>,
 }
 
 /// Lowers the body of `f` into `func` (declared with the sci ABI, see `mod.rs`).
@@ -133,8 +135,12 @@ pub(super) fn lower_function<'ctx>(
         .ok_or_else(|| internal("no out parameter"))?
         .into_pointer_value();
 
+    let frame_bytes = plan.frame_len * 8;
+    let on_heap = frame_bytes > STACK_FRAME_LIMIT;
+    // Work memory from sci's arena where the code links sci (the JIT), else `malloc`.
+    let arena = opts.links_runtime() && (on_heap || plan.heap_slots > 0);
     // The heap table: one pointer per heap buffer, null until allocated.
-    let heap = if plan.heap_slots > 0 {
+    let heap = if !arena && plan.heap_slots > 0 {
         let ty = t.ptr.array_type(u32_of(plan.heap_slots)?);
         let table = alloca_b.build_alloca(ty, "heap")?;
         let null = t.ptr.const_null();
@@ -146,8 +152,6 @@ pub(super) fn lower_function<'ctx>(
     } else {
         None
     };
-    let frame_bytes = plan.frame_len * 8;
-    let on_heap = frame_bytes > STACK_FRAME_LIMIT;
     let frame = if on_heap {
         // Allocated below, once the lowering state exists.
         t.ptr.const_null()
@@ -173,10 +177,15 @@ pub(super) fn lower_function<'ctx>(
         exit,
         exit_status,
         heap,
+        arena_mark: None,
     };
+    if arena {
+        let mark = s.decls.arena_mark;
+        s.arena_mark = Some(s.call_fn(mark, &[])?.into_int_value());
+    }
     if on_heap {
         let size = s.t.i64.const_int(frame_bytes as u64, false);
-        let ptr = s.malloc(size)?;
+        let ptr = s.work_alloc(size)?;
         let is_null = s.b.build_is_null(ptr, "")?;
         s.frame = ptr;
         s.exit_if(is_null, Status::OutOfMemory)?;
@@ -191,14 +200,16 @@ pub(super) fn lower_function<'ctx>(
 
     // The exit: free the heap buffers and the frame, return the status.
     s.b.position_at_end(exit);
-    if let Some(table) = s.heap {
+    if let Some(mark) = s.arena_mark {
+        s.b.build_call(s.decls.arena_release, &[mark.into()], "")?;
+    } else if let Some(table) = s.heap {
         for k in 0..s.plan.heap_slots {
             let at = s.gep_ty(s.t.ptr.into(), table, Ix::C(k))?;
             let p = s.b.build_load(s.t.ptr, at, "")?.into_pointer_value();
             s.free(p)?;
         }
     }
-    if on_heap {
+    if on_heap && s.arena_mark.is_none() {
         let frame = s.frame;
         s.free(frame)?;
     }
@@ -264,10 +275,11 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
                     .b
                     .build_select(small, eight, bytes, "")?
                     .into_int_value();
-                let p = self.malloc(bytes)?;
-                let table = self.heap.ok_or_else(|| internal("no heap table"))?;
-                let at = self.gep_ty(self.t.ptr.into(), table, Ix::C(slot))?;
-                self.b.build_store(at, p)?;
+                let p = self.work_alloc(bytes)?;
+                if let Some(table) = self.heap {
+                    let at = self.gep_ty(self.t.ptr.into(), table, Ix::C(slot))?;
+                    self.b.build_store(at, p)?;
+                }
                 let is_null = self.b.build_is_null(p, "")?;
                 self.exit_if(is_null, Status::OutOfMemory)?;
                 Ok(p)
@@ -307,9 +319,15 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
         Ok(self.call_fn(callee, &[x.into()])?.into_float_value())
     }
 
-    fn malloc(&mut self, bytes: IntValue<'ctx>) -> Res<PointerValue<'ctx>> {
-        let malloc = self.decls.malloc;
-        Ok(self.call_fn(malloc, &[bytes.into()])?.into_pointer_value())
+    /// `bytes` of work memory, freed when the call returns: from sci's arena (a bump of
+    /// this thread's stack of buffers) when the function took a mark, else `malloc`ed.
+    fn work_alloc(&mut self, bytes: IntValue<'ctx>) -> Res<PointerValue<'ctx>> {
+        let callee = if self.arena_mark.is_some() {
+            self.decls.arena_alloc
+        } else {
+            self.decls.malloc
+        };
+        Ok(self.call_fn(callee, &[bytes.into()])?.into_pointer_value())
     }
 
     fn free(&mut self, ptr: PointerValue<'ctx>) -> Res<()> {

@@ -57,6 +57,14 @@ pub struct LlvmOptions {
     pub threads: Option<usize>,
 }
 
+impl LlvmOptions {
+    /// Whether generated code may call into sci (the JIT: kernels, the tile runtime, the
+    /// work arena); object files link without it.
+    pub(crate) fn links_runtime(&self) -> bool {
+        self.threads.is_some()
+    }
+}
+
 impl Default for LlvmOptions {
     fn default() -> LlvmOptions {
         LlvmOptions {
@@ -117,6 +125,11 @@ pub(crate) struct Decls<'ctx> {
     pub tile_map: FunctionValue<'ctx>,
     /// `void sci_tanh_n(ptr x, ptr y, i64 n)` (`vtanh::sci_tanh_n`).
     pub tanh_n: FunctionValue<'ctx>,
+    /// `i64 sci_arena_mark()`, `ptr sci_arena_alloc(i64)`, `void sci_arena_release(i64)`
+    /// (`arena`).
+    pub arena_mark: FunctionValue<'ctx>,
+    pub arena_alloc: FunctionValue<'ctx>,
+    pub arena_release: FunctionValue<'ctx>,
     /// The packed entry of each IR function (JIT only; `None` elsewhere), declared here and
     /// defined by [`define_packed`].
     pub packed: Vec<Option<FunctionValue<'ctx>>>,
@@ -244,6 +257,21 @@ fn declare<'ctx>(
             .fn_type(&[t.ptr.into(), t.ptr.into(), t.i64.into()], false),
         Some(Linkage::External),
     );
+    let arena_mark = m.add_function(
+        "sci_arena_mark",
+        t.i64.fn_type(&[], false),
+        Some(Linkage::External),
+    );
+    let arena_alloc = m.add_function(
+        "sci_arena_alloc",
+        t.ptr.fn_type(&[t.i64.into()], false),
+        Some(Linkage::External),
+    );
+    let arena_release = m.add_function(
+        "sci_arena_release",
+        cx.void_type().fn_type(&[t.i64.into()], false),
+        Some(Linkage::External),
+    );
     let packed_type = t
         .i32
         .fn_type(&[t.ptr.into(), t.ptr.into(), t.ptr.into()], false);
@@ -270,6 +298,9 @@ fn declare<'ctx>(
         matmul,
         tile_map,
         tanh_n,
+        arena_mark,
+        arena_alloc,
+        arena_release,
         packed,
     })
 }

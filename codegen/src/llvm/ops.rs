@@ -10,7 +10,7 @@ impl<'ctx> FnLower<'_, 'ctx> {
     /// bits), when the options link sci's kernels (the JIT) and the tensor is large enough
     /// to pay for the call; `None` leaves it to the element loop.
     pub fn tanh_buffer(&mut self, id: ValueId, a: ValueId) -> Res<Option<Repr<'ctx>>> {
-        if !crate::vtanh::kernel_applies(self.opts.threads.is_some(), self.ty(id)?) {
+        if !crate::vtanh::kernel_applies(self.opts.links_runtime(), self.ty(id)?) {
             return Ok(None);
         }
         let len = self.len_of(id)?;
