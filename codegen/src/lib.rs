@@ -35,6 +35,8 @@ mod parallel;
 #[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
 mod plan;
 #[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
+mod vecops;
+#[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
 mod vtanh;
 
 pub use abi::{ArgSpec, Signature, Status};

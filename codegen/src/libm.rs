@@ -123,8 +123,13 @@ pub(crate) unsafe extern "C" fn sci_matmul(
 }
 
 /// The kernels generated code may call, for the JITs' symbol tables.
-pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 6] {
+pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 11] {
     [
+        ("sci_select", crate::vecops::sci_select as *const u8),
+        ("sci_broadcast", crate::vecops::sci_broadcast as *const u8),
+        ("sci_transpose", crate::vecops::sci_transpose as *const u8),
+        ("sci_ew", crate::vecops::sci_ew as *const u8),
+        ("sci_fill", crate::vecops::sci_fill as *const u8),
         ("sci_arena_mark", crate::arena::sci_arena_mark as *const u8),
         (
             "sci_arena_alloc",

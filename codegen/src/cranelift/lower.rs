@@ -285,7 +285,7 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
         self.b.ins().stack_addr(I64, slot, 0)
     }
 
-    fn func_ref(&mut self, id: ClFuncId) -> ir::FuncRef {
+    pub(super) fn func_ref(&mut self, id: ClFuncId) -> ir::FuncRef {
         if let Some(r) = self.refs.get(&id) {
             return *r;
         }
@@ -295,7 +295,12 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
     }
 
     /// Declares (once) the C function `name` with `params` and an optional result.
-    fn import(&mut self, name: &str, params: &[ir::Type], ret: Option<ir::Type>) -> Res<ClFuncId> {
+    pub(super) fn import(
+        &mut self,
+        name: &str,
+        params: &[ir::Type],
+        ret: Option<ir::Type>,
+    ) -> Res<ClFuncId> {
         let mut sig = self.m.make_signature();
         sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
         sig.returns.extend(ret.map(AbiParam::new));

@@ -20,7 +20,7 @@ mod dispatch;
 pub(crate) mod function;
 mod scalar;
 pub(crate) mod structured;
-mod tensor;
+pub(crate) mod tensor;
 
 pub(crate) use dispatch::Lower;
 pub(crate) use scalar::Scalars;

@@ -83,16 +83,7 @@ pub(crate) trait Tensors<'a>: Env<'a> + Scalars<'a> {
             return Ok(Repr::Buf(dst));
         }
         let src = self.buf(a)?;
-        // Strides of `a` aligned with the trailing axes of the target; 0 where repeated.
-        let offset = shape.len().saturating_sub(from.len());
-        let mut strides = vec![0usize; shape.len()];
-        let mut stride = 1usize;
-        for (i, &n) in from.iter().enumerate().rev() {
-            if let Some(s) = strides.get_mut(i + offset) {
-                *s = if n == 1 { 0 } else { stride };
-            }
-            stride = stride.saturating_mul(n);
-        }
+        let strides = broadcast_strides(shape, from);
         let mut idx = Vec::new();
         self.nest(shape, &mut idx, &mut |s, idx| {
             let lin = s.linear(shape, idx)?;
@@ -382,3 +373,18 @@ pub(crate) trait Tensors<'a>: Env<'a> + Scalars<'a> {
 }
 
 impl<'a, E: Emit<'a>> Tensors<'a> for E {}
+
+/// The strides (in elements) at which a broadcast to `shape` reads its operand of shape
+/// `from`: aligned with the trailing axes of the target, 0 along repeated axes.
+pub(crate) fn broadcast_strides(shape: &[usize], from: &[usize]) -> Vec<usize> {
+    let offset = shape.len().saturating_sub(from.len());
+    let mut strides = vec![0usize; shape.len()];
+    let mut stride = 1usize;
+    for (i, &n) in from.iter().enumerate().rev() {
+        if let Some(s) = strides.get_mut(i + offset) {
+            *s = if n == 1 { 0 } else { stride };
+        }
+        stride = stride.saturating_mul(n);
+    }
+    strides
+}
