@@ -52,6 +52,7 @@ use crate::{Compiled, Tensor};
 pub(crate) use device::DeviceSetup;
 use sci_codegen::{CompiledModule, Signature};
 use sci_ir::Module;
+use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
@@ -212,6 +213,10 @@ pub(crate) struct NativeModule {
     pub sparsity: Option<CsrPattern>,
     /// What runs on the GPU, when the module's batched functions moved there.
     pub gpu: Option<GpuInfo>,
+    /// The packed value-and-gradient buffer of [`Model::loss_and_grad_into`], kept so a
+    /// training step allocates nothing (a concurrent caller that finds it taken uses its
+    /// own).
+    pub scratch: Mutex<Vec<f64>>,
 }
 
 /// A generic function's name and the shapes of its arguments.
@@ -393,6 +398,7 @@ fn compile_module(
         missing,
         sparsity,
         gpu: None,
+        scratch: Mutex::new(Vec::new()),
     })
 }
 
@@ -814,37 +820,41 @@ impl<'c> Model<'c> {
     }
 
     /// The inputs of `loss` (or its gradient): θ, then the batch's data in order.
+    /// θ and the batch's inputs in the order of the loss's signature (on the stack: a
+    /// training step allocates nothing).
     fn loss_args<'a>(
         &self,
         p: &'a [f64],
         batch: &'a Batch<'a>,
-    ) -> Result<Vec<&'a [f64]>, JitError> {
+    ) -> Result<SmallVec<[&'a [f64]; 8]>, JitError> {
         let sig = self.signature("loss")?;
-        let wanted: Vec<&str> = sig.inputs.iter().skip(1).map(|a| a.name.as_str()).collect();
+        let wanted = || sig.inputs.iter().skip(1).map(|a| a.name.as_str());
         if let Some((extra, _)) = batch
             .inputs
             .iter()
-            .find(|(n, _)| !wanted.contains(&n.as_str()))
+            .find(|(n, _)| !wanted().any(|w| w == n.as_str()))
         {
             return Err(JitError::new(format!(
                 "The loss of `{}` has no input `{extra}`; its inputs are: {}.",
                 self.m.ir.name,
-                wanted.join(", ")
+                wanted().collect::<Vec<_>>().join(", ")
             )));
         }
-        let mut args = vec![p];
-        let mut missing = Vec::new();
-        for name in &wanted {
+        let mut args = SmallVec::new();
+        args.push(p);
+        for name in wanted() {
             match batch.inputs.iter().find(|(n, _)| n == name) {
                 Some((_, data)) => args.push(*data),
-                None => missing.push(*name),
+                None => {
+                    let missing: Vec<&str> = wanted()
+                        .filter(|w| !batch.inputs.iter().any(|(n, _)| n == w))
+                        .collect();
+                    return Err(JitError::new(format!(
+                        "The batch lacks the loss inputs {} (give each with `Batch::with`).",
+                        missing.join(", ")
+                    )));
+                }
             }
-        }
-        if !missing.is_empty() {
-            return Err(JitError::new(format!(
-                "The batch lacks the loss inputs {} (give each with `Batch::with`).",
-                missing.join(", ")
-            )));
         }
         Ok(args)
     }
@@ -877,8 +887,15 @@ impl<'c> Model<'c> {
                     self.n_params()
                 )));
             }
-            let mut packed = vec![0.0; grad.len() + 1];
-            self.call_into(LOSS_VALUE_GRAD, &args, &mut packed)?;
+            let mut kept = self.m.scratch.try_lock();
+            let mut own = Vec::new();
+            let packed = match kept.as_deref_mut() {
+                Ok(v) => v,
+                Err(_) => &mut own,
+            };
+            packed.clear();
+            packed.resize(grad.len() + 1, 0.0);
+            self.call_into(LOSS_VALUE_GRAD, &args, packed)?;
             grad.copy_from_slice(&packed[1..]);
             return Ok(packed[0]);
         }

@@ -161,6 +161,19 @@ impl Signature {
     /// Checks flat inputs against the signature and returns the point count of each input
     /// (1 for unbatched inputs).
     pub fn check_inputs(&self, function: &str, inputs: &[&[f64]]) -> Result<Vec<usize>, CallError> {
+        let mut points = vec![0; inputs.len()];
+        self.check_inputs_into(function, inputs, &mut points)?;
+        Ok(points.into_iter().map(|n| n as usize).collect())
+    }
+
+    /// As [`Signature::check_inputs`], writing the point counts to `points` (at least one
+    /// slot per input) rather than to a new vector: the JITs' calls allocate nothing.
+    pub fn check_inputs_into(
+        &self,
+        function: &str,
+        inputs: &[&[f64]],
+        points: &mut [u64],
+    ) -> Result<(), CallError> {
         if inputs.len() != self.inputs.len() {
             return Err(CallError::new(format!(
                 "`{function}` takes {} inputs ({}) but {} were given.",
@@ -169,8 +182,14 @@ impl Signature {
                 inputs.len()
             )));
         }
-        let mut points = Vec::with_capacity(inputs.len());
-        for (k, (spec, data)) in self.inputs.iter().zip(inputs).enumerate() {
+        if points.len() < inputs.len() {
+            return Err(CallError::new(format!(
+                "Internal error: {} point slots for the {} inputs of `{function}`.",
+                points.len(),
+                inputs.len()
+            )));
+        }
+        for (k, ((spec, data), slot)) in self.inputs.iter().zip(inputs).zip(points).enumerate() {
             let per = spec.per_point();
             let n = if spec.batched {
                 if per == 0 {
@@ -208,9 +227,9 @@ impl Signature {
                     spec.name, spec.dtype
                 )));
             }
-            points.push(n);
+            *slot = n as u64;
         }
-        Ok(points)
+        Ok(())
     }
 
     /// Checks tensors (shape and batch flag) against the signature.

@@ -109,16 +109,35 @@ pub(crate) fn check_call<'a>(
     inputs: &[&[f64]],
     out: &[f64],
 ) -> Result<(&'a CompiledFunction, Vec<usize>), CallError> {
+    let f = callable(functions, index)?;
+    let points = f.signature.check_inputs(&f.name, inputs)?;
+    check_out(f, inputs, out)?;
+    Ok((f, points))
+}
+
+/// Function `index` of `functions`, if it has code.
+pub(crate) fn callable(
+    functions: &[CompiledFunction],
+    index: usize,
+) -> Result<&CompiledFunction, CallError> {
     let f = functions.get(index).ok_or_else(|| {
         CallError::new(format!(
             "There is no function #{index}; the module has {}.",
             functions.len()
         ))
     })?;
-    if let Some(reason) = &f.unavailable {
-        return Err(CallError::new(reason.clone()));
+    match &f.unavailable {
+        Some(reason) => Err(CallError::new(reason.clone())),
+        None => Ok(f),
     }
-    let points = f.signature.check_inputs(&f.name, inputs)?;
+}
+
+/// Checks that `out` has the length of `f`'s result for `inputs`.
+pub(crate) fn check_out(
+    f: &CompiledFunction,
+    inputs: &[&[f64]],
+    out: &[f64],
+) -> Result<(), CallError> {
     let want = f.signature.result_len(inputs).unwrap_or(0);
     if out.len() != want {
         return Err(CallError::new(format!(
@@ -128,7 +147,7 @@ pub(crate) fn check_call<'a>(
             out.len()
         )));
     }
-    Ok((f, points))
+    Ok(())
 }
 
 #[derive(Debug)]

@@ -30,6 +30,8 @@ pub mod llvm;
 mod lower;
 #[cfg(feature = "mlir")]
 pub mod mlir;
+#[cfg(any(feature = "cranelift", feature = "llvm"))]
+mod native;
 #[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
 mod parallel;
 #[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]

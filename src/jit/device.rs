@@ -214,6 +214,7 @@ mod imp {
             missing,
             sparsity,
             gpu: _,
+            scratch,
         } = native;
         let gpu = GpuModule::new(&ir, code, executor).map_err(|e| e.message)?;
         let info = GpuInfo {
@@ -227,6 +228,7 @@ mod imp {
             missing,
             sparsity,
             gpu: Some(info),
+            scratch,
         })
     }
 

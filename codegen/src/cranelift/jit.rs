@@ -6,15 +6,13 @@
 //! only ever reads and writes within the slices it was given.
 
 use super::{CraneliftOptions, cl_error, define_module, isa};
-use crate::abi::Status;
-use crate::interp::{check_call, function_table};
+use crate::interp::function_table;
 use crate::{CallError, CodegenError, CompiledFunction, CompiledModule};
 use cranelift_jit::{JITBuilder, JITModule};
 use sci_ir::ValidModule;
 use std::fmt;
 
-/// The uniform native entry: argument pointers, batch counts, output.
-type Packed = unsafe extern "C" fn(*const *const f64, *const u64, *mut f64) -> i32;
+use crate::native::Packed;
 
 /// Natively compiled functions of one module.
 pub struct JitCode {
@@ -113,33 +111,6 @@ impl CompiledModule for JitCode {
     }
 
     fn call_flat(&self, index: usize, inputs: &[&[f64]], out: &mut [f64]) -> Result<(), CallError> {
-        let (f, points) = check_call(&self.functions, index, inputs, out)?;
-        let entry = self
-            .entries
-            .get(index)
-            .copied()
-            .flatten()
-            .ok_or_else(|| CallError::new(format!("`{}` has no compiled code.", f.name)))?;
-        let ptrs: Vec<*const f64> = inputs.iter().map(|s| s.as_ptr()).collect();
-        let counts: Vec<u64> = points.iter().map(|&n| n as u64).collect();
-        // SAFETY: `check_call` verified the number of inputs, that each unbatched input has
-        // exactly its shape's element count (so scalars have one element to read), that each
-        // batched input holds `counts[k]` whole points, and that `out` has exactly the
-        // result's element count; the compiled code reads and writes only within those
-        // bounds (indices are range-checked at run time). `out` cannot alias an input
-        // (Rust borrows), and the code is alive as long as `self`.
-        let status = unsafe { entry(ptrs.as_ptr(), counts.as_ptr(), out.as_mut_ptr()) };
-        match Status::from_code(status) {
-            Some(Status::Ok) => Ok(()),
-            Some(s) => Err(CallError::new(format!(
-                "`{}` failed: {}",
-                f.name,
-                s.message()
-            ))),
-            None => Err(CallError::new(format!(
-                "`{}` returned the unknown status {status}.",
-                f.name
-            ))),
-        }
+        crate::native::call_packed(&self.functions, &self.entries, index, inputs, out)
     }
 }
