@@ -4,7 +4,9 @@
 //!
 //! Covered: scalar, tensor and batched arguments; the Lotka–Volterra right-hand side, initial
 //! state, outputs and Jacobian; a PINN loss and its gradient on batches of points; the
-//! parameter defaults and layout constants of the header; a batch-size mismatch status.
+//! parameter defaults and layout constants of the header; a batch-size mismatch status; the
+//! workspace forms (`NAME_ws`), which allocate nothing once the workspace is as large as
+//! the `peak` a call reports.
 
 #![cfg(feature = "cranelift")]
 
@@ -39,12 +41,18 @@ fn compile_object(src: &Path, dir: &Path, stem: &str) {
 
 /// Compiles `main.c` with the object and runs it; returns stdout's numbers per line.
 fn build_and_run(dir: &Path, stem: &str, program: &str) -> Vec<Vec<f64>> {
+    build_and_run_linked(dir, stem, program, &[])
+}
+
+/// [`build_and_run`] with extra linker arguments.
+fn build_and_run_linked(dir: &Path, stem: &str, program: &str, link: &[&str]) -> Vec<Vec<f64>> {
     std::fs::write(dir.join("main.c"), program).unwrap();
     let exe = dir.join("main");
     let out = Command::new("cc")
         .current_dir(dir)
         .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", "main.c"])
         .arg(format!("{stem}.o"))
+        .args(link)
         .args(["-lm", "-o"])
         .arg(&exe)
         .output()
@@ -186,5 +194,73 @@ int main(void) {
     assert_close(&lines[0], &[loss], 1e-11, "loss");
     assert_close(&lines[1], &grad, 1e-9, "gradient");
     assert_eq!(lines[2], vec![2.0, 2.0]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_sized_workspace_makes_a_training_step_allocate_nothing() {
+    let dir = scratch("workspace");
+    compile_object(&example("poisson2d_pinn.sci"), &dir, "ws");
+    let program = r#"
+#include <stdio.h>
+#include <stdlib.h>
+#include "ws.h"
+
+/* Every malloc of the program and of the object goes through here (-Wl,--wrap=malloc). */
+static long mallocs = 0;
+void *__real_malloc(size_t n);
+void *__wrap_malloc(size_t n) { mallocs++; return __real_malloc(n); }
+
+#define N 300
+#define P SCI_POISSON2D_N_PARAMS
+
+int main(void) {
+    static double ix[N], iy[N], ex[N], ey[N], plain[P + 1], first[P + 1], sized[P + 1];
+    for (int i = 0; i < N; i++) {
+        ix[i] = (i + 0.5) / N; iy[i] = (i * 7 % N + 0.25) / N;
+        ex[i] = (double)(i % 2); ey[i] = i / (N - 1.0);
+    }
+    const double *p = sci_Poisson2D_params_default;
+    if (sci_Poisson2D_value_and_grad_loss(p, ix, N, iy, N, ex, N, ey, N, plain) != SCI_OK)
+        return 1;
+    sci_workspace ws = {0};
+    long before = mallocs;
+    if (sci_Poisson2D_value_and_grad_loss_ws(p, ix, N, iy, N, ex, N, ey, N, first, &ws) != SCI_OK)
+        return 2;
+    long unsized = mallocs - before;
+    /* Not `malloc`: the compiler may move a known allocator call past `before` below. */
+    ws.base = __real_malloc(sizeof(double) * ws.peak);
+    ws.size = ws.peak;
+    before = mallocs;
+    for (int k = 0; k < 3; k++)
+        if (sci_Poisson2D_value_and_grad_loss_ws(p, ix, N, iy, N, ex, N, ey, N, sized, &ws) != SCI_OK)
+            return 3;
+    long after = mallocs - before;
+    printf("%ld %ld %zu %zu\n", unsized, after, ws.used, ws.peak);
+    for (int i = 0; i <= P; i++) printf("%.17g ", plain[i]);
+    printf("\n");
+    for (int i = 0; i <= P; i++) printf("%.17g ", first[i]);
+    printf("\n");
+    for (int i = 0; i <= P; i++) printf("%.17g ", sized[i]);
+    printf("\n");
+    free(ws.base);
+    return 0;
+}
+"#;
+    let lines = build_and_run_linked(&dir, "ws", program, &["-Wl,--wrap=malloc"]);
+    let (empty, after, used, peak) = (lines[0][0], lines[0][1], lines[0][2], lines[0][3]);
+    assert!(
+        empty > 0.0,
+        "the empty workspace should fall back to malloc"
+    );
+    assert_eq!(
+        after, 0.0,
+        "three calls with a sized workspace allocated {after} times"
+    );
+    assert_eq!(used, 0.0, "a call gives its workspace back");
+    assert!(peak > 0.0);
+    // The same numbers whichever memory the work buffers come from.
+    assert_eq!(lines[1], lines[2]);
+    assert_eq!(lines[1], lines[3]);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -19,6 +19,10 @@ use crate::CallError;
 use sci_ir::validate::fits_dtype;
 use sci_ir::{DType, FuncId, Module, Op, Tensor, Type};
 
+/// The suffix of the workspace form of every function of an object file:
+/// `int32_t sci_M_f_ws(ARGS..., double *out, sci_workspace *ws)` (`docs/abi.md`).
+pub const WORKSPACE_SUFFIX: &str = "_ws";
+
 /// What a compiled function returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
@@ -360,9 +364,17 @@ pub fn c_identifier(s: &str) -> String {
 pub fn symbol_names(module: &Module) -> Vec<String> {
     let prefix = format!("sci_{}_", c_identifier(&module.name));
     let mut names: Vec<String> = Vec::new();
+    // Each function also has its workspace form `NAME_ws`: no name may be another's.
+    let taken = |names: &[String], name: &str| {
+        names.iter().any(|n| {
+            n == name
+                || format!("{n}{WORKSPACE_SUFFIX}") == name
+                || *n == format!("{name}{WORKSPACE_SUFFIX}")
+        })
+    };
     for (id, f) in module.functions.iter() {
         let mut name = format!("{prefix}{}", c_identifier(&f.name));
-        if names.contains(&name) {
+        if taken(&names, &name) {
             name = format!("{name}_{}", id.index());
         }
         names.push(name);
@@ -380,6 +392,19 @@ mod tests {
         assert_eq!(c_identifier("rosenbrock[4]"), "rosenbrock_4");
         assert_eq!(c_identifier("θ"), "_");
         assert_eq!(c_identifier("2x"), "_2x");
+    }
+
+    #[test]
+    fn no_symbol_is_another_functions_workspace_form() {
+        let m = sci_ir::read_module(
+            sci_diag::FileId(0),
+            "module M\nfunc f(%x: f64) -> f64 {\n  return %x\n}\n\
+             func f_ws(%x: f64) -> f64 {\n  return %x\n}\n",
+        )
+        .unwrap();
+        let names = symbol_names(&m);
+        assert_eq!(names[0], "sci_M_f");
+        assert_ne!(names[1], "sci_M_f_ws");
     }
 
     #[test]

@@ -46,6 +46,15 @@ pub fn c_header(modules: &[Module], name: &str) -> Result<String, CodegenError> 
             s.message()
         );
     }
+    h.push_str(concat!(
+        "#endif\n\n#ifndef SCI_WORKSPACE_DEFINED\n#define SCI_WORKSPACE_DEFINED\n",
+        "/* Work memory for the `_ws` forms: the caller's doubles at `base` (`size` of them; 64-byte\n",
+        " * alignment is best). A call takes what it needs from `used` on and gives it back before\n",
+        " * it returns; what does not fit is malloc'ed. `peak` records the most a call wanted: a\n",
+        " * workspace of `peak` doubles makes the same call allocate nothing. Start from {0}. */\n",
+        "typedef struct sci_workspace {\n    double *base;\n    size_t size;\n    size_t used;\n",
+        "    size_t peak;\n} sci_workspace;\n"
+    ));
     h.push_str("#endif\n\n#ifndef SCI_MAYBE_UNUSED\n#if defined(__GNUC__)\n#define SCI_MAYBE_UNUSED __attribute__((unused))\n#else\n#define SCI_MAYBE_UNUSED\n#endif\n#endif\n");
     for module in modules {
         crate::check_valid(module)?;
@@ -122,6 +131,13 @@ fn module_section(h: &mut String, module: &Module) {
         }
         params.push("double *out".into());
         let _ = writeln!(h, "int32_t {symbol}({});", params.join(", "));
+        params.push("sci_workspace *ws".into());
+        let _ = writeln!(
+            h,
+            "int32_t {symbol}{}({});",
+            crate::abi::WORKSPACE_SUFFIX,
+            params.join(", ")
+        );
     }
 }
 

@@ -47,6 +47,7 @@ impl<M: ClModule> FnLower<'_, '_, M> {
             (self.planned(id)?, None)
         };
         params.push(out);
+        params.extend(self.ws);
         let status = self.call_import(code, &params)?;
         self.fail_on_status(status);
         Ok(match n {

@@ -25,8 +25,15 @@ use cranelift_module::{FuncId as ClFuncId, Linkage, Module as ClModule};
 use sci_ir::{DType, Function, Module, ValueId};
 use std::collections::HashMap;
 
-/// Frames up to this many bytes live on the stack; larger ones are `malloc`ed.
+/// Frames up to this many bytes live on the stack; larger ones are work memory.
 const STACK_FRAME_LIMIT: usize = 32 * 1024;
+
+/// Byte offsets of the fields of `sci_workspace` (`docs/abi.md`): `double *base; size_t
+/// size, used, peak;` (sizes in doubles).
+const WS_BASE: i32 = 0;
+const WS_SIZE: i32 = 8;
+const WS_USED: i32 = 16;
+const WS_PEAK: i32 = 24;
 
 /// Loops over at most this many elements are unrolled when their body is one element op.
 pub(super) const UNROLL: usize = 8;
@@ -75,6 +82,10 @@ pub(super) struct FnLower<'a, 'b, M: ClModule> {
     pub heap: Option<Value>,
     /// The arena's top on entry, restored on exit (work memory from sci's arena).
     pub arena_mark: Option<Value>,
+    /// The caller's `sci_workspace *` (object code), and its `used` on entry, restored on
+    /// exit.
+    pub ws: Option<Value>,
+    ws_mark: Option<Value>,
     refs: HashMap<ClFuncId, ir::FuncRef>,
 }
 
@@ -86,8 +97,9 @@ pub(super) fn internal(what: &str) -> CodegenError {
     ))
 }
 
-/// The Cranelift signature of an IR function under the sci ABI (see `abi.rs`).
-pub(crate) fn abi_signature<M: ClModule>(m: &M, f: &Function) -> ir::Signature {
+/// The Cranelift signature of an IR function under the sci ABI (see `abi.rs`); with
+/// `workspace`, the `_ws` form that takes a `sci_workspace *` after `out` (object code).
+pub(crate) fn abi_signature<M: ClModule>(m: &M, f: &Function, workspace: bool) -> ir::Signature {
     let mut sig = m.make_signature();
     for k in 0..f.inputs().len() {
         match f.input_type(k) {
@@ -100,11 +112,15 @@ pub(crate) fn abi_signature<M: ClModule>(m: &M, f: &Function) -> ir::Signature {
         }
     }
     sig.params.push(AbiParam::new(I64));
+    if workspace {
+        sig.params.push(AbiParam::new(I64));
+    }
     sig.returns.push(AbiParam::new(I32));
     sig
 }
 
-/// Lowers the body of `f` into `b` (whose function has [`abi_signature`]).
+/// Lowers the body of `f` into `b` (whose function has [`abi_signature`], with the
+/// workspace parameter when `workspace`).
 pub(crate) fn lower_function<M: ClModule>(
     m: &mut M,
     b: FunctionBuilder<'_>,
@@ -112,6 +128,7 @@ pub(crate) fn lower_function<M: ClModule>(
     f: &Function,
     imports: &Imports,
     opts: &CraneliftOptions,
+    workspace: bool,
 ) -> Res<()> {
     let plan = crate::plan::plan(f)?;
     let mut b = b;
@@ -122,22 +139,34 @@ pub(crate) fn lower_function<M: ClModule>(
     let params = b.block_params(entry).to_vec();
     let exit = b.create_block();
     b.append_block_param(exit, I32);
-    let out = *params.last().ok_or_else(|| internal("no out parameter"))?;
+    // Object code takes the caller's workspace after `out` (`abi_signature`).
+    let (out, ws) = match params[..] {
+        [.., out, ws] if workspace => (out, Some(ws)),
+        [.., out] => (out, None),
+        [] => return Err(internal("no out parameter")),
+    };
 
     let frame_bytes = plan.frame_len * 8;
     let on_heap = frame_bytes > STACK_FRAME_LIMIT;
-    // Work memory from sci's arena where the code links sci (the JIT), else `malloc`.
+    // Work memory from sci's arena where the code links sci (the JIT), else the caller's
+    // workspace or `malloc`.
     let arena = opts.links_runtime() && (on_heap || plan.heap_slots > 0);
-    // The heap table: one pointer per heap buffer, null until allocated.
-    let heap = (!arena && plan.heap_slots > 0).then(|| {
+    // The heap table: what to free on exit, one entry per heap buffer and one for a frame
+    // on the heap; null until allocated (and for workspace memory).
+    let table_slots = if arena {
+        0
+    } else {
+        plan.heap_slots + usize::from(on_heap)
+    };
+    let heap = (table_slots > 0).then(|| {
         let slot = b.create_sized_stack_slot(StackSlotData::new(
             StackSlotKind::ExplicitSlot,
-            (plan.heap_slots * 8) as u32,
+            (table_slots * 8) as u32,
             3,
         ));
         let addr = b.ins().stack_addr(I64, slot, 0);
         let null = b.ins().iconst(I64, 0);
-        for k in 0..plan.heap_slots {
+        for k in 0..table_slots {
             b.ins()
                 .store(MemFlagsData::trusted(), null, addr, (k * 8) as i32);
         }
@@ -168,15 +197,22 @@ pub(crate) fn lower_function<M: ClModule>(
         exit,
         heap,
         arena_mark: None,
+        ws,
+        ws_mark: None,
         refs: HashMap::new(),
     };
     if arena {
         let id = s.import("sci_arena_mark", &[], Some(I64))?;
         s.arena_mark = Some(s.call_import(id, &[])?);
     }
+    if let Some(ws) = ws.filter(|_| table_slots > 0) {
+        let used = s.b.ins().load(I64, MemFlagsData::trusted(), ws, WS_USED);
+        s.ws_mark = Some(used);
+    }
     if on_heap {
         let size = s.b.ins().iconst(I64, frame_bytes as i64);
-        let ptr = s.work_alloc(size)?;
+        let frame_slot = s.plan.heap_slots;
+        let ptr = s.work_alloc(size, frame_slot)?;
         let is_null = s.b.ins().icmp_imm_s(IntCC::Equal, ptr, 0);
         s.frame = ptr;
         s.exit_if(is_null, Status::OutOfMemory);
@@ -197,16 +233,15 @@ pub(crate) fn lower_function<M: ClModule>(
         let r = s.func_ref(id);
         s.b.ins().call(r, &[mark]);
     } else if let Some(table) = s.heap {
-        for k in 0..s.plan.heap_slots {
+        for k in 0..table_slots {
             let p =
                 s.b.ins()
                     .load(I64, MemFlagsData::trusted(), table, (k * 8) as i32);
             s.free(p)?;
         }
     }
-    if on_heap && s.arena_mark.is_none() {
-        let frame = s.frame;
-        s.free(frame)?;
+    if let (Some(ws), Some(mark)) = (s.ws, s.ws_mark) {
+        s.b.ins().store(MemFlagsData::trusted(), mark, ws, WS_USED);
     }
     s.b.ins().return_(&[status]);
     s.b.seal_all_blocks();
@@ -238,12 +273,7 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
                 // malloc(0) may return null; ask for at least one element.
                 let small = self.b.ins().icmp(IntCC::UnsignedLessThan, bytes, eight);
                 let bytes = self.b.ins().select(small, eight, bytes);
-                let p = self.work_alloc(bytes)?;
-                if let Some(table) = self.heap {
-                    self.b
-                        .ins()
-                        .store(MemFlagsData::trusted(), p, table, (slot * 8) as i32);
-                }
+                let p = self.work_alloc(bytes, slot)?;
                 let is_null = self.b.ins().icmp_imm_s(IntCC::Equal, p, 0);
                 self.exit_if(is_null, Status::OutOfMemory);
                 Ok(p)
@@ -325,15 +355,58 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
     }
 
     /// `bytes` of work memory, freed when the call returns: from sci's arena (a bump of
-    /// this thread's stack of buffers) when the function took a mark, else `malloc`ed.
-    fn work_alloc(&mut self, bytes: Value) -> Res<Value> {
-        let name = if self.arena_mark.is_some() {
-            "sci_arena_alloc"
+    /// this thread's stack of buffers) when the function took a mark; else from the
+    /// caller's workspace when it has room, else `malloc`ed and recorded in heap-table
+    /// entry `slot` to be freed on exit. Null when no memory can be had.
+    fn work_alloc(&mut self, bytes: Value, slot: usize) -> Res<Value> {
+        if self.arena_mark.is_some() {
+            let id = self.import("sci_arena_alloc", &[I64], Some(I64))?;
+            return self.call_import(id, &[bytes]);
+        }
+        let table = self.heap.ok_or_else(|| internal("no heap table"))?;
+        let flags = MemFlagsData::trusted();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, I64);
+        let heap = self.b.create_block();
+        if let Some(ws) = self.ws {
+            // The workspace's `used`, `size` and `peak` (in doubles), in 64-byte granules.
+            let bump = self.b.create_block();
+            let used = self.b.ins().load(I64, flags, ws, WS_USED);
+            let size = self.b.ins().load(I64, flags, ws, WS_SIZE);
+            let peak = self.b.ins().load(I64, flags, ws, WS_PEAK);
+            let granules = self.b.ins().iadd_imm_s(bytes, 63);
+            let granules = self.b.ins().ushr_imm_u(granules, 6);
+            let words = self.b.ins().ishl_imm_u(granules, 3);
+            let wanted = self.b.ins().iadd(used, words);
+            let higher = self.b.ins().icmp(IntCC::UnsignedGreaterThan, wanted, peak);
+            let peak = self.b.ins().select(higher, wanted, peak);
+            self.b.ins().store(flags, peak, ws, WS_PEAK);
+            // Taken even when it does not fit (then `malloc` serves it), so `peak` is what
+            // the whole call would need.
+            self.b.ins().store(flags, wanted, ws, WS_USED);
+            let fits = self
+                .b
+                .ins()
+                .icmp(IntCC::UnsignedLessThanOrEqual, wanted, size);
+            self.b.ins().brif(fits, bump, &[], heap, &[]);
+            self.b.switch_to_block(bump);
+            self.b.seal_block(bump);
+            let base = self.b.ins().load(I64, flags, ws, WS_BASE);
+            let offset = self.b.ins().ishl_imm_u(used, 3);
+            let p = self.b.ins().iadd(base, offset);
+            self.b.ins().jump(done, &[p.into()]);
         } else {
-            "malloc"
-        };
-        let id = self.import(name, &[I64], Some(I64))?;
-        self.call_import(id, &[bytes])
+            self.b.ins().jump(heap, &[]);
+        }
+        self.b.switch_to_block(heap);
+        self.b.seal_block(heap);
+        let id = self.import("malloc", &[I64], Some(I64))?;
+        let p = self.call_import(id, &[bytes])?;
+        self.b.ins().store(flags, p, table, (slot * 8) as i32);
+        self.b.ins().jump(done, &[p.into()]);
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+        Ok(self.b.block_params(done)[0])
     }
 
     fn free(&mut self, ptr: Value) -> Res<()> {

@@ -17,10 +17,11 @@ pub use object::{ObjectCode, emit_object};
 
 pub use crate::BatchSum;
 
+use crate::abi::WORKSPACE_SUFFIX;
 use crate::interp::function_table;
 use crate::{Backend, CodegenError, CompiledFunction, CompiledModule};
 use cranelift_codegen::ir::types::{F64, I32, I64};
-use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData};
+use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -163,10 +164,18 @@ fn define_module<M: ClModule>(
             funcs.push(None);
             continue;
         }
-        let sig = lower::abi_signature(m, f);
+        // Object code: the body is `NAME_ws` (with the caller's workspace), `NAME` a
+        // wrapper passing an empty one.
+        let workspace = !packed;
+        let body = if workspace {
+            format!("{name}{WORKSPACE_SUFFIX}")
+        } else {
+            name.clone()
+        };
+        let sig = lower::abi_signature(m, f, workspace);
         let id = m
-            .declare_function(name, Linkage::Export, &sig)
-            .map_err(|e| cl_error(&format!("declare `{name}`"), e))?;
+            .declare_function(&body, Linkage::Export, &sig)
+            .map_err(|e| cl_error(&format!("declare `{body}`"), e))?;
         funcs.push(Some(id));
     }
     // Packed entries are declared up front: a `tile_map` passes its tile function's to the
@@ -195,12 +204,19 @@ fn define_module<M: ClModule>(
             .functions
             .get(entry.id)
             .ok_or_else(|| lower::internal("function out of range"))?;
-        ctx.func.signature = lower::abi_signature(m, f);
+        let workspace = !packed;
+        ctx.func.signature = lower::abi_signature(m, f, workspace);
         let builder = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-        lower::lower_function(m, builder, ir, f, &imports, options)?;
+        lower::lower_function(m, builder, ir, f, &imports, options, workspace)?;
         m.define_function(id, &mut ctx)
             .map_err(|e| cl_error(&format!("compile `{}`", f.name), e))?;
         m.clear_context(&mut ctx);
+        if workspace {
+            let name = names
+                .get(k)
+                .ok_or_else(|| lower::internal("function out of range"))?;
+            define_plain_entry(m, &mut ctx, &mut fctx, f, id, name)?;
+        }
         let packed = match imports.packed.get(k).copied().flatten() {
             Some(entry) => Some(define_packed(m, &mut ctx, &mut fctx, f, id, entry)?),
             None => None,
@@ -260,6 +276,50 @@ fn define_packed<M: ClModule>(
         .map_err(|e| cl_error("compile a packed entry", e))?;
     m.clear_context(ctx);
     Ok(id)
+}
+
+/// `int32_t NAME(ARGS..., double *out)`: calls `NAME_ws` with an empty workspace (every
+/// work buffer then comes from `malloc`), the entry of object code without a workspace.
+fn define_plain_entry<M: ClModule>(
+    m: &mut M,
+    ctx: &mut cranelift_codegen::Context,
+    fctx: &mut FunctionBuilderContext,
+    f: &sci_ir::Function,
+    body: ClFuncId,
+    name: &str,
+) -> Result<(), CodegenError> {
+    let sig = lower::abi_signature(m, f, false);
+    let id = m
+        .declare_function(name, Linkage::Export, &sig)
+        .map_err(|e| cl_error(&format!("declare `{name}`"), e))?;
+    ctx.func.signature = sig;
+    {
+        let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        b.seal_block(entry);
+        // `sci_workspace { base, size, used, peak }`, all zero.
+        let slot =
+            b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 32, 3));
+        let ws = b.ins().stack_addr(I64, slot, 0);
+        let zero = b.ins().iconst(I64, 0);
+        for k in 0..4 {
+            b.ins().store(MemFlagsData::trusted(), zero, ws, k * 8);
+        }
+        let mut args = b.block_params(entry).to_vec();
+        args.push(ws);
+        let callee = m.declare_func_in_func(body, b.func);
+        let call = b.ins().call(callee, &args);
+        let status = b.inst_results(call)[0];
+        b.ins().return_(&[status]);
+        let config = m.target_config();
+        b.finalize(config);
+    }
+    m.define_function(id, ctx)
+        .map_err(|e| cl_error(&format!("compile `{name}`"), e))?;
+    m.clear_context(ctx);
+    Ok(())
 }
 
 /// The signature of every packed entry: `(args, counts, out) -> status`.

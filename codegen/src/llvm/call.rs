@@ -52,6 +52,9 @@ impl<'ctx> FnLower<'_, 'ctx> {
             (self.planned(id)?, None)
         };
         params.push(out.into());
+        if let Some(ws) = self.ws {
+            params.push(ws.into());
+        }
         let status = self.call_fn(callee, &params)?.into_int_value();
         self.fail_on_status(status)?;
         Ok(match n {

@@ -30,8 +30,15 @@ use inkwell::values::{
 use inkwell::{AddressSpace, IntPredicate};
 use sci_ir::{Function, Module, ValueId};
 
-/// Frames up to this many bytes live on the stack; larger ones are `malloc`ed.
+/// Frames up to this many bytes live on the stack; larger ones are work memory.
 const STACK_FRAME_LIMIT: usize = 32 * 1024;
+
+/// Byte offsets of the fields of `sci_workspace` (`docs/abi.md`): `double *base; size_t
+/// size, used, peak;` (sizes in doubles).
+const WS_BASE: i32 = 0;
+const WS_SIZE: i32 = 8;
+const WS_USED: i32 = 16;
+const WS_PEAK: i32 = 24;
 
 /// Loops over at most this many elements are unrolled when their body is one element op.
 pub(super) const UNROLL: usize = 8;
@@ -103,6 +110,10 @@ pub(super) struct FnLower<'a, 'ctx> {
     pub heap: Option<PointerValue<'ctx>>,
     /// The arena's top on entry, restored on exit (work memory from sci's arena).
     pub arena_mark: Option<IntValue<'ctx>>,
+    /// The caller's `sci_workspace *` (object code), and its `used` on entry, restored on
+    /// exit.
+    pub ws: Option<PointerValue<'ctx>>,
+    ws_mark: Option<IntValue<'ctx>>,
 }
 
 /// Lowers the body of `f` into `func` (declared with the sci ABI, see `mod.rs`).
@@ -129,22 +140,31 @@ pub(super) fn lower_function<'ctx>(
     b.position_at_end(start);
 
     let params = func.get_params();
-    let out = params
-        .last()
-        .copied()
-        .ok_or_else(|| internal("no out parameter"))?
-        .into_pointer_value();
+    // Object code takes the caller's workspace after `out` (`abi_type`).
+    let (out, ws) = match params[..] {
+        [.., out, ws] if decls.workspace => (out, Some(ws.into_pointer_value())),
+        [.., out] => (out, None),
+        [] => return Err(internal("no out parameter")),
+    };
+    let out = out.into_pointer_value();
 
     let frame_bytes = plan.frame_len * 8;
     let on_heap = frame_bytes > STACK_FRAME_LIMIT;
-    // Work memory from sci's arena where the code links sci (the JIT), else `malloc`.
+    // Work memory from sci's arena where the code links sci (the JIT), else the caller's
+    // workspace or `malloc`.
     let arena = opts.links_runtime() && (on_heap || plan.heap_slots > 0);
-    // The heap table: one pointer per heap buffer, null until allocated.
-    let heap = if !arena && plan.heap_slots > 0 {
-        let ty = t.ptr.array_type(u32_of(plan.heap_slots)?);
+    // The heap table: what to free on exit, one entry per heap buffer and one for a frame
+    // on the heap; null until allocated (and for workspace memory).
+    let table_slots = if arena {
+        0
+    } else {
+        plan.heap_slots + usize::from(on_heap)
+    };
+    let heap = if table_slots > 0 {
+        let ty = t.ptr.array_type(u32_of(table_slots)?);
         let table = alloca_b.build_alloca(ty, "heap")?;
         let null = t.ptr.const_null();
-        for k in 0..plan.heap_slots {
+        for k in 0..table_slots {
             let at = gep(b, t.ptr.into(), table, t.i64.const_int(k as u64, false))?;
             b.build_store(at, null)?;
         }
@@ -178,14 +198,21 @@ pub(super) fn lower_function<'ctx>(
         exit_status,
         heap,
         arena_mark: None,
+        ws,
+        ws_mark: None,
     };
     if arena {
         let mark = s.decls.arena_mark;
         s.arena_mark = Some(s.call_fn(mark, &[])?.into_int_value());
     }
+    if let Some(ws) = ws.filter(|_| table_slots > 0) {
+        let at = s.ws_field(ws, WS_USED)?;
+        s.ws_mark = Some(s.b.build_load(s.t.i64, at, "")?.into_int_value());
+    }
     if on_heap {
         let size = s.t.i64.const_int(frame_bytes as u64, false);
-        let ptr = s.work_alloc(size)?;
+        let frame_slot = s.plan.heap_slots;
+        let ptr = s.work_alloc(size, frame_slot)?;
         let is_null = s.b.build_is_null(ptr, "")?;
         s.frame = ptr;
         s.exit_if(is_null, Status::OutOfMemory)?;
@@ -203,15 +230,15 @@ pub(super) fn lower_function<'ctx>(
     if let Some(mark) = s.arena_mark {
         s.b.build_call(s.decls.arena_release, &[mark.into()], "")?;
     } else if let Some(table) = s.heap {
-        for k in 0..s.plan.heap_slots {
+        for k in 0..table_slots {
             let at = s.gep_ty(s.t.ptr.into(), table, Ix::C(k))?;
             let p = s.b.build_load(s.t.ptr, at, "")?.into_pointer_value();
             s.free(p)?;
         }
     }
-    if on_heap && s.arena_mark.is_none() {
-        let frame = s.frame;
-        s.free(frame)?;
+    if let (Some(ws), Some(mark)) = (s.ws, s.ws_mark) {
+        let at = s.ws_field(ws, WS_USED)?;
+        s.b.build_store(at, mark)?;
     }
     s.b.build_return(Some(&s.exit_status.as_basic_value()))?;
     // The entry holds only stack slots; it falls through to the code.
@@ -275,11 +302,7 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
                     .b
                     .build_select(small, eight, bytes, "")?
                     .into_int_value();
-                let p = self.work_alloc(bytes)?;
-                if let Some(table) = self.heap {
-                    let at = self.gep_ty(self.t.ptr.into(), table, Ix::C(slot))?;
-                    self.b.build_store(at, p)?;
-                }
+                let p = self.work_alloc(bytes, slot)?;
                 let is_null = self.b.build_is_null(p, "")?;
                 self.exit_if(is_null, Status::OutOfMemory)?;
                 Ok(p)
@@ -321,13 +344,80 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
 
     /// `bytes` of work memory, freed when the call returns: from sci's arena (a bump of
     /// this thread's stack of buffers) when the function took a mark, else `malloc`ed.
-    fn work_alloc(&mut self, bytes: IntValue<'ctx>) -> Res<PointerValue<'ctx>> {
-        let callee = if self.arena_mark.is_some() {
-            self.decls.arena_alloc
+    fn work_alloc(&mut self, bytes: IntValue<'ctx>, slot: usize) -> Res<PointerValue<'ctx>> {
+        if self.arena_mark.is_some() {
+            let alloc = self.decls.arena_alloc;
+            return Ok(self.call_fn(alloc, &[bytes.into()])?.into_pointer_value());
+        }
+        let table = self.heap.ok_or_else(|| internal("no heap table"))?;
+        let here = self
+            .b
+            .get_insert_block()
+            .ok_or_else(|| internal("builder not positioned"))?;
+        let heap = self.cx.append_basic_block(self.func, "heap");
+        let done = self.cx.append_basic_block(self.func, "allocated");
+        let mut incoming: Vec<(PointerValue<'ctx>, inkwell::basic_block::BasicBlock<'ctx>)> =
+            Vec::new();
+        if let Some(ws) = self.ws {
+            // The workspace's `used`, `size` and `peak` (in doubles), in 64-byte granules.
+            let bump = self.cx.append_basic_block(self.func, "workspace");
+            let i64t = self.t.i64;
+            let field = |s: &mut Self, at: i32| -> Res<(PointerValue<'ctx>, IntValue<'ctx>)> {
+                let p = s.ws_field(ws, at)?;
+                Ok((p, s.b.build_load(i64t, p, "")?.into_int_value()))
+            };
+            let (used_at, used) = field(self, WS_USED)?;
+            let (_, size) = field(self, WS_SIZE)?;
+            let (peak_at, peak) = field(self, WS_PEAK)?;
+            let granules = self.b.build_int_add(bytes, self.i64c(63), "")?;
+            let granules = self
+                .b
+                .build_right_shift(granules, self.i64c(6), false, "")?;
+            let words = self.b.build_left_shift(granules, self.i64c(3), "")?;
+            let wanted = self.b.build_int_add(used, words, "")?;
+            let higher = self
+                .b
+                .build_int_compare(IntPredicate::UGT, wanted, peak, "")?;
+            let peak = self.b.build_select(higher, wanted, peak, "")?;
+            self.b.build_store(peak_at, peak)?;
+            // Taken even when it does not fit (then `malloc` serves it), so `peak` is what
+            // the whole call would need.
+            self.b.build_store(used_at, wanted)?;
+            let fits = self
+                .b
+                .build_int_compare(IntPredicate::ULE, wanted, size, "")?;
+            self.b.build_conditional_branch(fits, bump, heap)?;
+            self.b.position_at_end(bump);
+            let base_at = self.ws_field(ws, WS_BASE)?;
+            let base = self
+                .b
+                .build_load(self.t.ptr, base_at, "")?
+                .into_pointer_value();
+            let p = self.address(base, Ix::V(used), 1)?;
+            self.b.build_unconditional_branch(done)?;
+            incoming.push((p, bump));
         } else {
-            self.decls.malloc
-        };
-        Ok(self.call_fn(callee, &[bytes.into()])?.into_pointer_value())
+            let _ = here;
+            self.b.build_unconditional_branch(heap)?;
+        }
+        self.b.position_at_end(heap);
+        let malloc = self.decls.malloc;
+        let p = self.call_fn(malloc, &[bytes.into()])?.into_pointer_value();
+        let at = self.gep_ty(self.t.ptr.into(), table, Ix::C(slot))?;
+        self.b.build_store(at, p)?;
+        self.b.build_unconditional_branch(done)?;
+        incoming.push((p, heap));
+        self.b.position_at_end(done);
+        let phi = self.b.build_phi(self.t.ptr, "work")?;
+        for (p, block) in &incoming {
+            phi.add_incoming(&[(p, *block)]);
+        }
+        Ok(phi.as_basic_value().into_pointer_value())
+    }
+
+    /// The address of the field at byte offset `at` of the workspace `ws`.
+    fn ws_field(&mut self, ws: PointerValue<'ctx>, at: i32) -> Res<PointerValue<'ctx>> {
+        self.gep_ty(self.t.i64.into(), ws, Ix::C(at as usize / 8))
     }
 
     fn free(&mut self, ptr: PointerValue<'ctx>) -> Res<()> {

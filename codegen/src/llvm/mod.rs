@@ -25,6 +25,7 @@ pub use object::{ObjectCode, emit_object};
 
 pub use crate::BatchSum;
 
+use crate::abi::WORKSPACE_SUFFIX;
 use crate::{Backend, CodegenError, CompiledModule};
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::context::Context;
@@ -115,6 +116,8 @@ pub(crate) struct Host {
 /// The functions a module declares: the IR functions (`None` where unavailable), the math
 /// functions, `malloc` and `free`.
 pub(crate) struct Decls<'ctx> {
+    /// Whether the functions take the caller's workspace (object code; `NAME_ws`).
+    pub workspace: bool,
     pub funcs: Vec<Option<FunctionValue<'ctx>>>,
     pub math: HashMap<&'static str, FunctionValue<'ctx>>,
     pub malloc: FunctionValue<'ctx>,
@@ -155,7 +158,12 @@ fn enum_attr(cx: &Context, name: &str, value: u64) -> Attribute {
 
 /// The LLVM type of IR function `f` under the sci ABI: scalars by value (`double`), tensors
 /// by pointer, batches as pointer and `i64` count, then `out`; returns the `i32` status.
-fn abi_type<'ctx>(t: &Types<'ctx>, f: &Function) -> inkwell::types::FunctionType<'ctx> {
+/// With `workspace`, the `_ws` form that takes a `sci_workspace *` after `out` (objects).
+fn abi_type<'ctx>(
+    t: &Types<'ctx>,
+    f: &Function,
+    workspace: bool,
+) -> inkwell::types::FunctionType<'ctx> {
     let mut params: Vec<BasicMetadataTypeEnum<'ctx>> = Vec::new();
     for k in 0..f.inputs().len() {
         match f.input_type(k) {
@@ -168,6 +176,9 @@ fn abi_type<'ctx>(t: &Types<'ctx>, f: &Function) -> inkwell::types::FunctionType
         }
     }
     params.push(t.ptr.into());
+    if workspace {
+        params.push(t.ptr.into());
+    }
     t.i32.fn_type(&params, false)
 }
 
@@ -183,6 +194,7 @@ fn declare<'ctx>(
 ) -> Res<Decls<'ctx>> {
     let t = Types::new(cx);
     let names = crate::abi::symbol_names(ir);
+    let workspace = !packed;
     let mut funcs = Vec::with_capacity(table.len());
     for (entry, name) in table.iter().zip(&names) {
         if entry.unavailable.is_some() {
@@ -193,10 +205,17 @@ fn declare<'ctx>(
             .functions
             .get(entry.id)
             .ok_or_else(|| internal("function out of range"))?;
-        let func = m.add_function(name, abi_type(&t, f), Some(Linkage::External));
+        // Object code: the body is `NAME_ws` (with the caller's workspace), `NAME` a
+        // wrapper passing an empty one (`define_plain_entries`).
+        let body = if workspace {
+            format!("{name}{WORKSPACE_SUFFIX}")
+        } else {
+            name.clone()
+        };
+        let func = m.add_function(&body, abi_type(&t, f, workspace), Some(Linkage::External));
         add_code_attributes(cx, func, host);
         // The ABI forbids `out` to overlap any input.
-        let out_index = func.count_params().saturating_sub(1);
+        let out_index = func.count_params().saturating_sub(1 + u32::from(workspace));
         func.add_attribute(AttributeLoc::Param(out_index), enum_attr(cx, "noalias", 0));
         funcs.push(Some(func));
     }
@@ -291,6 +310,7 @@ fn declare<'ctx>(
         })
         .collect();
     Ok(Decls {
+        workspace,
         funcs,
         math,
         malloc,
@@ -363,5 +383,48 @@ fn define_packed<'ctx>(
         .basic()
         .ok_or_else(|| internal("call without result"))?;
     b.build_return(Some(&status))?;
+    Ok(())
+}
+
+/// Defines `NAME(ARGS..., out)` for every function of `decls` (object code): a call of
+/// `NAME_ws` with an empty workspace, so every work buffer comes from `malloc`.
+pub(crate) fn define_plain_entries<'ctx>(
+    cx: &'ctx Context,
+    m: &LlModule<'ctx>,
+    ir: &Module,
+    decls: &Decls<'ctx>,
+    host: &Host,
+) -> Res<()> {
+    let t = Types::new(cx);
+    let b = cx.create_builder();
+    let names = crate::abi::symbol_names(ir);
+    for ((f, body), name) in ir
+        .functions
+        .iter()
+        .map(|(_, f)| f)
+        .zip(&decls.funcs)
+        .zip(&names)
+    {
+        let Some(body) = body else {
+            continue;
+        };
+        let func = m.add_function(name, abi_type(&t, f, false), Some(Linkage::External));
+        add_code_attributes(cx, func, host);
+        let entry = cx.append_basic_block(func, "entry");
+        b.position_at_end(entry);
+        // `sci_workspace { base, size, used, peak }`, all zero.
+        let ws_type = t.i64.array_type(4);
+        let ws = b.build_alloca(ws_type, "ws")?;
+        b.build_store(ws, ws_type.const_zero())?;
+        let mut args: Vec<inkwell::values::BasicMetadataValueEnum<'ctx>> =
+            func.get_params().into_iter().map(Into::into).collect();
+        args.push(ws.into());
+        let status = b
+            .build_call(*body, &args, "")?
+            .try_as_basic_value()
+            .basic()
+            .ok_or_else(|| internal("call without result"))?;
+        b.build_return(Some(&status))?;
+    }
     Ok(())
 }

@@ -96,6 +96,7 @@ pub fn emit_object(
                 .ok_or_else(|| lower::internal("function out of range"))?;
             lower::lower_function(&cx, &part, &b, ir, f, func, &decls, options)?;
         }
+        super::define_plain_entries(&cx, &part, ir, &decls, &host)?;
         m.link_in_module(part).map_err(|e| {
             lower::internal(&format!(
                 "LLVM could not link module `{}` into the object: {}",
