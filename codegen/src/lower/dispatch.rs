@@ -2,7 +2,7 @@
 
 use super::{Repr, ReprOf, Res, Tensors, internal, structured};
 use crate::CodegenError;
-use sci_ir::{Block, DType, Op, ValueId};
+use sci_ir::{BinaryOp, Block, DType, Op, ValueId};
 
 /// Lowering of whole block bodies.
 pub(crate) trait Lower<'a>: Tensors<'a> {
@@ -46,9 +46,15 @@ pub(crate) trait Lower<'a>: Tensors<'a> {
             }
             Op::Literal(xs) => self.literal(id, ty, xs),
             Op::Unary(op, a) => self.elementwise(id, &[*a], &|s, x| s.unary(*op, x[0].clone())),
-            Op::Binary(op, a, b) => self.elementwise(id, &[*a, *b], &|s, x| {
-                s.binary(*op, x[0].clone(), x[1].clone())
-            }),
+            Op::Binary(op, a, b) => {
+                let r = self.elementwise(id, &[*a, *b], &|s, x| {
+                    s.binary(*op, x[0].clone(), x[1].clone())
+                })?;
+                if let Repr::Scalar(x) = &r {
+                    self.track_index(x, *op, *a, *b)?;
+                }
+                Ok(r)
+            }
             Op::Powi(a, n) => self.elementwise(id, &[*a], &|s, x| s.powi(x[0].clone(), *n)),
             Op::Compare(op, a, b) => self.elementwise(id, &[*a, *b], &|s, x| {
                 s.compare(*op, x[0].clone(), x[1].clone())
@@ -86,6 +92,46 @@ pub(crate) trait Lower<'a>: Tensors<'a> {
                  compiling it.",
                 f.name
             ))),
+        }
+    }
+
+    /// Records the index form of `x = a OP b` when it is an index computed from indices
+    /// (`i - 1`, `j + 1` in a stencil), so that indexing with it skips the `f64` range
+    /// check and conversion. A negative result wraps to a huge index, which the range check
+    /// rejects as it rejects the negative `f64`.
+    fn track_index(&mut self, x: &Self::F, op: BinaryOp, a: ValueId, b: ValueId) -> Res<()> {
+        let f = self.function();
+        let is_index = f
+            .values
+            .get(a)
+            .is_some_and(|v| v.ty.dtype == DType::I64 && v.ty.shape.is_empty() && !v.ty.batched);
+        if !is_index || !matches!(op, BinaryOp::Add | BinaryOp::Sub) {
+            return Ok(());
+        }
+        let (Some(ia), Some(ib)) = (self.index_form(a)?, self.index_form(b)?) else {
+            return Ok(());
+        };
+        let i = match op {
+            BinaryOp::Add => self.iadd(ia, ib)?,
+            _ => self.isub(ia, ib)?,
+        };
+        self.remember_index(x.clone(), i);
+        Ok(())
+    }
+
+    /// The index form of scalar `v`: a loop counter's (or one computed from them), or a
+    /// small non-negative integral constant's.
+    fn index_form(&mut self, v: ValueId) -> Res<Option<Self::I>> {
+        if let Repr::Scalar(x) = self.repr(v)?
+            && let Some(i) = self.int_of(&x)
+        {
+            return Ok(Some(i));
+        }
+        match self.function().values.get(v).map(|v| &v.op) {
+            Some(Op::Const(c)) if *c >= 0.0 && *c < 2f64.powi(52) && c.fract() == 0.0 => {
+                Ok(Some(self.ic(*c as usize)?))
+            }
+            _ => Ok(None),
         }
     }
 }

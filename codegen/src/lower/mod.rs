@@ -358,6 +358,11 @@ pub(crate) trait Env<'a>: Emit<'a> {
         self.values().int_of.get(x).cloned()
     }
 
+    /// Remembers `i` as the index form of `x`.
+    fn remember_index(&mut self, x: Self::F, i: Self::I) {
+        self.values_mut().int_of.insert(x, i);
+    }
+
     /// An index as an `f64` value (block arguments of `tabulate`/`fold`), remembering its
     /// index form.
     fn index_value(&mut self, i: Self::I) -> Res<Self::F> {
