@@ -10,7 +10,7 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32, F64, I8, I64};
 use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, Value};
 use cranelift_module::{DataDescription, Module as ClModule};
-use sci_ir::{FuncId, Function, Op, ValueId};
+use sci_ir::{FuncId, Function, Module, Op, ValueId};
 
 impl<M: ClModule> Kinds for FnLower<'_, '_, M> {
     type F = Value;
@@ -243,8 +243,12 @@ impl<'a, M: ClModule> Emit<'a> for FnLower<'a, '_, M> {
         self.opts.batch_sum == BatchSum::Compensated
     }
 
-    fn call(&mut self, id: ValueId, func: FuncId, args: &[ValueId]) -> Res<Repr> {
-        self.call_function(id, func, args)
+    fn module(&self) -> &'a Module {
+        self.ir
+    }
+
+    fn call_code(&mut self, func: FuncId, args: &[Repr], out: Value) -> Res<()> {
+        self.call_function(func, args, out)
     }
 
     fn stack_cells(&mut self, words: usize) -> Res<Value> {

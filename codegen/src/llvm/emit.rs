@@ -9,7 +9,7 @@ use crate::lower::{BBin, DescWord, Emit, FBin, FCmp, FUn, ICmp, Kinds, LoopBody,
 use inkwell::module::Linkage;
 use inkwell::values::{BasicValueEnum, FloatValue, IntValue, PhiValue, PointerValue};
 use inkwell::{FloatPredicate, IntPredicate};
-use sci_ir::{FuncId, Function, Op, UnaryOp, ValueId};
+use sci_ir::{FuncId, Function, Module, Op, UnaryOp, ValueId};
 
 impl<'ctx> Kinds for FnLower<'_, 'ctx> {
     type F = FloatValue<'ctx>;
@@ -277,8 +277,12 @@ impl<'a, 'ctx> Emit<'a> for FnLower<'a, 'ctx> {
         self.opts.batch_sum == BatchSum::Compensated
     }
 
-    fn call(&mut self, id: ValueId, func: FuncId, args: &[ValueId]) -> Res<Repr<'ctx>> {
-        self.call_function(id, func, args)
+    fn module(&self) -> &'a Module {
+        self.ir
+    }
+
+    fn call_code(&mut self, func: FuncId, args: &[Repr<'ctx>], out: PointerValue<'ctx>) -> Res<()> {
+        self.call_function(func, args, out)
     }
 
     fn stack_cells(&mut self, words: usize) -> Res<PointerValue<'ctx>> {

@@ -86,7 +86,7 @@ pub(crate) trait Lower<'a>: Tensors<'a> {
                 body,
             } => structured::tile_map(self, id, inputs, *lanes, *reduce, body),
             Op::ReduceBatch(op, a) => structured::reduce_batch(self, id, *op, *a),
-            Op::Call { func, args } => self.call(id, *func, args),
+            Op::Call { func, args } => structured::call(self, id, *func, args),
             Op::Deriv { .. } => Err(CodegenError::new(format!(
                 "`{}` still contains a derivative placeholder (`deriv`); run the AD pass before \
                  compiling it.",

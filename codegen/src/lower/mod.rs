@@ -29,7 +29,7 @@ pub(crate) use tensor::Tensors;
 use crate::CodegenError;
 use crate::abi::Status;
 use sci_ir::types::element_count;
-use sci_ir::{FuncId, Function, Op, Type, ValueId};
+use sci_ir::{FuncId, Function, Module, Op, Type, ValueId};
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -254,8 +254,12 @@ pub(crate) trait Emit<'a>: Kinds + Sized {
     fn compensated_batch_sums(&self) -> bool;
 
     // ----- back-end lowerings -----
-    /// A call of IR function `func` under the back end's calling convention.
-    fn call(&mut self, id: ValueId, func: FuncId, args: &[ValueId]) -> Res<ReprOf<Self>>;
+    /// The IR module of the function being lowered (callees' signatures).
+    fn module(&self) -> &'a Module;
+    /// Calls IR function `func` under the back end's calling convention with `args` (each
+    /// as held: scalars, tensors, batches) and result buffer `out`; a failure status fails
+    /// the call.
+    fn call_code(&mut self, func: FuncId, args: &[ReprOf<Self>], out: Self::P) -> Res<()>;
 
     // ----- the tile runtime (JIT only) -----
     /// How many threads the tile runtime (`parallel::sci_tile_map`) may use for the tiles

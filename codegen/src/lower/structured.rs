@@ -9,7 +9,7 @@
 //! points), else a plain left-to-right sum that matches the interpreter bit for bit.
 
 use super::{DescWord, Emit, FBin, FCmp, FUn, ICmp, Ix, Lower, Repr, ReprOf, Res, internal};
-use crate::abi::Status;
+use crate::abi::{Status, batch_source};
 use crate::parallel::{Descriptor, TileShape, Word, outlined_call};
 use sci_ir::{Block, FuncId, ReduceOp, ValueId};
 
@@ -521,4 +521,50 @@ fn run_tiles<'a, E: Lower<'a>>(
         s.store_word(desc.clone(), k, w)?;
     }
     s.call_tile_runtime(desc)
+}
+
+/// A call of IR function `func`: scalar arguments as values, the result in a new batch
+/// with as many points as the batched argument the ABI names (`abi::batch_source`), or in
+/// the planned buffer.
+pub(crate) fn call<'a, E: Lower<'a>>(
+    s: &mut E,
+    id: ValueId,
+    func: FuncId,
+    args: &[ValueId],
+) -> Res<ReprOf<E>> {
+    let callee = s
+        .module()
+        .functions
+        .get(func)
+        .ok_or_else(|| internal::<E>("call of a function out of range"))?;
+    let mut held = Vec::with_capacity(args.len());
+    for (k, &a) in args.iter().enumerate() {
+        let want = callee
+            .input_type(k)
+            .ok_or_else(|| internal::<E>("call with too many arguments"))?;
+        held.push(if !want.batched && want.shape.is_empty() {
+            Repr::Scalar(s.scalar(a)?)
+        } else {
+            s.repr(a)?
+        });
+    }
+    let ty = s.ty(id)?;
+    let per = s.len_of(id)?;
+    let (out, n) = if ty.batched {
+        let k = batch_source(s.module(), func, 0)
+            .ok_or_else(|| internal::<E>("batched result without a batched input"))?;
+        let Some(Repr::Batch { n, .. }) = held.get(k) else {
+            return Err(internal::<E>("batch source is not batched"));
+        };
+        let n = n.clone();
+        (s.alloc_batch(id, n.clone(), per)?, Some(n))
+    } else {
+        (s.dest(id)?, None)
+    };
+    s.call_code(func, &held, out.clone())?;
+    Ok(match n {
+        Some(n) => Repr::Batch { ptr: out, n },
+        None if ty.shape.is_empty() => Repr::Scalar(s.load(out, Ix::C(0))?),
+        None => Repr::Buf(out),
+    })
 }

@@ -7,7 +7,7 @@
 use super::lower::{FnLower, Ix, MEM, Repr, Res, internal};
 use crate::abi::Status;
 use crate::lower::{BBin, Emit, FBin, FCmp, FUn, ICmp, Kinds, LoopBody, Values};
-use sci_ir::{FuncId, Function, ValueId};
+use sci_ir::{FuncId, Function, Module, ValueId};
 
 /// Elements `off..` of buffer `mem` (a `memref<?xf64>`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -250,7 +250,12 @@ impl<'a> Emit<'a> for FnLower<'a> {
         false
     }
 
-    fn call(&mut self, id: ValueId, func: FuncId, args: &[ValueId]) -> Res<Repr> {
-        self.call_function(id, func, args)
+    fn module(&self) -> &'a Module {
+        self.ir
+    }
+
+    fn call_code(&mut self, func: FuncId, args: &[Repr], out: Region) -> Res<()> {
+        self.call_function(func, args, out);
+        Ok(())
     }
 }
