@@ -1,6 +1,6 @@
-//! The call instruction of an IR function call, in MLIR (`func.call` on memrefs) under the sci ABI
-//! (`crate::abi`); the arguments, the result buffer and the batch count are the shared
-//! lowering's (`lower::structured::call`).
+//! The call instruction of an IR function call, in MLIR (`func.call` on memrefs) under
+//! the sci ABI (`crate::abi`); the arguments, the result buffer and the batch count are the
+//! shared lowering's (`lower::structured::call`).
 
 use super::emit::Region;
 use super::lower::{FnLower, MEM, Repr, func_symbol};
