@@ -19,6 +19,13 @@ use crate::CallError;
 use sci_ir::validate::fits_dtype;
 use sci_ir::{DType, FuncId, Module, Op, Tensor, Type};
 
+/// Byte offsets of the fields of `sci_workspace` (`docs/abi.md`, `header::c_header`):
+/// `double *base; size_t size, used, peak;` (sizes in doubles).
+pub(crate) const WS_BASE: i32 = 0;
+pub(crate) const WS_SIZE: i32 = 8;
+pub(crate) const WS_USED: i32 = 16;
+pub(crate) const WS_PEAK: i32 = 24;
+
 /// The suffix of the workspace form of every function of an object file:
 /// `int32_t sci_M_f_ws(ARGS..., double *out, sci_workspace *ws)` (`docs/abi.md`).
 pub const WORKSPACE_SUFFIX: &str = "_ws";
@@ -48,6 +55,21 @@ impl Status {
         Status::EmptyBatch,
         Status::OutOfMemory,
     ];
+
+    /// The outcome of a call of `function` that returned `code`: `Ok`, or the error saying
+    /// what failed (or that the code is unknown).
+    pub(crate) fn call_result(function: &str, code: i32) -> Result<(), CallError> {
+        match Status::from_code(code) {
+            Some(Status::Ok) => Ok(()),
+            Some(s) => Err(CallError::new(format!(
+                "`{function}` failed: {}",
+                s.message()
+            ))),
+            None => Err(CallError::new(format!(
+                "`{function}` returned the unknown status {code}."
+            ))),
+        }
+    }
 
     /// The status with this code.
     pub fn from_code(code: i32) -> Option<Status> {

@@ -50,16 +50,5 @@ pub(crate) fn call_packed(
     // those bounds (indices are range-checked at run time). `out` cannot alias an input
     // (Rust borrows), and the code is alive as long as the caller's module.
     let status = unsafe { entry(ptrs.as_ptr(), counts.as_ptr(), out.as_mut_ptr()) };
-    match Status::from_code(status) {
-        Some(Status::Ok) => Ok(()),
-        Some(s) => Err(CallError::new(format!(
-            "`{}` failed: {}",
-            f.name,
-            s.message()
-        ))),
-        None => Err(CallError::new(format!(
-            "`{}` returned the unknown status {status}.",
-            f.name
-        ))),
-    }
+    Status::call_result(&f.name, status)
 }

@@ -24,6 +24,25 @@ pub(crate) const MAX_ELEMENTS: usize = 1 << 26;
 /// Largest frame, in elements (1 GiB), so that every offset fits a 32-bit displacement.
 const MAX_FRAME: usize = 1 << 27;
 
+/// Frames up to this many bytes live on the stack; larger ones are work memory.
+pub(crate) const STACK_FRAME_LIMIT: usize = 32 * 1024;
+
+/// Where a call's work memory comes from: a frame too large for the stack and the buffers
+/// of batched values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WorkMemory {
+    /// The frame's size in bytes.
+    pub frame_bytes: usize,
+    /// The frame is work memory (above [`STACK_FRAME_LIMIT`]).
+    pub frame_on_heap: bool,
+    /// Work memory is a bump of sci's per-thread arena (`arena.rs`: the JIT, which links
+    /// sci), with a mark taken on entry.
+    pub arena: bool,
+    /// Otherwise (the caller's workspace or `malloc`): the entries of the table of what to
+    /// free on exit, one per heap slot and one for a frame on the heap.
+    pub table_slots: usize,
+}
+
 /// Where a value's elements are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Storage {
@@ -49,6 +68,24 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
+    /// Where this plan's work memory comes from, in code that links sci's runtime
+    /// (`links_runtime`) or not.
+    pub fn work_memory(&self, links_runtime: bool) -> WorkMemory {
+        let frame_bytes = self.frame_len * 8;
+        let frame_on_heap = frame_bytes > STACK_FRAME_LIMIT;
+        let arena = links_runtime && (frame_on_heap || self.heap_slots > 0);
+        WorkMemory {
+            frame_bytes,
+            frame_on_heap,
+            arena,
+            table_slots: if arena {
+                0
+            } else {
+                self.heap_slots + usize::from(frame_on_heap)
+            },
+        }
+    }
+
     /// The storage of `v`.
     pub fn of(&self, v: ValueId) -> Storage {
         self.storage

@@ -17,8 +17,9 @@
 use super::{Decls, LlvmOptions};
 use crate::CodegenError;
 use crate::abi::Status;
+use crate::abi::{WS_BASE, WS_PEAK, WS_SIZE, WS_USED};
 use crate::lower::{Env, Lower, Values, function};
-use crate::plan::{Plan, Storage};
+use crate::plan::{Plan, Storage, WorkMemory};
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::{Builder, BuilderError};
 use inkwell::context::Context;
@@ -29,16 +30,6 @@ use inkwell::values::{
 };
 use inkwell::{AddressSpace, IntPredicate};
 use sci_ir::{Function, Module, ValueId};
-
-/// Frames up to this many bytes live on the stack; larger ones are work memory.
-const STACK_FRAME_LIMIT: usize = 32 * 1024;
-
-/// Byte offsets of the fields of `sci_workspace` (`docs/abi.md`): `double *base; size_t
-/// size, used, peak;` (sizes in doubles).
-const WS_BASE: i32 = 0;
-const WS_SIZE: i32 = 8;
-const WS_USED: i32 = 16;
-const WS_PEAK: i32 = 24;
 
 /// Loops over at most this many elements are unrolled when their body is one element op.
 pub(super) const UNROLL: usize = 8;
@@ -148,18 +139,14 @@ pub(super) fn lower_function<'ctx>(
     };
     let out = out.into_pointer_value();
 
-    let frame_bytes = plan.frame_len * 8;
-    let on_heap = frame_bytes > STACK_FRAME_LIMIT;
-    // Work memory from sci's arena where the code links sci (the JIT), else the caller's
-    // workspace or `malloc`.
-    let arena = opts.links_runtime() && (on_heap || plan.heap_slots > 0);
-    // The heap table: what to free on exit, one entry per heap buffer and one for a frame
-    // on the heap; null until allocated (and for workspace memory).
-    let table_slots = if arena {
-        0
-    } else {
-        plan.heap_slots + usize::from(on_heap)
-    };
+    let WorkMemory {
+        frame_bytes,
+        frame_on_heap: on_heap,
+        arena,
+        table_slots,
+    } = plan.work_memory(opts.links_runtime());
+    // The heap table: what to free on exit; null until allocated (and for workspace
+    // memory).
     let heap = if table_slots > 0 {
         let ty = t.ptr.array_type(u32_of(table_slots)?);
         let table = alloca_b.build_alloca(ty, "heap")?;

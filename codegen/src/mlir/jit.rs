@@ -207,17 +207,6 @@ impl CompiledModule for MlirCode {
         // (`double`, pointer or `i64`), and the last one receives the `i32` status. `out`
         // cannot alias an input (Rust borrows); the code lives as long as `self`.
         unsafe { entry(args.as_mut_ptr()) };
-        match Status::from_code(status) {
-            Some(Status::Ok) => Ok(()),
-            Some(s) => Err(CallError::new(format!(
-                "`{}` failed: {}",
-                f.name,
-                s.message()
-            ))),
-            None => Err(CallError::new(format!(
-                "`{}` returned the unknown status {status}.",
-                f.name
-            ))),
-        }
+        Status::call_result(&f.name, status)
     }
 }
