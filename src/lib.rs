@@ -156,6 +156,9 @@ fn expand_derivatives(modules: &mut [Module]) -> Vec<Diagnostic> {
     for module in modules {
         if let Err(errs) = sci_passes::ad::expand_derivatives(module) {
             diagnostics.extend(errs);
+        } else {
+            // Residuals on one point set share the network's values and derivatives there.
+            sci_passes::fuse::share_point_work(module);
         }
     }
     diagnostics

@@ -164,39 +164,40 @@ fn tiled_modules_agree_with_the_untiled_ones_on_every_example_and_filetest() {
     assert!(tiled > 20, "only {tiled} maps were tiled");
 }
 
+/// Both PINNs (Kovasznay's reverse pass builds one-hot adjoints of the network's three
+/// outputs with `tabulate`s that depend on the point) are tiled completely.
 #[test]
-fn the_pinn_is_tiled_completely_with_fused_reductions() {
+fn the_pinns_are_tiled_completely_with_fused_reductions() {
     let modules = example_modules();
-    let (name, pinn) = modules
-        .iter()
-        .find(|(n, _)| n.ends_with("burgers_pinn.sci"))
-        .unwrap();
-    for lanes in [1, 3, 8, 32] {
-        check(
-            name,
-            pinn,
-            lanes,
-            &[0, 1, 2, lanes - 1, lanes + 1, 3 * lanes + 5],
-        );
-    }
-    let mut tiled = pinn.clone();
-    tile_module(&mut tiled, 32);
-    for fname in ["loss", "grad.loss"] {
-        let f = &tiled.functions[tiled.function(fname).unwrap()];
-        let ops: Vec<&Op> = f.body.body.iter().map(|v| &f.values[*v].op).collect();
-        assert!(
-            !ops.iter().any(|op| matches!(op, Op::Map { .. })),
-            "{fname} still has an untiled map"
-        );
-        assert!(
-            ops.iter().any(|op| matches!(
-                op,
-                Op::TileMap {
-                    reduce: Some(_),
-                    ..
-                }
-            )),
-            "{fname} has no fused reduction"
-        );
+    for example in ["burgers_pinn.sci", "kovasznay.sci"] {
+        let (name, pinn) = modules.iter().find(|(n, _)| n.ends_with(example)).unwrap();
+        for lanes in [1, 3, 8, 32] {
+            check(
+                name,
+                pinn,
+                lanes,
+                &[0, 1, 2, lanes - 1, lanes + 1, 3 * lanes + 5],
+            );
+        }
+        let mut tiled = pinn.clone();
+        tile_module(&mut tiled, 32);
+        for fname in ["loss", "grad.loss"] {
+            let f = &tiled.functions[tiled.function(fname).unwrap()];
+            let ops: Vec<&Op> = f.body.body.iter().map(|v| &f.values[*v].op).collect();
+            assert!(
+                !ops.iter().any(|op| matches!(op, Op::Map { .. })),
+                "{example}: {fname} still has an untiled map"
+            );
+            assert!(
+                ops.iter().any(|op| matches!(
+                    op,
+                    Op::TileMap {
+                        reduce: Some(_),
+                        ..
+                    }
+                )),
+                "{example}: {fname} has no fused reduction"
+            );
+        }
     }
 }

@@ -205,6 +205,33 @@ pub struct ModelHir {
     pub time_unit: Option<Unit>,
 }
 
+impl ModelHir {
+    /// The residual whose collocation points residual `id` is evaluated at: the first one
+    /// declared with the same domain, `where` clause, number of points and sampling (`id`
+    /// itself when no earlier one matches). Residuals of one point set are evaluated at the
+    /// same points, so the loss computes the network and its input derivatives there once
+    /// for all of them.
+    pub fn point_set(&self, id: ResidualId) -> ResidualId {
+        let Some(r) = self.residuals.get(id.index()) else {
+            return id;
+        };
+        self.residuals
+            .iter()
+            .position(|other| other.same_points(r))
+            .map_or(id, |k| ResidualId(k as u32))
+    }
+}
+
+impl ResidualHir {
+    /// True when `other` is sampled exactly as this residual is.
+    pub fn same_points(&self, other: &ResidualHir) -> bool {
+        self.domain == other.domain
+            && self.fixed == other.fixed
+            && self.points == other.points
+            && self.sampling == other.sampling
+    }
+}
+
 /// A constant with its folded value (row-major).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConstHir {

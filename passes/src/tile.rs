@@ -22,12 +22,16 @@
 //! The padded lanes of the last tile repeat the last point, so they compute finite numbers
 //! wherever real points do; sums over lanes select the real lanes with the mask.
 //!
+//! A `tabulate` or `fold` whose body depends on the point (reverse mode builds the adjoint
+//! of `index v[k]` as a one-hot `tabulate`) is kept as a loop whose body is tiled.
+//!
 //! A map whose body uses an op this rewrite cannot express over a tile (a `transpose` of a
 //! per-point matrix, an index computed per point, a product of two per-point matrices that
 //! is not summed) is left as it is: tiling is an optimisation, never a requirement.
 //! Summation order changes (lanes, then tiles), so tiled results agree with the untiled
 //! ones to rounding, not bit for bit; the back ends agree bit for bit on the tiled module.
 
+mod hoist;
 mod outline;
 
 pub use outline::{is_single_call, outline_tiles};
@@ -42,6 +46,10 @@ use std::collections::{HashMap, HashSet};
 /// The number of points per tile the CPU back ends use: on the Burgers PINN's loss and
 /// gradient, 64 lanes ran 10 % faster than 32 and 25 % faster than 8 (Cranelift).
 pub const DEFAULT_LANES: usize = 64;
+
+/// How deeply loops that depend on the point may nest in a tiled body (deeper bodies keep
+/// their map untiled rather than recurse without bound).
+const MAX_NESTING: usize = 16;
 
 /// Rewrites the maps of every function of `m` (see the module docs); returns how many
 /// maps became `tile_map`s.
@@ -83,6 +91,8 @@ pub fn tile_function(f: &mut Function, lanes: usize) -> usize {
     let top = f.body.body.clone();
     let at_top: HashSet<ValueId> = top.iter().copied().collect();
     let mut fused = HashSet::new();
+    // Per new `tile_map`, the values moved out of its body (`hoist`), placed before it.
+    let mut hoisted: HashMap<ValueId, Vec<ValueId>> = HashMap::new();
     let mut count = 0;
     // First the reductions whose operand is a map used only there: fused.
     for &id in &top {
@@ -98,9 +108,14 @@ pub fn tile_function(f: &mut Function, lanes: usize) -> usize {
         let Some(Op::Map { inputs, body }) = f.values.get(a).map(|v| v.op.clone()) else {
             continue;
         };
-        if let Ok(block) = Tiler::new(f, lanes).run(&body, true)
-            && let Some(v) = f.values.get_mut(id)
+        if let Ok(mut block) = Tiler::new(f, lanes).run(&body, true)
+            && f.values.get(id).is_some()
         {
+            let moved = hoist::hoist_invariants(f, &mut block);
+            hoisted.insert(id, moved);
+            let Some(v) = f.values.get_mut(id) else {
+                continue;
+            };
             v.op = Op::TileMap {
                 inputs,
                 lanes,
@@ -119,9 +134,14 @@ pub fn tile_function(f: &mut Function, lanes: usize) -> usize {
         let Some(Op::Map { inputs, body }) = f.values.get(id).map(|v| v.op.clone()) else {
             continue;
         };
-        if let Ok(block) = Tiler::new(f, lanes).run(&body, false)
-            && let Some(v) = f.values.get_mut(id)
+        if let Ok(mut block) = Tiler::new(f, lanes).run(&body, false)
+            && f.values.get(id).is_some()
         {
+            let moved = hoist::hoist_invariants(f, &mut block);
+            hoisted.insert(id, moved);
+            let Some(v) = f.values.get_mut(id) else {
+                continue;
+            };
             v.op = Op::TileMap {
                 inputs,
                 lanes,
@@ -132,6 +152,14 @@ pub fn tile_function(f: &mut Function, lanes: usize) -> usize {
         }
     }
     if count > 0 {
+        let mut body = Vec::with_capacity(top.len());
+        for id in top {
+            if let Some(moved) = hoisted.remove(&id) {
+                body.extend(moved);
+            }
+            body.push(id);
+        }
+        f.body.body = body;
         dce(f);
     }
     count
@@ -182,6 +210,8 @@ struct Tiler<'f> {
     sums: HashMap<ValueId, ValueId>,
     mask: Option<ValueId>,
     count: Option<ValueId>,
+    /// Loops entered by [`Tiler::tile_nested`] around the value being rewritten.
+    depth: usize,
 }
 
 impl<'f> Tiler<'f> {
@@ -195,6 +225,7 @@ impl<'f> Tiler<'f> {
             sums: HashMap::new(),
             mask: None,
             count: None,
+            depth: 0,
         }
     }
 
@@ -300,9 +331,9 @@ impl<'f> Tiler<'f> {
             .iter()
             .all(|o| matches!(self.get(*o), Lane::Uniform(_)));
         if let Some(block) = v.op.block() {
-            // Nested loops are kept only when they do not depend on the point.
+            // A nested loop that depends on the point runs over tiles itself.
             if !uniform || !self.captures_uniform(block, 0)? {
-                return Err(Untileable);
+                return self.tile_nested(id, &v);
             }
             let mut op = v.op.clone();
             let inner = self.clone_block(block, 0)?;
@@ -424,6 +455,51 @@ impl<'f> Tiler<'f> {
         };
         self.lane.insert(id, Lane::Tiled(new));
         Ok(())
+    }
+
+    /// A `tabulate` or `fold` whose body depends on the point: the same loop with its body
+    /// tiled. A tabulate over extents `E` of a body yielding the tile `S ++ [L]` builds
+    /// `E ++ S ++ [L]`, the tile of its per-point value `E ++ S`; a fold combines the
+    /// body's tiles elementwise, lane by lane, as it combined the per-point values.
+    fn tile_nested(&mut self, id: ValueId, v: &Value) -> Res<()> {
+        if !matches!(v.op, Op::Tabulate { .. } | Op::Fold { .. }) || self.depth >= MAX_NESTING {
+            return Err(Untileable);
+        }
+        let block = v.op.block().ok_or(Untileable)?;
+        // The loop's values belong to its block: nothing built inside (a broadcast of a
+        // uniform value) may be reused after it.
+        let outer_body = std::mem::take(&mut self.body);
+        let outer_spread = self.spread.clone();
+        self.depth += 1;
+        let tiled = self.tile_block(block);
+        self.depth -= 1;
+        let body = std::mem::replace(&mut self.body, outer_body);
+        self.spread = outer_spread;
+        let (args, result) = tiled?;
+        let mut op = v.op.clone();
+        if let Some(b) = op.block_mut() {
+            *b = Block { args, body, result };
+        }
+        let new = self.push(op, self.tile_type(&v.ty));
+        self.lane.insert(id, Lane::Tiled(new));
+        Ok(())
+    }
+
+    /// The values of a nested loop body rewritten into `self.body`: its index arguments are
+    /// uniform, its result is tiled.
+    fn tile_block(&mut self, block: &Block) -> Res<(Vec<ValueId>, ValueId)> {
+        let mut args = Vec::with_capacity(block.args.len());
+        for &a in &block.args {
+            let v = self.f.values.get(a).cloned().ok_or(Untileable)?;
+            let new = self.raw(v.op, v.ty);
+            self.lane.insert(a, Lane::Uniform(new));
+            args.push(new);
+        }
+        for &id in &block.body {
+            self.value(id)?;
+        }
+        let result = self.tiled(block.result)?;
+        Ok((args, result))
     }
 
     /// The new form of an original value known to be uniform.

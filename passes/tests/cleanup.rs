@@ -1,5 +1,5 @@
 //! Filetests for the clean-up passes: every `tests/cleanup/*.sir` names its pass in a
-//! `; pass:` header (`cse`, `dce`, `fold`, `cleanup`). The pass runs on every function;
+//! `; pass:` header (`cse`, `dce`, `fold`, `cleanup`, `fuse`). The pass runs on every function;
 //! the output must validate and give bit-identical results on random inputs, and its
 //! printed form is snapshotted (`INSTA_UPDATE=always cargo test -p sci-passes` to accept).
 
@@ -7,6 +7,7 @@ use sci_diag::FileId;
 use sci_ir::random::random_inputs;
 use sci_ir::{Interpreter, Module, Tensor, print_module, read_module, validate_module};
 use sci_passes::cleanup::{cleanup_function, cse, dce, fold_constants};
+use sci_passes::fuse::share_point_work_function;
 
 fn same_bits(a: &Tensor, b: &Tensor) -> bool {
     a.shape == b.shape
@@ -57,6 +58,9 @@ fn cleanup_filetests() {
                     fold_constants(f);
                 }
                 "cleanup" => cleanup_function(f),
+                "fuse" => {
+                    share_point_work_function(f);
+                }
                 other => panic!("unknown pass `{other}`"),
             }
         }

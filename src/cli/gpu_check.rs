@@ -238,6 +238,10 @@ fn draw_points(
 ) -> Result<HashMap<String, PointSet>, String> {
     let mut sets = HashMap::new();
     for (r, res) in model.residuals.iter().enumerate() {
+        // Residuals sampled alike share the first one's points (and loss inputs).
+        if model.point_set(hir::ResidualId(r as u32)).index() != r {
+            continue;
+        }
         let domain = model
             .domains
             .get(res.domain.index())

@@ -53,6 +53,8 @@ impl Default for TrainSetup {
 /// The residual points of one residual: the indices of its coordinate inputs and how to
 /// draw them.
 struct ResidualPoints {
+    /// The residual that opens the point set (its declaration index seeds the draw).
+    residual: usize,
     inputs: Vec<usize>,
     spec: SampleSpec,
 }
@@ -224,10 +226,10 @@ impl<'c> Trainer<'c> {
 
     /// Draws every residual's points for resampling round `round`.
     fn draw(&mut self, round: u64) -> Result<(), Error> {
-        for (r, points) in self.residuals.iter().enumerate() {
+        for points in &self.residuals {
             let seed = self
                 .seed
-                .wrapping_add((r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                .wrapping_add((points.residual as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let coords = sample(&points.spec, seed, round)?;
             for (&input, values) in points.inputs.iter().zip(coords) {
                 self.buffers[input] = values;
@@ -329,13 +331,18 @@ impl Objective for Trainer<'_> {
     }
 }
 
-/// The collocation specs of every residual, with the indices of their coordinate inputs.
+/// The collocation specs of every point set (residuals sampled alike share one,
+/// `ModelHir::point_set`), with the indices of their coordinate inputs.
 fn residual_points(
     hir: &hir::ModelHir,
     inputs: &[LossInput],
 ) -> Result<Vec<ResidualPoints>, Error> {
     let mut out = Vec::new();
-    for r in &hir.residuals {
+    for (k, r) in hir.residuals.iter().enumerate() {
+        let id = hir::ResidualId(k as u32);
+        if hir.point_set(id) != id {
+            continue;
+        }
         let domain = hir.domains.get(r.domain.index()).ok_or_else(|| {
             Error::numerical(format!(
                 "the domain of residual `{}` does not exist",
@@ -355,6 +362,7 @@ fn residual_points(
             idx.push(k);
         }
         out.push(ResidualPoints {
+            residual: k,
             inputs: idx,
             spec: SampleSpec {
                 bounds: domain.coords.iter().map(|c| (c.lo, c.hi)).collect(),

@@ -40,15 +40,20 @@ impl LossInput {
     }
 }
 
-/// The inputs of `loss` after θ: per residual (declaration order) one per coordinate of its
-/// domain; per data set (declaration order) its rows; then per data set whose states the
+/// The inputs of `loss` after θ: per point set (declaration order of the residual that
+/// opens it, [`ModelHir::point_set`]) one per coordinate of its domain, named after that
+/// residual; per data set (declaration order) its rows; then per data set whose states the
 /// loss reads (`prey(obs.t)`) its trajectory. Empty for a model without a loss.
 pub fn loss_inputs(model: &ModelHir) -> Vec<LossInput> {
     let Some(loss) = &model.loss else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for r in &model.residuals {
+    for (k, r) in model.residuals.iter().enumerate() {
+        let id = ResidualId(k as u32);
+        if model.point_set(id) != id {
+            continue;
+        }
         if let Some(domain) = model.domains.get(r.domain.index()) {
             out.extend(domain.coords.iter().map(|c| LossInput::Coord {
                 residual: r.name.clone(),
@@ -167,18 +172,28 @@ pub(super) fn lower_loss(st: &Statics, loss: &HExpr) -> Res<Function> {
     cx.inputs.theta = Some(cx.input(0)?);
     let mut k = 1;
     for (rid, r) in model.residuals.iter().enumerate() {
-        let n = model
-            .domains
-            .get(r.domain.index())
-            .map_or(0, |d| d.coords.len());
-        let mut vals = Vec::with_capacity(n);
-        for _ in 0..n {
-            vals.push(cx.input(k)?);
-            k += 1;
-        }
-        cx.inputs
-            .batches
-            .insert(BatchKind::Residual(ResidualId(rid as u32)), vals);
+        let id = ResidualId(rid as u32);
+        let set = model.point_set(id);
+        let vals = if set == id {
+            let n = model
+                .domains
+                .get(r.domain.index())
+                .map_or(0, |d| d.coords.len());
+            let mut vals = Vec::with_capacity(n);
+            for _ in 0..n {
+                vals.push(cx.input(k)?);
+                k += 1;
+            }
+            vals
+        } else {
+            // An earlier residual opened this point set: the same inputs.
+            cx.inputs
+                .batches
+                .get(&BatchKind::Residual(set))
+                .cloned()
+                .ok_or_else(|| diag::internal(r.span, "a point set without inputs"))?
+        };
+        cx.inputs.batches.insert(BatchKind::Residual(id), vals);
     }
     for did in 0..model.data.len() {
         let row = cx.input(k)?;
