@@ -295,6 +295,9 @@ pub fn with_derivatives(m: &Module) -> (Module, HashMap<String, String>) {
     add_derivative(&mut ir, "loss", LOSS_VALUE_GRAD, &mut missing, |m, f| {
         sci_passes::ad::value_and_grad(m, f, &[0])
     });
+    // The gradient's reverse map recomputes the residuals' forward pass: merged with the
+    // value's map, it is computed once.
+    sci_passes::fuse::share_point_work(&mut ir);
     (ir, missing)
 }
 

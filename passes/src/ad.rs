@@ -44,7 +44,7 @@ pub use dense::{
 pub use expand::{
     ExpandOptions, SecondOrder, expand_derivatives, expand_derivatives_with, expand_function,
 };
-pub(crate) use graph::{free_values, replace_uses, use_counts, uses as value_uses};
+pub(crate) use graph::{replace_uses, use_counts, uses as value_uses};
 pub use inline::{inline_calls, inline_calls_function};
 
 use cx::Cx;
