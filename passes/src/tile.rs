@@ -37,7 +37,7 @@ mod outline;
 pub use outline::{is_single_call, outline_tiles};
 
 use crate::ad::{inline_calls_function, use_counts};
-use crate::cleanup::dce;
+use crate::cleanup::{cse, dce};
 use sci_ir::{
     BinaryOp, Block, DType, Function, Module, Op, ReduceOp, Type, UnaryOp, Value, ValueId,
 };
@@ -160,6 +160,9 @@ pub fn tile_function(f: &mut Function, lanes: usize) -> usize {
             body.push(id);
         }
         f.body.body = body;
+        // The rewrite builds some values once per use (the mask broadcast to a tile's shape
+        // for each lane sum, the zeros it selects): CSE keeps one of each.
+        cse(f);
         dce(f);
     }
     count
