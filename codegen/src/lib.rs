@@ -28,6 +28,8 @@ mod libm;
 pub mod llvm;
 #[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
 mod lower;
+#[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
+mod matmul_seq;
 #[cfg(feature = "mlir")]
 pub mod mlir;
 #[cfg(any(feature = "cranelift", feature = "llvm"))]

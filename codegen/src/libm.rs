@@ -88,6 +88,37 @@ pub(crate) const TANH_KERNEL_MIN: usize = 8;
 /// untiled code, a small network's Jacobian, agree with the interpreter bit for bit).
 pub(crate) const MATMUL_KERNEL_MIN: usize = 2048;
 
+/// Which kernel a JIT-compiled `f64` matrix product `[m, k] × [k, n]` calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MatmulKernel {
+    /// [`sci_matmul`]: large products.
+    Gemm,
+    /// `matmul_seq::sci_matmul_seq`: small ones with a row to vectorise, summed in the
+    /// element loop's order (the same bits).
+    Sequential,
+}
+
+impl MatmulKernel {
+    /// The kernel for `[m, n, k]`; `None`: the generated loop (too narrow to vectorise).
+    pub(crate) fn for_dims([m, n, k]: [usize; 3]) -> Option<MatmulKernel> {
+        if m * n * k >= MATMUL_KERNEL_MIN {
+            Some(MatmulKernel::Gemm)
+        } else if n >= crate::matmul_seq::MATMUL_SEQ_MIN_COLUMNS {
+            Some(MatmulKernel::Sequential)
+        } else {
+            None
+        }
+    }
+
+    /// The kernel's symbol.
+    pub(crate) fn symbol(self) -> &'static str {
+        match self {
+            MatmulKernel::Gemm => "sci_matmul",
+            MatmulKernel::Sequential => "sci_matmul_seq",
+        }
+    }
+}
+
 /// `c = a · b` for row-major `a: [m, k]`, `b: [k, n]`, `c: [m, n]`, by `nano-gemm`'s
 /// micro-kernels for the host's widest vectors (written as `cᵀ = bᵀ aᵀ`, column-major, the
 /// layout its fastest kernels take). Generated code calls this for large `matmul`s.
@@ -123,7 +154,7 @@ pub(crate) unsafe extern "C" fn sci_matmul(
 }
 
 /// The kernels generated code may call, for the JITs' symbol tables.
-pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 11] {
+pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 12] {
     [
         ("sci_select", crate::vecops::sci_select as *const u8),
         ("sci_broadcast", crate::vecops::sci_broadcast as *const u8),
@@ -140,6 +171,10 @@ pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 11] {
             crate::arena::sci_arena_release as *const u8,
         ),
         ("sci_matmul", sci_matmul as *const u8),
+        (
+            "sci_matmul_seq",
+            crate::matmul_seq::sci_matmul_seq as *const u8,
+        ),
         ("sci_tile_map", crate::parallel::sci_tile_map as *const u8),
         ("sci_tanh_n", crate::vtanh::sci_tanh_n as *const u8),
     ]

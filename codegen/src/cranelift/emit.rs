@@ -5,6 +5,7 @@
 use super::BatchSum;
 use super::lower::{FnLower, Ix, Repr, Res, UNROLL, internal};
 use crate::abi::Status;
+use crate::libm::MatmulKernel;
 use crate::lower::{BBin, DescWord, Emit, FBin, FCmp, FUn, ICmp, Kinds, LoopBody, Values};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32, F64, I8, I64};
@@ -292,12 +293,11 @@ impl<'a, M: ClModule> Emit<'a> for FnLower<'a, '_, M> {
     }
 
     fn matmul_kernel(&mut self, dims: [usize; 3], a: Value, b: Value, dst: Value) -> Res<bool> {
-        let [m, n, k] = dims;
-        if !self.opts.matmul_kernel || m * n * k < crate::libm::MATMUL_KERNEL_MIN {
+        let Some(kernel) = MatmulKernel::for_dims(dims).filter(|_| self.opts.matmul_kernel) else {
             return Ok(false);
-        }
+        };
         let dims = dims.map(|d| self.b.ins().iconst(I64, d as i64));
-        self.kernel("sci_matmul", &[dims[0], dims[1], dims[2], a, b, dst])?;
+        self.kernel(kernel.symbol(), &[dims[0], dims[1], dims[2], a, b, dst])?;
         Ok(true)
     }
 }

@@ -5,6 +5,7 @@
 use super::BatchSum;
 use super::lower::{FnLower, Ix, Repr, Res, UNROLL, internal};
 use crate::abi::Status;
+use crate::libm::MatmulKernel;
 use crate::lower::{BBin, DescWord, Emit, FBin, FCmp, FUn, ICmp, Kinds, LoopBody, Values};
 use inkwell::module::Linkage;
 use inkwell::values::{BasicValueEnum, FloatValue, IntValue, PhiValue, PointerValue};
@@ -345,10 +346,11 @@ impl<'a, 'ctx> Emit<'a> for FnLower<'a, 'ctx> {
         b: PointerValue<'ctx>,
         dst: PointerValue<'ctx>,
     ) -> Res<bool> {
-        let [m, n, k] = dims;
-        if !self.opts.matmul_kernel || m * n * k < crate::libm::MATMUL_KERNEL_MIN {
-            return Ok(false);
-        }
+        let kernel = match MatmulKernel::for_dims(dims).filter(|_| self.opts.matmul_kernel) {
+            Some(MatmulKernel::Gemm) => self.decls.matmul,
+            Some(MatmulKernel::Sequential) => self.decls.matmul_seq,
+            None => return Ok(false),
+        };
         let [mc, nc, kc] = dims.map(|d| self.t.i64.const_int(d as u64, false));
         let args = [
             mc.into(),
@@ -358,7 +360,7 @@ impl<'a, 'ctx> Emit<'a> for FnLower<'a, 'ctx> {
             b.into(),
             dst.into(),
         ];
-        self.b.build_call(self.decls.matmul, &args, "")?;
+        self.b.build_call(kernel, &args, "")?;
         Ok(true)
     }
 }

@@ -124,6 +124,9 @@ pub(crate) struct Decls<'ctx> {
     pub free: FunctionValue<'ctx>,
     /// `void sci_matmul(i64 m, i64 n, i64 k, ptr a, ptr b, ptr c)` (`libm::sci_matmul`).
     pub matmul: FunctionValue<'ctx>,
+    /// The same signature, summing in the element loop's order
+    /// (`matmul_seq::sci_matmul_seq`).
+    pub matmul_seq: FunctionValue<'ctx>,
     /// `i32 sci_tile_map(ptr desc)` (`parallel::sci_tile_map`).
     pub tile_map: FunctionValue<'ctx>,
     /// `void sci_tanh_n(ptr x, ptr y, i64 n)` (`vtanh::sci_tanh_n`).
@@ -250,21 +253,19 @@ fn declare<'ctx>(
         cx.void_type().fn_type(&[t.ptr.into()], false),
         Some(Linkage::External),
     );
-    let matmul = m.add_function(
-        "sci_matmul",
-        cx.void_type().fn_type(
-            &[
-                t.i64.into(),
-                t.i64.into(),
-                t.i64.into(),
-                t.ptr.into(),
-                t.ptr.into(),
-                t.ptr.into(),
-            ],
-            false,
-        ),
-        Some(Linkage::External),
+    let matmul_type = cx.void_type().fn_type(
+        &[
+            t.i64.into(),
+            t.i64.into(),
+            t.i64.into(),
+            t.ptr.into(),
+            t.ptr.into(),
+            t.ptr.into(),
+        ],
+        false,
     );
+    let matmul_seq = m.add_function("sci_matmul_seq", matmul_type, Some(Linkage::External));
+    let matmul = m.add_function("sci_matmul", matmul_type, Some(Linkage::External));
     let tile_map = m.add_function(
         "sci_tile_map",
         t.i32.fn_type(&[t.ptr.into()], false),
@@ -316,6 +317,7 @@ fn declare<'ctx>(
         malloc,
         free,
         matmul,
+        matmul_seq,
         tile_map,
         tanh_n,
         arena_mark,
