@@ -23,8 +23,9 @@
 //! after). A map that reads one of the other reductions (a gradient whose seed depends on
 //! the loss value) is left apart, so no merge creates a cycle.
 
-use crate::ad::{replace_uses, use_counts, value_uses};
+use crate::ad::{inline_calls_function, replace_uses, use_counts, value_uses};
 use crate::cleanup::{cse, dce};
+use crate::tile::has_call;
 use sci_ir::{BinaryOp, Block, DType, Function, Module, Op, ReduceOp, Type, Value, ValueId};
 use std::collections::HashSet;
 
@@ -34,8 +35,28 @@ pub fn share_point_work(m: &mut Module) -> usize {
     let mut merged = 0;
     let ids: Vec<_> = m.functions.iter().map(|(id, _)| id).collect();
     for id in ids {
-        if let Some(f) = m.functions.get_mut(id) {
-            merged += share_point_work_function(f);
+        let Some(f) = m.functions.get_mut(id) else {
+            continue;
+        };
+        let here = share_point_work_function(f);
+        merged += here;
+        // A merged body may evaluate the network once as a call (the value's map) and once
+        // inlined (the gradient's, which derivative code needs inlined): inlined both, CSE
+        // sees one forward pass.
+        let calls_in_maps = f.body.body.iter().any(|v| {
+            matches!(f.values.get(*v).map(|v| &v.op),
+                Some(Op::Map { body, .. }) if has_call(f, body, 0))
+        });
+        if here > 0 && calls_in_maps {
+            let inlined = m
+                .functions
+                .get(id)
+                .and_then(|f| inline_calls_function(m, f).ok());
+            if let (Some(mut g), Some(slot)) = (inlined, m.functions.get_mut(id)) {
+                cse(&mut g);
+                dce(&mut g);
+                *slot = g;
+            }
         }
     }
     merged

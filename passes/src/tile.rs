@@ -169,7 +169,7 @@ pub fn tile_function(f: &mut Function, lanes: usize) -> usize {
 }
 
 /// True when `block` (or a block inside it) calls a function.
-fn has_call(f: &Function, block: &Block, depth: usize) -> bool {
+pub(crate) fn has_call(f: &Function, block: &Block, depth: usize) -> bool {
     depth < 64
         && block
             .body
