@@ -15,7 +15,7 @@
 use crate::arena;
 use rayon::prelude::*;
 use sci_ir::interp::{max_nan, min_nan};
-use sci_ir::{Block, FuncId, Function, Op, ReduceOp, ValueId};
+use sci_ir::{Block, FuncId, Function, Module, Op, ReduceOp, ValueId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -132,6 +132,33 @@ pub(crate) fn outlined_call(f: &Function, body: &Block) -> Option<(FuncId, Vec<V
         return None;
     }
     Some((*func, args.get(..captured)?.to_vec()))
+}
+
+/// Tile bodies doing less work than this (elements produced per tile, summed over the
+/// tile function's values) run on the calling thread: waking the pool's threads costs
+/// more than such a body (a point count `map X { 1 }` is a few dozen elements per tile;
+/// a network's tile tens of thousands).
+const THREADED_TILE_WORK_MIN: usize = 2048;
+
+/// The thread count word for a `tile_map` whose tile function is `func`: an explicit
+/// count (`threads > 0`) as asked; the automatic one (0: all cores) unless the body is too
+/// cheap to share out (see [`THREADED_TILE_WORK_MIN`]), then 1.
+pub(crate) fn threads_for(module: &Module, func: FuncId, threads: usize) -> usize {
+    if threads != 0 {
+        return threads;
+    }
+    let work: usize = module.functions.get(func).map_or(usize::MAX, |f| {
+        f.body
+            .body
+            .iter()
+            .filter_map(|v| f.values.get(*v)?.ty.element_count())
+            .sum()
+    });
+    if work < THREADED_TILE_WORK_MIN {
+        1
+    } else {
+        threads
+    }
 }
 
 /// The code of a reduction in word 4 (0: none).

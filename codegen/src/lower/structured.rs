@@ -10,7 +10,7 @@
 
 use super::{DescWord, Emit, FBin, FCmp, FUn, ICmp, Ix, Lower, Repr, ReprOf, Res, internal};
 use crate::abi::{Status, batch_source};
-use crate::parallel::{Descriptor, TileShape, Word, outlined_call};
+use crate::parallel::{Descriptor, TileShape, Word, outlined_call, threads_for};
 use sci_ir::{Block, FuncId, ReduceOp, ValueId};
 
 /// A batched input of a `map`: its address and elements per point.
@@ -353,7 +353,10 @@ pub(crate) fn tile_map<'a, E: Lower<'a>>(
         reduce,
         out: out.clone(),
     };
-    match outlined_call(s.function(), body).and_then(|(f, c)| Some((f, c, s.tile_runtime(f)?))) {
+    match outlined_call(s.function(), body).and_then(|(f, c)| {
+        let threads = threads_for(s.module(), f, s.tile_runtime(f)?);
+        Some((f, c, threads))
+    }) {
         Some((func, captures, threads)) => run_tiles(s, &tile, &tiles, func, &captures, threads)?,
         None => tile_loop(s, &tile, &tiles, mask, body)?,
     }
