@@ -108,20 +108,8 @@ pub fn tile_function(f: &mut Function, lanes: usize) -> usize {
         let Some(Op::Map { inputs, body }) = f.values.get(a).map(|v| v.op.clone()) else {
             continue;
         };
-        if let Ok(mut block) = Tiler::new(f, lanes).run(&body, true)
-            && f.values.get(id).is_some()
-        {
-            let moved = hoist::hoist_invariants(f, &mut block);
+        if let Some(moved) = tile_map_at(f, id, inputs, &body, lanes, Some(op)) {
             hoisted.insert(id, moved);
-            let Some(v) = f.values.get_mut(id) else {
-                continue;
-            };
-            v.op = Op::TileMap {
-                inputs,
-                lanes,
-                reduce: Some(op),
-                body: block,
-            };
             fused.insert(a);
             count += 1;
         }
@@ -134,20 +122,8 @@ pub fn tile_function(f: &mut Function, lanes: usize) -> usize {
         let Some(Op::Map { inputs, body }) = f.values.get(id).map(|v| v.op.clone()) else {
             continue;
         };
-        if let Ok(mut block) = Tiler::new(f, lanes).run(&body, false)
-            && f.values.get(id).is_some()
-        {
-            let moved = hoist::hoist_invariants(f, &mut block);
+        if let Some(moved) = tile_map_at(f, id, inputs, &body, lanes, None) {
             hoisted.insert(id, moved);
-            let Some(v) = f.values.get_mut(id) else {
-                continue;
-            };
-            v.op = Op::TileMap {
-                inputs,
-                lanes,
-                reduce: None,
-                body: block,
-            };
             count += 1;
         }
     }
@@ -166,6 +142,30 @@ pub fn tile_function(f: &mut Function, lanes: usize) -> usize {
         dce(f);
     }
     count
+}
+
+/// Makes value `id` the `tile_map` of the map `inputs`/`body` (fused with `reduce` when
+/// given); returns the loop-invariant values moved out of its body, to be placed before it,
+/// or `None` (nothing changed) when the body has no tile form.
+fn tile_map_at(
+    f: &mut Function,
+    id: ValueId,
+    inputs: Vec<ValueId>,
+    body: &Block,
+    lanes: usize,
+    reduce: Option<ReduceOp>,
+) -> Option<Vec<ValueId>> {
+    f.values.get(id)?;
+    let mut block = Tiler::new(f, lanes).run(body, reduce.is_some()).ok()?;
+    let moved = hoist::hoist_invariants(f, &mut block);
+    let v = f.values.get_mut(id)?;
+    v.op = Op::TileMap {
+        inputs,
+        lanes,
+        reduce,
+        body: block,
+    };
+    Some(moved)
 }
 
 /// True when `block` (or a block inside it) calls a function.
@@ -491,6 +491,16 @@ impl<'f> Tiler<'f> {
     /// The values of a nested loop body rewritten into `self.body`: its index arguments are
     /// uniform, its result is tiled.
     fn tile_block(&mut self, block: &Block) -> Res<(Vec<ValueId>, ValueId)> {
+        let args = self.uniform_args(block)?;
+        for &id in &block.body {
+            self.value(id)?;
+        }
+        let result = self.tiled(block.result)?;
+        Ok((args, result))
+    }
+
+    /// Fresh copies of a nested block's arguments (loop indices: the same for every lane).
+    fn uniform_args(&mut self, block: &Block) -> Res<Vec<ValueId>> {
         let mut args = Vec::with_capacity(block.args.len());
         for &a in &block.args {
             let v = self.f.values.get(a).cloned().ok_or(Untileable)?;
@@ -498,11 +508,7 @@ impl<'f> Tiler<'f> {
             self.lane.insert(a, Lane::Uniform(new));
             args.push(new);
         }
-        for &id in &block.body {
-            self.value(id)?;
-        }
-        let result = self.tiled(block.result)?;
-        Ok((args, result))
+        Ok(args)
     }
 
     /// The new form of an original value known to be uniform.
@@ -541,13 +547,7 @@ impl<'f> Tiler<'f> {
         if depth > 64 {
             return Err(Untileable);
         }
-        let mut args = Vec::with_capacity(block.args.len());
-        for &a in &block.args {
-            let v = self.f.values.get(a).cloned().ok_or(Untileable)?;
-            let new = self.raw(v.op, v.ty);
-            self.lane.insert(a, Lane::Uniform(new));
-            args.push(new);
-        }
+        let args = self.uniform_args(block)?;
         let mut body = Vec::with_capacity(block.body.len());
         for &id in &block.body {
             let v = self.f.values.get(id).cloned().ok_or(Untileable)?;
