@@ -92,6 +92,10 @@ fn forward_batch_sources(f: &mut Function) {
         let Some(Op::Map { inputs, body }) = f.values.get(id).map(|v| &v.op) else {
             continue;
         };
+        // A broken map (arguments and inputs differ in number) is left alone.
+        if body.args.len() != inputs.len() {
+            continue;
+        }
         let read = block_reads(f, body);
         let mut new_inputs = inputs.clone();
         for (k, arg) in body.args.iter().enumerate() {
@@ -136,6 +140,9 @@ fn inline_uniform_inputs(f: &mut Function) {
     let top = f.body.body.clone();
     for &id in &top {
         while let Some(Op::Map { inputs, body }) = f.values.get(id).map(|v| &v.op) {
+            if body.args.len() != inputs.len() {
+                break;
+            }
             let found = inputs.iter().enumerate().find_map(|(k, x)| {
                 let Some(Op::Map {
                     inputs: up_inputs,

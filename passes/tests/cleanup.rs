@@ -86,3 +86,47 @@ fn passes_leave_broken_functions_alone() {
     fold_constants(&mut f);
     assert_eq!(f, broken);
 }
+
+/// `share_point_work` and the batch-major rewrite on maps whose structure is broken (an
+/// argument or an input missing, a dangling result or operand) change what they can and
+/// never panic.
+#[test]
+fn point_work_sharing_survives_broken_maps() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cleanup");
+    for file in ["fuse.sir", "fuse_value_grad.sir"] {
+        let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
+        let m = read_module(FileId(0), &text).unwrap();
+        let f = m.functions.iter().next().unwrap().1.clone();
+        let maps: Vec<_> = f
+            .values
+            .iter()
+            .filter(|(_, v)| matches!(v.op, sci_ir::Op::Map { .. }))
+            .map(|(id, _)| id)
+            .collect();
+        let dangling = sci_ir::Handle::from_index(99_999);
+        for &id in &maps {
+            for mutation in 0..4 {
+                let mut g = f.clone();
+                if let sci_ir::Op::Map { inputs, body } = &mut g.values[id].op {
+                    match mutation {
+                        0 => {
+                            body.args.pop();
+                        }
+                        1 => {
+                            inputs.pop();
+                        }
+                        2 => body.result = dangling,
+                        _ => {
+                            if let Some(first) = inputs.first_mut() {
+                                *first = dangling;
+                            }
+                        }
+                    }
+                }
+                let mut tiled = g.clone();
+                share_point_work_function(&mut g);
+                sci_passes::tile::tile_function(&mut tiled, 4);
+            }
+        }
+    }
+}
