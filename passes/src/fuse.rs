@@ -3,8 +3,8 @@
 //! A loss with several residuals on one point set, `mean(r1²) + mean(r2²) + mean(r3²)`, is
 //! lowered as one `reduce_batch mean (map X { rᵢ² })` per residual, each map evaluating the
 //! network and its input derivatives at the same points `X` again. This pass merges such
-//! reductions (same reduction, same batched inputs in the same order, scalar per-point
-//! values, each map used only by its reduction) into one:
+//! reductions (`sum` or `mean`, the same batched inputs in the same order, scalar or vector
+//! per-point values, each map used only by its reduction) into one:
 //!
 //! ```text
 //! %m: batch f64[3] = map X (p) { …r1²…; …r2²…; …r3²…; yield concat [r1², r2², r3²] }
@@ -16,7 +16,14 @@
 //! network's forward pass (inlined once per residual by derivative expansion), and every
 //! derivative sweep the residuals have in common. The gradient taken afterwards reverses
 //! one body. Each component of the merged reduction is summed over the points in the same
-//! order as before, so results are bit-identical to the unmerged loss.
+//! order as before, so results are bit-identical to the unmerged loss. Sums and means merge
+//! as one sum, each mean then divided by the point count as `reduce_batch mean` divides.
+//!
+//! The same merge serves `value_and_grad`: the value's `mean` map and the gradient's reverse
+//! map, which recomputes the forward pass, become one body in which the forward pass runs
+//! once. Two rewrites first give them the same inputs: a map that only counts the points of
+//! another map's result reads the points themselves, and a map yielding one value for every
+//! point (the `1/n` seed) is read as that value.
 //!
 //! The merged map goes where the first map was, and the top-level block is put back in
 //! dependency order (what the other maps read moves before it, what uses their results
