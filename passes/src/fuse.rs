@@ -30,9 +30,9 @@
 //! after). A map that reads one of the other reductions (a gradient whose seed depends on
 //! the loss value) is left apart, so no merge creates a cycle.
 
-use crate::ad::{inline_calls_function, replace_uses, use_counts, value_uses};
+use crate::ad::{replace_uses, use_counts, value_uses};
 use crate::cleanup::{cse, dce};
-use crate::tile::has_call;
+use crate::tile::inline_calls_in_maps;
 use sci_ir::{BinaryOp, Block, DType, Function, Module, Op, ReduceOp, Type, Value, ValueId};
 use std::collections::HashSet;
 
@@ -50,20 +50,12 @@ pub fn share_point_work(m: &mut Module) -> usize {
         // A merged body may evaluate the network once as a call (the value's map) and once
         // inlined (the gradient's, which derivative code needs inlined): inlined both, CSE
         // sees one forward pass.
-        let calls_in_maps = f.body.body.iter().any(|v| {
-            matches!(f.values.get(*v).map(|v| &v.op),
-                Some(Op::Map { body, .. }) if has_call(f, body, 0))
-        });
-        if here > 0 && calls_in_maps {
-            let inlined = m
-                .functions
-                .get(id)
-                .and_then(|f| inline_calls_function(m, f).ok());
-            if let (Some(mut g), Some(slot)) = (inlined, m.functions.get_mut(id)) {
-                cse(&mut g);
-                dce(&mut g);
-                *slot = g;
-            }
+        if here > 0
+            && inline_calls_in_maps(m, id)
+            && let Some(f) = m.functions.get_mut(id)
+        {
+            cse(f);
+            dce(f);
         }
     }
     merged

@@ -39,7 +39,7 @@ pub use outline::{is_single_call, outline_tiles};
 use crate::ad::{inline_calls_function, use_counts};
 use crate::cleanup::{cse, dce};
 use sci_ir::{
-    BinaryOp, Block, DType, Function, Module, Op, ReduceOp, Type, UnaryOp, Value, ValueId,
+    BinaryOp, Block, DType, FuncId, Function, Module, Op, ReduceOp, Type, UnaryOp, Value, ValueId,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -60,26 +60,38 @@ pub fn tile_module(m: &mut Module, lanes: usize) -> usize {
     let ids: Vec<_> = m.functions.iter().map(|(id, _)| id).collect();
     let mut count = 0;
     for id in ids {
-        let calls_in_maps = m.functions.get(id).is_some_and(|f| {
-            f.body.body.iter().any(|v| {
-                matches!(f.values.get(*v).map(|v| &v.op),
-                    Some(Op::Map { body, .. }) if has_call(f, body, 0))
-            })
-        });
-        if calls_in_maps {
-            let inlined = m
-                .functions
-                .get(id)
-                .and_then(|f| inline_calls_function(m, f).ok());
-            if let (Some(g), Some(slot)) = (inlined, m.functions.get_mut(id)) {
-                *slot = g;
-            }
-        }
+        inline_calls_in_maps(m, id);
         if let Some(f) = m.functions.get_mut(id) {
             count += tile_function(f, lanes);
         }
     }
     count
+}
+
+/// Inlines every call of function `id` when one of its top-level maps calls a function (a
+/// network called per point), so that the callee's ops are in the map's body; returns
+/// whether it did.
+pub(crate) fn inline_calls_in_maps(m: &mut Module, id: FuncId) -> bool {
+    let calls_in_maps = m.functions.get(id).is_some_and(|f| {
+        f.body.body.iter().any(|v| {
+            matches!(f.values.get(*v).map(|v| &v.op),
+                Some(Op::Map { body, .. }) if has_call(f, body, 0))
+        })
+    });
+    if !calls_in_maps {
+        return false;
+    }
+    let inlined = m
+        .functions
+        .get(id)
+        .and_then(|f| inline_calls_function(m, f).ok());
+    match (inlined, m.functions.get_mut(id)) {
+        (Some(g), Some(slot)) => {
+            *slot = g;
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Rewrites the top-level maps of `f`; returns how many became `tile_map`s.
@@ -169,7 +181,7 @@ fn tile_map_at(
 }
 
 /// True when `block` (or a block inside it) calls a function.
-pub(crate) fn has_call(f: &Function, block: &Block, depth: usize) -> bool {
+fn has_call(f: &Function, block: &Block, depth: usize) -> bool {
     depth < 64
         && block
             .body
