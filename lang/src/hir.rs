@@ -220,6 +220,15 @@ impl ModelHir {
             .position(|other| other.same_points(r))
             .map_or(id, |k| ResidualId(k as u32))
     }
+
+    /// The residuals that open a point set ([`ModelHir::point_set`] is themselves), with
+    /// their declaration index, in declaration order: one per set of collocation points.
+    pub fn point_sets(&self) -> impl Iterator<Item = (usize, &ResidualHir)> + '_ {
+        self.residuals
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| self.point_set(ResidualId(*k as u32)).index() == *k)
+    }
 }
 
 impl ResidualHir {

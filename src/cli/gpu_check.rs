@@ -237,11 +237,8 @@ fn draw_points(
     points: Option<usize>,
 ) -> Result<HashMap<String, PointSet>, String> {
     let mut sets = HashMap::new();
-    for (r, res) in model.residuals.iter().enumerate() {
-        // Residuals sampled alike share the first one's points (and loss inputs).
-        if model.point_set(hir::ResidualId(r as u32)).index() != r {
-            continue;
-        }
+    // Residuals sampled alike share the first one's points (and loss inputs).
+    for (r, res) in model.point_sets() {
         let domain = model
             .domains
             .get(res.domain.index())

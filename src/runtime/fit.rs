@@ -338,11 +338,7 @@ fn residual_points(
     inputs: &[LossInput],
 ) -> Result<Vec<ResidualPoints>, Error> {
     let mut out = Vec::new();
-    for (k, r) in hir.residuals.iter().enumerate() {
-        let id = hir::ResidualId(k as u32);
-        if hir.point_set(id) != id {
-            continue;
-        }
+    for (k, r) in hir.point_sets() {
         let domain = hir.domains.get(r.domain.index()).ok_or_else(|| {
             Error::numerical(format!(
                 "the domain of residual `{}` does not exist",

@@ -49,11 +49,7 @@ pub fn loss_inputs(model: &ModelHir) -> Vec<LossInput> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for (k, r) in model.residuals.iter().enumerate() {
-        let id = ResidualId(k as u32);
-        if model.point_set(id) != id {
-            continue;
-        }
+    for (_, r) in model.point_sets() {
         if let Some(domain) = model.domains.get(r.domain.index()) {
             out.extend(domain.coords.iter().map(|c| LossInput::Coord {
                 residual: r.name.clone(),
