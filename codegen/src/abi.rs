@@ -30,6 +30,17 @@ pub(crate) const WS_PEAK: i32 = 24;
 /// `int32_t sci_M_f_ws(ARGS..., double *out, sci_workspace *ws)` (`docs/abi.md`).
 pub const WORKSPACE_SUFFIX: &str = "_ws";
 
+/// The `out` parameter of a compiled function's parameters, and the caller's workspace
+/// after it when the function takes one (the workspace form of an object file); `None` when
+/// there is no `out`.
+pub(crate) fn out_and_workspace<T: Copy>(params: &[T], workspace: bool) -> Option<(T, Option<T>)> {
+    match *params {
+        [.., out, ws] if workspace => Some((out, Some(ws))),
+        [.., out] => Some((out, None)),
+        [] => None,
+    }
+}
+
 /// What a compiled function returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]

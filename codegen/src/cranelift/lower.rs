@@ -13,7 +13,7 @@
 use super::CraneliftOptions;
 use crate::CodegenError;
 use crate::abi::Status;
-use crate::abi::{WS_BASE, WS_PEAK, WS_SIZE, WS_USED};
+use crate::abi::{WS_BASE, WS_PEAK, WS_SIZE, WS_USED, out_and_workspace};
 use crate::lower::{Env, Lower, Values, function};
 use crate::plan::{Plan, Storage, WorkMemory};
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -131,11 +131,8 @@ pub(crate) fn lower_function<M: ClModule>(
     let exit = b.create_block();
     b.append_block_param(exit, I32);
     // Object code takes the caller's workspace after `out` (`abi_signature`).
-    let (out, ws) = match params[..] {
-        [.., out, ws] if workspace => (out, Some(ws)),
-        [.., out] => (out, None),
-        [] => return Err(internal("no out parameter")),
-    };
+    let (out, ws) =
+        out_and_workspace(&params, workspace).ok_or_else(|| internal("no out parameter"))?;
 
     let WorkMemory {
         frame_bytes,

@@ -17,7 +17,7 @@
 use super::{Decls, LlvmOptions};
 use crate::CodegenError;
 use crate::abi::Status;
-use crate::abi::{WS_BASE, WS_PEAK, WS_SIZE, WS_USED};
+use crate::abi::{WS_BASE, WS_PEAK, WS_SIZE, WS_USED, out_and_workspace};
 use crate::lower::{Env, Lower, Values, function};
 use crate::plan::{Plan, Storage, WorkMemory};
 use inkwell::basic_block::BasicBlock;
@@ -132,12 +132,9 @@ pub(super) fn lower_function<'ctx>(
 
     let params = func.get_params();
     // Object code takes the caller's workspace after `out` (`abi_type`).
-    let (out, ws) = match params[..] {
-        [.., out, ws] if decls.workspace => (out, Some(ws.into_pointer_value())),
-        [.., out] => (out, None),
-        [] => return Err(internal("no out parameter")),
-    };
-    let out = out.into_pointer_value();
+    let (out, ws) =
+        out_and_workspace(&params, decls.workspace).ok_or_else(|| internal("no out parameter"))?;
+    let (out, ws) = (out.into_pointer_value(), ws.map(|w| w.into_pointer_value()));
 
     let WorkMemory {
         frame_bytes,
