@@ -1,15 +1,22 @@
 //! The dispatch over ops: each value of a block body, in order, to its lowering.
 
-use super::{Repr, ReprOf, Res, Tensors, internal, structured};
+use super::stencil::Fact;
+use super::{Ix, Repr, ReprOf, Res, Tensors, internal, structured};
 use crate::CodegenError;
 use sci_ir::{BinaryOp, Block, DType, Op, ValueId};
 
 /// Lowering of whole block bodies.
 pub(crate) trait Lower<'a>: Tensors<'a> {
-    /// Lowers the values of a block body in order.
+    /// Lowers the values of a block body in order (on a piece of a split `tabulate`, with
+    /// what is known there: decided tests and selects, values not needed).
     fn lower_body(&mut self, body: &[ValueId]) -> Res<()> {
         for &id in body {
-            let r = self.lower_value(id)?;
+            let r = match self.values().facts.get(&id).copied() {
+                Some(Fact::Unused) => continue,
+                Some(Fact::Truth(t)) => Repr::Scalar(self.f64c(if t { 1.0 } else { 0.0 })?),
+                Some(Fact::Same(v)) => self.repr(v)?,
+                Some(Fact::InRange) | None => self.lower_value(id)?,
+            };
             self.set(id, r);
         }
         Ok(())
@@ -64,6 +71,11 @@ pub(crate) trait Lower<'a>: Tensors<'a> {
             }),
             Op::Cast(a) => self.elementwise(id, &[*a], &|s, x| s.cast(x[0].clone(), ty.dtype)),
             Op::Broadcast(a) => self.broadcast(id, *a),
+            Op::Index { array, indices, .. }
+                if ty.shape.is_empty() && self.values().facts.get(&id) == Some(&Fact::InRange) =>
+            {
+                self.index_in_range(*array, indices)
+            }
             Op::Index {
                 array,
                 indices,
@@ -93,6 +105,26 @@ pub(crate) trait Lower<'a>: Tensors<'a> {
                 f.name
             ))),
         }
+    }
+
+    /// An element of `array` at indices known to be in range (on a piece of a split
+    /// `tabulate`): no check, no fill.
+    fn index_in_range(&mut self, array: ValueId, indices: &[ValueId]) -> Res<ReprOf<Self>> {
+        let shape = &self.ty(array)?.shape;
+        let base = self.buf(array)?;
+        let mut lin = Ix::C(0);
+        for (&i, &n) in indices.iter().zip(shape) {
+            let iv = match self.index_form(i)? {
+                Some(iv) => iv,
+                None => {
+                    let x = self.scalar(i)?;
+                    self.f64_to_index(x)?
+                }
+            };
+            let scaled = self.ix_mul(lin, n)?;
+            lin = self.ix_add(scaled, Ix::V(iv))?;
+        }
+        Ok(Repr::Scalar(self.load(base, lin)?))
     }
 
     /// Records the index form of `x = a OP b` when it is an index computed from indices

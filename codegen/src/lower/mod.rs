@@ -19,6 +19,7 @@
 mod dispatch;
 pub(crate) mod function;
 mod scalar;
+mod stencil;
 pub(crate) mod structured;
 pub(crate) mod tensor;
 
@@ -120,6 +121,9 @@ pub(crate) struct Values<F, I, P> {
     /// The index form of `f64` values that are loop counters (block arguments of
     /// `tabulate`/`fold`), so indexing with them skips a conversion and a range check.
     int_of: HashMap<F, I>,
+    /// What is known about the values of the `tabulate` piece being lowered
+    /// (`stencil::split`).
+    facts: stencil::Facts,
 }
 
 impl<F: Clone + Eq + Hash, I: Clone, P: Clone> Values<F, I, P> {
@@ -128,6 +132,7 @@ impl<F: Clone + Eq + Hash, I: Clone, P: Clone> Values<F, I, P> {
         Values {
             env: vec![None; count],
             int_of: HashMap::new(),
+            facts: stencil::Facts::new(),
         }
     }
 }

@@ -8,7 +8,10 @@
 //! ([`Emit::compensated_batch_sums`]; the error then does not grow with the number of
 //! points), else a plain left-to-right sum that matches the interpreter bit for bit.
 
-use super::{DescWord, Emit, FBin, FCmp, FUn, ICmp, Ix, Lower, Repr, ReprOf, Res, internal};
+use super::stencil::{self, Split};
+use super::{
+    DescWord, Emit, FBin, FCmp, FUn, ICmp, Ix, Lower, NestBody, Repr, ReprOf, Res, internal,
+};
 use crate::abi::{Status, batch_source};
 use crate::parallel::{Descriptor, TileShape, Word, outlined_call, threads_for};
 use sci_ir::{Block, FuncId, ReduceOp, ValueId};
@@ -36,7 +39,7 @@ pub(crate) fn tabulate<'a, E: Lower<'a>>(
     let dst = s.dest(id)?;
     let per = s.len_of(body.result)?;
     let mut idx = Vec::new();
-    s.nest(extents, &mut idx, &mut |s, idx| {
+    let mut item = |s: &mut E, idx: &[E::I]| {
         let args = idx
             .iter()
             .map(|i| Ok(Repr::Scalar(s.index_value(i.clone())?)))
@@ -45,8 +48,54 @@ pub(crate) fn tabulate<'a, E: Lower<'a>>(
         let lin = s.linear(extents, idx)?;
         let at = s.addr(dst.clone(), lin, per)?;
         s.store_repr(item, at, per)
-    })?;
+    };
+    match stencil::split(s.function(), extents, body) {
+        Some(split) => split_nest(s, &split, &mut idx, &mut Vec::new(), &mut item)?,
+        None => s.nest(extents, &mut idx, &mut item)?,
+    }
     Ok(Repr::Buf(dst))
+}
+
+/// The loops of a split `tabulate` (`stencil::split`): per dimension, one loop per piece
+/// (a single counter value needs none), nested as the whole loops were, so the points run
+/// in the same order; `body` runs with the facts of the piece it is in.
+fn split_nest<'a, E: Lower<'a>>(
+    s: &mut E,
+    split: &Split,
+    idx: &mut Vec<E::I>,
+    key: &mut Vec<usize>,
+    body: &mut NestBody<'_, E>,
+) -> Res<()> {
+    let Some(pieces) = split.bounds.get(idx.len()) else {
+        let facts = split
+            .facts(key)
+            .ok_or_else(|| internal::<E>("a piece of a split tabulate without facts"))?;
+        let outer = s.values_mut().facts.clone();
+        s.values_mut()
+            .facts
+            .extend(facts.iter().map(|(k, v)| (*k, *v)));
+        let r = body(s, idx);
+        s.values_mut().facts = outer;
+        return r;
+    };
+    for (k, &(lo, hi)) in pieces.iter().enumerate() {
+        key.push(k);
+        if hi - lo == 1 {
+            let i = s.ic(lo)?;
+            idx.push(i);
+            split_nest(s, split, idx, key, body)?;
+            idx.pop();
+        } else {
+            s.for_loop(Ix::C(lo), Ix::C(hi), Vec::new(), &mut |s, i, _| {
+                idx.push(i);
+                split_nest(s, split, idx, key, body)?;
+                idx.pop();
+                Ok(Vec::new())
+            })?;
+        }
+        key.pop();
+    }
+    Ok(())
 }
 
 pub(crate) fn fold<'a, E: Lower<'a>>(

@@ -197,10 +197,14 @@ impl<'a> Emit<'a> for FnLower<'a> {
         let n = xs.len();
         let data: Vec<String> = xs.iter().map(|x| super::text::f64_literal(*x)).collect();
         let name = format!("sci_lit_{}_{}", self.tag, id.index());
-        self.cx.globals.push(format!(
+        let global = format!(
             "memref.global \"private\" constant @{name} : memref<{n}xf64> = dense<[{}]>",
             data.join(", ")
-        ));
+        );
+        // A body lowered more than once (the pieces of a split `tabulate`) reads one global.
+        if !self.cx.globals.contains(&global) {
+            self.cx.globals.push(global);
+        }
         let g = self.def(format!("memref.get_global @{name} : memref<{n}xf64>"));
         let mem = self.def(format!("memref.cast {g} : memref<{n}xf64> to {MEM}"));
         Ok(Region { mem, off: Ix::C(0) })
