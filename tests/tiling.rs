@@ -78,6 +78,7 @@ fn agree(a: &Result<Tensor, sci::ir::EvalError>, b: &Result<Tensor, sci::ir::Eva
         (Ok(want), Ok(got)) => Tolerance {
             rtol: 1e-9,
             atol: 1e-11,
+            normwise: false,
         }
         .agree(want, got),
         (Err(_), Err(_)) => true,

@@ -14,11 +14,16 @@ use sci_ir::{FuncId, Interpreter, Module, Tensor, ValidModule};
 use std::fmt;
 
 /// How close a back end's numbers must be to the interpreter's: `|got − want| ≤ atol +
-/// rtol·|want|`, NaN matching NaN.
+/// rtol·|want|`, NaN matching NaN; norm-wise, `|want|` is the largest of the result's.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Tolerance {
     pub rtol: f64,
     pub atol: f64,
+    /// Whether each element's error is measured against the largest `|want|` of the
+    /// result rather than its own: the bound for code that reorders long sums whose terms
+    /// cancel (matrix-product kernels over a tile), where a small element can carry the
+    /// rounding of large terms.
+    pub normwise: bool,
 }
 
 impl Tolerance {
@@ -26,24 +31,40 @@ impl Tolerance {
     pub const EXACT: Tolerance = Tolerance {
         rtol: 0.0,
         atol: 0.0,
+        normwise: false,
     };
     /// The project's bound for back ends that reorder sums or call another libm.
     pub const DEFAULT: Tolerance = Tolerance {
         rtol: 1e-12,
         atol: 1e-13,
+        normwise: false,
+    };
+    /// [`Tolerance::DEFAULT`], norm-wise: for batch-major code with matrix-product kernels.
+    pub const NORMWISE: Tolerance = Tolerance {
+        normwise: true,
+        ..Tolerance::DEFAULT
     };
 
     /// Whether `got` has `want`'s shape and batch and every element is within this
     /// tolerance of `want`'s.
     pub fn agree(&self, want: &Tensor, got: &Tensor) -> bool {
+        let scale = if self.normwise {
+            want.data
+                .iter()
+                .filter(|w| w.is_finite())
+                .fold(0.0f64, |m, w| m.max(w.abs()))
+        } else {
+            0.0
+        };
         want.shape == got.shape
             && want.batch == got.batch
             && want.data.len() == got.data.len()
-            && want
-                .data
-                .iter()
-                .zip(&got.data)
-                .all(|(w, x)| close(*x, *w, self.rtol, self.atol))
+            && want.data.iter().zip(&got.data).all(|(w, x)| {
+                close(*x, *w, self.rtol, self.atol)
+                    || (self.normwise
+                        && w.is_finite()
+                        && (x - w).abs() <= self.atol + self.rtol * scale)
+            })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Every back end of this build, the interpreter included, over the same suites against the
 //! reference interpreter: the IR filetests (the structured stress module among them, also
-//! with its edge-case inputs), random IR programs, run-time failures, unexpanded
+//! with its edge-case inputs), every example (lowered with its derivative functions, also
+//! batch-major as the JITs compile it), random IR programs, run-time failures, unexpanded
 //! derivatives, and calls from many threads. A back end joins by adding one entry to
 //! [`backends`]; what is specific to one back end (LLVM's vectorised IR, MLIR's text and
 //! PTX) stays in its own test file.
@@ -11,7 +12,7 @@
 
 mod common;
 
-use common::{filetest_modules, read, structured};
+use common::{example_modules, filetest_modules, read, structured};
 use sci_codegen::difftest::{Inputs, Report, Tolerance, check_module, structured_inputs};
 use sci_codegen::{Backend, InterpreterBackend};
 use sci_ir::random::{RandomOptions, random_function};
@@ -101,7 +102,20 @@ fn check(
     total: &mut Report,
     failures: &mut Vec<String>,
 ) {
-    match check_module(&*under.backend, module, inputs, under.tol) {
+    check_within(under, under.tol, label, module, inputs, total, failures);
+}
+
+/// [`check`] within tolerance `tol`.
+fn check_within(
+    under: &Under,
+    tol: Tolerance,
+    label: &str,
+    module: &Module,
+    inputs: &Inputs<'_>,
+    total: &mut Report,
+    failures: &mut Vec<String>,
+) {
+    match check_module(&*under.backend, module, inputs, tol) {
         Ok((r, m)) => {
             *total += r;
             failures.extend(m.iter().map(|m| format!("{}: {label}: {m}", under.label)));
@@ -129,6 +143,54 @@ fn ir_filetests_match_the_interpreter() {
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
         assert!(total.compared > 300, "{}: {total:?}", under.label);
+    }
+}
+
+/// Every example, as `sci` compiles it for the interpreter and MLIR, and batch-major with
+/// its tile bodies outlined, as the CPU JITs compile it (`sci::jit::batch_major`).
+#[test]
+fn every_example_matches_the_interpreter() {
+    let examples = example_modules();
+    assert!(examples.len() >= 10, "{} lowered examples", examples.len());
+    for under in backends() {
+        let (mut total, mut failures) = (Report::default(), Vec::new());
+        for (path, module) in &examples {
+            let label = path.display().to_string();
+            check(
+                &under,
+                &label,
+                module,
+                &Inputs::Random(0..2),
+                &mut total,
+                &mut failures,
+            );
+            if under.label != "mlir" {
+                let mut tiled = module.clone();
+                sci_passes::tile::tile_module(&mut tiled, sci_passes::tile::DEFAULT_LANES);
+                sci_passes::tile::outline_tiles(&mut tiled);
+                let label = format!("{label} batch-major");
+                // Matrix-product kernels over a tile reorder the sums of a dense layer.
+                let tol = if under.tol == Tolerance::EXACT {
+                    Tolerance::EXACT
+                } else {
+                    Tolerance::NORMWISE
+                };
+                let inputs = Inputs::Random(0..2);
+                check_within(
+                    &under,
+                    tol,
+                    &label,
+                    &tiled,
+                    &inputs,
+                    &mut total,
+                    &mut failures,
+                );
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        // Every function of every example has code (derivatives are expanded).
+        assert_eq!(total.unavailable, 0, "{}: {total:?}", under.label);
+        assert!(total.compared > 100, "{}: {total:?}", under.label);
     }
 }
 

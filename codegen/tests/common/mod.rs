@@ -1,5 +1,7 @@
 //! What the back ends' test files share: the IR filetest modules (the structured stress
-//! module among them) read from `ir/tests/filetests`.
+//! module among them) read from `ir/tests/filetests`, and the lowered examples read from
+//! `codegen/tests/examples` (kept equal to the compiler's output by
+//! `tests/lowered_examples.rs`).
 
 #![allow(dead_code)] // each test binary uses its own part
 
@@ -50,4 +52,23 @@ pub fn has_deriv(module: &Module) -> bool {
             .iter()
             .any(|(_, v)| matches!(v.op, sci_ir::Op::Deriv { .. }))
     })
+}
+
+/// Every lowered example (`examples/*.sci` compiled with its derivative functions), with
+/// its path, in name order.
+pub fn example_modules() -> Vec<(PathBuf, Module)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/examples");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sir"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let module = read(&std::fs::read_to_string(&p).unwrap());
+            (p, module)
+        })
+        .collect()
 }
