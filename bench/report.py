@@ -373,6 +373,31 @@ def targets(rows):
         ),
     ]
     for n in (32, 64):
+        out.append(
+            line(
+                f"Brusselator N={n} rhs no slower than {LABELS['diffsol']} (≤ 1)",
+                f"bruss{n}.rhs",
+                "diffsol",
+                1.0,
+            )
+        )
+        out.append(
+            line(
+                f"Brusselator N={n} sparse Jacobian ≤ 0.5× {LABELS['diffsol']}",
+                f"bruss{n}.jac",
+                "diffsol",
+                0.5,
+            )
+        )
+    out.append(
+        line(
+            f"Brusselator N=32 sparse Jacobian ≤ 2× {LABELS['casadi']}",
+            "bruss32.jac",
+            "casadi",
+            2.0,
+        )
+    )
+    for n in (32, 64):
         for peer in ("casadi", "casadi_map"):
             out.append(
                 line(

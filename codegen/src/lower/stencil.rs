@@ -67,7 +67,7 @@ pub(crate) fn split(f: &Function, extents: &[usize], body: &Block) -> Option<Spl
     }
     let bounds = piece_bounds(f, extents, body);
     let count = bounds.iter().map(Vec::len).product::<usize>();
-    if count <= 1 || count > MAX_PIECES || count.saturating_mul(body.body.len()) > MAX_SPLIT_VALUES
+    if count == 0 || count > MAX_PIECES || count.saturating_mul(body.body.len()) > MAX_SPLIT_VALUES
     {
         return None;
     }
@@ -294,6 +294,14 @@ fn piece_facts(
                 let Some(shape) = f.values.get(*array).map(|x| &x.ty.shape) else {
                     continue;
                 };
+                // An element of an integer table (a gather's positions) lies between the
+                // table's least and greatest entries.
+                if scalar_of(f, v, DType::I64)
+                    && let Some(Op::Literal(xs)) = f.values.get(*array).map(|x| &x.op)
+                    && let Some(r) = literal_range(xs)
+                {
+                    interval.insert(v, r);
+                }
                 let in_range = indices.len() == shape.len()
                     && indices.iter().zip(shape).all(|(i, &n)| {
                         range_of(&interval, *i).is_some_and(|(lo, hi)| lo >= 0 && hi < n as i64)
@@ -348,6 +356,18 @@ fn cannot_fail(op: &Op, fact: Option<Fact>, scalar: bool) -> bool {
             Op::Index { fill, .. } => fill.is_some() || fact == Some(Fact::InRange),
             _ => false,
         }
+}
+
+/// The least and greatest entries of an integer table, if all are integral within
+/// [`EXACT`].
+fn literal_range(xs: &[f64]) -> Option<(i64, i64)> {
+    let exact = |x: &f64| x.fract() == 0.0 && x.abs() < EXACT as f64;
+    if xs.is_empty() || !xs.iter().all(exact) {
+        return None;
+    }
+    let lo = xs.iter().fold(f64::INFINITY, |m, x| m.min(*x));
+    let hi = xs.iter().fold(f64::NEG_INFINITY, |m, x| m.max(*x));
+    Some((lo as i64, hi as i64))
 }
 
 /// The interval of `x op y`, if it stays within [`EXACT`].
