@@ -31,6 +31,9 @@ ROWS = [
     ("bruss64.compile", "Brusselator N=64", "compile", BRUSS_PEERS),
     ("bruss64.rhs", "Brusselator N=64", "rhs", BRUSS_PEERS),
     ("bruss64.jac", "Brusselator N=64", "sparse Jacobian", BRUSS_PEERS),
+    ("bruss128.compile", "Brusselator N=128", "compile", BRUSS_PEERS),
+    ("bruss128.rhs", "Brusselator N=128", "rhs", BRUSS_PEERS),
+    ("bruss128.jac", "Brusselator N=128", "sparse Jacobian", BRUSS_PEERS),
     ("robertson.compile", "Robertson", "compile", ["diffsol"]),
     ("robertson.solve", "Robertson", "BDF solve to t = 1e5", ["diffsol", "scipy"]),
     ("bruss32.solve", "Brusselator N=32", "BDF solve to t = 10", ["diffsol", "scipy"]),
@@ -62,7 +65,17 @@ SPECIAL = {
     ("bruss64.compile", "jax"): "JAX jit of rhs + jacfwd",
 }
 
-KERNELS = ["pinn.loss_grad", "pinn.loss_grad_1thread", "pinn.loss", "bruss32.rhs", "bruss32.jac", "bruss64.rhs", "bruss64.jac"]
+KERNELS = [
+    "pinn.loss_grad",
+    "pinn.loss_grad_1thread",
+    "pinn.loss",
+    "bruss32.rhs",
+    "bruss32.jac",
+    "bruss64.rhs",
+    "bruss64.jac",
+    "bruss128.rhs",
+    "bruss128.jac",
+]
 
 FILES = {
     "sci": ["sci.json"],
@@ -296,6 +309,8 @@ def flop_table(tools, mach):
         "bruss32.jac": "Brusselator N=32 sparse Jacobian",
         "bruss64.rhs": "Brusselator N=64 rhs",
         "bruss64.jac": "Brusselator N=64 sparse Jacobian",
+        "bruss128.rhs": "Brusselator N=128 rhs",
+        "bruss128.jac": "Brusselator N=128 sparse Jacobian",
     }
     for k in KERNELS:
         s = sci.get(k)
@@ -372,7 +387,7 @@ def targets(rows):
             0.5,
         ),
     ]
-    for n in (32, 64):
+    for n in (32, 64, 128):
         out.append(
             line(
                 f"Brusselator N={n} rhs no slower than {LABELS['diffsol']} (≤ 1)",

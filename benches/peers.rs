@@ -26,7 +26,7 @@ const REF_RTOL: f64 = 1e-10;
 const REF_ATOL: f64 = 1e-13;
 
 /// Sizes of the 2-D Brusselator for the per-call kernels.
-const BRUSS_SIZES: [usize; 2] = [32, 64];
+const BRUSS_SIZES: [usize; 3] = [32, 64, 128];
 /// Size of the 2-D Brusselator that is solved.
 const BRUSS_SOLVE_N: usize = 32;
 
@@ -398,7 +398,11 @@ fn pinn(results: &mut HashMap<String, Value>, scale: f64) -> Res<Value> {
 /// The 2-D Brusselator at size `n`: compile time, `rhs` and sparse Jacobian per call.
 fn brusselator_calls(n: usize, results: &mut HashMap<String, Value>, scale: f64) -> Res<Value> {
     let (path, text) = brusselator_source(n)?;
-    let min_compiles = if n > 32 { 3 } else { 5 };
+    let min_compiles = match n {
+        0..=32 => 5,
+        33..=64 => 3,
+        _ => 1,
+    };
     let compile = time_calls(min_compiles, 10.0 * scale, || {
         black_box(compiler().compile_source(&path, &text).unwrap());
     });

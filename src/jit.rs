@@ -448,6 +448,18 @@ fn add_derivative(
         return;
     };
     match derive(ir, f) {
+        Ok(g) if too_large(&g).is_some() => {
+            let (shape, count) = too_large(&g).unwrap_or_default();
+            missing.insert(
+                name.to_string(),
+                format!(
+                    "it would hold a value of shape {shape} ({count} elements, more than the \
+                     {} compiled code and the interpreter support); large systems use the \
+                     sparse Jacobian",
+                    sci_ir::interp::MAX_ELEMENTS
+                ),
+            );
+        }
         Ok(mut g) => {
             g.name = name.to_string();
             ir.functions.push(g);
@@ -456,6 +468,20 @@ fn add_derivative(
             missing.insert(name.to_string(), e.message);
         }
     }
+}
+
+/// The shape and element count of the first value of `g` larger than any back end
+/// evaluates (the dense Jacobian of a large system): such a derivative is left out, and
+/// the rest of the program compiles.
+fn too_large(g: &sci_ir::Function) -> Option<(String, usize)> {
+    g.values.iter().find_map(|(_, v)| {
+        let count =
+            v.ty.shape
+                .iter()
+                .try_fold(1usize, |a, &e| a.checked_mul(e))
+                .unwrap_or(usize::MAX);
+        (count > sci_ir::interp::MAX_ELEMENTS).then(|| (format!("{:?}", v.ty.shape), count))
+    })
 }
 
 impl Compiled {

@@ -173,6 +173,52 @@ fn sparse_jacobian_equals_the_dense_one() {
     }
 }
 
+/// A system too large for a dense Jacobian (the 2-D Brusselator on a 128 × 128 grid:
+/// 32,768 states, a dense Jacobian of 2^30 elements) still compiles: the dense Jacobian is
+/// missing with a reason, the sparse one is there and equals the right-hand side's finite
+/// differences along a direction.
+#[test]
+fn a_system_too_large_for_a_dense_jacobian_compiles_with_the_sparse_one() {
+    let text = std::fs::read_to_string(example("brusselator2d.sci"))
+        .unwrap()
+        .replace("const n = 32", "const n = 128");
+    let compiled = sci::Compiler::new()
+        .compile_source("brusselator128.sci", &text)
+        .unwrap();
+    let m = compiled.model("Brusselator2D").unwrap();
+    let (p, n) = (m.params(), m.n_states());
+    assert_eq!(n, 32768);
+    let y: Vec<f64> = m.y0(&p).unwrap().iter().map(|v| v + 0.01).collect();
+    let mut dense = vec![0.0; 4];
+    let err = m.jacobian(0.0, &y, &p, &mut dense).unwrap_err().to_string();
+    assert!(err.contains("sparse Jacobian"), "{err}");
+    let pattern = m.jacobian_sparsity().unwrap();
+    assert_eq!(pattern.col_idx.len(), 6 * n);
+    let mut values = vec![0.0; pattern.col_idx.len()];
+    m.jacobian_csr(0.0, &y, &p, &mut values).unwrap();
+    // J·v against central differences of the right-hand side: a cubic in the state (u²v),
+    // so the truncation error is h²·|v|³ (below 1e-4 here), and a large step keeps the
+    // cancellation small (the diffusion terms are 10⁵ times the state).
+    let v: Vec<f64> = (0..n)
+        .map(|k| ((k * 7919) % 13) as f64 / 13.0 - 0.5)
+        .collect();
+    let h = 1e-2;
+    let (mut plus, mut minus) = (vec![0.0; n], vec![0.0; n]);
+    let shifted = |s: f64| -> Vec<f64> { y.iter().zip(&v).map(|(a, b)| a + s * b).collect() };
+    m.rhs(0.0, &shifted(h), &p, &mut plus).unwrap();
+    m.rhs(0.0, &shifted(-h), &p, &mut minus).unwrap();
+    for r in (0..n).step_by(97) {
+        let jv: f64 = (pattern.row_ptr[r]..pattern.row_ptr[r + 1])
+            .map(|k| values[k] * v[pattern.col_idx[k]])
+            .sum();
+        let fd = (plus[r] - minus[r]) / (2.0 * h);
+        assert!(
+            (jv - fd).abs() <= 1e-5 * (1.0 + fd.abs()),
+            "row {r}: J·v {jv} vs {fd}"
+        );
+    }
+}
+
 /// `loss_and_grad` is one call of `value_and_grad.loss`: its value is the loss (to the last
 /// bits: the points are summed in another order once tiled; exactly in the interpreter) and
 /// its gradient is `grad.loss`'s (bit for bit), on the Burgers PINN; a short buffer is an error.

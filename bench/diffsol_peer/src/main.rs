@@ -309,7 +309,11 @@ fn brusselator_calls(
     let p = floats(&inp["params"])?;
     let t = inp["t"].as_f64().ok_or("t")?;
     let code = brusselator_diffsl(n);
-    let min_compiles = if n > 32 { 3 } else { 5 };
+    let min_compiles = match n {
+        0..=32 => 5,
+        33..=64 => 3,
+        _ => 1,
+    };
     let compile = time_calls(min_compiles, 10.0 * scale, || {
         black_box(build_bruss(&code, &p, 1e-6, 1e-9).unwrap());
     });
