@@ -84,7 +84,7 @@ FILES = {
     "jax_1core": ["jax_pinn_1core.json"],
     "casadi": ["casadi.json"],
     "casadi_map": ["casadi_map.json"],
-    "diffsol": ["diffsol.json"],
+    "diffsol": ["diffsol.json", "diffsol_large.json"],
     "scipy": ["scipy.json"],
 }
 

@@ -51,7 +51,17 @@ cargo bench --features llvm --bench peers -- --backend llvm --no-inputs --out "$
 inputs=$PWD/$out/data/inputs.json
 
 step "diffsol + DiffSL"
-"$out/diffsol-target/release/diffsol-peer" --data "$inputs" --out "$results/diffsol.json" --scale "$scale"
+"$out/diffsol-target/release/diffsol-peer" --data "$inputs" --out "$results/diffsol.json" --scale "$scale" --max-n 64
+# N = 128 apart, its address space capped: DiffSL's compile of it ran the 24 GiB machine out
+# of memory once. A failure is a result, with the time it took.
+step "diffsol + DiffSL, Brusselator N = 128 (address space capped at ${DIFFSOL_MEMORY_GB:=16} GiB)"
+started=$(date +%s)
+if ! (ulimit -v $((DIFFSOL_MEMORY_GB * 1024 * 1024)) && timeout 1200 "$out/diffsol-target/release/diffsol-peer" \
+    --data "$inputs" --out "$results/diffsol_large.json" --scale "$scale" --only-n 128); then
+    spent=$(($(date +%s) - started))
+    printf '{"tool": "diffsol", "results": {"bruss128.compile": {"median_s": null, "lower_bound_s": %s, "failed": "DiffSL compile failed (address space capped at %s GiB, or over 1200 s)"}}}\n' \
+        "$spent" "$DIFFSOL_MEMORY_GB" > "$results/diffsol_large.json"
+fi
 
 for peer in jax_pinn jax_brusselator casadi_brusselator scipy_stiff; do
     step "$peer"

@@ -3,7 +3,8 @@
 //! same linear algebra sci's runtime uses (faer: dense LU for Robertson, sparse LU for the
 //! Brusselator).
 //!
-//! `diffsol-peer --data inputs.json --out diffsol.json [--scale S]` reads the inputs sci
+//! `diffsol-peer --data inputs.json --out diffsol.json [--scale S] [--max-n N | --only-n N]`
+//! reads the inputs sci
 //! wrote (states, parameters, output times, tolerances, sci's values), checks its own
 //! values against sci's, and writes its timings in the format `bench/report.py` reads.
 
@@ -41,20 +42,34 @@ fn run() -> Res<()> {
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(1.0);
+    // `--max-n N` skips the Brusselator sizes above N; `--only-n N` runs that size alone
+    // (bench/run.sh runs the largest apart, under a memory cap: DiffSL's compile of it can
+    // take more memory than the machine has).
+    let size_flag =
+        |name| -> Res<Option<u64>> { Ok(flag(&args, name).map(|s| s.parse()).transpose()?) };
+    let (max_n, only_n) = (size_flag("--max-n")?, size_flag("--only-n")?);
     let inputs: Value = serde_json::from_str(&std::fs::read_to_string(&data)?)?;
     let mut results = serde_json::Map::new();
 
-    eprintln!("diffsol: Robertson");
-    robertson(&inputs["robertson"], &mut results, scale)?;
+    if only_n.is_none() {
+        eprintln!("diffsol: Robertson");
+        robertson(&inputs["robertson"], &mut results, scale)?;
+    }
     for case in inputs["brusselator"]
         .as_array()
         .ok_or("no brusselator inputs")?
     {
-        eprintln!("diffsol: 2-D Brusselator N = {}", case["n"]);
+        let n = case["n"].as_u64().unwrap_or(0);
+        if max_n.is_some_and(|m| n > m) || only_n.is_some_and(|o| n != o) {
+            continue;
+        }
+        eprintln!("diffsol: 2-D Brusselator N = {n}");
         brusselator_calls(case, &mut results, scale)?;
     }
-    eprintln!("diffsol: 2-D Brusselator solve");
-    brusselator_solve(&inputs["brusselator_solve"], &mut results, scale)?;
+    if only_n.is_none() {
+        eprintln!("diffsol: 2-D Brusselator solve");
+        brusselator_solve(&inputs["brusselator_solve"], &mut results, scale)?;
+    }
 
     let doc = json!({
         "tool": "diffsol",
