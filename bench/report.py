@@ -55,6 +55,7 @@ PEER_KEY = {"pinn.loss_grad_1thread": "pinn.loss_grad"}
 SPECIAL = {
     ("bruss32.jac", "jax"): "JAX jacfwd (dense)",
     ("bruss64.jac", "jax"): "JAX jacfwd (dense)",
+    ("bruss128.jac", "jax"): "JAX jacfwd (dense)",
     ("pinn.loss_grad", "jax"): "JAX jit(value_and_grad)",
     ("pinn.loss", "jax"): "JAX jit(loss)",
     ("pinn.loss_grad", "jax_1core"): "JAX jit(value_and_grad), 1 core",
@@ -63,6 +64,7 @@ SPECIAL = {
     ("pinn.compile", "jax"): "JAX jit (trace + XLA)",
     ("bruss32.compile", "jax"): "JAX jit of rhs + jacfwd",
     ("bruss64.compile", "jax"): "JAX jit of rhs + jacfwd",
+    ("bruss128.compile", "jax"): "JAX jit of rhs + jacfwd",
 }
 
 KERNELS = [
@@ -580,7 +582,7 @@ kernel ran on: the PINN's batched maps run on every core (`--threads`, all by de
 
 {reproducibility(rows, prev_dir, tools)}
 
-## Targets (issue 8)
+## Targets (issues 8, 13 and 15)
 
 {targets(rows)}
 """
