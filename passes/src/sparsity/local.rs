@@ -18,7 +18,7 @@
 //! keeps the compressed (coloured) evaluation.
 
 use super::Pattern;
-use sci_ir::{BinaryOp, Block, CmpOp, DType, Function, Op, Type, UnaryOp, Value, ValueId};
+use sci_ir::{BinaryOp, Block, DType, Function, Op, Type, UnaryOp, Value, ValueId};
 use std::collections::HashMap;
 
 /// At most this many points (over all output `tabulate`s) times reads are tabulated.
@@ -394,14 +394,12 @@ fn int_value(
         Op::Unary(UnaryOp::Not, a) => i64::from(get(a, memo)? == 0),
         Op::Compare(op, a, b) => {
             let (a, b) = (get(a, memo)?, get(b, memo)?);
-            i64::from(match op {
-                CmpOp::Eq => a == b,
-                CmpOp::Ne => a != b,
-                CmpOp::Lt => a < b,
-                CmpOp::Le => a <= b,
-                CmpOp::Gt => a > b,
-                CmpOp::Ge => a >= b,
-            })
+            // Exact in `f64`: the IR computes these integers in `f64` too.
+            let exact = |x: i64| x.unsigned_abs() < 1 << 52;
+            if !(exact(a) && exact(b)) {
+                return None;
+            }
+            i64::from(super::detect::compare(*op, a as f64, b as f64))
         }
         Op::Select(c, a, b) => {
             if get(c, memo)? != 0 {
