@@ -454,3 +454,54 @@ fn a_closed_stdout_is_not_a_crash() {
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     assert!(csv.exists(), "the trajectory was not written");
 }
+
+/// No command destroys a file it reads or writes twice: an output equal to an input, two
+/// outputs on one path, or an output that is a directory is refused with exit code 2
+/// before any work, and every file is as it was (`sci fmt` and `-o` write atomically).
+#[test]
+fn outputs_never_replace_inputs_or_each_other() {
+    let dir = scratch("outputs_never_replace");
+    let model = dir.join("m.sci");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lotka_volterra.sci"),
+        &model,
+    )
+    .unwrap();
+    let source = std::fs::read_to_string(&model).unwrap();
+    let keep = dir.join("keep.csv");
+    std::fs::write(&keep, "keep\n").unwrap();
+    let sub = dir.join("a_directory");
+    std::fs::create_dir_all(&sub).unwrap();
+    let (m, k, s) = (
+        model.to_str().unwrap(),
+        keep.to_str().unwrap(),
+        sub.to_str().unwrap(),
+    );
+    let same = dir.join("same.json");
+    let same = same.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["compile", m, "-o", m], "would overwrite the input"),
+        (vec!["run", m, "--out", m], "would overwrite the input"),
+        (vec!["run", m, "--out", k, "--plot", s], "is a directory"),
+        (
+            vec!["run", m, "--out", k, "--plot", k],
+            "each output needs its own file",
+        ),
+        (
+            vec!["train", m, "--steps", "1", "--out", same, "--losses", same],
+            "each output needs its own file",
+        ),
+    ];
+    for (args, message) in cases {
+        let o = sci(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(message), "{args:?}: {}", stderr(&o));
+        assert_eq!(std::fs::read_to_string(&model).unwrap(), source, "{args:?}");
+        assert_eq!(
+            std::fs::read_to_string(&keep).unwrap(),
+            "keep\n",
+            "{args:?}"
+        );
+    }
+    assert_eq!(files_in(&dir), ["a_directory", "keep.csv", "m.sci"]);
+}

@@ -51,15 +51,13 @@ pub fn run(
         if path.extension().is_some_and(|e| e == "so") {
             link_shared(&bytes, path)?;
         } else {
-            std::fs::write(path, bytes)
-                .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+            super::write_file(path, &bytes)?;
         }
         if header {
             let h =
                 sci::codegen::header::c_header(&modules, &source_name).map_err(|e| e.message)?;
             let hpath: PathBuf = path.with_extension("h");
-            std::fs::write(&hpath, h)
-                .map_err(|e| format!("cannot write `{}`: {e}", hpath.display()))?;
+            super::write_file(&hpath, h.as_bytes())?;
         }
         return Ok(ExitCode::SUCCESS);
     }

@@ -20,8 +20,8 @@ pub fn run(files: &[PathBuf], check: bool, color: bool) -> Result<ExitCode, Stri
                     eprintln!("{} is not formatted", path.display());
                     unformatted += 1;
                 } else {
-                    std::fs::write(path, formatted)
-                        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+                    // Atomically: a full disk or a crash leaves the model as it was.
+                    super::write_file(path, formatted.as_bytes())?;
                     outln!("formatted {}", path.display());
                 }
             }

@@ -144,11 +144,60 @@ fn analyze_and_report(path: &Path, color: bool) -> Result<(SourceMap, sci::Analy
     Ok((sources, analysis))
 }
 
+/// What identifies the file `path` names, whether or not it exists yet: its canonical
+/// path, or its directory's canonical path joined with its name.
+fn file_identity(path: &Path) -> std::path::PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match (dir.canonicalize(), path.file_name()) {
+        (Ok(d), Some(name)) => d.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Refuses, before any work, outputs that would destroy an input or each other, or that
+/// are directories: `outputs` are `(flag, path)`, `inputs` the files the command reads.
+fn check_output_paths(inputs: &[&Path], outputs: &[(&str, &Path)]) -> Result<(), String> {
+    for (k, (flag, out)) in outputs.iter().enumerate() {
+        if out.is_dir() {
+            return Err(format!(
+                "`{flag} {}` is a directory; name a file to write.",
+                out.display()
+            ));
+        }
+        let id = file_identity(out);
+        if let Some(input) = inputs.iter().find(|i| file_identity(i) == id) {
+            return Err(format!(
+                "`{flag} {}` would overwrite the input `{}`; choose another output path.",
+                out.display(),
+                input.display()
+            ));
+        }
+        if let Some((other, _)) = outputs[..k].iter().find(|(_, o)| file_identity(o) == id) {
+            return Err(format!(
+                "`{other}` and `{flag}` both name `{}`; each output needs its own file.",
+                out.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file renamed into place, so a failure
+/// never leaves the file cut off.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    sci::stdlib::data::write_atomic(path, bytes).map_err(|e| e.to_string())
+}
+
 /// Writes `text` to `out` (a file) or stdout.
 fn write_output(out: Option<&Path>, text: &str) -> Result<(), String> {
     match out {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|e| format!("cannot write `{}`: {e}", path.display())),
+        Some(path) => write_file(path, text.as_bytes()),
         None => {
             use std::io::Write as _;
             // A closed pipe is not an error of ours (see `outln!`).

@@ -3,7 +3,7 @@
 //! Every option is validated before the solve, and outputs are written only once
 //! everything succeeded (each atomically), so a failed run leaves no file behind.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -75,6 +75,15 @@ pub struct RunArgs {
 }
 
 pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, String> {
+    // Before any work: no output may replace an input or another output.
+    let inputs: Vec<&Path> = std::iter::once(args.file.as_path())
+        .chain(args.params_file.as_deref())
+        .collect();
+    let outputs: Vec<(&str, &Path)> = [("--out", &args.out), ("--plot", &args.plot)]
+        .into_iter()
+        .filter_map(|(flag, p)| Some((flag, p.as_deref()?)))
+        .collect();
+    super::check_output_paths(&inputs, &outputs)?;
     let compiled = match compile(&args.file, &args.backend, &args.device, color) {
         Ok(c) => c,
         Err(code) => return Ok(code),
