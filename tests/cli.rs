@@ -172,3 +172,41 @@ fn fmt_check_passes_on_the_examples_and_fails_on_a_messy_file() {
     let out = sci(&["check", path.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// A closed stdout and stderr (`sci check bad.sci 2>&1 | head -1`) cost the messages, not
+/// the exit code: no panic (101) on any subcommand's error or success path.
+#[test]
+fn closed_stdout_and_stderr_do_not_panic() {
+    let bad = scratch("closed_pipes_bad.sci");
+    std::fs::write(&bad, "model M {\n  state x = 1\n  der(x) = y\n}\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["check", bad], 1),
+        (vec!["check", "examples/lotka_volterra.sci"], 0),
+        (vec!["compile", bad], 1),
+        (vec!["compile", "examples/lotka_volterra.sci"], 0),
+        (vec!["fmt", "--check", bad], 1),
+        (vec!["eval", bad, "rhs"], 1),
+        (vec!["run", bad], 1),
+        (
+            vec!["run", "examples/lotka_volterra.sci", "--rtol", "-1"],
+            2,
+        ),
+        (vec!["train", bad], 1),
+        (vec!["run", "examples/lotka_volterra.sci"], 0),
+    ];
+    for (args, code) in cases {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sci"))
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the sci binary runs");
+        // Close both pipes' reading ends: every write the command makes fails.
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "{args:?}");
+    }
+}

@@ -23,7 +23,7 @@ pub fn run(files: &[PathBuf], color: bool) -> Result<ExitCode, String> {
         }
     }
     if failed > 0 {
-        eprintln!(
+        errln!(
             "{failed} of {} file{} failed to check",
             files.len(),
             plural(files.len())

@@ -120,7 +120,7 @@ pub fn run(args: &CompileArgs, color: bool) -> Result<ExitCode, String> {
         match super::simplified::simplify_modules(&analysis.modules, args.fast_math) {
             Ok(s) => Some(s),
             Err(diagnostics) => {
-                eprint!("{}", sci::render::render_all(&diagnostics, &sources, color));
+                err!("{}", sci::render::render_all(&diagnostics, &sources, color));
                 return Ok(ExitCode::from(1));
             }
         }
@@ -128,7 +128,7 @@ pub fn run(args: &CompileArgs, color: bool) -> Result<ExitCode, String> {
         None
     };
     if let (true, Some(s)) = (args.stats, &simplified) {
-        eprint!("{}", super::simplified::stats_tables(s));
+        err!("{}", super::simplified::stats_tables(s));
     }
     let text = match args.emit {
         Emit::Ast => sci::lang::parser::dump(&analysis.ast),

@@ -63,7 +63,7 @@ pub fn render(
         }
         let simplify_stats = simplify_module(&mut dm, options);
         if stats {
-            eprint!(
+            err!(
                 "module {} ({}):\n{}",
                 dm.name,
                 kind.noun(),

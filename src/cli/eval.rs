@@ -45,7 +45,7 @@ pub fn run(args: &EvalArgs, color: bool) -> Result<ExitCode, String> {
             ) {
                 Ok(id) => id,
                 Err(diagnostics) => {
-                    eprint!("{}", sci::render::render_all(&diagnostics, &sources, color));
+                    err!("{}", sci::render::render_all(&diagnostics, &sources, color));
                     return Ok(ExitCode::from(1));
                 }
             };

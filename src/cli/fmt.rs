@@ -11,13 +11,13 @@ pub fn run(files: &[PathBuf], check: bool, color: bool) -> Result<ExitCode, Stri
         let text = sources.text(file);
         match sci::lang::fmt::format_source(file, text) {
             Err(diagnostics) => {
-                eprint!("{}", sci::render::render_all(&diagnostics, &sources, color));
+                err!("{}", sci::render::render_all(&diagnostics, &sources, color));
                 broken += 1;
             }
             Ok(formatted) if formatted == text => {}
             Ok(formatted) => {
                 if check {
-                    eprintln!("{} is not formatted", path.display());
+                    errln!("{} is not formatted", path.display());
                     unformatted += 1;
                 } else {
                     // Atomically: a full disk or a crash leaves the model as it was.

@@ -17,6 +17,23 @@ macro_rules! outln {
     }};
 }
 
+/// `eprint!` that tolerates a closed stderr (`sci check bad.sci 2>&1 | head -1`): the
+/// message is lost, the command goes on to its exit code instead of panicking.
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that tolerates a closed stderr (see [`err!`]).
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod aot;
 mod check;
 mod compile;
@@ -110,7 +127,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Lsp => match sci_lsp::run_stdio() {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(why) => {
-                eprintln!("sci lsp: {why}");
+                errln!("sci lsp: {why}");
                 Ok(ExitCode::from(1))
             }
         },
@@ -118,7 +135,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             ExitCode::from(2)
         }
     }
@@ -137,7 +154,7 @@ fn load(path: &Path) -> Result<(SourceMap, sci::diag::FileId), String> {
 fn analyze_and_report(path: &Path, color: bool) -> Result<(SourceMap, sci::Analysis), String> {
     let (sources, file) = load(path)?;
     let analysis = sci::analyze(file, sources.text(file));
-    eprint!(
+    err!(
         "{}",
         sci::render::render_all(&analysis.diagnostics, &sources, color)
     );

@@ -32,7 +32,7 @@ pub struct DeviceArgs {
 /// that `--device gpu` without a GPU fails at once (exit 2) and writes nothing.
 fn device(args: &DeviceArgs) -> Result<Device, ExitCode> {
     let fail = |message: &str, help: &str| {
-        eprintln!("error: {message}\nhelp: {help}");
+        errln!("error: {message}\nhelp: {help}");
         Err(ExitCode::from(2))
     };
     let device: Device = match args.device.parse() {
@@ -78,9 +78,9 @@ pub const EXIT_NUMERICAL: u8 = 3;
 /// Prints a runtime error and returns its exit code: 2 for bad input and file problems,
 /// [`EXIT_NUMERICAL`] for numerical failures.
 pub fn report(e: &Error) -> ExitCode {
-    eprintln!("error: {}", e.message);
+    errln!("error: {}", e.message);
     if let Some(help) = &e.help {
-        eprintln!("help: {help}");
+        errln!("help: {help}");
     }
     match e.kind {
         ErrorKind::Input | ErrorKind::Io => ExitCode::from(2),
@@ -100,12 +100,12 @@ pub fn compile(
     let backend: sci::BackendKind = match backend.parse() {
         Ok(b) => b,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return Err(ExitCode::from(2));
         }
     };
     if !backend.is_available() {
-        eprintln!(
+        errln!(
             "error: This build of sci has no {} back end.\nhelp: rebuild with `--features {}`, or use `--backend cranelift`",
             backend.name(),
             backend.name()
@@ -115,7 +115,7 @@ pub fn compile(
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) => {
-            eprintln!("error: cannot read `{}`: {e}", path.display());
+            errln!("error: cannot read `{}`: {e}", path.display());
             return Err(ExitCode::from(2));
         }
     };
@@ -128,14 +128,14 @@ pub fn compile(
     }
     match compiler.compile_source(&path.display().to_string(), &text) {
         Ok(compiled) => {
-            eprint!(
+            err!(
                 "{}",
                 sci::render::render_all(&compiled.warnings, &compiled.sources, color)
             );
             Ok(compiled)
         }
         Err(e) => {
-            eprint!(
+            err!(
                 "{}",
                 sci::render::render_all(&e.diagnostics, &e.sources, color)
             );
@@ -153,9 +153,9 @@ pub fn note_device(compiled: &Compiled, name: &str) {
         return;
     };
     match model.gpu() {
-        None => eprintln!("note: model `{name}` has no batched maps; it runs on the CPU"),
+        None => errln!("note: model `{name}` has no batched maps; it runs on the CPU"),
         Some(info) => {
-            eprintln!(
+            errln!(
                 "note: on {}: {}",
                 info.device,
                 if info.functions.is_empty() {
@@ -165,7 +165,7 @@ pub fn note_device(compiled: &Compiled, name: &str) {
                 }
             );
             if !info.missing_kernels.is_empty() {
-                eprintln!(
+                errln!(
                     "note: {} batched maps have no kernel in the PTX and run on the CPU: {}",
                     info.missing_kernels.len(),
                     info.missing_kernels.join(", ")
