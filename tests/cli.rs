@@ -210,3 +210,40 @@ fn closed_stdout_and_stderr_do_not_panic() {
         assert_eq!(status.code(), Some(code), "{args:?}");
     }
 }
+
+/// Sizes and files that would exhaust time or memory are refused with exit code 2 and a
+/// message: a device as the model file (`/dev/zero` never ends), output point counts past
+/// the limit (one overflowed `usize` arithmetic, the other asked for terabytes).
+#[test]
+fn unbounded_inputs_are_refused() {
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["check", "/dev/zero"], "not a regular file"),
+        (vec!["run", "/dev/zero"], "not a regular file"),
+        (
+            vec![
+                "run",
+                "examples/lotka_volterra.sci",
+                "--points",
+                "18446744073709551615",
+            ],
+            "too large",
+        ),
+        (
+            vec![
+                "run",
+                "examples/lotka_volterra.sci",
+                "--points",
+                "1000000000000",
+            ],
+            "too large",
+        ),
+    ];
+    for (args, message) in cases {
+        if args.contains(&"/dev/zero") && !Path::new("/dev/zero").exists() {
+            continue;
+        }
+        let o = sci(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(message), "{args:?}: {}", stderr(&o));
+    }
+}

@@ -74,6 +74,9 @@ pub struct RunArgs {
     log_t: bool,
 }
 
+/// The most output times of one trajectory (each a row of the table).
+const MAX_OUTPUT_POINTS: usize = 10_000_000;
+
 pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, String> {
     // Before any work: no output may replace an input or another output.
     let inputs: Vec<&Path> = std::iter::once(args.file.as_path())
@@ -180,6 +183,13 @@ fn options(args: &RunArgs, compiled: &sci::Compiled, model: &str) -> Result<Solv
     };
     if args.points < 2 && args.times.is_none() {
         return Err(Error::input("`--points` must be at least 2."));
+    }
+    if args.points > MAX_OUTPUT_POINTS && args.times.is_none() {
+        return Err(Error::input(format!(
+            "`--points {}` is too large: a trajectory has at most {MAX_OUTPUT_POINTS} output times.",
+            args.points
+        ))
+        .with_help("write fewer points, or choose the times with `--times`"));
     }
     let times = match &args.times {
         Some(times) => times.clone(),

@@ -112,10 +112,10 @@ pub fn compile(
         );
         return Err(ExitCode::from(2));
     }
-    let text = match std::fs::read_to_string(path) {
+    let text = match super::read_source(path) {
         Ok(text) => text,
         Err(e) => {
-            errln!("error: cannot read `{}`: {e}", path.display());
+            errln!("error: {e}");
             return Err(ExitCode::from(2));
         }
     };
