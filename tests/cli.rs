@@ -247,3 +247,24 @@ fn unbounded_inputs_are_refused() {
         assert!(stderr(&o).contains(message), "{args:?}: {}", stderr(&o));
     }
 }
+
+/// Reporting is linear in the input: a model on one line with 4,000 unused parameters (once
+/// minutes and gigabytes to report) gets excerpts for none of them (the line is too long to
+/// show) and one short entry each, with its place.
+#[test]
+fn diagnostics_of_a_long_line_are_reported_in_linear_space() {
+    let path = scratch("long_line.sci");
+    let params: Vec<String> = (0..4000).map(|k| format!("param p{k} = 1")).collect();
+    let text = format!(
+        "model M {{ {} state x = 1 der(x) = -x }}\n",
+        params.join(" ")
+    );
+    std::fs::write(&path, &text).unwrap();
+    let o = sci(&["check", "--color", "never", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.matches("warning[W0201]").count(), 4000);
+    assert!(err.len() < 4000 * 200, "{} bytes of diagnostics", err.len());
+    assert!(err.contains("long_line.sci:1:17"), "{}", &err[..300]);
+    assert!(err.contains("(4000 diagnostics; the first 100 with source excerpts)"));
+}
