@@ -11,7 +11,7 @@ use clap::Args;
 use sci::runtime::{Trajectory, time_span};
 use sci::stdlib::Error;
 use sci::stdlib::checkpoint;
-use sci::stdlib::data::{write_atomic, write_table};
+use sci::stdlib::data::{Outputs, table_bytes};
 use sci::stdlib::ode::{JacobianKind, Method, SolveOptions};
 
 use super::runtime_common::{
@@ -133,12 +133,15 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Error> {
         Some(_) => Some(plot(&traj, args.log_t).map_err(Error::numerical)?),
         None => None,
     };
+    // Every output written in full first, then all renamed into place together.
+    let mut outputs = Outputs::new();
     if let Some(out) = &args.out {
-        write_table(out, &traj.table())?;
+        outputs.stage(out, &table_bytes(out, &traj.table())?)?;
     }
     if let (Some(path), Some(svg)) = (&args.plot, svg) {
-        write_atomic(path, svg.as_bytes())?;
+        outputs.stage(path, svg.as_bytes())?;
     }
+    outputs.commit()?;
     summary(&traj, &options, elapsed.as_secs_f64());
     if let Some(out) = &args.out {
         outln!(

@@ -12,7 +12,7 @@ use clap::Args;
 use sci::runtime::{TrainSetup, Trainer};
 use sci::stdlib::Error;
 use sci::stdlib::checkpoint;
-use sci::stdlib::data::{Table, write_atomic, write_table};
+use sci::stdlib::data::{Outputs, Table, table_bytes};
 use sci::stdlib::ode::{Method, SolveOptions};
 use sci::stdlib::optim::{Objective, Optimizer, StopReason, TrainOptions, train};
 
@@ -167,13 +167,18 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled) -> Result<(), Error> {
         ),
         None => None,
     };
+    // Every output written in full first, then all renamed into place together.
+    let mut outputs = Outputs::new();
     if let Some(out) = &args.out {
         let meta = vec![
             ("loss".to_string(), report.final_loss),
             ("steps".to_string(), report.steps as f64),
             ("seed".to_string(), args.seed as f64),
         ];
-        checkpoint::save(out, &trainer.checkpoint(&p, meta))?;
+        outputs.stage(
+            out,
+            &checkpoint::to_bytes(out, &trainer.checkpoint(&p, meta))?,
+        )?;
     }
     if let Some(path) = &args.losses {
         let values = report
@@ -186,11 +191,12 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled) -> Result<(), Error> {
             columns: vec!["step".to_string(), "loss".to_string()],
             values,
         };
-        write_table(path, &table)?;
+        outputs.stage(path, &table_bytes(path, &table)?)?;
     }
     if let (Some(path), Some(svg)) = (&args.plot, svg) {
-        write_atomic(path, svg.as_bytes())?;
+        outputs.stage(path, svg.as_bytes())?;
     }
+    outputs.commit()?;
 
     let first = report.losses.first().copied().unwrap_or(f64::NAN);
     outln!(

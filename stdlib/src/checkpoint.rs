@@ -102,6 +102,11 @@ impl<'de> Deserialize<'de> for Meta {
 /// or a value is NaN or infinite: JSON cannot hold those, and a checkpoint that cannot be
 /// loaded back is worse than none.
 pub fn save(path: &Path, checkpoint: &Checkpoint) -> Result<(), Error> {
+    write_atomic(path, &to_bytes(path, checkpoint)?)
+}
+
+/// The bytes [`save`] writes to `path` (which names the file in messages).
+pub fn to_bytes(path: &Path, checkpoint: &Checkpoint) -> Result<Vec<u8>, Error> {
     let shown = path.display();
     check(checkpoint).map_err(|(kind, problem)| Error {
         kind,
@@ -124,7 +129,7 @@ pub fn save(path: &Path, checkpoint: &Checkpoint) -> Result<(), Error> {
     let mut bytes = serde_json::to_vec_pretty(&file)
         .map_err(|e| Error::io(format!("Could not encode the checkpoint `{shown}`: {e}.")))?;
     bytes.push(b'\n');
-    write_atomic(path, &bytes)
+    Ok(bytes)
 }
 
 /// Reads a checkpoint written by [`save`].

@@ -353,6 +353,11 @@ fn decode(b: &[u8], big: bool) -> f64 {
 /// CSV numbers are written in Rust's shortest round-trip form, so reading them back gives
 /// the same `f64`s. JSON has no NaN or infinity: those are written as `null`.
 pub fn write_table(path: &Path, table: &Table) -> Result<(), Error> {
+    write_atomic(path, &table_bytes(path, table)?)
+}
+
+/// The bytes [`write_table`] writes to `path` (its format chosen by the extension).
+pub fn table_bytes(path: &Path, table: &Table) -> Result<Vec<u8>, Error> {
     let width = table.columns.len();
     if table.values.len() != table.rows() * width {
         return Err(Error::input(format!(
@@ -376,7 +381,7 @@ pub fn write_table(path: &Path, table: &Table) -> Result<(), Error> {
         }
     }
     .map_err(|e| Error::io(format!("Could not encode `{}`: {e}.", path.display())))?;
-    write_atomic(path, &bytes)
+    Ok(bytes)
 }
 
 fn csv_bytes(table: &Table) -> io::Result<Vec<u8>> {
@@ -429,46 +434,100 @@ fn json_bytes(table: &Table) -> io::Result<Vec<u8>> {
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a
 /// rename; on failure nothing is left behind.
 ///
-/// The temporary file is `.NAME.tmp-PID` next to the target, so a crash leaves at worst a
+/// The temporary file is `.NAME.tmp-PID-K` next to the target, so a crash leaves at worst a
 /// hidden file, never a half-written `NAME`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let shown = path.display();
-    let Some(name) = path.file_name() else {
-        return Err(Error::input(format!(
-            "Cannot write to `{shown}`: it does not name a file."
-        )));
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        let problem = if dir.exists() {
-            "is not a directory"
-        } else {
-            "does not exist"
-        };
-        return Err(Error::io(format!(
-            "Could not write `{shown}`: the directory `{}` {problem}.",
-            dir.display()
-        ))
-        .with_help("create the directory first, or choose another output path"));
+    let mut outputs = Outputs::new();
+    outputs.stage(path, bytes)?;
+    outputs.commit()
+}
+
+/// The files one command writes, replaced together: each is written in full to a temporary
+/// file next to it ([`Outputs::stage`]), and only when all are written are they renamed
+/// into place ([`Outputs::commit`]). Dropped without a commit (a later step failed), the
+/// temporary files are removed and every existing file is as it was.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    /// `(temporary file, destination)`, in staging order.
+    staged: Vec<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+impl Outputs {
+    pub fn new() -> Outputs {
+        Outputs::default()
     }
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let result = (|| -> io::Result<()> {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.flush()?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        // Best effort: the temporary file may not even have been created.
-        let _ = fs::remove_file(&tmp);
-        Error::io(format!("Could not write `{shown}`: {e}."))
-    })
+
+    /// Writes `bytes` to a temporary file in `path`'s directory, to become `path` on commit.
+    pub fn stage(&mut self, path: &Path, bytes: &[u8]) -> Result<(), Error> {
+        let shown = path.display();
+        let Some(name) = path.file_name() else {
+            return Err(Error::input(format!(
+                "Cannot write to `{shown}`: it does not name a file."
+            )));
+        };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() {
+            let problem = if dir.exists() {
+                "is not a directory"
+            } else {
+                "does not exist"
+            };
+            return Err(Error::io(format!(
+                "Could not write `{shown}`: the directory `{}` {problem}.",
+                dir.display()
+            ))
+            .with_help("create the directory first, or choose another output path"));
+        }
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".tmp-{}-{}", std::process::id(), self.staged.len()));
+        let tmp = dir.join(tmp_name);
+        let result = (|| -> io::Result<()> {
+            let mut file = fs::File::create(&tmp)?;
+            file.write_all(bytes)?;
+            file.flush()?;
+            file.sync_all()
+        })();
+        match result {
+            Ok(()) => {
+                self.staged.push((tmp, path.to_path_buf()));
+                Ok(())
+            }
+            Err(e) => {
+                // Best effort: the temporary file may not even have been created.
+                let _ = fs::remove_file(&tmp);
+                Err(Error::io(format!("Could not write `{shown}`: {e}.")))
+            }
+        }
+    }
+
+    /// Renames every staged file into place, in staging order.
+    pub fn commit(mut self) -> Result<(), Error> {
+        let staged = std::mem::take(&mut self.staged);
+        let mut rest = staged.iter();
+        for (tmp, path) in rest.by_ref() {
+            if let Err(e) = fs::rename(tmp, path) {
+                let _ = fs::remove_file(tmp);
+                for (t, _) in rest {
+                    let _ = fs::remove_file(t);
+                }
+                return Err(Error::io(format!(
+                    "Could not write `{}`: {e}.",
+                    path.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Outputs {
+    fn drop(&mut self) {
+        for (tmp, _) in &self.staged {
+            let _ = fs::remove_file(tmp);
+        }
+    }
 }
