@@ -48,17 +48,22 @@ pub fn run(
     if wants_object(output) {
         let path = output.unwrap_or(Path::new("model.o"));
         let bytes = object_bytes(&modules, target)?;
-        if path.extension().is_some_and(|e| e == "so") {
-            link_shared(&bytes, path)?;
-        } else {
-            super::write_file(path, &bytes)?;
-        }
+        // The header first, the object (or library) with it: both or neither replaced.
+        let mut outputs = sci::stdlib::data::Outputs::new();
         if header {
             let h =
                 sci::codegen::header::c_header(&modules, &source_name).map_err(|e| e.message)?;
             let hpath: PathBuf = path.with_extension("h");
-            super::write_file(&hpath, h.as_bytes())?;
+            outputs
+                .stage(&hpath, h.as_bytes())
+                .map_err(|e| e.to_string())?;
         }
+        if path.extension().is_some_and(|e| e == "so") {
+            link_shared(&bytes, path)?;
+        } else {
+            outputs.stage(path, &bytes).map_err(|e| e.to_string())?;
+        }
+        outputs.commit().map_err(|e| e.to_string())?;
         return Ok(ExitCode::SUCCESS);
     }
     let h = sci::codegen::header::c_header(&modules, &source_name).map_err(|e| e.message)?;
