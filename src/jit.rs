@@ -448,39 +448,35 @@ fn add_derivative(
         return;
     };
     match derive(ir, f) {
-        Ok(g) if too_large(&g).is_some() => {
-            let (shape, count) = too_large(&g).unwrap_or_default();
-            missing.insert(
-                name.to_string(),
-                format!(
-                    "it would hold a value of shape {shape} ({count} elements, more than the \
-                     {} compiled code and the interpreter support); large systems use the \
-                     sparse Jacobian",
-                    sci_ir::interp::MAX_ELEMENTS
-                ),
-            );
-        }
-        Ok(mut g) => {
-            g.name = name.to_string();
-            ir.functions.push(g);
-        }
+        Ok(mut g) => match too_large(&g) {
+            Some(ty) => {
+                missing.insert(
+                    name.to_string(),
+                    format!(
+                        "it would hold a value of type {ty}, more than the {} elements compiled \
+                         code and the interpreter support; large systems use the sparse Jacobian",
+                        sci_ir::interp::MAX_ELEMENTS
+                    ),
+                );
+            }
+            None => {
+                g.name = name.to_string();
+                ir.functions.push(g);
+            }
+        },
         Err(e) => {
             missing.insert(name.to_string(), e.message);
         }
     }
 }
 
-/// The shape and element count of the first value of `g` larger than any back end
-/// evaluates (the dense Jacobian of a large system): such a derivative is left out, and
-/// the rest of the program compiles.
-fn too_large(g: &sci_ir::Function) -> Option<(String, usize)> {
-    g.values.iter().find_map(|(_, v)| {
-        let count =
-            v.ty.shape
-                .iter()
-                .try_fold(1usize, |a, &e| a.checked_mul(e))
-                .unwrap_or(usize::MAX);
-        (count > sci_ir::interp::MAX_ELEMENTS).then(|| (format!("{:?}", v.ty.shape), count))
+/// The type of the first value of `g` larger than any back end evaluates (the dense
+/// Jacobian of a large system): such a derivative is left out, and the rest of the program
+/// compiles.
+fn too_large(g: &sci_ir::Function) -> Option<&sci_ir::Type> {
+    g.values.iter().map(|(_, v)| &v.ty).find(|ty| {
+        ty.element_count()
+            .is_none_or(|n| n > sci_ir::interp::MAX_ELEMENTS)
     })
 }
 

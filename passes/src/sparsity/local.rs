@@ -18,6 +18,7 @@
 //! keeps the compressed (coloured) evaluation.
 
 use super::Pattern;
+use sci_ir::types::element_count;
 use sci_ir::{BinaryOp, Block, DType, Function, Op, Type, UnaryOp, Value, ValueId};
 use std::collections::HashMap;
 
@@ -42,7 +43,7 @@ pub fn local_values(f: &Function, wrt: usize, pattern: &Pattern) -> Option<Funct
             Some(Op::Tabulate { extents, body }) => (extents.clone(), body.clone()),
             _ => return None,
         };
-        let points = extents.iter().try_fold(1usize, |a, &e| a.checked_mul(e))?;
+        let points = element_count(&extents)?;
         let mut flat = Flattener {
             g: &mut g,
             src: f,
@@ -279,11 +280,13 @@ impl Flattener<'_> {
                 }
                 op if op.block().is_some() => return None,
                 op => {
-                    // An operand from outside the body that depends on the input is a
-                    // read this module cannot see.
-                    if op.operands().iter().any(|x| {
-                        !map.contains_key(x) && outer_depends(self.src, body, *x, self.input)
-                    }) {
+                    // An operand not copied yet is from outside the body; one that depends
+                    // on the input is a read this module cannot see.
+                    if op
+                        .operands()
+                        .iter()
+                        .any(|x| !map.contains_key(x) && depends_on(self.src, *x, self.input))
+                    {
                         return None;
                     }
                     let mut op = op.clone();
@@ -295,11 +298,6 @@ impl Flattener<'_> {
         }
         map.get(&body.result).copied()
     }
-}
-
-/// Whether `v`, a value of `f` outside `body`, depends on `input`.
-fn outer_depends(f: &Function, body: &Block, v: ValueId, input: ValueId) -> bool {
-    !body.body.contains(&v) && !body.args.contains(&v) && depends_on(f, v, input)
 }
 
 /// Whether value `v` of `f` depends on `input` (through operands and nested blocks).
@@ -338,11 +336,10 @@ fn columns(
     let Op::Index { indices, .. } = &g.values.get(read)?.op else {
         return None;
     };
-    let points: usize = extents.iter().product();
+    let points = element_count(extents)?;
     let mut out = Vec::with_capacity(points);
-    let mut at = vec![0usize; extents.len()];
-    for _ in 0..points {
-        let mut memo = point_memo(args, &at);
+    for p in 0..points {
+        let mut memo = point_memo(args, &multi_index(p, extents));
         let mut lin = Some(0usize);
         for (&i, &n) in indices.iter().zip(&leaf.shape) {
             let x = int_value(g, i, &mut memo, 0)?;
@@ -352,13 +349,6 @@ fn columns(
             };
         }
         out.push(lin.map(|l| leaf.offset + l));
-        for d in (0..at.len()).rev() {
-            at[d] += 1;
-            if at[d] < extents[d] {
-                break;
-            }
-            at[d] = 0;
-        }
     }
     Some(out)
 }
