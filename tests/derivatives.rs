@@ -4,6 +4,8 @@
 //! form; Taylor mode against nested forward mode with its op counts; `sci compile --emit
 //! grad|jac|hessian`.
 
+mod common;
+
 use sci::Tensor;
 use sci::ir::{self, FuncId, Function, Module};
 use sci_passes::ad::{self, ExpandOptions, SecondOrder};
@@ -114,11 +116,7 @@ fn has_deriv(m: &Module) -> bool {
 
 #[test]
 fn every_example_has_its_derivatives_expanded_and_validates() {
-    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "sci") {
-            continue;
-        }
+    for path in common::example_paths() {
         let c = sci::Compiler::new().compile_file(&path).unwrap();
         for m in &c.modules {
             assert!(!has_deriv(m), "{}: a deriv is left", path.display());

@@ -2,17 +2,10 @@
 //! reader parses back to the same module, and the interpreter's values for the right-hand
 //! sides match values computed by hand.
 
-use sci::{Tensor, ir};
+mod common;
 
-fn examples() -> Vec<std::path::PathBuf> {
-    let mut paths: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sci"))
-        .collect();
-    paths.sort();
-    paths
-}
+use common::example_paths as examples;
+use sci::{Tensor, ir};
 
 fn compile(name: &str) -> sci::Compiled {
     let path = format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"));

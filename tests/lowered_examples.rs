@@ -5,20 +5,16 @@
 //! embedding API adds: `jacobian.rhs`, `grad.loss`, the sparse Jacobian). This test keeps
 //! those files equal to what the compiler makes of `examples/*.sci` today.
 
+mod common;
+
+use common::example_paths;
 use sci_ir::Module;
 
 /// Every example's IR modules as the embedding API compiles them (derivatives expanded, the
 /// derivative functions it adds included), labelled `file::module`.
 fn example_modules() -> Vec<(String, Module)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sci"))
-        .collect();
-    paths.sort();
     let mut modules = Vec::new();
-    for path in &paths {
+    for path in &example_paths() {
         // The interpreter back end compiles nothing natively; it gives the IR with the
         // derivative functions the embedding API adds.
         let compiled = sci::Compiler::new()

@@ -2,6 +2,8 @@
 //! (deleted, duplicated and swapped tokens) go through parse → check → lower → validate and
 //! the formatter. Deterministic (fixed seeds), so a failure reproduces.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 /// splitmix64: a tiny deterministic generator, enough to pick mutations.
@@ -83,11 +85,8 @@ fn mutate(tokens: &[String], rng: &mut Rng) -> String {
 
 #[test]
 fn ten_thousand_mutated_examples_never_panic_or_hang() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
-    let mut sources: Vec<(String, String)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sci"))
+    let sources: Vec<(String, String)> = common::example_paths()
+        .into_iter()
         .map(|p| {
             (
                 p.display().to_string(),
@@ -95,7 +94,6 @@ fn ten_thousand_mutated_examples_never_panic_or_hang() {
             )
         })
         .collect();
-    sources.sort();
     let total = 10_000;
     let per_file = total / sources.len() + 1;
     let mut rng = Rng(0x5C1_F00D);

@@ -6,21 +6,16 @@
 //! Outlining the tile bodies (`outline_tiles`, what the JITs' tile runtime needs) changes no
 //! bit of any result.
 
+mod common;
+
 use sci::ir::random::random_inputs;
 use sci::ir::{FuncId, Interpreter, Module, Op, Tensor};
 use sci_codegen::difftest::Tolerance;
 use sci_passes::tile::{is_single_call, outline_tiles, tile_module};
 
 fn example_modules() -> Vec<(String, Module)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sci"))
-        .collect();
-    paths.sort();
     let mut out = Vec::new();
-    for path in paths {
+    for path in common::example_paths() {
         let compiled = sci::Compiler::new()
             .compile_file(&path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -276,16 +276,29 @@ fn compressed_evaluation_equals_the_dense_jacobian() {
     }
 }
 
-/// On random programs the detected pattern contains every non-zero of the dense Jacobian.
-#[test]
-fn patterns_of_random_programs_cover_the_dense_jacobian() {
+/// A random Jacobian case: the module, its function `f`, the input differentiated, inputs
+/// on which `f` evaluates, and the detected pattern.
+struct RandomJacobian<'a> {
+    seed: u64,
+    m: &'a Module,
+    f: &'a Function,
+    wrt: usize,
+    args: &'a [Tensor],
+    pattern: Pattern,
+}
+
+/// Calls `check` on the Jacobian of every real input of the random programs of `seeds`
+/// that evaluate on their random inputs.
+fn for_each_random_jacobian(
+    seeds: std::ops::Range<u64>,
+    mut check: impl FnMut(RandomJacobian<'_>),
+) {
     let options = RandomOptions {
         batch: false,
         decorate: false,
         ..RandomOptions::default()
     };
-    let mut checked = 0;
-    for seed in 0..120 {
+    for seed in seeds {
         let m = random_function(seed, &options);
         let id = m.function("f").unwrap();
         let f = m.functions.get(id).unwrap();
@@ -297,22 +310,39 @@ fn patterns_of_random_programs_cover_the_dense_jacobian() {
             if !f.input_type(wrt).unwrap().dtype.is_float() {
                 continue;
             }
-            let p = sparsity::jacobian_pattern(&m, id, wrt).unwrap();
-            let dense = dense_jacobian(&m, f, wrt, &args);
-            let allowed = p.to_dense();
-            assert_eq!(dense.len(), allowed.len(), "seed {seed}");
-            for (k, (x, ok)) in dense.iter().zip(&allowed).enumerate() {
-                assert!(
-                    *ok || *x == 0.0 || x.is_nan(),
-                    "seed {seed}, wrt {wrt}: non-zero {x} at ({}, {}) outside the pattern\n{}",
-                    k / p.n_cols.max(1),
-                    k % p.n_cols.max(1),
-                    sci_ir::print_module(&m)
-                );
-            }
-            checked += 1;
+            let pattern = sparsity::jacobian_pattern(&m, id, wrt).unwrap();
+            check(RandomJacobian {
+                seed,
+                m: &m,
+                f,
+                wrt,
+                args: &args,
+                pattern,
+            });
         }
     }
+}
+
+/// On random programs the detected pattern contains every non-zero of the dense Jacobian.
+#[test]
+fn patterns_of_random_programs_cover_the_dense_jacobian() {
+    let mut checked = 0;
+    for_each_random_jacobian(0..120, |c| {
+        let (seed, wrt, p) = (c.seed, c.wrt, &c.pattern);
+        let dense = dense_jacobian(c.m, c.f, wrt, c.args);
+        let allowed = p.to_dense();
+        assert_eq!(dense.len(), allowed.len(), "seed {seed}");
+        for (k, (x, ok)) in dense.iter().zip(&allowed).enumerate() {
+            assert!(
+                *ok || *x == 0.0 || x.is_nan(),
+                "seed {seed}, wrt {wrt}: non-zero {x} at ({}, {}) outside the pattern\n{}",
+                k / p.n_cols.max(1),
+                k % p.n_cols.max(1),
+                sci_ir::print_module(c.m)
+            );
+        }
+        checked += 1;
+    });
     assert!(checked > 150, "only {checked} patterns checked");
 }
 
@@ -384,42 +414,26 @@ fn element_local_values_equal_the_dense_jacobian() {
 /// On random programs, wherever element-local values apply they equal the dense Jacobian.
 #[test]
 fn element_local_values_of_random_programs_equal_the_dense_jacobian() {
-    let options = RandomOptions {
-        batch: false,
-        decorate: false,
-        ..RandomOptions::default()
-    };
     let mut applied = 0;
-    for seed in 0..400 {
-        let m = random_function(seed, &options);
-        let id = m.function("f").unwrap();
-        let f = m.functions.get(id).unwrap();
-        let args = random_inputs(&m, id, seed);
-        if sci_ir::eval(&m, id, &args).is_err() {
-            continue;
+    for_each_random_jacobian(0..400, |c| {
+        let (seed, wrt) = (c.seed, c.wrt);
+        let Some(local) = sparsity::element_local_values(c.f, wrt, &c.pattern) else {
+            return;
+        };
+        let values = eval_fn(c.m, &local, c.args);
+        let id = c.m.function("f").unwrap();
+        let sj = sparsity::sparse_jacobian(c.m, id, wrt).unwrap();
+        let got = sj.to_dense(&values.data);
+        let dense = dense_jacobian(c.m, c.f, wrt, c.args);
+        for (k, (a, b)) in got.iter().zip(&dense).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-10 * (1.0 + b.abs()) || (a.is_nan() && b.is_nan()),
+                "seed {seed}, wrt {wrt}: entry {k}: element-local {a} vs dense {b}\n{}",
+                sci_ir::print_module(c.m)
+            );
         }
-        for wrt in 0..f.inputs().len() {
-            if !f.input_type(wrt).unwrap().dtype.is_float() {
-                continue;
-            }
-            let p = sparsity::jacobian_pattern(&m, id, wrt).unwrap();
-            let Some(local) = sparsity::element_local_values(f, wrt, &p) else {
-                continue;
-            };
-            let values = eval_fn(&m, &local, &args);
-            let sj = sparsity::sparse_jacobian(&m, id, wrt).unwrap();
-            let got = sj.to_dense(&values.data);
-            let dense = dense_jacobian(&m, f, wrt, &args);
-            for (k, (a, b)) in got.iter().zip(&dense).enumerate() {
-                assert!(
-                    (a - b).abs() <= 1e-10 * (1.0 + b.abs()) || (a.is_nan() && b.is_nan()),
-                    "seed {seed}, wrt {wrt}: entry {k}: element-local {a} vs dense {b}\n{}",
-                    sci_ir::print_module(&m)
-                );
-            }
-            applied += 1;
-        }
-    }
+        applied += 1;
+    });
     // Few random results are grids of `tabulate`s; the hand-written cases above cover
     // stencils, this the odd shapes the generator makes.
     assert!(
