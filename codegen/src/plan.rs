@@ -52,6 +52,9 @@ pub(crate) enum Storage {
     Frame { offset: usize },
     /// The caller's `out` buffer (the function's result).
     Out,
+    /// Elements of the caller's `out` buffer from element `offset`: a part of the result
+    /// `concat` built in place.
+    OutPart { offset: usize },
     /// A `malloc`ed buffer, remembered in heap slot `slot` and freed on return.
     Heap { slot: usize },
 }
@@ -61,6 +64,10 @@ pub(crate) enum Storage {
 pub(crate) struct Plan {
     /// Indexed by `ValueId::index()`.
     pub storage: Vec<Storage>,
+    /// The operands of `concat`s that are already in place: their buffer is the part of the
+    /// concatenation they fill (see [`concat_parts`]), so the `concat` copies nothing for
+    /// them. Indexed by `ValueId::index()`.
+    pub in_place: Vec<bool>,
     /// Frame size in elements.
     pub frame_len: usize,
     /// Number of heap slots.
@@ -93,12 +100,18 @@ impl Plan {
             .copied()
             .unwrap_or(Storage::None)
     }
+
+    /// Whether `concat` operand `v` was built in the concatenation's buffer.
+    pub fn in_place(&self, v: ValueId) -> bool {
+        self.in_place.get(v.index()).copied().unwrap_or(false)
+    }
 }
 
 /// Plans the storage of every value of `f` (a validated function).
 pub(crate) fn plan(f: &Function) -> Result<Plan, CodegenError> {
     let mut p = Plan {
         storage: vec![Storage::None; f.values.len()],
+        in_place: vec![false; f.values.len()],
         frame_len: 0,
         heap_slots: 0,
     };
@@ -186,12 +199,35 @@ pub(crate) fn plan(f: &Function) -> Result<Plan, CodegenError> {
         }
     }
     let life = Lifetimes::of(f);
+    // Parts built in their concatenation take no region of their own; the concatenation's
+    // region is placed when its first such part is made (and lives until its own last read),
+    // so nothing made in between overlaps it.
+    let framed_ids: Vec<bool> = {
+        let mut ids = vec![false; f.values.len()];
+        for &(id, _) in &framed {
+            if let Some(x) = ids.get_mut(id.index()) {
+                *x = true;
+            }
+        }
+        ids
+    };
+    let parts = concat_parts(f, &top, &framed_ids, &p.storage);
+    let mut birth: Vec<usize> = (0..f.values.len())
+        .map(|k| life.step.get(k).copied().unwrap_or(0))
+        .collect();
+    for part in &parts {
+        let at = life.born(part.root);
+        if let Some(b) = birth.get_mut(part.concat.index()) {
+            *b = (*b).min(at);
+        }
+    }
+    framed.retain(|(id, _)| !parts.iter().any(|part| part.root == *id));
     let mut frame = FreeList::default();
     // Placed step by step; the regions dying at a step are freed after its results are
     // placed, so no op's result overlaps what it reads.
     let mut born: Vec<Vec<(ValueId, usize)>> = vec![Vec::new(); life.steps() + 1];
     for &(id, len) in &framed {
-        if let Some(at) = born.get_mut(life.born(id)) {
+        if let Some(at) = born.get_mut(birth.get(id.index()).copied().unwrap_or(0)) {
             at.push((id, len));
         }
     }
@@ -210,6 +246,23 @@ pub(crate) fn plan(f: &Function) -> Result<Plan, CodegenError> {
             frame.give(offset, len);
         }
     }
+    for part in &parts {
+        let within = match p.of(part.concat) {
+            Storage::Frame { offset } => Storage::Frame {
+                offset: offset + part.offset,
+            },
+            Storage::Out => Storage::OutPart {
+                offset: part.offset,
+            },
+            _ => continue,
+        };
+        if let Some(s) = p.storage.get_mut(part.root.index()) {
+            *s = within;
+        }
+        if let Some(x) = p.in_place.get_mut(part.operand.index()) {
+            *x = true;
+        }
+    }
     p.frame_len = frame.len;
     if p.frame_len > MAX_FRAME {
         return Err(CodegenError::new(format!(
@@ -219,6 +272,86 @@ pub(crate) fn plan(f: &Function) -> Result<Plan, CodegenError> {
         )));
     }
     Ok(p)
+}
+
+/// A tensor built directly in the buffer of the `concat` that reads it.
+#[derive(Clone, Copy, Debug)]
+struct ConcatPart {
+    /// The value that makes the tensor (a `tabulate`, an elementwise op …).
+    root: ValueId,
+    /// The `concat`'s operand: `root` or a reshape of it.
+    operand: ValueId,
+    concat: ValueId,
+    /// Where the part starts in the concatenation, in elements.
+    offset: usize,
+}
+
+/// The parts of top-level `concat`s that can be built in place: a new frame tensor whose
+/// only reader is the `concat` (directly or through reshapes read only by the next link),
+/// appearing once among its operands. The `concat` then copies nothing for it — the
+/// element-local Jacobian's concatenated grids, for one, are written once instead of twice.
+/// Concatenations in blocks or of other concatenations are left as they are.
+fn concat_parts(
+    f: &Function,
+    top: &[bool],
+    framed: &[bool],
+    storage: &[Storage],
+) -> Vec<ConcatPart> {
+    let is = |flags: &[bool], v: ValueId| flags.get(v.index()).copied().unwrap_or(false);
+    let mut readers = vec![0usize; f.values.len()];
+    for (_, v) in f.values.iter() {
+        let mut reads = v.op.operands();
+        reads.extend(v.op.block().map(|b| b.result));
+        for a in reads {
+            if let Some(r) = readers.get_mut(a.index()) {
+                *r += 1;
+            }
+        }
+    }
+    if let Some(r) = readers.get_mut(f.body.result.index()) {
+        *r += 1;
+    }
+    let read_once = |v: ValueId| readers.get(v.index()).copied() == Some(1);
+    let mut parts = Vec::new();
+    for &c in &f.body.body {
+        let Some(Op::Concat(operands)) = f.values.get(c).map(|v| &v.op) else {
+            continue;
+        };
+        let in_out = storage.get(c.index()) == Some(&Storage::Out);
+        if !(is(framed, c) || in_out) {
+            continue;
+        }
+        let mut offset = 0;
+        for &operand in operands {
+            let len = f
+                .values
+                .get(operand)
+                .and_then(|v| element_count(&v.ty.shape))
+                .unwrap_or(0);
+            let once = operands.iter().filter(|&&o| o == operand).count() == 1;
+            let mut root = operand;
+            while read_once(root)
+                && let Some(Op::Reshape(a)) = f.values.get(root).map(|v| &v.op)
+                && f.values.get(*a).is_some_and(|v| !v.ty.shape.is_empty())
+            {
+                root = *a;
+            }
+            let builds = f
+                .values
+                .get(root)
+                .is_some_and(|v| !matches!(v.op, Op::Concat(_) | Op::Reshape(_) | Op::Arg(_)));
+            if once && builds && read_once(root) && is(top, root) && is(framed, root) {
+                parts.push(ConcatPart {
+                    root,
+                    operand,
+                    concat: c,
+                    offset,
+                });
+            }
+            offset += len;
+        }
+    }
+    parts
 }
 
 /// When each value's frame region is needed: from the step of the top-level op that makes
@@ -459,5 +592,59 @@ mod tests {
             let o = region(other);
             assert!(o + 100 <= a || a + 100 <= o, "{other} overlaps a");
         }
+    }
+
+    #[test]
+    fn concatenated_parts_are_built_in_place() {
+        let m = module(
+            "module M\n\
+             func f(%x: f64[4]) -> f64 {\n\
+             %a: f64[4] = sin %x\n\
+             %b: f64[2, 2] = tabulate [2, 2] (%i: i64, %j: i64) {\n\
+             %e: f64 = index %x[%i]\n\
+             yield %e\n\
+             }\n\
+             %rb: f64[4] = reshape %b\n\
+             %mid: f64[4] = exp %x\n\
+             %shared: f64[4] = cos %x\n\
+             %c: f64[12] = concat %a, %rb, %shared\n\
+             %s: f64 = reduce sum %c\n\
+             %t: f64 = reduce sum %shared\n\
+             %m: f64 = reduce sum %mid\n\
+             %u: f64 = add %s, %t\n\
+             %r: f64 = add %u, %m\n\
+             return %r\n\
+             }\n\
+             func g(%x: f64[4]) -> f64[8] {\n\
+             %a: f64[4] = sin %x\n\
+             %b: f64[4] = cos %x\n\
+             %c: f64[8] = concat %a, %b\n\
+             return %c\n\
+             }\n",
+        );
+        let (_, named) = frame_of(&m, "f");
+        let at = |n: &str| named.iter().find(|(k, _)| k == n).map(|x| x.1);
+        let Some(Storage::Frame { offset: c }) = at("c") else {
+            panic!("c: {:?}", at("c"));
+        };
+        // `%a` and `%b` (through its reshape) are read only by the concat: made in its
+        // region. `%shared` is read twice and is copied. `%mid`, made while the concat's
+        // region is already taken, does not overlap it.
+        assert_eq!(at("a"), Some(Storage::Frame { offset: c }));
+        assert_eq!(at("b"), Some(Storage::Frame { offset: c + 4 }));
+        let Some(Storage::Frame { offset: shared }) = at("shared") else {
+            panic!("shared: {:?}", at("shared"));
+        };
+        assert!(shared + 4 <= c || c + 12 <= shared);
+        let Some(Storage::Frame { offset: mid }) = at("mid") else {
+            panic!("mid: {:?}", at("mid"));
+        };
+        assert!(mid + 4 <= c || c + 12 <= mid, "mid overlaps the concat");
+        // The function's result: its parts go straight to `out`.
+        let (_, named) = frame_of(&m, "g");
+        let at = |n: &str| named.iter().find(|(k, _)| k == n).map(|x| x.1);
+        assert_eq!(at("a"), Some(Storage::OutPart { offset: 0 }));
+        assert_eq!(at("b"), Some(Storage::OutPart { offset: 4 }));
+        assert_eq!(at("c"), Some(Storage::Out));
     }
 }

@@ -15,6 +15,7 @@
 //! 2-D reaction–diffusion system on an `N × N` grid a small constant independent of `N`.
 
 mod color;
+mod csr_order;
 mod detect;
 mod local;
 mod symbolic;

@@ -187,8 +187,36 @@ impl<'a, M: ClModule> Emit<'a> for FnLower<'a, '_, M> {
         Ok(self.b.ins().symbol_value(I64, gv))
     }
 
+    fn index_data(&mut self, xs: &[usize]) -> Res<Option<Value>> {
+        let bytes: Vec<u8> = xs.iter().flat_map(|&x| (x as u64).to_le_bytes()).collect();
+        let mut desc = DataDescription::new();
+        desc.define(bytes.into_boxed_slice());
+        desc.set_align(8);
+        let data = self
+            .m
+            .declare_anonymous_data(false, false)
+            .map_err(|e| internal(&e.to_string()))?;
+        self.m
+            .define_data(data, &desc)
+            .map_err(|e| internal(&e.to_string()))?;
+        let gv = self.m.declare_data_in_func(data, self.b.func);
+        Ok(Some(self.b.ins().symbol_value(I64, gv)))
+    }
+
+    fn load_index(&mut self, table: Value, i: Ix) -> Res<Value> {
+        let (at, offset) = match i {
+            Ix::C(c) => (table, (c * 8) as i32),
+            Ix::V(_) => (self.address(table, i, 1), 0),
+        };
+        Ok(self.b.ins().load(I64, MemFlagsData::trusted(), at, offset))
+    }
+
     fn dest(&mut self, v: ValueId) -> Res<Value> {
         self.planned(v)
+    }
+
+    fn in_place(&self, v: ValueId) -> bool {
+        self.plan.in_place(v)
     }
 
     fn alloc_batch(&mut self, v: ValueId, n: Value, per: usize) -> Res<Value> {

@@ -240,6 +240,9 @@ impl<'a, 'b, M: ClModule> FnLower<'a, 'b, M> {
     pub fn planned(&mut self, v: ValueId) -> Res<Value> {
         match self.plan.of(v) {
             Storage::Out => Ok(self.out),
+            Storage::OutPart { offset } => {
+                Ok(self.b.ins().iadd_imm_s(self.out, (offset * 8) as i64))
+            }
             Storage::Frame { offset } => {
                 Ok(self.b.ins().iadd_imm_s(self.frame, (offset * 8) as i64))
             }

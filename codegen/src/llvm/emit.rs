@@ -208,6 +208,10 @@ impl<'a, 'ctx> Emit<'a> for FnLower<'a, 'ctx> {
         self.planned(v)
     }
 
+    fn in_place(&self, v: ValueId) -> bool {
+        self.plan.in_place(v)
+    }
+
     fn alloc_batch(
         &mut self,
         v: ValueId,

@@ -257,6 +257,10 @@ impl<'a, 'ctx> FnLower<'a, 'ctx> {
     pub fn planned(&mut self, v: ValueId) -> Res<PointerValue<'ctx>> {
         match self.plan.of(v) {
             Storage::Out => Ok(self.out),
+            Storage::OutPart { offset } => {
+                let out = self.out;
+                self.address(out, Ix::C(offset), 1)
+            }
             Storage::Frame { offset } => {
                 let frame = self.frame;
                 self.address(frame, Ix::C(offset), 1)

@@ -124,6 +124,11 @@ pub(crate) struct Values<F, I, P> {
     /// What is known about the values of the `tabulate` piece being lowered
     /// (`stencil::split`).
     facts: stencil::Facts,
+    /// Tensors built where their consumer wants them rather than in their planned buffer:
+    /// a `tabulate` body's `concat` result, in the point's slot of the output.
+    targets: Vec<(ValueId, P)>,
+    /// `i64` copies of integer literal tensors ([`Emit::index_data`]), by literal.
+    index_tables: Vec<(ValueId, P)>,
 }
 
 impl<F: Clone + Eq + Hash, I: Clone, P: Clone> Values<F, I, P> {
@@ -133,6 +138,8 @@ impl<F: Clone + Eq + Hash, I: Clone, P: Clone> Values<F, I, P> {
             env: vec![None; count],
             int_of: HashMap::new(),
             facts: stencil::Facts::new(),
+            targets: Vec::new(),
+            index_tables: Vec::new(),
         }
     }
 }
@@ -224,6 +231,18 @@ pub(crate) trait Emit<'a>: Kinds + Sized {
     /// Read-only data holding `xs` (already rounded to the value's dtype); at least one
     /// element.
     fn literal_data(&mut self, id: ValueId, xs: &[f64]) -> Res<Self::P>;
+    /// Read-only `i64` data holding `xs` for [`Emit::load_index`], or `None` where the back
+    /// end keeps no such tables. Indices read from a table (the gather of a sparse
+    /// Jacobian into CSR order) then need no conversion from `f64` and no range check of it.
+    fn index_data(&mut self, xs: &[usize]) -> Res<Option<Self::P>> {
+        let _ = xs;
+        Ok(None)
+    }
+    /// Element `i` of a table made by [`Emit::index_data`].
+    fn load_index(&mut self, table: Self::P, i: Ix<Self::I>) -> Res<Self::I> {
+        let _ = (table, i);
+        Err(internal::<Self>("no index tables in this back end"))
+    }
     /// The buffer planned for unbatched tensor `v` (a frame region or the output).
     fn dest(&mut self, v: ValueId) -> Res<Self::P>;
     /// The buffer of batched value `v`: `n` points of `per` elements (the output, or a new
@@ -233,6 +252,13 @@ pub(crate) trait Emit<'a>: Kinds + Sized {
     fn stack_cells(&mut self, words: usize) -> Res<Self::P> {
         let _ = words;
         Err(internal::<Self>("no stack cells in this back end"))
+    }
+    /// Whether `concat` operand `v` was built in place, in the concatenation's own buffer
+    /// (the native frame plan does this for parts read by nothing else), so the `concat`
+    /// copies nothing for it. Copying a part onto itself would be correct, only slower.
+    fn in_place(&self, v: ValueId) -> bool {
+        let _ = v;
+        false
     }
     /// Somewhere an `index` of an empty array may point, where failures do not exit.
     fn scratch(&mut self, v: ValueId) -> Res<Self::P> {
@@ -343,6 +369,47 @@ pub(crate) trait Env<'a>: Emit<'a> {
         if let Some(slot) = self.values_mut().env.get_mut(v.index()) {
             *slot = Some(r);
         }
+    }
+
+    /// Where tensor `v` is built: the place its consumer gave it, else its planned buffer.
+    fn target(&mut self, v: ValueId) -> Res<Self::P> {
+        let given = self.values().targets.iter().rev().find(|(k, _)| *k == v);
+        match given {
+            Some((_, p)) => Ok(p.clone()),
+            None => self.dest(v),
+        }
+    }
+
+    /// The `i64` copy of integer literal `v`, if it has one.
+    fn index_table(&self, v: ValueId) -> Option<Self::P> {
+        let tables = &self.values().index_tables;
+        tables.iter().find(|(k, _)| *k == v).map(|(_, p)| p.clone())
+    }
+
+    /// Element `lin` of `array` as a scalar: from its `i64` copy where it has one (the
+    /// value's index form is then remembered, and its `f64` form is only a conversion the
+    /// back end drops when nothing uses it), else loaded.
+    fn element(&mut self, array: ValueId, base: Self::P, lin: Ix<Self::I>) -> Res<Self::F> {
+        match self.index_table(array) {
+            Some(table) => {
+                let i = self.load_index(table, lin)?;
+                self.index_value(i)
+            }
+            None => self.load(base, lin),
+        }
+    }
+
+    /// Runs `lower` with tensor `v` built at `at` (see [`Env::target`]).
+    fn with_target<T>(
+        &mut self,
+        v: ValueId,
+        at: Self::P,
+        lower: impl FnOnce(&mut Self) -> Res<T>,
+    ) -> Res<T> {
+        self.values_mut().targets.push((v, at));
+        let r = lower(self);
+        self.values_mut().targets.pop();
+        r
     }
 
     /// The scalar value of `v`.

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::abi::{Status, batch_source};
 use crate::parallel::{Descriptor, TileShape, Word, outlined_call, threads_for};
-use sci_ir::{Block, FuncId, ReduceOp, ValueId};
+use sci_ir::{Block, FuncId, Op, ReduceOp, ValueId};
 
 /// A batched input of a `map`: its address and elements per point.
 pub(crate) struct BatchInput<P> {
@@ -38,15 +38,25 @@ pub(crate) fn tabulate<'a, E: Lower<'a>>(
 ) -> Res<ReprOf<E>> {
     let dst = s.dest(id)?;
     let per = s.len_of(body.result)?;
+    // A point's elements made by a `concat` in the body (the rows of a Jacobian, the local
+    // derivatives of a stencil) are concatenated straight into the point's slot.
+    let result_is_concat = body.body.contains(&body.result)
+        && matches!(
+            s.function().values.get(body.result).map(|v| &v.op),
+            Some(Op::Concat(_))
+        );
     let mut idx = Vec::new();
     let mut item = |s: &mut E, idx: &[E::I]| {
         let args = idx
             .iter()
             .map(|i| Ok(Repr::Scalar(s.index_value(i.clone())?)))
             .collect::<Res<Vec<_>>>()?;
-        let item = s.run_block(body, args)?;
         let lin = s.linear(extents, idx)?;
         let at = s.addr(dst.clone(), lin, per)?;
+        if result_is_concat && !s.values().facts.contains_key(&body.result) {
+            return s.with_target(body.result, at, |s| s.run_block(body, args).map(|_| ()));
+        }
+        let item = s.run_block(body, args)?;
         s.store_repr(item, at, per)
     };
     match stencil::split(s.function(), extents, body) {

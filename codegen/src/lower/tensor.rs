@@ -32,6 +32,19 @@ pub(crate) trait Tensors<'a>: Env<'a> + Scalars<'a> {
         } else {
             xs.iter().map(|x| round(*x)).collect()
         };
+        // Integer tables that can only be indices (integral, non-negative, exact in f64)
+        // also get an `i64` copy where the back end keeps them.
+        if ty.dtype == DType::I64
+            && !xs.is_empty()
+            && xs
+                .iter()
+                .all(|&x| x >= 0.0 && x < 2f64.powi(52) && x.fract() == 0.0)
+        {
+            let ints: Vec<usize> = xs.iter().map(|&x| x as usize).collect();
+            if let Some(table) = self.index_data(&ints)? {
+                self.values_mut().index_tables.push((id, table));
+            }
+        }
         Ok(Repr::Buf(self.literal_data(id, &data)?))
     }
 
@@ -157,7 +170,7 @@ pub(crate) trait Tensors<'a>: Env<'a> + Scalars<'a> {
             let zero = self.ic(0)?;
             Ix::V(self.select_i(ok.clone(), lin, zero)?)
         };
-        let start = self.addr(base, safe, sub)?;
+        let start = self.addr(base.clone(), safe.clone(), sub)?;
         let fill = match fill {
             Some(x) => x,
             None => {
@@ -173,7 +186,7 @@ pub(crate) trait Tensors<'a>: Env<'a> + Scalars<'a> {
                     });
                 }
                 return Ok(if scalar_result {
-                    Repr::Scalar(self.load(start, Ix::C(0))?)
+                    Repr::Scalar(self.element(array, base, safe)?)
                 } else {
                     Repr::Buf(start)
                 });
@@ -213,10 +226,14 @@ pub(crate) trait Tensors<'a>: Env<'a> + Scalars<'a> {
     }
 
     fn concat(&mut self, id: ValueId, parts: &[ValueId]) -> Res<ReprOf<Self>> {
-        let dst = self.dest(id)?;
+        let dst = self.target(id)?;
         let mut offset = 0usize;
         for &p in parts {
             let len = self.len_of(p)?;
+            if self.in_place(p) {
+                offset += len;
+                continue;
+            }
             let at = self.addr(dst.clone(), Ix::C(offset), 1)?;
             let r = self.repr(p)?;
             self.store_repr(r, at, len)?;

@@ -20,6 +20,9 @@ pub(super) enum Place {
     Frame(usize),
     /// The caller's `out` buffer.
     Out,
+    /// Elements of the caller's `out` buffer from this offset (a part of the result
+    /// `concat`, built in place).
+    OutPart(usize),
     /// A heap buffer allocated where the (batched) value is defined.
     Heap,
 }
@@ -57,6 +60,7 @@ impl Layout {
                 Storage::None => Place::None,
                 Storage::Frame { offset } => Place::Frame(offset),
                 Storage::Out => Place::Out,
+                Storage::OutPart { offset } => Place::OutPart(offset),
                 Storage::Heap { .. } => Place::Heap,
             })
             .collect();

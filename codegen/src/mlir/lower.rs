@@ -225,6 +225,13 @@ impl<'a> FnLower<'a> {
     pub fn planned(&mut self, v: ValueId) -> Res<(String, Ix)> {
         match self.layout.of(v) {
             Place::Out => self.out.clone().ok_or_else(|| internal("no output buffer")),
+            Place::OutPart(offset) => {
+                let (mem, at) = self
+                    .out
+                    .clone()
+                    .ok_or_else(|| internal("no output buffer"))?;
+                Ok((mem, self.add(&at, &Ix::C(offset))))
+            }
             Place::Frame(offset) => Ok(("%frame".to_string(), Ix::C(offset))),
             _ => Err(internal("no buffer planned for a tensor value")),
         }

@@ -17,7 +17,7 @@
 //! and whose ops have derivative rules here. Anything else returns `None`, and the caller
 //! keeps the compressed (coloured) evaluation.
 
-use super::Pattern;
+use super::{Pattern, csr_order};
 use sci_ir::types::element_count;
 use sci_ir::{BinaryOp, Block, DType, Function, Op, Type, UnaryOp, Value, ValueId};
 use std::collections::HashMap;
@@ -34,71 +34,64 @@ pub fn local_values(f: &Function, wrt: usize, pattern: &Pattern) -> Option<Funct
     let outputs = output_tabulates(f)?;
     let mut g = f.clone();
     g.name = format!("sparse_jac.{}", f.name);
-    let mut parts = Vec::new();
-    let mut terms: Vec<Vec<Vec<usize>>> = vec![Vec::new(); pattern.n_rows];
-    let mut base = 0usize;
+    let mut grids = Vec::new();
     let mut row0 = 0usize;
     for t in outputs {
-        let (extents, body) = match f.values.get(t).map(|v| &v.op) {
-            Some(Op::Tabulate { extents, body }) => (extents.clone(), body.clone()),
-            _ => return None,
-        };
-        let points = element_count(&extents)?;
-        let mut flat = Flattener {
-            g: &mut g,
-            src: f,
-            input,
-            block: Vec::new(),
-            reads: Vec::new(),
-        };
-        let args: Vec<ValueId> = (0..extents.len())
-            .map(|d| flat.push(Op::Arg(d), Type::index()))
-            .collect();
-        let mut map: HashMap<ValueId, ValueId> =
-            body.args.iter().copied().zip(args.clone()).collect();
-        let result = flat.inline(&body, &mut map, 0)?;
-        let (block, reads) = (flat.block, flat.reads);
-        // The reads, grouped by the input element they read at each point.
-        let mut groups: Vec<(Vec<Option<usize>>, Vec<ValueId>)> = Vec::new();
-        for (v, leaf) in &reads {
-            let cols = columns(&g, &args, &extents, *v, leaf)?;
-            match groups.iter_mut().find(|(c, _)| *c == cols) {
-                Some((_, vs)) => vs.push(*v),
-                None => groups.push((cols, vec![*v])),
-            }
-        }
-        groups.retain(|(c, _)| c.iter().any(Option::is_some));
-        let k_count = groups.len().max(1);
-        if points.checked_mul(k_count)? > MAX_LOCAL_ENTRIES || block.len() > MAX_BODY {
-            return None;
-        }
-        // One forward sweep of the body per group of reads.
-        let primal = block.len();
-        let mut sweep = Sweeper {
-            g: &mut g,
-            block,
-            primal,
-        };
-        let mut tangents = Vec::with_capacity(k_count);
-        let mut forms = Vec::with_capacity(k_count);
-        for (_, seeds) in &groups {
-            let (v, form) = sweep.tangent(result, seeds)?;
-            tangents.push(v);
-            forms.push(form);
-        }
-        if tangents.is_empty() {
-            tangents.push(sweep.constant(0.0));
-        }
-        let yielded = sweep.push(Op::Concat(tangents), Type::f64(vec![k_count]));
-        let mut shape = extents.clone();
-        shape.push(k_count);
-        let block = std::mem::take(&mut sweep.block);
-        let args_of_local = args.clone();
+        let grid = local_grid(&mut g, f, input, t, pattern, row0)?;
+        row0 += grid.terms.len();
+        grids.push(grid);
+    }
+    if row0 != pattern.n_rows {
+        return None;
+    }
+    match csr_order::in_csr_order(&mut g, &grids, pattern) {
+        Some(values) => g.body.result = values,
+        None => gather(&mut g, grids, pattern.nnz())?,
+    }
+    crate::cleanup::cleanup_function(&mut g);
+    Some(g)
+}
+
+/// The local derivatives of one output `tabulate`, not yet tabulated: its body and their
+/// sweeps, and which of them make each entry of its rows.
+pub(super) struct Grid {
+    pub extents: Vec<usize>,
+    /// The body's block arguments (the counters).
+    pub args: Vec<ValueId>,
+    /// The flat body followed by the sweeps.
+    pub block: Vec<ValueId>,
+    /// The body's own values: the first `primal` of `block`.
+    pub primal: usize,
+    /// The local derivatives, one per group of reads, values of `block`.
+    pub tangents: Vec<ValueId>,
+    /// Per point, per entry of its row: the local derivatives whose sum is the entry.
+    pub terms: Vec<Vec<Vec<usize>>>,
+}
+
+impl Grid {
+    /// Tabulates `entries` (values of the block, one per element of a point) over the grid
+    /// and returns the flat result, `f64[points × entries]`.
+    pub fn tabulate(
+        &self,
+        g: &mut Function,
+        mut block: Vec<ValueId>,
+        entries: Vec<ValueId>,
+    ) -> Option<ValueId> {
+        let width = entries.len();
+        let points = element_count(&self.extents)?;
+        let yielded = g.values.push(Value {
+            op: Op::Concat(entries),
+            ty: Type::f64(vec![width]),
+            name: None,
+        });
+        block.push(yielded);
+        let mut shape = self.extents.clone();
+        shape.push(width);
         let local = g.values.push(Value {
             op: Op::Tabulate {
-                extents: extents.clone(),
+                extents: self.extents.clone(),
                 body: Block {
-                    args,
+                    args: self.args.clone(),
                     body: block,
                     result: yielded,
                 },
@@ -106,45 +99,104 @@ pub fn local_values(f: &Function, wrt: usize, pattern: &Pattern) -> Option<Funct
             ty: Type::f64(shape),
             name: None,
         });
-        let flat_local = g.values.push(Value {
+        let flat = g.values.push(Value {
             op: Op::Reshape(local),
-            ty: Type::f64(vec![points * k_count]),
+            ty: Type::f64(vec![points.checked_mul(width)?]),
             name: None,
         });
-        g.body.body.extend([local, flat_local]);
-        parts.push(flat_local);
-        // Which local derivatives make each entry of the rows of this output.
-        for p in 0..points {
-            let row = row0 + p;
-            let cols = pattern.row_ptr.get(row..=row + 1)?;
-            let row_cols = pattern.col_idx.get(cols[0]..cols[1])?;
-            let mut entry_terms = vec![Vec::new(); row_cols.len()];
-            let mut memo = point_memo(&args_of_local, &multi_index(p, &extents));
-            for (k, ((col_of, _), form)) in groups.iter().zip(&forms).enumerate() {
-                let Some(c) = col_of.get(p).copied().flatten() else {
-                    continue;
-                };
-                // A derivative structurally zero at this point is no term of its entry.
-                if form.zero_at(&g, &mut memo) {
-                    continue;
-                }
-                // A read whose column is not in the pattern has a zero derivative there
-                // (the pattern covers every non-zero).
-                if let Ok(at) = row_cols.binary_search(&c) {
-                    entry_terms.get_mut(at)?.push(base + p * k_count + k);
-                }
-            }
-            *terms.get_mut(row)? = entry_terms;
-        }
-        base += points * k_count;
-        row0 += points;
+        g.body.body.extend([local, flat]);
+        Some(flat)
     }
-    if row0 != pattern.n_rows {
+}
+
+/// Differentiates the body of output `tabulate` `t` (rows from `row0`) once per distinct
+/// read of `input`, in `g`.
+fn local_grid(
+    g: &mut Function,
+    f: &Function,
+    input: ValueId,
+    t: ValueId,
+    pattern: &Pattern,
+    row0: usize,
+) -> Option<Grid> {
+    let (extents, body) = match f.values.get(t).map(|v| &v.op) {
+        Some(Op::Tabulate { extents, body }) => (extents.clone(), body.clone()),
+        _ => return None,
+    };
+    let points = element_count(&extents)?;
+    let mut flat = Flattener {
+        g,
+        src: f,
+        input,
+        block: Vec::new(),
+        reads: Vec::new(),
+    };
+    let args: Vec<ValueId> = (0..extents.len())
+        .map(|d| flat.push(Op::Arg(d), Type::index()))
+        .collect();
+    let mut map: HashMap<ValueId, ValueId> = body.args.iter().copied().zip(args.clone()).collect();
+    let result = flat.inline(&body, &mut map, 0)?;
+    let (block, reads) = (flat.block, flat.reads);
+    // The reads, grouped by the input element they read at each point.
+    let mut groups: Vec<(Vec<Option<usize>>, Vec<ValueId>)> = Vec::new();
+    for (v, leaf) in &reads {
+        let cols = columns(g, &args, &extents, *v, leaf)?;
+        match groups.iter_mut().find(|(c, _)| *c == cols) {
+            Some((_, vs)) => vs.push(*v),
+            None => groups.push((cols, vec![*v])),
+        }
+    }
+    groups.retain(|(c, _)| c.iter().any(Option::is_some));
+    let k_count = groups.len().max(1);
+    if points.checked_mul(k_count)? > MAX_LOCAL_ENTRIES || block.len() > MAX_BODY {
         return None;
     }
-    gather(&mut g, parts, base, &terms, pattern.nnz())?;
-    crate::cleanup::cleanup_function(&mut g);
-    Some(g)
+    // One forward sweep of the body per group of reads.
+    let primal = block.len();
+    let mut sweep = Sweeper { g, block, primal };
+    let mut tangents = Vec::with_capacity(k_count);
+    let mut forms = Vec::with_capacity(k_count);
+    for (_, seeds) in &groups {
+        let (v, form) = sweep.tangent(result, seeds)?;
+        tangents.push(v);
+        forms.push(form);
+    }
+    if tangents.is_empty() {
+        tangents.push(sweep.constant(0.0));
+    }
+    let block = std::mem::take(&mut sweep.block);
+    // Which local derivatives make each entry of each row of this output.
+    let mut terms = Vec::with_capacity(points);
+    for p in 0..points {
+        let row = row0 + p;
+        let cols = pattern.row_ptr.get(row..=row + 1)?;
+        let row_cols = pattern.col_idx.get(cols[0]..cols[1])?;
+        let mut entry_terms = vec![Vec::new(); row_cols.len()];
+        let mut memo = point_memo(&args, &multi_index(p, &extents));
+        for (k, ((col_of, _), form)) in groups.iter().zip(&forms).enumerate() {
+            let Some(c) = col_of.get(p).copied().flatten() else {
+                continue;
+            };
+            // A derivative structurally zero at this point is no term of its entry.
+            if form.zero_at(g, &mut memo) {
+                continue;
+            }
+            // A read whose column is not in the pattern has a zero derivative there (the
+            // pattern covers every non-zero).
+            if let Ok(at) = row_cols.binary_search(&c) {
+                entry_terms.get_mut(at)?.push(k);
+            }
+        }
+        terms.push(entry_terms);
+    }
+    Some(Grid {
+        extents,
+        args,
+        block,
+        primal,
+        tangents,
+        terms,
+    })
 }
 
 /// The `tabulate`s whose elements make the result of `f`, in order (through `concat` and
@@ -354,7 +406,7 @@ fn columns(
 }
 
 /// The value of integer or truth value `v` at the point in `memo` (block arguments set).
-fn int_value(
+pub(super) fn int_value(
     g: &Function,
     v: ValueId,
     memo: &mut HashMap<ValueId, i64>,
@@ -639,7 +691,7 @@ impl Sweeper<'_> {
 }
 
 /// The block arguments of a grid point, for [`int_value`].
-fn point_memo(args: &[ValueId], at: &[usize]) -> HashMap<ValueId, i64> {
+pub(super) fn point_memo(args: &[ValueId], at: &[usize]) -> HashMap<ValueId, i64> {
     args.iter()
         .copied()
         .zip(at.iter().map(|&x| x as i64))
@@ -647,7 +699,7 @@ fn point_memo(args: &[ValueId], at: &[usize]) -> HashMap<ValueId, i64> {
 }
 
 /// The row-major multi-index of point `p` of grid `extents`.
-fn multi_index(mut p: usize, extents: &[usize]) -> Vec<usize> {
+pub(super) fn multi_index(mut p: usize, extents: &[usize]) -> Vec<usize> {
     let mut at = vec![0; extents.len()];
     for (x, &e) in at.iter_mut().zip(extents).rev() {
         *x = p % e.max(1);
@@ -656,15 +708,27 @@ fn multi_index(mut p: usize, extents: &[usize]) -> Vec<usize> {
     at
 }
 
-/// Makes `g` return the CSR values: `terms[row][entry]` lists the positions, in the
-/// concatenation of `parts` (`count` local derivatives), whose sum is the entry.
-fn gather(
-    g: &mut Function,
-    parts: Vec<ValueId>,
-    count: usize,
-    terms: &[Vec<Vec<usize>>],
-    nnz: usize,
-) -> Option<()> {
+/// Makes `g` return the CSR values by a gather: every grid tabulates all its local
+/// derivatives, and each entry sums the positions of its terms in their concatenation,
+/// read through integer tables.
+fn gather(g: &mut Function, grids: Vec<Grid>, nnz: usize) -> Option<()> {
+    let mut parts = Vec::with_capacity(grids.len());
+    let mut terms: Vec<Vec<Vec<usize>>> = Vec::new();
+    let mut count = 0usize;
+    for grid in grids {
+        let k_count = grid.tangents.len();
+        for (p, point) in grid.terms.iter().enumerate() {
+            let base = count + p * k_count;
+            terms.push(
+                point
+                    .iter()
+                    .map(|entry| entry.iter().map(|k| base + k).collect())
+                    .collect(),
+            );
+        }
+        count += grid.terms.len() * k_count;
+        parts.push(grid.tabulate(g, grid.block.clone(), grid.tangents.clone())?);
+    }
     let width = terms
         .iter()
         .flatten()
