@@ -172,35 +172,12 @@ impl<'a, M: ClModule> Emit<'a> for FnLower<'a, '_, M> {
     }
 
     fn literal_data(&mut self, _id: ValueId, xs: &[f64]) -> Res<Value> {
-        let bytes: Vec<u8> = xs.iter().flat_map(|x| x.to_le_bytes()).collect();
-        let mut desc = DataDescription::new();
-        desc.define(bytes.into_boxed_slice());
-        desc.set_align(8);
-        let data = self
-            .m
-            .declare_anonymous_data(false, false)
-            .map_err(|e| internal(&e.to_string()))?;
-        self.m
-            .define_data(data, &desc)
-            .map_err(|e| internal(&e.to_string()))?;
-        let gv = self.m.declare_data_in_func(data, self.b.func);
-        Ok(self.b.ins().symbol_value(I64, gv))
+        self.read_only_data(xs.iter().flat_map(|x| x.to_le_bytes()).collect())
     }
 
     fn index_data(&mut self, xs: &[usize]) -> Res<Option<Value>> {
-        let bytes: Vec<u8> = xs.iter().flat_map(|&x| (x as u64).to_le_bytes()).collect();
-        let mut desc = DataDescription::new();
-        desc.define(bytes.into_boxed_slice());
-        desc.set_align(8);
-        let data = self
-            .m
-            .declare_anonymous_data(false, false)
-            .map_err(|e| internal(&e.to_string()))?;
-        self.m
-            .define_data(data, &desc)
-            .map_err(|e| internal(&e.to_string()))?;
-        let gv = self.m.declare_data_in_func(data, self.b.func);
-        Ok(Some(self.b.ins().symbol_value(I64, gv)))
+        let bytes = xs.iter().flat_map(|&x| (x as u64).to_le_bytes()).collect();
+        self.read_only_data(bytes).map(Some)
     }
 
     fn load_index(&mut self, table: Value, i: Ix) -> Res<Value> {
@@ -337,5 +314,21 @@ impl<M: ClModule> FnLower<'_, '_, M> {
             Ix::C(c) => self.b.ins().iconst(I64, c as i64),
             Ix::V(v) => v,
         }
+    }
+
+    /// The address of `bytes` placed in read-only data (8-byte aligned).
+    fn read_only_data(&mut self, bytes: Vec<u8>) -> Res<Value> {
+        let mut desc = DataDescription::new();
+        desc.define(bytes.into_boxed_slice());
+        desc.set_align(8);
+        let data = self
+            .m
+            .declare_anonymous_data(false, false)
+            .map_err(|e| internal(&e.to_string()))?;
+        self.m
+            .define_data(data, &desc)
+            .map_err(|e| internal(&e.to_string()))?;
+        let gv = self.m.declare_data_in_func(data, self.b.func);
+        Ok(self.b.ins().symbol_value(I64, gv))
     }
 }
