@@ -124,7 +124,7 @@ pub(crate) trait Lower<'a>: Tensors<'a> {
             let scaled = self.ix_mul(lin, n)?;
             lin = self.ix_add(scaled, Ix::V(iv))?;
         }
-        Ok(Repr::Scalar(self.element(array, base, lin)?))
+        Ok(Repr::Scalar(self.element(array, lin.clone(), base, lin)?))
     }
 
     /// Records the index form of `x = a OP b` when it is an index computed from indices

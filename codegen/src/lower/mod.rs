@@ -388,14 +388,20 @@ pub(crate) trait Env<'a>: Emit<'a> {
 
     /// Element `lin` of `array` as a scalar: from its `i64` copy where it has one (the
     /// value's index form is then remembered, and its `f64` form is only a conversion the
-    /// back end drops when nothing uses it), else loaded.
-    fn element(&mut self, array: ValueId, base: Self::P, lin: Ix<Self::I>) -> Res<Self::F> {
+    /// back end drops when nothing uses it), else loaded from `at[i]`, its address.
+    fn element(
+        &mut self,
+        array: ValueId,
+        lin: Ix<Self::I>,
+        at: Self::P,
+        i: Ix<Self::I>,
+    ) -> Res<Self::F> {
         match self.index_table(array) {
             Some(table) => {
                 let i = self.load_index(table, lin)?;
                 self.index_value(i)
             }
-            None => self.load(base, lin),
+            None => self.load(at, i),
         }
     }
 

@@ -170,7 +170,7 @@ pub(crate) trait Tensors<'a>: Env<'a> + Scalars<'a> {
             let zero = self.ic(0)?;
             Ix::V(self.select_i(ok.clone(), lin, zero)?)
         };
-        let start = self.addr(base.clone(), safe.clone(), sub)?;
+        let start = self.addr(base, safe.clone(), sub)?;
         let fill = match fill {
             Some(x) => x,
             None => {
@@ -186,7 +186,7 @@ pub(crate) trait Tensors<'a>: Env<'a> + Scalars<'a> {
                     });
                 }
                 return Ok(if scalar_result {
-                    Repr::Scalar(self.element(array, base, safe)?)
+                    Repr::Scalar(self.element(array, safe, start, Ix::C(0))?)
                 } else {
                     Repr::Buf(start)
                 });
