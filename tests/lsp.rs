@@ -285,3 +285,45 @@ fn exit_without_shutdown_is_a_failure() {
     let status = ed.child.wait().unwrap();
     assert!(!status.success(), "{status:?}");
 }
+
+/// After every kind of broken frame the server answers the next request: it skips to the
+/// next `Content-Length` header instead of reading bodies as headers from then on.
+#[test]
+fn the_server_answers_after_any_broken_frame() {
+    let mut ed = Editor::start();
+    ed.request("initialize", json!({ "capabilities": {} }));
+    ed.notify("initialized", json!({}));
+    let broken: [&[u8]; 7] = [
+        b"Content-Length: 5\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":99,\"method\":\"shutdown\"}",
+        b"Content-Length: 1\x002\r\n\r\n{}",
+        b"Content-Type: application/json\x00\r\n\r\n{}",
+        b"garbage without a colon\r\n\r\n{\"a\": 1}",
+        b"Content-Type: json\r\n\r\n{}",
+        b"Content-Length: many\r\n\r\n{}",
+        b"}}}\r\n",
+    ];
+    for bad in broken {
+        ed.stdin.write_all(bad).unwrap();
+        ed.stdin.flush().unwrap();
+        let r = ed.request(
+            "textDocument/documentSymbol",
+            json!({ "textDocument": { "uri": URI } }),
+        );
+        assert!(
+            r.get("result").is_some() || r.get("error").is_some(),
+            "after {:?}: {r}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+    // Each broken frame was answered with a parse error (id null).
+    let parse_errors = ed
+        .pending
+        .iter()
+        .filter(|m| m["error"]["code"] == -32700)
+        .count();
+    assert!(parse_errors >= broken.len(), "{:?}", ed.pending);
+    ed.result("shutdown", Value::Null);
+    ed.notify("exit", Value::Null);
+    let status = ed.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -3,7 +3,12 @@
 //! `lsp-server`'s own stdio transport stops reading at the first message that is not valid
 //! JSON, which ends the session. This one answers such a message with the JSON-RPC error
 //! the specification asks for (`-32700` parse error, or `-32600` invalid request when the
-//! JSON is not a request, response or notification) and keeps reading. Error answers to
+//! JSON is not a request, response or notification) and keeps reading. A broken frame
+//! (a header without `:`, a NUL in it, a length that is no number, a body cut short) would
+//! leave the reader out of step with the frames after it, reading bodies as headers; so
+//! after one the reader *resynchronises*: it skips to the next `Content-Length` header in
+//! the input (also inside a body that was cut short and ran into the next frame), and every
+//! later message is read as sent. Error answers to
 //! unreadable messages are written straight to stdout from the reader thread (their id may
 //! be `null`, which `lsp_server::Response` cannot express); every write holds the stdout
 //! lock for a whole frame, so frames never interleave.
@@ -65,12 +70,19 @@ pub fn read_loop<R: BufRead, W: Write>(
     to_server: &Sender<Message>,
     out: &mut dyn FnMut() -> W,
 ) {
+    let mut input = Resync::new(input);
     loop {
-        let body = match read_frame(input) {
+        let body = match read_frame(&mut input) {
             Ok(Frame::Eof) => return,
             Ok(Frame::Body(body)) => body,
-            Ok(Frame::Bad(why)) => {
+            Ok(Frame::Bad {
+                why,
+                skip_to_header,
+            }) => {
                 write_error(out, &Value::Null, -32700, &why);
+                if skip_to_header && !matches!(input.skip_to_header(), Ok(true)) {
+                    return;
+                }
                 continue;
             }
             Err(_) => return,
@@ -79,6 +91,11 @@ pub fn read_loop<R: BufRead, W: Write>(
             Ok(v) => v,
             Err(e) => {
                 write_error(out, &Value::Null, -32700, &format!("Parse error: {e}"));
+                // A body whose length was given too long runs into the next frame: read on
+                // from the next header inside it.
+                if let Some(at) = body.get(1..).and_then(find_header) {
+                    input.unread(body.get(at + 1..).unwrap_or_default());
+                }
                 continue;
             }
         };
@@ -90,6 +107,101 @@ pub fn read_loop<R: BufRead, W: Write>(
                 }
             }
             Err((id, why)) => write_error(out, &id, -32600, &why),
+        }
+    }
+}
+
+/// The header every frame starts with, matched without regard to case.
+const HEADER: &[u8] = b"content-length";
+
+/// Where the next `Content-Length` starts in `bytes`.
+fn find_header(bytes: &[u8]) -> Option<usize> {
+    bytes
+        .windows(HEADER.len())
+        .position(|w| w.eq_ignore_ascii_case(HEADER))
+}
+
+/// The input, with bytes put back in front of it (the rest of a body cut short) and a way
+/// to skip to the next frame.
+struct Resync<'r, R> {
+    inner: &'r mut R,
+    back: Vec<u8>,
+    /// How much of `back` is consumed.
+    at: usize,
+}
+
+impl<'r, R: BufRead> Resync<'r, R> {
+    fn new(inner: &'r mut R) -> Self {
+        Resync {
+            inner,
+            back: Vec::new(),
+            at: 0,
+        }
+    }
+
+    /// Puts `bytes` back to be read first.
+    fn unread(&mut self, bytes: &[u8]) {
+        let rest = self.back.get(self.at..).unwrap_or_default().to_vec();
+        self.back = [bytes, &rest].concat();
+        self.at = 0;
+    }
+
+    /// Skips to the next `Content-Length` header (left to be read); `false` at end of input.
+    fn skip_to_header(&mut self) -> io::Result<bool> {
+        // The bytes seen of a header that may continue in the next buffer.
+        let mut partial: Vec<u8> = Vec::new();
+        loop {
+            let buf = self.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(false);
+            }
+            let seen = [partial.as_slice(), buf].concat();
+            if let Some(at) = find_header(&seen) {
+                // Everything from the header on is read again.
+                let header_start = seen.get(at..).unwrap_or_default().to_vec();
+                let used = buf.len();
+                self.consume(used);
+                self.unread(&header_start);
+                return Ok(true);
+            }
+            // Keep the last bytes, which may begin a header split across buffers.
+            let keep = seen.len().min(HEADER.len() - 1);
+            partial = seen.get(seen.len() - keep..).unwrap_or_default().to_vec();
+            let used = buf.len();
+            self.consume(used);
+        }
+    }
+}
+
+impl<R: BufRead> Read for Resync<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let buf = self.fill_buf()?;
+        let n = buf.len().min(out.len());
+        out.get_mut(..n)
+            .unwrap_or_default()
+            .copy_from_slice(buf.get(..n).unwrap_or_default());
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Resync<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.at < self.back.len() {
+            return Ok(self.back.get(self.at..).unwrap_or_default());
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        if self.at < self.back.len() {
+            self.at = (self.at + n).min(self.back.len());
+            if self.at == self.back.len() {
+                self.back.clear();
+                self.at = 0;
+            }
+        } else {
+            self.inner.consume(n);
         }
     }
 }
@@ -149,8 +261,12 @@ fn write_error<W: Write>(out: &mut dyn FnMut() -> W, id: &Value, code: i32, mess
 enum Frame {
     Eof,
     Body(Vec<u8>),
-    /// A frame whose header could not be used; the reason.
-    Bad(String),
+    /// A frame whose header could not be used: the reason, and whether the reader is lost
+    /// (the body's length unknown) and must skip to the next header.
+    Bad {
+        why: String,
+        skip_to_header: bool,
+    },
 }
 
 /// Reads one `Content-Length`-framed message body.
@@ -167,7 +283,10 @@ fn read_frame<R: BufRead>(input: &mut R) -> io::Result<Frame> {
             .read_until(b'\n', &mut line)?;
         if n == 0 {
             return Ok(if saw_header {
-                Frame::Bad("the input ended inside a message header".to_string())
+                Frame::Bad {
+                    why: "the input ended inside a message header".to_string(),
+                    skip_to_header: false,
+                }
             } else {
                 Frame::Eof
             });
@@ -180,37 +299,73 @@ fn read_frame<R: BufRead>(input: &mut R) -> io::Result<Frame> {
             }
             break;
         }
+        // The rest of a body cut short, glued to the next frame's header: the cut frame
+        // was answered already; read the header.
+        let text = match find_header(text.as_bytes()) {
+            Some(at) if at > 0 => text.get(at..).unwrap_or(text),
+            _ => text,
+        };
+        let shown = text.replace('\0', "\\0");
+        let malformed = text.contains('\0') || !text.contains(':');
+        if malformed && !saw_header {
+            // Not a header at all: answer it and look for the next frame.
+            return Ok(Frame::Bad {
+                why: format!("Parse error: malformed header line `{shown}`"),
+                skip_to_header: true,
+            });
+        }
         saw_header = true;
         match text.split_once(':') {
+            _ if text.contains('\0') => {
+                bad.get_or_insert(format!("Parse error: a NUL byte in header line `{shown}`"));
+            }
             Some((name, value)) if name.trim().eq_ignore_ascii_case("content-length") => {
                 match value.trim().parse::<usize>() {
                     Ok(v) => length = Some(v),
                     Err(_) => {
-                        bad = Some(format!(
+                        bad.get_or_insert(format!(
                             "Parse error: bad Content-Length `{}`",
                             value.trim()
-                        ))
+                        ));
                     }
                 }
             }
             Some(_) => {} // Content-Type and other headers.
-            None => bad = Some(format!("Parse error: malformed header line `{text}`")),
+            None => {
+                bad.get_or_insert(format!("Parse error: malformed header line `{shown}`"));
+            }
         }
     }
+    if let Some(l) = length.filter(|&l| l > MAX_MESSAGE_BYTES) {
+        // Not read; and a length this large may be garbage, so rather than stepping over
+        // it (to the end of the input, for a bogus one) look for the next frame.
+        return Ok(Frame::Bad {
+            why: format!("Parse error: a message of {l} bytes is too large"),
+            skip_to_header: true,
+        });
+    }
     if let Some(why) = bad {
-        return Ok(Frame::Bad(why));
+        // With a length the body can be stepped over; without one, the reader is lost.
+        return Ok(match length {
+            Some(l) => {
+                io::copy(&mut input.by_ref().take(l as u64), &mut io::sink())?;
+                Frame::Bad {
+                    why,
+                    skip_to_header: false,
+                }
+            }
+            None => Frame::Bad {
+                why,
+                skip_to_header: true,
+            },
+        });
     }
     let Some(length) = length else {
-        return Ok(Frame::Bad(
-            "Parse error: the message has no Content-Length header".to_string(),
-        ));
+        return Ok(Frame::Bad {
+            why: "Parse error: the message has no Content-Length header".to_string(),
+            skip_to_header: true,
+        });
     };
-    if length > MAX_MESSAGE_BYTES {
-        io::copy(&mut input.by_ref().take(length as u64), &mut io::sink())?;
-        return Ok(Frame::Bad(format!(
-            "Parse error: a message of {length} bytes is too large"
-        )));
-    }
     let mut body = vec![0; length];
     input.read_exact(&mut body)?;
     Ok(Frame::Body(body))
@@ -256,8 +411,8 @@ mod tests {
             frame("[1, 2]"),
             frame(r#"{"jsonrpc":"2.0","id":7,"method":42}"#),
             frame(r#"{"jsonrpc":"2.0","id":1.5,"method":"shutdown"}"#),
-            "Content-Length: nope\r\n\r\n".to_string(),
             "garbage\r\n\r\n".to_string(),
+            "Content-Length: nope\r\n\r\n".to_string(),
             frame(r#"{"jsonrpc":"2.0","id":1,"method":"shutdown"}"#),
             frame(r#"{"jsonrpc":"2.0","method":"exit"}"#),
             frame(r#"{"jsonrpc":"2.0","id":2,"method":"after-exit"}"#),
@@ -274,5 +429,77 @@ mod tests {
     fn end_of_input_inside_a_message_stops_quietly() {
         let (messages, _) = run("Content-Length: 100\r\n\r\n{\"jsonrpc\"");
         assert!(messages.is_empty());
+    }
+
+    /// After every kind of broken frame the reader finds the next one, and every request
+    /// sent after it arrives.
+    #[test]
+    fn the_reader_resynchronises_after_any_broken_frame() {
+        let request = |id: u32| {
+            frame(&format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"m{id}"}}"#
+            ))
+        };
+        let cut = request(0);
+        let broken: Vec<(&str, String)> = vec![
+            ("a body longer than its length", {
+                let body = r#"{"jsonrpc":"2.0","id":0,"method":"cut"}"#;
+                format!("Content-Length: 5\r\n\r\n{body}")
+            }),
+            ("a length longer than its body", {
+                let body = r#"{"jsonrpc":"2.0","id":0}"#;
+                format!("Content-Length: {}\r\n\r\n{body}", body.len() + 60)
+            }),
+            (
+                "a NUL in a header",
+                "Content-Length: 1\x002\r\n\r\n{}".to_string(),
+            ),
+            (
+                "a NUL in another header",
+                format!("Content-Type: x\0\r\n{}", &cut),
+            ),
+            (
+                "a header line without a colon",
+                "garbage\r\n\r\n{\"a\": 1}".to_string(),
+            ),
+            (
+                "a line without a colon before the length",
+                format!("garbage\r\n{cut}"),
+            ),
+            (
+                "no length at all",
+                "Content-Type: json\r\n\r\n{}".to_string(),
+            ),
+            (
+                "a length that is no number",
+                "Content-Length: -3\r\n\r\n{}".to_string(),
+            ),
+            ("bytes between frames", "}}}}\r\n".to_string()),
+            (
+                "a huge length",
+                format!("Content-Length: {}\r\n\r\n", usize::MAX),
+            ),
+        ];
+        for (what, bad) in broken {
+            let input = [bad, request(1), request(2), request(3)].concat();
+            let (messages, answers) = run(&input);
+            // (A well-formed frame inside a broken one, `m0`, may arrive or not.)
+            let methods: Vec<String> = messages
+                .iter()
+                .filter_map(|m| match m {
+                    Message::Request(r) if r.method != "m0" => Some(r.method.clone()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                methods,
+                ["m1", "m2", "m3"],
+                "{what}: the requests after it\n{answers}"
+            );
+            assert!(
+                answers.contains("-32700"),
+                "{what}: answered with a parse error\n{answers}"
+            );
+        }
     }
 }
