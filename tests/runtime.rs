@@ -262,6 +262,53 @@ fn trajectory_loss_gradient_matches_finite_differences() {
     }
 }
 
+/// An NPY data set has no header: its columns are the declared ones, in order (whatever
+/// they are called), so the same observations as NPY give the CSV's loss; an array with
+/// fewer columns than declared is refused with both counts.
+#[test]
+fn npy_data_columns_are_the_declared_ones_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    write_lv_observations(dir.path(), 0.01);
+    let csv = sci::stdlib::data::read_table(&dir.path().join("obs.csv")).unwrap();
+    sci::stdlib::data::write_table(&dir.path().join("obs.npy"), &csv).unwrap();
+    let narrow = sci::stdlib::data::Table {
+        columns: vec!["t".into(), "prey".into()],
+        values: csv
+            .values
+            .chunks(3)
+            .flat_map(|row| row[..2].to_vec())
+            .collect(),
+    };
+    sci::stdlib::data::write_table(&dir.path().join("narrow.npy"), &narrow).unwrap();
+    let setup = || TrainSetup {
+        data_dir: dir.path().to_path_buf(),
+        ..TrainSetup::default()
+    };
+    let loss_of = |source: &str| {
+        let c = sci::Compiler::new()
+            .compile_source("lvfit.sci", source)
+            .unwrap();
+        let mut trainer = Trainer::new(&c, "LVFit", setup())?;
+        let p = trainer.model().params();
+        trainer.loss(&p)
+    };
+    let from_csv = loss_of(LV_FIT).unwrap();
+    let npy = LV_FIT
+        .replace(
+            "data obs(t, prey, pred) = csv(\"obs.csv\")",
+            "data obs(t, x, y) = npy(\"obs.npy\")",
+        )
+        .replace("obs.prey", "obs.x")
+        .replace("obs.pred", "obs.y");
+    assert_eq!(loss_of(&npy).unwrap(), from_csv);
+    let err = loss_of(&npy.replace("obs.npy", "narrow.npy")).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("has 2 column(s), but the model declares 3"),
+        "{text}"
+    );
+}
+
 /// Parameter recovery: from 1 % multiplicative noise on 41 observations, L-BFGS through
 /// the sensitivities recovers θ = (1.5, 1, 3, 1) from a start 20–30 % off, to 3 %.
 #[test]

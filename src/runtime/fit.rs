@@ -8,12 +8,12 @@
 //! - `DATA.traj`: the ODE solution at the rows' times. Its parameter gradient is chained
 //!   with the forward sensitivities: `dL/dθ = ∂L/∂θ + Σ_rows (∂L/∂y_row) · (dy/dθ)(t_row)`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sci_lang::lower::{LossInput, loss_inputs};
 use sci_stdlib::Error;
 use sci_stdlib::checkpoint::{Checkpoint, ParamBlock};
-use sci_stdlib::data::read_table;
+use sci_stdlib::data::{Table, names_columns, read_table};
 use sci_stdlib::ode::{self, SolveOptions};
 use sci_stdlib::optim::Objective;
 use sci_stdlib::sample::{SampleSpec, Sampling, sample};
@@ -391,26 +391,11 @@ fn read_data(hir: &hir::ModelHir, data: &str, setup: &TrainSetup) -> Result<Vec<
         .ok_or_else(|| Error::numerical(format!("the data set `{data}` does not exist")))?;
     let path = setup.data_dir.join(&d.path);
     let table = read_table(&path)?;
-    let mut columns = Vec::with_capacity(d.columns.len());
-    for (name, _) in &d.columns {
-        let column = table.column(name).ok_or_else(|| {
-            Error::input(format!(
-                "The data file `{}` has no column `{name}`; its columns are: {}.",
-                path.display(),
-                table.columns.join(", ")
-            ))
-            .with_help(format!(
-                "the model declares `data {}({})`; name the file's header row to match",
-                d.name,
-                d.columns
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })?;
-        columns.push(column);
-    }
+    let columns = if names_columns(&path) {
+        columns_by_name(&table, d, &path)?
+    } else {
+        columns_in_order(&table, d, &path)?
+    };
     if columns.is_empty() {
         return Err(
             Error::input(format!("The data set `{}` declares no columns.", d.name)).with_help(
@@ -435,4 +420,50 @@ fn read_data(hir: &hir::ModelHir, data: &str, setup: &TrainSetup) -> Result<Vec<
         }
     }
     Ok(values)
+}
+
+/// The declared columns of data set `d` by name, from a table whose header names them.
+fn columns_by_name(table: &Table, d: &hir::DataHir, path: &Path) -> Result<Vec<Vec<f64>>, Error> {
+    let mut columns = Vec::with_capacity(d.columns.len());
+    for (name, _) in &d.columns {
+        let column = table.column(name).ok_or_else(|| {
+            Error::input(format!(
+                "The data file `{}` has no column `{name}`; its columns are: {}.",
+                path.display(),
+                table.columns.join(", ")
+            ))
+            .with_help(format!(
+                "the model declares `data {}({})`; name the file's header row to match",
+                d.name,
+                d.columns
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        columns.push(column);
+    }
+    Ok(columns)
+}
+
+/// The declared columns of data set `d` in order, from a table without a header (NPY).
+fn columns_in_order(table: &Table, d: &hir::DataHir, path: &Path) -> Result<Vec<Vec<f64>>, Error> {
+    let declared: Vec<&str> = d.columns.iter().map(|(n, _)| n.as_str()).collect();
+    (0..declared.len())
+        .map(|k| table.columns.get(k).and_then(|c| table.column(c)))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            Error::input(format!(
+                "The data file `{}` has {} column(s), but the model declares {}: `data {}({})`.",
+                path.display(),
+                table.columns.len(),
+                declared.len(),
+                d.name,
+                declared.join(", ")
+            ))
+            .with_help(
+                "an .npy file has no header: declare one name per column of the array, in order",
+            )
+        })
 }

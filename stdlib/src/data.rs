@@ -53,6 +53,12 @@ fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
+/// Whether tables in `path`'s format name their columns (a CSV header row); an `.npy` file
+/// only numbers them (`c0, c1, …`), so a model's declared columns are its columns in order.
+pub fn names_columns(path: &Path) -> bool {
+    format_of(path) != Some(Format::Npy)
+}
+
 /// Reads a table from a `.csv` (header row of names) or `.npy` (2-D float array; columns
 /// named `c0, c1, …`) file, chosen by extension.
 ///
