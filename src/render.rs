@@ -185,6 +185,18 @@ fn render_with(
     }
     let mut out = Vec::new();
     match report.finish().write(cache, &mut out) {
+        // ariadne prints notes and help under a source excerpt; without a label there is
+        // none, and they would be lost.
+        Ok(()) if diagnostic.labels.is_empty() => {
+            let mut text = String::from_utf8_lossy(&out).into_owned();
+            for note in &diagnostic.notes {
+                text.push_str(&format!("    Note: {note}\n"));
+            }
+            if let Some(help) = &diagnostic.help {
+                text.push_str(&format!("    Help: {help}\n"));
+            }
+            text
+        }
         Ok(()) => String::from_utf8_lossy(&out).into_owned(),
         // The cache holds every file a label can name, so this only happens for spans that
         // point outside any known file; fall back to the one-line form rather than lose it.

@@ -268,3 +268,38 @@ fn diagnostics_of_a_long_line_are_reported_in_linear_space() {
     assert!(err.contains("long_line.sci:1:17"), "{}", &err[..300]);
     assert!(err.contains("(4000 diagnostics; the first 100 with source excerpts)"));
 }
+
+/// A function the file does not have is a bad argument (exit 2), and the message lists the
+/// functions it has.
+#[test]
+fn eval_of_an_unknown_function_lists_the_known_ones() {
+    let out = sci(&["eval", "examples/rosenbrock.sci", "rosenbrok", "x=1,1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("its functions are: ") && err.contains("did you mean `rosenbrock`"),
+        "{err}"
+    );
+}
+
+/// `sci check` reads on past a file it cannot read: every other file is still checked, and
+/// the exit code says a file could not be read (2).
+#[test]
+fn check_goes_on_past_a_missing_file() {
+    let out = sci(&[
+        "check",
+        "examples/no_such_model.sci",
+        "examples/pendulum.sci",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).contains("examples/pendulum.sci: ok"),
+        "{}",
+        stdout(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("no_such_model.sci") && err.contains("1 of 2 files failed to check"),
+        "{err}"
+    );
+}

@@ -46,7 +46,10 @@ pub fn run(args: &EvalArgs, color: bool) -> Result<ExitCode, String> {
                 Ok(id) => id,
                 Err(diagnostics) => {
                     err!("{}", sci::render::render_all(&diagnostics, &sources, color));
-                    return Ok(ExitCode::from(1));
+                    // A function the file does not have is a bad argument (2); one with
+                    // errors for these shapes is an error in the input (1).
+                    let unknown = diagnostics.iter().all(|d| d.code == "E0201");
+                    return Ok(ExitCode::from(if unknown { 2 } else { 1 }));
                 }
             };
             if let Some(f) = analysis.checked.program.functions.get(instance.index()) {
