@@ -303,3 +303,36 @@ fn check_goes_on_past_a_missing_file() {
         "{err}"
     );
 }
+
+/// A chain of calls is measured whole, even when its inner functions were checked first:
+/// one 32 deep checks and runs (derivatives included), one 33 deep is refused by the
+/// checker (E0223) instead of failing at run time.
+#[test]
+fn call_chains_past_the_limit_are_refused_by_the_checker() {
+    let chain = |n: usize| {
+        let mut src = String::from("fn f0(x: real) = x + 1.0\n");
+        for k in 1..n {
+            src.push_str(&format!("fn f{k}(x: real) = f{}(x) + 1.0\n", k - 1));
+        }
+        src.push_str(&format!(
+            "model C {{\n    state y = 1.0\n    der(y) = -0.001 * f{}(y)\n}}\n",
+            n - 1
+        ));
+        let path = scratch(&format!("chain{n}.sci"));
+        std::fs::write(&path, src).unwrap();
+        path
+    };
+    let ok = chain(32);
+    let ok = ok.to_str().unwrap();
+    assert_eq!(sci(&["check", ok]).status.code(), Some(0));
+    let run = sci(&["run", ok, "--t-end", "1", "--solver", "bdf"]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let deep = chain(33);
+    let out = sci(&["check", deep.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("E0223") && stderr(&out).contains("more than 32 deep"),
+        "{}",
+        stderr(&out)
+    );
+}

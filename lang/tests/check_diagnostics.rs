@@ -182,6 +182,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "model M {\n  const n = 4\n  state u[i in 0..n] = 0.0\n  der(u[i]) = -u[i]\n  output o = u[n / 3]\n}\n",
     ),
     (
+        "huge_size",
+        "E0303",
+        "model M {\n  const n = 99999999999999999999\n  state u[i in 0..n] = 0.0\n  der(u[i]) = -u[i]\n}\n",
+    ),
+    (
         "index_out_of_range",
         "E0304",
         "fn f(x: real[n]) = sum(i in 0..n: x[i] * x[n - i])\n",

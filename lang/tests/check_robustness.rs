@@ -379,7 +379,8 @@ fn deep_expressions_fit_a_small_stack() {
 fn long_call_chains_are_bounded() {
     on_small_stack(|| {
         // Plain functions are checked in dependency order, so a long chain of calls costs
-        // no nesting at all.
+        // no nesting of the checker; the chain is still measured whole and refused past
+        // its limit (code generation and AD could not build it).
         let chain = |generic: bool| {
             let mut src = String::new();
             let ty = if generic { ": real[n]" } else { "" };
@@ -405,7 +406,12 @@ fn long_call_chains_are_bounded() {
         let parsed = parse(FileId(0), &plain);
         assert!(parsed.diagnostics.is_empty());
         let checked = check(&parsed.file);
-        assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+        assert!(
+            !checked.diagnostics.is_empty()
+                && checked.diagnostics.iter().all(|d| d.code == "E0223"),
+            "{:?}",
+            checked.diagnostics
+        );
         // Generic functions are instantiated inside their callers: the nesting is bounded
         // and reported.
         let generic = chain(true);

@@ -321,6 +321,12 @@ pub struct Checker<'f> {
     pub model: Option<ModelEnv<'f>>,
     pub scope: Scope,
     pub inst_depth: u32,
+    /// Instance key → the length of the longest call chain from that instance down (1: it
+    /// calls no function), so a chain is measured whole even when its lower instances were
+    /// checked (and cached) first.
+    pub chain_depth: HashMap<String, u32>,
+    /// While instances are checked, innermost last: the longest chain below each so far.
+    pub callee_depth: Vec<u32>,
     /// Nesting of expression checking, across function instances (bounds the stack).
     pub expr_depth: u32,
     /// Expressions whose recorded type came from a probe check (replaced by real instances).
@@ -359,6 +365,8 @@ impl<'f> Checker<'f> {
             model: None,
             scope: Scope::new(Ctx::Const, false, false),
             inst_depth: 0,
+            chain_depth: HashMap::new(),
+            callee_depth: Vec::new(),
             expr_depth: 0,
             probe_types: HashSet::new(),
             def_index: HashMap::new(),

@@ -12,6 +12,10 @@ use crate::hir::{Binder, HExpr, HExprKind, Reduction, Scalar, Ty};
 use sci_diag::{Diagnostic, Span};
 use sci_ir::unit::Rational;
 
+/// The largest whole number a constant may fold to (sizes, bounds, counts): beyond it
+/// `f64` no longer holds every whole number exactly.
+const MAX_WHOLE: f64 = 9.0e15;
+
 impl<'f> Checker<'f> {
     /// Checks an expression in the current scope; `None` means an error was reported.
     pub fn expr(&mut self, e: &Expr) -> Option<Val> {
@@ -811,7 +815,21 @@ impl<'f> Checker<'f> {
         let v = self.expr(e)?;
         let t = self.fold_val(&v, what)?;
         let x = t.first();
-        if !t.shape.is_empty() || x.fract() != 0.0 || x.abs() > 9.0e15 {
+        // Whole but beyond what any size or count can be (and what `f64` holds exactly).
+        if t.shape.is_empty() && x.fract() == 0.0 && x.abs() > MAX_WHOLE {
+            self.report(
+                Diagnostic::error(
+                    "E0303",
+                    format!(
+                        "{what} is too large: {} (at most {MAX_WHOLE:e}).",
+                        fmt_value(&t)
+                    ),
+                )
+                .with_primary(e.span, format!("= {}", fmt_value(&t))),
+            );
+            return None;
+        }
+        if !t.shape.is_empty() || x.fract() != 0.0 || x.abs() > MAX_WHOLE {
             self.report(
                 Diagnostic::error(
                     "E0303",

@@ -432,19 +432,18 @@ impl<'f> Checker<'f> {
             model.as_deref()
         };
         let key = instance_key(owner, &name, &args);
-        if let Some(cached) = self.fn_cache.get(&key) {
-            return *cached;
+        if let Some(cached) = self.fn_cache.get(&key).copied() {
+            // The whole chain counts: this call's depth plus the chain below the instance.
+            let below = self.chain_depth.get(&key).copied().unwrap_or(1);
+            if self.inst_depth + below > MAX_INSTANCE_DEPTH {
+                self.report(too_deep_calls(span));
+                return None;
+            }
+            self.note_callee_depth(below);
+            return cached;
         }
         if self.inst_depth >= MAX_INSTANCE_DEPTH {
-            self.report(
-                Diagnostic::error(
-                    "E0223",
-                    format!(
-                        "Calls of functions are nested more than {MAX_INSTANCE_DEPTH} deep here."
-                    ),
-                )
-                .with_primary(span, "while calling this function"),
-            );
+            self.report(too_deep_calls(span));
             return None;
         }
         // Check the body in a fresh scope.
@@ -490,11 +489,15 @@ impl<'f> Checker<'f> {
             self.set_def_ty(p.span, &p.ty);
         }
         self.inst_depth += 1;
+        self.callee_depth.push(0);
         let errors = self.error_count();
         let first_new = self.diags.len();
         let body = self.expr(&decl.body);
         let body = body.and_then(|b| self.fn_result(b, &sig, &sizes, decl.body.span, &name));
         self.inst_depth -= 1;
+        let chain = self.callee_depth.pop().unwrap_or(0) + 1;
+        self.chain_depth.insert(key.clone(), chain);
+        self.note_callee_depth(chain);
         self.scope = saved;
         let failed = body.is_none() || self.error_count() > errors;
         if failed {
@@ -547,6 +550,13 @@ impl<'f> Checker<'f> {
         });
         self.fn_cache.insert(key, Some(id));
         Some(id)
+    }
+
+    /// Records a call, from the instance being checked, of a chain `depth` long.
+    fn note_callee_depth(&mut self, depth: u32) {
+        if let Some(top) = self.callee_depth.last_mut() {
+            *top = (*top).max(depth);
+        }
     }
 
     /// Checks a function body against the declared result type.
@@ -688,4 +698,14 @@ impl<'f> Checker<'f> {
         self.scope = Scope::new(Ctx::Const, false, false);
         self.instance(&r, args, false, span, false)
     }
+}
+
+/// E0223 for a chain of calls past [`MAX_INSTANCE_DEPTH`].
+fn too_deep_calls(span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0223",
+        format!("Calls of functions are nested more than {MAX_INSTANCE_DEPTH} deep here."),
+    )
+    .with_primary(span, "while calling this function")
+    .with_help("call the inner functions from fewer levels, or write some of them inline")
 }

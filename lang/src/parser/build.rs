@@ -450,8 +450,11 @@ impl Ctx {
 pub fn too_deep_diagnostic(span: Span) -> Diagnostic {
     Diagnostic::error(
         "E0115",
-        format!("This expression is nested too deeply (more than {MAX_EXPR_DEPTH} levels)."),
+        format!(
+            "This expression is nested too deeply (more than {MAX_EXPR_DEPTH} levels; every \
+             operator of a chain like `a + b + c + …` is one level)."
+        ),
     )
     .with_primary(span, "nested too deeply")
-    .with_help("split it into named parts with `let`")
+    .with_help("split it into named parts with `let` (a long sum or product: in parts)")
 }
