@@ -309,6 +309,38 @@ fn npy_data_columns_are_the_declared_ones_in_order() {
     );
 }
 
+/// A data row without a usable time is reported by data set, row and column (not by the
+/// internal name of the trajectory input), NaN apart from times before the start.
+#[test]
+fn bad_data_times_name_the_data_set_row_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = sci::Compiler::new()
+        .compile_source("lvfit.sci", LV_FIT)
+        .unwrap();
+    for (time, says) in [
+        ("NaN", "not a finite number"),
+        ("-1", "before the model's initial time"),
+    ] {
+        let csv = format!("t,prey,pred\n0,10,5\n{time},9,6\n1,8,7\n");
+        std::fs::write(dir.path().join("obs.csv"), csv).unwrap();
+        let setup = TrainSetup {
+            data_dir: dir.path().to_path_buf(),
+            ..TrainSetup::default()
+        };
+        let mut trainer = Trainer::new(&c, "LVFit", setup).unwrap();
+        let p = trainer.model().params();
+        let text = trainer.loss(&p).unwrap_err().to_string();
+        assert!(
+            text.contains("data set `obs`")
+                && text.contains("row 2")
+                && text.contains("column `t`")
+                && text.contains(says)
+                && !text.contains(".traj"),
+            "{text}"
+        );
+    }
+}
+
 /// Parameter recovery: from 1 % multiplicative noise on 41 observations, L-BFGS through
 /// the sensitivities recovers θ = (1.5, 1, 3, 1) from a start 20–30 % off, to 3 %.
 #[test]

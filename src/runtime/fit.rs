@@ -64,6 +64,9 @@ struct TrajInput {
     /// Index of the `DATA.traj` input among the loss inputs.
     input: usize,
     name: String,
+    /// The data set and its time column, as the model declares them (for messages).
+    data: String,
+    column: String,
     /// Each row's time.
     times: Vec<f64>,
 }
@@ -142,6 +145,8 @@ impl<'c> Trainer<'c> {
                     trainer.trajectories.push(TrajInput {
                         input: k,
                         name: input.name(),
+                        data: data.clone(),
+                        column: column_name(hir, data, *time_column),
                         times,
                     });
                 }
@@ -252,11 +257,28 @@ impl<'c> Trainer<'c> {
         let n = self.model.n_states();
         for traj in &self.trajectories {
             let mut order: Vec<f64> = traj.times.clone();
-            if let Some(bad) = order.iter().find(|t| !t.is_finite() || **t < self.t0) {
+            let at = |row: usize| {
+                format!(
+                    "The data set `{}` has the time {} in row {} (column `{}`)",
+                    traj.data,
+                    order.get(row).copied().unwrap_or(f64::NAN),
+                    row + 1,
+                    traj.column
+                )
+            };
+            if let Some(row) = order.iter().position(|t| !t.is_finite()) {
+                return Err(
+                    Error::input(format!("{}, which is not a finite number.", at(row)))
+                        .with_help("give every row a time, or remove the rows without one"),
+                );
+            }
+            if let Some(row) = order.iter().position(|t| *t < self.t0) {
                 return Err(Error::input(format!(
-                    "The data for `{}` has the time {bad}, before the model's initial time {}.",
-                    traj.name, self.t0
-                )));
+                    "{}, before the model's initial time {}.",
+                    at(row),
+                    self.t0
+                ))
+                .with_help("the solve starts at the model's initial time; drop earlier rows"));
             }
             order.sort_by(f64::total_cmp);
             order.dedup();
@@ -373,6 +395,15 @@ fn residual_points(
         });
     }
     Ok(out)
+}
+
+/// The name of column `k` of data set `data`, as declared.
+fn column_name(hir: &hir::ModelHir, data: &str, k: usize) -> String {
+    hir.data
+        .iter()
+        .find(|d| d.name == data)
+        .and_then(|d| d.columns.get(k))
+        .map_or_else(|| format!("#{}", k + 1), |(name, _)| name.clone())
 }
 
 fn data_width(hir: &hir::ModelHir, data: &str) -> usize {
