@@ -336,3 +336,58 @@ fn call_chains_past_the_limit_are_refused_by_the_checker() {
         stderr(&out)
     );
 }
+
+/// The README's exit codes hold for every subcommand: 0 success, 1 errors in the input,
+/// 2 the command could not run (bad options, missing files, an unknown function), 3 the
+/// computation failed on valid input (a solver gave up, the loss is NaN).
+#[test]
+fn exit_codes_follow_the_readme_table() {
+    let file = |name: &str, text: &str| {
+        let path = scratch(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let bad = file(
+        "exit_bad.sci",
+        "model B {\n  state x = 1.0\n  der(x) = y\n}\n",
+    );
+    // x' = x², x(0) = 1 is infinite at t = 1.
+    let blows_up = file(
+        "exit_blowup.sci",
+        "model U {\n  state x = 1.0\n  der(x) = x^2\n}\n",
+    );
+    let nan_loss = file(
+        "exit_nan.sci",
+        "model N {\n  param a = 1.0\n  loss = sqrt(-a)\n}\n",
+    );
+    let missing = "examples/no_such_file.sci";
+    let lv = "examples/lotka_volterra.sci";
+    let cases: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["check", lv], 0),
+        (vec!["check", &bad], 1),
+        (vec!["check", missing], 2),
+        (vec!["fmt", "--check", lv], 0),
+        (vec!["fmt", "--check", &bad], 1),
+        (vec!["fmt", "--check", missing], 2),
+        (vec!["compile", lv], 0),
+        (vec!["compile", &bad], 1),
+        (vec!["compile", missing], 2),
+        (vec!["compile", lv, "--emit", "nonsense"], 2),
+        (vec!["eval", lv, "rhs"], 0),
+        (vec!["eval", &bad, "rhs"], 1),
+        (vec!["eval", lv, "no_such_function"], 2),
+        (vec!["run", lv, "--t-end", "1"], 0),
+        (vec!["run", &bad], 1),
+        (vec!["run", lv, "--rtol", "-1"], 2),
+        (vec!["run", &blows_up, "--t-end", "2"], 3),
+        (vec!["train", "examples/lv_ude.sci", "--steps", "2"], 0),
+        (vec!["train", &bad], 1),
+        (vec!["train", missing], 2),
+        (vec!["train", &nan_loss, "--steps", "3"], 3),
+        (vec!["no-such-subcommand"], 2),
+    ];
+    for (args, code) in cases {
+        let out = sci(&args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+    }
+}
