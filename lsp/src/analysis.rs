@@ -34,6 +34,8 @@ pub struct Analysis {
     refs: Vec<(Span, Span)>,
     /// Spans of unit symbols written in type annotations (`m` of `m/s`).
     unit_names: HashSet<Span>,
+    /// The unit written on each annotated definition, by the span of its name.
+    written_units: HashMap<Span, String>,
 }
 
 /// What a name in the source denotes.
@@ -76,6 +78,7 @@ impl Analysis {
         refs.sort_by_key(|(u, d)| (u.start, u.end, d.start));
         refs.dedup();
         let unit_names = unit_name_spans(&ast);
+        let written_units = crate::describe::written_units(&ast);
         Analysis {
             text: text.to_string(),
             lines: LineMap::new(text),
@@ -87,7 +90,13 @@ impl Analysis {
             def_by_span,
             refs,
             unit_names,
+            written_units,
         }
+    }
+
+    /// The unit written in the annotation of the definition named at `span`, if any.
+    pub fn written_unit(&self, span: Span) -> Option<String> {
+        self.written_units.get(&span).cloned()
     }
 
     /// The definitions of the file, in the order found.

@@ -19,6 +19,9 @@ pub struct LineMap {
     starts: Vec<usize>,
     /// Length of the whole text in bytes.
     len: usize,
+    /// Whether each line is ASCII: then a byte is a UTF-16 unit, and a column needs no scan
+    /// of the line (thousands of names on one long line stay linear to convert).
+    ascii: Vec<bool>,
 }
 
 impl LineMap {
@@ -26,11 +29,23 @@ impl LineMap {
     pub fn new(text: &str) -> LineMap {
         let bytes = text.as_bytes();
         let mut starts = vec![0];
+        let mut ascii = vec![true];
         let mut i = 0;
         while i < bytes.len() {
             match bytes[i] {
-                b'\n' => starts.push(i + 1),
-                b'\r' if bytes.get(i + 1) != Some(&b'\n') => starts.push(i + 1),
+                b'\n' => {
+                    starts.push(i + 1);
+                    ascii.push(true);
+                }
+                b'\r' if bytes.get(i + 1) != Some(&b'\n') => {
+                    starts.push(i + 1);
+                    ascii.push(true);
+                }
+                b if !b.is_ascii() => {
+                    if let Some(a) = ascii.last_mut() {
+                        *a = false;
+                    }
+                }
                 _ => {}
             }
             i += 1;
@@ -38,12 +53,17 @@ impl LineMap {
         LineMap {
             starts,
             len: text.len(),
+            ascii,
         }
     }
 
     /// The number of lines (a text ending in a line break has an empty last line).
     pub fn line_count(&self) -> usize {
         self.starts.len()
+    }
+
+    fn is_ascii(&self, line: usize) -> bool {
+        self.ascii.get(line).copied().unwrap_or(false)
     }
 
     /// The byte range of line `line` without its line break; `None` past the last line.
@@ -70,10 +90,13 @@ impl LineMap {
         let (start, end) = self.line_range(text, line).unwrap_or((0, 0));
         // An offset inside a `\r\n` break counts as the end of the line.
         let col_end = offset.min(end).max(start);
-        let character = text
-            .get(start..col_end)
-            .map(|s| s.encode_utf16().count())
-            .unwrap_or(0);
+        let character = if self.is_ascii(line) {
+            col_end - start
+        } else {
+            text.get(start..col_end)
+                .map(|s| s.encode_utf16().count())
+                .unwrap_or(0)
+        };
         Position {
             line: to_u32(line),
             character: to_u32(character),
@@ -85,8 +108,11 @@ impl LineMap {
         let Some((start, end)) = self.line_range(text, pos.line as usize) else {
             return self.len;
         };
-        let mut units = 0usize;
         let want = pos.character as usize;
+        if self.is_ascii(pos.line as usize) {
+            return start + want.min(end - start);
+        }
+        let mut units = 0usize;
         for (i, c) in text.get(start..end).unwrap_or("").char_indices() {
             let next = units + c.len_utf16();
             if next > want {
