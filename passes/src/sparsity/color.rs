@@ -10,6 +10,10 @@
 
 use super::Pattern;
 
+/// Conflicts a greedy pass may visit on a nearly dense pattern before it is given one
+/// colour per vertex instead.
+const DENSE_WORK: usize = 10_000_000;
+
 /// The colour of every column: columns with a common row get different colours.
 pub fn color_columns(p: &Pattern) -> Vec<usize> {
     let t = p.transpose();
@@ -28,21 +32,35 @@ pub fn color_rows(p: &Pattern) -> Vec<usize> {
 /// patterns), reversed, largest-degree first (Welsh–Powell) and smallest-last; the
 /// first on ties.
 fn best_greedy(n: usize, links: &[&[usize]], back: &[&[usize]]) -> Vec<usize> {
-    let natural: Vec<usize> = (0..n).collect();
-    let reversed: Vec<usize> = (0..n).rev().collect();
-    let degree = |v: usize| -> usize {
-        links.get(v).map_or(0, |rs| {
-            rs.iter().map(|r| back.get(*r).map_or(0, |x| x.len())).sum()
-        })
-    };
-    let mut largest: Vec<usize> = (0..n).collect();
-    largest.sort_by_key(|&v| (std::cmp::Reverse(degree(v)), v));
     // Vertices sharing one neighbour conflict pairwise: no colouring needs fewer colours
     // than the largest such group, and a colouring that reaches it is optimal.
     let lower = back.iter().map(|x| x.len()).max().unwrap_or(0);
+    if lower >= n {
+        // One neighbour links them all (a dense row of a parameter Jacobian): every vertex
+        // needs its own colour, and a greedy pass would visit n² conflicts to find that.
+        return (0..n).collect();
+    }
+    let natural: Vec<usize> = (0..n).collect();
+    let reversed: Vec<usize> = (0..n).rev().collect();
+    // Conflicts each vertex visits in a greedy pass, computed once.
+    let degrees: Vec<usize> = (0..n)
+        .map(|v| {
+            links.get(v).map_or(0, |rs| {
+                rs.iter().map(|r| back.get(*r).map_or(0, |x| x.len())).sum()
+            })
+        })
+        .collect();
+    let degree = |v: usize| degrees.get(v).copied().unwrap_or(0);
+    let mut largest: Vec<usize> = (0..n).collect();
+    largest.sort_by_key(|&v| (std::cmp::Reverse(degree(v)), v));
     // Work of one greedy pass (conflicts visited); the extra orders are tried only for
     // patterns where that is cheap.
-    let work: usize = (0..n).map(degree).sum();
+    let work: usize = degrees.iter().sum();
+    if 2 * lower >= n && work > DENSE_WORK {
+        // Nearly dense (a row links half the vertices or more): no colouring needs fewer
+        // than n / 2 colours, and finding one would cost more than it can save.
+        return (0..n).collect();
+    }
     let mut best: Option<Vec<usize>> = None;
     let orders: [&dyn Fn() -> Vec<usize>; 4] = [
         &|| natural.clone(),
@@ -145,4 +163,37 @@ fn greedy(n: usize, links: &[&[usize]], back: &[&[usize]], order: &[usize]) -> V
 /// Number of colours used (0 for no vertices).
 pub fn count(colors: &[usize]) -> usize {
     colors.iter().map(|c| c + 1).max().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DENSE_WORK, Pattern, color_columns, count};
+
+    /// A parameter Jacobian of a wide network: two rows, each reading most of 5,000
+    /// columns. The columns get one colour each, found without the n² greedy pass, and
+    /// the colouring is valid (no two columns of a row share a colour).
+    #[test]
+    fn nearly_dense_patterns_get_one_colour_per_column() {
+        let n = 5000;
+        let rows: [Vec<usize>; 2] = [(0..n - 1).collect(), (1..n).collect()];
+        let mut p = Pattern {
+            n_rows: 2,
+            n_cols: n,
+            row_ptr: vec![0],
+            col_idx: Vec::new(),
+        };
+        for r in &rows {
+            p.col_idx.extend(r);
+            p.row_ptr.push(p.col_idx.len());
+        }
+        assert!(2 * (n - 1) * (n - 1) > DENSE_WORK);
+        let colors = color_columns(&p);
+        assert_eq!(count(&colors), n);
+        for r in &rows {
+            let mut seen: Vec<usize> = r.iter().map(|&c| colors[c]).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            assert_eq!(seen.len(), r.len());
+        }
+    }
 }

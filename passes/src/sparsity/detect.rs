@@ -83,6 +83,24 @@ pub(crate) fn union(a: &Deps, b: &Deps) -> Deps {
     out.into()
 }
 
+/// The union of many sorted sets at once: one sort of their concatenation, where folding
+/// them pairwise copies the growing union once per set (quadratic for a sum over a wide
+/// layer, whose union is every weight).
+pub(crate) fn union_all<'a>(empty: &Deps, sets: impl IntoIterator<Item = &'a Deps>) -> Deps {
+    let sets: Vec<&Deps> = sets.into_iter().filter(|d| !d.is_empty()).collect();
+    match sets.as_slice() {
+        [] => empty.clone(),
+        [one] => (*one).clone(),
+        [a, b] => union(a, b),
+        _ => {
+            let mut all: Vec<u32> = sets.iter().flat_map(|d| d.iter().copied()).collect();
+            all.sort_unstable();
+            all.dedup();
+            all.into()
+        }
+    }
+}
+
 pub(crate) struct Detector<'m> {
     pub module: &'m Module,
     work: usize,
@@ -323,27 +341,23 @@ impl<'m> Detector<'m> {
             }
             Op::Dot(a, b) => {
                 let (a, b) = (Self::get(env, *a)?, Self::get(env, *b)?);
-                let mut d = e.clone();
-                for x in a.el.iter().chain(&b.el) {
-                    d = union(&d, &x.deps);
-                }
-                vec![unknown(d)]
+                vec![unknown(union_all(
+                    &e,
+                    a.el.iter().chain(&b.el).map(|x| &x.deps),
+                ))]
             }
             Op::MatVec(a, x) => {
                 let (a, x) = (Self::get(env, *a)?, Self::get(env, *x)?);
                 let cols = a.shape.get(1).copied().unwrap_or(0);
-                let mut xd = e.clone();
-                for el in &x.el {
-                    xd = union(&xd, &el.deps);
-                }
+                let xd = union_all(&e, x.el.iter().map(|el| &el.deps));
                 self.spend(a.el.len())?;
                 (0..n)
                     .map(|i| {
-                        let mut d = xd.clone();
-                        for el in a.el.iter().skip(i * cols).take(cols) {
-                            d = union(&d, &el.deps);
-                        }
-                        unknown(d)
+                        let row = a.el.iter().skip(i * cols).take(cols);
+                        unknown(union_all(
+                            &e,
+                            std::iter::once(&xd).chain(row.map(|el| &el.deps)),
+                        ))
                     })
                     .collect()
             }
@@ -358,26 +372,19 @@ impl<'m> Detector<'m> {
                 let mut out = Vec::with_capacity(m * nn);
                 for i in 0..m {
                     for j in 0..nn {
-                        let mut d = e.clone();
-                        for l in 0..k {
-                            if let (Some(x), Some(y)) = (a.el.get(i * k + l), b.el.get(l * nn + j))
-                            {
-                                d = union(&d, &x.deps);
-                                d = union(&d, &y.deps);
-                            }
-                        }
-                        out.push(unknown(d));
+                        let terms = (0..k).filter_map(|l| {
+                            let x = a.el.get(i * k + l)?;
+                            let y = b.el.get(l * nn + j)?;
+                            Some([&x.deps, &y.deps])
+                        });
+                        out.push(unknown(union_all(&e, terms.flatten())));
                     }
                 }
                 out
             }
             Op::Reduce(_, a) => {
                 let a = Self::get(env, *a)?;
-                let mut d = e.clone();
-                for x in &a.el {
-                    d = union(&d, &x.deps);
-                }
-                vec![unknown(d)]
+                vec![unknown(union_all(&e, a.el.iter().map(|x| &x.deps)))]
             }
             Op::Tabulate { extents, body } => {
                 if let Some(out) = symbolic::tabulate(self, f, env, extents, body, &shape)? {
