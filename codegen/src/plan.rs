@@ -328,7 +328,6 @@ fn concat_parts(
                 .get(operand)
                 .and_then(|v| element_count(&v.ty.shape))
                 .unwrap_or(0);
-            let once = operands.iter().filter(|&&o| o == operand).count() == 1;
             let mut root = operand;
             while read_once(root)
                 && let Some(Op::Reshape(a)) = f.values.get(root).map(|v| &v.op)
@@ -340,7 +339,8 @@ fn concat_parts(
                 .values
                 .get(root)
                 .is_some_and(|v| !matches!(v.op, Op::Concat(_) | Op::Reshape(_) | Op::Arg(_)));
-            if once && builds && read_once(root) && is(top, root) && is(framed, root) {
+            // An operand listed twice is read twice, so `read_once` also rules it out.
+            if builds && read_once(root) && is(top, root) && is(framed, root) {
                 parts.push(ConcatPart {
                     root,
                     operand,
@@ -620,6 +620,11 @@ mod tests {
              %b: f64[4] = cos %x\n\
              %c: f64[8] = concat %a, %b\n\
              return %c\n\
+             }\n\
+             func twice(%x: f64[4]) -> f64[8] {\n\
+             %a: f64[4] = sin %x\n\
+             %c: f64[8] = concat %a, %a\n\
+             return %c\n\
              }\n",
         );
         let (_, named) = frame_of(&m, "f");
@@ -646,5 +651,13 @@ mod tests {
         assert_eq!(at("a"), Some(Storage::OutPart { offset: 0 }));
         assert_eq!(at("b"), Some(Storage::OutPart { offset: 4 }));
         assert_eq!(at("c"), Some(Storage::Out));
+        // A part listed twice cannot be built in both places: it is copied.
+        let (_, named) = frame_of(&m, "twice");
+        let at = |n: &str| named.iter().find(|(k, _)| k == n).map(|x| x.1);
+        assert!(
+            matches!(at("a"), Some(Storage::Frame { .. })),
+            "{:?}",
+            at("a")
+        );
     }
 }
