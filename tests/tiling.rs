@@ -28,14 +28,7 @@ fn example_modules() -> Vec<(String, Module)> {
 }
 
 fn filetest_modules() -> Vec<(String, Module)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/ir/tests/filetests");
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sir"))
-        .collect();
-    paths.sort();
-    paths
+    common::files_with_extension("ir/tests/filetests", "sir")
         .into_iter()
         .filter_map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();

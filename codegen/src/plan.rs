@@ -116,23 +116,18 @@ pub(crate) fn plan(f: &Function) -> Result<Plan, CodegenError> {
         heap_slots: 0,
     };
     let result = f.body.result;
-    let mut top = vec![false; f.values.len()];
-    for id in f.body.args.iter().chain(&f.body.body) {
-        if let Some(t) = top.get_mut(id.index()) {
-            *t = true;
-        }
-    }
+    let top = flags(
+        f.values.len(),
+        f.body.args.iter().chain(&f.body.body).copied(),
+    );
     // The arguments of a `tile_map` block are tiles the loop gathers into the frame.
-    let mut tile_args = vec![false; f.values.len()];
-    for (_, v) in f.values.iter() {
-        if let Op::TileMap { body, .. } = &v.op {
-            for a in &body.args {
-                if let Some(t) = tile_args.get_mut(a.index()) {
-                    *t = true;
-                }
-            }
-        }
-    }
+    let tile_args = flags(
+        f.values.len(),
+        f.values.iter().flat_map(|(_, v)| match &v.op {
+            Op::TileMap { body, .. } => body.args.clone(),
+            _ => Vec::new(),
+        }),
+    );
     let mut framed: Vec<(ValueId, usize)> = Vec::new();
     for (id, v) in f.values.iter() {
         let elements = element_count(&v.ty.shape)
@@ -202,15 +197,7 @@ pub(crate) fn plan(f: &Function) -> Result<Plan, CodegenError> {
     // Parts built in their concatenation take no region of their own; the concatenation's
     // region is placed when its first such part is made (and lives until its own last read),
     // so nothing made in between overlaps it.
-    let framed_ids: Vec<bool> = {
-        let mut ids = vec![false; f.values.len()];
-        for &(id, _) in &framed {
-            if let Some(x) = ids.get_mut(id.index()) {
-                *x = true;
-            }
-        }
-        ids
-    };
+    let framed_ids = flags(f.values.len(), framed.iter().map(|&(id, _)| id));
     let parts = concat_parts(f, &top, &framed_ids, &p.storage);
     let mut birth: Vec<usize> = (0..f.values.len())
         .map(|k| life.step.get(k).copied().unwrap_or(0))
@@ -221,7 +208,8 @@ pub(crate) fn plan(f: &Function) -> Result<Plan, CodegenError> {
             *b = (*b).min(at);
         }
     }
-    framed.retain(|(id, _)| !parts.iter().any(|part| part.root == *id));
+    let is_part = flags(f.values.len(), parts.iter().map(|part| part.root));
+    framed.retain(|(id, _)| !is_part.get(id.index()).copied().unwrap_or(false));
     let mut frame = FreeList::default();
     // Placed step by step; the regions dying at a step are freed after its results are
     // placed, so no op's result overlaps what it reads.
@@ -272,6 +260,17 @@ pub(crate) fn plan(f: &Function) -> Result<Plan, CodegenError> {
         )));
     }
     Ok(p)
+}
+
+/// For `n` values, which are among `ids`.
+fn flags(n: usize, ids: impl IntoIterator<Item = ValueId>) -> Vec<bool> {
+    let mut out = vec![false; n];
+    for id in ids {
+        if let Some(x) = out.get_mut(id.index()) {
+            *x = true;
+        }
+    }
+    out
 }
 
 /// A tensor built directly in the buffer of the `concat` that reads it.

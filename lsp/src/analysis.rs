@@ -77,8 +77,7 @@ impl Analysis {
         refs.extend(der_targets(&ast, &checked.info.definitions));
         refs.sort_by_key(|(u, d)| (u.start, u.end, d.start));
         refs.dedup();
-        let unit_names = unit_name_spans(&ast);
-        let written_units = crate::describe::written_units(&ast);
+        let (unit_names, written_units) = annotation_units(&ast);
         Analysis {
             text: text.to_string(),
             lines: LineMap::new(text),
@@ -337,13 +336,17 @@ fn der_targets(file: &ast::SourceFile, defs: &[Definition]) -> Vec<(Span, Span)>
     out
 }
 
-/// Spans of the unit symbols written in type annotations.
-fn unit_name_spans(file: &ast::SourceFile) -> HashSet<Span> {
-    let mut anns: Vec<&TypeAnn> = Vec::new();
+/// From one walk of the file's type annotations: the spans of the unit symbols written in
+/// them, and the unit written on each annotated definition, by the span of its name
+/// (looking one up by walking the file per definition made a document's symbols quadratic
+/// in its length).
+fn annotation_units(file: &ast::SourceFile) -> (HashSet<Span>, HashMap<Span, String>) {
+    // Each annotation with the name it annotates (`None`: a function's result).
+    let mut anns: Vec<(Option<Span>, &TypeAnn)> = Vec::new();
     for item in &file.items {
         match &item.kind {
             ItemKind::Fn(f) => fn_anns(f, &mut anns),
-            ItemKind::Const(d) => anns.extend(d.ty.as_ref()),
+            ItemKind::Const(d) => anns.extend(decl_ann(d)),
             ItemKind::Use(_) => {}
             ItemKind::Model(m) => {
                 for member in &m.members {
@@ -352,29 +355,44 @@ fn unit_name_spans(file: &ast::SourceFile) -> HashSet<Span> {
                         | MemberKind::Param(d)
                         | MemberKind::State(d)
                         | MemberKind::Let(d)
-                        | MemberKind::Output(d) => anns.extend(d.ty.as_ref()),
+                        | MemberKind::Output(d) => anns.extend(decl_ann(d)),
                         MemberKind::Fn(f) => fn_anns(f, &mut anns),
-                        MemberKind::Data(d) => {
-                            anns.extend(d.columns.iter().filter_map(|c| c.ty.as_ref()));
-                        }
+                        MemberKind::Data(d) => anns.extend(
+                            d.columns
+                                .iter()
+                                .filter_map(|c| c.ty.as_ref().map(|t| (Some(c.name.span), t))),
+                        ),
                         _ => {}
                     }
                 }
             }
         }
     }
-    let mut out = HashSet::new();
-    for ann in anns {
+    let mut names = HashSet::new();
+    let mut written = HashMap::new();
+    for (name, ann) in anns {
         if let Some(u) = &ann.unit {
-            unit_names(u, &mut out, 0);
+            unit_names(u, &mut names, 0);
+            if let Some(name) = name {
+                written.insert(name, sci_lang::fmt::format_unit(u));
+            }
         }
     }
-    out
+    (names, written)
 }
 
-fn fn_anns<'a>(f: &'a ast::FnDecl, anns: &mut Vec<&'a TypeAnn>) {
-    anns.extend(f.params.iter().filter_map(|p| p.ty.as_ref()));
-    anns.extend(f.result.as_ref());
+/// A declaration's annotation, with its name.
+fn decl_ann(d: &ast::Decl) -> Option<(Option<Span>, &TypeAnn)> {
+    d.ty.as_ref().map(|t| (Some(d.name.span), t))
+}
+
+fn fn_anns<'a>(f: &'a ast::FnDecl, anns: &mut Vec<(Option<Span>, &'a TypeAnn)>) {
+    anns.extend(
+        f.params
+            .iter()
+            .filter_map(|p| p.ty.as_ref().map(|t| (Some(p.name.span), t))),
+    );
+    anns.extend(f.result.as_ref().map(|t| (None, t)));
 }
 
 fn unit_names(u: &UnitExpr, out: &mut HashSet<Span>, depth: usize) {

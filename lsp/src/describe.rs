@@ -7,7 +7,6 @@ use crate::analysis::Analysis;
 use sci_lang::ast::{self, ItemKind, MemberKind};
 use sci_lang::check::{DefKind, Definition};
 use sci_lang::hir::{BatchKind, Scalar, Ty};
-use std::collections::HashMap;
 
 /// The kind of a definition in words ("state", "index variable").
 pub fn kind_name(kind: DefKind) -> &'static str {
@@ -91,7 +90,7 @@ pub fn short_type(ty: &Ty, written_unit: Option<&str>) -> String {
 pub fn detail(analysis: &Analysis, def: &Definition) -> String {
     match &def.ty {
         Some(ty) => {
-            let unit = written_unit(analysis, def);
+            let unit = analysis.written_unit(def.span);
             format!(
                 "{} · {}",
                 kind_name(def.kind),
@@ -130,54 +129,6 @@ pub fn type_summary(ty: &Ty, written_shape: Option<&str>, written_unit: Option<&
         None => {}
     }
     line
-}
-
-/// The unit annotation of a definition as written (`rad/s`), if it has one.
-pub fn written_unit(analysis: &Analysis, def: &Definition) -> Option<String> {
-    analysis.written_unit(def.span)
-}
-
-/// The unit written in the type annotation of every definition that has one, by the span
-/// of the defining name: one walk of the file, made once per analysis (looking one up by
-/// walking the file per definition made a document's symbols quadratic in its length).
-pub fn written_units(file: &ast::SourceFile) -> HashMap<sci_diag::Span, String> {
-    let mut out = HashMap::new();
-    let mut add = |span: sci_diag::Span, ann: Option<&ast::TypeAnn>| {
-        if let Some(unit) = ann.and_then(|a| a.unit.as_ref()) {
-            out.insert(span, sci_lang::fmt::format_unit(unit));
-        }
-    };
-    for item in &file.items {
-        match &item.kind {
-            ItemKind::Const(d) => add(d.name.span, d.ty.as_ref()),
-            ItemKind::Fn(f) => f
-                .params
-                .iter()
-                .for_each(|p| add(p.name.span, p.ty.as_ref())),
-            ItemKind::Model(m) => {
-                for member in &m.members {
-                    match &member.kind {
-                        MemberKind::Const(d)
-                        | MemberKind::Param(d)
-                        | MemberKind::State(d)
-                        | MemberKind::Let(d)
-                        | MemberKind::Output(d) => add(d.name.span, d.ty.as_ref()),
-                        MemberKind::Fn(f) => f
-                            .params
-                            .iter()
-                            .for_each(|p| add(p.name.span, p.ty.as_ref())),
-                        MemberKind::Data(d) => d
-                            .columns
-                            .iter()
-                            .for_each(|p| add(p.name.span, p.ty.as_ref())),
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 /// The source of the declaration that defines `def`, on one line, shortened: what hover

@@ -68,7 +68,7 @@ fn definition(analysis: &Analysis, def: &sci_lang::check::Definition) -> String 
     ));
     if let Some(ty) = &def.ty {
         let shape = describe::written_shape(analysis, def);
-        let unit = describe::written_unit(analysis, def);
+        let unit = analysis.written_unit(def.span);
         out.push_str(" — ");
         out.push_str(&describe::type_summary(
             ty,

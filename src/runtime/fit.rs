@@ -397,28 +397,25 @@ fn residual_points(
     Ok(out)
 }
 
+/// The declaration of data set `data`.
+fn data_decl<'h>(hir: &'h hir::ModelHir, data: &str) -> Option<&'h hir::DataHir> {
+    hir.data.iter().find(|d| d.name == data)
+}
+
 /// The name of column `k` of data set `data`, as declared.
 fn column_name(hir: &hir::ModelHir, data: &str, k: usize) -> String {
-    hir.data
-        .iter()
-        .find(|d| d.name == data)
+    data_decl(hir, data)
         .and_then(|d| d.columns.get(k))
         .map_or_else(|| format!("#{}", k + 1), |(name, _)| name.clone())
 }
 
 fn data_width(hir: &hir::ModelHir, data: &str) -> usize {
-    hir.data
-        .iter()
-        .find(|d| d.name == data)
-        .map_or(0, |d| d.columns.len())
+    data_decl(hir, data).map_or(0, |d| d.columns.len())
 }
 
 /// The rows of data set `data`: its declared columns, in declared order, row-major.
 fn read_data(hir: &hir::ModelHir, data: &str, setup: &TrainSetup) -> Result<Vec<f64>, Error> {
-    let d = hir
-        .data
-        .iter()
-        .find(|d| d.name == data)
+    let d = data_decl(hir, data)
         .ok_or_else(|| Error::numerical(format!("the data set `{data}` does not exist")))?;
     let path = setup.data_dir.join(&d.path);
     let table = read_table(&path)?;

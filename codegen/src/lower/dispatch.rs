@@ -1,7 +1,7 @@
 //! The dispatch over ops: each value of a block body, in order, to its lowering.
 
 use super::stencil::Fact;
-use super::{Ix, Repr, ReprOf, Res, Tensors, internal, structured};
+use super::{Ix, Repr, ReprOf, Res, Tensors, exact_index, internal, structured};
 use crate::CodegenError;
 use sci_ir::{BinaryOp, Block, DType, Op, ValueId};
 
@@ -160,9 +160,7 @@ pub(crate) trait Lower<'a>: Tensors<'a> {
             return Ok(Some(i));
         }
         match self.function().values.get(v).map(|v| &v.op) {
-            Some(Op::Const(c)) if *c >= 0.0 && *c < 2f64.powi(52) && c.fract() == 0.0 => {
-                Ok(Some(self.ic(*c as usize)?))
-            }
+            Some(Op::Const(c)) => exact_index(*c).map(|i| self.ic(i)).transpose(),
             _ => Ok(None),
         }
     }

@@ -254,8 +254,8 @@ pub(crate) trait Emit<'a>: Kinds + Sized {
         Err(internal::<Self>("no stack cells in this back end"))
     }
     /// Whether `concat` operand `v` was built in place, in the concatenation's own buffer
-    /// (the native frame plan does this for parts read by nothing else), so the `concat`
-    /// copies nothing for it. Copying a part onto itself would be correct, only slower.
+    /// (the frame plan does this for parts read by nothing else), so the `concat` copies
+    /// nothing for it. Copying a part onto itself would be correct, only slower.
     fn in_place(&self, v: ValueId) -> bool {
         let _ = v;
         false
@@ -330,6 +330,12 @@ pub(crate) trait Emit<'a>: Kinds + Sized {
         let _ = (dims, a, b, dst);
         Ok(false)
     }
+}
+
+/// `x` as an index, where it is one exactly: integral, non-negative and below 2^52 (so
+/// every such `f64` is a distinct integer).
+pub(crate) fn exact_index(x: f64) -> Option<usize> {
+    (x >= 0.0 && x < 2f64.powi(52) && x.fract() == 0.0).then_some(x as usize)
 }
 
 /// An internal error of back end `E`: the IR validated, so reaching it is a bug.

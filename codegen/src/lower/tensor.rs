@@ -3,7 +3,8 @@
 //! multiply-add, an index out of range fails the call (or reads the fill value).
 
 use super::{
-    BBin, ElementFn, Emit, Env, FBin, FCmp, ICmp, Ix, Repr, ReprOf, Res, Scalars, TermFn, internal,
+    BBin, ElementFn, Emit, Env, FBin, FCmp, ICmp, Ix, Repr, ReprOf, Res, Scalars, TermFn,
+    exact_index, internal,
 };
 use crate::abi::Status;
 use sci_ir::types::element_count;
@@ -36,14 +37,13 @@ pub(crate) trait Tensors<'a>: Env<'a> + Scalars<'a> {
         // also get an `i64` copy where the back end keeps them.
         if ty.dtype == DType::I64
             && !xs.is_empty()
-            && xs
+            && let Some(ints) = xs
                 .iter()
-                .all(|&x| x >= 0.0 && x < 2f64.powi(52) && x.fract() == 0.0)
+                .map(|&x| exact_index(x))
+                .collect::<Option<Vec<usize>>>()
+            && let Some(table) = self.index_data(&ints)?
         {
-            let ints: Vec<usize> = xs.iter().map(|&x| x as usize).collect();
-            if let Some(table) = self.index_data(&ints)? {
-                self.values_mut().index_tables.push((id, table));
-            }
+            self.values_mut().index_tables.push((id, table));
         }
         Ok(Repr::Buf(self.literal_data(id, &data)?))
     }

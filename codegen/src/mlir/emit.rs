@@ -215,6 +215,10 @@ impl<'a> Emit<'a> for FnLower<'a> {
         Ok(Region { mem, off })
     }
 
+    fn in_place(&self, v: ValueId) -> bool {
+        self.layout.in_place(v)
+    }
+
     fn scratch(&mut self, v: ValueId) -> Res<Region> {
         let at = self
             .layout

@@ -37,12 +37,19 @@ pub(super) struct Layout {
     scratch: Vec<Option<usize>>,
     /// Frame size in elements.
     pub frame_len: usize,
+    /// The `concat` operands the plan built in place (`Plan::in_place`), by value index.
+    in_place: Vec<bool>,
 }
 
 impl Layout {
     /// The storage of `v`.
     pub fn of(&self, v: ValueId) -> Place {
         self.place.get(v.index()).copied().unwrap_or(Place::None)
+    }
+
+    /// Whether `concat` operand `v` was built in the concatenation's own region.
+    pub fn in_place(&self, v: ValueId) -> bool {
+        self.in_place.get(v.index()).copied().unwrap_or(false)
     }
 
     /// The scratch region of `v`, if it has one.
@@ -68,6 +75,7 @@ impl Layout {
             place,
             scratch: vec![None; f.values.len()],
             frame_len: p.frame_len,
+            in_place: p.in_place,
         };
         let all: Vec<ValueId> = f.values.iter().map(|(id, _)| id).collect();
         layout.add_scratch(f, &all, &[]);
@@ -81,10 +89,12 @@ impl Layout {
         let mut values = Vec::new();
         collect(f, body, &mut values);
         values.sort_by_key(|v| v.index());
+        // A kernel's values are packed anew: nothing in it is inside another's region.
         let mut layout = Layout {
             place: vec![Place::None; f.values.len()],
             scratch: vec![None; f.values.len()],
             frame_len: 0,
+            in_place: Vec::new(),
         };
         for &v in &values {
             if let Place::Frame(_) = whole.of(v) {

@@ -815,34 +815,24 @@ impl<'f> Checker<'f> {
         let v = self.expr(e)?;
         let t = self.fold_val(&v, what)?;
         let x = t.first();
-        // Whole but beyond what any size or count can be (and what `f64` holds exactly).
-        if t.shape.is_empty() && x.fract() == 0.0 && x.abs() > MAX_WHOLE {
-            self.report(
-                Diagnostic::error(
-                    "E0303",
-                    format!(
-                        "{what} is too large: {} (at most {MAX_WHOLE:e}).",
-                        fmt_value(&t)
-                    ),
-                )
-                .with_primary(e.span, format!("= {}", fmt_value(&t))),
-            );
-            return None;
-        }
-        if !t.shape.is_empty() || x.fract() != 0.0 || x.abs() > MAX_WHOLE {
-            self.report(
-                Diagnostic::error(
-                    "E0303",
-                    format!(
-                        "{what} must be a whole number, but it is {}.",
-                        fmt_value(&t)
-                    ),
-                )
-                .with_primary(e.span, format!("= {}", fmt_value(&t))),
-            );
-            return None;
-        }
-        Some(x as i64)
+        let why = if !t.shape.is_empty() || x.fract() != 0.0 {
+            format!(
+                "{what} must be a whole number, but it is {}.",
+                fmt_value(&t)
+            )
+        } else if x.abs() > MAX_WHOLE {
+            // Whole but beyond what any size or count can be (and what `f64` holds exactly).
+            format!(
+                "{what} is too large: {} (at most {MAX_WHOLE:e}).",
+                fmt_value(&t)
+            )
+        } else {
+            return Some(x as i64);
+        };
+        self.report(
+            Diagnostic::error("E0303", why).with_primary(e.span, format!("= {}", fmt_value(&t))),
+        );
+        None
     }
 
     /// Folds a checked value, reporting why it is not a compile-time constant.

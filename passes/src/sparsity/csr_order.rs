@@ -31,13 +31,18 @@ pub(super) fn in_csr_order(g: &mut Function, grids: &[Grid], pattern: &Pattern) 
     }
     let mut parts = Vec::with_capacity(grids.len());
     for (grid, cases) in grids.iter().zip(plans) {
-        let mut block = grid.block.clone();
-        let mut sums: HashMap<Vec<usize>, ValueId> = HashMap::new();
         let width = cases.width;
         if width == 0 {
             // Rows without entries: nothing to make.
             continue;
         }
+        let mut emit = Emitter {
+            g,
+            block: grid.block.clone(),
+            grid,
+            sums: HashMap::new(),
+            tests: &cases.tests,
+        };
         let mut entries = Vec::with_capacity(width);
         for e in 0..width {
             let leaves: Vec<(&[bool], &[usize])> = cases
@@ -45,15 +50,9 @@ pub(super) fn in_csr_order(g: &mut Function, grids: &[Grid], pattern: &Pattern) 
                 .iter()
                 .map(|(outcome, terms)| (outcome.as_slice(), terms[e].as_slice()))
                 .collect();
-            let mut emit = Emitter {
-                g,
-                block: &mut block,
-                grid,
-                sums: &mut sums,
-                tests: &cases.tests,
-            };
             entries.push(emit.tree(&leaves, 0)?);
         }
+        let block = emit.block;
         parts.push(grid.tabulate(g, block, entries)?);
     }
     let nnz = pattern.nnz();
@@ -140,10 +139,11 @@ fn entry_cases(g: &Function, grid: &Grid) -> Option<Cases> {
 /// Emits the decision trees of one grid's entries into its block.
 struct Emitter<'a> {
     g: &'a mut Function,
-    block: &'a mut Vec<ValueId>,
+    /// The grid's body, with the trees appended.
+    block: Vec<ValueId>,
     grid: &'a Grid,
     /// The sum of each set of local derivatives, emitted once.
-    sums: &'a mut HashMap<Vec<usize>, ValueId>,
+    sums: HashMap<Vec<usize>, ValueId>,
     tests: &'a [ValueId],
 }
 

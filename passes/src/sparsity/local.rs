@@ -715,7 +715,7 @@ fn gather(g: &mut Function, grids: Vec<Grid>, nnz: usize) -> Option<()> {
     let mut parts = Vec::with_capacity(grids.len());
     let mut terms: Vec<Vec<Vec<usize>>> = Vec::new();
     let mut count = 0usize;
-    for grid in grids {
+    for mut grid in grids {
         let k_count = grid.tangents.len();
         for (p, point) in grid.terms.iter().enumerate() {
             let base = count + p * k_count;
@@ -727,7 +727,8 @@ fn gather(g: &mut Function, grids: Vec<Grid>, nnz: usize) -> Option<()> {
             );
         }
         count += grid.terms.len() * k_count;
-        parts.push(grid.tabulate(g, grid.block.clone(), grid.tangents.clone())?);
+        let block = std::mem::take(&mut grid.block);
+        parts.push(grid.tabulate(g, block, grid.tangents.clone())?);
     }
     let width = terms
         .iter()
