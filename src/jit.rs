@@ -45,8 +45,10 @@
 //! ```
 
 mod device;
+mod entries;
 
 pub use device::{Device, GpuInfo, PtxSource, cuda_device};
+use entries::{Entries, Entry};
 
 use crate::{Compiled, Tensor};
 pub(crate) use device::DeviceSetup;
@@ -207,6 +209,8 @@ pub(crate) struct NativeModule {
     /// The IR that was compiled: the module plus its derivative functions.
     pub ir: Module,
     pub code: Box<dyn CompiledModule>,
+    /// Where the conventional functions are in `code`.
+    pub entries: Entries,
     /// Why a derivative function could not be built, by its name.
     pub missing: HashMap<String, String>,
     /// The pattern of [`SPARSE_JACOBIAN`], when it was built.
@@ -397,6 +401,7 @@ fn compile_module(
     .map_err(|e| e.message)?;
     Ok(NativeModule {
         ir,
+        entries: Entries::find(code.as_ref()),
         code,
         missing,
         sparsity,
@@ -721,12 +726,27 @@ impl<'c> Model<'c> {
         ))
     }
 
+    /// Calls a conventional function of the model (found when it was compiled).
+    fn call_entry(&self, entry: Entry, inputs: &[&[f64]], out: &mut [f64]) -> Result<(), JitError> {
+        let index = self
+            .m
+            .entries
+            .get(entry)
+            .ok_or_else(|| self.no_function(entry.name()))?;
+        self.call_index(index, inputs, out)
+    }
+
+    /// Calls the function called `name`.
     fn call_into(&self, name: &str, inputs: &[&[f64]], out: &mut [f64]) -> Result<(), JitError> {
         let index = self
             .m
             .code
             .index_of(name)
             .ok_or_else(|| self.no_function(name))?;
+        self.call_index(index, inputs, out)
+    }
+
+    fn call_index(&self, index: usize, inputs: &[&[f64]], out: &mut [f64]) -> Result<(), JitError> {
         self.m
             .code
             .call_flat(index, inputs, out)
@@ -735,19 +755,19 @@ impl<'c> Model<'c> {
 
     /// The right-hand side `dy = f(t, y, θ)` of the ODE.
     pub fn rhs(&self, t: f64, y: &[f64], p: &[f64], dy: &mut [f64]) -> Result<(), JitError> {
-        self.call_into("rhs", &[&[t], y, p], dy)
+        self.call_entry(Entry::Rhs, &[&[t], y, p], dy)
     }
 
     /// The initial state `y0(θ)`.
     pub fn y0(&self, p: &[f64]) -> Result<Vec<f64>, JitError> {
         let mut y = vec![0.0; self.n_states()];
-        self.call_into("y0", &[p], &mut y)?;
+        self.call_entry(Entry::Y0, &[p], &mut y)?;
         Ok(y)
     }
 
     /// The outputs at `(t, y)`.
     pub fn outputs(&self, t: f64, y: &[f64], p: &[f64], out: &mut [f64]) -> Result<(), JitError> {
-        self.call_into("outputs", &[&[t], y, p], out)
+        self.call_entry(Entry::Outputs, &[&[t], y, p], out)
     }
 
     /// `out = ∂f/∂y · v`, the Jacobian of the right-hand side times a vector, by forward-mode
@@ -760,7 +780,7 @@ impl<'c> Model<'c> {
         v: &[f64],
         out: &mut [f64],
     ) -> Result<(), JitError> {
-        self.call_into(JVP_RHS_STATE, &[&[t], y, p, v], out)
+        self.call_entry(Entry::JvpRhsState, &[&[t], y, p, v], out)
     }
 
     /// `out = ∂f/∂θ · v` (`v` has length [`Model::n_params`]), by forward-mode AD.
@@ -772,7 +792,7 @@ impl<'c> Model<'c> {
         v: &[f64],
         out: &mut [f64],
     ) -> Result<(), JitError> {
-        self.call_into(JVP_RHS_PARAMS, &[&[t], y, p, v], out)
+        self.call_entry(Entry::JvpRhsParams, &[&[t], y, p, v], out)
     }
 
     /// The dense `∂f/∂θ`, row-major `n × p` (`jac[i * p + j] = ∂f_i/∂θ_j`).
@@ -783,12 +803,12 @@ impl<'c> Model<'c> {
         p: &[f64],
         jac: &mut [f64],
     ) -> Result<(), JitError> {
-        self.call_into(PARAM_JACOBIAN, &[&[t], y, p], jac)
+        self.call_entry(Entry::ParamJacobian, &[&[t], y, p], jac)
     }
 
     /// `out = ∂y0/∂θ · v`, by forward-mode AD.
     pub fn y0_param_jac_mul(&self, p: &[f64], v: &[f64], out: &mut [f64]) -> Result<(), JitError> {
-        self.call_into(JVP_Y0, &[p, v], out)
+        self.call_entry(Entry::JvpY0, &[p, v], out)
     }
 
     /// Whether the model has the function `name` (compiled and callable).
@@ -799,7 +819,7 @@ impl<'c> Model<'c> {
     /// The dense Jacobian `∂f/∂y` of the right-hand side, row-major `n × n`
     /// (`jac[i * n + j] = ∂f_i/∂y_j`), by automatic differentiation.
     pub fn jacobian(&self, t: f64, y: &[f64], p: &[f64], jac: &mut [f64]) -> Result<(), JitError> {
-        self.call_into(JACOBIAN, &[&[t], y, p], jac)
+        self.call_entry(Entry::Jacobian, &[&[t], y, p], jac)
     }
 
     /// The pattern of the sparse Jacobian `∂f/∂y` (CSR), found by sparsity detection on the
@@ -820,13 +840,13 @@ impl<'c> Model<'c> {
         p: &[f64],
         values: &mut [f64],
     ) -> Result<(), JitError> {
-        self.call_into(SPARSE_JACOBIAN, &[&[t], y, p], values)
+        self.call_entry(Entry::SparseJacobian, &[&[t], y, p], values)
     }
 
     /// The batched inputs of `loss` after θ, in order: name and per-point shape
     /// (`pde.t: []`, `obs: [3]`). A [`Batch`] gives each by name.
     pub fn loss_inputs(&self) -> Result<Vec<(String, Vec<usize>)>, JitError> {
-        let sig = self.signature("loss")?;
+        let sig = self.signature(Entry::Loss)?;
         Ok(sig
             .inputs
             .iter()
@@ -835,12 +855,12 @@ impl<'c> Model<'c> {
             .collect())
     }
 
-    fn signature(&self, name: &str) -> Result<&'c Signature, JitError> {
+    fn signature(&self, entry: Entry) -> Result<&'c Signature, JitError> {
         let index = self
             .m
-            .code
-            .index_of(name)
-            .ok_or_else(|| self.no_function(name))?;
+            .entries
+            .get(entry)
+            .ok_or_else(|| self.no_function(entry.name()))?;
         Ok(&self.m.code.functions()[index].signature)
     }
 
@@ -852,7 +872,7 @@ impl<'c> Model<'c> {
         p: &'a [f64],
         batch: &'a Batch<'a>,
     ) -> Result<SmallVec<[&'a [f64]; 8]>, JitError> {
-        let sig = self.signature("loss")?;
+        let sig = self.signature(Entry::Loss)?;
         let wanted = || sig.inputs.iter().skip(1).map(|a| a.name.as_str());
         if let Some((extra, _)) = batch
             .inputs
@@ -888,7 +908,7 @@ impl<'c> Model<'c> {
     pub fn loss(&self, p: &[f64], batch: &Batch<'_>) -> Result<f64, JitError> {
         let args = self.loss_args(p, batch)?;
         let mut out = [0.0];
-        self.call_into("loss", &args, &mut out)?;
+        self.call_entry(Entry::Loss, &args, &mut out)?;
         Ok(out[0])
     }
 
@@ -901,7 +921,7 @@ impl<'c> Model<'c> {
         grad: &mut [f64],
     ) -> Result<f64, JitError> {
         let args = self.loss_args(p, batch)?;
-        if self.has_function(LOSS_VALUE_GRAD) {
+        if self.m.entries.get(Entry::LossValueGrad).is_some() {
             // One call: the forward pass once. `grad` is checked here (the call checks the
             // packed buffer, one longer).
             if grad.len() != self.n_params() {
@@ -920,13 +940,13 @@ impl<'c> Model<'c> {
             };
             packed.clear();
             packed.resize(grad.len() + 1, 0.0);
-            self.call_into(LOSS_VALUE_GRAD, &args, packed)?;
+            self.call_entry(Entry::LossValueGrad, &args, packed)?;
             grad.copy_from_slice(&packed[1..]);
             return Ok(packed[0]);
         }
         let mut out = [0.0];
-        self.call_into("loss", &args, &mut out)?;
-        self.call_into(LOSS_GRAD, &args, grad)?;
+        self.call_entry(Entry::Loss, &args, &mut out)?;
+        self.call_entry(Entry::LossGrad, &args, grad)?;
         Ok(out[0])
     }
 

@@ -19,11 +19,12 @@ use std::cell::{Cell, RefCell};
 
 use diffsol::matrix::sparsity::MatrixSparsity;
 use diffsol::{
-    ConstantOp, ConstantOpSens, DefaultSolver, DenseMatrix, FaerContext, FaerMat, FaerSparseMat,
+    ConstantOp, ConstantOpSens, DenseMatrix, FaerContext, FaerMat, FaerSparseLU, FaerSparseMat,
     FaerVec, Matrix, NonLinearOp, NonLinearOpJacobian, NonLinearOpSens, OdeEquations,
     OdeEquationsRef, Op, UnitCallable, Vector, VectorIndex,
 };
 
+use super::dense_lu::DenseLu;
 use super::{OdeSystem, Sparsity};
 use crate::Error;
 
@@ -38,9 +39,10 @@ pub(crate) struct Counters {
 
 /// The matrix types we solve with: faer's dense and sparse (CSC) matrices. Each knows how
 /// to hold the system's Jacobian.
-pub(crate) trait SystemMatrix:
-    Matrix<T = f64, V = FaerVec<f64>, C = FaerContext> + DefaultSolver
-{
+pub(crate) trait SystemMatrix: Matrix<T = f64, V = FaerVec<f64>, C = FaerContext> {
+    /// The linear solver of the implicit methods for this storage.
+    type Solver: diffsol_la::LinearSolver<Self>;
+
     /// The Jacobian's storage layout for a system with `n` states and the given pattern.
     fn layout(n: usize, pattern: Option<&Sparsity>) -> Result<JacobianLayout<Self>, Error>;
 
@@ -62,6 +64,8 @@ pub(crate) struct JacobianLayout<M: Matrix> {
 }
 
 impl SystemMatrix for FaerMat<f64> {
+    type Solver = DenseLu;
+
     fn layout(_n: usize, _pattern: Option<&Sparsity>) -> Result<JacobianLayout<Self>, Error> {
         Ok(JacobianLayout {
             sparsity: None,
@@ -105,6 +109,8 @@ impl SystemMatrix for FaerMat<f64> {
 }
 
 impl SystemMatrix for FaerSparseMat<f64> {
+    type Solver = FaerSparseLU<f64>;
+
     fn layout(n: usize, pattern: Option<&Sparsity>) -> Result<JacobianLayout<Self>, Error> {
         let Some(pattern) = pattern else {
             return Err(sparse_without_pattern());

@@ -9,7 +9,7 @@ use diffsol::error::OdeSolverError;
 use diffsol::matrix::MatrixRef;
 use diffsol::{
     DiffsolError, FaerMat, FaerSparseMat, FaerVec, OdeBuilder, OdeEquations, OdeSolverMethod,
-    OdeSolverStopReason, Vector,
+    OdeSolverStopReason, Vector, VectorCommon,
 };
 
 use super::adapter::{Counters, SystemEqn, SystemMatrix, sparse_without_pattern};
@@ -329,7 +329,7 @@ impl Plan<'_> {
         // so that problems on tiny time scales are not cut off.
         problem.ode_options.min_timestep = 1e-13 * (o.t_end - o.t0).min(1.0);
         let setup = |e: DiffsolError| Failure::Error(setup_failure(drive.label, &e));
-        type Ls<M> = <M as diffsol::DefaultSolver>::LS;
+        type Ls<M> = <M as SystemMatrix>::Solver;
         // diffsol counts Newton failures over the whole solve against one limit, so a long
         // solve with occasional failures would eventually abort; we re-arm the limit before
         // every step to allow `NEWTON_FAILURES_PER_STEP` per step, as CVODE does.
@@ -473,8 +473,12 @@ impl Drive<'_> {
     }
 
     fn check_finite(&self, v: &FaerVec<f64>, t: f64, what: &str) -> Result<(), Error> {
-        let values = v.clone_as_vec();
-        let Some(i) = values.iter().position(|v| !v.is_finite()) else {
+        // Column by column (one column per batch lane) in place: this runs after every step.
+        let lanes = v.inner().col_iter();
+        let Some(i) = lanes
+            .flat_map(|lane| lane.iter())
+            .position(|v| !v.is_finite())
+        else {
             return Ok(());
         };
         let component = if what == "sensitivity" && self.n > 0 {

@@ -7,6 +7,7 @@
 use crate::Error;
 
 mod adapter;
+mod dense_lu;
 mod driver;
 mod validate;
 

@@ -1,0 +1,94 @@
+//! The conventional functions of a model module (`rhs`, `y0`, the derivative functions the
+//! JIT adds, `loss`), found once when the module is compiled: an ODE solve calls `rhs`
+//! hundreds of times and a training run calls `loss` thousands, and looking the name up in
+//! the module's function list on every call cost as much as a small model's `rhs` itself.
+
+use sci_codegen::CompiledModule;
+
+use super::{
+    JACOBIAN, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, LOSS_GRAD, LOSS_VALUE_GRAD, PARAM_JACOBIAN,
+    SPARSE_JACOBIAN,
+};
+
+/// A conventional function of a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Entry {
+    Rhs,
+    Y0,
+    Outputs,
+    JvpRhsState,
+    JvpRhsParams,
+    JvpY0,
+    Jacobian,
+    ParamJacobian,
+    SparseJacobian,
+    Loss,
+    LossGrad,
+    LossValueGrad,
+}
+
+impl Entry {
+    const ALL: [Entry; 12] = [
+        Entry::Rhs,
+        Entry::Y0,
+        Entry::Outputs,
+        Entry::JvpRhsState,
+        Entry::JvpRhsParams,
+        Entry::JvpY0,
+        Entry::Jacobian,
+        Entry::ParamJacobian,
+        Entry::SparseJacobian,
+        Entry::Loss,
+        Entry::LossGrad,
+        Entry::LossValueGrad,
+    ];
+
+    /// The function's name in the module.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Entry::Rhs => "rhs",
+            Entry::Y0 => "y0",
+            Entry::Outputs => "outputs",
+            Entry::JvpRhsState => JVP_RHS_STATE,
+            Entry::JvpRhsParams => JVP_RHS_PARAMS,
+            Entry::JvpY0 => JVP_Y0,
+            Entry::Jacobian => JACOBIAN,
+            Entry::ParamJacobian => PARAM_JACOBIAN,
+            Entry::SparseJacobian => SPARSE_JACOBIAN,
+            Entry::Loss => "loss",
+            Entry::LossGrad => LOSS_GRAD,
+            Entry::LossValueGrad => LOSS_VALUE_GRAD,
+        }
+    }
+}
+
+/// Where each [`Entry`] is in a compiled module's function list.
+#[derive(Clone, Debug)]
+pub(crate) struct Entries([Option<usize>; Entry::ALL.len()]);
+
+impl Entries {
+    pub(crate) fn find(code: &dyn CompiledModule) -> Entries {
+        Entries(Entry::ALL.map(|e| code.index_of(e.name())))
+    }
+
+    /// The position of `entry` in the function list, when the module has it.
+    pub(crate) fn get(&self, entry: Entry) -> Option<usize> {
+        self.0[entry as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entry_has_its_own_slot_and_name() {
+        for (i, e) in Entry::ALL.iter().enumerate() {
+            assert_eq!(*e as usize, i, "{e:?} out of order in Entry::ALL");
+        }
+        let mut names: Vec<&str> = Entry::ALL.iter().map(|e| e.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Entry::ALL.len());
+    }
+}
