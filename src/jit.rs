@@ -202,6 +202,10 @@ pub struct CsrPattern {
     /// Sweeps (colours) one evaluation of the values takes, instead of `n_cols` for a dense
     /// forward-mode Jacobian.
     pub n_colors: usize,
+    /// Whether the values are computed element-locally (each entry from its body's local
+    /// derivative, about the cost of one right-hand side) rather than by `n_colors`
+    /// compressed sweeps.
+    pub element_local: bool,
 }
 
 /// The compiled code of one module.
@@ -321,8 +325,10 @@ fn add_runtime_derivatives(ir: &mut Module, missing: &mut HashMap<String, String
             add_derivative(ir, "y0", JVP_Y0, missing, |m, f| {
                 sci_passes::ad::jvp(m, f, &[0])
             });
+            // Element-local for grids reading scalar parameters (one pass over the grid),
+            // else forward or reverse mode by size.
             add_derivative(ir, "rhs", PARAM_JACOBIAN, missing, |m, f| {
-                sci_passes::ad::jacobian(m, f, 2)
+                sci_passes::sparsity::dense_jacobian(m, f, 2)
             });
         }
     }
@@ -428,6 +434,7 @@ fn add_sparse_jacobian(
                 row_ptr: sj.row_ptr,
                 col_idx: sj.col_idx,
                 n_colors: sj.n_colors,
+                element_local: sj.element_local,
             })
         }
         Err(e) => {

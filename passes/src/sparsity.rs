@@ -11,16 +11,22 @@
 //!    CSR values are computed element-locally instead ([`local`]): the body's derivative
 //!    per read, gathered in pattern order, when that costs fewer FLOPs.
 //!
+//! 5. The dense `∂f/∂θ` of such grids is made the same way over a full pattern
+//!    ([`dense_jacobian_function`]), when that costs fewer FLOPs than forward or reverse
+//!    mode.
+//!
 //! For the 1-D heat equation (tridiagonal) this is 3 forward sweeps instead of 200; for a
 //! 2-D reaction–diffusion system on an `N × N` grid a small constant independent of `N`.
 
 mod color;
 mod csr_order;
+mod dense_local;
 mod detect;
 mod local;
 mod symbolic;
 
 pub use color::{color_columns, color_rows, count as color_count};
+pub use dense_local::{dense_jacobian, dense_jacobian_function, element_local_dense};
 pub use local::local_values as element_local_values;
 
 use crate::ad::{AdError, seeded_sweeps};

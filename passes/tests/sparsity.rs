@@ -164,6 +164,18 @@ func react(%t: f64, %y: f64[12], %θ: f64[2]) -> f64[12] {
   return %res
 }
 
+func scaled(%y: f64[4], %θ: f64[1]) -> f64[4] {
+  %k1: f64[1] = slice %θ, 0, 1
+  %k: f64 = reshape %k1
+  %k2: f64 = mul %k, %k
+  %d: f64[4] = tabulate [4] (%i: i64) {
+    %a: f64 = index %y[%i]
+    %o: f64 = mul %k2, %a
+    yield %o
+  }
+  return %d
+}
+
 func arrow(%x: f64[6]) -> f64[7] {
   %s: f64 = reduce sum %x
   %e: f64[6] = exp %x
@@ -420,18 +432,22 @@ fn element_local_values_equal_the_dense_jacobian() {
         ("react", 1, ode(12)),
         ("ring", 0, vec![Tensor::vector(vec![0.3, -1.1])]),
         ("mirror", 0, vec![Tensor::vector(vec![0.3, -1.1, 2.0, 0.7])]),
+        // With respect to θ: scalar parameters sliced from θ outside the bodies are reads
+        // of the same element at every point.
+        ("heat", 2, heat_args.clone()),
+        ("react", 2, ode(12)),
     ];
     for (name, wrt, args) in cases {
         let id = m.function(name).unwrap();
         let f = m.functions.get(id).unwrap();
         let p = sparsity::jacobian_pattern(&m, id, wrt).unwrap();
         let local = sparsity::element_local_values(f, wrt, &p)
-            .unwrap_or_else(|| panic!("{name}: element-local values apply"));
+            .unwrap_or_else(|| panic!("{name} wrt {wrt}: element-local values apply"));
         sci_ir::validate_function(&m, &local).unwrap();
         // Rows of one length whose entries the body's own index tests assign are written
         // in CSR order; rows of several lengths (Dirichlet boundaries) or an assignment the
         // tests do not decide (`mirror`: y[3 - i] sorts first from i = 2 on) are gathered.
-        let gathered = matches!(name, "heat" | "react" | "mirror");
+        let gathered = matches!((name, wrt), ("heat" | "react" | "mirror", 0 | 1));
         assert_eq!(
             gathers(&local),
             gathered,
@@ -449,7 +465,9 @@ fn element_local_values_equal_the_dense_jacobian() {
             );
         }
     }
-    for (name, wrt) in [("heat", 2), ("nested", 0), ("arrow", 0), ("react", 2)] {
+    // A parameter used through a value computed from it outside the body (`k²`) is a
+    // read the bodies cannot see.
+    for (name, wrt) in [("nested", 0), ("arrow", 0), ("scaled", 1)] {
         let id = m.function(name).unwrap();
         let f = m.functions.get(id).unwrap();
         let p = sparsity::jacobian_pattern(&m, id, wrt).unwrap();
@@ -463,6 +481,67 @@ fn element_local_values_equal_the_dense_jacobian() {
                 .element_local
         );
     }
+}
+
+/// The dense `∂f/∂θ` made element-locally equals forward/reverse mode, has the same shape,
+/// and is chosen where it costs fewer FLOPs.
+#[test]
+fn element_local_dense_jacobians_equal_automatic_differentiation() {
+    let m = read(STENCILS);
+    let y: Vec<f64> = (0..12).map(|k| 0.25 * k as f64 - 1.3).collect();
+    let cases: Vec<(&str, usize, Vec<Tensor>)> = vec![
+        (
+            "heat",
+            2,
+            vec![
+                Tensor::scalar(0.0),
+                Tensor::vector(y[..8].to_vec()),
+                Tensor::vector(vec![0.7]),
+            ],
+        ),
+        (
+            "react",
+            2,
+            vec![
+                Tensor::scalar(0.0),
+                Tensor::vector(y.clone()),
+                Tensor::vector(vec![0.7, -0.4]),
+            ],
+        ),
+        (
+            "scaled",
+            0,
+            vec![Tensor::vector(y[..4].to_vec()), Tensor::vector(vec![1.5])],
+        ),
+    ];
+    for (name, wrt, args) in cases {
+        let id = m.function(name).unwrap();
+        let f = m.functions.get(id).unwrap();
+        let local = sparsity::element_local_dense(f, wrt)
+            .unwrap_or_else(|| panic!("{name} wrt {wrt}: element-local applies"));
+        sci_ir::validate_function(&m, &local).unwrap();
+        let by_ad = ad::jacobian_function(&m, f, wrt).unwrap();
+        let result = |g: &Function| g.values[g.body.result].ty.clone();
+        assert_eq!(result(&local), result(&by_ad), "{name}: shape");
+        let got = eval_fn(&m, &local, &args).data;
+        let want = eval_fn(&m, &by_ad, &args).data;
+        assert_eq!(got.len(), want.len());
+        for (k, (a, b)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
+                "{name} wrt {wrt}: entry {k}: element-local {a} vs AD {b}"
+            );
+        }
+        let chosen = sparsity::dense_jacobian(&m, id, wrt).unwrap();
+        let flops = |g: &Function| ad::cost::flops(&m, g);
+        assert_eq!(
+            flops(&chosen),
+            flops(&local).min(flops(&by_ad)),
+            "{name}: the cheaper Jacobian is chosen"
+        );
+    }
+    let id = m.function("scaled").unwrap();
+    assert!(sparsity::element_local_dense(m.functions.get(id).unwrap(), 1).is_none());
 }
 
 /// On random programs, wherever element-local values apply they equal the dense Jacobian.

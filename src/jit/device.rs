@@ -215,6 +215,7 @@ mod imp {
             sparsity,
             gpu: _,
             scratch,
+            entries: _,
         } = native;
         let gpu = GpuModule::new(&ir, code, executor).map_err(|e| e.message)?;
         let info = GpuInfo {
@@ -224,6 +225,7 @@ mod imp {
         };
         Ok(NativeModule {
             ir,
+            entries: crate::jit::Entries::find(&gpu),
             code: Box::new(gpu),
             missing,
             sparsity,

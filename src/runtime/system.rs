@@ -19,6 +19,9 @@ pub struct CompiledSystem<'c> {
     /// Whether the model has [`PARAM_JACOBIAN`] (the JIT may fail to build it).
     has_param_jacobian: bool,
     sparsity: Option<Sparsity>,
+    /// [`OdeSystem::jacobian_values_cost`]: one product for element-local values, else
+    /// the colours.
+    values_cost: Option<usize>,
     error: RefCell<Option<JitError>>,
 }
 
@@ -43,13 +46,16 @@ impl<'c> CompiledSystem<'c> {
                 }));
             }
         }
-        let sparsity = model.jacobian_sparsity().ok().map(|p| Sparsity {
+        let pattern = model.jacobian_sparsity().ok();
+        let sparsity = pattern.map(|p| Sparsity {
             n: p.n_rows,
             row_ptr: p.row_ptr.clone(),
             col_idx: p.col_idx.clone(),
         });
+        let values_cost = pattern.map(|p| if p.element_local { 1 } else { p.n_colors });
         Ok(CompiledSystem {
             model,
+            values_cost,
             has_param_jacobian: model.n_params() > 0 && model.has_function(PARAM_JACOBIAN),
             sparsity,
             error: RefCell::new(None),
@@ -113,6 +119,10 @@ impl OdeSystem for CompiledSystem<'_> {
 
     fn sparsity(&self) -> Option<&Sparsity> {
         self.sparsity.as_ref()
+    }
+
+    fn jacobian_values_cost(&self) -> Option<usize> {
+        self.values_cost
     }
 
     fn jacobian_values(&self, t: f64, y: &[f64], p: &[f64], values: &mut [f64]) {

@@ -663,3 +663,103 @@ fn robertson_sensitivities_with_bdf_on_the_sparse_path_match_dense() {
         );
     }
 }
+
+#[test]
+fn many_lane_products_through_the_sparse_jacobian_match_the_exact_sensitivities() {
+    // u' = D u_xx − k u on 80 interior points, θ = (D, k): the mode sin(π x) decays as
+    // exp(−(λ(D) + k) t) with λ(D) = D · λ(1), so ∂u/∂D = −t λ(1) u and ∂u/∂k = −t u.
+    // Integrating sensitivities multiplies two lanes by ∂f/∂y at each point; a system
+    // that says its sparse Jacobian costs one product gets them from the Jacobian formed
+    // once (counted), one that says nothing from `jac_mul` per lane. Both must agree with
+    // the exact sensitivities.
+    struct Decay {
+        heat: Heat,
+        values_cost: Option<usize>,
+        values_calls: std::cell::Cell<usize>,
+    }
+    impl OdeSystem for Decay {
+        fn n_states(&self) -> usize {
+            self.heat.n
+        }
+        fn n_params(&self) -> usize {
+            2
+        }
+        fn rhs(&self, t: f64, y: &[f64], p: &[f64], dy: &mut [f64]) {
+            self.heat.rhs(t, y, &p[..1], dy);
+            for (d, u) in dy.iter_mut().zip(y) {
+                *d -= p[1] * u;
+            }
+        }
+        fn jac_mul(&self, t: f64, _y: &[f64], p: &[f64], v: &[f64], out: &mut [f64]) {
+            self.rhs(t, v, p, out);
+        }
+        fn param_jac_mul(&self, t: f64, y: &[f64], _p: &[f64], v: &[f64], out: &mut [f64]) {
+            self.heat.rhs(t, y, &v[..1], out);
+            for (d, u) in out.iter_mut().zip(y) {
+                *d -= v[1] * u;
+            }
+        }
+        fn sparsity(&self) -> Option<&Sparsity> {
+            self.heat.sparsity()
+        }
+        fn jacobian_values_cost(&self) -> Option<usize> {
+            self.values_cost
+        }
+        fn jacobian_values(&self, t: f64, y: &[f64], p: &[f64], values: &mut [f64]) {
+            self.values_calls.set(self.values_calls.get() + 1);
+            self.heat.jacobian_values(t, y, &p[..1], values);
+            let pattern = self.heat.pattern.as_ref().expect("a pattern");
+            for r in 0..self.heat.n {
+                let row = pattern.row_ptr[r]..pattern.row_ptr[r + 1];
+                for (v, &c) in values[row.clone()].iter_mut().zip(&pattern.col_idx[row]) {
+                    if c == r {
+                        *v -= p[1];
+                    }
+                }
+            }
+        }
+        fn y0(&self, p: &[f64], y0: &mut [f64]) {
+            self.heat.y0(p, y0)
+        }
+        fn y0_param_jac_mul(&self, _p: &[f64], _v: &[f64], out: &mut [f64]) {
+            out.fill(0.0);
+        }
+    }
+    let (d, k, t_end) = (0.01, 0.5, 1.0);
+    for values_cost in [Some(1), None] {
+        let system = Decay {
+            heat: Heat::new(80, true),
+            values_cost,
+            values_calls: std::cell::Cell::new(0),
+        };
+        let o = SolveOptions {
+            times: Some(vec![t_end]),
+            sensitivities: true,
+            jacobian: JacobianKind::Sparse,
+            ..opts(Method::Bdf, t_end, 1e-10, 1e-12)
+        };
+        let sol = run(&system, &[d, k], o);
+        let lambda1 = system.heat.decay_rate(1.0);
+        let decay = (-(lambda1 * d + k) * t_end).exp();
+        let sens = &sol.sens.as_ref().expect("sensitivities")[0];
+        for i in 0..system.heat.n {
+            let u = decay * system.heat.mode(i);
+            let what = format!("{values_cost:?}: point {i}");
+            assert_rel(sol.y[0][i], u, 1e-6, &format!("{what}: u"));
+            assert_rel(
+                sens[i * 2],
+                -t_end * lambda1 * u,
+                1e-5,
+                &format!("{what}: du/dD"),
+            );
+            assert_rel(sens[i * 2 + 1], -t_end * u, 1e-5, &format!("{what}: du/dk"));
+        }
+        // Without a cost the values are formed only for the iteration matrix (once per
+        // Jacobian update); with one, also at every point the lanes are multiplied.
+        let (values_calls, updates) = (system.values_calls.get(), sol.stats.jacobian_evals);
+        match values_cost {
+            Some(_) => assert!(values_calls > updates, "{values_calls} vs {updates}"),
+            None => assert_eq!(values_calls, updates),
+        }
+    }
+}

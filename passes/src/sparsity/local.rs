@@ -332,6 +332,18 @@ impl Flattener<'_> {
                 }
                 op if op.block().is_some() => return None,
                 op => {
+                    // A scalar view of the input from outside the body (a parameter `α`
+                    // sliced from θ) is a read at the same element at every point.
+                    for &x in &op.operands() {
+                        if !map.contains_key(&x)
+                            && let Some(l) = leaf(self.src, self.input, x)
+                            && element_count(&l.shape) == Some(1)
+                        {
+                            let r = self.push(Op::Reshape(x), Type::scalar());
+                            self.reads.push((r, l));
+                            map.insert(x, r);
+                        }
+                    }
                     // An operand not copied yet is from outside the body; one that depends
                     // on the input is a read this module cannot see.
                     if op
@@ -385,10 +397,15 @@ fn columns(
     read: ValueId,
     leaf: &Leaf,
 ) -> Option<Vec<Option<usize>>> {
-    let Op::Index { indices, .. } = &g.values.get(read)?.op else {
-        return None;
-    };
     let points = element_count(extents)?;
+    let indices = match &g.values.get(read)?.op {
+        Op::Index { indices, .. } => indices,
+        // A scalar read from outside the body: the same element everywhere.
+        Op::Reshape(_) if element_count(&leaf.shape) == Some(1) => {
+            return Some(vec![Some(leaf.offset); points]);
+        }
+        _ => return None,
+    };
     let mut out = Vec::with_capacity(points);
     for p in 0..points {
         let mut memo = point_memo(args, &multi_index(p, extents));
@@ -679,7 +696,7 @@ impl Sweeper<'_> {
                         Tan::Of(self.push(Op::Select(*c, x, y), Type::scalar()))
                     }
                 },
-                Op::Cast(a) => t(a),
+                Op::Cast(a) | Op::Reshape(a) => t(a),
                 Op::Const(_) | Op::Arg(_) | Op::Index { .. } | Op::Compare(..) => Tan::Zero,
                 _ => return None,
             };

@@ -190,6 +190,9 @@ pub(crate) struct RhsOp<'s, M: SystemMatrix> {
     param_jac: RefCell<Option<PointMatrix>>,
     /// The dense `∂f/∂y` at the `(t, y)` it was last formed at (see `jac_mul_inplace`).
     state_jac: RefCell<Option<PointMatrix>>,
+    /// The sparse `∂f/∂y`'s values (in the pattern's order) at the `(t, y)` they were last
+    /// formed at (see `jac_mul_inplace`).
+    state_values: RefCell<Option<PointMatrix>>,
     counters: &'s Counters,
 }
 
@@ -236,6 +239,7 @@ impl<'s, M: SystemMatrix> SystemEqn<'s, M> {
                 scratch: RefCell::new(Vec::new()),
                 param_jac: RefCell::new(None),
                 state_jac: RefCell::new(None),
+                state_values: RefCell::new(None),
                 counters,
             },
             init: InitOp {
@@ -291,11 +295,21 @@ impl<M: SystemMatrix> NonLinearOp for RhsOp<'_, M> {
 
 impl<M: SystemMatrix> NonLinearOpJacobian for RhsOp<'_, M> {
     fn jac_mul_inplace(&self, x: &FaerVec<f64>, t: f64, v: &FaerVec<f64>, y: &mut FaerVec<f64>) {
-        // With many lanes (one per parameter when integrating sensitivities) and a small
-        // system, one dense Jacobian per point beats one product per lane.
+        // With many lanes (one per parameter when integrating sensitivities), one Jacobian
+        // per point beats one product per lane: the dense one for a small system, the
+        // sparse one when forming it costs fewer products than there are lanes.
         let lanes = diffsol::Context::nbatch(v.context());
+        let sparse_is_cheaper = self.pattern.is_some()
+            && self
+                .sys
+                .jacobian_values_cost()
+                .is_some_and(|cost| lanes > cost);
         if lanes > 1 && self.n <= DENSE_PRODUCT_MAX_STATES && lanes >= self.n {
             y.for_each_batch_host([x, v], |y, [x, v], _| self.jac_mul_cached(t, x, v, y));
+        } else if lanes > 1 && sparse_is_cheaper {
+            y.for_each_batch_host([x, v], |y, [x, v], _| {
+                self.sparse_jac_mul_cached(t, x, v, y)
+            });
         } else {
             y.for_each_batch_host([x, v], |y, [x, v], _| self.sys.jac_mul(t, x, &self.p, v, y));
         }
@@ -334,6 +348,31 @@ impl<M: SystemMatrix> RhsOp<'_, M> {
             for (i, yi) in y.iter_mut().enumerate() {
                 let row = &jac[i * self.n..(i + 1) * self.n];
                 *yi = row.iter().zip(v).map(|(a, b)| a * b).sum();
+            }
+        }
+    }
+
+    /// `y = ∂f/∂y · v` from the sparse Jacobian's values at `(t, x)`, formed once per point
+    /// (only called when the system has a pattern).
+    fn sparse_jac_mul_cached(&self, t: f64, x: &[f64], v: &[f64], y: &mut [f64]) {
+        let Some(pattern) = self.pattern else {
+            return;
+        };
+        let mut cache = self.state_values.borrow_mut();
+        let fresh = matches!(&*cache, Some((ct, cx, _)) if *ct == t && cx.as_slice() == x);
+        if !fresh {
+            let mut values = vec![0.0; pattern.col_idx.len()];
+            self.sys.jacobian_values(t, x, &self.p, &mut values);
+            *cache = Some((t, x.to_vec(), values));
+        }
+        if let Some((_, _, values)) = &*cache {
+            for (r, yr) in y.iter_mut().enumerate() {
+                let row = pattern.row_ptr[r]..pattern.row_ptr[r + 1];
+                *yr = pattern.col_idx[row.clone()]
+                    .iter()
+                    .zip(&values[row])
+                    .map(|(&c, a)| a * v[c])
+                    .sum();
             }
         }
     }

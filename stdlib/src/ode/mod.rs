@@ -57,6 +57,14 @@ pub trait OdeSystem {
     fn jacobian_values(&self, t: f64, y: &[f64], p: &[f64], values: &mut [f64]) {
         let _ = (t, y, p, values);
     }
+    /// What one [`OdeSystem::jacobian_values`] costs, counted in [`OdeSystem::jac_mul`]
+    /// products (about one for element-local values, the number of colours for compressed
+    /// AD), or `None` (the default) when unknown. Integrating sensitivities multiplies one
+    /// vector per parameter by `∂f/∂y` at the same point; when there are more of them than
+    /// this, the solvers form the sparse Jacobian once and multiply by it instead.
+    fn jacobian_values_cost(&self) -> Option<usize> {
+        None
+    }
     /// `y0 = y0(θ)`.
     fn y0(&self, p: &[f64], y0: &mut [f64]);
     /// `out = ∂y0/∂θ · v`.
