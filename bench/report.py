@@ -37,6 +37,7 @@ ROWS = [
     ("robertson.compile", "Robertson", "compile", ["diffsol"]),
     ("robertson.solve", "Robertson", "BDF solve to t = 1e5", ["diffsol", "scipy"]),
     ("bruss32.solve", "Brusselator N=32", "BDF solve to t = 10", ["diffsol", "scipy"]),
+    ("bruss128.solve", "Brusselator N=128", "BDF solve to t = 10 (one solve)", ["diffsol", "scipy"]),
 ]
 
 LABELS = {
