@@ -73,7 +73,10 @@ fn run() -> Res<()> {
     // The large solve runs with its size (`--only-n`), after the compile of that size.
     let large = &inputs["brusselator_solve_large"];
     if only_n.is_some() && large["n"].as_u64() == only_n {
-        eprintln!("diffsol: 2-D Brusselator solve N = {} (one solve)", large["n"]);
+        eprintln!(
+            "diffsol: 2-D Brusselator solve N = {} (one solve)",
+            large["n"]
+        );
         brusselator_solve(large, &mut results, scale, true)?;
     }
 
