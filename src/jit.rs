@@ -47,7 +47,7 @@
 mod device;
 mod entries;
 
-pub use device::{Device, GpuInfo, PtxSource, cuda_device};
+pub use device::{Device, GpuInfo, MAX_PTX_BYTES, PtxSource, cuda_device};
 use entries::{Entries, Entry};
 
 use crate::{Compiled, Tensor};

@@ -299,10 +299,20 @@ impl Compiler {
         path: impl AsRef<Path>,
     ) -> Result<Compiled, Box<dyn std::error::Error>> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let text = read_source_file(path)
+            .map_err(|why| format!("cannot read `{}`: {why}", path.display()))?;
         Ok(self.compile_source(&path.display().to_string(), &text)?)
     }
+}
+
+/// The largest model file the tools and [`Compiler::compile_file`] read, in bytes (the
+/// parser refuses longer text the same way: `sci_lang::parser::MAX_SOURCE_BYTES`).
+pub const MAX_SOURCE_BYTES: u64 = sci_lang::parser::MAX_SOURCE_BYTES as u64;
+
+/// The text of the model file `path`: a regular file (so `/dev/zero` is an error, not a read
+/// that never ends) of at most [`MAX_SOURCE_BYTES`], in UTF-8.
+pub fn read_source_file(path: &Path) -> Result<String, sci_stdlib::files::ReadFailure> {
+    sci_stdlib::files::read_regular_text(path, MAX_SOURCE_BYTES)
 }
 
 /// Evaluates the function `name` of `module` with the reference interpreter.

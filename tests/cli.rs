@@ -216,9 +216,41 @@ fn closed_stdout_and_stderr_do_not_panic() {
 /// the limit (one overflowed `usize` arithmetic, the other asked for terabytes).
 #[test]
 fn unbounded_inputs_are_refused() {
+    // A data set and a checkpoint that are directories (with the right extensions).
+    let data_dir = scratch("observations.csv");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let model = scratch("data_is_a_directory.sci");
+    std::fs::write(
+        &model,
+        format!(
+            "model D {{\n  param k = 1.0\n  state x = 1.0\n  der(x) = -k * x\n  \
+             data obs(t, x) = csv(\"{}\")\n  loss = mean((x(obs.t) - obs.x)^2)\n  \
+             domain time: t in [0, 1]\n}}\n",
+            data_dir.display()
+        ),
+    )
+    .unwrap();
+    let model = model.to_str().unwrap();
+    let checkpoint_dir = scratch("params.json");
+    std::fs::create_dir_all(&checkpoint_dir).unwrap();
+    let checkpoint_dir = checkpoint_dir.to_str().unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["check", "/dev/zero"], "not a regular file"),
         (vec!["run", "/dev/zero"], "not a regular file"),
+        (vec!["train", model, "--steps", "1"], "not a regular file"),
+        (
+            vec![
+                "run",
+                "examples/lotka_volterra.sci",
+                "--params-file",
+                checkpoint_dir,
+            ],
+            "not a regular file",
+        ),
+        (
+            vec!["train", "examples/lv_ude.sci", "--init", checkpoint_dir],
+            "not a regular file",
+        ),
         (
             vec![
                 "run",

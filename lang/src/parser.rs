@@ -32,6 +32,10 @@ pub use normalize::same_syntax;
 /// The deepest expression tree the parser builds; deeper source is reported (E0115).
 pub const MAX_EXPR_DEPTH: usize = 256;
 
+/// The longest source text parsed, in bytes (16 MiB); longer text is reported (E0100)
+/// without being read, so time and memory stay bounded on any input.
+pub const MAX_SOURCE_BYTES: usize = 16 << 20;
+
 /// The result of parsing one file: always a tree, plus what was wrong.
 #[derive(Clone, Debug)]
 pub struct Parsed {
@@ -43,6 +47,12 @@ pub struct Parsed {
 /// Parses the text `src` of `file`. Never fails and never panics; broken parts are dropped
 /// or become `ExprKind::Error`, each with a diagnostic. Expression ids are assigned.
 pub fn parse(file: FileId, src: &str) -> Parsed {
+    if src.len() > MAX_SOURCE_BYTES {
+        return Parsed {
+            file: SourceFile::default(),
+            diagnostics: vec![too_long(file, src.len())],
+        };
+    }
     let lexed = lexer::lex(file, src);
     let prepared = prepare::prepare(file, lexed.tokens, src.len());
     let mut diagnostics = lexed.diagnostics;
@@ -82,6 +92,19 @@ pub fn parse(file: FileId, src: &str) -> Parsed {
         file: source_file,
         diagnostics,
     }
+}
+
+/// E0100: the text is longer than [`MAX_SOURCE_BYTES`].
+fn too_long(file: FileId, len: usize) -> Diagnostic {
+    Diagnostic::error(
+        "E0100",
+        format!(
+            "This file has {len} bytes, more than the {MAX_SOURCE_BYTES} sci reads in one model \
+             file."
+        ),
+    )
+    .with_primary(sci_diag::Span::new(file, 0, 0), "the file is not read past here")
+    .with_help("a model this large is usually generated: generate arrays (`u[i in 0..n]`) instead of one line per element")
 }
 
 /// Sorts diagnostics by position and drops repeats: two reports with the same code at the

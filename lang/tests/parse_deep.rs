@@ -193,3 +193,23 @@ fn many_errors_of_every_kind_are_fast() {
         assert!(!parsed.diagnostics.is_empty());
     }
 }
+
+#[test]
+fn text_past_the_size_limit_is_refused_unread() {
+    use sci_lang::parser::MAX_SOURCE_BYTES;
+    // At the limit the text is parsed; one byte more and it is refused at once (E0100)
+    // with nothing else reported, even if it is full of errors.
+    let at_limit = " ".repeat(MAX_SOURCE_BYTES);
+    assert!(parse(FileId(0), &at_limit).diagnostics.is_empty());
+    let over = format!("{at_limit}@");
+    let start = Instant::now();
+    let parsed = parse(FileId(0), &over);
+    assert!(start.elapsed() < Duration::from_secs(1));
+    let codes: Vec<&str> = parsed.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["E0100"]);
+    assert!(parsed.diagnostics[0].message.contains("16777217 bytes"));
+    assert!(parsed.file.items.is_empty());
+    // The whole front end stops there too.
+    let front = sci_lang::analyze(FileId(0), &over);
+    assert_eq!(front.diagnostics.len(), 1);
+}

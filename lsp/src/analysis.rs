@@ -62,7 +62,10 @@ impl Analysis {
     /// Analyses `text`. Never panics on any input (the compiler's invariant); callers still
     /// guard against a bug with `catch_unwind`.
     pub fn new(text: &str) -> Analysis {
-        let lexed = lexer::lex(FILE, text);
+        // A document past the parser's limit is not read (the front end reports E0100):
+        // no tokens either, so every feature stays bounded in time and memory.
+        let within = text.len() <= sci_lang::parser::MAX_SOURCE_BYTES;
+        let lexed = lexer::lex(FILE, if within { text } else { "" });
         // The compiler's own front end, exactly as `sci check` runs it.
         let front = sci_lang::analyze(FILE, text);
         let (ast, checked, diagnostics) = (front.ast, front.checked, front.diagnostics);

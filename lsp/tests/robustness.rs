@@ -222,3 +222,32 @@ fn diagnostics_are_debounced_and_prompt() {
     );
     c.stop();
 }
+
+#[test]
+fn a_document_past_the_size_limit_is_answered_without_being_analysed() {
+    // One byte over the front end's limit: the only diagnostic is E0100, and every request
+    // is answered promptly (nothing is lexed, parsed or checked).
+    let text = format!(
+        "{}\n{}",
+        example("lotka_volterra"),
+        "x".repeat(sci_lang::parser::MAX_SOURCE_BYTES)
+    );
+    let mut c = Client::start();
+    let started = Instant::now();
+    let diagnostics = c.open(URI, &text);
+    let codes: Vec<&str> = diagnostics["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["E0100"]);
+    let responses = poke_everything(&mut c, URI, 3, 4);
+    no_internal_errors(&responses).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(c.stop(), sci_lsp::Ending::Clean);
+}

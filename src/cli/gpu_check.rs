@@ -77,8 +77,8 @@ pub fn run(args: &GpuCheckArgs, color: bool) -> Result<ExitCode, String> {
     if analysis.has_errors() {
         return Ok(ExitCode::from(1));
     }
-    let ptx = std::fs::read_to_string(&args.ptx)
-        .map_err(|e| format!("cannot read `{}`: {e}", args.ptx.display()))?;
+    let ptx = sci::stdlib::files::read_regular_text(&args.ptx, sci::jit::MAX_PTX_BYTES)
+        .map_err(|why| format!("cannot read `{}`: {why}", args.ptx.display()))?;
     let text = sources.text(analysis.file);
     // The CPU side: Cranelift, the model with its gradient, as `sci train` compiles it.
     let compiled = sci::Compiler::new()

@@ -149,32 +149,10 @@ fn load(path: &Path) -> Result<(SourceMap, sci::diag::FileId), String> {
     Ok((sources, file))
 }
 
-/// The largest model file the tools read, in bytes.
-const MAX_SOURCE_BYTES: u64 = 16 << 20;
-
-/// The text of model file `path`: a regular file of at most [`MAX_SOURCE_BYTES`] (so
+/// The text of model file `path`: a regular file of at most [`sci::MAX_SOURCE_BYTES`] (so
 /// `sci check /dev/zero` is an error, not a read that never ends), in UTF-8.
 fn read_source(path: &Path) -> Result<String, String> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!(
-            "cannot read `{shown}`: it is not a regular file (a model is read from a file)"
-        ));
-    }
-    if meta.len() > MAX_SOURCE_BYTES {
-        return Err(format!(
-            "cannot read `{shown}`: it has {} bytes, more than the {MAX_SOURCE_BYTES} a model \
-             file may have",
-            meta.len()
-        ));
-    }
-    let mut text = String::new();
-    use std::io::Read as _;
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_SOURCE_BYTES + 1).read_to_string(&mut text))
-        .map_err(|e| format!("cannot read `{shown}`: {e}"))?;
-    Ok(text)
+    sci::read_source_file(path).map_err(|why| format!("cannot read `{}`: {why}", path.display()))
 }
 
 /// Loads and analyses a file, printing its diagnostics to stderr.

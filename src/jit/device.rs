@@ -88,11 +88,14 @@ impl PtxSource {
     fn text(&self) -> Result<String, String> {
         match self {
             PtxSource::Text(t) => Ok(t.clone()),
-            PtxSource::File(p) => std::fs::read_to_string(p)
-                .map_err(|e| format!("cannot read the PTX file `{}`: {e}", p.display())),
+            PtxSource::File(p) => sci_stdlib::files::read_regular_text(p, MAX_PTX_BYTES)
+                .map_err(|why| format!("cannot read the PTX file `{}`: {why}", p.display())),
         }
     }
 }
+
+/// The largest PTX file read (a model's kernels take a few megabytes).
+pub const MAX_PTX_BYTES: u64 = 256 << 20;
 
 /// The device settings of a [`Compiler`].
 #[derive(Clone, Debug, Default)]

@@ -7,7 +7,6 @@
 //! its order.
 
 use std::fmt;
-use std::io;
 use std::path::Path;
 
 use serde::de::{MapAccess, Visitor};
@@ -15,6 +14,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::data::write_atomic;
+use crate::files::{MAX_DATA_BYTES, ReadFailure, read_regular};
 use crate::{Error, ErrorKind};
 
 /// A named parameter block (`alpha`, `net.u.w0`) and its values (row-major).
@@ -135,17 +135,23 @@ pub fn to_bytes(path: &Path, checkpoint: &Checkpoint) -> Result<Vec<u8>, Error> 
 /// Reads a checkpoint written by [`save`].
 pub fn load(path: &Path) -> Result<Checkpoint, Error> {
     let shown = path.display();
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_regular(path, MAX_DATA_BYTES) {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        Err(ReadFailure::NotFound) => {
             return Err(
                 Error::input(format!("The checkpoint file `{shown}` does not exist."))
                     .with_help(crate::data::missing_help()),
             );
         }
-        Err(e) => {
+        Err(why @ (ReadFailure::NotRegular | ReadFailure::TooLarge { .. })) => {
+            return Err(
+                Error::input(format!("Cannot read the checkpoint file `{shown}`: {why}."))
+                    .with_help("a checkpoint is the JSON file `sci train --out` writes"),
+            );
+        }
+        Err(why) => {
             return Err(Error::io(format!(
-                "Could not read the checkpoint file `{shown}`: {e}."
+                "Could not read the checkpoint file `{shown}`: {why}."
             )));
         }
     };

@@ -8,6 +8,7 @@ use std::path::Path;
 use npyz::{DType, Endianness, NpyFile, Order, TypeChar, WriterBuilder};
 
 use crate::Error;
+use crate::files::ReadFailure;
 
 /// A numeric table: named columns, rows stored row-major.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,18 +76,25 @@ pub fn read_table(path: &Path) -> Result<Table, Error> {
             .with_help("save the data as CSV with a header row, or as a NumPy `.npy` array"));
         }
     };
-    let bytes = match fs::read(path) {
+    let bytes = match crate::files::read_regular(path, crate::files::MAX_DATA_BYTES) {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        Err(ReadFailure::NotFound) => {
             return Err(Error::input(format!(
                 "The data file `{}` does not exist.",
                 path.display()
             ))
             .with_help(missing_help()));
         }
-        Err(e) => {
+        Err(why @ (ReadFailure::NotRegular | ReadFailure::TooLarge { .. })) => {
+            return Err(Error::input(format!(
+                "Cannot read the data file `{}`: {why}.",
+                path.display()
+            ))
+            .with_help("a data set is a `.csv` or `.npy` file of at most 4 GiB"));
+        }
+        Err(why) => {
             return Err(Error::io(format!(
-                "Could not read the data file `{}`: {e}.",
+                "Could not read the data file `{}`: {why}.",
                 path.display()
             )));
         }

@@ -8,6 +8,7 @@
 //!   fixed coordinates for boundary and initial conditions;
 //! - [`data`]: tables from CSV and NPY files, CSV/NPY/JSON outputs written atomically;
 //! - [`checkpoint`]: parameters saved to and restored from JSON;
+//! - [`files`]: reading the files a user names, regular files within a size limit only;
 //! - [`mod@reference`]: reference solutions the tests and benchmarks compare against.
 //!
 //! This crate knows nothing of the language: it works on plain slices and traits that the
@@ -17,6 +18,7 @@
 pub mod checkpoint;
 pub mod data;
 pub mod error;
+pub mod files;
 pub mod ode;
 pub mod optim;
 pub mod reference;
