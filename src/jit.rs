@@ -715,8 +715,9 @@ impl<'c> Model<'c> {
     fn no_function(&self, name: &str) -> JitError {
         if let Some(reason) = self.m.missing.get(name) {
             return JitError::new(format!(
-                "Model `{}` has no `{name}`: {reason}.",
-                self.m.ir.name
+                "Model `{}` has no `{name}`: {}.",
+                self.m.ir.name,
+                reason.trim_end_matches('.')
             ));
         }
         let names: Vec<&str> = self

@@ -423,3 +423,27 @@ fn exit_codes_follow_the_readme_table() {
         assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
     }
 }
+
+/// Each order of nested differentiation multiplies the code of the one before: a 20th
+/// derivative of a small network is refused (E0705) once the code passes the limit, within
+/// seconds and a few hundred megabytes, where it used to run for minutes and exhaust memory.
+#[test]
+fn derivative_code_past_the_size_limit_is_refused() {
+    let path = scratch("twentieth_derivative.sci");
+    let xs = vec!["x"; 20].join(", ");
+    std::fs::write(
+        &path,
+        format!(
+            "use nn.{{mlp}}\nmodel W {{\n    domain omega: x in [0, 1]\n    \
+             net h(x) = mlp(hidden: [8, 8], activation: tanh, outputs: 1, seed: 1)\n    \
+             residual r on omega, points 8: d(h, {xs}) - h\n    loss = mean(r^2)\n}}\n"
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let o = sci(&["compile", "--color", "never", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("[E0705]"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Lower the derivative's order"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(120));
+}

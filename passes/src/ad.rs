@@ -55,6 +55,11 @@ use sci_diag::Diagnostic;
 use sci_ir::{FuncId, Function, Module, Op, Type, Value, ValueId};
 use std::fmt;
 
+/// The most values a function may hold while its derivatives are expanded: enough for
+/// the fourth derivatives of deep networks, and well short of the minutes and gigabytes
+/// that a 16th-order derivative of a small network takes (about 10⁹ values).
+pub const MAX_EXPANDED_VALUES: usize = 500_000;
+
 /// Why a derivative could not be built.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdError {
@@ -100,6 +105,27 @@ impl AdError {
             "E0703",
             "The derivative is nested too deeply to build (more than 96 levels of loops or calls).",
         )
+    }
+
+    /// Derivative code past [`MAX_EXPANDED_VALUES`] (each order of nested differentiation
+    /// multiplies the code of the previous one, so high orders of large networks explode).
+    pub(crate) fn too_large(values: usize) -> AdError {
+        AdError::new(
+            "E0705",
+            format!(
+                "The derivative code would hold more than {MAX_EXPANDED_VALUES} operations \
+                 ({values} so far); each order of differentiation multiplies the code of the \
+                 one before. Lower the derivative's order or the network's size."
+            ),
+        )
+    }
+
+    /// [`AdError::too_large`] when `g` is past the limit.
+    pub(crate) fn check_size(g: &Function) -> Result<(), AdError> {
+        match g.values.len() {
+            n if n > MAX_EXPANDED_VALUES => Err(AdError::too_large(n)),
+            _ => Ok(()),
+        }
     }
 
     /// Broken input or a bug: the IR does not have the structure the transform relies on.
@@ -314,6 +340,7 @@ fn gradient(
     g.body.body.push(one);
     expand::callees_first(module)?;
     reverse_sweep(module, &mut g, f, wrt, one, with_value)?;
+    AdError::check_size(&g)?;
     compact(&g)
 }
 

@@ -197,6 +197,11 @@ pub fn expand_function(
             continue;
         }
         expand_one(module, &mut g, d, place, of, &wrt, options)?;
+        if g.values.len() > super::MAX_EXPANDED_VALUES {
+            // Many derivatives, each within the limit, can pass it together.
+            g = compact(&g)?;
+            AdError::check_size(&g)?;
+        }
     }
     compact(&g)
 }
@@ -591,7 +596,10 @@ pub(crate) fn derivative_in_place(
             }
         })?
     };
-    Ok((cx.em.finish(), r))
+    let emitted = cx.em.finish();
+    // Each order multiplies the code: stop before the next one does.
+    AdError::check_size(g)?;
+    Ok((emitted, r))
 }
 
 /// The basis tensor of type `ty` that is 1 at `js` (1 itself for a scalar).
