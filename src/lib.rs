@@ -25,6 +25,8 @@
 //! assert_eq!(dx.data, vec![-1.0]);
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod jit;
 pub mod render;
 pub mod runtime;

@@ -1,5 +1,7 @@
 //! The `sci` command-line tool.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 
 use clap::Parser;

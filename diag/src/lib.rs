@@ -7,6 +7,8 @@
 //! them into LSP types. Keeping them plain data lets tests snapshot them and lets the two
 //! front doors present the same facts.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::fmt;
 
 /// Identifies one source text inside a [`SourceMap`]-like table owned by the caller.

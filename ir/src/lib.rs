@@ -16,6 +16,8 @@
 //!
 //! This crate does no I/O and never panics on any input, valid or not.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 pub mod arena;
 pub mod builder;
 pub mod interp;

@@ -11,6 +11,8 @@
 //! ids) and never panics on any input; every problem is a `sci_diag::Diagnostic` with a span.
 //! It knows nothing of terminals, editors or back ends.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 pub mod ast;
 pub mod hir;
 

@@ -6,6 +6,8 @@
 //! output of every transform and compare its numbers with the interpreter and with finite
 //! differences.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 pub mod ad;
 pub mod cleanup;
 pub mod fuse;
