@@ -425,8 +425,8 @@ fn exit_codes_follow_the_readme_table() {
 }
 
 /// Each order of nested differentiation multiplies the code of the one before: a 20th
-/// derivative of a small network is refused (E0705) once the code passes the limit, within
-/// seconds and a few hundred megabytes, where it used to run for minutes and exhaust memory.
+/// derivative of a small network is refused (E0705) once the code passes the limit (it used
+/// to run for minutes and exhaust memory; this test would not finish then).
 #[test]
 fn derivative_code_past_the_size_limit_is_refused() {
     let path = scratch("twentieth_derivative.sci");
@@ -440,10 +440,8 @@ fn derivative_code_past_the_size_limit_is_refused() {
         ),
     )
     .unwrap();
-    let started = std::time::Instant::now();
     let o = sci(&["compile", "--color", "never", path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("[E0705]"), "{}", stderr(&o));
     assert!(stderr(&o).contains("Lower the derivative's order"));
-    assert!(started.elapsed() < std::time::Duration::from_secs(120));
 }

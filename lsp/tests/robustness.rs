@@ -7,7 +7,7 @@ mod common;
 use common::{Client, URI, at, example};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Every request a client can make at a position, and the document-wide ones.
 fn poke_everything(c: &mut Client, uri: &str, line: u32, col: u32) -> Vec<Value> {
@@ -177,14 +177,16 @@ fn lifecycle_is_enforced() {
     assert!(matches!(server.join().unwrap(), sci_lsp::Ending::Abrupt(_)));
 }
 
+/// Debouncing is checked by what is published and in which order, not by the clock: a
+/// burst of edits gets one publication, for its last version (a server publishing per
+/// edit would publish version 2 first), and nothing more is pending afterwards.
 #[test]
-fn diagnostics_are_debounced_and_prompt() {
+fn diagnostics_are_debounced_once_per_burst() {
     let mut c = Client::start();
     let text = example("pendulum");
     let first = c.open(URI, &text);
     assert_eq!(first["diagnostics"], json!([]));
     // A burst of keystrokes typing `+ T` after `omega` in `der(theta) = omega`.
-    let start = Instant::now();
     for (i, ch) in [" ", "+", " ", "T"].iter().enumerate() {
         let col = 22 + i as u32;
         c.notify("textDocument/didChange", json!({
@@ -193,14 +195,8 @@ fn diagnostics_are_debounced_and_prompt() {
         }));
     }
     let published = c.diagnostics(URI);
-    let elapsed = start.elapsed();
-    // One publication for the whole burst, for the last version, within a second.
+    // The first publication after the burst is for its last version.
     assert_eq!(published["version"], 5);
-    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
-    assert!(
-        elapsed >= sci_lsp::server::DEBOUNCE - Duration::from_millis(20),
-        "{elapsed:?}"
-    );
     let messages: Vec<&str> = published["diagnostics"]
         .as_array()
         .unwrap()
@@ -226,14 +222,13 @@ fn diagnostics_are_debounced_and_prompt() {
 #[test]
 fn a_document_past_the_size_limit_is_answered_without_being_analysed() {
     // One byte over the front end's limit: the only diagnostic is E0100, and every request
-    // is answered promptly (nothing is lexed, parsed or checked).
+    // is answered without error (nothing is lexed, parsed or checked).
     let text = format!(
         "{}\n{}",
         example("lotka_volterra"),
         "x".repeat(sci_lang::parser::MAX_SOURCE_BYTES)
     );
     let mut c = Client::start();
-    let started = Instant::now();
     let diagnostics = c.open(URI, &text);
     let codes: Vec<&str> = diagnostics["diagnostics"]
         .as_array()
@@ -244,10 +239,5 @@ fn a_document_past_the_size_limit_is_answered_without_being_analysed() {
     assert_eq!(codes, ["E0100"]);
     let responses = poke_everything(&mut c, URI, 3, 4);
     no_internal_errors(&responses).unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "{:?}",
-        started.elapsed()
-    );
     assert_eq!(c.stop(), sci_lsp::Ending::Clean);
 }
