@@ -9,6 +9,10 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod plain;
+
+pub use plain::render_plain;
+
 use std::fmt;
 
 /// Identifies one source text inside a [`SourceMap`]-like table owned by the caller.

@@ -1,7 +1,7 @@
 //! One small wrong program per diagnostic code of the checker: each must produce its code,
 //! and the full diagnostics are snapshotted (source + code, message, labels, notes, help).
 
-use sci_diag::{Diagnostic, FileId, LineIndex};
+use sci_diag::{FileId, render_plain};
 use sci_lang::check::check;
 use sci_lang::parser::parse;
 
@@ -275,35 +275,6 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn render(src: &str, diags: &[Diagnostic]) -> String {
-    let index = LineIndex::new(src);
-    let pos = |offset: u32| {
-        let (l, c) = index.line_col(src, offset as usize);
-        format!("{}:{}", l + 1, c + 1)
-    };
-    let mut out = String::new();
-    for d in diags {
-        out.push_str(&format!("{}[{}]: {}\n", d.severity, d.code, d.message));
-        for l in &d.labels {
-            let kind = if l.primary { "-->" } else { "   " };
-            let text = src.get(l.span.range()).unwrap_or("");
-            out.push_str(&format!(
-                "  {kind} {}-{} `{text}`: {}\n",
-                pos(l.span.start),
-                pos(l.span.end),
-                l.message
-            ));
-        }
-        for n in &d.notes {
-            out.push_str(&format!("  note: {n}\n"));
-        }
-        if let Some(h) = &d.help {
-            out.push_str(&format!("  help: {h}\n"));
-        }
-    }
-    out
-}
-
 #[test]
 fn every_code_has_a_case() {
     for (name, code, src) in CASES {
@@ -317,7 +288,7 @@ fn every_code_has_a_case() {
         assert!(
             checked.diagnostics.iter().any(|d| d.code == *code),
             "{name}: expected {code}, got:\n{}",
-            render(src, &checked.diagnostics)
+            render_plain(src, &checked.diagnostics)
         );
         assert!(
             checked.program.models.is_empty()
@@ -329,7 +300,7 @@ fn every_code_has_a_case() {
             *name,
             format!(
                 "{src}\n----- check -----\n{}",
-                render(src, &checked.diagnostics)
+                render_plain(src, &checked.diagnostics)
             )
         );
     }

@@ -2,40 +2,10 @@
 //! names, order, types, shapes and units), snapshotted with the source and every
 //! diagnostic: code, message, labels with line:col, notes and help.
 
-use sci_diag::{Diagnostic, FileId, LineIndex};
+use sci_diag::{FileId, render_plain};
 use sci_lang::check::check;
 use sci_lang::parser::parse;
 use std::path::Path;
-
-/// Diagnostics in a stable, readable text form.
-fn render(src: &str, diags: &[Diagnostic]) -> String {
-    let index = LineIndex::new(src);
-    let pos = |offset: u32| {
-        let (l, c) = index.line_col(src, offset as usize);
-        format!("{}:{}", l + 1, c + 1)
-    };
-    let mut out = String::new();
-    for d in diags {
-        out.push_str(&format!("{}[{}]: {}\n", d.severity, d.code, d.message));
-        for l in &d.labels {
-            let kind = if l.primary { "-->" } else { "   " };
-            let text = src.get(l.span.range()).unwrap_or("");
-            out.push_str(&format!(
-                "  {kind} {}-{} `{text}`: {}\n",
-                pos(l.span.start),
-                pos(l.span.end),
-                l.message
-            ));
-        }
-        for n in &d.notes {
-            out.push_str(&format!("  note: {n}\n"));
-        }
-        if let Some(h) = &d.help {
-            out.push_str(&format!("  help: {h}\n"));
-        }
-    }
-    out
-}
 
 #[test]
 fn wrong_files_are_explained() {
@@ -60,7 +30,7 @@ fn wrong_files_are_explained() {
         }
         insta::assert_snapshot!(format!(
             "{src}\n----- check -----\n{}",
-            render(&src, &checked.diagnostics)
+            render_plain(&src, &checked.diagnostics)
         ));
     });
 }
