@@ -445,3 +445,25 @@ fn derivative_code_past_the_size_limit_is_refused() {
     assert!(stderr(&o).contains("[E0705]"), "{}", stderr(&o));
     assert!(stderr(&o).contains("Lower the derivative's order"));
 }
+
+/// A model whose residual expands within the limit but whose loss gradient would not: it
+/// compiles, but training it is a fault of the model (exit 1, the reason given), not a run
+/// that failed (exit 3).
+#[test]
+fn training_without_a_buildable_gradient_is_a_model_error() {
+    let path = scratch("thirteenth_derivative.sci");
+    let xs = vec!["x"; 13].join(", ");
+    std::fs::write(
+        &path,
+        format!(
+            "use nn.{{mlp}}\nmodel W {{\n    domain omega: x in [0, 1]\n    \
+             net h(x) = mlp(hidden: [8, 8], activation: tanh, outputs: 1, seed: 1)\n    \
+             residual r on omega, points 8: d(h, {xs}) - h\n    loss = mean(r^2)\n}}\n"
+        ),
+    )
+    .unwrap();
+    let o = sci(&["train", path.to_str().unwrap(), "--steps", "1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("has no `grad.loss`"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Lower the derivative's order"));
+}

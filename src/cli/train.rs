@@ -96,10 +96,29 @@ pub fn run(args: &TrainArgs, color: bool) -> Result<ExitCode, String> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
+    if let Some(why) = no_gradient(args, &compiled) {
+        // The model compiled but cannot be trained: a fault of the model, not of a run.
+        errln!("error: {why}");
+        return Ok(ExitCode::from(1));
+    }
     match fit(args, &compiled) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => Ok(report(&e)),
     }
+}
+
+/// Why the model to train has no gradient of its loss (a derivative refused as too large,
+/// E0705), if it has none; `None` also when the model cannot be chosen (`fit` says why).
+fn no_gradient(args: &TrainArgs, compiled: &sci::Compiled) -> Option<String> {
+    let name = choose_model(compiled, args.model.as_deref(), "with a loss", |m| {
+        m.loss.is_some()
+    })
+    .ok()?;
+    let model = compiled.model(&name).ok()?;
+    if model.has_function(sci::jit::LOSS_VALUE_GRAD) || model.has_function(sci::jit::LOSS_GRAD) {
+        return None;
+    }
+    model.function(sci::jit::LOSS_GRAD).err().map(|e| e.message)
 }
 
 fn fit(args: &TrainArgs, compiled: &sci::Compiled) -> Result<(), Error> {
