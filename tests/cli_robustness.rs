@@ -1,4 +1,5 @@
-//! The command line under hostile use: random subcommands with random flags (numbers out of
+//! The command line under hostile use: random subcommands (`run`, `train`, `compile`,
+//! `eval`, `fmt`) with random flags (numbers out of
 //! range, NaN, garbage, paths that are directories, inputs or each other, missing
 //! directories), some with stdout and stderr closed. Every run must end within a time
 //! limit with an exit code of the README's table (0–3, never a panic or a signal), leave the
@@ -102,7 +103,7 @@ fn random_case(rng: &mut Rng, dir: &Path, ode: &Path, loss: &Path) -> Case {
         args.push(name.to_string());
         args.push(value);
     };
-    match rng.below(6) {
+    match rng.below(7) {
         0 | 1 => {
             args.extend(["run".to_string(), ode.display().to_string()]);
             for _ in 0..rng.below(5) {
@@ -227,6 +228,36 @@ fn random_case(rng: &mut Rng, dir: &Path, ode: &Path, loss: &Path) -> Case {
                     outputs.push(p.with_extension("h"));
                 }
                 outputs.push(p);
+            }
+        }
+        6 => {
+            // `fmt` rewrites its files in place: a copy of a model (an output of the
+            // command), badly laid out or broken, or paths that are no model file.
+            args.push("fmt".to_string());
+            let check_only = rng.below(2) == 0;
+            if check_only {
+                args.push("--check".to_string());
+            }
+            for _ in 0..1 + rng.below(2) {
+                let target = match rng.below(5) {
+                    0 => {
+                        let p = dir.join("messy.sci");
+                        std::fs::write(&p, ODE.replace("    ", "  ").replace(" = ", "=")).unwrap();
+                        p
+                    }
+                    1 => {
+                        let p = dir.join("broken.sci");
+                        std::fs::write(&p, "model B {\n  state x = \n}\n").unwrap();
+                        p
+                    }
+                    2 => dir.join("a_directory"),
+                    3 => dir.join("missing.sci"),
+                    _ => PathBuf::from("/dev/zero"),
+                };
+                if !check_only {
+                    outputs.push(target.clone());
+                }
+                args.push(target.display().to_string());
             }
         }
         _ => {
