@@ -558,8 +558,7 @@ impl Compiled {
             .functions
             .iter()
             .any(|f| f.name == name || f.symbol == name);
-        let is_generic =
-            declared || generic_in_source(self.sources.text(crate::diag::FileId(0)), name);
+        let is_generic = declared || self.declares_fn(name);
         if is_generic {
             return Ok(Function {
                 inner: Inner::Generic {
@@ -585,6 +584,15 @@ impl Compiled {
         )))
     }
 
+    /// Whether the file declares `fn name` (in the syntax tree kept from compiling it).
+    fn declares_fn(&self, name: &str) -> bool {
+        let front = self.front.lock().unwrap_or_else(|p| p.into_inner());
+        front.ast.items.iter().any(|item| match &item.kind {
+            sci_lang::ast::ItemKind::Fn(f) => f.name.name == name,
+            _ => false,
+        })
+    }
+
     /// Compiles (once) generic function `name` for argument shapes `shapes`.
     fn instance(&self, name: &str, shapes: &[Vec<usize>]) -> Result<Arc<NativeModule>, JitError> {
         let key = (name.to_string(), shapes.to_vec());
@@ -597,26 +605,18 @@ impl Compiled {
         {
             return Ok(m.clone());
         }
-        let file = crate::diag::FileId(0);
-        let text = self.sources.text(file);
-        let parsed = sci_lang::parser::parse(file, text);
-        let mut checked = sci_lang::check::check(&parsed.file);
         let render = |d: &[crate::diag::Diagnostic]| {
             d.iter()
                 .map(|d| d.message.clone())
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        let id = sci_lang::check::instantiate(&parsed.file, &mut checked, name, shapes)
-            .map_err(|d| JitError::new(render(&d)))?;
-        let symbol = checked
-            .program
-            .functions
-            .get(id.index())
-            .map(|f| f.symbol.clone())
-            .ok_or_else(|| JitError::new(format!("`{name}` could not be instantiated.")))?;
-        let mut modules = sci_lang::lower::lower_program(&checked.program)
-            .map_err(|d| JitError::new(render(&d)))?;
+        let (symbol, mut modules) = {
+            let mut front = self.front.lock().unwrap_or_else(|p| p.into_inner());
+            let front = &mut *front;
+            crate::instantiate_generic(&front.ast, &mut front.checked, name, shapes)
+                .map_err(|d| JitError::new(render(&d)))?
+        };
         let mut module = modules
             .drain(..)
             .find(|m| m.name == "functions")
@@ -639,15 +639,6 @@ impl Compiled {
         cache.insert((symbol, shapes.to_vec()), native.clone());
         Ok(native)
     }
-}
-
-/// Whether `text` declares `fn name` (parsed again: `Compiled` keeps no syntax tree).
-fn generic_in_source(text: &str, name: &str) -> bool {
-    let parsed = sci_lang::parser::parse(crate::diag::FileId(0), text);
-    parsed.file.items.iter().any(|item| match &item.kind {
-        sci_lang::ast::ItemKind::Fn(f) => f.name.name == name,
-        _ => false,
-    })
 }
 
 /// A compiled model: typed entry points for its conventional functions

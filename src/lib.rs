@@ -198,6 +198,52 @@ pub struct Compiled {
     pub sources: SourceMap,
     /// The native code of every module (see [`jit`]), freed when the last clone drops.
     native: std::sync::Arc<jit::Native>,
+    /// The syntax tree and checked program, kept to instantiate generic functions for new
+    /// shapes without parsing and checking the source again.
+    front: std::sync::Arc<std::sync::Mutex<FrontEnd>>,
+}
+
+/// A file's syntax tree and checked program (see [`instantiate_generic`]).
+#[derive(Debug)]
+pub(crate) struct FrontEnd {
+    pub ast: ast::SourceFile,
+    pub checked: check::Checked,
+}
+
+/// Instantiates the file-level (or prelude) function `name` for argument `shapes` in a
+/// checked program — no parsing or checking again — and lowers the program with the new
+/// instance. Returns the instance's symbol (its name in the IR) and the modules, their
+/// derivatives not yet expanded ([`expand`] the ones needed). The one route of `sci eval`
+/// and [`Compiled::function`] to generic functions.
+pub fn instantiate_generic(
+    ast: &ast::SourceFile,
+    checked: &mut check::Checked,
+    name: &str,
+    shapes: &[Vec<usize>],
+) -> Result<(String, Vec<Module>), Vec<Diagnostic>> {
+    let id = check::instantiate(ast, checked, name, shapes)?;
+    let symbol = checked
+        .program
+        .functions
+        .get(id.index())
+        .map(|f| f.symbol.clone())
+        .ok_or_else(|| {
+            vec![Diagnostic::error(
+                "E0201",
+                format!("`{name}` could not be instantiated."),
+            )]
+        })?;
+    Ok((symbol, sci_lang::lower::lower_program(&checked.program)?))
+}
+
+/// Expands the derivatives of `modules` (as [`lower`] does after lowering).
+pub fn expand(modules: &mut [Module]) -> Result<(), Vec<Diagnostic>> {
+    let diagnostics = expand_derivatives(modules);
+    if diagnostics.is_empty() {
+        Ok(())
+    } else {
+        Err(diagnostics)
+    }
 }
 
 impl Compiled {
@@ -288,10 +334,14 @@ impl Compiler {
         };
         Ok(Compiled {
             modules: analysis.modules,
-            program: analysis.checked.program,
+            program: analysis.checked.program.clone(),
             warnings: analysis.diagnostics,
             sources,
             native: std::sync::Arc::new(native),
+            front: std::sync::Arc::new(std::sync::Mutex::new(FrontEnd {
+                ast: analysis.ast,
+                checked: analysis.checked,
+            })),
         })
     }
 

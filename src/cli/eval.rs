@@ -37,13 +37,14 @@ pub fn run(args: &EvalArgs, color: bool) -> Result<ExitCode, String> {
         None => {
             // A generic fn no model instantiates: instantiate it for the given shapes.
             let shapes: Vec<Vec<usize>> = assignments.iter().map(|a| a.shape()).collect();
-            let instance = match sci::lang::check::instantiate(
-                &analysis.ast,
-                &mut analysis.checked,
-                &function,
-                &shapes,
-            ) {
-                Ok(id) => id,
+            match sci::instantiate_generic(&analysis.ast, &mut analysis.checked, &function, &shapes)
+            {
+                Ok((symbol, mut modules)) => {
+                    function = symbol;
+                    sci::expand(&mut modules)
+                        .map_err(|d| sci::render::render_all(&d, &sources, color))?;
+                    modules
+                }
                 Err(diagnostics) => {
                     err!("{}", sci::render::render_all(&diagnostics, &sources, color));
                     // A function the file does not have is a bad argument (2); one with
@@ -51,12 +52,7 @@ pub fn run(args: &EvalArgs, color: bool) -> Result<ExitCode, String> {
                     let unknown = diagnostics.iter().all(|d| d.code == "E0201");
                     return Ok(ExitCode::from(if unknown { 2 } else { 1 }));
                 }
-            };
-            if let Some(f) = analysis.checked.program.functions.get(instance.index()) {
-                function = f.symbol.clone();
             }
-            sci::lower(&analysis.checked.program)
-                .map_err(|d| sci::render::render_all(&d, &sources, color))?
         }
     };
     let (module, func) = find_function(&modules, &function, args.model.as_deref())?
