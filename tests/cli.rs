@@ -424,13 +424,11 @@ fn exit_codes_follow_the_readme_table() {
     }
 }
 
-/// Each order of nested differentiation multiplies the code of the one before: a 20th
-/// derivative of a small network is refused (E0705) once the code passes the limit (it used
-/// to run for minutes and exhaust memory; this test would not finish then).
-#[test]
-fn derivative_code_past_the_size_limit_is_refused() {
-    let path = scratch("twentieth_derivative.sci");
-    let xs = vec!["x"; 20].join(", ");
+/// A PINN whose residual is the `order`-th derivative of a small network, written to a
+/// scratch file.
+fn high_derivative_model(order: usize) -> PathBuf {
+    let path = scratch(&format!("derivative_of_order_{order}.sci"));
+    let xs = vec!["x"; order].join(", ");
     std::fs::write(
         &path,
         format!(
@@ -440,6 +438,15 @@ fn derivative_code_past_the_size_limit_is_refused() {
         ),
     )
     .unwrap();
+    path
+}
+
+/// Each order of nested differentiation multiplies the code of the one before: a 20th
+/// derivative of a small network is refused (E0705) once the code passes the limit (it used
+/// to run for minutes and exhaust memory; this test would not finish then).
+#[test]
+fn derivative_code_past_the_size_limit_is_refused() {
+    let path = high_derivative_model(20);
     let o = sci(&["compile", "--color", "never", path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("[E0705]"), "{}", stderr(&o));
@@ -451,17 +458,7 @@ fn derivative_code_past_the_size_limit_is_refused() {
 /// that failed (exit 3).
 #[test]
 fn training_without_a_buildable_gradient_is_a_model_error() {
-    let path = scratch("thirteenth_derivative.sci");
-    let xs = vec!["x"; 13].join(", ");
-    std::fs::write(
-        &path,
-        format!(
-            "use nn.{{mlp}}\nmodel W {{\n    domain omega: x in [0, 1]\n    \
-             net h(x) = mlp(hidden: [8, 8], activation: tanh, outputs: 1, seed: 1)\n    \
-             residual r on omega, points 8: d(h, {xs}) - h\n    loss = mean(r^2)\n}}\n"
-        ),
-    )
-    .unwrap();
+    let path = high_derivative_model(13);
     let o = sci(&["train", path.to_str().unwrap(), "--steps", "1"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("has no `grad.loss`"), "{}", stderr(&o));

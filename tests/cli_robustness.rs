@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::Rng;
+use sci::ir::random::SplitMix64 as Rng;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -332,7 +332,7 @@ fn random_command_lines_never_panic_hang_or_lose_a_file() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(DEFAULT_CASES);
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli_robustness");
-    let mut rng = Rng(0x5C1_F022);
+    let mut rng = Rng::new(0x5C1_F022);
     let mut codes = BTreeMap::new();
     for k in 0..cases {
         let dir = root.join(format!("case{k}"));
