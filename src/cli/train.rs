@@ -96,36 +96,35 @@ pub fn run(args: &TrainArgs, color: bool) -> Result<ExitCode, String> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    if let Some(why) = no_gradient(args, &compiled) {
+    let name = match choose_model(&compiled, args.model.as_deref(), "with a loss", |m| {
+        m.loss.is_some()
+    }) {
+        Ok(name) => name,
+        Err(e) => return Ok(report(&e)),
+    };
+    if let Some(why) = no_gradient(&compiled, &name) {
         // The model compiled but cannot be trained: a fault of the model, not of a run.
         errln!("error: {why}");
         return Ok(ExitCode::from(1));
     }
-    match fit(args, &compiled) {
+    match fit(args, &compiled, &name) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => Ok(report(&e)),
     }
 }
 
-/// Why the model to train has no gradient of its loss (a derivative refused as too large,
-/// E0705), if it has none; `None` also when the model cannot be chosen (`fit` says why).
-fn no_gradient(args: &TrainArgs, compiled: &sci::Compiled) -> Option<String> {
-    let name = choose_model(compiled, args.model.as_deref(), "with a loss", |m| {
-        m.loss.is_some()
-    })
-    .ok()?;
-    let model = compiled.model(&name).ok()?;
+/// Why model `name` has no gradient of its loss (a derivative refused as too large,
+/// E0705), if it has none.
+fn no_gradient(compiled: &sci::Compiled, name: &str) -> Option<String> {
+    let model = compiled.model(name).ok()?;
     if model.has_function(sci::jit::LOSS_VALUE_GRAD) || model.has_function(sci::jit::LOSS_GRAD) {
         return None;
     }
     model.function(sci::jit::LOSS_GRAD).err().map(|e| e.message)
 }
 
-fn fit(args: &TrainArgs, compiled: &sci::Compiled) -> Result<(), Error> {
-    let name = choose_model(compiled, args.model.as_deref(), "with a loss", |m| {
-        m.loss.is_some()
-    })?;
-    note_device(compiled, &name);
+fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<(), Error> {
+    note_device(compiled, name);
     let optimizer: Optimizer = args.optimizer.parse()?;
     let method: Method = args.solver.parse()?;
     let options = TrainOptions {
@@ -155,7 +154,7 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled) -> Result<(), Error> {
             ..SolveOptions::default()
         },
     };
-    let mut trainer = Trainer::new(compiled, &name, setup)?;
+    let mut trainer = Trainer::new(compiled, name, setup)?;
     let model = trainer.model();
     let mut p = match &args.init {
         Some(path) => trainer.params_from(&checkpoint::load(path)?)?,

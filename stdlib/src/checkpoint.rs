@@ -14,7 +14,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::data::write_atomic;
-use crate::files::{MAX_DATA_BYTES, ReadFailure, read_regular};
+use crate::files::{MAX_DATA_BYTES, read_named};
 use crate::{Error, ErrorKind};
 
 /// A named parameter block (`alpha`, `net.u.w0`) and its values (row-major).
@@ -135,26 +135,12 @@ pub fn to_bytes(path: &Path, checkpoint: &Checkpoint) -> Result<Vec<u8>, Error> 
 /// Reads a checkpoint written by [`save`].
 pub fn load(path: &Path) -> Result<Checkpoint, Error> {
     let shown = path.display();
-    let bytes = match read_regular(path, MAX_DATA_BYTES) {
-        Ok(bytes) => bytes,
-        Err(ReadFailure::NotFound) => {
-            return Err(
-                Error::input(format!("The checkpoint file `{shown}` does not exist."))
-                    .with_help(crate::data::missing_help()),
-            );
-        }
-        Err(why @ (ReadFailure::NotRegular | ReadFailure::TooLarge { .. })) => {
-            return Err(
-                Error::input(format!("Cannot read the checkpoint file `{shown}`: {why}."))
-                    .with_help("a checkpoint is the JSON file `sci train --out` writes"),
-            );
-        }
-        Err(why) => {
-            return Err(Error::io(format!(
-                "Could not read the checkpoint file `{shown}`: {why}."
-            )));
-        }
-    };
+    let bytes = read_named(
+        path,
+        MAX_DATA_BYTES,
+        "checkpoint file",
+        "a checkpoint is the JSON file `sci train --out` writes",
+    )?;
     let file: File = serde_json::from_slice(&bytes).map_err(|e| {
         Error::input(format!("The checkpoint file `{shown}` is not valid: {e}."))
             .with_help("a checkpoint is the JSON file `sci train` writes; it may be damaged")

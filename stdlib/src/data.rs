@@ -8,7 +8,7 @@ use std::path::Path;
 use npyz::{DType, Endianness, NpyFile, Order, TypeChar, WriterBuilder};
 
 use crate::Error;
-use crate::files::ReadFailure;
+use crate::files::{MAX_DATA_BYTES, read_named};
 
 /// A numeric table: named columns, rows stored row-major.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,29 +76,12 @@ pub fn read_table(path: &Path) -> Result<Table, Error> {
             .with_help("save the data as CSV with a header row, or as a NumPy `.npy` array"));
         }
     };
-    let bytes = match crate::files::read_regular(path, crate::files::MAX_DATA_BYTES) {
-        Ok(bytes) => bytes,
-        Err(ReadFailure::NotFound) => {
-            return Err(Error::input(format!(
-                "The data file `{}` does not exist.",
-                path.display()
-            ))
-            .with_help(missing_help()));
-        }
-        Err(why @ (ReadFailure::NotRegular | ReadFailure::TooLarge { .. })) => {
-            return Err(Error::input(format!(
-                "Cannot read the data file `{}`: {why}.",
-                path.display()
-            ))
-            .with_help("a data set is a `.csv` or `.npy` file of at most 4 GiB"));
-        }
-        Err(why) => {
-            return Err(Error::io(format!(
-                "Could not read the data file `{}`: {why}.",
-                path.display()
-            )));
-        }
-    };
+    let bytes = read_named(
+        path,
+        MAX_DATA_BYTES,
+        "data file",
+        "a data set is a `.csv` or `.npy` file of at most 4 GiB",
+    )?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(
             Error::input(format!("The data file `{}` is empty.", path.display())).with_help(
@@ -115,17 +98,6 @@ pub fn read_table(path: &Path) -> Result<Table, Error> {
     match format {
         Format::Npy => read_npy(path, &bytes),
         _ => read_csv(path, &bytes),
-    }
-}
-
-/// Where relative paths are looked up, for the help of a missing file.
-pub(crate) fn missing_help() -> String {
-    match std::env::current_dir() {
-        Ok(dir) => format!(
-            "check the path; a relative path is looked up from `{}`",
-            dir.display()
-        ),
-        Err(_) => "check the path".to_string(),
     }
 }
 

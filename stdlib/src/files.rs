@@ -7,6 +7,8 @@ use std::fmt;
 use std::io::{self, Read};
 use std::path::Path;
 
+use crate::Error;
+
 /// The largest data file (CSV or NPY) or checkpoint read: 4 GiB.
 pub const MAX_DATA_BYTES: u64 = 4 << 30;
 
@@ -61,6 +63,33 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, ReadFailure> {
         return Err(ReadFailure::TooLarge { bytes: read, limit });
     }
     Ok(bytes)
+}
+
+/// [`read_regular`] of a file the user named as a `what` (`"data file"`, `"checkpoint
+/// file"`), its failures as errors: a missing file and one that is not a regular file or
+/// is too large are input errors (the latter with `help`), anything else an I/O error.
+pub fn read_named(path: &Path, limit: u64, what: &str, help: &str) -> Result<Vec<u8>, Error> {
+    let shown = path.display();
+    read_regular(path, limit).map_err(|why| match why {
+        ReadFailure::NotFound => {
+            Error::input(format!("The {what} `{shown}` does not exist.")).with_help(missing_help())
+        }
+        ReadFailure::NotRegular | ReadFailure::TooLarge { .. } => {
+            Error::input(format!("Cannot read the {what} `{shown}`: {why}.")).with_help(help)
+        }
+        ReadFailure::Io(_) => Error::io(format!("Could not read the {what} `{shown}`: {why}.")),
+    })
+}
+
+/// Where relative paths are looked up, for the help of a missing file.
+fn missing_help() -> String {
+    match std::env::current_dir() {
+        Ok(dir) => format!(
+            "check the path; a relative path is looked up from `{}`",
+            dir.display()
+        ),
+        Err(_) => "check the path".to_string(),
+    }
 }
 
 /// [`read_regular`] as UTF-8 text.

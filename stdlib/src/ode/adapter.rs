@@ -15,7 +15,7 @@
 //! parameter), so every product runs through `for_each_batch_host`, which broadcasts the
 //! unbatched state over the lanes.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, Ref, RefCell};
 
 use diffsol::matrix::sparsity::MatrixSparsity;
 use diffsol::{
@@ -299,14 +299,16 @@ impl<M: SystemMatrix> NonLinearOpJacobian for RhsOp<'_, M> {
         // per point beats one product per lane: the dense one for a small system, the
         // sparse one when forming it costs fewer products than there are lanes.
         let lanes = diffsol::Context::nbatch(v.context());
-        let sparse_is_cheaper = self.pattern.is_some()
-            && self
-                .sys
-                .jacobian_values_cost()
-                .is_some_and(|cost| lanes > cost);
+        let sparse_is_cheaper = || {
+            self.pattern.is_some()
+                && self
+                    .sys
+                    .jacobian_values_cost()
+                    .is_some_and(|cost| lanes > cost)
+        };
         if lanes > 1 && self.n <= DENSE_PRODUCT_MAX_STATES && lanes >= self.n {
             y.for_each_batch_host([x, v], |y, [x, v], _| self.jac_mul_cached(t, x, v, y));
-        } else if lanes > 1 && sparse_is_cheaper {
+        } else if lanes > 1 && sparse_is_cheaper() {
             y.for_each_batch_host([x, v], |y, [x, v], _| {
                 self.sparse_jac_mul_cached(t, x, v, y)
             });
@@ -337,18 +339,12 @@ const DENSE_PRODUCT_MAX_STATES: usize = 64;
 impl<M: SystemMatrix> RhsOp<'_, M> {
     /// `y = ∂f/∂y · v` from the dense Jacobian at `(t, x)`, formed once per point.
     fn jac_mul_cached(&self, t: f64, x: &[f64], v: &[f64], y: &mut [f64]) {
-        let mut cache = self.state_jac.borrow_mut();
-        let fresh = matches!(&*cache, Some((ct, cx, _)) if *ct == t && cx.as_slice() == x);
-        if !fresh {
-            let mut jac = vec![0.0; self.n * self.n];
-            self.sys.jacobian(t, x, &self.p, &mut jac);
-            *cache = Some((t, x.to_vec(), jac));
-        }
-        if let Some((_, _, jac)) = &*cache {
-            for (i, yi) in y.iter_mut().enumerate() {
-                let row = &jac[i * self.n..(i + 1) * self.n];
-                *yi = row.iter().zip(v).map(|(a, b)| a * b).sum();
-            }
+        let jac = at_point(&self.state_jac, t, x, self.n * self.n, |jac| {
+            self.sys.jacobian(t, x, &self.p, jac);
+            true
+        });
+        if let Some(jac) = jac {
+            dense_product(&jac, v, y);
         }
     }
 
@@ -358,14 +354,11 @@ impl<M: SystemMatrix> RhsOp<'_, M> {
         let Some(pattern) = self.pattern else {
             return;
         };
-        let mut cache = self.state_values.borrow_mut();
-        let fresh = matches!(&*cache, Some((ct, cx, _)) if *ct == t && cx.as_slice() == x);
-        if !fresh {
-            let mut values = vec![0.0; pattern.col_idx.len()];
-            self.sys.jacobian_values(t, x, &self.p, &mut values);
-            *cache = Some((t, x.to_vec(), values));
-        }
-        if let Some((_, _, values)) = &*cache {
+        let values = at_point(&self.state_values, t, x, pattern.col_idx.len(), |values| {
+            self.sys.jacobian_values(t, x, &self.p, values);
+            true
+        });
+        if let Some(values) = values {
             for (r, yr) in y.iter_mut().enumerate() {
                 let row = pattern.row_ptr[r]..pattern.row_ptr[r + 1];
                 *yr = pattern.col_idx[row.clone()]
@@ -380,23 +373,46 @@ impl<M: SystemMatrix> RhsOp<'_, M> {
     /// `y = ∂f/∂θ · v` from the dense `∂f/∂θ` at `(t, x)`, formed once per point; `false`
     /// when the system does not form it.
     fn param_jac_mul_cached(&self, t: f64, x: &[f64], v: &[f64], y: &mut [f64]) -> bool {
-        let mut cache = self.param_jac.borrow_mut();
-        let fresh = matches!(&*cache, Some((ct, cx, _)) if *ct == t && cx.as_slice() == x);
-        if !fresh {
-            let mut jac = vec![0.0; self.n * self.np];
-            if !self.sys.param_jacobian(t, x, &self.p, &mut jac) {
-                return false;
+        let jac = at_point(&self.param_jac, t, x, self.n * self.np, |jac| {
+            self.sys.param_jacobian(t, x, &self.p, jac)
+        });
+        match jac {
+            Some(jac) => {
+                dense_product(&jac, v, y);
+                true
             }
-            *cache = Some((t, x.to_vec(), jac));
+            None => false,
         }
-        let Some((_, _, jac)) = &*cache else {
-            return false;
-        };
-        for (i, yi) in y.iter_mut().enumerate() {
-            let row = &jac[i * self.np..(i + 1) * self.np];
-            *yi = row.iter().zip(v).map(|(a, b)| a * b).sum();
+    }
+}
+
+/// The matrix of `cache` formed at `(t, x)`: the one kept when the cache holds that point,
+/// else a new one of `len` entries filled by `form` (and kept); `None` when `form` says the
+/// system cannot form it.
+fn at_point<'a>(
+    cache: &'a RefCell<Option<PointMatrix>>,
+    t: f64,
+    x: &[f64],
+    len: usize,
+    form: impl FnOnce(&mut [f64]) -> bool,
+) -> Option<Ref<'a, [f64]>> {
+    let fresh = matches!(&*cache.borrow(), Some((ct, cx, _)) if *ct == t && cx.as_slice() == x);
+    if !fresh {
+        let mut values = vec![0.0; len];
+        if !form(&mut values) {
+            return None;
         }
-        true
+        *cache.borrow_mut() = Some((t, x.to_vec(), values));
+    }
+    Ref::filter_map(cache.borrow(), |c| c.as_ref().map(|(_, _, m)| m.as_slice())).ok()
+}
+
+/// `y = A · v` for the row-major matrix `A` with `v.len()` columns.
+fn dense_product(a: &[f64], v: &[f64], y: &mut [f64]) {
+    let k = v.len();
+    for (i, yi) in y.iter_mut().enumerate() {
+        let row = &a[i * k..(i + 1) * k];
+        *yi = row.iter().zip(v).map(|(a, b)| a * b).sum();
     }
 }
 

@@ -78,17 +78,23 @@ impl Factors {
 /// Dense LU solves with buffers reused across factorisations (see the module header).
 #[derive(Default)]
 pub(crate) struct DenseLu {
-    /// The matrix the operator is written into, then copied into the factors.
-    matrix: Option<FaerMat<f64>>,
-    /// One set of factors per batch of the matrix.
-    factors: Vec<Factors>,
-    /// Whether `factors` hold a factorisation of the current linearisation.
+    /// Everything sized by `set_sparsity` (`None` before it).
+    prepared: Option<Prepared>,
+    /// Whether the factors hold a factorisation of the current linearisation.
     factored: bool,
-    factor_scratch: Option<MemBuffer>,
-    /// The permutations' scratch for one right-hand side column (solves go column by column).
-    solve_scratch: Option<RefCell<MemBuffer>>,
     /// The permuted right-hand side of [`Factors::solve_small`].
     small_buffer: RefCell<Vec<f64>>,
+}
+
+/// The matrix, factors and scratch of one problem size.
+struct Prepared {
+    /// The matrix the operator is written into, then copied into the factors.
+    matrix: FaerMat<f64>,
+    /// One set of factors per batch of the matrix.
+    factors: Vec<Factors>,
+    factor_scratch: MemBuffer,
+    /// The permutations' scratch for one right-hand side column (solves go column by column).
+    solve_scratch: RefCell<MemBuffer>,
 }
 
 impl LinearSolver<FaerMat<f64>> for DenseLu {
@@ -96,25 +102,25 @@ impl LinearSolver<FaerMat<f64>> for DenseLu {
     where
         C: LaLinearOp<T = f64, V = FaerVec<f64>, M = FaerMat<f64>, C = FaerContext>,
     {
-        let (nrows, ncols) = (op.nrows(), op.ncols());
-        let matrix = FaerMat::new_from_sparsity(nrows, ncols, op.sparsity(), *op.context());
+        let (n, ncols) = (op.nrows(), op.ncols());
         let par = op.context().par;
-        let n = nrows;
-        self.factors = (0..op.context().nbatch())
-            .map(|_| Factors::new(n))
-            .collect();
-        self.factor_scratch = Some(MemBuffer::new(factor::lu_in_place_scratch::<usize, f64>(
-            n,
-            n,
-            par,
-            Default::default(),
-        )));
-        self.solve_scratch = Some(RefCell::new(MemBuffer::new(
-            solve::solve_in_place_scratch::<usize, f64>(n, 1, par).or(
-                solve::solve_transpose_in_place_scratch::<usize, f64>(n, 1, par),
-            ),
-        )));
-        self.matrix = Some(matrix);
+        self.prepared = Some(Prepared {
+            matrix: FaerMat::new_from_sparsity(n, ncols, op.sparsity(), *op.context()),
+            factors: (0..op.context().nbatch())
+                .map(|_| Factors::new(n))
+                .collect(),
+            factor_scratch: MemBuffer::new(factor::lu_in_place_scratch::<usize, f64>(
+                n,
+                n,
+                par,
+                Default::default(),
+            )),
+            solve_scratch: RefCell::new(MemBuffer::new(
+                solve::solve_in_place_scratch::<usize, f64>(n, 1, par).or(
+                    solve::solve_transpose_in_place_scratch::<usize, f64>(n, 1, par),
+                ),
+            )),
+        });
         self.factored = false;
     }
 
@@ -122,7 +128,12 @@ impl LinearSolver<FaerMat<f64>> for DenseLu {
     where
         C: LaLinearOp<T = f64, V = FaerVec<f64>, M = FaerMat<f64>, C = FaerContext>,
     {
-        let (Some(matrix), Some(scratch)) = (self.matrix.as_mut(), self.factor_scratch.as_mut())
+        let Some(Prepared {
+            matrix,
+            factors,
+            factor_scratch,
+            ..
+        }) = self.prepared.as_mut()
         else {
             self.factored = false;
             return;
@@ -131,7 +142,7 @@ impl LinearSolver<FaerMat<f64>> for DenseLu {
         let n = matrix.nrows();
         let par = matrix.context().par;
         let data = matrix.inner();
-        for (b, f) in self.factors.iter_mut().enumerate() {
+        for (b, f) in factors.iter_mut().enumerate() {
             let mut lu = MatMut::from_column_major_slice_mut(&mut f.lu, n, n);
             lu.copy_from(data.subcols(b * n, n));
             factor::lu_in_place(
@@ -141,7 +152,7 @@ impl LinearSolver<FaerMat<f64>> for DenseLu {
                 &mut f.col,
                 &mut f.col_inv,
                 par,
-                MemStack::new(scratch),
+                MemStack::new(factor_scratch),
                 Default::default(),
             );
         }
@@ -162,21 +173,26 @@ impl DenseLu {
     /// serves every column; otherwise columns are grouped over the factorisations as diffsol
     /// broadcasts batches).
     fn solve_columns(&self, x: &mut FaerVec<f64>, transpose: bool) -> Result<(), LaError> {
-        let Some(scratch) = self.solve_scratch.as_ref().filter(|_| self.factored) else {
+        let Some(Prepared {
+            factors,
+            solve_scratch,
+            ..
+        }) = self.prepared.as_ref().filter(|_| self.factored)
+        else {
             return Err(LaError::Other("the LU factorisation was not formed".into()));
         };
         let par = x.context().par;
         let columns = x.inner().ncols();
-        let groups = self.factors.len();
-        if groups == 0 || (columns != groups && !columns.is_multiple_of(groups)) {
+        let groups = factors.len();
+        if groups == 0 || !columns.is_multiple_of(groups) {
             return Err(LaError::Other(format!(
                 "{columns} right-hand sides do not spread over {groups} factorisations"
             )));
         }
-        let mut scratch = scratch.borrow_mut();
+        let mut scratch = solve_scratch.borrow_mut();
         let data = x.inner_mut();
         for c in 0..columns {
-            let f = &self.factors[c * groups / columns];
+            let f = &factors[c * groups / columns];
             let n = f.n;
             if !transpose
                 && n <= SMALL_SYSTEM
