@@ -53,7 +53,8 @@ use entries::{Entries, Entry};
 use crate::{Compiled, Tensor};
 pub(crate) use device::DeviceSetup;
 use sci_codegen::{CompiledModule, Signature};
-use sci_ir::Module;
+use sci_ir::manifest::DerivativeKind;
+use sci_ir::{InputRole, Module, Role};
 use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -294,15 +295,19 @@ pub fn runtime_module(m: &Module) -> Module {
 pub fn with_derivatives(m: &Module) -> (Module, HashMap<String, String>) {
     let mut ir = m.clone();
     let mut missing = HashMap::new();
-    add_derivative(&mut ir, "rhs", JACOBIAN, &mut missing, |m, f| {
+    add_derivative(&mut ir, &Role::Rhs, JACOBIAN, &mut missing, |m, f| {
         sci_passes::ad::jacobian(m, f, 1)
     });
-    add_derivative(&mut ir, "loss", LOSS_GRAD, &mut missing, |m, f| {
+    add_derivative(&mut ir, &Role::Loss, LOSS_GRAD, &mut missing, |m, f| {
         sci_passes::ad::grad(m, f, &[0])
     });
-    add_derivative(&mut ir, "loss", LOSS_VALUE_GRAD, &mut missing, |m, f| {
-        sci_passes::ad::value_and_grad(m, f, &[0])
-    });
+    add_derivative(
+        &mut ir,
+        &Role::Loss,
+        LOSS_VALUE_GRAD,
+        &mut missing,
+        |m, f| sci_passes::ad::value_and_grad(m, f, &[0]),
+    );
     // The gradient's reverse map recomputes the residuals' forward pass: merged with the
     // value's map, it is computed once.
     sci_passes::fuse::share_point_work(&mut ir);
@@ -314,46 +319,52 @@ pub fn with_derivatives(m: &Module) -> (Module, HashMap<String, String>) {
 /// [`JVP_RHS_PARAMS`], [`JVP_Y0`]) and the gradients of `loss` with respect to its
 /// trajectory inputs ([`loss_grad_wrt`]).
 fn add_runtime_derivatives(ir: &mut Module, missing: &mut HashMap<String, String>) {
-    if ir.function("rhs").is_some() {
-        add_derivative(ir, "rhs", JVP_RHS_STATE, missing, |m, f| {
+    if ir.function_with_role(&Role::Rhs).is_some() {
+        add_derivative(ir, &Role::Rhs, JVP_RHS_STATE, missing, |m, f| {
             sci_passes::ad::jvp(m, f, &[1])
         });
         if ir.params.len > 0 {
-            add_derivative(ir, "rhs", JVP_RHS_PARAMS, missing, |m, f| {
+            add_derivative(ir, &Role::Rhs, JVP_RHS_PARAMS, missing, |m, f| {
                 sci_passes::ad::jvp(m, f, &[2])
             });
-            add_derivative(ir, "y0", JVP_Y0, missing, |m, f| {
+            add_derivative(ir, &Role::InitialState, JVP_Y0, missing, |m, f| {
                 sci_passes::ad::jvp(m, f, &[0])
             });
             // Element-local for grids reading scalar parameters (one pass over the grid),
             // else forward or reverse mode by size.
-            add_derivative(ir, "rhs", PARAM_JACOBIAN, missing, |m, f| {
+            add_derivative(ir, &Role::Rhs, PARAM_JACOBIAN, missing, |m, f| {
                 sci_passes::sparsity::dense_jacobian(m, f, 2)
             });
         }
     }
-    let Some(loss) = ir.function("loss") else {
-        return;
-    };
-    let traj_inputs: Vec<(usize, String)> = ir
-        .functions
-        .get(loss)
-        .map(|f| {
-            f.inputs()
-                .iter()
-                .enumerate()
-                .filter_map(|(k, v)| {
-                    let name = f.values.get(*v)?.name.clone()?;
-                    name.ends_with(".traj").then_some((k, name))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    for (k, input) in traj_inputs {
-        add_derivative(ir, "loss", &loss_grad_wrt(&input), missing, |m, f| {
+    for (k, input) in trajectory_inputs(ir) {
+        add_derivative(ir, &Role::Loss, &loss_grad_wrt(&input), missing, |m, f| {
             sci_passes::ad::grad(m, f, &[k])
         });
     }
+}
+
+/// The trajectory inputs of `loss` (filled from ODE solves): position and name.
+fn trajectory_inputs(ir: &Module) -> Vec<(usize, String)> {
+    let Some(loss) = ir
+        .function_with_role(&Role::Loss)
+        .and_then(|f| ir.functions.get(f))
+    else {
+        return Vec::new();
+    };
+    (0..loss.inputs().len())
+        .filter(|&k| matches!(loss.input_role(k), InputRole::Trajectory { .. }))
+        .map(|k| (k, input_name(loss, k)))
+        .collect()
+}
+
+/// The name of input `k` of `f` (`in3` where it has none).
+fn input_name(f: &sci_ir::Function, k: usize) -> String {
+    f.inputs()
+        .get(k)
+        .and_then(|v| f.values.get(*v))
+        .and_then(|v| v.name.clone())
+        .unwrap_or_else(|| format!("in{k}"))
 }
 
 /// The module a back end compiles: for the CPU back ends (Cranelift, LLVM) every `map` it
@@ -406,8 +417,8 @@ fn compile_module(
     }
     .map_err(|e| e.message)?;
     Ok(NativeModule {
+        entries: Entries::find(&ir, code.as_ref()),
         ir,
-        entries: Entries::find(code.as_ref()),
         code,
         missing,
         sparsity,
@@ -422,7 +433,7 @@ fn add_sparse_jacobian(
     ir: &mut Module,
     missing: &mut HashMap<String, String>,
 ) -> Option<CsrPattern> {
-    let rhs = ir.function("rhs")?;
+    let rhs = ir.function_with_role(&Role::Rhs)?;
     match sci_passes::sparsity::sparse_jacobian(ir, rhs, 1) {
         Ok(sj) => {
             let mut values = sj.values;
@@ -444,15 +455,16 @@ fn add_sparse_jacobian(
     }
 }
 
-/// Adds `name` = `derive(of)` to `ir` when `ir` has a function `of`.
+/// Adds `name` = `derive(f)` to `ir`, where `f` is the function with role `of`, when `ir`
+/// has one (the derivative's role is set by the pass that builds it).
 fn add_derivative(
     ir: &mut Module,
-    of: &str,
+    of: &Role,
     name: &str,
     missing: &mut HashMap<String, String>,
     derive: impl Fn(&Module, sci_ir::FuncId) -> Result<sci_ir::Function, sci_passes::ad::AdError>,
 ) {
-    let Some(f) = ir.function(of) else {
+    let Some(f) = ir.function_with_role(of) else {
         missing.insert(
             name.to_string(),
             format!("the model has no `{of}` function"),
@@ -959,7 +971,21 @@ impl<'c> Model<'c> {
         grad: &mut [f64],
     ) -> Result<(), JitError> {
         let args = self.loss_args(p, batch)?;
-        self.call_into(&loss_grad_wrt(input), &args, grad)
+        let k = self
+            .signature(Entry::Loss)?
+            .inputs
+            .iter()
+            .position(|a| a.name == input)
+            .ok_or_else(|| self.no_function(&loss_grad_wrt(input)))?;
+        let role = Role::derivative(DerivativeKind::Gradient, &Role::Loss, &[k]);
+        let name = self
+            .m
+            .ir
+            .function_with_role(&role)
+            .and_then(|f| self.m.ir.functions.get(f))
+            .map(|f| f.name.clone())
+            .ok_or_else(|| self.no_function(&loss_grad_wrt(input)))?;
+        self.call_into(&name, &args, grad)
     }
 
     /// The loss and its gradient with respect to θ.

@@ -137,14 +137,14 @@ impl FunctionBuilder {
             args: Vec::new(),
             body: Vec::new(),
         });
-        Function {
-            name: self.name,
-            values: self.values,
-            body: Block {
+        Function::new(
+            self.name,
+            self.values,
+            Block {
                 args: top.args,
                 body: top.body,
                 result,
             },
-        }
+        )
     }
 }

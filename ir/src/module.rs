@@ -1,6 +1,7 @@
 //! Modules, functions, blocks and values.
 
 use crate::arena::{Arena, Handle};
+use crate::manifest::{DerivativeKind, InputRole, Manifest, Role};
 use crate::op::Op;
 use crate::types::{Shape, Type};
 use crate::unit::Unit;
@@ -46,9 +47,62 @@ pub struct Function {
     pub values: Arena<Value>,
     /// The top-level block; its arguments are the function's inputs.
     pub body: Block,
+    /// What the function is for ([`Role::Plain`] for a user's `fn`).
+    pub role: Role,
+    /// What each input means, one per input; empty when every input is
+    /// [`InputRole::Plain`].
+    pub input_roles: Vec<InputRole>,
 }
 
 impl Function {
+    /// A plain function (no role, inputs without meaning).
+    pub fn new(name: impl Into<String>, values: Arena<Value>, body: Block) -> Function {
+        Function {
+            name: name.into(),
+            values,
+            body,
+            role: Role::Plain,
+            input_roles: Vec::new(),
+        }
+    }
+
+    /// A copy of the function to be turned into its `kind` derivative with respect to the
+    /// inputs `wrt`: named `name`, with the derivative's role; the inputs keep their
+    /// meanings (inputs the derivative adds are given theirs with [`Function::push_input`]).
+    pub fn derived(&self, name: String, kind: DerivativeKind, wrt: &[usize]) -> Function {
+        let mut g = self.clone();
+        g.name = name;
+        g.role = Role::derivative(kind, &self.role, wrt);
+        g
+    }
+
+    /// What input `k` means ([`InputRole::Plain`] when the function does not say).
+    pub fn input_role(&self, k: usize) -> &InputRole {
+        const PLAIN: InputRole = InputRole::Plain;
+        self.input_roles.get(k).unwrap_or(&PLAIN)
+    }
+
+    /// The position of the first input with meaning `role`.
+    pub fn input_with_role(&self, role: &InputRole) -> Option<usize> {
+        self.input_roles.iter().position(|r| r == role)
+    }
+
+    /// Appends an input of type `ty` meaning `role` and returns its value.
+    pub fn push_input(&mut self, ty: Type, name: Option<String>, role: InputRole) -> ValueId {
+        let k = self.body.args.len();
+        let id = self.values.push(Value {
+            op: Op::Arg(k),
+            ty,
+            name,
+        });
+        self.body.args.push(id);
+        if !self.input_roles.is_empty() || role != InputRole::Plain {
+            self.input_roles.resize(k, InputRole::Plain);
+            self.input_roles.push(role);
+        }
+        id
+    }
+
     /// The input values, in order.
     pub fn inputs(&self) -> &[ValueId] {
         &self.body.args
@@ -149,6 +203,8 @@ pub struct Module {
     pub states: Layout,
     /// The result of `outputs` (empty if the model has none).
     pub outputs: Layout,
+    /// What a host needs to fill the functions' inputs (time span, point sets, data).
+    pub manifest: Manifest,
 }
 
 impl Module {
@@ -165,6 +221,14 @@ impl Module {
         self.functions
             .iter()
             .find(|(_, f)| f.name == name)
+            .map(|(id, _)| id)
+    }
+
+    /// The first function with role `role`.
+    pub fn function_with_role(&self, role: &Role) -> Option<FuncId> {
+        self.functions
+            .iter()
+            .find(|(_, f)| &f.role == role)
             .map(|(id, _)| id)
     }
 }

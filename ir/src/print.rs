@@ -14,6 +14,7 @@
 //! The printer never panics, on valid or invalid modules; invalid modules may print text
 //! that does not read back.
 
+use crate::manifest::{InputRole, Manifest, Role};
 use crate::module::{Block, FuncId, Function, Layout, Module, Value, ValueId};
 use crate::op::Op;
 use crate::types::Type;
@@ -35,6 +36,7 @@ pub fn print_module(m: &Module) -> String {
     ] {
         print_layout(&mut out, keyword, layout);
     }
+    print_manifest(&mut out, &m.manifest);
     for (id, _) in m.functions.iter() {
         out.push('\n');
         out.push_str(&print_function(m, id));
@@ -215,6 +217,83 @@ fn print_layout(out: &mut String, keyword: &str, layout: &Layout) {
     out.push_str("}\n");
 }
 
+/// The manifest's module-level items: `time`, `points`, `data` (see `docs/ir.md`).
+fn print_manifest(out: &mut String, manifest: &Manifest) {
+    if let Some((t0, t1)) = manifest.time_span {
+        let _ = writeln!(out, "time {}", format_list(&[t0, t1]));
+    }
+    for set in &manifest.point_sets {
+        let _ = writeln!(
+            out,
+            "points {} seed {} {} {} {{",
+            name_token(&set.name),
+            set.seed_index,
+            set.sampling.name(),
+            set.points
+        );
+        for c in &set.coords {
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                name_token(&c.name),
+                format_list(&[c.lo, c.hi])
+            );
+        }
+        for fixing in &set.fixed {
+            let alternatives: Vec<String> = fixing
+                .iter()
+                .map(|(c, v)| format!("{c} = {}", format_f64(*v)))
+                .collect();
+            let _ = writeln!(out, "  fix {}", alternatives.join(" or "));
+        }
+        out.push_str("}\n");
+    }
+    for data in &manifest.data {
+        let columns: Vec<String> = data.columns.iter().map(|c| name_token(c)).collect();
+        let _ = writeln!(
+            out,
+            "data {} {:?} ({})",
+            name_token(&data.name),
+            data.path,
+            columns.join(", ")
+        );
+    }
+}
+
+/// The text form of a function role: `rhs`, `residual(pde)`, `jvp[1](rhs)`.
+pub fn format_role(role: &Role) -> String {
+    match role {
+        Role::Residual(name) => format!("residual({})", name_token(name)),
+        Role::Derivative(d) => {
+            let wrt: Vec<String> = d.wrt.iter().map(usize::to_string).collect();
+            format!(
+                "{}[{}]({})",
+                d.kind.name(),
+                wrt.join(", "),
+                format_role(&d.of)
+            )
+        }
+        simple => simple.simple_name().unwrap_or("plain").to_string(),
+    }
+}
+
+/// The text form of an input role: `time`, `point(0, 1)`, `tangent(1)`.
+pub fn format_input_role(role: &InputRole) -> String {
+    match role {
+        InputRole::Plain => "plain".into(),
+        InputRole::Time => "time".into(),
+        InputRole::State => "state".into(),
+        InputRole::Params => "params".into(),
+        InputRole::Point { set, coord } => format!("point({set}, {coord})"),
+        InputRole::Data { data } => format!("data({data})"),
+        InputRole::Trajectory { data, time_column } => {
+            format!("trajectory({data}, {time_column})")
+        }
+        InputRole::Tangent { of } => format!("tangent({of})"),
+        InputRole::Cotangent => "cotangent".into(),
+    }
+}
+
 /// True if the reader would rebuild `f`'s arena in the same order: inputs, then per line
 /// the values of its block followed by the line's value, with every value reachable.
 fn is_canonical(f: &Function) -> bool {
@@ -336,7 +415,20 @@ impl<'a> Printer<'a> {
     fn function(&mut self) {
         let f = self.f;
         let _ = write!(self.out, "func {}(", name_token(&f.name));
-        let args: Vec<String> = f.body.args.iter().map(|a| self.declare(*a)).collect();
+        let args: Vec<String> = f
+            .body
+            .args
+            .iter()
+            .enumerate()
+            .map(|(k, a)| {
+                let mut arg = self.declare(*a);
+                let role = f.input_role(k);
+                if *role != InputRole::Plain {
+                    let _ = write!(arg, " as {}", format_input_role(role));
+                }
+                arg
+            })
+            .collect();
         self.out.push_str(&args.join(", "));
         let result = f
             .values
@@ -344,6 +436,9 @@ impl<'a> Printer<'a> {
             .map(|v| format_type(&v.ty))
             .unwrap_or_else(|| "?".to_string());
         let _ = write!(self.out, ") -> {result}");
+        if f.role != Role::Plain {
+            let _ = write!(self.out, " role {}", format_role(&f.role));
+        }
         if self.indexed {
             self.out.push_str(" indexed");
         }

@@ -12,6 +12,9 @@
 
 mod lex;
 
+use crate::manifest::{
+    Coordinate, DataSource, DerivativeKind, InputRole, PointSet, Role, Sampling,
+};
 use crate::module::{Block, FuncId, Function, Layout, Module, Slot, Value, ValueId};
 use crate::op::{BinaryOp, CmpOp, Op, ReduceOp, UnaryOp};
 use crate::types::{DType, Type};
@@ -36,17 +39,22 @@ pub const CODE_LIMIT: &str = "E0606";
 
 /// Most tokens the reader accepts in one text.
 pub(crate) const MAX_TOKENS: usize = 10_000_000;
+/// Deepest nesting of derivative roles accepted (`jvp[1](grad[0](…))`).
+const MAX_ROLE_DEPTH: usize = 64;
 /// Largest value index accepted in an `indexed` function.
 const MAX_INDEX: usize = 1 << 22;
 /// Largest tensor extent accepted in a type or op.
 const MAX_EXTENT: usize = 1 << 40;
 
-const KEYWORDS: [&str; 11] = [
+const KEYWORDS: [&str; 14] = [
     "module",
     "func",
     "params",
     "states",
     "outputs",
+    "time",
+    "points",
+    "data",
     "return",
     "yield",
     "indexed",
@@ -428,6 +436,22 @@ impl Parser {
                     "states" => m.states = layout,
                     _ => m.outputs = layout,
                 }
+            } else if self.eat_keyword("time") {
+                let span = self.span_prev();
+                match self.f64_list()?[..] {
+                    [t0, t1] => m.manifest.time_span = Some((t0, t1)),
+                    _ => {
+                        return Err(Diagnostic::error(
+                            CODE_BAD_TYPE,
+                            "A time span is two numbers: `time [t0, t1]`.",
+                        )
+                        .with_primary(span, "not two numbers"));
+                    }
+                }
+            } else if self.eat_keyword("points") {
+                m.manifest.point_sets.push(self.point_set()?);
+            } else if self.eat_keyword("data") {
+                m.manifest.data.push(self.data_source()?);
             } else if self.at_keyword("func") {
                 let span = self.span_here();
                 let (f, calls) = self.function()?;
@@ -443,7 +467,9 @@ impl Parser {
                 func_spans.push(span);
                 m.functions.push(f);
             } else {
-                return Err(self.error_here("`func`, `params`, `states` or `outputs`"));
+                return Err(self.error_here(
+                    "`func`, `params`, `states`, `outputs`, `time`, `points` or `data`",
+                ));
             }
         }
         for call in pending {
@@ -554,11 +580,16 @@ impl Parser {
         };
         self.expect_punct('(')?;
         let mut args = Vec::new();
+        let mut input_roles = Vec::new();
         if !self.eat_punct(')') {
             loop {
                 let k = args.len();
                 let (token, vname, span) = self.value_decl()?;
                 let ty = self.ty()?;
+                if self.eat_keyword("as") {
+                    input_roles.resize(k, InputRole::Plain);
+                    input_roles.push(self.input_role()?);
+                }
                 args.push(fs.define(
                     &token,
                     span,
@@ -580,6 +611,11 @@ impl Parser {
         self.bump();
         let result_span = self.span_here();
         let result_ty = self.ty()?;
+        let role = if self.eat_keyword("role") {
+            self.role(0)?
+        } else {
+            Role::Plain
+        };
         if indexed {
             self.expect_keyword("indexed")?;
         }
@@ -612,12 +648,212 @@ impl Parser {
             )
             .with_primary(result_span, "declared result type"));
         }
+        if !input_roles.is_empty() {
+            input_roles.resize(args.len(), InputRole::Plain);
+        }
         let f = Function {
             name,
             values,
             body: Block { args, body, result },
+            role,
+            input_roles,
         };
         Ok((f, fs.calls))
+    }
+
+    // ---- manifest ---------------------------------------------------------------------
+
+    /// `NAME seed N SAMPLING POINTS { COORD: [lo, hi] … fix C = V or C = V … }` after
+    /// `points`.
+    fn point_set(&mut self) -> PResult<PointSet> {
+        let name = self.name("a point set name")?;
+        self.expect_keyword("seed")?;
+        let seed_index = self.usize_lit("seed index")?;
+        let span = self.span_here();
+        let method = self.name("a sampling method")?;
+        let sampling = Sampling::from_name(&method).ok_or_else(|| {
+            let names: Vec<&str> = Sampling::ALL.iter().map(|(_, n)| *n).collect();
+            Diagnostic::error(
+                CODE_BAD_TYPE,
+                format!("There is no sampling method `{method}`."),
+            )
+            .with_primary(span, "unknown method")
+            .with_help(format!("the methods are: {}", names.join(", ")))
+        })?;
+        let points = self.usize_lit("point count")?;
+        self.expect_punct('{')?;
+        let mut coords = Vec::new();
+        let mut fixed = Vec::new();
+        while !self.eat_punct('}') {
+            if self.eat_keyword("fix") {
+                let mut alternatives = Vec::new();
+                loop {
+                    let span = self.span_here();
+                    let c = self.usize_lit("coordinate index")?;
+                    if c >= coords.len() {
+                        return Err(Diagnostic::error(
+                            CODE_BAD_TYPE,
+                            format!("The point set has no coordinate {c}."),
+                        )
+                        .with_primary(span, "out of range"));
+                    }
+                    self.expect_punct('=')?;
+                    alternatives.push((c, self.f64_lit()?));
+                    if !self.eat_keyword("or") {
+                        break;
+                    }
+                }
+                fixed.push(alternatives);
+                continue;
+            }
+            let name = self.name("a coordinate name, `fix` or `}`")?;
+            self.expect_punct(':')?;
+            let span = self.span_here();
+            let bounds = self.f64_list()?;
+            let [lo, hi] = bounds[..] else {
+                return Err(Diagnostic::error(
+                    CODE_BAD_TYPE,
+                    "A coordinate's bounds are two numbers: `x: [lo, hi]`.",
+                )
+                .with_primary(span, "not two numbers"));
+            };
+            coords.push(Coordinate { name, lo, hi });
+        }
+        Ok(PointSet {
+            name,
+            seed_index,
+            coords,
+            fixed,
+            points,
+            sampling,
+        })
+    }
+
+    /// `NAME "PATH" (COLUMN, …)` after `data`.
+    fn data_source(&mut self) -> PResult<DataSource> {
+        let name = self.name("a data set name")?;
+        let path = match self.peek() {
+            Some(Tok::Str(s)) => s.clone(),
+            _ => return Err(self.error_here("the data file's path as a string")),
+        };
+        self.bump();
+        self.expect_punct('(')?;
+        let mut columns = Vec::new();
+        if !self.eat_punct(')') {
+            loop {
+                columns.push(self.name("a column name")?);
+                if self.eat_punct(')') {
+                    break;
+                }
+                self.expect_punct(',')?;
+            }
+        }
+        Ok(DataSource {
+            name,
+            path,
+            columns,
+        })
+    }
+
+    /// A function role: `rhs`, `residual(NAME)`, `KIND[i, …](ROLE)`.
+    fn role(&mut self, depth: usize) -> PResult<Role> {
+        let span = self.span_here();
+        if depth > MAX_ROLE_DEPTH {
+            return Err(
+                Diagnostic::error(CODE_LIMIT, "This role nests derivatives too deeply.")
+                    .with_primary(span, "too deep"),
+            );
+        }
+        let word = self.name("a role")?;
+        if let Some(role) = Role::from_simple_name(&word) {
+            return Ok(role);
+        }
+        if word == "residual" {
+            self.expect_punct('(')?;
+            let name = self.name("a residual name")?;
+            self.expect_punct(')')?;
+            return Ok(Role::Residual(name));
+        }
+        let Some(kind) = DerivativeKind::from_name(&word) else {
+            return Err(Diagnostic::error(
+                CODE_BAD_TYPE,
+                format!("There is no function role `{word}`."),
+            )
+            .with_primary(span, "unknown role")
+            .with_help(
+                "the roles are plain, rhs, y0, outputs, loss, residual(NAME) and derivatives \
+                 such as jvp[1](rhs)",
+            ));
+        };
+        self.expect_punct('[')?;
+        let mut wrt = Vec::new();
+        if !self.eat_punct(']') {
+            loop {
+                wrt.push(self.usize_lit("input index")?);
+                if self.eat_punct(']') {
+                    break;
+                }
+                self.expect_punct(',')?;
+            }
+        }
+        self.expect_punct('(')?;
+        let of = self.role(depth + 1)?;
+        self.expect_punct(')')?;
+        Ok(Role::derivative(kind, &of, &wrt))
+    }
+
+    /// An input role: `time`, `state`, `params`, `point(S, C)`, `data(D)`,
+    /// `trajectory(D, C)`, `tangent(K)`, `cotangent`, `plain`.
+    fn input_role(&mut self) -> PResult<InputRole> {
+        let span = self.span_here();
+        let word = self.name("an input role")?;
+        let role = match word.as_str() {
+            "plain" => InputRole::Plain,
+            "time" => InputRole::Time,
+            "state" => InputRole::State,
+            "params" => InputRole::Params,
+            "cotangent" => InputRole::Cotangent,
+            "point" => {
+                let [set, coord] = self.index_pair()?;
+                InputRole::Point { set, coord }
+            }
+            "trajectory" => {
+                let [data, time_column] = self.index_pair()?;
+                InputRole::Trajectory { data, time_column }
+            }
+            "data" | "tangent" => {
+                self.expect_punct('(')?;
+                let k = self.usize_lit("an index")?;
+                self.expect_punct(')')?;
+                if word == "data" {
+                    InputRole::Data { data: k }
+                } else {
+                    InputRole::Tangent { of: k }
+                }
+            }
+            _ => {
+                return Err(Diagnostic::error(
+                    CODE_BAD_TYPE,
+                    format!("There is no input role `{word}`."),
+                )
+                .with_primary(span, "unknown input role")
+                .with_help(
+                    "the input roles are time, state, params, point(S, C), data(D), \
+                     trajectory(D, C), tangent(K), cotangent and plain",
+                ));
+            }
+        };
+        Ok(role)
+    }
+
+    /// `(A, B)`: two indices.
+    fn index_pair(&mut self) -> PResult<[usize; 2]> {
+        self.expect_punct('(')?;
+        let a = self.usize_lit("an index")?;
+        self.expect_punct(',')?;
+        let b = self.usize_lit("an index")?;
+        self.expect_punct(')')?;
+        Ok([a, b])
     }
 
     /// Looks past the parameter list and result type for the `indexed` keyword.

@@ -18,6 +18,7 @@
 //! input: it uses `get` on handles until phase 1 has checked them, and iterates (not
 //! recurses) over the call graph.
 
+mod manifest;
 mod typing;
 
 pub use typing::{broadcasts_to, fits_dtype};
@@ -93,6 +94,7 @@ pub fn validate_module(m: &Module) -> Result<(), Vec<ValidationError>> {
     }
     check_function_names(m, &mut errors);
     check_call_graph(m, &mut errors);
+    manifest::check_manifest(m, &mut errors);
     for (_, f) in m.functions.iter() {
         if let Err(mut e) = validate_function(m, f) {
             errors.append(&mut e);

@@ -24,6 +24,7 @@ mod diag;
 mod expr;
 mod fns;
 mod loss;
+mod manifest;
 mod net;
 mod ode;
 mod params;
@@ -35,7 +36,7 @@ pub use params::SplitMix64;
 use crate::hir::{ModelHir, Program, ResidualId};
 use cx::{Callees, Statics};
 use sci_diag::{Diagnostic, Span};
-use sci_ir::{Layout, Module};
+use sci_ir::{InputRole, Layout, Module, Role};
 use walk::PointDependence;
 
 /// Result of lowering one piece: the first problem found.
@@ -121,24 +122,41 @@ pub fn lower_model(program: &Program, model: &ModelHir) -> Result<Module, Vec<Di
     }
 
     let st = statics(program, Some(model), &theta, &states, &callees, model.span);
-    let mut add = |r: Res<sci_ir::Function>| match r {
-        Ok(f) => {
+    // Each conventional function with its role and the meaning of its inputs.
+    let mut add = |r: Res<sci_ir::Function>, role: Role, input_roles: Vec<InputRole>| match r {
+        Ok(mut f) => {
+            f.role = role;
+            f.input_roles = input_roles;
             module.functions.push(f);
         }
         Err(d) => errors.push(*d),
     };
     if !model.states.is_empty() {
-        add(ode::lower_rhs(&st));
-        add(ode::lower_y0(&st));
+        add(ode::lower_rhs(&st), Role::Rhs, manifest::ode_input_roles());
+        add(
+            ode::lower_y0(&st),
+            Role::InitialState,
+            vec![InputRole::Params],
+        );
         if !model.outputs.is_empty() {
-            add(ode::lower_outputs(&st, outputs.len));
+            add(
+                ode::lower_outputs(&st, outputs.len),
+                Role::Outputs,
+                manifest::ode_input_roles(),
+            );
         }
     }
     for k in 0..model.residuals.len() {
-        add(loss::lower_residual(&st, ResidualId(k as u32)));
+        let id = ResidualId(k as u32);
+        let (role, inputs) = manifest::residual_roles(model, id);
+        add(loss::lower_residual(&st, id), role, inputs);
     }
     if let Some(l) = &model.loss {
-        add(loss::lower_loss(&st, l));
+        add(
+            loss::lower_loss(&st, l),
+            Role::Loss,
+            manifest::loss_input_roles(model),
+        );
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -146,6 +164,7 @@ pub fn lower_model(program: &Program, model: &ModelHir) -> Result<Module, Vec<Di
     module.params = theta.layout;
     module.states = states;
     module.outputs = outputs;
+    module.manifest = manifest::of_model(model);
     Ok(module)
 }
 

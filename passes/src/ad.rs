@@ -52,7 +52,8 @@ use emit::plain;
 use graph::compact;
 use reverse::Adj;
 use sci_diag::Diagnostic;
-use sci_ir::{FuncId, Function, Module, Op, Type, Value, ValueId};
+use sci_ir::manifest::DerivativeKind;
+use sci_ir::{FuncId, Function, InputRole, Module, Op, Value, ValueId};
 use std::fmt;
 
 /// The most values a function may hold while its derivatives are expanded: enough for
@@ -197,18 +198,6 @@ fn check_wrt(f: &Function, wrt: &[usize]) -> Result<(), AdError> {
     Ok(())
 }
 
-/// Appends a new input of type `ty` to `f`.
-fn add_input(f: &mut Function, ty: Type, name: String) -> ValueId {
-    let k = f.body.args.len();
-    let id = f.values.push(Value {
-        op: Op::Arg(k),
-        ty,
-        name: Some(name),
-    });
-    f.body.args.push(id);
-    id
-}
-
 fn input_name(f: &Function, k: usize) -> String {
     f.inputs()
         .get(k)
@@ -226,8 +215,7 @@ pub fn jvp(module: &Module, func: FuncId, wrt: &[usize]) -> Result<Function, AdE
 pub fn jvp_function(module: &Module, f: &Function, wrt: &[usize]) -> Result<Function, AdError> {
     check_wrt(f, wrt)?;
     expand::callees_first(module)?;
-    let mut g = f.clone();
-    g.name = format!("jvp.{}", f.name);
+    let mut g = f.derived(format!("jvp.{}", f.name), DerivativeKind::Jvp, wrt);
     let mut seeds = Vec::with_capacity(wrt.len());
     for &k in wrt {
         let ty = plain(
@@ -235,7 +223,7 @@ pub fn jvp_function(module: &Module, f: &Function, wrt: &[usize]) -> Result<Func
                 .ok_or_else(|| AdError::internal("input type"))?,
         );
         let name = format!("d{}", input_name(f, k));
-        let t = add_input(&mut g, ty, name);
+        let t = g.push_input(ty, Some(name), InputRole::Tangent { of: k });
         let x = *f
             .inputs()
             .get(k)
@@ -277,9 +265,8 @@ pub fn vjp_function(module: &Module, f: &Function, wrt: &[usize]) -> Result<Func
             f.name
         )));
     }
-    let mut g = f.clone();
-    g.name = format!("vjp.{}", f.name);
-    let ct = add_input(&mut g, plain(rty), "ct".into());
+    let mut g = f.derived(format!("vjp.{}", f.name), DerivativeKind::Vjp, wrt);
+    let ct = g.push_input(plain(rty), Some("ct".into()), InputRole::Cotangent);
     expand::callees_first(module)?;
     reverse_sweep(module, &mut g, f, wrt, ct, false)?;
     compact(&g)
@@ -329,9 +316,12 @@ fn gradient(
             f.name
         )));
     }
-    let mut g = f.clone();
-    let prefix = if with_value { "value_and_grad" } else { "grad" };
-    g.name = format!("{prefix}.{}", f.name);
+    let (prefix, kind) = if with_value {
+        ("value_and_grad", DerivativeKind::ValueAndGradient)
+    } else {
+        ("grad", DerivativeKind::Gradient)
+    };
+    let mut g = f.derived(format!("{prefix}.{}", f.name), kind, wrt);
     let one = g.values.push(Value {
         op: Op::Const(1.0),
         ty: plain(rty),

@@ -31,7 +31,8 @@ pub use local::local_values as element_local_values;
 
 use crate::ad::{AdError, seeded_sweeps};
 use detect::{AVal, Detector, El};
-use sci_ir::{DType, FuncId, Function, Module, Op, Type, ValueId};
+use sci_ir::manifest::DerivativeKind;
+use sci_ir::{DType, FuncId, Function, Module, Op, Role, Type, ValueId};
 use std::rc::Rc;
 
 /// A sparsity pattern in compressed sparse row form: the columns of row `r` are
@@ -351,7 +352,8 @@ pub fn sparse_jacobian_function(
         compressed,
         element_local: false,
     };
-    let values = values_function(&sj)?;
+    let mut values = values_function(&sj)?;
+    values.role = Role::derivative(DerivativeKind::SparseJacobian, &f.role, &[wrt]);
     // Element-local values where they apply and cost fewer FLOPs than the colours' sweeps.
     if let Some(local) = local::local_values(f, wrt, &p) {
         let cost = |g: &Function| crate::ad::cost::flops(module, g);

@@ -52,6 +52,7 @@ pub fn render(
         dm.params = m.params.clone();
         dm.states = m.states.clone();
         dm.outputs = m.outputs.clone();
+        dm.manifest = m.manifest.clone();
         for f in functions {
             dm.functions.push(f);
         }

@@ -227,8 +227,8 @@ mod imp {
             missing_kernels,
         };
         Ok(NativeModule {
+            entries: crate::jit::Entries::find(&ir, &gpu),
             ir,
-            entries: crate::jit::Entries::find(&gpu),
             code: Box::new(gpu),
             missing,
             sparsity,

@@ -1,9 +1,11 @@
 //! The conventional functions of a model module (`rhs`, `y0`, the derivative functions the
-//! JIT adds, `loss`), found once when the module is compiled: an ODE solve calls `rhs`
-//! hundreds of times and a training run calls `loss` thousands, and looking the name up in
-//! the module's function list on every call cost as much as a small model's `rhs` itself.
+//! JIT adds, `loss`), found by their [`Role`] once when the module is compiled: an ODE solve
+//! calls `rhs` hundreds of times and a training run calls `loss` thousands, and looking a
+//! function up on every call cost as much as a small model's `rhs` itself.
 
 use sci_codegen::CompiledModule;
+use sci_ir::manifest::DerivativeKind;
+use sci_ir::{Module, Role};
 
 use super::{
     JACOBIAN, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, LOSS_GRAD, LOSS_VALUE_GRAD, PARAM_JACOBIAN,
@@ -43,7 +45,27 @@ impl Entry {
         Entry::LossValueGrad,
     ];
 
-    /// The function's name in the module.
+    /// The function's role in the module.
+    pub(crate) fn role(self) -> Role {
+        let derivative = |kind, of: Role, wrt: usize| Role::derivative(kind, &of, &[wrt]);
+        match self {
+            Entry::Rhs => Role::Rhs,
+            Entry::Y0 => Role::InitialState,
+            Entry::Outputs => Role::Outputs,
+            Entry::JvpRhsState => derivative(DerivativeKind::Jvp, Role::Rhs, 1),
+            Entry::JvpRhsParams => derivative(DerivativeKind::Jvp, Role::Rhs, 2),
+            Entry::JvpY0 => derivative(DerivativeKind::Jvp, Role::InitialState, 0),
+            Entry::Jacobian => derivative(DerivativeKind::Jacobian, Role::Rhs, 1),
+            Entry::ParamJacobian => derivative(DerivativeKind::Jacobian, Role::Rhs, 2),
+            Entry::SparseJacobian => derivative(DerivativeKind::SparseJacobian, Role::Rhs, 1),
+            Entry::Loss => Role::Loss,
+            Entry::LossGrad => derivative(DerivativeKind::Gradient, Role::Loss, 0),
+            Entry::LossValueGrad => derivative(DerivativeKind::ValueAndGradient, Role::Loss, 0),
+        }
+    }
+
+    /// The function's name in the module (how hosts that work by name, C callers and
+    /// [`crate::Model::function`], know it).
     pub(crate) fn name(self) -> &'static str {
         match self {
             Entry::Rhs => "rhs",
@@ -67,8 +89,13 @@ impl Entry {
 pub(crate) struct Entries([Option<usize>; Entry::ALL.len()]);
 
 impl Entries {
-    pub(crate) fn find(code: &dyn CompiledModule) -> Entries {
-        Entries(Entry::ALL.map(|e| code.index_of(e.name())))
+    /// The entries of `ir` (the module before back-end rewrites, which keep function names)
+    /// in its compiled code.
+    pub(crate) fn find(ir: &Module, code: &dyn CompiledModule) -> Entries {
+        Entries(Entry::ALL.map(|e| {
+            let f = ir.function_with_role(&e.role())?;
+            code.index_of(&ir.functions.get(f)?.name)
+        }))
     }
 
     /// The position of `entry` in the function list, when the module has it.
@@ -90,5 +117,9 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), Entry::ALL.len());
+        let mut roles: Vec<String> = Entry::ALL.iter().map(|e| e.role().to_string()).collect();
+        roles.sort_unstable();
+        roles.dedup();
+        assert_eq!(roles.len(), Entry::ALL.len());
     }
 }

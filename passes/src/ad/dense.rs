@@ -9,7 +9,8 @@
 use super::expand::{Mode, derivative_in_place};
 use super::graph::compact;
 use super::{AdError, function, grad_function, jvp_function};
-use sci_ir::{FuncId, Function, Module};
+use sci_ir::manifest::DerivativeKind;
+use sci_ir::{FuncId, Function, Module, Role};
 
 /// The Jacobian of `func` with respect to input `wrt`: shape `shape(result) ++ shape(input)`.
 pub fn jacobian(module: &Module, func: FuncId, wrt: usize) -> Result<Function, AdError> {
@@ -34,8 +35,7 @@ pub(crate) fn jacobian_with(
         .inputs()
         .get(wrt)
         .ok_or_else(|| AdError::internal("input"))?;
-    let mut g = f.clone();
-    g.name = format!("jac.{}", f.name);
+    let mut g = f.derived(format!("jac.{}", f.name), DerivativeKind::Jacobian, &[wrt]);
     let result = g.body.result;
     let (emitted, r) = derivative_in_place(module, &mut g, None, result, x, mode)?;
     g.body.body.extend(emitted);
@@ -64,6 +64,7 @@ pub fn hvp_function(module: &Module, f: &Function, wrt: usize) -> Result<Functio
     let g = grad_function(module, f, &[wrt])?;
     let mut h = jvp_function(module, &g, &[wrt])?;
     h.name = format!("hvp.{}", f.name);
+    h.role = Role::derivative(DerivativeKind::Hvp, &f.role, &[wrt]);
     Ok(h)
 }
 
@@ -78,6 +79,7 @@ pub fn hessian_function(module: &Module, f: &Function, wrt: usize) -> Result<Fun
     let g = grad_function(module, f, &[wrt])?;
     let mut h = jacobian_with(module, &g, wrt, Mode::Forward)?;
     h.name = format!("hessian.{}", f.name);
+    h.role = Role::derivative(DerivativeKind::Hessian, &f.role, &[wrt]);
     Ok(h)
 }
 
@@ -106,8 +108,12 @@ pub(crate) fn seeded_sweeps(
         .inputs()
         .get(wrt)
         .ok_or_else(|| AdError::internal("input"))?;
-    let mut g = f.clone();
-    g.name = format!("{}.{}", if reverse { "vjps" } else { "jvps" }, f.name);
+    let (prefix, kind) = if reverse {
+        ("vjps", DerivativeKind::Vjps)
+    } else {
+        ("jvps", DerivativeKind::Jvps)
+    };
+    let mut g = f.derived(format!("{prefix}.{}", f.name), kind, &[wrt]);
     let r = g.body.result;
     let xty = plain(
         g.values

@@ -220,6 +220,8 @@ pub(crate) fn compact(f: &Function) -> Result<Function, AdError> {
         name: f.name.clone(),
         values,
         body: Block { args, body, result },
+        role: f.role.clone(),
+        input_roles: f.input_roles.clone(),
     })
 }
 

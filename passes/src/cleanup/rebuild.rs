@@ -37,6 +37,8 @@ pub(crate) fn rebuild(
     copier.copy_body(&f.body, 0)?;
     let result = copier.lookup(f.body.result)?;
     let mut out = copier.b.finish(result);
+    out.role = f.role.clone();
+    out.input_roles = f.input_roles.clone();
     // The builder names every input; restore the originals (which may have no name).
     for (&old, &new) in f.body.args.iter().zip(out.body.args.clone().iter()) {
         let name = f.values.get(old).and_then(|v| v.name.clone());

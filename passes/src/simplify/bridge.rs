@@ -87,6 +87,8 @@ pub fn simplify_function(
     let result = bridge.block(&f.body, 0)?;
     let report = bridge.report;
     let mut out = bridge.b.finish(result);
+    out.role = f.role.clone();
+    out.input_roles = f.input_roles.clone();
     for (&old, &new) in f.body.args.iter().zip(out.body.args.clone().iter()) {
         let name = f.values.get(old).and_then(|v| v.name.clone());
         if let Some(v) = out.values.get_mut(new) {

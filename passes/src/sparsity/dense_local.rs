@@ -11,8 +11,9 @@
 use super::Pattern;
 use super::local::local_values;
 use crate::ad::{AdError, cost, jacobian_function};
+use sci_ir::manifest::DerivativeKind;
 use sci_ir::types::element_count;
-use sci_ir::{FuncId, Function, Module, Op, Type, Value};
+use sci_ir::{FuncId, Function, Module, Op, Role, Type, Value};
 
 /// At most this many entries (result elements × input elements) are made element-locally.
 const MAX_DENSE_ENTRIES: usize = 1 << 20;
@@ -70,5 +71,6 @@ pub fn element_local_dense(f: &Function, wrt: usize) -> Option<Function> {
     g.body.body.push(shaped);
     g.body.result = shaped;
     g.name = format!("jac.{}", f.name);
+    g.role = Role::derivative(DerivativeKind::Jacobian, &f.role, &[wrt]);
     Some(g)
 }

@@ -18,6 +18,7 @@
 //! keeps the compressed (coloured) evaluation.
 
 use super::{Pattern, csr_order};
+use sci_ir::manifest::DerivativeKind;
 use sci_ir::types::element_count;
 use sci_ir::{BinaryOp, Block, DType, Function, Op, Type, UnaryOp, Value, ValueId};
 use std::collections::HashMap;
@@ -32,8 +33,11 @@ const MAX_BODY: usize = 4096;
 pub fn local_values(f: &Function, wrt: usize, pattern: &Pattern) -> Option<Function> {
     let input = *f.inputs().get(wrt)?;
     let outputs = output_tabulates(f)?;
-    let mut g = f.clone();
-    g.name = format!("sparse_jac.{}", f.name);
+    let mut g = f.derived(
+        format!("sparse_jac.{}", f.name),
+        DerivativeKind::SparseJacobian,
+        &[wrt],
+    );
     let mut grids = Vec::new();
     let mut row0 = 0usize;
     for t in outputs {

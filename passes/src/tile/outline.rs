@@ -133,11 +133,7 @@ fn outline(f: &Function, body: &Block, captures: &[ValueId], name: String) -> Op
         body: body.body.iter().map(|v| remap(*v)).collect::<Option<_>>()?,
         result: remap(body.result)?,
     };
-    Some(Function {
-        name,
-        values,
-        body: block,
-    })
+    Some(Function::new(name, values, block))
 }
 
 /// Makes the body of the `tile_map` at `site` a call of `callee` (the outlined body) with

@@ -1,0 +1,273 @@
+//! The module manifest: what each function of a module is for, what each of its inputs
+//! means, and the facts a host needs to fill those inputs (the time span, how collocation
+//! points are drawn, which data files hold which columns).
+//!
+//! With it a module is self-describing: the runtime, `sci run`/`train`, a C or Python host,
+//! an MPI rank or a `.sir` file read back all solve and train from the IR alone, without the
+//! checked program it came from and without matching function or value names. Roles are
+//! data ([`Role`], [`InputRole`]), printed and read back by the text format and checked by
+//! the validator.
+
+use std::fmt;
+
+/// What a function is for. Conventional functions have one role each; a user's `fn` or a
+/// network is [`Role::Plain`] and is found by its name.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Hash)]
+pub enum Role {
+    /// A function with no conventional meaning (a user's `fn`, a network, a helper).
+    #[default]
+    Plain,
+    /// `rhs(t, y, θ)`: the ODE right-hand side `dy/dt`.
+    Rhs,
+    /// `y0(θ)`: the initial state.
+    InitialState,
+    /// `outputs(t, y, θ)`: the model's outputs.
+    Outputs,
+    /// `residual.NAME(θ, points…)`: a residual's value at each collocation point.
+    Residual(String),
+    /// `loss(θ, batches…)`: the training objective.
+    Loss,
+    /// A derivative of a function with another role.
+    Derivative(Box<Derivative>),
+}
+
+/// A derivative function: `kind` of the function with role `of`, with respect to the
+/// inputs `wrt`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Derivative {
+    pub kind: DerivativeKind,
+    pub of: Role,
+    pub wrt: Vec<usize>,
+}
+
+/// The kinds of derivative functions the passes build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DerivativeKind {
+    /// Jacobian-vector product: inputs of `of`, then one tangent per `wrt` input.
+    Jvp,
+    /// Vector-Jacobian product: inputs of `of`, then the result's cotangent.
+    Vjp,
+    /// Gradient of a scalar result.
+    Gradient,
+    /// `[value, gradient…]` in one vector.
+    ValueAndGradient,
+    /// Dense Jacobian, row-major.
+    Jacobian,
+    /// The values of a sparse Jacobian in CSR order.
+    SparseJacobian,
+    /// Hessian-vector product: inputs of `of`, then the direction.
+    Hvp,
+    /// Dense Hessian, row-major.
+    Hessian,
+    /// Several Jacobian-vector products at once (the columns of a seed matrix).
+    Jvps,
+    /// Several vector-Jacobian products at once.
+    Vjps,
+}
+
+impl DerivativeKind {
+    /// Every kind with its text name.
+    pub const ALL: [(DerivativeKind, &'static str); 10] = [
+        (DerivativeKind::Jvp, "jvp"),
+        (DerivativeKind::Vjp, "vjp"),
+        (DerivativeKind::Gradient, "grad"),
+        (DerivativeKind::ValueAndGradient, "value_and_grad"),
+        (DerivativeKind::Jacobian, "jacobian"),
+        (DerivativeKind::SparseJacobian, "sparse_jacobian"),
+        (DerivativeKind::Hvp, "hvp"),
+        (DerivativeKind::Hessian, "hessian"),
+        (DerivativeKind::Jvps, "jvps"),
+        (DerivativeKind::Vjps, "vjps"),
+    ];
+
+    /// The text name (`jvp`, `value_and_grad`).
+    pub fn name(self) -> &'static str {
+        DerivativeKind::ALL
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map_or("jvp", |(_, n)| n)
+    }
+
+    /// The kind with text name `name`.
+    pub fn from_name(name: &str) -> Option<DerivativeKind> {
+        DerivativeKind::ALL
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(k, _)| *k)
+    }
+}
+
+impl Role {
+    /// The role of the `kind` derivative of a function with role `of`.
+    pub fn derivative(kind: DerivativeKind, of: &Role, wrt: &[usize]) -> Role {
+        Role::Derivative(Box::new(Derivative {
+            kind,
+            of: of.clone(),
+            wrt: wrt.to_vec(),
+        }))
+    }
+
+    /// The text name of a role without arguments (`rhs`, `y0`, `outputs`, `loss`).
+    pub fn simple_name(&self) -> Option<&'static str> {
+        match self {
+            Role::Plain => Some("plain"),
+            Role::Rhs => Some("rhs"),
+            Role::InitialState => Some("y0"),
+            Role::Outputs => Some("outputs"),
+            Role::Loss => Some("loss"),
+            Role::Residual(_) | Role::Derivative(_) => None,
+        }
+    }
+
+    /// The role without arguments called `name`.
+    pub fn from_simple_name(name: &str) -> Option<Role> {
+        match name {
+            "plain" => Some(Role::Plain),
+            "rhs" => Some(Role::Rhs),
+            "y0" => Some(Role::InitialState),
+            "outputs" => Some(Role::Outputs),
+            "loss" => Some(Role::Loss),
+            _ => None,
+        }
+    }
+
+    /// True for a conventional function or a derivative of one: a host finds these by role,
+    /// so a module has at most one function per such role. A user's `fn` and its
+    /// derivatives are found by name.
+    pub fn is_conventional(&self) -> bool {
+        match self {
+            Role::Plain => false,
+            Role::Derivative(d) => d.of.is_conventional(),
+            _ => true,
+        }
+    }
+
+    /// How many derivatives deep the role is (0 for a primal function).
+    pub fn depth(&self) -> usize {
+        match self {
+            Role::Derivative(d) => 1 + d.of.depth(),
+            _ => 0,
+        }
+    }
+}
+
+/// What one input of a function means, so a host knows what to pass.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Hash)]
+pub enum InputRole {
+    /// An argument with no conventional meaning (a user's `fn`).
+    #[default]
+    Plain,
+    /// The time `t` (`f64`).
+    Time,
+    /// The state vector `y` (the module's `states` layout).
+    State,
+    /// The parameters θ (the module's `params` layout).
+    Params,
+    /// Coordinate `coord` of the collocation points of point set `set`
+    /// ([`Manifest::point_sets`]); batched.
+    Point { set: usize, coord: usize },
+    /// The rows of data source `data` ([`Manifest::data`]), its declared columns in order;
+    /// batched.
+    Data { data: usize },
+    /// The state vector at the time of each row of data source `data` (its column
+    /// `time_column`), filled by the host from an ODE solve; batched.
+    Trajectory { data: usize, time_column: usize },
+    /// The direction (tangent) of input `of` in a forward-mode derivative.
+    Tangent { of: usize },
+    /// The cotangent of the result in a reverse-mode derivative.
+    Cotangent,
+}
+
+/// The facts a host needs to fill a module's inputs.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Manifest {
+    /// The span of an ODE model's time domain (`domain time: t in [0, 40]`), if declared.
+    pub time_span: Option<(f64, f64)>,
+    /// The sets of collocation points a loss is evaluated on, in the order of the residuals
+    /// that open them.
+    pub point_sets: Vec<PointSet>,
+    /// The data files a loss reads.
+    pub data: Vec<DataSource>,
+}
+
+impl Manifest {
+    /// True when the manifest states nothing.
+    pub fn is_empty(&self) -> bool {
+        self.time_span.is_none() && self.point_sets.is_empty() && self.data.is_empty()
+    }
+}
+
+/// How collocation points are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Sampling {
+    Uniform,
+    LatinHypercube,
+    Sobol,
+}
+
+impl Sampling {
+    /// Every method with its text name.
+    pub const ALL: [(Sampling, &'static str); 3] = [
+        (Sampling::Uniform, "uniform"),
+        (Sampling::LatinHypercube, "latin_hypercube"),
+        (Sampling::Sobol, "sobol"),
+    ];
+
+    /// The text name.
+    pub fn name(self) -> &'static str {
+        Sampling::ALL
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map_or("uniform", |(_, n)| n)
+    }
+
+    /// The method with text name `name`.
+    pub fn from_name(name: &str) -> Option<Sampling> {
+        Sampling::ALL
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(s, _)| *s)
+    }
+}
+
+/// One set of collocation points: a box, fixings, a count and a method.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointSet {
+    /// The residual that opens the set (the residuals sampled alike share it).
+    pub name: String,
+    /// The declaration index of that residual, which seeds the draw (so each set gets its
+    /// own points from one training seed).
+    pub seed_index: usize,
+    /// The coordinates with their bounds `(lo, hi)`.
+    pub coords: Vec<Coordinate>,
+    /// A conjunction of fixings, each a disjunction of `(coordinate index, value)`
+    /// alternatives: `x == -1 or x == 1` is one fixing with two alternatives.
+    pub fixed: Vec<Vec<(usize, f64)>>,
+    /// How many points.
+    pub points: usize,
+    pub sampling: Sampling,
+}
+
+/// One coordinate of a point set's box.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Coordinate {
+    pub name: String,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// A data file a loss reads.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DataSource {
+    pub name: String,
+    /// The path as the model wrote it (relative to the model file).
+    pub path: String,
+    /// The declared columns, in the order the rows hold them.
+    pub columns: Vec<String>,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::print::format_role(self))
+    }
+}

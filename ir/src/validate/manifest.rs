@@ -1,0 +1,155 @@
+//! Checks of the module manifest: the time span and point sets are well formed, every
+//! input role names a point set or data source that exists and has the type its meaning
+//! implies, and no two functions claim the same role (a host finds functions by role).
+
+use super::{ValidationError, module_error};
+use crate::manifest::{InputRole, Manifest};
+use crate::module::{Function, Module};
+use crate::types::{DType, Type};
+use std::collections::HashSet;
+
+/// Appends the manifest's problems to `errors`.
+pub(super) fn check_manifest(m: &Module, errors: &mut Vec<ValidationError>) {
+    check_facts(&m.manifest, errors);
+    let mut roles = HashSet::new();
+    for (_, f) in m.functions.iter() {
+        if f.role.is_conventional() && !roles.insert(&f.role) {
+            errors.push(function_error(
+                f,
+                format!("Two functions have the role `{}`.", f.role),
+            ));
+        }
+        check_inputs(m, f, errors);
+    }
+}
+
+fn check_facts(manifest: &Manifest, errors: &mut Vec<ValidationError>) {
+    if let Some((t0, t1)) = manifest.time_span
+        && !(t0.is_finite() && t1.is_finite() && t0 < t1)
+    {
+        errors.push(module_error(format!(
+            "The time span [{t0}, {t1}] is not a finite interval with t0 < t1."
+        )));
+    }
+    for set in &manifest.point_sets {
+        if set.coords.is_empty() {
+            errors.push(module_error(format!(
+                "The point set `{}` has no coordinates.",
+                set.name
+            )));
+        }
+        for c in &set.coords {
+            if !(c.lo.is_finite() && c.hi.is_finite() && c.lo <= c.hi) {
+                errors.push(module_error(format!(
+                    "The coordinate `{}` of point set `{}` has bounds [{}, {}], not a finite \
+                     interval.",
+                    c.name, set.name, c.lo, c.hi
+                )));
+            }
+        }
+        for &(c, v) in set.fixed.iter().flatten() {
+            if c >= set.coords.len() || !v.is_finite() {
+                errors.push(module_error(format!(
+                    "The point set `{}` fixes coordinate {c} to {v}, but it has {} \
+                     coordinate(s) and fixings must be finite.",
+                    set.name,
+                    set.coords.len()
+                )));
+            }
+        }
+    }
+}
+
+fn check_inputs(m: &Module, f: &Function, errors: &mut Vec<ValidationError>) {
+    if f.input_roles.is_empty() {
+        return;
+    }
+    if f.input_roles.len() != f.inputs().len() {
+        errors.push(function_error(
+            f,
+            format!(
+                "The function has {} inputs but {} input roles.",
+                f.inputs().len(),
+                f.input_roles.len()
+            ),
+        ));
+        return;
+    }
+    for (k, role) in f.input_roles.iter().enumerate() {
+        let Some(ty) = f.input_type(k) else {
+            continue;
+        };
+        let scalar_points = Type::scalar().batched();
+        let problem = match role {
+            InputRole::Plain => None,
+            InputRole::Time => (!is_plain(ty, &[])).then(|| "the time must be an f64".into()),
+            InputRole::State => (!is_plain(ty, &[m.states.len]))
+                .then(|| format!("the state must be f64[{}]", m.states.len)),
+            InputRole::Params => (!is_plain(ty, &[m.params.len]))
+                .then(|| format!("the parameters must be f64[{}]", m.params.len)),
+            InputRole::Point { set, coord } => match m.manifest.point_sets.get(*set) {
+                None => Some(format!("there is no point set {set}")),
+                Some(s) if *coord >= s.coords.len() => Some(format!(
+                    "the point set `{}` has no coordinate {coord}",
+                    s.name
+                )),
+                Some(_) if !same_type(ty, &scalar_points) => {
+                    Some("collocation points must be a batch of f64".into())
+                }
+                Some(_) => None,
+            },
+            InputRole::Data { data } => match m.manifest.data.get(*data) {
+                None => Some(format!("there is no data source {data}")),
+                Some(d) if !same_type(ty, &Type::f64(vec![d.columns.len()]).batched()) => {
+                    Some(format!(
+                        "the rows of `{}` must be a batch of f64[{}]",
+                        d.name,
+                        d.columns.len()
+                    ))
+                }
+                Some(_) => None,
+            },
+            InputRole::Trajectory { data, time_column } => match m.manifest.data.get(*data) {
+                None => Some(format!("there is no data source {data}")),
+                Some(d) if *time_column >= d.columns.len() => Some(format!(
+                    "the data source `{}` has no column {time_column}",
+                    d.name
+                )),
+                Some(_) if !same_type(ty, &Type::f64(vec![m.states.len]).batched()) => Some(
+                    format!("a trajectory must be a batch of f64[{}]", m.states.len),
+                ),
+                Some(_) => None,
+            },
+            InputRole::Tangent { of } => {
+                (*of >= k).then(|| format!("a tangent of input {of} must come after it"))
+            }
+            InputRole::Cotangent => None,
+        };
+        if let Some(problem) = problem {
+            errors.push(function_error(
+                f,
+                format!("Input {k} cannot be {}: {problem}.", role_text(role)),
+            ));
+        }
+    }
+}
+
+fn role_text(role: &InputRole) -> String {
+    crate::print::format_input_role(role)
+}
+
+/// `ty` is an unbatched f64 of shape `shape` (units aside).
+fn is_plain(ty: &Type, shape: &[usize]) -> bool {
+    ty.dtype == DType::F64 && !ty.batched && ty.shape.as_slice() == shape
+}
+
+/// Same dtype, shape and batching (units aside).
+fn same_type(a: &Type, b: &Type) -> bool {
+    a.dtype == b.dtype && a.batched == b.batched && a.shape == b.shape
+}
+
+fn function_error(f: &Function, message: String) -> ValidationError {
+    let mut e = module_error(message);
+    e.function = f.name.clone();
+    e
+}

@@ -1,0 +1,131 @@
+//! The manifest of a model's module ([`sci_ir::Manifest`]): its time span, point sets and
+//! data sources, and the roles of the functions the lowering writes and of their inputs.
+//! Everything a host needs to solve or train the module is stated here, once, from the
+//! checked model; nothing downstream reads the HIR again.
+
+use super::loss::{LossInput, loss_inputs};
+use crate::hir::{self, ModelHir, ResidualId};
+use sci_ir::manifest::{Coordinate, DataSource, PointSet, Sampling};
+use sci_ir::{InputRole, Manifest, Role};
+
+/// The manifest facts of `model`.
+pub(super) fn of_model(model: &ModelHir) -> Manifest {
+    let time_span = model
+        .domains
+        .iter()
+        .find_map(|d| match d.coords.as_slice() {
+            [c] if c.name == "t" => Some((c.lo, c.hi)),
+            _ => None,
+        });
+    let point_sets = model
+        .point_sets()
+        .map(|(k, r)| {
+            let coords = model
+                .domains
+                .get(r.domain.index())
+                .map(|d| {
+                    d.coords
+                        .iter()
+                        .map(|c| Coordinate {
+                            name: c.name.clone(),
+                            lo: c.lo,
+                            hi: c.hi,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            PointSet {
+                name: r.name.clone(),
+                seed_index: k,
+                coords,
+                fixed: r.fixed.iter().map(|f| f.alternatives.clone()).collect(),
+                points: r.points,
+                sampling: match r.sampling {
+                    hir::Sampling::Uniform => Sampling::Uniform,
+                    hir::Sampling::LatinHypercube => Sampling::LatinHypercube,
+                    hir::Sampling::Sobol => Sampling::Sobol,
+                },
+            }
+        })
+        .collect();
+    let data = model
+        .data
+        .iter()
+        .map(|d| DataSource {
+            name: d.name.clone(),
+            path: d.path.clone(),
+            columns: d.columns.iter().map(|(n, _)| n.clone()).collect(),
+        })
+        .collect();
+    Manifest {
+        time_span,
+        point_sets,
+        data,
+    }
+}
+
+/// The roles of `rhs` and `outputs`' inputs `(t, y, θ)`.
+pub(super) fn ode_input_roles() -> Vec<InputRole> {
+    vec![InputRole::Time, InputRole::State, InputRole::Params]
+}
+
+/// The index of residual `id`'s point set in [`of_model`]'s `point_sets`.
+fn point_set_index(model: &ModelHir, id: ResidualId) -> usize {
+    let opener = model.point_set(id).index();
+    model
+        .point_sets()
+        .position(|(k, _)| k == opener)
+        .unwrap_or(0)
+}
+
+/// The role and input roles of residual `id`'s function `(θ, coords…)`.
+pub(super) fn residual_roles(model: &ModelHir, id: ResidualId) -> (Role, Vec<InputRole>) {
+    let Some(r) = model.residuals.get(id.index()) else {
+        return (Role::Plain, Vec::new());
+    };
+    let set = point_set_index(model, id);
+    let n_coords = model
+        .domains
+        .get(r.domain.index())
+        .map_or(0, |d| d.coords.len());
+    let mut inputs = vec![InputRole::Params];
+    inputs.extend((0..n_coords).map(|coord| InputRole::Point { set, coord }));
+    (Role::Residual(r.name.clone()), inputs)
+}
+
+/// The input roles of `loss(θ, batches…)`, in [`loss_inputs`] order.
+pub(super) fn loss_input_roles(model: &ModelHir) -> Vec<InputRole> {
+    let data_index = |name: &str| model.data.iter().position(|d| d.name == name).unwrap_or(0);
+    let mut roles = vec![InputRole::Params];
+    for input in loss_inputs(model) {
+        roles.push(match input {
+            LossInput::Coord { residual, coord } => {
+                let id = model
+                    .residuals
+                    .iter()
+                    .position(|r| r.name == residual)
+                    .map_or(ResidualId(0), |k| ResidualId(k as u32));
+                let coord = model
+                    .residuals
+                    .get(id.index())
+                    .and_then(|r| model.domains.get(r.domain.index()))
+                    .and_then(|d| d.coords.iter().position(|c| c.name == coord))
+                    .unwrap_or(0);
+                InputRole::Point {
+                    set: point_set_index(model, id),
+                    coord,
+                }
+            }
+            LossInput::Data { data, .. } => InputRole::Data {
+                data: data_index(&data),
+            },
+            LossInput::Trajectory {
+                data, time_column, ..
+            } => InputRole::Trajectory {
+                data: data_index(&data),
+                time_column,
+            },
+        });
+    }
+    roles
+}
