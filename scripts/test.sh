@@ -64,7 +64,7 @@ cargo clippy --workspace --all-targets --features "$features" --locked -- -D war
 step "LLVM, MLIR, CUDA runtime: differential suites, PTX assembled by ptxas, no-GPU behaviour"
 # One `--workspace` invocation, as for clippy: the same feature resolution, so the
 # bindgen/TableGen chain under mlir-sys is built once (each copy is ~1 GB of target/).
-cargo test --workspace --features "$features" --locked --lib \
+cargo test --workspace --features "$features" --locked --lib --bins \
     --test backends --test llvm_difftest --test llvm_object --test mlir \
     --test c_abi --test llvm --test mlir_cli --test gpu_cli --test threads \
     --test alloc_free

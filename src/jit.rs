@@ -598,7 +598,10 @@ impl Compiled {
 
     /// Whether the file declares `fn name` (in the syntax tree kept from compiling it).
     fn declares_fn(&self, name: &str) -> bool {
-        let front = self.front.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(front) = &self.front else {
+            return false;
+        };
+        let front = front.lock().unwrap_or_else(|p| p.into_inner());
         front.ast.items.iter().any(|item| match &item.kind {
             sci_lang::ast::ItemKind::Fn(f) => f.name.name == name,
             _ => false,
@@ -624,7 +627,13 @@ impl Compiled {
                 .join(" ")
         };
         let (symbol, mut modules) = {
-            let mut front = self.front.lock().unwrap_or_else(|p| p.into_inner());
+            let front = self.front.as_ref().ok_or_else(|| {
+                JitError::new(format!(
+                    "`{name}` cannot be instantiated for new shapes: this program was read \
+                     from IR, which has no source to instantiate from."
+                ))
+            })?;
+            let mut front = front.lock().unwrap_or_else(|p| p.into_inner());
             let front = &mut *front;
             crate::instantiate_generic(&front.ast, &mut front.checked, name, shapes)
                 .map_err(|d| JitError::new(render(&d)))?

@@ -199,8 +199,9 @@ pub struct Compiled {
     /// The native code of every module (see [`jit`]), freed when the last clone drops.
     native: std::sync::Arc<jit::Native>,
     /// The syntax tree and checked program, kept to instantiate generic functions for new
-    /// shapes without parsing and checking the source again.
-    front: std::sync::Arc<std::sync::Mutex<FrontEnd>>,
+    /// shapes without parsing and checking the source again (`None` for a module read from
+    /// IR text).
+    front: Option<std::sync::Arc<std::sync::Mutex<FrontEnd>>>,
 }
 
 /// A file's syntax tree and checked program (see [`instantiate_generic`]).
@@ -251,7 +252,16 @@ impl Compiled {
     pub fn module(&self, name: &str) -> Option<&Module> {
         self.modules.iter().find(|m| m.name == name)
     }
+
+    /// The modules of the models, in declaration order (without the free functions'
+    /// module).
+    pub fn models(&self) -> impl Iterator<Item = &Module> {
+        self.modules.iter().filter(|m| m.name != FUNCTIONS_MODULE)
+    }
 }
+
+/// The name of the module that holds a program's free functions.
+pub const FUNCTIONS_MODULE: &str = "functions";
 
 /// Compiles sci source into IR and native code.
 #[derive(Clone, Debug)]
@@ -314,34 +324,70 @@ impl Compiler {
                 sources,
             });
         }
-        let native = match jit::build(
-            &analysis.modules,
-            self.backend,
-            self.derivatives,
-            &self.device,
-            self.threads,
-        ) {
-            Ok(native) => native,
-            Err(message) => {
-                return Err(CompileError {
-                    diagnostics: vec![Diagnostic::error(
-                        "E0801",
-                        format!("The back end could not compile this program: {message}"),
-                    )],
-                    sources,
-                });
-            }
-        };
+        let native = self.native(&analysis.modules, &sources)?;
         Ok(Compiled {
             modules: analysis.modules,
             program: analysis.checked.program.clone(),
             warnings: analysis.diagnostics,
             sources,
             native: std::sync::Arc::new(native),
-            front: std::sync::Arc::new(std::sync::Mutex::new(FrontEnd {
+            front: Some(std::sync::Arc::new(std::sync::Mutex::new(FrontEnd {
                 ast: analysis.ast,
                 checked: analysis.checked,
-            })),
+            }))),
+        })
+    }
+
+    /// Compiles a module in the `.sir` text format (what `sci compile --emit ir` writes):
+    /// its manifest says what each function and input is for, so the result solves and
+    /// trains like a compiled source file. Derivative functions of the conventional ones
+    /// that the text holds are dropped and built again, as for a source file, so the set
+    /// of derivatives is always the compiler's own; generic functions cannot be
+    /// instantiated (the module has no source).
+    pub fn compile_ir(&self, name: &str, text: &str) -> Result<Compiled, CompileError> {
+        let mut sources = SourceMap::new();
+        let file = sources.add(name, text);
+        let fail = |diagnostics: Vec<Diagnostic>, sources: SourceMap| {
+            Err(CompileError {
+                diagnostics,
+                sources,
+            })
+        };
+        let mut module = match sci_ir::read_module(file, text) {
+            Ok(m) => m,
+            Err(diagnostics) => return fail(diagnostics, sources),
+        };
+        if let Err(errors) = sci_ir::validate_module(&module) {
+            return fail(errors.iter().map(|e| e.to_diagnostic()).collect(), sources);
+        }
+        drop_conventional_derivatives(&mut module);
+        let modules = vec![module];
+        let native = self.native(&modules, &sources)?;
+        Ok(Compiled {
+            modules,
+            program: hir::Program::default(),
+            warnings: Vec::new(),
+            sources,
+            native: std::sync::Arc::new(native),
+            front: None,
+        })
+    }
+
+    /// The native code of `modules`, or the back end's failure as a diagnostic.
+    fn native(&self, modules: &[Module], sources: &SourceMap) -> Result<jit::Native, CompileError> {
+        jit::build(
+            modules,
+            self.backend,
+            self.derivatives,
+            &self.device,
+            self.threads,
+        )
+        .map_err(|message| CompileError {
+            diagnostics: vec![Diagnostic::error(
+                "E0801",
+                format!("The back end could not compile this program: {message}"),
+            )],
+            sources: sources.clone(),
         })
     }
 
@@ -355,6 +401,50 @@ impl Compiler {
             .map_err(|why| format!("cannot read `{}`: {why}", path.display()))?;
         Ok(self.compile_source(&path.display().to_string(), &text)?)
     }
+}
+
+/// Removes the derivative functions of conventional functions (`jacobian.rhs`,
+/// `grad.loss`, …): the compiler adds them to every module it compiles.
+fn drop_conventional_derivatives(module: &mut Module) {
+    let kept: Vec<sci_ir::Function> = module
+        .functions
+        .iter()
+        .filter(|(_, f)| {
+            !(matches!(f.role, sci_ir::Role::Derivative(_)) && f.role.is_conventional())
+        })
+        .map(|(_, f)| f.clone())
+        .collect();
+    if kept.len() == module.functions.len() {
+        return;
+    }
+    // No function calls a conventional derivative, so the kept calls stay valid once
+    // their callees' indices are renumbered.
+    let index: std::collections::HashMap<String, sci_ir::FuncId> = kept
+        .iter()
+        .enumerate()
+        .map(|(k, f)| (f.name.clone(), sci_ir::FuncId::from_index(k)))
+        .collect();
+    let names: Vec<String> = module
+        .functions
+        .iter()
+        .map(|(_, f)| f.name.clone())
+        .collect();
+    let mut functions = sci_ir::Arena::new();
+    for mut f in kept {
+        let ids: Vec<sci_ir::ValueId> = f.values.iter().map(|(id, _)| id).collect();
+        for id in ids {
+            if let Some(sci_ir::Value {
+                op: sci_ir::Op::Call { func, .. },
+                ..
+            }) = f.values.get_mut(id)
+                && let Some(new) = names.get(func.index()).and_then(|n| index.get(n))
+            {
+                *func = *new;
+            }
+        }
+        functions.push(f);
+    }
+    module.functions = functions;
 }
 
 /// The largest model file the tools and [`Compiler::compile_file`] read, in bytes (the

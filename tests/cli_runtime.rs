@@ -505,3 +505,59 @@ fn outputs_never_replace_inputs_or_each_other() {
     }
     assert_eq!(files_in(&dir), ["a_directory", "keep.csv", "m.sci"]);
 }
+
+/// A model written as IR (`sci compile --emit ir`) runs and trains from the `.sir` file
+/// alone, with the same answers as its source: the manifest carries the time span and
+/// the point sets.
+#[test]
+fn run_and_train_take_a_model_written_as_ir() {
+    let dir = scratch("ir_module");
+    let sir = dir.join("vdp.sir");
+    let o = sci(&[
+        "compile",
+        "examples/van_der_pol.sci",
+        "--emit",
+        "ir",
+        "-o",
+        sir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (from_ir, from_source) = (dir.join("ir.csv"), dir.join("source.csv"));
+    for (model, out) in [
+        (sir.to_str().unwrap(), &from_ir),
+        ("examples/van_der_pol.sci", &from_source),
+    ] {
+        let o = sci(&["run", model, "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{model}: {}", stderr(&o));
+    }
+    assert_eq!(
+        std::fs::read(&from_ir).unwrap(),
+        std::fs::read(&from_source).unwrap()
+    );
+    let pinn = dir.join("poisson.sir");
+    let o = sci(&[
+        "compile",
+        "examples/poisson2d_pinn.sci",
+        "--emit",
+        "ir",
+        "-o",
+        pinn.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let losses: Vec<String> = [pinn.to_str().unwrap(), "examples/poisson2d_pinn.sci"]
+        .iter()
+        .map(|model| {
+            let o = sci(&["train", model, "--steps", "3"]);
+            assert!(o.status.success(), "{model}: {}", stderr(&o));
+            let text = stdout(&o);
+            text.lines()
+                .find(|l| l.contains("loss "))
+                .unwrap_or_else(|| panic!("{model}: no loss line in {text}"))
+                .split(" in ")
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(losses[0], losses[1]);
+}

@@ -8,7 +8,6 @@
 //! matches to f64 round-off (norm-wise relative difference ≤ 1e-10), 1 when one does not,
 //! 2 when the check could not run (no GPU, bad PTX, a model without a loss).
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,8 +19,8 @@ use sci::Tensor;
 use sci::codegen::CompiledModule;
 use sci::codegen::cuda::executor::check_ptx;
 use sci::codegen::cuda::{CudaExecutor, CudaRuntime, GpuModule};
-use sci::lang::hir;
-use sci::stdlib::sample::{SampleSpec, Sampling, sample};
+use sci::ir::{InputRole, Role};
+use sci::runtime::points::draw_all;
 
 /// Largest accepted norm-wise relative difference, GPU against CPU: f64 round-off with
 /// reordered sums.
@@ -86,13 +85,7 @@ pub fn run(args: &GpuCheckArgs, color: bool) -> Result<ExitCode, String> {
         .map_err(|e| e.render())?;
     let name = model_name(&compiled, args.model.as_deref())?;
     let model = compiled.model(&name).map_err(|e| e.message)?;
-    let hir = compiled
-        .program
-        .models
-        .iter()
-        .find(|m| m.name == name)
-        .ok_or_else(|| format!("There is no model called `{name}`."))?;
-    let sets = draw_points(hir, args.seed, args.points)?;
+    let sets = draw_all(&model.ir().manifest, args.seed, 0, args.points).map_err(|e| e.message)?;
     let theta = model.params();
     // The peer's inputs come first, so a failure on the GPU still leaves them to compare.
     if let Some(path) = &args.dump {
@@ -180,10 +173,8 @@ pub fn run(args: &GpuCheckArgs, color: bool) -> Result<ExitCode, String> {
 /// The model with a loss to check.
 fn model_name(compiled: &sci::Compiled, name: Option<&str>) -> Result<String, String> {
     let with_loss: Vec<&str> = compiled
-        .program
-        .models
-        .iter()
-        .filter(|m| m.loss.is_some())
+        .models()
+        .filter(|m| m.function_with_role(&Role::Loss).is_some())
         .map(|m| m.name.as_str())
         .collect();
     match (name, with_loss.as_slice()) {
@@ -224,109 +215,49 @@ fn gpu_module(
     Ok((gpu, executor))
 }
 
-/// One residual's collocation points: its coordinate names and values.
-struct PointSet {
-    coords: Vec<String>,
-    values: Vec<Vec<f64>>,
-}
-
-/// The collocation points of every residual, drawn as `sci train --seed` draws them.
-fn draw_points(
-    model: &hir::ModelHir,
-    seed: u64,
-    points: Option<usize>,
-) -> Result<HashMap<String, PointSet>, String> {
-    let mut sets = HashMap::new();
-    // Residuals sampled alike share the first one's points (and loss inputs).
-    for (r, res) in model.point_sets() {
-        let domain = model
-            .domains
-            .get(res.domain.index())
-            .ok_or_else(|| format!("the domain of residual `{}` does not exist", res.name))?;
-        let spec = SampleSpec {
-            bounds: domain.coords.iter().map(|c| (c.lo, c.hi)).collect(),
-            fixed: res.fixed.iter().map(|f| f.alternatives.clone()).collect(),
-            points: points.unwrap_or(res.points),
-            sampling: match res.sampling {
-                hir::Sampling::Uniform => Sampling::Uniform,
-                hir::Sampling::LatinHypercube => Sampling::LatinHypercube,
-                hir::Sampling::Sobol => Sampling::Sobol,
-            },
-        };
-        let seed = seed.wrapping_add((r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let values = sample(&spec, seed, 0).map_err(|e| e.message)?;
-        sets.insert(
-            res.name.clone(),
-            PointSet {
-                coords: domain.coords.iter().map(|c| c.name.clone()).collect(),
-                values,
-            },
-        );
-    }
-    Ok(sets)
-}
-
-/// The arguments of `function`: θ, then each batched input from the points of its
-/// residual (`pde.t` for `loss`, `t` for `residual.pde`); and the number of points.
+/// The arguments of `function`, filled by the meaning of each input: θ, and the
+/// collocation points of the point set a batched input belongs to (`sets[set][coord]`, as
+/// [`draw_all`] draws them for `sci train`); and the number of points.
 fn arguments(
     ir: &sci::Module,
     function: &str,
-    sets: &HashMap<String, PointSet>,
+    sets: &[Vec<Vec<f64>>],
     theta: &[f64],
 ) -> Result<(Vec<Tensor>, usize), String> {
     let f = ir
         .function(function)
         .and_then(|id| ir.functions.get(id))
         .ok_or_else(|| format!("the model has no function `{function}`"))?;
-    let own = function.strip_prefix("residual.");
     let mut args = Vec::new();
-    let mut used: Vec<&str> = Vec::new();
-    for (k, &id) in f.inputs().iter().enumerate() {
-        let v = f
-            .values
-            .get(id)
-            .ok_or_else(|| format!("internal error: input {k} of `{function}`"))?;
-        let name = v.name.clone().unwrap_or_default();
-        if !v.ty.batched {
-            if k == 0 && v.ty.element_count() == Some(theta.len()) {
-                args.push(Tensor::vector(theta.to_vec()));
-                continue;
+    let mut used: Vec<usize> = Vec::new();
+    for k in 0..f.inputs().len() {
+        match f.input_role(k) {
+            InputRole::Params => args.push(Tensor::vector(theta.to_vec())),
+            InputRole::Point { set, coord } => {
+                let values = sets
+                    .get(*set)
+                    .and_then(|s| s.get(*coord))
+                    .ok_or_else(|| format!("`{function}` reads points the model does not draw"))?
+                    .clone();
+                let n = values.len();
+                args.push(Tensor::batch(vec![], n, values).map_err(|e| e.message)?);
+                if !used.contains(set) {
+                    used.push(*set);
+                }
             }
-            return Err(format!(
-                "`{function}` takes the unbatched input `{name}`, which the check cannot fill"
-            ));
-        }
-        let (set, coord) = match (name.split_once('.'), own) {
-            (Some((set, coord)), _) => (set, coord),
-            (None, Some(set)) => (set, name.as_str()),
-            (None, None) => {
+            other => {
                 return Err(format!(
-                    "`{function}` takes the batched input `{name}`, which is no residual's \
-                     coordinate; the check covers losses over collocation points"
+                    "`{function}` takes input {k} ({}), which the check cannot fill; the check \
+                     covers losses over collocation points",
+                    sci::ir::print::format_input_role(other)
                 ));
             }
-        };
-        let (set_name, points) = sets.get_key_value(set).ok_or_else(|| {
-            format!("`{function}` reads the points of `{set}`, which is no residual")
-        })?;
-        let c = points
-            .coords
-            .iter()
-            .position(|c| c == coord)
-            .ok_or_else(|| format!("residual `{set}` has no coordinate `{coord}`"))?;
-        if !v.ty.shape.is_empty() {
-            return Err(format!(
-                "`{function}`: the input `{name}` is not a coordinate"
-            ));
-        }
-        let values = points.values[c].clone();
-        let n = values.len();
-        args.push(Tensor::batch(vec![], n, values).map_err(|e| e.message)?);
-        if !used.contains(&set_name.as_str()) {
-            used.push(set_name);
         }
     }
-    let points = used.iter().map(|s| sets[*s].values[0].len()).sum();
+    let points = used
+        .iter()
+        .map(|&s| sets[s].first().map_or(0, Vec::len))
+        .sum();
     Ok((args, points))
 }
 
@@ -485,28 +416,27 @@ fn json_rows(model: &str, device: &str, rows: &[Row]) -> String {
 
 /// The inputs of a peer's step: θ, the network's layout, every loss input, and sci's CPU
 /// loss and gradient there.
-fn dump(
-    model: &sci::Model<'_>,
-    sets: &HashMap<String, PointSet>,
-    theta: &[f64],
-) -> Result<String, String> {
+fn dump(model: &sci::Model<'_>, sets: &[Vec<Vec<f64>>], theta: &[f64]) -> Result<String, String> {
     let mut points = Vec::new();
     let mut batch = sci::Batch::new();
     let inputs = model.loss_inputs().map_err(|e| e.message)?;
+    let ir = model.ir();
+    let loss = ir
+        .function_with_role(&Role::Loss)
+        .and_then(|f| ir.functions.get(f))
+        .ok_or_else(|| format!("`{}` has no loss", model.name()))?;
     let mut owned = Vec::new();
-    for (name, _) in &inputs {
-        let (set, coord) = name
-            .split_once('.')
-            .ok_or_else(|| format!("the loss input `{name}` is no residual's coordinate"))?;
-        let s = sets
-            .get(set)
+    for (k, (name, _)) in inputs.iter().enumerate() {
+        let InputRole::Point { set, coord } = loss.input_role(k + 1) else {
+            return Err(format!(
+                "the loss input `{name}` is no residual's coordinate"
+            ));
+        };
+        let values = sets
+            .get(*set)
+            .and_then(|s| s.get(*coord))
             .ok_or_else(|| format!("no points for `{name}`"))?;
-        let c = s
-            .coords
-            .iter()
-            .position(|c| c == coord)
-            .ok_or_else(|| format!("no points for `{name}`"))?;
-        owned.push((name.clone(), s.values[c].clone()));
+        owned.push((name.clone(), values.clone()));
     }
     for (name, data) in &owned {
         batch.set(name, data);
@@ -554,13 +484,7 @@ mod tests {
         let name = model_name(&compiled, None).unwrap();
         assert_eq!(name, "BurgersPINN");
         let model = compiled.model(&name).unwrap();
-        let hir = compiled
-            .program
-            .models
-            .iter()
-            .find(|m| m.name == name)
-            .unwrap();
-        let sets = draw_points(hir, 0, Some(16)).unwrap();
+        let sets = draw_all(&model.ir().manifest, 0, 0, Some(16)).unwrap();
         let theta = model.params();
         let mut with_sites: Vec<String> = sci::ir::kernels::kernel_sites(model.ir())
             .iter()
@@ -574,7 +498,8 @@ mod tests {
                 "residual.initial",
                 "residual.boundary",
                 "loss",
-                "grad.loss"
+                "grad.loss",
+                "value_and_grad.loss"
             ]
         );
         for function in &with_sites {
@@ -593,9 +518,18 @@ mod tests {
             assert!(out.data.iter().all(|x| x.is_finite()), "{function}");
         }
         // The initial residual's points lie on t = 0, as training draws them.
-        let initial = &sets["initial"];
-        let t = initial.coords.iter().position(|c| c == "t").unwrap();
-        assert!(initial.values[t].iter().all(|&x| x == 0.0));
+        let manifest = &model.ir().manifest;
+        let initial = manifest
+            .point_sets
+            .iter()
+            .position(|s| s.name == "initial")
+            .unwrap();
+        let t = manifest.point_sets[initial]
+            .coords
+            .iter()
+            .position(|c| c.name == "t")
+            .unwrap();
+        assert!(sets[initial][t].iter().all(|&x| x == 0.0));
         let json: serde_json::Value =
             serde_json::from_str(&dump(&model, &sets, &theta).unwrap()).unwrap();
         assert_eq!(json["theta"].as_array().unwrap().len(), theta.len());

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use sci::runtime::{Trajectory, time_span};
+use sci::runtime::Trajectory;
 use sci::stdlib::Error;
 use sci::stdlib::checkpoint;
 use sci::stdlib::data::{Outputs, table_bytes};
@@ -99,7 +99,7 @@ pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, String> {
 
 fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Error> {
     let name = choose_model(compiled, args.model.as_deref(), "with states", |m| {
-        !m.states.is_empty()
+        m.function_with_role(&sci::ir::Role::Rhs).is_some()
     })?;
     note_device(compiled, &name);
     let model = compiled.model(&name)?;
@@ -171,7 +171,7 @@ fn options(args: &RunArgs, compiled: &sci::Compiled, model: &str) -> Result<Solv
             );
         }
     };
-    let span = time_span(&compiled.program, model);
+    let span = compiled.model(model)?.time_span();
     let t0 = args.t0.or(span.map(|s| s.0)).unwrap_or(0.0);
     let t_end = match args.t_end.or(span.map(|s| s.1)) {
         Some(t) => t,

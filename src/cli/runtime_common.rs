@@ -126,7 +126,14 @@ pub fn compile(
     if let Some(ptx) = &device_args.ptx {
         compiler = compiler.ptx_file(ptx);
     }
-    match compiler.compile_source(&path.display().to_string(), &text) {
+    // A `.sir` file is a module in the IR text format, self-described by its manifest.
+    let name = path.display().to_string();
+    let result = if path.extension().is_some_and(|e| e == "sir") {
+        compiler.compile_ir(&name, &text)
+    } else {
+        compiler.compile_source(&name, &text)
+    };
+    match result {
         Ok(compiled) => {
             err!(
                 "{}",
@@ -180,9 +187,9 @@ pub fn choose_model(
     compiled: &Compiled,
     name: Option<&str>,
     what: &str,
-    wanted: impl Fn(&sci::lang::hir::ModelHir) -> bool,
+    wanted: impl Fn(&sci::Module) -> bool,
 ) -> Result<String, Error> {
-    let models = &compiled.program.models;
+    let models: Vec<&sci::Module> = compiled.models().collect();
     if let Some(name) = name {
         return models
             .iter()

@@ -97,7 +97,7 @@ pub fn run(args: &TrainArgs, color: bool) -> Result<ExitCode, String> {
         Err(code) => return Ok(code),
     };
     let name = match choose_model(&compiled, args.model.as_deref(), "with a loss", |m| {
-        m.loss.is_some()
+        m.function_with_role(&sci::ir::Role::Loss).is_some()
     }) {
         Ok(name) => name,
         Err(e) => return Ok(report(&e)),

@@ -10,19 +10,17 @@
 
 use std::path::{Path, PathBuf};
 
-use sci_lang::lower::{LossInput, loss_inputs};
 use sci_stdlib::Error;
 use sci_stdlib::checkpoint::{Checkpoint, ParamBlock};
 use sci_stdlib::data::{Table, names_columns, read_table};
 use sci_stdlib::ode::{self, SolveOptions};
 use sci_stdlib::optim::Objective;
-use sci_stdlib::sample::{SampleSpec, Sampling, sample};
 
-use super::simulate::time_span;
 use super::system::CompiledSystem;
 use crate::Compiled;
 use crate::jit::{Batch, Model};
-use crate::lang::hir;
+use sci_ir::manifest::DataSource;
+use sci_ir::{InputRole, Manifest, Role};
 
 /// Choices for a training run that the model does not state.
 #[derive(Clone, Debug)]
@@ -50,15 +48,6 @@ impl Default for TrainSetup {
     }
 }
 
-/// The residual points of one residual: the indices of its coordinate inputs and how to
-/// draw them.
-struct ResidualPoints {
-    /// The residual that opens the point set (its declaration index seeds the draw).
-    residual: usize,
-    inputs: Vec<usize>,
-    spec: SampleSpec,
-}
-
 /// A trajectory input: filled from an ODE solve at the times of a data set.
 struct TrajInput {
     /// Index of the `DATA.traj` input among the loss inputs.
@@ -77,7 +66,8 @@ pub struct Trainer<'c> {
     system: Option<CompiledSystem<'c>>,
     names: Vec<String>,
     buffers: Vec<Vec<f64>>,
-    residuals: Vec<ResidualPoints>,
+    /// Per point set of the manifest, the loss inputs of its coordinates.
+    point_inputs: Vec<Vec<usize>>,
     trajectories: Vec<TrajInput>,
     seed: u64,
     t0: f64,
@@ -87,68 +77,87 @@ pub struct Trainer<'c> {
 
 impl<'c> Trainer<'c> {
     /// The training objective of model `name`: draws the first collocation points, reads
-    /// the data files.
+    /// the data files. Everything it needs comes from the model's IR manifest (the roles of
+    /// the loss's inputs, the point sets, the data sources, the time span).
     pub fn new(
         compiled: &'c Compiled,
         name: &str,
         setup: TrainSetup,
     ) -> Result<Trainer<'c>, Error> {
-        let model = compiled.model(name)?;
-        let hir = compiled
-            .program
-            .models
-            .iter()
-            .find(|m| m.name == name)
-            .ok_or_else(|| Error::input(format!("There is no model called `{name}`.")))?;
-        if hir.loss.is_none() {
+        Trainer::for_model(compiled.model(name)?, setup)
+    }
+
+    /// [`Trainer::new`] for a compiled model.
+    pub fn for_model(model: Model<'c>, setup: TrainSetup) -> Result<Trainer<'c>, Error> {
+        let ir = model.ir();
+        let name = model.name();
+        let Some(loss) = ir
+            .function_with_role(&Role::Loss)
+            .and_then(|f| ir.functions.get(f))
+        else {
             return Err(Error::input(format!(
                 "Model `{name}` has no loss, so there is nothing to train."
             ))
             .with_help("add `loss = …` to the model, or solve it with `sci run`"));
-        }
-        let inputs = loss_inputs(hir);
+        };
+        let names: Vec<String> = model.loss_inputs()?.into_iter().map(|(n, _)| n).collect();
+        // The meaning of each loss input after θ, in the order of `names`.
+        let roles: Vec<InputRole> = (1..=names.len())
+            .map(|k| loss.input_role(k).clone())
+            .collect();
+        let manifest = &ir.manifest;
         let mut trainer = Trainer {
             model,
             system: None,
-            names: inputs.iter().map(LossInput::name).collect(),
-            buffers: vec![Vec::new(); inputs.len()],
-            residuals: Vec::new(),
+            buffers: vec![Vec::new(); names.len()],
+            names,
+            point_inputs: point_inputs(manifest, &roles)?,
             trajectories: Vec::new(),
             seed: setup.seed,
-            t0: time_span(&compiled.program, name).map_or(0.0, |(t0, _)| t0),
+            t0: manifest.time_span.map_or(0.0, |(t0, _)| t0),
             solve: setup.solve.clone(),
             evaluations: 0,
         };
-        trainer.residuals = residual_points(hir, &inputs)?;
-        for (k, input) in inputs.iter().enumerate() {
-            match input {
-                LossInput::Coord { .. } => {}
-                LossInput::Data { data, .. } => {
-                    trainer.buffers[k] = read_data(hir, data, &setup)?;
+        for (k, role) in roles.iter().enumerate() {
+            match role {
+                InputRole::Data { data } => {
+                    trainer.buffers[k] = read_data(data_source(manifest, *data)?, &setup)?;
                 }
-                LossInput::Trajectory {
-                    data, time_column, ..
-                } => {
-                    let rows_input = inputs
+                InputRole::Trajectory { data, time_column } => {
+                    let source = data_source(manifest, *data)?;
+                    let rows_input = roles
                         .iter()
-                        .position(|i| matches!(i, LossInput::Data { data: d, .. } if d == data))
+                        .position(|r| *r == InputRole::Data { data: *data })
                         .ok_or_else(|| {
-                            Error::numerical(format!("the data set `{data}` has no rows input"))
+                            Error::numerical(format!(
+                                "the data set `{}` has no rows input",
+                                source.name
+                            ))
                         })?;
-                    let width = data_width(hir, data);
                     let times: Vec<f64> = trainer.buffers[rows_input]
                         .iter()
                         .skip(*time_column)
-                        .step_by(width.max(1))
+                        .step_by(source.columns.len().max(1))
                         .copied()
                         .collect();
                     trainer.trajectories.push(TrajInput {
                         input: k,
-                        name: input.name(),
-                        data: data.clone(),
-                        column: column_name(hir, data, *time_column),
+                        name: trainer.names[k].clone(),
+                        data: source.name.clone(),
+                        column: source
+                            .columns
+                            .get(*time_column)
+                            .cloned()
+                            .unwrap_or_else(|| format!("#{}", time_column + 1)),
                         times,
                     });
+                }
+                InputRole::Point { .. } => {}
+                other => {
+                    return Err(Error::numerical(format!(
+                        "the loss of `{name}` has an input the trainer cannot fill ({})",
+                        sci_ir::print::format_input_role(other)
+                    )));
                 }
             }
         }
@@ -231,12 +240,9 @@ impl<'c> Trainer<'c> {
 
     /// Draws every residual's points for resampling round `round`.
     fn draw(&mut self, round: u64) -> Result<(), Error> {
-        for points in &self.residuals {
-            let seed = self
-                .seed
-                .wrapping_add((points.residual as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let coords = sample(&points.spec, seed, round)?;
-            for (&input, values) in points.inputs.iter().zip(coords) {
+        let sets = super::points::draw_all(&self.model.ir().manifest, self.seed, round, None)?;
+        for (inputs, coords) in self.point_inputs.iter().zip(sets) {
+            for (&input, values) in inputs.iter().zip(coords) {
                 self.buffers[input] = values;
             }
         }
@@ -353,70 +359,39 @@ impl Objective for Trainer<'_> {
     }
 }
 
-/// The collocation specs of every point set (residuals sampled alike share one,
-/// `ModelHir::point_set`), with the indices of their coordinate inputs.
-fn residual_points(
-    hir: &hir::ModelHir,
-    inputs: &[LossInput],
-) -> Result<Vec<ResidualPoints>, Error> {
+/// The indices of every point set's coordinate inputs among the loss inputs after θ
+/// (`roles`), per set of the manifest.
+fn point_inputs(manifest: &Manifest, roles: &[InputRole]) -> Result<Vec<Vec<usize>>, Error> {
     let mut out = Vec::new();
-    for (k, r) in hir.point_sets() {
-        let domain = hir.domains.get(r.domain.index()).ok_or_else(|| {
-            Error::numerical(format!(
-                "the domain of residual `{}` does not exist",
-                r.name
-            ))
-        })?;
-        let mut idx = Vec::new();
-        for c in &domain.coords {
-            let k = inputs
+    for (set, points) in manifest.point_sets.iter().enumerate() {
+        let mut inputs = Vec::with_capacity(points.coords.len());
+        for (coord, c) in points.coords.iter().enumerate() {
+            let k = roles
                 .iter()
-                .position(|i| {
-                    matches!(i, LossInput::Coord { residual, coord } if residual == &r.name && coord == &c.name)
-                })
+                .position(|r| *r == InputRole::Point { set, coord })
                 .ok_or_else(|| {
-                    Error::numerical(format!("the loss has no input `{}.{}`", r.name, c.name))
+                    Error::numerical(format!(
+                        "the loss has no input `{}.{}`",
+                        points.name, c.name
+                    ))
                 })?;
-            idx.push(k);
+            inputs.push(k);
         }
-        out.push(ResidualPoints {
-            residual: k,
-            inputs: idx,
-            spec: SampleSpec {
-                bounds: domain.coords.iter().map(|c| (c.lo, c.hi)).collect(),
-                fixed: r.fixed.iter().map(|f| f.alternatives.clone()).collect(),
-                points: r.points,
-                sampling: match r.sampling {
-                    hir::Sampling::Uniform => Sampling::Uniform,
-                    hir::Sampling::LatinHypercube => Sampling::LatinHypercube,
-                    hir::Sampling::Sobol => Sampling::Sobol,
-                },
-            },
-        });
+        out.push(inputs);
     }
     Ok(out)
 }
 
-/// The declaration of data set `data`.
-fn data_decl<'h>(hir: &'h hir::ModelHir, data: &str) -> Option<&'h hir::DataHir> {
-    hir.data.iter().find(|d| d.name == data)
+/// Data source `k` of the manifest.
+fn data_source(manifest: &Manifest, k: usize) -> Result<&DataSource, Error> {
+    manifest
+        .data
+        .get(k)
+        .ok_or_else(|| Error::numerical(format!("the model has no data source {k}")))
 }
 
-/// The name of column `k` of data set `data`, as declared.
-fn column_name(hir: &hir::ModelHir, data: &str, k: usize) -> String {
-    data_decl(hir, data)
-        .and_then(|d| d.columns.get(k))
-        .map_or_else(|| format!("#{}", k + 1), |(name, _)| name.clone())
-}
-
-fn data_width(hir: &hir::ModelHir, data: &str) -> usize {
-    data_decl(hir, data).map_or(0, |d| d.columns.len())
-}
-
-/// The rows of data set `data`: its declared columns, in declared order, row-major.
-fn read_data(hir: &hir::ModelHir, data: &str, setup: &TrainSetup) -> Result<Vec<f64>, Error> {
-    let d = data_decl(hir, data)
-        .ok_or_else(|| Error::numerical(format!("the data set `{data}` does not exist")))?;
+/// The rows of data source `d`: its declared columns, in declared order, row-major.
+fn read_data(d: &DataSource, setup: &TrainSetup) -> Result<Vec<f64>, Error> {
     let path = setup.data_dir.join(&d.path);
     let table = read_table(&path)?;
     let columns = if names_columns(&path) {
@@ -451,9 +426,9 @@ fn read_data(hir: &hir::ModelHir, data: &str, setup: &TrainSetup) -> Result<Vec<
 }
 
 /// The declared columns of data set `d` by name, from a table whose header names them.
-fn columns_by_name(table: &Table, d: &hir::DataHir, path: &Path) -> Result<Vec<Vec<f64>>, Error> {
+fn columns_by_name(table: &Table, d: &DataSource, path: &Path) -> Result<Vec<Vec<f64>>, Error> {
     let mut columns = Vec::with_capacity(d.columns.len());
-    for (name, _) in &d.columns {
+    for name in &d.columns {
         let column = table.column(name).ok_or_else(|| {
             Error::input(format!(
                 "The data file `{}` has no column `{name}`; its columns are: {}.",
@@ -463,11 +438,7 @@ fn columns_by_name(table: &Table, d: &hir::DataHir, path: &Path) -> Result<Vec<V
             .with_help(format!(
                 "the model declares `data {}({})`; name the file's header row to match",
                 d.name,
-                d.columns
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                d.columns.join(", ")
             ))
         })?;
         columns.push(column);
@@ -476,9 +447,8 @@ fn columns_by_name(table: &Table, d: &hir::DataHir, path: &Path) -> Result<Vec<V
 }
 
 /// The declared columns of data set `d` in order, from a table without a header (NPY).
-fn columns_in_order(table: &Table, d: &hir::DataHir, path: &Path) -> Result<Vec<Vec<f64>>, Error> {
-    let declared: Vec<&str> = d.columns.iter().map(|(n, _)| n.as_str()).collect();
-    (0..declared.len())
+fn columns_in_order(table: &Table, d: &DataSource, path: &Path) -> Result<Vec<Vec<f64>>, Error> {
+    (0..d.columns.len())
         .map(|k| table.columns.get(k).and_then(|c| table.column(c)))
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| {
@@ -486,9 +456,9 @@ fn columns_in_order(table: &Table, d: &hir::DataHir, path: &Path) -> Result<Vec<
                 "The data file `{}` has {} column(s), but the model declares {}: `data {}({})`.",
                 path.display(),
                 table.columns.len(),
-                declared.len(),
+                d.columns.len(),
                 d.name,
-                declared.join(", ")
+                d.columns.join(", ")
             ))
             .with_help(
                 "an .npy file has no header: declare one name per column of the array, in order",

@@ -12,11 +12,12 @@
 //! marks the user's mistakes (the CLI exits with status 2 for those).
 
 pub mod fit;
+pub mod points;
 pub mod simulate;
 pub mod system;
 
 pub use fit::{TrainSetup, Trainer};
-pub use simulate::{Trajectory, time_span};
+pub use simulate::Trajectory;
 pub use system::CompiledSystem;
 
 use crate::jit::JitError;

@@ -8,7 +8,6 @@ use sci_stdlib::ode::{self, SolveOptions, SolveStats};
 use super::element_names;
 use super::system::CompiledSystem;
 use crate::jit::Model;
-use crate::lang::hir;
 
 /// A solution of an ODE model at the requested times.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,17 +57,13 @@ impl Trajectory {
     }
 }
 
-/// The time span a model declares with a domain over `t` alone
-/// (`domain time: t in [0, 40]`), if it has one.
-pub fn time_span(program: &hir::Program, model: &str) -> Option<(f64, f64)> {
-    let m = program.models.iter().find(|m| m.name == model)?;
-    m.domains.iter().find_map(|d| match d.coords.as_slice() {
-        [c] if c.name == "t" => Some((c.lo, c.hi)),
-        _ => None,
-    })
-}
-
 impl Model<'_> {
+    /// The time span the model declares with a domain over `t` alone
+    /// (`domain time: t in [0, 40]`), if it has one (from its IR manifest).
+    pub fn time_span(&self) -> Option<(f64, f64)> {
+        self.ir().manifest.time_span
+    }
+
     /// Solves the model's ODE at parameters `p` (see [`Model::params`] for the defaults).
     pub fn simulate(&self, p: &[f64], options: &SolveOptions) -> Result<Trajectory, Error> {
         self.simulate_with_progress(p, options, &mut |_| {})
