@@ -9,6 +9,7 @@
 //! `inputs.json`, check their values against sci's, and time the same work; `bench/report.py`
 //! puts the two side by side. See `bench/README.md`.
 
+use sci::Simplify;
 use sci::stdlib::ode::{JacobianKind, Method, SolveOptions};
 use sci::stdlib::sample::{SampleSpec, Sampling, sample};
 use serde_json::{Value, json};
@@ -38,9 +39,18 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 /// The back end every timed compilation uses (`--backend`, Cranelift by default).
 static BACKEND: OnceLock<sci::BackendKind> = OnceLock::new();
 
+/// Which functions the pass pipeline simplifies (`--simplify off|training|all`; the
+/// compiler's default when not given), to measure what simplification does to run and
+/// compile times.
+static SIMPLIFY: OnceLock<Simplify> = OnceLock::new();
+
 /// A compiler for the chosen back end.
 fn compiler() -> sci::Compiler {
-    sci::Compiler::new().backend(*BACKEND.get().unwrap_or(&sci::BackendKind::Cranelift))
+    let c = sci::Compiler::new().backend(*BACKEND.get().unwrap_or(&sci::BackendKind::Cranelift));
+    match SIMPLIFY.get() {
+        Some(&which) => c.simplify(which),
+        None => c,
+    }
 }
 
 fn main() {
@@ -94,6 +104,18 @@ fn run(args: &[String]) -> Res<()> {
         .into());
     }
     let _ = BACKEND.set(backend);
+    let simplify = match flag(args, "--simplify").as_deref() {
+        None => None,
+        Some("off") => Some(Simplify::Off),
+        Some("training") => Some(Simplify::Training),
+        Some("all") => Some(Simplify::All),
+        Some(other) => {
+            return Err(format!("`--simplify {other}`: use off, training or all").into());
+        }
+    };
+    if let Some(which) = simplify {
+        let _ = SIMPLIFY.set(which);
+    }
     let write_inputs = !args.iter().any(|a| a == "--no-inputs");
     std::fs::create_dir_all(&data_dir)?;
     if let Some(dir) = out.parent() {

@@ -53,8 +53,8 @@ use entries::{Entries, Entry};
 use crate::{Compiled, Tensor};
 pub(crate) use device::DeviceSetup;
 use sci_codegen::{CompiledModule, Signature};
-use sci_ir::manifest::DerivativeKind;
-use sci_ir::{InputRole, Module, Role};
+use sci_ir::Module;
+use sci_passes::pipeline::{self, Derivatives};
 use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -162,52 +162,18 @@ impl From<sci_codegen::CallError> for JitError {
     }
 }
 
-/// Name of the `rhs` Jacobian with respect to the state (`∂rhs/∂y`), added to model modules.
-pub const JACOBIAN: &str = "jacobian.rhs";
-/// Name of the gradient of `loss` with respect to θ, added to model modules.
-pub const LOSS_GRAD: &str = "grad.loss";
-/// Name of `[loss, ∂loss/∂θ...]` in one function (the forward pass once, its values reused by
-/// the reverse sweep; inputs as `loss`), added to model modules.
-pub const LOSS_VALUE_GRAD: &str = "value_and_grad.loss";
-/// Name of the CSR values of `∂rhs/∂y` (see [`Model::jacobian_sparsity`]), added to model
-/// modules by the JIT.
-pub const SPARSE_JACOBIAN: &str = "sparse_jacobian.rhs";
-
-/// Name of `∂rhs/∂y · v` (inputs `t, y, θ, v`), added to model modules by the JIT for the
-/// ODE solvers (Newton iterations, sensitivities).
-pub const JVP_RHS_STATE: &str = "jvp.rhs.y";
-/// Name of `∂rhs/∂θ · v` (inputs `t, y, θ, v`), added by the JIT for forward sensitivities.
-pub const JVP_RHS_PARAMS: &str = "jvp.rhs.p";
-/// Name of `∂y0/∂θ · v` (inputs `θ, v`), added by the JIT for forward sensitivities.
-pub const JVP_Y0: &str = "jvp.y0";
-/// Name of the dense `∂rhs/∂θ` (inputs as `rhs`, row-major `n × p`), added by the JIT:
-/// forward sensitivities need `∂f/∂θ · e_j` for every parameter, and one reverse-mode
-/// Jacobian is far cheaper than `p` products when networks make `p` large.
-pub const PARAM_JACOBIAN: &str = "jacobian.rhs.p";
-
-/// Name of the gradient of `loss` with respect to its batched input `input` (a data set's
-/// trajectory `obs.traj`), added by the JIT so fits through ODE solutions can chain it with
-/// the sensitivities.
-pub fn loss_grad_wrt(input: &str) -> String {
-    format!("grad.loss.{input}")
-}
+pub use sci_passes::pipeline::{
+    JACOBIAN, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, LOSS_GRAD, LOSS_VALUE_GRAD, PARAM_JACOBIAN,
+    SPARSE_JACOBIAN, loss_grad_wrt,
+};
 
 /// The structure of a sparse matrix in compressed sparse row form: the columns of row `r`
 /// are `col_idx[row_ptr[r]..row_ptr[r + 1]]`, sorted; values come in the same order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CsrPattern {
-    pub n_rows: usize,
-    pub n_cols: usize,
-    pub row_ptr: Vec<usize>,
-    pub col_idx: Vec<usize>,
-    /// Sweeps (colours) one evaluation of the values takes, instead of `n_cols` for a dense
-    /// forward-mode Jacobian.
-    pub n_colors: usize,
-    /// Whether the values are computed element-locally (each entry from its body's local
-    /// derivative, about the cost of one right-hand side) rather than by `n_colors`
-    /// compressed sweeps.
-    pub element_local: bool,
-}
+/// `n_colors` is the sweeps (colours) one evaluation of the values takes, instead of
+/// `n_cols` for a dense forward-mode Jacobian; `element_local` says whether the values are
+/// computed element-locally (each entry from its body's local derivative, about the cost of
+/// one right-hand side) rather than by `n_colors` compressed sweeps.
+pub use sci_passes::pipeline::SparsePattern as CsrPattern;
 
 /// The compiled code of one module.
 pub(crate) struct NativeModule {
@@ -253,19 +219,20 @@ impl fmt::Debug for Native {
     }
 }
 
-/// Compiles `modules` with `backend`, adding derivative functions when `derivatives`, and
-/// moves their batched functions to the device of `setup`.
+/// Compiles `modules` with `backend` after the pass pipeline's back stage (`passes`: the
+/// derivative functions, simplification), and moves their batched functions to the device
+/// of `setup`.
 pub(crate) fn build(
     modules: &[Module],
     backend: BackendKind,
-    derivatives: bool,
+    passes: &pipeline::Options,
     setup: &DeviceSetup,
     threads: usize,
 ) -> Result<Native, String> {
     let mut out = Vec::new();
     if backend != BackendKind::None {
         for m in modules {
-            out.push(compile_module(m, backend, derivatives, threads)?);
+            out.push(compile_module(m, backend, passes, threads)?);
         }
         out = device::place_all(out, setup)?;
     }
@@ -278,93 +245,22 @@ pub(crate) fn build(
     })
 }
 
-/// The module the runtime compiles for `m`: `m` with every derivative function the JIT
-/// adds ([`with_derivatives`], the runtime's Jacobian-vector products and gradients, the
-/// sparse Jacobian), in the JIT's order. PTX for [`Device::Cuda`] must be written for this
-/// module: kernel names carry function indices.
-pub fn runtime_module(m: &Module) -> Module {
-    let (mut ir, mut missing) = with_derivatives(m);
-    add_runtime_derivatives(&mut ir, &mut missing);
-    add_sparse_jacobian(&mut ir, &mut missing);
-    ir
+/// The module the runtime compiles for `m`: the pass pipeline's back stage
+/// (`sci_passes::pipeline`) with every derivative function the runtime uses (those of
+/// [`with_derivatives`], the Jacobian-vector products and gradients of the solvers and fits,
+/// the sparse Jacobian). PTX for [`Device::Cuda`] must be written for this module: kernel
+/// names carry function indices.
+pub fn runtime_module(m: &Module) -> Result<Module, String> {
+    Ok(pipeline::back(m, &pipeline::Options::new(Derivatives::Runtime))?.0)
 }
 
-/// `m` with the derivative functions the embedding API and C hosts use: [`JACOBIAN`]
-/// (`∂rhs/∂y`, inputs as `rhs`) when `m` has `rhs`, and [`LOSS_GRAD`] (`∂loss/∂θ`, inputs
-/// as `loss`) when it has `loss`. Also returns, per derivative that could not be built, why.
-pub fn with_derivatives(m: &Module) -> (Module, HashMap<String, String>) {
-    let mut ir = m.clone();
-    let mut missing = HashMap::new();
-    add_derivative(&mut ir, &Role::Rhs, JACOBIAN, &mut missing, |m, f| {
-        sci_passes::ad::jacobian(m, f, 1)
-    });
-    add_derivative(&mut ir, &Role::Loss, LOSS_GRAD, &mut missing, |m, f| {
-        sci_passes::ad::grad(m, f, &[0])
-    });
-    add_derivative(
-        &mut ir,
-        &Role::Loss,
-        LOSS_VALUE_GRAD,
-        &mut missing,
-        |m, f| sci_passes::ad::value_and_grad(m, f, &[0]),
-    );
-    // The gradient's reverse map recomputes the residuals' forward pass: merged with the
-    // value's map, it is computed once.
-    sci_passes::fuse::share_point_work(&mut ir);
-    (ir, missing)
-}
-
-/// Adds the derivative functions the runtime (`sci run`, `sci train`) needs and C hosts do
-/// not: the Jacobian-vector products of `rhs` and `y0` ([`JVP_RHS_STATE`],
-/// [`JVP_RHS_PARAMS`], [`JVP_Y0`]) and the gradients of `loss` with respect to its
-/// trajectory inputs ([`loss_grad_wrt`]).
-fn add_runtime_derivatives(ir: &mut Module, missing: &mut HashMap<String, String>) {
-    if ir.function_with_role(&Role::Rhs).is_some() {
-        add_derivative(ir, &Role::Rhs, JVP_RHS_STATE, missing, |m, f| {
-            sci_passes::ad::jvp(m, f, &[1])
-        });
-        if ir.params.len > 0 {
-            add_derivative(ir, &Role::Rhs, JVP_RHS_PARAMS, missing, |m, f| {
-                sci_passes::ad::jvp(m, f, &[2])
-            });
-            add_derivative(ir, &Role::InitialState, JVP_Y0, missing, |m, f| {
-                sci_passes::ad::jvp(m, f, &[0])
-            });
-            // Element-local for grids reading scalar parameters (one pass over the grid),
-            // else forward or reverse mode by size.
-            add_derivative(ir, &Role::Rhs, PARAM_JACOBIAN, missing, |m, f| {
-                sci_passes::sparsity::dense_jacobian(m, f, 2)
-            });
-        }
-    }
-    for (k, input) in trajectory_inputs(ir) {
-        add_derivative(ir, &Role::Loss, &loss_grad_wrt(&input), missing, |m, f| {
-            sci_passes::ad::grad(m, f, &[k])
-        });
-    }
-}
-
-/// The trajectory inputs of `loss` (filled from ODE solves): position and name.
-fn trajectory_inputs(ir: &Module) -> Vec<(usize, String)> {
-    let Some(loss) = ir
-        .function_with_role(&Role::Loss)
-        .and_then(|f| ir.functions.get(f))
-    else {
-        return Vec::new();
-    };
-    (0..loss.inputs().len())
-        .filter(|&k| matches!(loss.input_role(k), InputRole::Trajectory { .. }))
-        .map(|k| (k, input_name(loss, k)))
-        .collect()
-}
-
-/// The name of input `k` of `f` (`in3` where it has none).
-fn input_name(f: &sci_ir::Function, k: usize) -> String {
-    f.inputs()
-        .get(k)
-        .and_then(|v| f.values.get(*v))
-        .and_then(|v| v.name.clone())
-        .unwrap_or_else(|| format!("in{k}"))
+/// `m` through the pass pipeline's back stage with the derivative functions the embedding
+/// API and C hosts use: [`JACOBIAN`] (`∂rhs/∂y`, inputs as `rhs`) when `m` has `rhs`, and
+/// [`LOSS_GRAD`] and [`LOSS_VALUE_GRAD`] (inputs as `loss`) when it has `loss`. Also
+/// returns, per derivative that could not be built, why.
+pub fn with_derivatives(m: &Module) -> Result<(Module, HashMap<String, String>), String> {
+    let (ir, added) = pipeline::back(m, &pipeline::Options::new(Derivatives::Api))?;
+    Ok((ir, added.missing))
 }
 
 /// The module a back end compiles: for the CPU back ends (Cranelift, LLVM) every `map` it
@@ -384,20 +280,10 @@ pub fn batch_major(ir: &Module, backend: BackendKind) -> Cow<'_, Module> {
 fn compile_module(
     m: &Module,
     backend: BackendKind,
-    derivatives: bool,
+    passes: &pipeline::Options,
     threads: usize,
 ) -> Result<NativeModule, String> {
-    let (mut ir, mut missing) = if derivatives {
-        with_derivatives(m)
-    } else {
-        (m.clone(), HashMap::new())
-    };
-    let sparsity = if derivatives {
-        add_runtime_derivatives(&mut ir, &mut missing);
-        add_sparse_jacobian(&mut ir, &mut missing)
-    } else {
-        None
-    };
+    let (ir, added) = pipeline::back(m, passes)?;
     let mut native = batch_major(&ir, backend);
     if matches!(backend, BackendKind::Cranelift | BackendKind::Llvm) {
         // Each tile body becomes a function of its own, which the JITs' tile runtime calls
@@ -420,87 +306,10 @@ fn compile_module(
         entries: Entries::find(&ir, code.as_ref()),
         ir,
         code,
-        missing,
-        sparsity,
+        missing: added.missing,
+        sparsity: added.sparsity,
         gpu: None,
         scratch: Mutex::new(Vec::new()),
-    })
-}
-
-/// Adds [`SPARSE_JACOBIAN`] (sparsity detection, colouring, compressed AD) when `ir` has
-/// `rhs`, and returns its pattern.
-fn add_sparse_jacobian(
-    ir: &mut Module,
-    missing: &mut HashMap<String, String>,
-) -> Option<CsrPattern> {
-    let rhs = ir.function_with_role(&Role::Rhs)?;
-    match sci_passes::sparsity::sparse_jacobian(ir, rhs, 1) {
-        Ok(sj) => {
-            let mut values = sj.values;
-            values.name = SPARSE_JACOBIAN.to_string();
-            ir.functions.push(values);
-            Some(CsrPattern {
-                n_rows: sj.n_rows,
-                n_cols: sj.n_cols,
-                row_ptr: sj.row_ptr,
-                col_idx: sj.col_idx,
-                n_colors: sj.n_colors,
-                element_local: sj.element_local,
-            })
-        }
-        Err(e) => {
-            missing.insert(SPARSE_JACOBIAN.to_string(), e.message);
-            None
-        }
-    }
-}
-
-/// Adds `name` = `derive(f)` to `ir`, where `f` is the function with role `of`, when `ir`
-/// has one (the derivative's role is set by the pass that builds it).
-fn add_derivative(
-    ir: &mut Module,
-    of: &Role,
-    name: &str,
-    missing: &mut HashMap<String, String>,
-    derive: impl Fn(&Module, sci_ir::FuncId) -> Result<sci_ir::Function, sci_passes::ad::AdError>,
-) {
-    let Some(f) = ir.function_with_role(of) else {
-        missing.insert(
-            name.to_string(),
-            format!("the model has no `{of}` function"),
-        );
-        return;
-    };
-    match derive(ir, f) {
-        Ok(mut g) => match too_large(&g) {
-            Some(ty) => {
-                missing.insert(
-                    name.to_string(),
-                    format!(
-                        "it would hold a value of type {ty}, more than the {} elements compiled \
-                         code and the interpreter support; large systems use the sparse Jacobian",
-                        sci_ir::interp::MAX_ELEMENTS
-                    ),
-                );
-            }
-            None => {
-                g.name = name.to_string();
-                ir.functions.push(g);
-            }
-        },
-        Err(e) => {
-            missing.insert(name.to_string(), e.message);
-        }
-    }
-}
-
-/// The type of the first value of `g` larger than any back end evaluates (the dense
-/// Jacobian of a large system): such a derivative is left out, and the rest of the program
-/// compiles.
-fn too_large(g: &sci_ir::Function) -> Option<&sci_ir::Type> {
-    g.values.iter().map(|(_, v)| &v.ty).find(|ty| {
-        ty.element_count()
-            .is_none_or(|n| n > sci_ir::interp::MAX_ELEMENTS)
     })
 }
 
@@ -642,10 +451,15 @@ impl Compiled {
             .drain(..)
             .find(|m| m.name == "functions")
             .ok_or_else(|| JitError::new(format!("`{name}` lowered to no function.")))?;
-        sci_passes::ad::expand_derivatives(&mut module).map_err(|d| JitError::new(render(&d)))?;
+        pipeline::front(&mut module).map_err(|d| JitError::new(render(&d)))?;
         let native = Arc::new(
-            compile_module(&module, self.native.backend, false, self.native.threads)
-                .map_err(JitError::new)?,
+            compile_module(
+                &module,
+                self.native.backend,
+                &pipeline::Options::new(Derivatives::None),
+                self.native.threads,
+            )
+            .map_err(JitError::new)?,
         );
         if native.code.index_of(&symbol).is_none() {
             return Err(JitError::new(format!("`{symbol}` was not compiled.")));
@@ -986,7 +800,7 @@ impl<'c> Model<'c> {
             .iter()
             .position(|a| a.name == input)
             .ok_or_else(|| self.no_function(&loss_grad_wrt(input)))?;
-        let role = Role::derivative(DerivativeKind::Gradient, &Role::Loss, &[k]);
+        let role = pipeline::loss_grad_role(k);
         let name = self
             .m
             .ir

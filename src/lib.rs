@@ -42,6 +42,8 @@ pub use sci_ir as ir;
 pub use sci_ir::Module;
 pub use sci_ir::interp::Tensor;
 pub use sci_lang as lang;
+pub use sci_passes as passes;
+pub use sci_passes::pipeline::Simplify;
 pub use sci_stdlib as stdlib;
 
 /// The source texts of one compilation, by [`FileId`].
@@ -151,16 +153,14 @@ pub fn lower(program: &hir::Program) -> Result<Vec<Module>, Vec<Diagnostic>> {
     }
 }
 
-/// Replaces the `deriv` placeholders (`d(u, x)`, `grad`, `hessian`, `laplacian`) of every
-/// module by derivative code; returns the problems found.
+/// The front stage of the pass pipeline (`sci_passes::pipeline`) on every module: the
+/// `deriv` placeholders (`d(u, x)`, `grad`, `hessian`, `laplacian`) replaced by derivative
+/// code, maps over the same points merged; returns the problems found.
 fn expand_derivatives(modules: &mut [Module]) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     for module in modules {
-        if let Err(errs) = sci_passes::ad::expand_derivatives(module) {
+        if let Err(errs) = sci_passes::pipeline::front(module) {
             diagnostics.extend(errs);
-        } else {
-            // Residuals on one point set share the network's values and derivatives there.
-            sci_passes::fuse::share_point_work(module);
         }
     }
     diagnostics
@@ -268,6 +268,8 @@ pub const FUNCTIONS_MODULE: &str = "functions";
 pub struct Compiler {
     backend: BackendKind,
     derivatives: bool,
+    /// Which functions the pass pipeline simplifies with e-graphs before code generation.
+    simplify: sci_passes::pipeline::Simplify,
     /// The device batched functions run on (see [`jit::Device`]).
     device: jit::DeviceSetup,
     /// Threads for the tiles of batched maps (0: all cores).
@@ -279,6 +281,7 @@ impl Default for Compiler {
         Compiler {
             backend: BackendKind::default(),
             derivatives: true,
+            simplify: sci_passes::pipeline::SIMPLIFY_BY_DEFAULT,
             device: jit::DeviceSetup::default(),
             threads: 0,
         }
@@ -310,6 +313,14 @@ impl Compiler {
     /// Whether to build and compile the derivative functions (on by default).
     pub fn derivatives(mut self, on: bool) -> Compiler {
         self.derivatives = on;
+        self
+    }
+
+    /// Which functions to simplify with e-graphs (IEEE-safe rules: results keep their
+    /// bits) before generating code: by default those training calls thousands of times
+    /// (`Simplify::Training`); see `docs/simplification.md` for what it costs and gains.
+    pub fn simplify(mut self, which: sci_passes::pipeline::Simplify) -> Compiler {
+        self.simplify = which;
         self
     }
 
@@ -378,7 +389,14 @@ impl Compiler {
         jit::build(
             modules,
             self.backend,
-            self.derivatives,
+            &sci_passes::pipeline::Options {
+                derivatives: if self.derivatives {
+                    sci_passes::pipeline::Derivatives::Runtime
+                } else {
+                    sci_passes::pipeline::Derivatives::None
+                },
+                simplify: self.simplify,
+            },
             &self.device,
             self.threads,
         )

@@ -91,7 +91,7 @@ fn derivative_functions_in_the_text_are_rebuilt_not_duplicated() {
         .compile_source("lv.sci", &example("lotka_volterra.sci"))
         .unwrap();
     // The runtime's module: rhs, its Jacobians and products, all with roles.
-    let full = sci::jit::runtime_module(&source.modules[0]);
+    let full = sci::jit::runtime_module(&source.modules[0]).unwrap();
     let text = sci::ir::print_module(&full);
     assert!(text.contains("role jvp[1](rhs)"), "{text}");
     let ir = sci::Compiler::new().compile_ir("lv.sir", &text).unwrap();

@@ -66,7 +66,7 @@ fn compiled_module(path: &str) -> sci::Module {
     let analysis = sci::analyze(sci::diag::FileId(0), &text);
     assert!(!analysis.has_errors(), "{:?}", analysis.diagnostics);
     assert_eq!(analysis.modules.len(), 1);
-    sci::jit::runtime_module(&analysis.modules[0])
+    sci::jit::runtime_module(&analysis.modules[0]).unwrap()
 }
 
 #[test]

@@ -198,7 +198,8 @@ fn check_wrt(f: &Function, wrt: &[usize]) -> Result<(), AdError> {
     Ok(())
 }
 
-fn input_name(f: &Function, k: usize) -> String {
+/// The name of input `k` of `f` (`in3` where it has none).
+pub(crate) fn input_name(f: &Function, k: usize) -> String {
     f.inputs()
         .get(k)
         .and_then(|id| f.values.get(*id))

@@ -11,6 +11,7 @@
 pub mod ad;
 pub mod cleanup;
 pub mod fuse;
+pub mod pipeline;
 pub mod simplify;
 pub mod sparsity;
 pub mod tile;

@@ -39,8 +39,8 @@ pub fn run(
 ) -> Result<ExitCode, String> {
     let modules: Vec<Module> = modules
         .iter()
-        .map(|m| sci::jit::with_derivatives(m).0)
-        .collect();
+        .map(|m| sci::jit::with_derivatives(m).map(|(m, _)| m))
+        .collect::<Result<_, _>>()?;
     let source_name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -100,7 +100,7 @@ pub fn ptx(file: &Path, modules: &[Module], output: Option<&Path>) -> Result<Exi
     };
     // The module `sci run`/`sci train --device gpu` run, so kernel names and parameters
     // agree with what the runtime launches (ODE models add derivative functions to it).
-    let text = ptx_text(&sci::jit::runtime_module(module))?;
+    let text = ptx_text(&sci::jit::runtime_module(module)?)?;
     super::write_output(output, &text)?;
     Ok(ExitCode::SUCCESS)
 }
