@@ -511,8 +511,7 @@ fn solve_case(case: SolveCase<'_>, results: &mut HashMap<String, Value>, scale: 
     let p = m.params();
     let options = |rtol, atol| SolveOptions {
         method: Method::Bdf,
-        t0: 0.0,
-        t_end: case.t_end,
+        span: Some((0.0, case.t_end)),
         times: Some(case.times.clone()),
         rtol,
         atol,

@@ -38,6 +38,9 @@ cargo fmt --all --check
 step "clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "the library alone, as a host crate builds it (no CLI or language-server dependencies)"
+cargo check --locked --lib --no-default-features --features cranelift
+
 step "tests"
 cargo test --workspace --locked
 

@@ -538,6 +538,12 @@ impl<'c> Model<'c> {
         }
     }
 
+    /// Why the derivative function `name` was not generated (refused as too large), if it
+    /// was asked for and refused.
+    pub fn missing_reason(&self, name: &str) -> Option<&'c str> {
+        self.m.missing.get(name).map(String::as_str)
+    }
+
     fn no_function(&self, name: &str) -> JitError {
         if let Some(reason) = self.m.missing.get(name) {
             return JitError::new(format!(

@@ -32,8 +32,7 @@ fn a_stiff_model_read_from_ir_solves_to_the_same_bits() {
     assert_eq!(a.time_span(), Some((0.0, 1e5)));
     let options = SolveOptions {
         method: Method::Bdf,
-        t0: 0.0,
-        t_end: 40.0,
+        span: Some((0.0, 40.0)),
         rtol: 1e-8,
         atol: 1e-10,
         sensitivities: true,

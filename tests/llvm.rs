@@ -58,7 +58,7 @@ fn robertson_on_llvm_reaches_the_reference_value() {
     let m = c.model("Robertson").unwrap();
     let options = SolveOptions {
         method: Method::Bdf,
-        t_end: 40.0,
+        span: Some((0.0, 40.0)),
         times: Some(vec![40.0]),
         rtol: 1e-10,
         atol: 1e-14,

@@ -175,7 +175,7 @@ fn models_run_and_train_on_the_mlir_backend() {
     let m = compiled.model("Robertson").unwrap();
     let options = SolveOptions {
         method: Method::Bdf,
-        t_end: 40.0,
+        span: Some((0.0, 40.0)),
         times: Some(vec![40.0]),
         rtol: 1e-10,
         atol: 1e-14,

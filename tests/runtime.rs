@@ -20,8 +20,7 @@ fn rel(a: f64, b: f64) -> f64 {
 fn opts(method: Method, t_end: f64, times: Vec<f64>, rtol: f64, atol: f64) -> SolveOptions {
     SolveOptions {
         method,
-        t0: 0.0,
-        t_end,
+        span: Some((0.0, t_end)),
         times: Some(times),
         rtol,
         atol,
@@ -362,7 +361,10 @@ fn lotka_volterra_parameters_are_recovered_from_noisy_data() {
         grad_tol: 1e-9,
         ..TrainOptions::default()
     };
-    let report = train(&mut trainer, &mut p, &options, &mut |_, _| {}).unwrap();
+    let report = train(&mut trainer, &mut p, &options, &mut |_| {
+        sci::stdlib::optim::Control::Continue
+    })
+    .unwrap();
     let truth = [1.5, 1.0, 3.0, 1.0];
     for (got, want) in p.iter().zip(truth) {
         assert!(
@@ -410,7 +412,10 @@ fn burgers_pinn_trains_to_a_stated_l2_error_against_cole_hopf() {
         steps,
         ..TrainOptions::default()
     };
-    let report = train(&mut trainer, &mut p, &options, &mut |_, _| {}).unwrap();
+    let report = train(&mut trainer, &mut p, &options, &mut |_| {
+        sci::stdlib::optim::Control::Continue
+    })
+    .unwrap();
     let net = trainer.model().function("net.u").unwrap();
     let nu = 0.1 / std::f64::consts::PI;
     let (mut num, mut den) = (0.0, 0.0);
@@ -473,10 +478,47 @@ fn ude_gradient_is_right_and_training_fits_the_data() {
         lr: 1e-2,
         ..TrainOptions::default()
     };
-    let report = train(&mut trainer, &mut q, &options, &mut |_, _| {}).unwrap();
+    let report = train(&mut trainer, &mut q, &options, &mut |_| {
+        sci::stdlib::optim::Control::Continue
+    })
+    .unwrap();
     assert!(
         report.final_loss < 1e-4 * loss0,
         "loss {loss0} → {}",
         report.final_loss
     );
+}
+
+/// `SolveOptions::default()` solves over the span the model declares (Lotka–Volterra:
+/// `t in [0, 15]`); a model without one is told to give it.
+#[test]
+fn simulate_defaults_to_the_declared_time_span() {
+    let c = compile("lotka_volterra.sci");
+    let m = c.model("LotkaVolterra").unwrap();
+    let traj = m.simulate(&m.params(), &SolveOptions::default()).unwrap();
+    assert_eq!(traj.t.first(), Some(&0.0));
+    assert_eq!(traj.t.last(), Some(&15.0));
+    assert_eq!(traj.t.len(), 201);
+    // A span given explicitly wins.
+    let short = SolveOptions {
+        span: Some((0.0, 2.0)),
+        ..SolveOptions::default()
+    };
+    assert_eq!(
+        m.simulate(&m.params(), &short).unwrap().t.last(),
+        Some(&2.0)
+    );
+
+    let c = sci::Compiler::new()
+        .compile_source(
+            "m.sci",
+            "model Decay {\n    state y = 1\n    der(y) = -y\n}\n",
+        )
+        .unwrap();
+    let m = c.model("Decay").unwrap();
+    let err = m
+        .simulate(&m.params(), &SolveOptions::default())
+        .unwrap_err();
+    assert_eq!(err.kind, sci::stdlib::ErrorKind::Input);
+    assert!(err.message.contains("declares no time span"), "{err:?}");
 }

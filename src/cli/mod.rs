@@ -43,6 +43,7 @@ mod fmt;
 #[cfg(feature = "cuda")]
 mod gpu_check;
 mod plot;
+mod progress;
 mod run;
 mod runtime_common;
 mod simplified;
@@ -94,7 +95,8 @@ enum Command {
     /// batched functions and training step (builds with `--features cuda`).
     #[cfg(feature = "cuda")]
     GpuCheck(gpu_check::GpuCheckArgs),
-    /// Run the language server on stdin/stdout (for editors).
+    /// Run the language server on stdin/stdout (for editors; builds with the `lsp` feature).
+    #[cfg(feature = "lsp")]
     Lsp,
     /// Format model files in the canonical style.
     Fmt {
@@ -124,6 +126,7 @@ pub fn run(cli: Cli) -> ExitCode {
         #[cfg(feature = "cuda")]
         Command::GpuCheck(args) => gpu_check::run(&args, color),
         // The protocol asks for exit code 1 when the client exits without `shutdown`.
+        #[cfg(feature = "lsp")]
         Command::Lsp => match sci_lsp::run_stdio() {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(why) => {

@@ -48,6 +48,9 @@ pub struct RunArgs {
     /// Absolute tolerance.
     #[arg(long, default_value_t = 1e-9, allow_hyphen_values = true)]
     atol: f64,
+    /// The most steps the solver may take before giving up.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_steps: usize,
     /// The Jacobian the implicit solvers factor: auto, dense or sparse.
     #[arg(long, default_value = "auto")]
     jacobian: String,
@@ -93,16 +96,43 @@ pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, String> {
     };
     match solve(args, &compiled) {
         Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(e) => Ok(report(&e)),
+        Err(Failure::Model(why)) => {
+            // The model compiled but cannot be solved: a fault of the model, not of a run.
+            errln!("error: {why}");
+            Ok(ExitCode::from(1))
+        }
+        Err(Failure::Run(e)) => Ok(report(&e)),
     }
 }
 
-fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Error> {
+/// Why `sci run` failed: the model cannot be solved at all (exit 1), or this run could not
+/// (bad options or data, exit 2; the solver gave up, exit 3).
+enum Failure {
+    Model(String),
+    Run(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure::Run(e)
+    }
+}
+
+impl From<sci::JitError> for Failure {
+    fn from(e: sci::JitError) -> Failure {
+        Failure::Run(e.into())
+    }
+}
+
+fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Failure> {
     let name = choose_model(compiled, args.model.as_deref(), "with states", |m| {
         m.function_with_role(&sci::ir::Role::Rhs).is_some()
     })?;
     note_device(compiled, &name);
     let model = compiled.model(&name)?;
+    if let Some(why) = sci::runtime::system::missing_derivative(&model) {
+        return Err(Failure::Model(why));
+    }
     let options = options(args, compiled, &name)?;
     if let Some(out) = &args.out {
         check_output(out, &["csv", "npy", "json"], "--out")?;
@@ -119,11 +149,11 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Error> {
     };
     apply_overrides(&model, &mut p, &args.params)?;
 
-    let span = options.t_end - options.t0;
+    let (t0, t_end) = options.span.unwrap_or_default();
     let bar = progress_bar(1000, &format!("solving {name}"));
     let started = Instant::now();
     let result = model.simulate_with_progress(&p, &options, &mut |t| {
-        bar.set_position((((t - options.t0) / span).clamp(0.0, 1.0) * 1000.0) as u64);
+        bar.set_position((((t - t0) / (t_end - t0)).clamp(0.0, 1.0) * 1000.0) as u64);
     });
     bar.finish_and_clear();
     let traj = result?;
@@ -208,14 +238,13 @@ fn options(args: &RunArgs, compiled: &sci::Compiled, model: &str) -> Result<Solv
     };
     Ok(SolveOptions {
         method,
-        t0,
-        t_end,
+        span: Some((t0, t_end)),
         times: Some(times),
         rtol: args.rtol,
         atol: args.atol,
         jacobian,
         sensitivities: false,
-        ..SolveOptions::default()
+        max_steps: args.max_steps,
     })
 }
 
@@ -244,11 +273,12 @@ fn summary(traj: &Trajectory, options: &SolveOptions, seconds: f64) {
     } else {
         ""
     };
+    let (t0, t_end) = options.span.unwrap_or_default();
     outln!(
         "{}: solved {} ≤ t ≤ {} with {method}{chosen}{}: {} steps, {} rhs evaluations, {} Jacobians, {:.3} s",
         traj.model,
-        options.t0,
-        options.t_end,
+        t0,
+        t_end,
         if stats.sparse { ", sparse LU" } else { "" },
         stats.steps,
         stats.rhs_evals,
@@ -258,7 +288,7 @@ fn summary(traj: &Trajectory, options: &SolveOptions, seconds: f64) {
     let Some(last) = traj.states.last() else {
         return;
     };
-    let t = traj.t.last().copied().unwrap_or(options.t_end);
+    let t = traj.t.last().copied().unwrap_or(t_end);
     outln!("at t = {t}:");
     let shown = traj.state_names.len().min(12);
     for (name, value) in traj.state_names.iter().zip(last).take(shown) {

@@ -2,24 +2,36 @@
 //! solutions) and write the parameters, the loss history and a loss plot.
 //!
 //! Options and data files are validated before training, and outputs are written only
-//! once training succeeded (each atomically), so a failed run leaves no file behind.
+//! once training succeeded (all together, each atomically), so a failed run leaves no file
+//! behind. Long runs: progress lines when stderr is not a terminal, `--checkpoint-every`,
+//! stopping rules (`--tol`, `--patience`), and on SIGINT/SIGTERM the best parameters so far,
+//! the loss history and the plot are written before exiting with [`EXIT_INTERRUPTED`];
+//! `--resume` continues a run from its checkpoint.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::Args;
 use sci::runtime::{TrainSetup, Trainer};
 use sci::stdlib::Error;
-use sci::stdlib::checkpoint;
-use sci::stdlib::data::{Outputs, Table, table_bytes};
+use sci::stdlib::checkpoint::{self, Checkpoint};
+use sci::stdlib::data::{Outputs, Table, table_bytes, write_atomic};
 use sci::stdlib::ode::{Method, SolveOptions};
-use sci::stdlib::optim::{Objective, Optimizer, StopReason, TrainOptions, train};
-
-use super::runtime_common::{
-    DeviceArgs, apply_overrides, check_output, choose_model, compile, note_device, progress_bar,
-    report,
+use sci::stdlib::optim::{
+    Control, Objective, Optimizer, StopReason, TrainOptions, TrainReport, TrainState, train_from,
 };
+
+use super::progress::{Reporter, duration};
+use super::runtime_common::{
+    DeviceArgs, apply_overrides, check_output, choose_model, compile, note_device, report,
+};
+
+/// The exit status of a run stopped by SIGINT or SIGTERM after saving its outputs (the
+/// shell's convention for a SIGINT, 128 + 2).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -52,9 +64,26 @@ pub struct TrainArgs {
     /// Stop when the gradient's largest component falls below this.
     #[arg(long, default_value_t = 0.0)]
     grad_tol: f64,
-    /// Start from the parameters of a checkpoint (written by `--out`).
+    /// Stop when the loss falls to this value.
+    #[arg(long, allow_hyphen_values = true)]
+    tol: Option<f64>,
+    /// Stop when the lowest loss has not improved for this many steps.
     #[arg(long)]
+    patience: Option<usize>,
+    /// Start from the parameters of a checkpoint (written by `--out`).
+    #[arg(long, conflicts_with = "resume")]
     init: Option<PathBuf>,
+    /// Continue the run a checkpoint saved (with `--checkpoint-every`, at the end, or on an
+    /// interrupt) up to `--steps` steps in all; give the run's own options.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Save the `--out` checkpoint every N steps while training.
+    #[arg(long)]
+    checkpoint_every: Option<usize>,
+    /// With stderr not a terminal, print a progress line every N steps (default: every
+    /// tenth of the run, and at least every 30 s).
+    #[arg(long)]
+    log_every: Option<usize>,
     /// Parameter overrides for the start, `NAME=VALUE` (repeatable).
     #[arg(long = "param")]
     params: Vec<String>,
@@ -80,6 +109,7 @@ pub struct TrainArgs {
 
 pub fn run(args: &TrainArgs, color: bool) -> Result<ExitCode, String> {
     // Before any work: no output may replace an input or another output.
+    // `--resume run.json --out run.json` is allowed: the run replaces its own checkpoint.
     let inputs: Vec<&Path> = std::iter::once(args.file.as_path())
         .chain(args.init.as_deref())
         .collect();
@@ -108,7 +138,7 @@ pub fn run(args: &TrainArgs, color: bool) -> Result<ExitCode, String> {
         return Ok(ExitCode::from(1));
     }
     match fit(args, &compiled, &name) {
-        Ok(()) => Ok(ExitCode::SUCCESS),
+        Ok(code) => Ok(code),
         Err(e) => Ok(report(&e)),
     }
 }
@@ -123,7 +153,7 @@ fn no_gradient(compiled: &sci::Compiled, name: &str) -> Option<String> {
     model.function(sci::jit::LOSS_GRAD).err().map(|e| e.message)
 }
 
-fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<(), Error> {
+fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCode, Error> {
     note_device(compiled, name);
     let optimizer: Optimizer = args.optimizer.parse()?;
     let method: Method = args.solver.parse()?;
@@ -133,8 +163,11 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<(), Err
         lr: args.lr,
         resample_every: args.resample_every,
         grad_tol: args.grad_tol,
+        loss_tol: args.tol,
+        patience: args.patience,
         ..TrainOptions::default()
     };
+    check_long_run_options(args)?;
     if let Some(out) = &args.out {
         check_output(out, &["json"], "--out")?;
     }
@@ -144,8 +177,17 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<(), Err
     if let Some(path) = &args.plot {
         check_output(path, &["svg"], "--plot")?;
     }
+    let resumed = match &args.resume {
+        Some(path) => Some(resume_from(path, name)?),
+        None => None,
+    };
+    // A resumed run draws its collocation points from its own seed.
+    let seed = resumed
+        .as_ref()
+        .and_then(|(c, _)| c.meta_value("seed"))
+        .map_or(args.seed, |s| s as u64);
     let setup = TrainSetup {
-        seed: args.seed,
+        seed,
         data_dir: data_dir(&args.file),
         solve: SolveOptions {
             method,
@@ -156,28 +198,166 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<(), Err
     };
     let mut trainer = Trainer::new(compiled, name, setup)?;
     let model = trainer.model();
-    let mut p = match &args.init {
-        Some(path) => trainer.params_from(&checkpoint::load(path)?)?,
-        None => model.params(),
+    let mut p = match (&args.init, &resumed) {
+        (Some(path), _) => trainer.params_from(&checkpoint::load(path)?)?,
+        (None, Some((c, _))) => trainer.params_from(c)?,
+        (None, None) => model.params(),
     };
     apply_overrides(&model, &mut p, &args.params)?;
+    let start: Option<TrainState> = resumed.map(|(_, state)| state);
+    let first_step = start.as_ref().map_or(0, |s| s.step);
 
-    outln!(
-        "training {name}: {} parameters, {} × {}",
-        trainer.n_params(),
-        args.steps,
-        optimizer.name()
-    );
-    let bar = progress_bar(args.steps as u64, &format!("training {name}"));
+    match &start {
+        Some(state) => outln!(
+            "training {name}: {} parameters, resuming at step {} of {} × {}",
+            trainer.n_params(),
+            state.step,
+            args.steps,
+            optimizer.name()
+        ),
+        None => outln!(
+            "training {name}: {} parameters, {} × {}",
+            trainer.n_params(),
+            args.steps,
+            optimizer.name()
+        ),
+    }
+    let interrupted = interrupt_flag()?;
+    let mut reporter = Reporter::new(name, args.steps, first_step, args.log_every);
     let started = Instant::now();
-    let result = train(&mut trainer, &mut p, &options, &mut |step, loss| {
-        bar.set_position(step as u64);
-        bar.set_message(format!("loss {loss:.4e}"));
-    });
-    bar.finish_and_clear();
+    let mut checkpoint_error = None;
+    let periodic = |info: &sci::stdlib::optim::Progress<'_>| {
+        let (Some(every), Some(out)) = (args.checkpoint_every, &args.out) else {
+            return Ok(());
+        };
+        if !info.step.is_multiple_of(every) || info.step == info.total {
+            return Ok(());
+        }
+        let mut c =
+            sci::runtime::checkpoint(&model, info.best(), meta(info.best_loss, info.step, seed));
+        c.training = Some(info.state());
+        write_atomic(out, &checkpoint::to_bytes(out, &c)?)
+    };
+    let result = {
+        let mut progress = |info: &sci::stdlib::optim::Progress<'_>| {
+            reporter.step(info);
+            if let Err(e) = periodic(info) {
+                checkpoint_error = Some(e);
+                return Control::Stop;
+            }
+            if interrupted.load(Ordering::Relaxed) {
+                return Control::Stop;
+            }
+            Control::Continue
+        };
+        train_from(
+            &mut trainer,
+            &mut p,
+            &options,
+            start.as_ref(),
+            &mut progress,
+        )
+    };
+    reporter.finish();
+    if let Some(e) = checkpoint_error {
+        return Err(e);
+    }
     let report = result?;
-    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed = started.elapsed();
+    write_outputs(args, &trainer, &p, &report, name, seed)?;
+    summarise(args, &model, &p, &report, name, elapsed);
+    if report.stopped == StopReason::Interrupted {
+        if args.out.is_none() {
+            errln!("note: no --out was given, so the parameters were not saved");
+        }
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
+/// Options of long runs that contradict each other, refused before any work.
+fn check_long_run_options(args: &TrainArgs) -> Result<(), Error> {
+    if args.checkpoint_every.is_some() && args.out.is_none() {
+        return Err(Error::input(
+            "`--checkpoint-every` saves the `--out` checkpoint, but no `--out` was given.",
+        )
+        .with_help("add `--out run.json`"));
+    }
+    for (flag, value) in [
+        ("--checkpoint-every", args.checkpoint_every),
+        ("--log-every", args.log_every),
+        ("--patience", args.patience),
+    ] {
+        if value == Some(0) {
+            return Err(Error::input(format!("`{flag}` must be at least 1, not 0.")));
+        }
+    }
+    if let Some(tol) = args.tol
+        && tol.is_nan()
+    {
+        return Err(Error::input("`--tol` must be a number, not NaN."));
+    }
+    Ok(())
+}
+
+/// The checkpoint to resume from and its training state, which must be of model `name`.
+fn resume_from(path: &Path, name: &str) -> Result<(Checkpoint, TrainState), Error> {
+    let c = checkpoint::load(path)?;
+    if c.model != name {
+        return Err(Error::input(format!(
+            "`--resume {}` is a checkpoint of model `{}`, not of `{name}`.",
+            path.display(),
+            c.model
+        )));
+    }
+    let Some(state) = c.training.clone() else {
+        return Err(Error::input(format!(
+            "`--resume {}` holds no training state to continue.",
+            path.display()
+        ))
+        .with_help(
+            "its run ended converged or was written by an older sci; start a new run \
+             from its parameters with --init",
+        ));
+    };
+    Ok((c, state))
+}
+
+/// Registers SIGINT and SIGTERM: the first sets the returned flag (training stops after
+/// the step in progress and saves), a second ends the process at once.
+fn interrupt_flag() -> Result<Arc<AtomicBool>, Error> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // The conditional shutdown first: it acts only once the flag is already set.
+        signal_hook::flag::register_conditional_shutdown(
+            signal,
+            i32::from(EXIT_INTERRUPTED),
+            Arc::clone(&flag),
+        )
+        .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&flag)))
+        .map_err(|e| Error::io(format!("Cannot watch for interrupts: {e}.")))?;
+    }
+    Ok(flag)
+}
+
+/// The metadata of a checkpoint.
+fn meta(loss: f64, steps: usize, seed: u64) -> Vec<(String, f64)> {
+    vec![
+        ("loss".to_string(), loss),
+        ("steps".to_string(), steps as f64),
+        ("seed".to_string(), seed as f64),
+    ]
+}
+
+/// Writes every output in full first, then renames all into place together.
+fn write_outputs(
+    args: &TrainArgs,
+    trainer: &Trainer<'_>,
+    p: &[f64],
+    report: &TrainReport,
+    name: &str,
+    seed: u64,
+) -> Result<(), Error> {
     let svg = match &args.plot {
         Some(_) => Some(
             super::plot::loss_svg(&format!("{name}: training loss"), &report.losses)
@@ -185,18 +365,11 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<(), Err
         ),
         None => None,
     };
-    // Every output written in full first, then all renamed into place together.
     let mut outputs = Outputs::new();
     if let Some(out) = &args.out {
-        let meta = vec![
-            ("loss".to_string(), report.final_loss),
-            ("steps".to_string(), report.steps as f64),
-            ("seed".to_string(), args.seed as f64),
-        ];
-        outputs.stage(
-            out,
-            &checkpoint::to_bytes(out, &trainer.checkpoint(&p, meta))?,
-        )?;
+        let mut c = trainer.checkpoint(p, meta(report.final_loss, report.steps, seed));
+        c.training = report.state.clone();
+        outputs.stage(out, &checkpoint::to_bytes(out, &c)?)?;
     }
     if let Some(path) = &args.losses {
         let values = report
@@ -214,18 +387,28 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<(), Err
     if let (Some(path), Some(svg)) = (&args.plot, svg) {
         outputs.stage(path, svg.as_bytes())?;
     }
-    outputs.commit()?;
+    outputs.commit()
+}
 
+/// The run's summary on stdout.
+fn summarise(
+    args: &TrainArgs,
+    model: &sci::Model<'_>,
+    p: &[f64],
+    report: &TrainReport,
+    name: &str,
+    elapsed: std::time::Duration,
+) {
     let first = report.losses.first().copied().unwrap_or(f64::NAN);
     outln!(
-        "{name}: loss {first:.6e} → {:.6e} in {} steps ({} evaluations, {elapsed:.2} s){}",
+        "{name}: loss {first:.6e} → {:.6e} in {} steps ({} evaluations, {}){}",
         report.final_loss,
         report.steps,
         report.evaluations,
-        match report.stopped {
-            StopReason::Steps => "",
-            StopReason::Converged => ", converged",
-            StopReason::NoProgress => ", stopped: no further progress",
+        duration(elapsed),
+        match report.stopped.describe() {
+            Some(why) => format!(", stopped: {why}"),
+            None => String::new(),
         }
     );
     // Scalar parameters are what a fit is usually about; networks are too big to print.
@@ -237,7 +420,6 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<(), Err
     for path in [&args.out, &args.losses, &args.plot].into_iter().flatten() {
         outln!("wrote {}", path.display());
     }
-    Ok(())
 }
 
 /// Data paths in a model are relative to the model file.

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use sci_stdlib::Error;
-use sci_stdlib::checkpoint::{Checkpoint, ParamBlock};
+use sci_stdlib::checkpoint::Checkpoint;
 use sci_stdlib::data::{Table, names_columns, read_table};
 use sci_stdlib::ode::{self, SolveOptions};
 use sci_stdlib::optim::Objective;
@@ -185,31 +185,9 @@ impl<'c> Trainer<'c> {
         Ok(self.model.loss(p, &self.batch())?)
     }
 
-    /// The parameters as named blocks, for a checkpoint.
+    /// The parameters as named blocks, for a checkpoint (see [`super::checkpoint`]).
     pub fn checkpoint(&self, p: &[f64], meta: Vec<(String, f64)>) -> Checkpoint {
-        let params = self
-            .model
-            .ir()
-            .params
-            .slots
-            .iter()
-            .map(|slot| {
-                let count: usize = slot.shape.iter().product();
-                ParamBlock {
-                    name: slot.name.clone(),
-                    shape: slot.shape.to_vec(),
-                    values: p
-                        .get(slot.offset..slot.offset + count)
-                        .map(<[f64]>::to_vec)
-                        .unwrap_or_default(),
-                }
-            })
-            .collect();
-        Checkpoint {
-            model: self.model.name().to_string(),
-            params,
-            meta,
-        }
+        super::checkpoint(&self.model, p, meta)
     }
 
     /// θ from a checkpoint of this model (blocks matched by name and shape).
@@ -290,12 +268,12 @@ impl<'c> Trainer<'c> {
             order.dedup();
             let t_end = order.last().copied().unwrap_or(self.t0);
             let mut options = self.solve.clone();
-            options.t0 = self.t0;
-            options.t_end = if t_end > self.t0 {
+            let t_end = if t_end > self.t0 {
                 t_end
             } else {
                 self.t0 + 1.0
             };
+            options.span = Some((self.t0, t_end));
             options.times = Some(order.clone());
             options.sensitivities = sensitivities;
             let solution = ode::solve(system, p, &options, &mut |_| {});

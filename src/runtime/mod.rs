@@ -54,6 +54,39 @@ pub fn element_names(layout: &Layout) -> Vec<String> {
     names
 }
 
+/// A checkpoint of `model` at parameters `p`: θ as named blocks, with `meta` (no training
+/// state).
+pub fn checkpoint(
+    model: &crate::Model<'_>,
+    p: &[f64],
+    meta: Vec<(String, f64)>,
+) -> sci_stdlib::checkpoint::Checkpoint {
+    use sci_stdlib::checkpoint::{Checkpoint, ParamBlock};
+    let params = model
+        .ir()
+        .params
+        .slots
+        .iter()
+        .map(|slot| {
+            let count: usize = slot.shape.iter().product();
+            ParamBlock {
+                name: slot.name.clone(),
+                shape: slot.shape.to_vec(),
+                values: p
+                    .get(slot.offset..slot.offset + count)
+                    .map(<[f64]>::to_vec)
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    Checkpoint {
+        model: model.name().to_string(),
+        params,
+        meta,
+        training: None,
+    }
+}
+
 /// θ of `model` from a checkpoint: every parameter block matched by name and length; the
 /// checkpoint may hold more blocks than the model (they are ignored).
 pub fn params_from_checkpoint(

@@ -64,7 +64,9 @@ impl Model<'_> {
         self.ir().manifest.time_span
     }
 
-    /// Solves the model's ODE at parameters `p` (see [`Model::params`] for the defaults).
+    /// Solves the model's ODE at parameters `p` (see [`Model::params`] for the defaults),
+    /// over `options.span`, or the span the model declares when that is `None` (as in
+    /// `SolveOptions::default()`).
     pub fn simulate(&self, p: &[f64], options: &SolveOptions) -> Result<Trajectory, Error> {
         self.simulate_with_progress(p, options, &mut |_| {})
     }
@@ -85,6 +87,26 @@ impl Model<'_> {
                 p.len()
             )));
         }
+        let declared;
+        let options = match (options.span, self.time_span()) {
+            (Some(_), _) => options,
+            (None, Some(span)) => {
+                declared = SolveOptions {
+                    span: Some(span),
+                    ..options.clone()
+                };
+                &declared
+            }
+            (None, None) => {
+                return Err(Error::input(format!(
+                    "Model `{}` declares no time span, and none was given.",
+                    self.name()
+                ))
+                .with_help(
+                    "set `SolveOptions::span`, or declare the span in the model: `domain time: t in [0, T]`",
+                ));
+            }
+        };
         let solution = ode::solve(&system, p, options, progress);
         if let Some(e) = system.take_error() {
             return Err(e.into());

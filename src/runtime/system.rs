@@ -25,6 +25,39 @@ pub struct CompiledSystem<'c> {
     error: RefCell<Option<JitError>>,
 }
 
+/// Why `model` cannot be solved although it compiled: a derivative the solvers need was
+/// refused when it was generated (too large, E0705). A fault of the model, reported in
+/// its terms rather than by the internal function's name.
+pub fn missing_derivative(model: &Model<'_>) -> Option<String> {
+    let mut needed = vec![(
+        JVP_RHS_STATE,
+        "its right-hand side with respect to the state",
+    )];
+    if model.n_params() > 0 {
+        needed.extend([
+            (
+                JVP_RHS_PARAMS,
+                "its right-hand side with respect to the parameters",
+            ),
+            (JVP_Y0, "its initial state with respect to the parameters"),
+        ]);
+    }
+    needed.into_iter().find_map(|(function, what)| {
+        if model.has_function(function) {
+            return None;
+        }
+        let reason = match model.missing_reason(function) {
+            Some(reason) => format!(": {}", reason.trim_end_matches('.')),
+            None => String::new(),
+        };
+        Some(format!(
+            "Model `{}` cannot be solved: the solvers need the derivative of {what}, which \
+             could not be generated{reason}.",
+            model.name()
+        ))
+    })
+}
+
 impl<'c> CompiledSystem<'c> {
     /// The system of `model`, which must have `rhs`, `y0` and the derivative functions the
     /// JIT adds (compile with derivatives on, the default).
@@ -35,11 +68,10 @@ impl<'c> CompiledSystem<'c> {
                 model.name()
             )));
         }
-        let mut needed = vec!["rhs", "y0", JVP_RHS_STATE];
-        if model.n_params() > 0 {
-            needed.extend([JVP_RHS_PARAMS, JVP_Y0]);
+        if let Some(why) = missing_derivative(&model) {
+            return Err(JitError::new(why));
         }
-        for name in needed {
+        for name in ["rhs", "y0"] {
             if !model.has_function(name) {
                 return Err(model.function(name).err().unwrap_or_else(|| {
                     JitError::new(format!("Model `{}` has no `{name}`.", model.name()))

@@ -1,7 +1,10 @@
 //! Parameters saved to and restored from JSON, by name, so a run can resume or a trained
 //! network can be deployed.
 //!
-//! The file is `{"model": "...", "params": [{"name", "shape", "values"}], "meta": {...}}`.
+//! The file is `{"model": "...", "params": [{"name", "shape", "values"}], "meta": {...}}`,
+//! and, when written during or after training, `"training": {...}`: where the run stands
+//! ([`TrainState`]: step, loss history, current iterate, Adam's moments), so `sci train
+//! --resume` continues it.
 //! Numbers are written in their shortest round-trip form and parsed exactly (serde_json's
 //! `float_roundtrip`), so a save/load cycle restores every `f64` bit for bit. `meta` keeps
 //! its order.
@@ -15,6 +18,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::data::write_atomic;
 use crate::files::{MAX_DATA_BYTES, read_named};
+use crate::optim::{AdamState, TrainState};
 use crate::{Error, ErrorKind};
 
 /// A named parameter block (`alpha`, `net.u.w0`) and its values (row-major).
@@ -31,6 +35,8 @@ pub struct Checkpoint {
     pub model: String,
     pub params: Vec<ParamBlock>,
     pub meta: Vec<(String, f64)>,
+    /// Where the training run that wrote it stood, to resume from.
+    pub training: Option<TrainState>,
 }
 
 impl Checkpoint {
@@ -52,6 +58,67 @@ struct File {
     params: Vec<Block>,
     #[serde(default)]
     meta: Meta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    training: Option<Training>,
+}
+
+/// [`TrainState`] in the file.
+#[derive(Serialize, Deserialize)]
+struct Training {
+    step: usize,
+    evaluations: usize,
+    best_loss: f64,
+    losses: Vec<f64>,
+    current: Vec<f64>,
+    best: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    adam: Option<Adam>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Adam {
+    m: Vec<f64>,
+    v: Vec<f64>,
+    beta1_t: f64,
+    beta2_t: f64,
+}
+
+impl From<&TrainState> for Training {
+    fn from(t: &TrainState) -> Training {
+        Training {
+            step: t.step,
+            evaluations: t.evaluations,
+            best_loss: t.best_loss,
+            losses: t.losses.clone(),
+            current: t.current.clone(),
+            best: t.best.clone(),
+            adam: t.adam.as_ref().map(|a| Adam {
+                m: a.m.clone(),
+                v: a.v.clone(),
+                beta1_t: a.beta1_t,
+                beta2_t: a.beta2_t,
+            }),
+        }
+    }
+}
+
+impl From<Training> for TrainState {
+    fn from(t: Training) -> TrainState {
+        TrainState {
+            step: t.step,
+            evaluations: t.evaluations,
+            best_loss: t.best_loss,
+            losses: t.losses,
+            current: t.current,
+            best: t.best,
+            adam: t.adam.map(|a| AdamState {
+                m: a.m,
+                v: a.v,
+                beta1_t: a.beta1_t,
+                beta2_t: a.beta2_t,
+            }),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -125,6 +192,7 @@ pub fn to_bytes(path: &Path, checkpoint: &Checkpoint) -> Result<Vec<u8>, Error> 
             })
             .collect(),
         meta: Meta(checkpoint.meta.clone()),
+        training: checkpoint.training.as_ref().map(Training::from),
     };
     let mut bytes = serde_json::to_vec_pretty(&file)
         .map_err(|e| Error::io(format!("Could not encode the checkpoint `{shown}`: {e}.")))?;
@@ -157,6 +225,7 @@ pub fn load(path: &Path) -> Result<Checkpoint, Error> {
             })
             .collect(),
         meta: file.meta.0,
+        training: file.training.map(TrainState::from),
     };
     check(&checkpoint).map_err(|(_, problem)| {
         Error::input(format!(
@@ -198,6 +267,25 @@ fn check(c: &Checkpoint) -> Result<(), (ErrorKind, String)> {
                 "value {k} of the parameter `{}` is {}",
                 p.name, p.values[k]
             )));
+        }
+    }
+    if let Some(t) = &c.training {
+        let n = t.current.len();
+        let adam_ok = t
+            .adam
+            .as_ref()
+            .is_none_or(|a| a.m.len() == n && a.v.len() == n);
+        if t.best.len() != n || !adam_ok || t.losses.len() != t.step + 1 {
+            return Err(input(
+                "its training state has vectors of different lengths".to_string(),
+            ));
+        }
+        let mut numbers = t.losses.iter().chain(&t.current).chain(&t.best);
+        let adam = t.adam.iter().flat_map(|a| a.m.iter().chain(&a.v));
+        if numbers.any(|v| !v.is_finite()) || adam.clone().any(|v| !v.is_finite()) {
+            return Err(numerical(
+                "its training state holds a NaN or infinite value".to_string(),
+            ));
         }
     }
     for (i, (k, v)) in c.meta.iter().enumerate() {

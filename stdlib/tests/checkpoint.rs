@@ -5,6 +5,7 @@ use std::fs;
 use proptest::prelude::*;
 use sci_stdlib::ErrorKind;
 use sci_stdlib::checkpoint::{Checkpoint, ParamBlock, load, save};
+use sci_stdlib::optim::{AdamState, TrainState};
 use tempfile::TempDir;
 
 fn checkpoint() -> Checkpoint {
@@ -36,6 +37,7 @@ fn checkpoint() -> Checkpoint {
         ],
         // Deliberately not in alphabetical order: the order is kept.
         meta: vec![("steps".into(), 1000.0), ("loss".into(), 1.25e-7)],
+        training: None,
     }
 }
 
@@ -191,6 +193,7 @@ proptest! {
             model: "m".into(),
             params: vec![ParamBlock { name: "p".into(), shape: vec![values.len()], values }],
             meta: vec![("x".into(), meta)],
+            training: None,
         };
         let dir = TempDir::new().unwrap();
         let path = dir.path().join("c.json");
@@ -199,4 +202,38 @@ proptest! {
         prop_assert_eq!(bits(&back), bits(&c));
         prop_assert_eq!(back.meta[0].1.to_bits(), meta.to_bits());
     }
+}
+
+#[test]
+fn the_training_state_round_trips_exactly_and_is_checked() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("ckpt.json");
+    let mut c = checkpoint();
+    c.training = Some(TrainState {
+        step: 2,
+        losses: vec![1.0, 0.1 + 0.2, 1e-310],
+        current: vec![1.0 / 3.0, -0.0],
+        best_loss: 1e-310,
+        best: vec![0.5, 0.25],
+        adam: Some(AdamState {
+            m: vec![1e-9, -2.5],
+            v: vec![3.0, 1.0 / 7.0],
+            beta1_t: 0.81,
+            beta2_t: 0.998001,
+        }),
+        evaluations: 3,
+    });
+    save(&path, &c).unwrap();
+    assert_eq!(load(&path).unwrap(), c);
+    // Without Adam's moments (an L-BFGS step) the field is left out and read back as none.
+    c.training.as_mut().unwrap().adam = None;
+    save(&path, &c).unwrap();
+    assert!(!fs::read_to_string(&path).unwrap().contains("beta1_t"));
+    assert_eq!(load(&path).unwrap(), c);
+    // Vectors of different lengths are refused on saving, leaving the file as it was.
+    let before = fs::read(&path).unwrap();
+    c.training.as_mut().unwrap().best.push(1.0);
+    let err = save(&path, &c).unwrap_err();
+    assert!(err.message.contains("different lengths"), "{err:?}");
+    assert_eq!(fs::read(&path).unwrap(), before);
 }

@@ -119,7 +119,7 @@ fn times_named(message: &str) -> Vec<f64> {
 
 fn base() -> SolveOptions {
     SolveOptions {
-        t_end: 1.0,
+        span: Some((0.0, 1.0)),
         ..SolveOptions::default()
     }
 }
@@ -155,8 +155,7 @@ fn bad_intervals_and_times_are_input_errors() {
         &sys,
         &p,
         SolveOptions {
-            t0: 2.0,
-            t_end: 1.0,
+            span: Some((2.0, 1.0)),
             ..base()
         },
     );
@@ -169,8 +168,7 @@ fn bad_intervals_and_times_are_input_errors() {
         &sys,
         &p,
         SolveOptions {
-            t0: 1.0,
-            t_end: 1.0,
+            span: Some((1.0, 1.0)),
             ..base()
         },
     );
@@ -179,7 +177,7 @@ fn bad_intervals_and_times_are_input_errors() {
         &sys,
         &p,
         SolveOptions {
-            t_end: f64::INFINITY,
+            span: Some((0.0, f64::INFINITY)),
             ..base()
         },
     );
@@ -357,7 +355,7 @@ fn blow_up_is_a_numerical_error() {
     for method in ALL_METHODS {
         let options = SolveOptions {
             method,
-            t_end: 2.0,
+            span: Some((0.0, 2.0)),
             ..base()
         };
         let e = try_solve(&decay(Mode::BlowUp), &[1.0], options);
@@ -378,7 +376,7 @@ fn the_step_limit_is_respected() {
     for method in [Method::Tsit5, Method::Bdf, Method::Esdirk34, Method::TrBdf2] {
         let options = SolveOptions {
             method,
-            t_end: 100.0,
+            span: Some((0.0, 100.0)),
             rtol: 1e-10,
             atol: 1e-12,
             max_steps: 10,
@@ -392,7 +390,7 @@ fn the_step_limit_is_respected() {
     // Auto gives Tsit5 the whole (small) limit, then BDF: its error is BDF's.
     let options = SolveOptions {
         method: Method::Auto,
-        t_end: 100.0,
+        span: Some((0.0, 100.0)),
         max_steps: 10,
         rtol: 1e-10,
         atol: 1e-12,

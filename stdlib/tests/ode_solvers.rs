@@ -213,7 +213,7 @@ fn run(system: &dyn OdeSystem, p: &[f64], options: SolveOptions) -> Solution {
     let sol = solve(system, p, &options, &mut |t| seen.push(t))
         .unwrap_or_else(|e| panic!("solve failed: {e}"));
     // Progress ends at t_end and goes backwards at most once (when `Auto` restarts).
-    assert_eq!(seen.last().copied(), Some(options.t_end));
+    assert_eq!(seen.last().copied(), options.span.map(|(_, t_end)| t_end));
     let restarts = seen.windows(2).filter(|w| w[1] < w[0]).count();
     assert!(restarts <= usize::from(options.method == Method::Auto));
     sol
@@ -222,7 +222,7 @@ fn run(system: &dyn OdeSystem, p: &[f64], options: SolveOptions) -> Solution {
 fn opts(method: Method, t_end: f64, rtol: f64, atol: f64) -> SolveOptions {
     SolveOptions {
         method,
-        t_end,
+        span: Some((0.0, t_end)),
         rtol,
         atol,
         ..SolveOptions::default()
@@ -350,7 +350,7 @@ fn van_der_pol_stiff_solutions_agree() {
         &mu,
         SolveOptions {
             method: Method::Bdf,
-            t_end: 2000.0,
+            span: Some((0.0, 2000.0)),
             ..SolveOptions::default()
         },
     );
@@ -427,8 +427,7 @@ fn default_output_is_201_points_from_t0_to_t_end() {
         &LotkaVolterra,
         &LV_THETA,
         SolveOptions {
-            t0: 1.0,
-            t_end: 3.0,
+            span: Some((1.0, 3.0)),
             ..SolveOptions::default()
         },
     );

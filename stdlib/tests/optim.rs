@@ -3,7 +3,9 @@
 //! best-parameters guarantee.
 
 use proptest::prelude::*;
-use sci_stdlib::optim::{Objective, Optimizer, StopReason, TrainOptions, train};
+use sci_stdlib::optim::{
+    Control, Objective, Optimizer, Phase, Progress, StopReason, TrainOptions, train, train_from,
+};
 use sci_stdlib::{Error, ErrorKind};
 
 /// The n-dimensional Rosenbrock function, minimum 0 at (1, …, 1).
@@ -80,8 +82,8 @@ fn options(optimizer: Optimizer, steps: usize, lr: f64) -> TrainOptions {
     }
 }
 
-fn no_progress() -> impl FnMut(usize, f64) {
-    |_, _| {}
+fn no_progress() -> impl FnMut(&Progress<'_>) -> Control {
+    |_| Control::Continue
 }
 
 #[test]
@@ -218,7 +220,10 @@ fn adam_matches_the_textbook_update_for_two_steps() {
         &mut q,
         &mut p,
         &options(Optimizer::Adam, 2, lr),
-        &mut |k, l| seen.push((k, l)),
+        &mut |info| {
+            seen.push((info.step, info.loss));
+            Control::Continue
+        },
     )
     .unwrap();
 
@@ -258,7 +263,10 @@ fn adam_then_lbfgs_reaches_the_rosenbrock_minimum() {
         &mut Rosenbrock { n: 2 },
         &mut p,
         &options(Optimizer::AdamLbfgs, 400, 1e-2),
-        &mut |k, _| steps_seen.push(k),
+        &mut |info| {
+            steps_seen.push(info.step);
+            Control::Continue
+        },
     )
     .unwrap();
     for x in &p {
@@ -579,4 +587,208 @@ proptest! {
         prop_assert_eq!(report.losses.len(), report.steps + 1);
         prop_assert!(report.steps <= steps);
     }
+}
+
+/// A quadratic whose minimum moves with every redraw of the points, so a resumed run that
+/// trained on other points than the interrupted one would end elsewhere.
+struct Drifting {
+    round: u64,
+}
+
+impl Objective for Drifting {
+    fn n_params(&self) -> usize {
+        3
+    }
+    fn value_and_grad(&mut self, p: &[f64], grad: &mut [f64]) -> Result<f64, Error> {
+        let shift = 0.1 * self.round as f64;
+        let mut f = 0.0;
+        for (i, (x, g)) in p.iter().zip(grad.iter_mut()).enumerate() {
+            let d = x - (i as f64 + 1.0) - shift;
+            f += (i as f64 + 1.0) * d * d * (1.0 + 0.1 * d * d);
+            *g = (i as f64 + 1.0) * (2.0 * d + 0.4 * d * d * d);
+        }
+        Ok(f)
+    }
+    fn resample(&mut self, round: u64) -> Result<(), Error> {
+        self.round = round;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_resumed_adam_run_continues_bit_for_bit() {
+    let opts = TrainOptions {
+        resample_every: Some(7),
+        ..options(Optimizer::Adam, 60, 0.05)
+    };
+    let mut whole = vec![0.0; 3];
+    let report = train(
+        &mut Drifting { round: 0 },
+        &mut whole,
+        &opts,
+        &mut no_progress(),
+    )
+    .unwrap();
+
+    // The same run stopped after step 25 (a Ctrl-C), then resumed in a fresh process.
+    let mut saved = None;
+    let mut first = vec![0.0; 3];
+    let stopped = train(&mut Drifting { round: 0 }, &mut first, &opts, &mut |info| {
+        if info.step == 25 {
+            saved = Some(info.state());
+            return Control::Stop;
+        }
+        Control::Continue
+    })
+    .unwrap();
+    assert_eq!(stopped.stopped, StopReason::Interrupted);
+    assert_eq!(stopped.steps, 25);
+    let state = saved.unwrap();
+    assert_eq!(state.step, 25);
+    assert!(state.adam.is_some());
+    let mut resumed = vec![f64::NAN; 3];
+    let rest = train_from(
+        &mut Drifting { round: 0 },
+        &mut resumed,
+        &opts,
+        Some(&state),
+        &mut no_progress(),
+    )
+    .unwrap();
+    assert_eq!(resumed, whole);
+    assert_eq!(rest.losses, report.losses);
+    assert_eq!(rest.steps, 60);
+    assert_eq!(rest.final_loss, report.final_loss);
+}
+
+#[test]
+fn a_run_resumed_in_its_lbfgs_phase_numbers_steps_on_and_converges() {
+    let opts = options(Optimizer::AdamLbfgs, 400, 1e-2);
+    let mut saved = None;
+    let mut p = vec![-1.2, 1.0];
+    train(&mut Rosenbrock { n: 2 }, &mut p, &opts, &mut |info| {
+        if info.step == 205 {
+            assert_eq!(info.phase, Phase::Lbfgs);
+            assert_eq!(info.lr, None);
+            saved = Some(info.state());
+            return Control::Stop;
+        }
+        Control::Continue
+    })
+    .unwrap();
+    let state = saved.unwrap();
+    assert!(state.adam.is_none());
+    let mut seen = Vec::new();
+    let report = train_from(
+        &mut Rosenbrock { n: 2 },
+        &mut p,
+        &opts,
+        Some(&state),
+        &mut |info| {
+            seen.push(info.step);
+            Control::Continue
+        },
+    )
+    .unwrap();
+    assert_eq!(seen.first(), Some(&206));
+    assert_eq!(&report.losses[..206], &state.losses[..]);
+    for x in &p {
+        assert!((x - 1.0).abs() < 1e-6, "{p:?} {report:?}");
+    }
+}
+
+#[test]
+fn a_saved_state_that_does_not_fit_the_run_is_refused() {
+    let opts = options(Optimizer::Adam, 10, 0.1);
+    let mut saved = None;
+    let mut p = vec![0.0; 3];
+    train(&mut Drifting { round: 0 }, &mut p, &opts, &mut |info| {
+        saved = Some(info.state());
+        Control::Continue
+    })
+    .unwrap();
+    let done = saved.unwrap();
+    assert_eq!(done.step, 10);
+    // Finished: asking for the same 10 steps again is a mistake with a hint.
+    let err = train_from(
+        &mut Drifting { round: 0 },
+        &mut p,
+        &opts,
+        Some(&done),
+        &mut no_progress(),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Input);
+    assert!(
+        err.message.contains("already took 10 of 10 steps"),
+        "{err:?}"
+    );
+    // More steps continue it.
+    let more = options(Optimizer::Adam, 12, 0.1);
+    let report = train_from(
+        &mut Drifting { round: 0 },
+        &mut p,
+        &more,
+        Some(&done),
+        &mut no_progress(),
+    )
+    .unwrap();
+    assert_eq!(report.steps, 12);
+    // A state for another number of parameters.
+    let mut wrong = done.clone();
+    wrong.current.pop();
+    let err = train_from(
+        &mut Drifting { round: 0 },
+        &mut p,
+        &more,
+        Some(&wrong),
+        &mut no_progress(),
+    )
+    .unwrap_err();
+    assert!(
+        err.message
+            .contains("holds 2 parameters, but the model has 3"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn training_stops_when_the_loss_reaches_the_tolerance() {
+    let opts = TrainOptions {
+        loss_tol: Some(1e-6),
+        ..options(Optimizer::Lbfgs, 500, 1e-3)
+    };
+    let mut p = vec![-1.2, 1.0];
+    let report = train(&mut Rosenbrock { n: 2 }, &mut p, &opts, &mut no_progress()).unwrap();
+    assert_eq!(report.stopped, StopReason::LossTol);
+    let (last, before) = (report.losses[report.steps], report.losses[report.steps - 1]);
+    assert!(last <= 1e-6 && before > 1e-6, "{report:?}");
+    assert!(report.steps < 500);
+}
+
+/// A loss that cannot be improved: flat, with a gradient that keeps Adam moving.
+struct Flat;
+
+impl Objective for Flat {
+    fn n_params(&self) -> usize {
+        1
+    }
+    fn value_and_grad(&mut self, _: &[f64], grad: &mut [f64]) -> Result<f64, Error> {
+        grad[0] = 1.0;
+        Ok(2.0)
+    }
+}
+
+#[test]
+fn training_stops_after_patience_steps_without_improvement() {
+    let opts = TrainOptions {
+        patience: Some(5),
+        ..options(Optimizer::Adam, 100, 1e-3)
+    };
+    let mut p = vec![0.0];
+    let report = train(&mut Flat, &mut p, &opts, &mut no_progress()).unwrap();
+    assert_eq!(report.stopped, StopReason::Plateau);
+    assert_eq!(report.steps, 5);
+    // The best parameters are the first ones: no step improved on them.
+    assert_eq!(p, [0.0]);
 }

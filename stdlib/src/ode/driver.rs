@@ -50,7 +50,7 @@ pub(crate) fn solve(
     options: &SolveOptions,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Solution, Error> {
-    let times = validate::check(system, p, options)?;
+    let ((t0, t_end), times) = validate::check(system, p, options)?;
     let n = system.n_states();
     let pattern = system.sparsity();
     if let Some(pattern) = pattern {
@@ -62,7 +62,7 @@ pub(crate) fn solve(
         JacobianKind::Sparse if pattern.is_none() => return Err(sparse_without_pattern()),
         JacobianKind::Sparse => true,
     };
-    check_start(system, p, options.t0)?;
+    check_start(system, p, t0)?;
 
     let plan = Plan {
         system,
@@ -70,13 +70,15 @@ pub(crate) fn solve(
         options,
         pattern,
         times: &times,
+        t0,
+        t_end,
         // `dy/dθ` with no parameters is an empty matrix: nothing to integrate (and diffsol
         // cannot make a sensitivity context with zero lanes).
         sens: options.sensitivities && system.n_params() > 0,
     };
     let mut stats = SolveStats::default();
     let out = match options.method {
-        Method::Auto if stiff_at_start(system, p, options) => plan
+        Method::Auto if stiff_at_start(system, p, (t0, t_end)) => plan
             .attempt(Method::Bdf, sparse, None, progress, &mut stats)
             .map_err(Failure::into_error)?,
         Method::Auto => {
@@ -106,11 +108,11 @@ pub(crate) fn solve(
 }
 
 /// `Auto`'s stiffness test at the start: see [`AUTO_STIFFNESS_INDEX`].
-fn stiff_at_start(system: &dyn OdeSystem, p: &[f64], options: &SolveOptions) -> bool {
+fn stiff_at_start(system: &dyn OdeSystem, p: &[f64], (t0, t_end): (f64, f64)) -> bool {
     let n = system.n_states();
     let mut y0 = vec![0.0; n];
     system.y0(p, &mut y0);
-    let t = options.t0;
+    let t = t0;
     let row_sums: Vec<f64> = match system.sparsity() {
         Some(pattern) => {
             let mut values = vec![0.0; pattern.col_idx.len()];
@@ -135,7 +137,7 @@ fn stiff_at_start(system: &dyn OdeSystem, p: &[f64], options: &SolveOptions) -> 
         None => return false,
     };
     let rho = row_sums.iter().copied().fold(0.0, f64::max);
-    rho.is_finite() && rho * (options.t_end - options.t0) > AUTO_STIFFNESS_INDEX
+    rho.is_finite() && rho * (t_end - t0) > AUTO_STIFFNESS_INDEX
 }
 
 /// The automatic sparse rule: see [`SPARSE_MIN_STATES`].
@@ -187,6 +189,8 @@ struct Plan<'s> {
     options: &'s SolveOptions,
     pattern: Option<&'s Sparsity>,
     times: &'s [f64],
+    t0: f64,
+    t_end: f64,
     sens: bool,
 }
 
@@ -257,7 +261,7 @@ impl Plan<'_> {
         let implicit = method != Method::Tsit5;
         let sparse = sparse && implicit;
         let counters = Counters::default();
-        let last_t = Cell::new(self.options.t0);
+        let last_t = Cell::new(self.t0);
         let steps = Cell::new(0);
         let label = method_label(method);
         // diffsol asserts and unwraps on some numerical paths (a NaN error norm in BDF's
@@ -267,8 +271,8 @@ impl Plan<'_> {
             let mut drive = Drive {
                 label,
                 times: self.times,
-                t0: self.options.t0,
-                t_end: self.options.t_end,
+                t0: self.t0,
+                t_end: self.t_end,
                 sens: self.sens,
                 n: self.system.n_states(),
                 np: self.system.n_params(),
@@ -314,7 +318,7 @@ impl Plan<'_> {
         let o = self.options;
         let eqn = SystemEqn::<M>::new(self.system, self.p, self.pattern, drive.counters)?;
         let mut builder = OdeBuilder::<M>::new()
-            .t0(o.t0)
+            .t0(self.t0)
             .rtol(o.rtol)
             .atol([o.atol])
             .p(self.p.iter().copied());
@@ -327,7 +331,7 @@ impl Plan<'_> {
             .map_err(|e| setup_failure(drive.label, &e))?;
         // diffsol's smallest step is an absolute 1e-13; scale it down for short intervals
         // so that problems on tiny time scales are not cut off.
-        problem.ode_options.min_timestep = 1e-13 * (o.t_end - o.t0).min(1.0);
+        problem.ode_options.min_timestep = 1e-13 * (self.t_end - self.t0).min(1.0);
         let setup = |e: DiffsolError| Failure::Error(setup_failure(drive.label, &e));
         type Ls<M> = <M as SystemMatrix>::Solver;
         // diffsol counts Newton failures over the whole solve against one limit, so a long
@@ -513,8 +517,8 @@ impl Drive<'_> {
             fmt_time(self.t_end)
         ))
         .with_help(
-            "raise the step limit, loosen the tolerances, or, if the problem is stiff, use \
-             `bdf`",
+            "raise the step limit (`max_steps`; `sci run --max-steps N`), loosen the \
+             tolerances, or, if the problem is stiff, use `bdf`",
         )
     }
 }

@@ -145,8 +145,9 @@ pub enum JacobianKind {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SolveOptions {
     pub method: Method,
-    pub t0: f64,
-    pub t_end: f64,
+    /// The interval `(t0, t_end)` to integrate over. `None` (the default): a model's
+    /// `simulate` takes the span the model declares; [`solve`] needs one.
+    pub span: Option<(f64, f64)>,
     /// Times to report the solution at (dense output), sorted, within `[t0, t_end]`.
     /// `None`: 201 evenly spaced times from `t0` to `t_end`.
     pub times: Option<Vec<f64>>,
@@ -163,8 +164,7 @@ impl Default for SolveOptions {
     fn default() -> SolveOptions {
         SolveOptions {
             method: Method::Auto,
-            t0: 0.0,
-            t_end: 1.0,
+            span: None,
             times: None,
             rtol: 1e-6,
             atol: 1e-9,

@@ -7,12 +7,13 @@ use crate::Error;
 /// How many output times there are when the caller asks for none in particular.
 pub(crate) const DEFAULT_OUTPUT_POINTS: usize = 201;
 
-/// Checks the options, the parameters and the system's sizes; returns the output times.
+/// Checks the options, the parameters and the system's sizes; returns the time span and
+/// the output times.
 pub(crate) fn check(
     system: &dyn OdeSystem,
     p: &[f64],
     options: &SolveOptions,
-) -> Result<Vec<f64>, Error> {
+) -> Result<((f64, f64), Vec<f64>), Error> {
     let n = system.n_states();
     if n == 0 {
         return Err(Error::input("The system has no states to integrate."));
@@ -33,7 +34,12 @@ pub(crate) fn check(
     }
     check_tolerance("relative", options.rtol, "1e-6")?;
     check_tolerance("absolute", options.atol, "1e-9")?;
-    let (t0, t_end) = (options.t0, options.t_end);
+    let Some((t0, t_end)) = options.span else {
+        return Err(Error::input("The solve has no time span.").with_help(
+            "set `SolveOptions::span` to `Some((t0, t_end))` (a model's `simulate` takes the \
+             span it declares)",
+        ));
+    };
     if !t0.is_finite() || !t_end.is_finite() {
         return Err(Error::input(format!(
             "The integration interval must have finite ends, not t0 = {t0} and t_end = {t_end}."
@@ -50,13 +56,14 @@ pub(crate) fn check(
             "The step limit `max_steps` must be at least 1.",
         ));
     }
-    match &options.times {
-        None => Ok(default_times(t0, t_end)),
+    let times = match &options.times {
+        None => default_times(t0, t_end),
         Some(times) => {
             check_times(times, t0, t_end)?;
-            Ok(times.clone())
+            times.clone()
         }
-    }
+    };
+    Ok(((t0, t_end), times))
 }
 
 fn plural(n: usize) -> &'static str {

@@ -3,6 +3,7 @@
 //! Written by hand: argmin has no Adam, and the update is a few lines.
 
 use super::eval::{Evaluator, Phase, inf_norm};
+use super::progress::{self, AdamState, Control, Progress};
 use super::{StopReason, TrainOptions};
 use crate::Error;
 
@@ -35,6 +36,27 @@ impl Adam {
         }
     }
 
+    /// Moments saved by [`Adam::state`], continued with learning rate `lr`.
+    pub(super) fn resumed(state: &AdamState, lr: f64) -> Adam {
+        Adam {
+            lr,
+            m: state.m.clone(),
+            v: state.v.clone(),
+            beta1_t: state.beta1_t,
+            beta2_t: state.beta2_t,
+        }
+    }
+
+    /// A copy of the moments, to resume from.
+    pub(super) fn state(&self) -> AdamState {
+        AdamState {
+            m: self.m.clone(),
+            v: self.v.clone(),
+            beta1_t: self.beta1_t,
+            beta2_t: self.beta2_t,
+        }
+    }
+
     /// One update of `p` along the gradient `g`:
     /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, `p ← p − lr·m̂/(√v̂ + ε)` with
     /// `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)`.
@@ -54,25 +76,31 @@ impl Adam {
     }
 }
 
-/// Runs `count` Adam steps from `p`, numbered `first..first+count`, recording the loss
-/// after each. `ev` must hold the loss and gradient at `p`. Returns `Some` when training
-/// should stop (the gradient fell below the tolerance).
+/// Runs Adam steps `first..=last` of a phase that began at step 1 (`first > 1` when a
+/// run resumes with the moments `start`), recording the loss after each. `ev` must hold the
+/// loss and gradient at `p`. Returns `Some` when training should stop (the gradient fell
+/// below the tolerance, or the caller asked to stop).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn run(
     ev: &mut Evaluator<'_>,
     p: &mut [f64],
     first: usize,
-    count: usize,
+    last: usize,
+    start: Option<&AdamState>,
     options: &TrainOptions,
     losses: &mut Vec<f64>,
-    progress: &mut dyn FnMut(usize, f64),
+    progress: &mut dyn FnMut(&Progress<'_>) -> Control,
 ) -> Result<Option<StopReason>, Error> {
     ev.phase = Phase::Adam { lr: options.lr };
-    let mut adam = Adam::new(p.len(), options.lr);
-    for t in 1..=count {
+    let mut adam = match start {
+        Some(state) => Adam::resumed(state, options.lr),
+        None => Adam::new(p.len(), options.lr),
+    };
+    for t in first..=last {
         if inf_norm(ev.grad()) <= options.grad_tol {
             return Ok(Some(StopReason::Converged));
         }
-        let step = first + t - 1;
+        let step = t;
         ev.step = step;
         adam.step(p, ev.grad());
         // New points before the loss after step t is measured, so that loss (and the
@@ -80,13 +108,30 @@ pub(super) fn run(
         // Adam step: an L-BFGS phase needs one fixed set of points.
         if let Some(every) = options.resample_every
             && t % every == 0
-            && t < count
+            && t < last
         {
             ev.resample((t / every) as u64)?;
         }
         ev.eval(p)?;
         losses.push(ev.loss());
-        progress(step, ev.loss());
+        let loss = ev.loss();
+        let (best_loss, best) = ev.best().unwrap_or((loss, p));
+        let info = Progress {
+            step,
+            total: options.steps,
+            loss,
+            best_loss,
+            phase: progress::Phase::Adam,
+            lr: Some(options.lr),
+            best,
+            current: p,
+            losses,
+            adam: Some(&adam),
+            evaluations: ev.evaluations,
+        };
+        if progress(&info) == Control::Stop {
+            return Ok(Some(StopReason::Interrupted));
+        }
     }
     Ok(None)
 }

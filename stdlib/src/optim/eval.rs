@@ -95,6 +95,13 @@ impl<'o> Evaluator<'o> {
         &self.grad
     }
 
+    /// Continues a run that had made `evaluations` calls and seen `best` (loss `best_loss`)
+    /// as its lowest point.
+    pub fn resume(&mut self, best_loss: f64, best: &[f64], evaluations: usize) {
+        self.best = Some((best_loss, best.to_vec()));
+        self.evaluations = evaluations;
+    }
+
     /// The lowest loss seen and its parameters.
     pub fn best(&self) -> Option<(f64, &[f64])> {
         self.best.as_ref().map(|(l, p)| (*l, p.as_slice()))

@@ -12,6 +12,7 @@
 //! Every function evaluation goes through the [`Evaluator`] (cache, best point, NaN checks).
 
 use super::eval::{Evaluator, Phase, inf_norm};
+use super::progress::{self, Control, Progress};
 use super::{StopReason, TrainOptions};
 use crate::{Error, ErrorKind};
 
@@ -169,7 +170,7 @@ pub(super) fn run(
     count: usize,
     options: &TrainOptions,
     losses: &mut Vec<f64>,
-    progress: &mut dyn FnMut(usize, f64),
+    progress: &mut dyn FnMut(&Progress<'_>) -> Control,
 ) -> Result<Option<StopReason>, Error> {
     ev.phase = Phase::Lbfgs;
     ev.eval(p)?;
@@ -238,7 +239,23 @@ pub(super) fn run(
         f = acc.loss;
         g = acc.grad;
         losses.push(f);
-        progress(step, f);
+        let (best_loss, best) = ev.best().unwrap_or((f, p));
+        let info = Progress {
+            step,
+            total: options.steps,
+            loss: f,
+            best_loss,
+            phase: progress::Phase::Lbfgs,
+            lr: None,
+            best,
+            current: p,
+            losses,
+            adam: None,
+            evaluations: ev.evaluations,
+        };
+        if progress(&info) == Control::Stop {
+            return Ok(Some(StopReason::Interrupted));
+        }
         if f >= before {
             return Ok(Some(StopReason::NoProgress));
         }

@@ -10,9 +10,11 @@
 mod adam;
 mod eval;
 mod lbfgs;
+mod progress;
 
 use crate::Error;
 use eval::Evaluator;
+pub use progress::{AdamState, Control, Phase, Progress, TrainState};
 
 /// A differentiable loss of the parameters.
 pub trait Objective {
@@ -83,6 +85,10 @@ pub struct TrainOptions {
     pub grad_tol: f64,
     /// L-BFGS history length.
     pub lbfgs_memory: usize,
+    /// Stop when the loss falls to this value or below.
+    pub loss_tol: Option<f64>,
+    /// Stop when the lowest loss has not improved for this many steps.
+    pub patience: Option<usize>,
 }
 
 impl Default for TrainOptions {
@@ -94,6 +100,8 @@ impl Default for TrainOptions {
             resample_every: None,
             grad_tol: 0.0,
             lbfgs_memory: 10,
+            loss_tol: None,
+            patience: None,
         }
     }
 }
@@ -107,6 +115,27 @@ pub enum StopReason {
     Converged,
     /// L-BFGS could not decrease the loss any further.
     NoProgress,
+    /// The loss fell to `loss_tol`.
+    LossTol,
+    /// The lowest loss did not improve for `patience` steps.
+    Plateau,
+    /// The caller's progress callback asked to stop (an interrupt).
+    Interrupted,
+}
+
+impl StopReason {
+    /// Why training ended, as the end of a sentence ("stopped: …"); `None` when every
+    /// step was taken.
+    pub fn describe(self) -> Option<&'static str> {
+        match self {
+            StopReason::Steps => None,
+            StopReason::Converged => Some("converged (gradient below --grad-tol)"),
+            StopReason::NoProgress => Some("no further progress"),
+            StopReason::LossTol => Some("loss reached --tol"),
+            StopReason::Plateau => Some("no improvement for --patience steps"),
+            StopReason::Interrupted => Some("interrupted"),
+        }
+    }
 }
 
 /// The history of a training run.
@@ -119,12 +148,16 @@ pub struct TrainReport {
     pub stopped: StopReason,
     /// Loss and gradient evaluations (L-BFGS line searches take several per step).
     pub evaluations: usize,
+    /// Where the run stood after its last step, to continue it with more steps
+    /// ([`train_from`]): kept when every step was taken or a stopping rule or the caller
+    /// stopped it; `None` when it ended converged or without progress, or took no step.
+    pub state: Option<TrainState>,
 }
 
 /// Minimises `objective` starting from `params`, which hold the best parameters found when
-/// this returns. `progress(step, loss)` is called after every step.
+/// this returns. `progress` is called after every step and may stop the run.
 ///
-/// Steps are numbered from 1; `progress(k, loss)` reports the loss after step `k`.
+/// Steps are numbered from 1; `progress` sees the loss after step `k`.
 /// `params` holds the parameters with the lowest loss evaluated (also when an error is
 /// returned after some evaluations), and `final_loss` is their loss. With resampling, the
 /// loss after step `k` is measured on the points drawn for step `k + 1`.
@@ -133,44 +166,118 @@ pub fn train(
     objective: &mut dyn Objective,
     params: &mut [f64],
     options: &TrainOptions,
-    progress: &mut dyn FnMut(usize, f64),
+    progress: &mut dyn FnMut(&Progress<'_>) -> Control,
+) -> Result<TrainReport, Error> {
+    train_from(objective, params, options, None, progress)
+}
+
+/// [`train`], continuing the run that `start` describes (from [`Progress::state`]) up to
+/// `options.steps` steps in all; `params` is overwritten by the result as in [`train`].
+/// The options must be the run's own (the same optimiser and step count).
+pub fn train_from(
+    objective: &mut dyn Objective,
+    params: &mut [f64],
+    options: &TrainOptions,
+    start: Option<&TrainState>,
+    progress: &mut dyn FnMut(&Progress<'_>) -> Control,
 ) -> Result<TrainReport, Error> {
     validate(objective.n_params(), params.len(), options)?;
+    if let Some(state) = start {
+        validate_state(state, params.len(), options)?;
+    }
     let (adam_steps, lbfgs_steps) = match options.optimizer {
         Optimizer::Adam => (options.steps, 0),
         Optimizer::Lbfgs => (0, options.steps),
         Optimizer::AdamLbfgs => (options.steps / 2, options.steps - options.steps / 2),
     };
     let mut ev = Evaluator::new(objective, params.len(), options.steps);
-    let mut p = params.to_vec();
+    let done = start.map_or(0, |s| s.step);
+    let mut p = match start {
+        Some(state) => state.current.clone(),
+        None => params.to_vec(),
+    };
     // Capped: `steps` is user input, and an early stop is common.
     let mut losses = Vec::with_capacity(options.steps.min(1 << 16) + 1);
-    let outcome = (|| {
-        ev.eval(&p)?;
+    // The stopping rules watch the steps through the caller's callback.
+    let mut since_best = 0usize;
+    let mut lowest = f64::INFINITY;
+    if let Some(state) = start {
+        losses.extend_from_slice(&state.losses);
+        ev.resume(state.best_loss, &state.best, state.evaluations);
+        let best_at = (0..state.losses.len())
+            .min_by(|&a, &b| state.losses[a].total_cmp(&state.losses[b]))
+            .unwrap_or(0);
+        lowest = state.losses.get(best_at).copied().unwrap_or(f64::INFINITY);
+        since_best = state.losses.len().saturating_sub(1 + best_at);
+        // The collocation points the interrupted run was training on at this step.
+        if let Some(every) = options.resample_every {
+            let last_redraw = done.min(adam_steps.saturating_sub(1));
+            let round = last_redraw / every;
+            if round > 0 {
+                ev.resample(round as u64)?;
+            }
+        }
+    }
+    let first_eval = ev.eval(&p);
+    if first_eval.is_ok() && start.is_none() {
         losses.push(ev.loss());
-        if adam_steps > 0 {
+        lowest = ev.loss();
+    }
+    let mut rule = None;
+    let mut last_state = None;
+    let mut watched = |info: &Progress<'_>| -> Control {
+        let control = if progress(info) == Control::Stop {
+            Control::Stop
+        } else {
+            if info.loss < lowest {
+                lowest = info.loss;
+                since_best = 0;
+            } else {
+                since_best += 1;
+            }
+            if options.loss_tol.is_some_and(|tol| info.loss <= tol) {
+                rule = Some(StopReason::LossTol);
+                Control::Stop
+            } else if options.patience.is_some_and(|n| since_best >= n) {
+                rule = Some(StopReason::Plateau);
+                Control::Stop
+            } else {
+                Control::Continue
+            }
+        };
+        // Copied only at the end: the history grows with every step.
+        if control == Control::Stop || info.step == info.total {
+            last_state = Some(info.state());
+        }
+        control
+    };
+    let outcome = (|| {
+        first_eval?;
+        if done < adam_steps {
             let stop = adam::run(
                 &mut ev,
                 &mut p,
-                1,
+                done + 1,
                 adam_steps,
+                start.and_then(|s| s.adam.as_ref()),
                 options,
                 &mut losses,
-                progress,
+                &mut watched,
             )?;
             if let Some(stop) = stop {
                 return Ok(stop);
             }
         }
         if lbfgs_steps > 0 {
+            let first = done.max(adam_steps) + 1;
             let stop = lbfgs::run(
                 &mut ev,
                 &mut p,
-                adam_steps + 1,
-                lbfgs_steps,
+                first,
+                options.steps + 1 - first,
                 options,
                 &mut losses,
-                progress,
+                &mut watched,
             )?;
             if let Some(stop) = stop {
                 return Ok(stop);
@@ -186,14 +293,58 @@ pub fn train(
         }
         None => f64::NAN,
     };
-    let stopped = outcome?;
+    let stopped = match outcome? {
+        StopReason::Interrupted => rule.unwrap_or(StopReason::Interrupted),
+        other => other,
+    };
     Ok(TrainReport {
         steps: losses.len() - 1,
         losses,
         final_loss: best_loss,
         stopped,
         evaluations: ev.evaluations,
+        state: last_state,
     })
+}
+
+/// Rejects a state that cannot belong to a run of `options` over `n` parameters.
+fn validate_state(state: &TrainState, n: usize, options: &TrainOptions) -> Result<(), Error> {
+    let help = "resume with the options of the run that wrote the checkpoint";
+    if state.current.len() != n || state.best.len() != n {
+        return Err(Error::input(format!(
+            "The saved training state holds {} parameters, but the model has {n}.",
+            state.current.len()
+        ))
+        .with_help(help));
+    }
+    if state.losses.len() != state.step + 1 {
+        return Err(Error::input(format!(
+            "The saved training state is inconsistent: {} steps but {} losses.",
+            state.step,
+            state.losses.len()
+        )));
+    }
+    if state.step >= options.steps {
+        return Err(Error::input(format!(
+            "The saved run already took {} of {} steps.",
+            state.step, options.steps
+        ))
+        .with_help("ask for more steps with --steps to continue it"));
+    }
+    let adam_phase = match options.optimizer {
+        Optimizer::Adam => options.steps,
+        Optimizer::Lbfgs => 0,
+        Optimizer::AdamLbfgs => options.steps / 2,
+    };
+    if state.step > 0 && state.step < adam_phase && state.adam.is_none() {
+        return Err(Error::input(format!(
+            "The saved run was not taking Adam steps at step {}, but `{}` would be.",
+            state.step,
+            options.optimizer.name()
+        ))
+        .with_help(help));
+    }
+    Ok(())
 }
 
 /// Rejects options no optimiser can run with.

@@ -1,0 +1,361 @@
+//! Long `sci train` runs as a batch job sees them: progress lines on a pipe, periodic
+//! checkpoints, stopping rules, an interrupt that saves everything, and `--resume`
+//! continuing a run exactly where it stopped.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// A small PINN (u' = −u, u(0) = 1): a training step takes well under a millisecond.
+const DECAY: &str = "\
+use nn.{mlp}
+
+model Decay {
+    domain omega: t in [0, 1]
+
+    net u(t) = mlp(hidden: [6], activation: tanh, seed: 1)
+
+    residual ode on omega, points 32: d(u, t) + u
+    residual start on omega where t == 0, points 1: u - 1
+
+    loss = mean(ode^2) + mean(start^2)
+}
+";
+
+fn sci(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sci"))
+        .args(args)
+        .output()
+        .expect("the sci binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A fresh scratch directory holding the model, per test.
+fn scratch(test: &str) -> (PathBuf, String) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli_long_runs")
+        .join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("decay.sci");
+    std::fs::write(&model, DECAY).unwrap();
+    let model = model.to_str().unwrap().to_string();
+    (dir, model)
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Every parameter value of a checkpoint, as bits.
+fn param_bits(path: &Path) -> Vec<u64> {
+    json(path)["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["values"].as_array().unwrap().clone())
+        .map(|v| v.as_f64().unwrap().to_bits())
+        .collect()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn progress_lines_are_printed_when_stderr_is_not_a_terminal() {
+    let (_dir, model) = scratch("lines");
+    let out = sci(&["train", &model, "--steps", "20", "--log-every", "5"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<String> = stderr(&out)
+        .lines()
+        .filter(|l| l.starts_with("step"))
+        .map(str::to_string)
+        .collect();
+    // After the first step, every fifth, and the last.
+    let steps: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["1/20", "5/20", "10/20", "15/20", "20/20"],
+        "{lines:#?}"
+    );
+    for (line, tail) in lines.iter().zip(["eta", "eta", "eta", "eta", "elapsed"]) {
+        assert!(
+            line.contains("loss ") && line.contains("best ") && line.contains("adam lr 1.0e-3"),
+            "{line}"
+        );
+        assert!(line.contains(tail), "{line}");
+    }
+    assert!(
+        !lines[4].contains("eta"),
+        "no ETA after the last step: {}",
+        lines[4]
+    );
+}
+
+#[test]
+fn a_resumed_run_ends_where_the_uninterrupted_run_ends() {
+    let (dir, model) = scratch("resume");
+    let whole = dir.join("whole.json");
+    let out = sci(&[
+        "train",
+        &model,
+        "--steps",
+        "30",
+        "--seed",
+        "7",
+        "--out",
+        path(&whole),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // The same run, its checkpoint saved every 10 steps; the file after step 20 is kept.
+    let part = dir.join("part.json");
+    let out = sci(&[
+        "train",
+        &model,
+        "--steps",
+        "20",
+        "--seed",
+        "7",
+        "--checkpoint-every",
+        "10",
+        "--out",
+        path(&part),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(json(&part)["training"]["step"], 20);
+    // Resumed to 30 steps in all, replacing its own checkpoint; the seed comes from the file.
+    let losses = dir.join("losses.csv");
+    let out = sci(&[
+        "train",
+        &model,
+        "--steps",
+        "30",
+        "--resume",
+        path(&part),
+        "--out",
+        path(&part),
+        "--losses",
+        path(&losses),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("resuming at step 20 of 30"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(param_bits(&part), param_bits(&whole));
+    let (mut resumed, whole) = (
+        json(&part)["training"].clone(),
+        json(&whole)["training"].clone(),
+    );
+    // The resumed process evaluates its starting point once more.
+    assert_eq!(
+        resumed["evaluations"],
+        whole["evaluations"].as_u64().unwrap() + 1
+    );
+    resumed["evaluations"] = whole["evaluations"].clone();
+    assert_eq!(resumed, whole);
+    // The loss history covers the whole run, steps 0 to 30.
+    let history = std::fs::read_to_string(&losses).unwrap();
+    assert_eq!(history.lines().count(), 1 + 31);
+}
+
+#[test]
+fn a_checkpoint_is_written_while_training() {
+    let (dir, model) = scratch("periodic");
+    let out_path = dir.join("run.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sci"))
+        .args([
+            "train",
+            &model,
+            "--steps",
+            "100000000",
+            "--log-every",
+            "1",
+            "--checkpoint-every",
+            "10",
+            "--out",
+            path(&out_path),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once step 15 is reported, the save after step 10 (or a later one) is on disk.
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    loop {
+        let line = lines.next().expect("a progress line").unwrap();
+        if line.starts_with("step") && line.split_whitespace().nth(1).unwrap().starts_with("15/") {
+            break;
+        }
+    }
+    let saved = json(&out_path);
+    let step = saved["training"]["step"].as_u64().unwrap();
+    assert!(step >= 10 && step.is_multiple_of(10), "{step}");
+    assert_eq!(saved["meta"]["steps"].as_f64(), Some(step as f64));
+    assert_eq!(
+        saved["training"]["losses"].as_array().unwrap().len() as u64,
+        step + 1
+    );
+    assert!(saved["training"]["adam"]["m"].as_array().is_some());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn an_interrupt_saves_the_best_parameters_history_and_plot() {
+    let (dir, model) = scratch("interrupt");
+    let out_path = dir.join("run.json");
+    let losses = dir.join("losses.csv");
+    let plot = dir.join("losses.svg");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sci"))
+        .args([
+            "train",
+            &model,
+            "--steps",
+            "100000000",
+            "--log-every",
+            "1",
+            "--out",
+            path(&out_path),
+            "--losses",
+            path(&losses),
+            "--plot",
+            path(&plot),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until training runs (a progress line), then send SIGINT as Ctrl-C would.
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    loop {
+        let line = lines.next().expect("a progress line").unwrap();
+        if line.starts_with("step") {
+            break;
+        }
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:#?}");
+    let mut summary = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut summary).unwrap();
+    assert!(summary.contains("stopped: interrupted"), "{summary}");
+    // Everything asked for is written, consistently: the history is the run's.
+    let saved = json(&out_path);
+    let step = saved["training"]["step"].as_u64().unwrap() as usize;
+    assert!(step >= 1);
+    let history = std::fs::read_to_string(&losses).unwrap();
+    assert_eq!(history.lines().count(), 1 + step + 1);
+    assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"));
+    // The saved parameters have the lowest loss of the history.
+    let best = saved["meta"]["loss"].as_f64().unwrap();
+    let lowest = saved["training"]["losses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_f64().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(best, lowest);
+    // And the run goes on from there.
+    let more = (step + 3).to_string();
+    let out = sci(&[
+        "train",
+        &model,
+        "--steps",
+        &more,
+        "--resume",
+        path(&out_path),
+        "--out",
+        path(&out_path),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(json(&out_path)["training"]["step"], step + 3);
+}
+
+#[test]
+fn stopping_rules_end_the_run_early_and_say_why() {
+    let (_dir, model) = scratch("rules");
+    let out = sci(&[
+        "train",
+        &model,
+        "--steps",
+        "500",
+        "--optimizer",
+        "lbfgs",
+        "--tol",
+        "1e-3",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("stopped: loss reached --tol"),
+        "{}",
+        stdout(&out)
+    );
+    // A learning rate far too large: the loss soon stops improving.
+    let out = sci(&[
+        "train",
+        &model,
+        "--steps",
+        "500",
+        "--lr",
+        "0.5",
+        "--patience",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("stopped: no improvement for --patience steps"),
+        "{text}"
+    );
+    assert!(!text.contains("in 500 steps"), "{text}");
+}
+
+#[test]
+fn contradictory_long_run_options_are_refused_before_work() {
+    let (dir, model) = scratch("refused");
+    let ckpt = dir.join("c.json");
+    for (args, message) in [
+        (vec!["--checkpoint-every", "5"], "no `--out` was given"),
+        (vec!["--log-every", "0"], "`--log-every` must be at least 1"),
+        (vec!["--patience", "0"], "`--patience` must be at least 1"),
+        (
+            vec!["--resume", path(&ckpt), "--init", path(&ckpt)],
+            "cannot be used with",
+        ),
+        (vec!["--resume", path(&ckpt)], "c.json"),
+    ] {
+        let mut all = vec!["train", model.as_str(), "--steps", "5"];
+        all.extend(args.iter().copied());
+        let out = sci(&all);
+        assert_eq!(out.status.code(), Some(2), "{all:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{all:?}: {}", stderr(&out));
+    }
+    // A checkpoint without a training state (written by hand or an older sci).
+    std::fs::write(&ckpt, r#"{"model": "Decay", "params": [], "meta": {}}"#).unwrap();
+    let out = sci(&["train", &model, "--steps", "5", "--resume", path(&ckpt)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("holds no training state"),
+        "{}",
+        stderr(&out)
+    );
+}
