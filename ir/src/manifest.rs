@@ -10,11 +10,11 @@
 
 use std::fmt;
 
-/// What a function is for. Conventional functions have one role each; a user's `fn` or a
-/// network is [`Role::Plain`] and is found by its name.
+/// What a function is for. Conventional functions have one role each; a user's `fn` is
+/// [`Role::Plain`] and is found by its name.
 #[derive(Clone, Debug, PartialEq, Eq, Default, Hash)]
 pub enum Role {
-    /// A function with no conventional meaning (a user's `fn`, a network, a helper).
+    /// A function with no conventional meaning (a user's `fn`, a helper).
     #[default]
     Plain,
     /// `rhs(t, y, θ)`: the ODE right-hand side `dy/dt`.
@@ -27,6 +27,9 @@ pub enum Role {
     Residual(String),
     /// `loss(θ, batches…)`: the training objective.
     Loss,
+    /// `net.NAME(θ, arguments…)`: the network `NAME` at one point (inputs with
+    /// [`InputRole::Argument`]), a scalar or a vector of outputs.
+    Net(String),
     /// A derivative of a function with another role.
     Derivative(Box<Derivative>),
 }
@@ -115,7 +118,7 @@ impl Role {
             Role::InitialState => Some("y0"),
             Role::Outputs => Some("outputs"),
             Role::Loss => Some("loss"),
-            Role::Residual(_) | Role::Derivative(_) => None,
+            Role::Residual(_) | Role::Net(_) | Role::Derivative(_) => None,
         }
     }
 
@@ -176,6 +179,9 @@ pub enum InputRole {
     Tangent { of: usize },
     /// The cotangent of the result in a reverse-mode derivative.
     Cotangent,
+    /// The argument called `name` of a network (`net u(t, x)`), an `f64`: a domain
+    /// coordinate for a physics-informed network, a state for a network inside an ODE.
+    Argument(String),
 }
 
 /// The facts a host needs to fill a module's inputs.

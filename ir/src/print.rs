@@ -264,6 +264,7 @@ fn print_manifest(out: &mut String, manifest: &Manifest) {
 pub fn format_role(role: &Role) -> String {
     match role {
         Role::Residual(name) => format!("residual({})", name_token(name)),
+        Role::Net(name) => format!("net({})", name_token(name)),
         Role::Derivative(d) => {
             let wrt: Vec<String> = d.wrt.iter().map(usize::to_string).collect();
             format!(
@@ -291,6 +292,7 @@ pub fn format_input_role(role: &InputRole) -> String {
         }
         InputRole::Tangent { of } => format!("tangent({of})"),
         InputRole::Cotangent => "cotangent".into(),
+        InputRole::Argument(name) => format!("arg({})", name_token(name)),
     }
 }
 

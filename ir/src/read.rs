@@ -768,11 +768,15 @@ impl Parser {
         if let Some(role) = Role::from_simple_name(&word) {
             return Ok(role);
         }
-        if word == "residual" {
+        if word == "residual" || word == "net" {
             self.expect_punct('(')?;
-            let name = self.name("a residual name")?;
+            let name = self.name("a name")?;
             self.expect_punct(')')?;
-            return Ok(Role::Residual(name));
+            return Ok(if word == "net" {
+                Role::Net(name)
+            } else {
+                Role::Residual(name)
+            });
         }
         let Some(kind) = DerivativeKind::from_name(&word) else {
             return Err(Diagnostic::error(
@@ -781,8 +785,8 @@ impl Parser {
             )
             .with_primary(span, "unknown role")
             .with_help(
-                "the roles are plain, rhs, y0, outputs, loss, residual(NAME) and derivatives \
-                 such as jvp[1](rhs)",
+                "the roles are plain, rhs, y0, outputs, loss, residual(NAME), net(NAME) and \
+                 derivatives such as jvp[1](rhs)",
             ));
         };
         self.expect_punct('[')?;
@@ -803,7 +807,7 @@ impl Parser {
     }
 
     /// An input role: `time`, `state`, `params`, `point(S, C)`, `data(D)`,
-    /// `trajectory(D, C)`, `tangent(K)`, `cotangent`, `plain`.
+    /// `trajectory(D, C)`, `tangent(K)`, `cotangent`, `arg(NAME)`, `plain`.
     fn input_role(&mut self) -> PResult<InputRole> {
         let span = self.span_here();
         let word = self.name("an input role")?;
@@ -813,6 +817,12 @@ impl Parser {
             "state" => InputRole::State,
             "params" => InputRole::Params,
             "cotangent" => InputRole::Cotangent,
+            "arg" => {
+                self.expect_punct('(')?;
+                let name = self.name("an argument name")?;
+                self.expect_punct(')')?;
+                InputRole::Argument(name)
+            }
             "point" => {
                 let [set, coord] = self.index_pair()?;
                 InputRole::Point { set, coord }
@@ -839,7 +849,7 @@ impl Parser {
                 .with_primary(span, "unknown input role")
                 .with_help(
                     "the input roles are time, state, params, point(S, C), data(D), \
-                     trajectory(D, C), tangent(K), cotangent and plain",
+                     trajectory(D, C), tangent(K), cotangent, arg(NAME) and plain",
                 ));
             }
         };

@@ -23,6 +23,14 @@ pub struct EvalArgs {
     /// The model whose function to use (needed when several models define it).
     #[arg(long)]
     model: Option<String>,
+    /// Parameters from a checkpoint written by `sci train --out` (before `NAME=VALUES`
+    /// overrides of single parameters).
+    #[arg(long)]
+    params_file: Option<PathBuf>,
+    /// Values of the function's inputs from a table: each column named like an input
+    /// (`t`, `x`, `pde.t`) gives that input, one value per row (a CSV with a header).
+    #[arg(long)]
+    points: Option<PathBuf>,
 }
 
 pub fn run(args: &EvalArgs, color: bool) -> Result<ExitCode, String> {
@@ -30,7 +38,10 @@ pub fn run(args: &EvalArgs, color: bool) -> Result<ExitCode, String> {
     if analysis.has_errors() {
         return Ok(ExitCode::from(1));
     }
-    let assignments = parse_assignments(&args.values)?;
+    let mut assignments = parse_assignments(&args.values)?;
+    if let Some(path) = &args.points {
+        assignments.extend(table_assignments(path)?);
+    }
     let mut function = args.function.clone();
     let modules = match find_function(&analysis.modules, &function, args.model.as_deref())? {
         Some(_) => analysis.modules.clone(),
@@ -57,7 +68,19 @@ pub fn run(args: &EvalArgs, color: bool) -> Result<ExitCode, String> {
     };
     let (module, func) = find_function(&modules, &function, args.model.as_deref())?
         .ok_or_else(|| unknown_function(&modules, &function))?;
-    let inputs = build_inputs(module, func, &assignments)?;
+    let theta = match &args.params_file {
+        Some(path) => {
+            let checkpoint = sci::stdlib::checkpoint::load(path).map_err(|e| e.to_string())?;
+            sci::runtime::theta_from_checkpoint(module, &checkpoint).map_err(|e| e.to_string())?
+        }
+        None => module.params.defaults(),
+    };
+    if module.functions[func].role == sci::ir::Role::Loss
+        && !assignments.iter().any(|a| is_input(module, func, &a.name))
+    {
+        return model_loss(args, module, theta, &assignments);
+    }
+    let inputs = build_inputs(module, func, theta, &assignments)?;
     let result = sci::ir::interp::eval(module, func, &inputs).map_err(|e| e.to_string())?;
     let text = describe_result(module, &args.function, &result);
     // A closed pipe is not an error of ours (see `outln!`).
@@ -120,6 +143,74 @@ fn parse_assignments(values: &[String]) -> Result<Vec<Assignment>, String> {
         .collect()
 }
 
+/// Whether `name` is an input of function `func`.
+fn is_input(module: &Module, func: FuncId, name: &str) -> bool {
+    let f = &module.functions[func];
+    f.inputs()
+        .iter()
+        .any(|&id| f.values[id].name.as_deref() == Some(name))
+}
+
+/// The model's loss on its own inputs, as `sci train` sees it before its first step: the
+/// collocation points of seed 0 and the data files the model names (through ODE solves
+/// for trajectories), evaluated by the reference interpreter.
+fn model_loss(
+    args: &EvalArgs,
+    module: &Module,
+    mut theta: Vec<f64>,
+    assignments: &[Assignment],
+) -> Result<ExitCode, String> {
+    for a in assignments {
+        let slot = module.params.slot(&a.name).ok_or_else(|| {
+            format!(
+                "`{}` is not a parameter of `{}`; the loss takes the model's points and data",
+                a.name, module.name
+            )
+        })?;
+        set_slot(&mut theta, slot, a)?;
+    }
+    let compiled = sci::Compiler::new()
+        .backend(sci::BackendKind::Interpreter)
+        .compile_file(&args.file)
+        .map_err(|e| e.to_string())?;
+    let setup = sci::runtime::TrainSetup {
+        data_dir: super::train::data_dir(&args.file),
+        ..sci::runtime::TrainSetup::default()
+    };
+    let loss = sci::runtime::Trainer::new(&compiled, &module.name, setup)
+        .and_then(|mut trainer| trainer.loss(&theta))
+        .map_err(|e| e.to_string())?;
+    outln!("loss = {loss}");
+    outln!("  (on the model's data and its collocation points for seed 0, as `sci train` starts)");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One assignment per column of the table at `path`: the column's values as points.
+fn table_assignments(path: &std::path::Path) -> Result<Vec<Assignment>, String> {
+    if !sci::stdlib::data::names_columns(path) {
+        return Err(format!(
+            "`--points {}`: the table must name its columns after the inputs (a CSV with a \
+             header row)",
+            path.display()
+        ));
+    }
+    let table = sci::stdlib::data::read_table(path).map_err(|e| e.to_string())?;
+    Ok(table
+        .columns
+        .iter()
+        .map(|name| Assignment {
+            name: name.clone(),
+            points: table
+                .column(name)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|v| vec![v])
+                .collect(),
+            bracketed: true,
+        })
+        .collect())
+}
+
 /// Finds `name` in the modules (restricted to `model` if given). `Ok(None)` if absent.
 fn find_function<'m>(
     modules: &'m [Module],
@@ -176,6 +267,7 @@ fn unknown_function(modules: &[Module], name: &str) -> String {
 fn build_inputs(
     module: &Module,
     func: FuncId,
+    mut theta: Vec<f64>,
     assignments: &[Assignment],
 ) -> Result<Vec<Tensor>, String> {
     let function = &module.functions[func];
@@ -187,7 +279,6 @@ fn build_inputs(
             (v.name.clone().unwrap_or_default(), v.ty.clone())
         })
         .collect();
-    let mut theta = module.params.defaults();
     let mut overrides_y: Vec<&Assignment> = Vec::new();
     let mut given: Vec<Option<Tensor>> = vec![None; input_names.len()];
     for a in assignments {

@@ -42,7 +42,9 @@ mod eval;
 mod fmt;
 #[cfg(feature = "cuda")]
 mod gpu_check;
+mod heatmap;
 mod plot;
+mod predict;
 mod progress;
 mod run;
 mod runtime_common;
@@ -91,6 +93,9 @@ enum Command {
     /// Train a model's loss (PINN residuals, data fits, UDEs): write the parameters (JSON),
     /// the loss history and a plot.
     Train(train::TrainArgs),
+    /// Evaluate a (trained) model's networks over its domain or at given points: write the
+    /// values (CSV/NPY/JSON), plot them (line or heat map), compare with reference values.
+    Predict(predict::PredictArgs),
     /// Check a model's GPU kernels (PTX) against the CPU: results and time per call of its
     /// batched functions and training step (builds with `--features cuda`).
     #[cfg(feature = "cuda")]
@@ -123,6 +128,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Fmt { files, check } => fmt::run(&files, check, color),
         Command::Run(args) => run::run(&args, color),
         Command::Train(args) => train::run(&args, color),
+        Command::Predict(args) => predict::run(&args, color),
         #[cfg(feature = "cuda")]
         Command::GpuCheck(args) => gpu_check::run(&args, color),
         // The protocol asks for exit code 1 when the client exits without `shutdown`.

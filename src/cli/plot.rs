@@ -174,7 +174,7 @@ fn axis_range(lo: f64, hi: f64, log: bool, pad: bool) -> Result<(f64, f64), Stri
 
 /// A tick label: plain decimals for moderate magnitudes, `1e-6` style otherwise, with
 /// at most three significant digits so labels stay short.
-fn tick(value: f64) -> String {
+pub(super) fn tick(value: f64) -> String {
     let magnitude = value.abs();
     if value == 0.0 {
         "0".into()
@@ -310,7 +310,7 @@ impl Figure<'_> {
 
 /// The message for a failure inside plotters (in practice unreachable with the SVG backend
 /// writing to a string, but reported rather than unwrapped).
-fn drawing_failed(error: impl std::fmt::Display) -> String {
+pub(super) fn drawing_failed(error: impl std::fmt::Display) -> String {
     format!("Drawing the plot failed: {error}.")
 }
 

@@ -423,7 +423,7 @@ fn summarise(
 }
 
 /// Data paths in a model are relative to the model file.
-fn data_dir(file: &Path) -> PathBuf {
+pub fn data_dir(file: &Path) -> PathBuf {
     match file.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),

@@ -93,13 +93,20 @@ pub fn params_from_checkpoint(
     model: &crate::Model<'_>,
     checkpoint: &sci_stdlib::checkpoint::Checkpoint,
 ) -> Result<Vec<f64>, sci_stdlib::Error> {
-    let mut p = model.params();
-    for slot in &model.ir().params.slots {
+    theta_from_checkpoint(model.ir(), checkpoint)
+}
+
+/// θ of the model `module` from a checkpoint (see [`params_from_checkpoint`]).
+pub fn theta_from_checkpoint(
+    module: &sci_ir::Module,
+    checkpoint: &sci_stdlib::checkpoint::Checkpoint,
+) -> Result<Vec<f64>, sci_stdlib::Error> {
+    let mut p = module.params.defaults();
+    for slot in &module.params.slots {
         let Some(block) = checkpoint.params.iter().find(|b| b.name == slot.name) else {
             return Err(sci_stdlib::Error::input(format!(
                 "The checkpoint has no parameter `{}` of model `{}`.",
-                slot.name,
-                model.name()
+                slot.name, module.name
             )));
         };
         let count: usize = slot.shape.iter().product();

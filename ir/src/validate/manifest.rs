@@ -124,6 +124,9 @@ fn check_inputs(m: &Module, f: &Function, errors: &mut Vec<ValidationError>) {
                 (*of >= k).then(|| format!("a tangent of input {of} must come after it"))
             }
             InputRole::Cotangent => None,
+            InputRole::Argument(_) => {
+                (!is_plain(ty, &[])).then(|| "a network's argument must be an f64".into())
+            }
         };
         if let Some(problem) = problem {
             errors.push(function_error(

@@ -9,7 +9,7 @@ use super::Res;
 use super::cx::{FnCx, Statics};
 use super::params::LayerSlots;
 use crate::hir::{Activation, NetHir};
-use sci_ir::{BinaryOp, Function, Op, Type, UnaryOp, ValueId};
+use sci_ir::{BinaryOp, Function, InputRole, Op, Role, Type, UnaryOp, ValueId};
 
 /// The IR name of a network's function.
 pub(super) fn net_function_name(net: &NetHir) -> String {
@@ -56,7 +56,13 @@ pub(super) fn lower_net(st: &Statics, net: &NetHir, layers: &[LayerSlots]) -> Re
     } else {
         h
     };
-    Ok(cx.finish(out))
+    let mut f = cx.finish(out);
+    // A host (`sci predict`) evaluates the network over its domain by these roles.
+    f.role = Role::Net(net.name.clone());
+    f.input_roles = std::iter::once(InputRole::Params)
+        .chain(net.inputs.iter().cloned().map(InputRole::Argument))
+        .collect();
+    Ok(f)
 }
 
 /// The activation applied elementwise to `x` of type `ty`.
