@@ -47,6 +47,7 @@ mod plot;
 mod predict;
 mod progress;
 mod run;
+mod run_plot;
 mod runtime_common;
 mod simplified;
 mod train;

@@ -13,6 +13,10 @@ use plotters::prelude::*;
 
 /// The size of every plot in pixels (width, height).
 const SIZE: (u32, u32) = (960, 600);
+/// The width of the legend column to the right of the plot.
+const LEGEND_WIDTH: u32 = 200;
+/// The height of one legend entry.
+const LEGEND_ROW: i32 = 20;
 
 /// Line colours, cycled: the Tableau 10 palette, distinguishable and print-friendly.
 const COLOURS: [RGBColor; 10] = [
@@ -28,9 +32,11 @@ const COLOURS: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-/// A plot of named series against `t`: one line per series, a legend with the names, the
-/// x axis labelled `x_label`. `log_x`/`log_y` select logarithmic axes (Robertson's kinetics
-/// need log time); points that cannot be shown on them are skipped, as are non-finite values.
+/// A plot of named series against `t`: one line per series, a legend with the names beside
+/// the plot, the axes labelled `x_label` and `y_label`. `log_x`/`log_y` select logarithmic
+/// axes (Robertson's kinetics need log time); points that cannot be shown on them are
+/// skipped, as are non-finite values. Series beyond ten reuse the colours dashed, then
+/// dotted, so every line stays distinguishable.
 ///
 /// Fails, with a sentence saying why, when there is nothing to draw (no times, no series,
 /// no drawable point), when a series has a different length than `t`, or when the values
@@ -38,6 +44,7 @@ const COLOURS: [RGBColor; 10] = [
 pub fn trajectory_svg(
     title: &str,
     x_label: &str,
+    y_label: &str,
     t: &[f64],
     series: &[(String, Vec<f64>)],
     log_x: bool,
@@ -63,11 +70,6 @@ pub fn trajectory_svg(
             segments: segments(t, values, log_x, log_y),
         })
         .collect();
-    let y_label = if series.len() == 1 {
-        &series[0].0
-    } else {
-        "value"
-    };
     Figure {
         title,
         x_label,
@@ -230,15 +232,66 @@ impl Figure<'_> {
         {
             let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
             root.fill(&WHITE).map_err(drawing_failed)?;
+            // The legend has its own column, so it never covers the data.
+            let (root, legend) = if self.legend {
+                let (plot, legend) = root.split_horizontally(SIZE.0 - LEGEND_WIDTH);
+                (plot, Some(legend))
+            } else {
+                (root, None)
+            };
             match (self.log_x, self.log_y) {
                 (false, false) => self.draw(&root, x0..x1, y0..y1),
                 (true, false) => self.draw(&root, (x0..x1).log_scale(), y0..y1),
                 (false, true) => self.draw(&root, x0..x1, (y0..y1).log_scale()),
                 (true, true) => self.draw(&root, (x0..x1).log_scale(), (y0..y1).log_scale()),
             }?;
+            if let Some(legend) = &legend {
+                self.draw_legend(legend)?;
+            }
             root.present().map_err(drawing_failed)?;
         }
         Ok(svg)
+    }
+
+    /// The legend column: a sample of each line's style and its name, as many as fit.
+    fn draw_legend(
+        &self,
+        area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    ) -> Result<(), String> {
+        let (_, height) = area.dim_in_pixel();
+        let fit = ((height as i32 - 80) / LEGEND_ROW).max(1) as usize;
+        let shown = if self.lines.len() > fit { fit - 1 } else { fit };
+        for (index, line) in self.lines.iter().enumerate().take(shown) {
+            let y = 60 + LEGEND_ROW * index as i32;
+            let (colour, dash) = line_style(index);
+            let style = colour.stroke_width(2);
+            // A dashed or dotted sample drawn as its pieces.
+            let pieces: Vec<(i32, i32)> = match dash {
+                None => vec![(4, 32)],
+                Some((on, off)) => (0..)
+                    .map(|k| 4 + k * (on + off))
+                    .take_while(|x| x + on <= 32)
+                    .map(|x| (x, x + on))
+                    .collect(),
+            };
+            for (a, b) in pieces {
+                area.draw(&PathElement::new(vec![(a, y), (b, y)], style))
+                    .map_err(drawing_failed)?;
+            }
+            area.draw(&Text::new(
+                line.name.clone(),
+                (40, y - 7),
+                ("sans-serif", 14),
+            ))
+            .map_err(drawing_failed)?;
+        }
+        if self.lines.len() > shown {
+            let y = 60 + LEGEND_ROW * shown as i32;
+            let more = format!("… {} more", self.lines.len() - shown);
+            area.draw(&Text::new(more, (40, y - 7), ("sans-serif", 14)))
+                .map_err(drawing_failed)?;
+        }
+        Ok(())
     }
 
     /// Draws axes, lines and legend on `root` with the given axis kinds (linear or log).
@@ -261,51 +314,50 @@ impl Figure<'_> {
             .y_label_area_size(72)
             .build_cartesian_2d(x_spec, y_spec)
             .map_err(drawing_failed)?;
+        // Rounding leaves ticks like -2.2e-16 where zero is meant: snap them.
+        let (x_span, y_span) = (chart.x_range(), chart.y_range());
+        let x_scale = (x_span.end - x_span.start).abs();
+        let y_scale = (y_span.end - y_span.start).abs();
+        let snap = |v: f64, scale: f64| if v.abs() <= 1e-9 * scale { 0.0 } else { v };
         chart
             .configure_mesh()
             .x_desc(self.x_label)
             .y_desc(self.y_label)
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
+            .x_label_formatter(&|v| tick(snap(*v, x_scale)))
+            .y_label_formatter(&|v| tick(snap(*v, y_scale)))
             .light_line_style(RGBColor(235, 235, 235))
             .label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 16))
             .draw()
             .map_err(drawing_failed)?;
         for (index, line) in self.lines.iter().enumerate() {
-            let colour = COLOURS[index % COLOURS.len()];
+            let (colour, dash) = line_style(index);
             let style = colour.stroke_width(2);
-            // The legend entry hangs on the first drawn run; a series with no drawable point
-            // still gets an entry (an empty run), so the legend lists every name.
-            let empty = Vec::new();
-            let mut runs = line.segments.iter();
-            let first = runs.next().unwrap_or(&empty);
-            let annotation = chart
-                .draw_series(LineSeries::new(first.iter().copied(), style))
+            for run in &line.segments {
+                let points = run.iter().copied();
+                match dash {
+                    None => chart.draw_series(LineSeries::new(points, style)),
+                    Some((on, off)) => {
+                        chart.draw_series(DashedLineSeries::new(points, on, off, style))
+                    }
+                }
                 .map_err(drawing_failed)?;
-            if self.legend {
-                annotation
-                    .label(line.name.as_str())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
             }
-            for run in runs {
-                chart
-                    .draw_series(LineSeries::new(run.iter().copied(), style))
-                    .map_err(drawing_failed)?;
-            }
-        }
-        if self.legend {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 14))
-                .draw()
-                .map_err(drawing_failed)?;
         }
         Ok(())
     }
+}
+
+/// The colour and dash pattern (`(on, off)` pixels, `None` for solid) of line `index`: the
+/// ten colours solid, then dashed, then dotted.
+fn line_style(index: usize) -> (RGBColor, Option<(i32, i32)>) {
+    let colour = COLOURS[index % COLOURS.len()];
+    let dash = match (index / COLOURS.len()) % 3 {
+        0 => None,
+        1 => Some((8, 5)),
+        _ => Some((2, 4)),
+    };
+    (colour, dash)
 }
 
 /// The message for a failure inside plotters (in practice unreachable with the SVG backend
@@ -347,7 +399,16 @@ mod tests {
             series("predator", t.iter().map(|x| x.cos()).collect()),
             series("third <kind> & co", t.iter().map(|x| x * 0.1).collect()),
         ];
-        let svg = trajectory_svg("Lotka–Volterra", "time (s)", &t, &data, false, false).unwrap();
+        let svg = trajectory_svg(
+            "Lotka–Volterra",
+            "time (s)",
+            "value",
+            &t,
+            &data,
+            false,
+            false,
+        )
+        .unwrap();
         assert_well_formed(&svg);
         // Each series draws its line and a legend sample.
         assert!(count(&svg, "<polyline") >= 2 * data.len(), "{svg}");
@@ -369,7 +430,7 @@ mod tests {
             series("A", t.iter().map(|x| 1.0 / (1.0 + x)).collect()),
             series("B", t.iter().map(|x| x.sqrt()).collect()),
         ];
-        let svg = trajectory_svg("Robertson", "t", &t, &data, true, true).unwrap();
+        let svg = trajectory_svg("Robertson", "t", "value", &t, &data, true, true).unwrap();
         assert_well_formed(&svg);
         assert!(count(&svg, "<polyline") >= 2 * data.len());
         // Decade ticks at both ends of the range, in scientific notation.
@@ -414,7 +475,8 @@ mod tests {
     fn non_finite_and_non_positive_points_break_the_line() {
         let t = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let y = vec![1.0, 2.0, f64::NAN, 3.0, f64::INFINITY, 4.0, 5.0];
-        let svg = trajectory_svg("gaps", "t", &t, &[series("y", y)], false, false).unwrap();
+        let svg =
+            trajectory_svg("gaps", "t", "value", &t, &[series("y", y)], false, false).unwrap();
         assert_well_formed(&svg);
         // Three runs: [0, 1], [3], [5, 6].
         assert_eq!(
@@ -429,8 +491,16 @@ mod tests {
         );
         assert!(!svg.contains("NaN") && !svg.contains("inf"));
         // On log time, t = 0 is dropped rather than failing the plot.
-        let svg =
-            trajectory_svg("log", "t", &t, &[series("y", vec![1.0; 7])], true, false).unwrap();
+        let svg = trajectory_svg(
+            "log",
+            "t",
+            "value",
+            &t,
+            &[series("y", vec![1.0; 7])],
+            true,
+            false,
+        )
+        .unwrap();
         assert_well_formed(&svg);
     }
 
@@ -438,21 +508,39 @@ mod tests {
     fn nothing_to_draw_is_an_error_sentence() {
         let t = [0.0, 1.0];
         let cases = [
-            trajectory_svg("x", "t", &[], &[series("y", vec![])], false, false),
-            trajectory_svg("x", "t", &t, &[], false, false),
-            trajectory_svg("x", "t", &t, &[series("y", vec![1.0])], false, false),
+            trajectory_svg("x", "t", "value", &[], &[series("y", vec![])], false, false),
+            trajectory_svg("x", "t", "value", &t, &[], false, false),
             trajectory_svg(
                 "x",
                 "t",
+                "value",
+                &t,
+                &[series("y", vec![1.0])],
+                false,
+                false,
+            ),
+            trajectory_svg(
+                "x",
+                "t",
+                "value",
                 &t,
                 &[series("y", vec![f64::NAN; 2])],
                 false,
                 false,
             ),
-            trajectory_svg("x", "t", &t, &[series("y", vec![-1.0, 0.0])], false, true),
             trajectory_svg(
                 "x",
                 "t",
+                "value",
+                &t,
+                &[series("y", vec![-1.0, 0.0])],
+                false,
+                true,
+            ),
+            trajectory_svg(
+                "x",
+                "t",
+                "value",
                 &t,
                 &[series("y", vec![-1e308, 1e308])],
                 false,
@@ -476,13 +564,22 @@ mod tests {
             (vec![2.5; 3], false),
             (vec![2.5; 3], true),
         ] {
-            let svg =
-                trajectory_svg("flat", "t", &t, &[series("c", values)], false, log_y).unwrap();
+            let svg = trajectory_svg(
+                "flat",
+                "t",
+                "value",
+                &t,
+                &[series("c", values)],
+                false,
+                log_y,
+            )
+            .unwrap();
             assert_well_formed(&svg);
         }
         let svg = trajectory_svg(
             "one point",
             "t",
+            "value",
             &[1.0],
             &[series("c", vec![1.0])],
             true,
@@ -503,6 +600,49 @@ mod tests {
         assert!(svg.contains("training &lt;run&gt;"));
         assert!(svg.contains("step") && svg.contains("loss"));
         assert!(svg.contains("1e-7") || svg.contains("1e-6"), "{svg}");
+    }
+
+    #[test]
+    fn many_series_get_distinct_styles_and_a_legend_beside_the_data() {
+        let t: Vec<f64> = (0..20).map(f64::from).collect();
+        let data: Vec<(String, Vec<f64>)> = (0..40)
+            .map(|k| series(&format!("s{k}"), t.iter().map(|x| x * k as f64).collect()))
+            .collect();
+        let svg = trajectory_svg("many", "t", "value", &t, &data, false, false).unwrap();
+        assert_well_formed(&svg);
+        // Ten colours, each solid, dashed and dotted: no two of the first 30 alike.
+        let styles: Vec<_> = (0..30).map(line_style).collect();
+        for (i, a) in styles.iter().enumerate() {
+            assert!(styles[..i].iter().all(|b| b != a), "style {i} repeats");
+        }
+        // The legend lists what fits and counts the rest, right of the plot area.
+        assert!(svg.contains(">\ns0\n</text>") && svg.contains(">\ns24\n</text>"));
+        assert!(!svg.contains(">\ns25\n</text>"));
+        assert!(svg.contains("… 15 more"), "{svg}");
+        let x_of = |name: &str| -> f64 {
+            let at = svg.find(&format!(">\n{name}\n</text>")).unwrap();
+            let open = svg[..at].rfind("<text").unwrap();
+            let attr = svg[open..].split("x=\"").nth(1).unwrap();
+            attr.split('"').next().unwrap().parse().unwrap()
+        };
+        assert!(x_of("s0") >= f64::from(SIZE.0 - LEGEND_WIDTH));
+    }
+
+    #[test]
+    fn ticks_near_zero_read_zero() {
+        // A range symmetric about zero: the middle tick is computed as a tiny non-zero.
+        let t = [0.0, 1.0, 2.0];
+        let svg = trajectory_svg(
+            "z",
+            "t",
+            "y",
+            &t,
+            &[series("y", vec![-0.3, 0.0, 0.3])],
+            false,
+            false,
+        )
+        .unwrap();
+        assert!(!svg.contains("e-17") && !svg.contains("e-16"), "{svg}");
     }
 
     #[test]

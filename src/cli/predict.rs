@@ -439,7 +439,11 @@ fn plot(
             let series: Vec<(String, Vec<f64>)> = outputs()
                 .map(|(n, v)| (n, order.iter().map(|&r| v[r]).collect()))
                 .collect();
-            super::plot::trajectory_svg(name, &coords[0], &x, &series, false, false)
+            let y_label = match series.as_slice() {
+                [(only, _)] => only.clone(),
+                _ => "value".to_string(),
+            };
+            super::plot::trajectory_svg(name, &coords[0], &y_label, &x, &series, false, false)
                 .map_err(Error::numerical)
         }
         (2, Some(axes)) => {

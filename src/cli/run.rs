@@ -14,6 +14,7 @@ use sci::stdlib::checkpoint;
 use sci::stdlib::data::{Outputs, table_bytes};
 use sci::stdlib::ode::{JacobianKind, Method, SolveOptions};
 
+use super::run_plot::{PlotChoice, trajectory_plot};
 use super::runtime_common::{
     DeviceArgs, apply_overrides, check_output, choose_model, compile, note_device, progress_bar,
     report,
@@ -69,12 +70,20 @@ pub struct RunArgs {
     /// Write the trajectory (t, states, outputs) to a .csv, .npy or .json file.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Plot the states to an .svg file.
+    /// Plot the states to an .svg file (arrays of more than 12 elements as space–time
+    /// heat maps).
     #[arg(long)]
     plot: Option<PathBuf>,
-    /// Logarithmic time axis in the plot (from the first positive time).
+    /// What to plot: states, outputs or elements, comma separated (`theta,energy`, `u[3]`).
+    #[arg(long, value_delimiter = ',')]
+    vars: Vec<String>,
+    /// Logarithmic time: output times spaced geometrically (unless --times is given) and a
+    /// logarithmic time axis in the plot.
     #[arg(long)]
     log_t: bool,
+    /// Logarithmic value axis in the plot (positive values only).
+    #[arg(long)]
+    log_y: bool,
 }
 
 /// The most output times of one trajectory (each a row of the table).
@@ -160,7 +169,14 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Failure> {
     let elapsed = started.elapsed();
 
     let svg = match &args.plot {
-        Some(_) => Some(plot(&traj, args.log_t).map_err(Error::numerical)?),
+        Some(_) => {
+            let choice = PlotChoice {
+                vars: &args.vars,
+                log_t: args.log_t,
+                log_y: args.log_y,
+            };
+            Some(trajectory_plot(&traj, model.ir(), &choice)?)
+        }
         None => None,
     };
     // Every output written in full first, then all renamed into place together.
@@ -226,6 +242,7 @@ fn options(args: &RunArgs, compiled: &sci::Compiled, model: &str) -> Result<Solv
     }
     let times = match &args.times {
         Some(times) => times.clone(),
+        None if args.log_t => log_times(t0, t_end, args.points),
         None => (0..args.points)
             .map(|k| {
                 if k + 1 == args.points {
@@ -248,20 +265,22 @@ fn options(args: &RunArgs, compiled: &sci::Compiled, model: &str) -> Result<Solv
     })
 }
 
-/// The states (at most 12, the plot stays readable) against time.
-fn plot(traj: &Trajectory, log_t: bool) -> Result<String, String> {
-    let series: Vec<(String, Vec<f64>)> = traj
-        .state_names
-        .iter()
-        .enumerate()
-        .take(12)
-        .map(|(i, n)| (n.clone(), traj.states.iter().map(|y| y[i]).collect()))
-        .collect();
-    let mut title = traj.model.clone();
-    if traj.state_names.len() > 12 {
-        title.push_str(&format!(" (first 12 of {} states)", traj.state_names.len()));
-    }
-    super::plot::trajectory_svg(&title, "t", &traj.t, &series, log_t, false)
+/// `points` output times for a logarithmic time axis: `t0`, then geometrically spaced
+/// times from `t_end`·10⁻⁸ past `t0` (the fast transients of a stiff problem) to `t_end`.
+fn log_times(t0: f64, t_end: f64, points: usize) -> Vec<f64> {
+    let span = t_end - t0;
+    let first = span * 1e-8;
+    let rest = points - 1;
+    let mut times = vec![t0];
+    times.extend((0..rest).map(|k| {
+        if k + 1 == rest {
+            t_end
+        } else {
+            let exponent = k as f64 / (rest - 1).max(1) as f64;
+            t0 + first * (span / first).powf(exponent)
+        }
+    }));
+    times
 }
 
 /// What was solved, how, and the final state.

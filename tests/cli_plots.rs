@@ -1,0 +1,177 @@
+//! `sci run --plot` as a reader sees the figure: chosen quantities labelled with their units,
+//! a legend beside the data, arrays as space–time heat maps, logarithmic time sampled
+//! geometrically. Plots are checked by their structure (elements, labels, coordinates).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sci(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sci"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the sci binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn scratch(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli_plots")
+        .join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The texts of an SVG's `<text>` elements.
+fn texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let body = t.split_once('>')?.1;
+            Some(body.split("</text>").next()?.trim().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn chosen_quantities_are_labelled_with_their_units() {
+    let dir = scratch("units");
+    let plot = dir.join("p.svg");
+    let out = sci(&[
+        "run",
+        "examples/pendulum.sci",
+        "--plot",
+        path(&plot),
+        "--vars",
+        "theta,omega,energy",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let labels = texts(&std::fs::read_to_string(&plot).unwrap());
+    for label in [
+        "theta",
+        "omega [1/s]",
+        "energy [m^2/s^2]",
+        "Pendulum",
+        "t",
+        "value",
+    ] {
+        assert!(
+            labels.iter().any(|t| t == label),
+            "{label} not in {labels:?}"
+        );
+    }
+    // Nothing else: `height` was not chosen.
+    assert!(
+        !labels.iter().any(|t| t.starts_with("height")),
+        "{labels:?}"
+    );
+    // One quantity: the axis is its name and unit.
+    let out = sci(&[
+        "run",
+        "examples/pendulum.sci",
+        "--plot",
+        path(&plot),
+        "--vars",
+        "omega",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let labels = texts(&std::fs::read_to_string(&plot).unwrap());
+    assert!(!labels.iter().any(|t| t == "value"), "{labels:?}");
+}
+
+#[test]
+fn a_large_array_state_is_drawn_as_a_space_time_heat_map() {
+    let dir = scratch("heat");
+    let plot = dir.join("h.svg");
+    let out = sci(&[
+        "run",
+        "examples/heat1d.sci",
+        "--points",
+        "21",
+        "--plot",
+        path(&plot),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    // 21 times × 200 cells, plus the colour bar's bands.
+    let cells = svg.matches("<rect").count();
+    assert!(cells >= 21 * 200 + 64, "{cells}");
+    let labels = texts(&svg);
+    for label in ["t", "index", "u"] {
+        assert!(
+            labels.iter().any(|t| t == label),
+            "{label} not in {labels:?}"
+        );
+    }
+    // Single elements are lines on request; arrays and lines do not mix.
+    let out = sci(&[
+        "run",
+        "examples/heat1d.sci",
+        "--plot",
+        path(&plot),
+        "--vars",
+        "u[0],u[100]",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let labels = texts(&std::fs::read_to_string(&plot).unwrap());
+    assert!(labels.iter().any(|t| t == "u[100]"), "{labels:?}");
+    for (vars, message) in [
+        ("u,mid", "mixes arrays drawn as heat maps"),
+        ("w", "the model has no state or output `w`"),
+        ("u[999]", "the model has no state or output `u[999]`"),
+    ] {
+        let out = sci(&[
+            "run",
+            "examples/heat1d.sci",
+            "--plot",
+            path(&plot),
+            "--vars",
+            vars,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{vars}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{vars}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn logarithmic_time_is_sampled_geometrically() {
+    let dir = scratch("log_t");
+    let (table, plot) = (dir.join("r.csv"), dir.join("r.svg"));
+    let out = sci(&[
+        "run",
+        "examples/robertson.sci",
+        "--log-t",
+        "--points",
+        "41",
+        "--out",
+        path(&table),
+        "--plot",
+        path(&plot),
+        "--log-y",
+        "--vars",
+        "y1,y2,y3",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&table).unwrap();
+    let t: Vec<f64> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(t.len(), 41);
+    // t0, then 1e-8 of the span up to its end, a constant ratio apart.
+    assert_eq!((t[0], t[1], t[40]), (0.0, 1e-3, 1e5));
+    let ratio = t[2] / t[1];
+    for w in t[1..].windows(2) {
+        assert!((w[1] / w[0] / ratio - 1.0).abs() < 1e-9, "{t:?}");
+    }
+    assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"));
+}
