@@ -12,7 +12,7 @@ use sci::runtime::Trajectory;
 use sci::stdlib::Error;
 use sci::stdlib::checkpoint;
 use sci::stdlib::data::{Outputs, table_bytes};
-use sci::stdlib::ode::{JacobianKind, Method, SolveOptions};
+use sci::stdlib::ode::{JacobianKind, Method, SolveOptions, SwitchReason};
 
 use super::run_plot::{PlotChoice, trajectory_plot};
 use super::runtime_common::{
@@ -304,6 +304,27 @@ fn summary(traj: &Trajectory, options: &SolveOptions, seconds: f64) {
         stats.jacobian_evals,
         seconds
     );
+    if let Some(switch) = &stats.switch {
+        let how = match switch.reason {
+            SwitchReason::StiffAtStart => "the Jacobian at t0 shows the problem is stiff".into(),
+            SwitchReason::StiffOnTheWay | SwitchReason::ExplicitFailed => format!(
+                "tsit5 took {} steps ({} rhs evaluations) to t = {:.4e} and {}",
+                switch.explicit_steps,
+                switch.explicit_rhs_evals,
+                switch.reached,
+                if switch.reason == SwitchReason::StiffOnTheWay {
+                    "found the problem stiff"
+                } else {
+                    "failed"
+                }
+            ),
+        };
+        outln!(
+            "  auto: {how}, so {method} solved it from t = {t0}: {} steps, {} rhs evaluations",
+            stats.steps - switch.explicit_steps,
+            stats.rhs_evals - switch.explicit_rhs_evals
+        );
+    }
     let Some(last) = traj.states.last() else {
         return;
     };

@@ -3,7 +3,9 @@
 //! equation's eigenmode decay (sparse and dense Jacobians), and forward sensitivities
 //! against finite differences of the solver.
 
-use sci_stdlib::ode::{JacobianKind, Method, OdeSystem, Solution, SolveOptions, Sparsity, solve};
+use sci_stdlib::ode::{
+    JacobianKind, Method, OdeSystem, Solution, SolveOptions, Sparsity, SwitchReason, solve,
+};
 
 // ---------------------------------------------------------------------------------------
 // Systems
@@ -323,10 +325,17 @@ fn robertson_trbdf2_at_default_tolerances() {
 
 #[test]
 fn auto_switches_to_bdf_for_robertson() {
-    // Tsit5 runs out of its step budget, BDF answers: measured relative error 6e-6 at
-    // rtol 1e-6; we allow 1e-4.
+    // Tsit5 finds it stiff after its fast transient, BDF answers: measured relative error
+    // 6e-6 at rtol 1e-6; we allow 1e-4.
     let sol = robertson(Method::Auto, 1e-6, 1e-10);
     assert_eq!(sol.stats.method, Some(Method::Bdf));
+    // The switch is reported, with what the explicit attempt did (if it ran at all).
+    let switch = sol.stats.switch.as_ref().expect("a switch to BDF");
+    assert!(switch.explicit_steps <= sol.stats.steps);
+    assert!(switch.explicit_rhs_evals <= sol.stats.rhs_evals);
+    // Not stiff at (t0, y0): found by the repeated test after the fast transient.
+    assert_eq!(switch.reason, SwitchReason::StiffOnTheWay);
+    assert!((50..1000).contains(&switch.explicit_steps), "{switch:?}");
     for (k, (t, want)) in ROBERTSON_REF.iter().enumerate() {
         assert_state(&sol.y[k], want, 1e-4, &format!("Auto at t = {t}"));
     }
@@ -413,6 +422,7 @@ fn auto_keeps_tsit5_for_lotka_volterra() {
         opts(Method::Auto, 10.0, 1e-6, 1e-9),
     );
     assert_eq!(sol.stats.method, Some(Method::Tsit5));
+    assert_eq!(sol.stats.switch, None);
     assert!(!sol.stats.sparse);
     assert_eq!(sol.stats.jacobian_evals, 0);
     let v0 = lv_invariant(&LV_THETA, &LV_THETA[4..6]);
@@ -513,13 +523,66 @@ fn heat_sparse_and_dense_agree_with_the_exact_decay() {
 #[test]
 fn auto_falls_back_to_sparse_bdf_for_long_heat_runs() {
     // To t = 50 Tsit5 would need ~6·10⁵ steps (stability limit h ≈ 3.3/λ_max with
-    // λ_max ≈ 4·10⁴); after 1000 steps the projection exceeds 10× the budget, and BDF with
-    // the sparse Jacobian takes over. The mode has decayed by exp(−493): all ≈ 0.
+    // λ_max ≈ 4·10⁴): the start test sees it (λ_max·T ≫ 1), and BDF with the sparse
+    // Jacobian solves it. The mode has decayed by exp(−493): all ≈ 0.
     let heat = Heat::new(100, true);
     let sol = run(&heat, &[1.0], opts(Method::Auto, 50.0, 1e-6, 1e-9));
     assert_eq!(sol.stats.method, Some(Method::Bdf));
     assert!(sol.stats.sparse);
+    let switch = sol.stats.switch.as_ref().expect("a switch to BDF");
+    assert_eq!(switch.reason, SwitchReason::StiffAtStart);
     assert!(sol.y.last().unwrap().iter().all(|v| v.abs() < 1e-8));
+}
+
+/// `y' = −k(t)·(y − cos t)`, `k = 1 + 10⁶ t²` (θ unused): mild at t = 0 (k = 1), stiff
+/// later (k = 10⁶ at t = 1), tracking `cos t` ever more tightly.
+struct StiffensLater;
+
+impl StiffensLater {
+    fn k(t: f64) -> f64 {
+        1.0 + 1e6 * t * t
+    }
+}
+
+impl OdeSystem for StiffensLater {
+    fn n_states(&self) -> usize {
+        1
+    }
+    fn n_params(&self) -> usize {
+        1
+    }
+    fn rhs(&self, t: f64, y: &[f64], _p: &[f64], dy: &mut [f64]) {
+        dy[0] = -Self::k(t) * (y[0] - t.cos());
+    }
+    fn jac_mul(&self, t: f64, _y: &[f64], _p: &[f64], v: &[f64], out: &mut [f64]) {
+        out[0] = -Self::k(t) * v[0];
+    }
+    fn param_jac_mul(&self, _t: f64, _y: &[f64], _p: &[f64], _v: &[f64], out: &mut [f64]) {
+        out[0] = 0.0;
+    }
+    fn y0(&self, _p: &[f64], y0: &mut [f64]) {
+        y0[0] = 0.0;
+    }
+    fn y0_param_jac_mul(&self, _p: &[f64], _v: &[f64], out: &mut [f64]) {
+        out[0] = 0.0;
+    }
+}
+
+#[test]
+fn auto_reports_stiffness_found_on_the_way() {
+    // k·T = 1·10 at the start: not stiff by the start test. The test repeated every 50
+    // steps finds k·(T − t) past 10⁴ early (k = 3601 at t ≈ 0.06), long before the step
+    // budget or its projection would; BDF takes over and is reported with Tsit5's counts.
+    let sol = run(&StiffensLater, &[0.0], opts(Method::Auto, 10.0, 1e-6, 1e-9));
+    assert_eq!(sol.stats.method, Some(Method::Bdf));
+    let switch = sol.stats.switch.as_ref().expect("a switch to BDF");
+    assert_eq!(switch.reason, SwitchReason::StiffOnTheWay);
+    assert!((50..1000).contains(&switch.explicit_steps), "{switch:?}");
+    assert!(switch.reached > 0.0 && switch.reached < 10.0, "{switch:?}");
+    assert!(sol.stats.steps > switch.explicit_steps);
+    // The answer: y tracks cos t to O(1/k) once k is large.
+    let y_end = sol.y.last().unwrap()[0];
+    assert!((y_end - 10f64.cos()).abs() < 1e-5, "{y_end}");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -14,7 +14,10 @@ use diffsol::{
 
 use super::adapter::{Counters, SystemEqn, SystemMatrix, sparse_without_pattern};
 use super::validate::{self, fmt_time};
-use super::{JacobianKind, Method, OdeSystem, Solution, SolveOptions, SolveStats, Sparsity};
+use super::{
+    JacobianKind, Method, OdeSystem, Solution, SolveOptions, SolveStats, Sparsity, Switch,
+    SwitchReason,
+};
 use crate::Error;
 
 /// The automatic choice of a sparse Jacobian: the system gives a pattern, has at least this
@@ -34,9 +37,12 @@ const AUTO_PROJECTION_AFTER: usize = 1_000;
 /// exceeds this goes straight to BDF. `ρ(J)` is bounded by Gershgorin's theorem (the largest
 /// absolute row sum of the Jacobian at `(t0, y0)`); an explicit method needs at least about
 /// `ρ·T / 3.3` steps for stability, so above this bound Tsit5 would take thousands of steps
-/// that BDF does not. Problems that only become stiff later (Robertson) are caught by the
-/// step budget instead.
+/// that BDF does not. The test is repeated every [`AUTO_RECHECK_EVERY`] Tsit5 steps at the
+/// current state over the rest of the span, so problems that become stiff later (Robertson,
+/// after its fast transient) switch early; the step budget is the last resort.
 pub const AUTO_STIFFNESS_INDEX: f64 = 1e4;
+/// How often (in Tsit5 steps) `Auto` repeats the stiffness test during the solve.
+const AUTO_RECHECK_EVERY: usize = 50;
 /// Largest system whose dense Jacobian `Auto` forms for the stiffness test when the system
 /// gives no sparsity pattern.
 const AUTO_DENSE_TEST_MAX_STATES: usize = 1024;
@@ -77,23 +83,63 @@ pub(crate) fn solve(
         sens: options.sensitivities && system.n_params() > 0,
     };
     let mut stats = SolveStats::default();
+    // How far the last attempt integrated.
+    let mut reached = t0;
     let out = match options.method {
-        Method::Auto if stiff_at_start(system, p, (t0, t_end)) => plan
-            .attempt(Method::Bdf, sparse, None, progress, &mut stats)
-            .map_err(Failure::into_error)?,
+        Method::Auto if stiff_at_start(system, p, (t0, t_end)) => {
+            stats.switch = Some(Switch {
+                reason: SwitchReason::StiffAtStart,
+                reached: t0,
+                explicit_steps: 0,
+                explicit_rhs_evals: 0,
+            });
+            plan.attempt(
+                Method::Bdf,
+                sparse,
+                None,
+                progress,
+                &mut stats,
+                &mut reached,
+            )
+            .map_err(Failure::into_error)?
+        }
         Method::Auto => {
             let budget = AUTO_EXPLICIT_STEP_BUDGET.min(options.max_steps);
-            match plan.attempt(Method::Tsit5, false, Some(budget), progress, &mut stats) {
+            match plan.attempt(
+                Method::Tsit5,
+                false,
+                Some(budget),
+                progress,
+                &mut stats,
+                &mut reached,
+            ) {
                 Ok(out) => out,
                 // Explicit steps exhausted or collapsed: the problem is stiff (or worse);
                 // start again with BDF, whose own failure is then the one reported.
-                Err(_) => plan
-                    .attempt(Method::Bdf, sparse, None, progress, &mut stats)
-                    .map_err(Failure::into_error)?,
+                Err(failure) => {
+                    stats.switch = Some(Switch {
+                        reason: match failure {
+                            Failure::Stiff => SwitchReason::StiffOnTheWay,
+                            Failure::Error(_) => SwitchReason::ExplicitFailed,
+                        },
+                        reached,
+                        explicit_steps: stats.steps,
+                        explicit_rhs_evals: stats.rhs_evals,
+                    });
+                    plan.attempt(
+                        Method::Bdf,
+                        sparse,
+                        None,
+                        progress,
+                        &mut stats,
+                        &mut reached,
+                    )
+                    .map_err(Failure::into_error)?
+                }
             }
         }
         method => plan
-            .attempt(method, sparse, None, progress, &mut stats)
+            .attempt(method, sparse, None, progress, &mut stats, &mut reached)
             .map_err(Failure::into_error)?,
     };
     let sens = options
@@ -109,14 +155,20 @@ pub(crate) fn solve(
 
 /// `Auto`'s stiffness test at the start: see [`AUTO_STIFFNESS_INDEX`].
 fn stiff_at_start(system: &dyn OdeSystem, p: &[f64], (t0, t_end): (f64, f64)) -> bool {
-    let n = system.n_states();
-    let mut y0 = vec![0.0; n];
+    let mut y0 = vec![0.0; system.n_states()];
     system.y0(p, &mut y0);
-    let t = t0;
+    stiff_from(system, p, t0, &y0, t_end)
+}
+
+/// Whether the rest of the solve from `(t, y)` to `t_end` is stiff by the test of
+/// [`AUTO_STIFFNESS_INDEX`].
+fn stiff_from(system: &dyn OdeSystem, p: &[f64], t: f64, y0: &[f64], t_end: f64) -> bool {
+    let n = system.n_states();
+    let t0 = t;
     let row_sums: Vec<f64> = match system.sparsity() {
         Some(pattern) => {
             let mut values = vec![0.0; pattern.col_idx.len()];
-            system.jacobian_values(t, &y0, p, &mut values);
+            system.jacobian_values(t, y0, p, &mut values);
             pattern
                 .row_ptr
                 .windows(2)
@@ -129,7 +181,7 @@ fn stiff_at_start(system: &dyn OdeSystem, p: &[f64], (t0, t_end): (f64, f64)) ->
         }
         None if n <= AUTO_DENSE_TEST_MAX_STATES => {
             let mut jac = vec![0.0; n * n];
-            system.jacobian(t, &y0, p, &mut jac);
+            system.jacobian(t, y0, p, &mut jac);
             jac.chunks(n.max(1))
                 .map(|row| row.iter().map(|v| v.abs()).sum())
                 .collect()
@@ -227,8 +279,13 @@ impl From<Error> for Failure {
     }
 }
 
+/// `Auto`'s stiffness test at `(t, y)` over the rest of the span.
+type StiffTest<'a> = dyn Fn(f64, &[f64]) -> bool + 'a;
+
 /// What the stepping loop needs, per attempt.
 struct Drive<'d> {
+    /// `Auto`'s stiffness test at a state of the explicit attempt.
+    stiff_now: Option<&'d StiffTest<'d>>,
     label: &'static str,
     times: &'d [f64],
     t0: f64,
@@ -256,6 +313,7 @@ impl Plan<'_> {
         budget: Option<usize>,
         progress: &mut dyn FnMut(f64),
         stats: &mut SolveStats,
+        reached: &mut f64,
     ) -> Result<Output, Failure> {
         // Tsit5 never forms a Jacobian, so the storage does not matter to it.
         let implicit = method != Method::Tsit5;
@@ -268,7 +326,10 @@ impl Plan<'_> {
         // order selection, a failed sparse LU factorisation): catch those panics and report
         // them as failures at the time the integration had reached.
         let result = catch_unwind(AssertUnwindSafe(|| {
+            // `Auto`'s explicit attempt re-tests stiffness as it goes.
+            let stiff_now = |t: f64, y: &[f64]| stiff_from(self.system, self.p, t, y, self.t_end);
             let mut drive = Drive {
+                stiff_now: budget.map(|_| &stiff_now as &StiffTest<'_>),
                 label,
                 times: self.times,
                 t0: self.t0,
@@ -292,6 +353,7 @@ impl Plan<'_> {
             }
         }));
         stats.steps += steps.get();
+        *reached = last_t.get();
         stats.rhs_evals += counters.rhs_evals.get();
         stats.jacobian_evals += counters.jacobian_evals.get();
         let result = result.unwrap_or_else(|_| {
@@ -445,6 +507,12 @@ impl Drive<'_> {
                 break;
             }
             if self.looks_stiff(steps + 1, t) {
+                return Err(Failure::Stiff);
+            }
+            if let Some(stiff_now) = self.stiff_now
+                && (steps + 1).is_multiple_of(AUTO_RECHECK_EVERY)
+                && stiff_now(t, &solver.state().y.clone_as_vec())
+            {
                 return Err(Failure::Stiff);
             }
         }

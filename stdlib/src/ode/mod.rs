@@ -185,6 +185,30 @@ pub struct SolveStats {
     pub steps: usize,
     pub rhs_evals: usize,
     pub jacobian_evals: usize,
+    /// How [`Method::Auto`] came to the stiff method, when it did.
+    pub switch: Option<Switch>,
+}
+
+/// [`Method::Auto`]'s switch to BDF: why, and what the explicit attempt did first (its
+/// steps and evaluations are also in the totals). BDF then solves from `t0`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Switch {
+    pub reason: SwitchReason,
+    /// How far the explicit attempt got (`t0` when the problem was stiff at the start).
+    pub reached: f64,
+    pub explicit_steps: usize,
+    pub explicit_rhs_evals: usize,
+}
+
+/// Why [`Method::Auto`] switched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SwitchReason {
+    /// The Jacobian at the start shows stiffness over the span.
+    StiffAtStart,
+    /// The explicit steps ran out, or their pace projected past the budget.
+    StiffOnTheWay,
+    /// The explicit method failed (its step size collapsed).
+    ExplicitFailed,
 }
 
 /// A solution at the requested times.
