@@ -561,3 +561,105 @@ fn run_and_train_take_a_model_written_as_ir() {
         .collect();
     assert_eq!(losses[0], losses[1]);
 }
+
+/// The arrays of an `.npz` archive: name → (shape, values).
+fn read_npz(path: &Path) -> Vec<(String, Vec<usize>, Vec<f64>)> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut arrays = Vec::new();
+    for k in 0..zip.len() {
+        let mut member = zip.by_index(k).unwrap();
+        let name = member.name().unwrap().trim_end_matches(".npy").to_string();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut member, &mut bytes).unwrap();
+        let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+        let shape = npy.shape().iter().map(|&d| d as usize).collect();
+        arrays.push((name, shape, npy.into_vec::<f64>().unwrap()));
+    }
+    arrays
+}
+
+#[test]
+fn outputs_keep_names_units_and_shapes() {
+    let dir = scratch("formats");
+    // CSV: units in the header, read back by name as a data set would be.
+    let csv = dir.join("p.csv");
+    let out = sci(&[
+        "run",
+        "examples/pendulum.sci",
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (header, rows) = read_csv(&csv);
+    assert_eq!(
+        header,
+        [
+            "t",
+            "theta",
+            "omega [1/s]",
+            "height [m]",
+            "energy [m^2/s^2]"
+        ]
+    );
+    let table = sci::stdlib::data::read_table(&csv).unwrap();
+    assert_eq!(table.columns, ["t", "theta", "omega", "height", "energy"]);
+    assert_eq!(table.unit(2), Some("1/s"));
+    // JSON: one object per column, with its unit.
+    let json_path = dir.join("p.json");
+    let out = sci(&[
+        "run",
+        "examples/pendulum.sci",
+        "--out",
+        json_path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let omega = &json["columns"][2];
+    assert_eq!(
+        (omega["name"].as_str(), omega["unit"].as_str()),
+        (Some("omega"), Some("1/s"))
+    );
+    let values: Vec<f64> = serde_json::from_value(omega["values"].clone()).unwrap();
+    assert_eq!(values, rows.iter().map(|r| r[2]).collect::<Vec<_>>());
+    // NPZ: every quantity by name with its shape — the heat equation's 200 cells per time.
+    let npz = dir.join("h.npz");
+    let out = sci(&[
+        "run",
+        "examples/heat1d.sci",
+        "--points",
+        "11",
+        "--out",
+        npz.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let arrays = read_npz(&npz);
+    let shapes: Vec<(&str, &[usize])> = arrays
+        .iter()
+        .map(|(n, s, _)| (n.as_str(), s.as_slice()))
+        .collect();
+    assert_eq!(
+        shapes,
+        [("t", &[11][..]), ("u", &[11, 200][..]), ("mid", &[11][..])]
+    );
+    // A grid prediction: the axes, and the field shaped like the grid.
+    let npz = dir.join("k.npz");
+    let out = sci(&[
+        "predict",
+        "examples/kovasznay.sci",
+        "--grid",
+        "4",
+        "--out",
+        npz.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let arrays = read_npz(&npz);
+    let shapes: Vec<(&str, &[usize])> = arrays
+        .iter()
+        .map(|(n, s, _)| (n.as_str(), s.as_slice()))
+        .collect();
+    assert_eq!(
+        shapes,
+        [("x", &[4][..]), ("y", &[4][..]), ("uvp", &[4, 4, 3][..])]
+    );
+}

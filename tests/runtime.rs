@@ -277,6 +277,7 @@ fn npy_data_columns_are_the_declared_ones_in_order() {
             .chunks(3)
             .flat_map(|row| row[..2].to_vec())
             .collect(),
+        units: Vec::new(),
     };
     sci::stdlib::data::write_table(&dir.path().join("narrow.npy"), &narrow).unwrap();
     let setup = || TrainSetup {

@@ -14,7 +14,9 @@ use clap::Args;
 use sci::ir::{InputRole, Module, Role};
 use sci::stdlib::Error;
 use sci::stdlib::checkpoint;
-use sci::stdlib::data::{Outputs, Table, names_columns, read_table, table_bytes};
+use sci::stdlib::data::{
+    NamedArray, Outputs, Table, names_columns, npz_bytes, read_table, table_bytes,
+};
 
 use super::heatmap::{Field, heatmap_svg};
 use super::runtime_common::{DeviceArgs, check_output, choose_model, compile, report};
@@ -48,7 +50,8 @@ pub struct PredictArgs {
     /// holds is reported, and the table gains `NAME.reference` and `NAME.error` columns.
     #[arg(long, conflicts_with = "grid")]
     compare: Option<PathBuf>,
-    /// Write the values (coordinates, then every output) to a .csv, .npy or .json file.
+    /// Write the values (coordinates, then every output) to a .csv, .npy, .json or .npz
+    /// file (an archive of the axes and each network's values shaped like the grid).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Plot to an .svg file: the outputs against the coordinate (one coordinate), or a
@@ -138,7 +141,7 @@ fn predict(args: &PredictArgs, compiled: &sci::Compiled) -> Result<(), Error> {
     let model = compiled.model(&name)?;
     let nets = nets_of(model.ir());
     if let Some(out) = &args.out {
-        check_output(out, &["csv", "npy", "json"], "--out")?;
+        check_output(out, &["csv", "npy", "npz", "json"], "--out")?;
     }
     if let Some(plot) = &args.plot {
         check_output(plot, &["svg"], "--plot")?;
@@ -237,11 +240,16 @@ fn predict(args: &PredictArgs, compiled: &sci::Compiled) -> Result<(), Error> {
         for r in 0..rows {
             flat.extend(values.iter().map(|col| col[r]));
         }
-        let table = Table {
-            columns: columns.clone(),
-            values: flat,
+        let table = Table::new(columns.clone(), flat);
+        let bytes = match &grid {
+            // On a grid, an archive holds the axes and each network's values shaped like
+            // the grid (with a last axis for several outputs).
+            Some(axes) if super::run::is_npz(out) => {
+                npz_bytes(out, &grid_arrays(axes, &nets, &values[coords.len()..]))?
+            }
+            _ => table_bytes(out, &table)?,
         };
-        outputs.stage(out, &table_bytes(out, &table)?)?;
+        outputs.stage(out, &bytes)?;
     }
     if let (Some(path), Some(svg)) = (&args.plot, svg) {
         outputs.stage(path, svg.as_bytes())?;
@@ -282,6 +290,38 @@ fn predict(args: &PredictArgs, compiled: &sci::Compiled) -> Result<(), Error> {
         outln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// The grid's axes, then every network's values with the grid's shape (`[nx, ny]`, or
+/// `[nx, ny, k]` for `k` outputs); `outputs` holds the output columns in network order.
+fn grid_arrays(axes: &[(String, Vec<f64>)], nets: &[Net], outputs: &[Vec<f64>]) -> Vec<NamedArray> {
+    let dims: Vec<usize> = axes.iter().map(|(_, a)| a.len()).collect();
+    let mut arrays: Vec<NamedArray> = axes
+        .iter()
+        .map(|(name, axis)| NamedArray {
+            name: name.clone(),
+            shape: vec![axis.len()],
+            values: axis.clone(),
+        })
+        .collect();
+    let mut columns = outputs.iter();
+    for net in nets {
+        let parts: Vec<&Vec<f64>> = columns.by_ref().take(net.outputs).collect();
+        let points = parts.first().map_or(0, |c| c.len());
+        let mut shape = dims.clone();
+        if net.outputs > 1 {
+            shape.push(net.outputs);
+        }
+        let values = (0..points)
+            .flat_map(|r| parts.iter().map(move |c| c[r]))
+            .collect();
+        arrays.push(NamedArray {
+            name: net.name.clone(),
+            shape,
+            values,
+        });
+    }
+    arrays
 }
 
 /// `‖diff‖₂ / ‖reference‖₂` (the absolute norm when the reference is zero).

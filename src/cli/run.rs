@@ -11,7 +11,7 @@ use clap::Args;
 use sci::runtime::Trajectory;
 use sci::stdlib::Error;
 use sci::stdlib::checkpoint;
-use sci::stdlib::data::{Outputs, table_bytes};
+use sci::stdlib::data::{Outputs, npz_bytes, table_bytes};
 use sci::stdlib::ode::{JacobianKind, Method, SolveOptions, SwitchReason};
 
 use super::run_plot::{PlotChoice, trajectory_plot};
@@ -67,7 +67,8 @@ pub struct RunArgs {
     /// Parameters from a checkpoint written by `sci train --out`.
     #[arg(long)]
     params_file: Option<PathBuf>,
-    /// Write the trajectory (t, states, outputs) to a .csv, .npy or .json file.
+    /// Write the trajectory (t, states, outputs) to a .csv (units in the header), .npy,
+    /// .npz (one named array per quantity, with its shape) or .json file.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Plot the states to an .svg file (arrays of more than 12 elements as space–time
@@ -144,7 +145,7 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Failure> {
     }
     let options = options(args, compiled, &name)?;
     if let Some(out) = &args.out {
-        check_output(out, &["csv", "npy", "json"], "--out")?;
+        check_output(out, &["csv", "npy", "npz", "json"], "--out")?;
     }
     if let Some(plot) = &args.plot {
         check_output(plot, &["svg"], "--plot")?;
@@ -182,7 +183,13 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Failure> {
     // Every output written in full first, then all renamed into place together.
     let mut outputs = Outputs::new();
     if let Some(out) = &args.out {
-        outputs.stage(out, &table_bytes(out, &traj.table())?)?;
+        // An archive keeps every quantity's name and shape (`u`: times × 200 cells).
+        let bytes = if is_npz(out) {
+            npz_bytes(out, &traj.arrays())?
+        } else {
+            table_bytes(out, &traj.table())?
+        };
+        outputs.stage(out, &bytes)?;
     }
     if let (Some(path), Some(svg)) = (&args.plot, svg) {
         outputs.stage(path, svg.as_bytes())?;
@@ -281,6 +288,13 @@ fn log_times(t0: f64, t_end: f64, points: usize) -> Vec<f64> {
         }
     }));
     times
+}
+
+/// Whether `path` names an `.npz` archive.
+pub fn is_npz(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
 }
 
 /// What was solved, how, and the final state.

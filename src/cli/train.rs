@@ -172,7 +172,7 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
         check_output(out, &["json"], "--out")?;
     }
     if let Some(path) = &args.losses {
-        check_output(path, &["csv", "npy", "json"], "--losses")?;
+        check_output(path, &["csv", "npy", "npz", "json"], "--losses")?;
     }
     if let Some(path) = &args.plot {
         check_output(path, &["svg"], "--plot")?;
@@ -378,10 +378,7 @@ fn write_outputs(
             .enumerate()
             .flat_map(|(k, l)| [k as f64, *l])
             .collect();
-        let table = Table {
-            columns: vec!["step".to_string(), "loss".to_string()],
-            values,
-        };
+        let table = Table::new(vec!["step".to_string(), "loss".to_string()], values);
         outputs.stage(path, &table_bytes(path, &table)?)?;
     }
     if let (Some(path), Some(svg)) = (&args.plot, svg) {

@@ -1,8 +1,9 @@
 //! Solving an ODE model: the compiled system handed to `sci_stdlib::ode::solve`, the
 //! outputs evaluated along the solution, and the result as a table.
 
+use sci_ir::Layout;
 use sci_stdlib::Error;
-use sci_stdlib::data::Table;
+use sci_stdlib::data::{NamedArray, Table};
 use sci_stdlib::ode::{self, SolveOptions, SolveStats};
 
 use super::element_names;
@@ -24,6 +25,9 @@ pub struct Trajectory {
     /// With sensitivities: `dy/dθ` at each time, row-major `n_states × n_params`.
     pub sensitivities: Option<Vec<Vec<f64>>>,
     pub stats: SolveStats,
+    /// The model's states and outputs as named, shaped and unit-carrying slots.
+    pub state_layout: Layout,
+    pub output_layout: Layout,
 }
 
 impl Trajectory {
@@ -40,7 +44,54 @@ impl Trajectory {
                 values.extend_from_slice(out);
             }
         }
-        Table { columns, values }
+        let mut units = vec![None];
+        units.extend(element_units(&self.state_layout));
+        if !self.output_names.is_empty() {
+            units.extend(element_units(&self.output_layout));
+        }
+        if units.iter().all(Option::is_none) {
+            units.clear();
+        }
+        Table {
+            columns,
+            values,
+            units,
+        }
+    }
+
+    /// The trajectory as named arrays with their shapes, for an `.npz` archive: `t`
+    /// (`[times]`), then every state and output (`[times, …shape]`: a 200-cell `u` is
+    /// `[times, 200]`).
+    pub fn arrays(&self) -> Vec<NamedArray> {
+        let times = self.t.len();
+        let mut arrays = vec![NamedArray {
+            name: "t".to_string(),
+            shape: vec![times],
+            values: self.t.clone(),
+        }];
+        let outputs = if self.output_names.is_empty() {
+            None
+        } else {
+            Some((&self.output_layout, &self.outputs))
+        };
+        for (layout, rows) in std::iter::once((&self.state_layout, &self.states)).chain(outputs) {
+            for slot in &layout.slots {
+                let count: usize = slot.shape.iter().product();
+                let mut shape = vec![times];
+                shape.extend(slot.shape.iter().copied());
+                let values = rows
+                    .iter()
+                    .flat_map(|r| (0..count).map(move |j| r.get(slot.offset + j).copied()))
+                    .map(|v| v.unwrap_or(f64::NAN))
+                    .collect();
+                arrays.push(NamedArray {
+                    name: slot.name.clone(),
+                    shape,
+                    values,
+                });
+            }
+        }
+        arrays
     }
 
     /// The values of the state or output called `name` (an element name such as `u[3]`)
@@ -55,6 +106,21 @@ impl Trajectory {
         let i = self.output_names.iter().position(|n| n == name)?;
         Some(self.outputs.iter().map(|o| o[i]).collect())
     }
+}
+
+/// The unit of every element of a layout (`None` for plain numbers), in element order.
+fn element_units(layout: &Layout) -> Vec<Option<String>> {
+    let mut units = Vec::with_capacity(layout.len);
+    for slot in &layout.slots {
+        let text = slot
+            .unit
+            .as_ref()
+            .map(ToString::to_string)
+            .filter(|u| u != "1");
+        let count: usize = slot.shape.iter().product();
+        units.extend(std::iter::repeat_n(text, count));
+    }
+    units
 }
 
 impl Model<'_> {
@@ -134,6 +200,8 @@ impl Model<'_> {
             outputs,
             sensitivities: solution.sens,
             stats: solution.stats,
+            state_layout: ir.states.clone(),
+            output_layout: ir.outputs.clone(),
         })
     }
 }

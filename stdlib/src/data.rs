@@ -1,5 +1,9 @@
-//! Tables in and out: CSV and NPY readers, CSV/NPY/JSON writers that never leave a partial
-//! file behind (write to a temporary file next to the target, then rename).
+//! Tables in and out: CSV and NPY readers, CSV/NPY/NPZ/JSON writers that never leave a
+//! partial file behind (write to a temporary file next to the target, then rename).
+//!
+//! Units travel with the columns where the format can hold them: a CSV header names a
+//! column `omega [1/s]` (read back as `omega` with its unit), JSON states them per column;
+//! NPZ archives keep every column (or array, with its shape) under its name.
 
 use std::fs;
 use std::io::{self, Write};
@@ -16,9 +20,47 @@ pub struct Table {
     pub columns: Vec<String>,
     /// `values[r * columns.len() + c]`.
     pub values: Vec<f64>,
+    /// The unit of each column (`1/s`), `None` for plain numbers; empty when no column has
+    /// one.
+    pub units: Vec<Option<String>>,
+}
+
+/// A named array with its shape (row-major), for `.npz` archives.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedArray {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f64>,
 }
 
 impl Table {
+    /// A table without units.
+    pub fn new(columns: Vec<String>, values: Vec<f64>) -> Table {
+        Table {
+            columns,
+            values,
+            units: Vec::new(),
+        }
+    }
+
+    /// The unit of column `c`, if it has one.
+    pub fn unit(&self, c: usize) -> Option<&str> {
+        self.units.get(c).and_then(|u| u.as_deref())
+    }
+
+    /// Every column as a 1-D array, for an `.npz` archive.
+    pub fn arrays(&self) -> Vec<NamedArray> {
+        let rows = self.rows();
+        self.columns
+            .iter()
+            .map(|name| NamedArray {
+                name: name.clone(),
+                shape: vec![rows],
+                values: self.column(name).unwrap_or_default(),
+            })
+            .collect()
+    }
+
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.values
@@ -40,6 +82,7 @@ impl Table {
 enum Format {
     Csv,
     Npy,
+    Npz,
     Json,
 }
 
@@ -49,6 +92,7 @@ fn format_of(path: &Path) -> Option<Format> {
     match ext.as_str() {
         "csv" => Some(Format::Csv),
         "npy" => Some(Format::Npy),
+        "npz" => Some(Format::Npz),
         "json" => Some(Format::Json),
         _ => None,
     }
@@ -112,12 +156,13 @@ fn read_csv(path: &Path, bytes: &[u8]) -> Result<Table, Error> {
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(bytes);
-    let columns: Vec<String> = reader
+    // `omega [1/s]`: the column `omega` with its unit.
+    let (columns, units): (Vec<String>, Vec<Option<String>>) = reader
         .headers()
         .map_err(invalid)?
         .iter()
-        .map(str::to_string)
-        .collect();
+        .map(split_unit)
+        .unzip();
     if columns.is_empty() {
         return Err(Error::input(format!("The data file `{shown}` is empty."))
             .with_help("a CSV file needs a header row naming the columns"));
@@ -180,7 +225,27 @@ fn read_csv(path: &Path, bytes: &[u8]) -> Result<Table, Error> {
             }
         }
     }
-    Ok(Table { columns, values })
+    let units = if units.iter().any(Option::is_some) {
+        units
+    } else {
+        Vec::new()
+    };
+    Ok(Table {
+        columns,
+        values,
+        units,
+    })
+}
+
+/// A header cell `name [unit]` split into the name and the unit.
+fn split_unit(cell: &str) -> (String, Option<String>) {
+    if let Some(stripped) = cell.strip_suffix(']')
+        && let Some((name, unit)) = stripped.rsplit_once(" [")
+        && !name.trim().is_empty()
+    {
+        return (name.trim().to_string(), Some(unit.trim().to_string()));
+    }
+    (cell.to_string(), None)
 }
 
 fn read_npy(path: &Path, bytes: &[u8]) -> Result<Table, Error> {
@@ -257,10 +322,10 @@ fn read_npy(path: &Path, bytes: &[u8]) -> Result<Table, Error> {
     } else {
         flat
     };
-    Ok(Table {
-        columns: (0..cols).map(|c| format!("c{c}")).collect(),
+    Ok(Table::new(
+        (0..cols).map(|c| format!("c{c}")).collect(),
         values,
-    })
+    ))
 }
 
 /// Checks what npyz trusts: the header length against the file size (it allocates that
@@ -333,8 +398,9 @@ fn decode(b: &[u8], big: bool) -> f64 {
     }
 }
 
-/// Writes a table as CSV, NPY (2-D f64) or JSON (`{"columns": [...], "rows": [[...]]}`)
-/// by the extension of `path`; atomically.
+/// Writes a table as CSV (a header row of names, `name [unit]` where a column has a unit),
+/// NPY (2-D f64, names lost), NPZ (one named 1-D array per column) or JSON (column-oriented:
+/// `{"columns": [{"name", "unit", "values"}]}`) by the extension of `path`; atomically.
 ///
 /// CSV numbers are written in Rust's shortest round-trip form, so reading them back gives
 /// the same `f64`s. JSON has no NaN or infinity: those are written as `null`.
@@ -356,11 +422,12 @@ pub fn table_bytes(path: &Path, table: &Table) -> Result<Vec<u8>, Error> {
     let bytes = match format_of(path) {
         Some(Format::Csv) => csv_bytes(table),
         Some(Format::Npy) => npy_bytes(table),
+        Some(Format::Npz) => return npz_bytes(path, &table.arrays()),
         Some(Format::Json) => json_bytes(table),
         None => {
             return Err(Error::input(format!(
-                "Cannot write a table to `{}`: the file name must end in `.csv`, `.npy` or \
-                 `.json`.",
+                "Cannot write a table to `{}`: the file name must end in `.csv`, `.npy`, \
+                 `.npz` or `.json`.",
                 path.display()
             ))
             .with_help("choose one of these extensions for the output file"));
@@ -372,7 +439,15 @@ pub fn table_bytes(path: &Path, table: &Table) -> Result<Vec<u8>, Error> {
 
 fn csv_bytes(table: &Table) -> io::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(&table.columns)?;
+    let header = table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(c, name)| match table.unit(c) {
+            Some(unit) => format!("{name} [{unit}]"),
+            None => name.clone(),
+        });
+    w.write_record(header)?;
     if !table.columns.is_empty() {
         for row in table.values.chunks(table.columns.len()) {
             w.write_record(row.iter().map(|&x| number(x)))?;
@@ -406,15 +481,66 @@ fn npy_bytes(table: &Table) -> io::Result<Vec<u8>> {
 }
 
 fn json_bytes(table: &Table) -> io::Result<Vec<u8>> {
-    let rows: Vec<&[f64]> = if table.columns.is_empty() {
-        Vec::new()
-    } else {
-        table.values.chunks(table.columns.len()).collect()
-    };
-    let value = serde_json::json!({ "columns": table.columns, "rows": rows });
+    let columns: Vec<serde_json::Value> = table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(c, name)| {
+            serde_json::json!({
+                "name": name,
+                "unit": table.unit(c),
+                "values": table.column(name).unwrap_or_default(),
+            })
+        })
+        .collect();
+    let value = serde_json::json!({ "columns": columns });
     let mut out = serde_json::to_vec_pretty(&value).map_err(io::Error::other)?;
     out.push(b'\n');
     Ok(out)
+}
+
+/// An `.npz` archive (NumPy's `np.savez`: uncompressed, one `NAME.npy` per array) of
+/// `arrays`, each float64 with its shape; `path` names the file in messages.
+pub fn npz_bytes(path: &Path, arrays: &[NamedArray]) -> Result<Vec<u8>, Error> {
+    let fail = |e: &dyn std::fmt::Display| {
+        Error::io(format!("Could not encode `{}`: {e}.", path.display()))
+    };
+    let mut zip = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(arrays.iter().any(|a| a.values.len() >= (1 << 28)));
+    for (k, array) in arrays.iter().enumerate() {
+        if arrays[..k].iter().any(|a| a.name == array.name) {
+            return Err(Error::input(format!(
+                "Cannot write `{}`: two arrays are called `{}`.",
+                path.display(),
+                array.name
+            )));
+        }
+        let count: usize = array.shape.iter().product();
+        if count != array.values.len() {
+            return Err(fail(&format!(
+                "the array `{}` has {} values for its shape {:?}",
+                array.name,
+                array.values.len(),
+                array.shape
+            )));
+        }
+        zip.start_file(format!("{}.npy", array.name), options)
+            .map_err(|e| fail(&e))?;
+        let shape: Vec<u64> = array.shape.iter().map(|&d| d as u64).collect();
+        let mut w = npyz::WriteOptions::<f64>::new()
+            .default_dtype()
+            .shape(&shape)
+            .writer(&mut zip)
+            .begin_nd()
+            .map_err(|e| fail(&e))?;
+        w.extend(array.values.iter().copied())
+            .map_err(|e| fail(&e))?;
+        w.finish().map_err(|e| fail(&e))?;
+    }
+    let cursor = zip.finish().map_err(|e| fail(&e))?;
+    Ok(cursor.into_inner())
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a

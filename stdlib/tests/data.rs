@@ -1,11 +1,11 @@
-//! Tables: CSV/NPY/JSON round trips, every reading error, and atomic writes that leave no
-//! temporary file behind.
+//! Tables: CSV/NPY/NPZ/JSON round trips (units in CSV headers and JSON), every reading
+//! error, and atomic writes that leave no temporary file behind.
 
 use std::fs;
 use std::path::Path;
 
 use proptest::prelude::*;
-use sci_stdlib::data::{Table, read_table, write_atomic, write_table};
+use sci_stdlib::data::{NamedArray, Table, npz_bytes, read_table, write_atomic, write_table};
 use sci_stdlib::{Error, ErrorKind};
 use tempfile::TempDir;
 
@@ -26,6 +26,7 @@ fn table() -> Table {
             f64::MIN_POSITIVE,
             -f64::MAX,
         ],
+        units: Vec::new(),
     }
 }
 
@@ -73,18 +74,23 @@ fn npy_round_trips_exactly() {
 }
 
 #[test]
-fn json_is_columns_and_rows() {
+fn json_is_column_oriented_with_units() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("out.json");
     let t = Table {
         columns: vec!["a".into(), "b".into()],
         values: vec![1.0, 0.1, 1.0 / 3.0, -1e-310],
+        units: vec![None, Some("m/s".into())],
     };
     write_table(&path, &t).unwrap();
     let json: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
-    assert_eq!(json["columns"], serde_json::json!(["a", "b"]));
-    let rows: Vec<Vec<f64>> = serde_json::from_value(json["rows"].clone()).unwrap();
-    assert_eq!(rows, vec![vec![1.0, 0.1], vec![1.0 / 3.0, -1e-310]]);
+    assert_eq!(
+        json["columns"],
+        serde_json::json!([
+            {"name": "a", "unit": null, "values": [1.0, 1.0 / 3.0]},
+            {"name": "b", "unit": "m/s", "values": [0.1, -1e-310]},
+        ])
+    );
     // The case of the extension does not matter.
     write_table(&dir.path().join("OUT.JSON"), &t).unwrap();
 }
@@ -309,10 +315,14 @@ fn missing_files_and_unknown_extensions() {
 
     let e = write_table(&dir.path().join("out.xlsx"), &table()).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Input);
-    assert!(e.message.contains("must end in `.csv`, `.npy` or `.json`"));
+    assert!(
+        e.message
+            .contains("must end in `.csv`, `.npy`, `.npz` or `.json`")
+    );
     let ragged = Table {
         columns: vec!["a".into(), "b".into()],
         values: vec![1.0, 2.0, 3.0],
+        units: Vec::new(),
     };
     let e = write_table(&dir.path().join("r.csv"), &ragged).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Input);
@@ -379,6 +389,7 @@ proptest! {
         let t = Table {
             columns: (0..width).map(|c| format!("c{c}")).collect(),
             values: finite[..rows * width].to_vec(),
+            units: Vec::new(),
         };
         let dir = TempDir::new().unwrap();
         for name in ["t.csv", "t.npy"] {
@@ -430,4 +441,66 @@ fn an_npy_shape_larger_than_the_file_is_refused_up_front() {
             "{shape}: {err}"
         );
     }
+}
+
+#[test]
+fn csv_headers_carry_units_and_read_back_as_names() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("u.csv");
+    let t = Table {
+        columns: vec!["t".into(), "omega".into(), "x".into()],
+        values: vec![0.0, 1.5, 2.0, 1.0, -0.5, 3.0],
+        units: vec![None, Some("1/s".into()), Some("m".into())],
+    };
+    write_table(&path, &t).unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().next(), Some("t,omega [1/s],x [m]"));
+    // Read back: the names without the units, which are kept aside.
+    assert_eq!(read_table(&path).unwrap(), t);
+    // A bracket that is part of a name is left alone.
+    fs::write(&path, "t,u[3],[odd]\n0,1,2\n").unwrap();
+    let back = read_table(&path).unwrap();
+    assert_eq!(back.columns, ["t", "u[3]", "[odd]"]);
+    assert!(back.units.is_empty());
+}
+
+#[test]
+fn npz_archives_keep_names_and_shapes() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("a.npz");
+    let arrays = vec![
+        NamedArray {
+            name: "t".into(),
+            shape: vec![3],
+            values: vec![0.0, 0.5, 1.0],
+        },
+        NamedArray {
+            name: "u".into(),
+            shape: vec![3, 2],
+            values: vec![1.0, 2.0, 3.0, 4.0, 5.0, 1e-300],
+        },
+    ];
+    fs::write(&path, npz_bytes(&path, &arrays).unwrap()).unwrap();
+    // A zip of NAME.npy members, stored: read each back with its shape and values.
+    let mut zip = zip::ZipArchive::new(fs::File::open(&path).unwrap()).unwrap();
+    for array in &arrays {
+        let mut member = zip.by_name(&format!("{}.npy", array.name)).unwrap();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut member, &mut bytes).unwrap();
+        let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+        let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+        assert_eq!(shape, array.shape);
+        assert_eq!(npy.into_vec::<f64>().unwrap(), array.values);
+    }
+    // A table's columns become 1-D arrays; two arrays of one name are refused.
+    write_table(&path, &table()).unwrap();
+    assert_eq!(
+        zip::ZipArchive::new(fs::File::open(&path).unwrap())
+            .unwrap()
+            .len(),
+        3
+    );
+    let twice = [arrays[0].clone(), arrays[0].clone()];
+    let e = npz_bytes(&path, &twice).unwrap_err();
+    assert!(e.message.contains("two arrays are called `t`"), "{e:?}");
 }
