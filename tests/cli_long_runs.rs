@@ -69,6 +69,17 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// A training run in the background, killed when the test ends — also when an assertion
+/// fails first: a run of 10⁸ steps must not outlive its test.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn progress_lines_are_printed_when_stderr_is_not_a_terminal() {
     let (_dir, model) = scratch("lines");
@@ -176,25 +187,27 @@ fn a_resumed_run_ends_where_the_uninterrupted_run_ends() {
 fn a_checkpoint_is_written_while_training() {
     let (dir, model) = scratch("periodic");
     let out_path = dir.join("run.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sci"))
-        .args([
-            "train",
-            &model,
-            "--steps",
-            "100000000",
-            "--log-every",
-            "1",
-            "--checkpoint-every",
-            "10",
-            "--out",
-            path(&out_path),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Running(
+        Command::new(env!("CARGO_BIN_EXE_sci"))
+            .args([
+                "train",
+                &model,
+                "--steps",
+                "100000000",
+                "--log-every",
+                "1",
+                "--checkpoint-every",
+                "10",
+                "--out",
+                path(&out_path),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     // Once step 15 is reported, the save after step 10 (or a later one) is on disk.
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
     loop {
         let line = lines.next().expect("a progress line").unwrap();
         if line.starts_with("step") && line.split_whitespace().nth(1).unwrap().starts_with("15/") {
@@ -210,8 +223,6 @@ fn a_checkpoint_is_written_while_training() {
         step + 1
     );
     assert!(saved["training"]["adam"]["m"].as_array().is_some());
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 #[test]
@@ -220,27 +231,29 @@ fn an_interrupt_saves_the_best_parameters_history_and_plot() {
     let out_path = dir.join("run.json");
     let losses = dir.join("losses.csv");
     let plot = dir.join("losses.svg");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sci"))
-        .args([
-            "train",
-            &model,
-            "--steps",
-            "100000000",
-            "--log-every",
-            "1",
-            "--out",
-            path(&out_path),
-            "--losses",
-            path(&losses),
-            "--plot",
-            path(&plot),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Running(
+        Command::new(env!("CARGO_BIN_EXE_sci"))
+            .args([
+                "train",
+                &model,
+                "--steps",
+                "100000000",
+                "--log-every",
+                "1",
+                "--out",
+                path(&out_path),
+                "--losses",
+                path(&losses),
+                "--plot",
+                path(&plot),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     // Wait until training runs (a progress line), then send SIGINT as Ctrl-C would.
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
     loop {
         let line = lines.next().expect("a progress line").unwrap();
         if line.starts_with("step") {
@@ -248,15 +261,15 @@ fn an_interrupt_saves_the_best_parameters_history_and_plot() {
         }
     }
     let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
     let rest: Vec<String> = lines.map(Result::unwrap).collect();
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{rest:#?}");
     let mut summary = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut summary).unwrap();
+    std::io::Read::read_to_string(&mut child.0.stdout.take().unwrap(), &mut summary).unwrap();
     assert!(summary.contains("stopped: interrupted"), "{summary}");
     // Everything asked for is written, consistently: the history is the run's.
     let saved = json(&out_path);
