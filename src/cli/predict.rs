@@ -160,10 +160,11 @@ fn predict(args: &PredictArgs, compiled: &sci::Compiled) -> Result<(), Error> {
         }
     }
     let (points, grid, reference) = match (&args.points, &args.compare) {
-        (Some(path), _) => (points_from(path, &coords)?, None, None),
+        (Some(path), _) => (points_from(path, &read_table(path)?, &coords)?, None, None),
         (None, Some(path)) => {
+            // Read once: its rows are the points, its columns the reference values.
             let table = read_table(path)?;
-            (points_from(path, &coords)?, None, Some(table))
+            (points_from(path, &table, &coords)?, None, Some(table))
         }
         (None, None) => {
             let axes = grid_axes(model.ir(), &coords, args.grid)?;
@@ -339,10 +340,9 @@ fn max_abs(v: &[f64]) -> f64 {
     v.iter().fold(0.0, |m: f64, x| m.max(x.abs()))
 }
 
-/// The points of a table: its columns named like the coordinates (CSV), or its first
-/// columns in the coordinates' order (NPY).
-fn points_from(path: &Path, coords: &[String]) -> Result<Vec<Vec<f64>>, Error> {
-    let table = read_table(path)?;
+/// The points of `table` (read from `path`): its columns named like the coordinates (CSV),
+/// or its first columns in the coordinates' order (NPY).
+fn points_from(path: &Path, table: &Table, coords: &[String]) -> Result<Vec<Vec<f64>>, Error> {
     let columns: Vec<Vec<f64>> = if names_columns(path) {
         coords
             .iter()
