@@ -67,13 +67,13 @@ enum Emit {
 
 pub fn run(args: &CompileArgs, color: bool) -> Result<ExitCode, String> {
     if let Some(out) = &args.output {
-        let mut outputs = vec![("-o", out.as_path())];
+        let mut outputs = vec![("-o", Some(out.as_path()))];
         // An object file comes with its header.
         let header = out.with_extension("h");
         if super::aot::wants_object(Some(out)) && args.emit == Emit::Header {
-            outputs.push(("-o (header)", header.as_path()));
+            outputs.push(("-o (header)", Some(header.as_path())));
         }
-        super::check_output_paths(&[&args.file], &outputs)?;
+        super::check_output_paths(&[Some(&args.file)], &outputs)?;
     }
     let ptx = args.emit == Emit::Ptx || args.target == Arch::Nvptx;
     if ptx {

@@ -193,8 +193,17 @@ fn file_identity(path: &Path) -> std::path::PathBuf {
 }
 
 /// Refuses, before any work, outputs that would destroy an input or each other, or that
-/// are directories: `outputs` are `(flag, path)`, `inputs` the files the command reads.
-fn check_output_paths(inputs: &[&Path], outputs: &[(&str, &Path)]) -> Result<(), String> {
+/// are directories: `outputs` are `(flag, path)`, `inputs` the files the command reads;
+/// options not given (`None`) are skipped.
+fn check_output_paths(
+    inputs: &[Option<&Path>],
+    outputs: &[(&str, Option<&Path>)],
+) -> Result<(), String> {
+    let inputs: Vec<&Path> = inputs.iter().flatten().copied().collect();
+    let outputs: Vec<(&str, &Path)> = outputs
+        .iter()
+        .filter_map(|&(flag, path)| Some((flag, path?)))
+        .collect();
     for (k, (flag, out)) in outputs.iter().enumerate() {
         if out.is_dir() {
             return Err(format!(

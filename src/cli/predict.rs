@@ -64,16 +64,18 @@ pub struct PredictArgs {
 const MAX_POINTS: usize = 10_000_000;
 
 pub fn run(args: &PredictArgs, color: bool) -> Result<ExitCode, String> {
-    let inputs: Vec<&Path> = std::iter::once(args.file.as_path())
-        .chain(args.params_file.as_deref())
-        .chain(args.points.as_deref())
-        .chain(args.compare.as_deref())
-        .collect();
-    let outputs: Vec<(&str, &Path)> = [("--out", &args.out), ("--plot", &args.plot)]
-        .into_iter()
-        .filter_map(|(flag, p)| Some((flag, p.as_deref()?)))
-        .collect();
-    super::check_output_paths(&inputs, &outputs)?;
+    super::check_output_paths(
+        &[
+            Some(&args.file),
+            args.params_file.as_deref(),
+            args.points.as_deref(),
+            args.compare.as_deref(),
+        ],
+        &[
+            ("--out", args.out.as_deref()),
+            ("--plot", args.plot.as_deref()),
+        ],
+    )?;
     let compiled = match compile(&args.file, &args.backend, &args.device, color) {
         Ok(c) => c,
         Err(code) => return Ok(code),

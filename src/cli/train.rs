@@ -110,18 +110,14 @@ pub struct TrainArgs {
 pub fn run(args: &TrainArgs, color: bool) -> Result<ExitCode, String> {
     // Before any work: no output may replace an input or another output.
     // `--resume run.json --out run.json` is allowed: the run replaces its own checkpoint.
-    let inputs: Vec<&Path> = std::iter::once(args.file.as_path())
-        .chain(args.init.as_deref())
-        .collect();
-    let outputs: Vec<(&str, &Path)> = [
-        ("--out", &args.out),
-        ("--losses", &args.losses),
-        ("--plot", &args.plot),
-    ]
-    .into_iter()
-    .filter_map(|(flag, p)| Some((flag, p.as_deref()?)))
-    .collect();
-    super::check_output_paths(&inputs, &outputs)?;
+    super::check_output_paths(
+        &[Some(&args.file), args.init.as_deref()],
+        &[
+            ("--out", args.out.as_deref()),
+            ("--losses", args.losses.as_deref()),
+            ("--plot", args.plot.as_deref()),
+        ],
+    )?;
     let compiled = match compile(&args.file, &args.backend, &args.device, color) {
         Ok(c) => c,
         Err(code) => return Ok(code),
