@@ -14,7 +14,7 @@ model BurgersPINN {
 
     net u(t, x) = mlp(hidden: [20, 20, 20], activation: tanh, seed: 0)
 
-    residual pde on omega, points 2048: d(u, t) + u * d(u, x) - nu * d(u, x, x)
+    residual pde on omega, points 8192: d(u, t) + u * d(u, x) - nu * d(u, x, x)
     residual initial on omega where t == 0, points 256: u + sin(π * x)
     residual boundary on omega where x == -1 or x == 1, points 256: u
 

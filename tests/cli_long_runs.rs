@@ -83,7 +83,16 @@ impl Drop for Running {
 #[test]
 fn progress_lines_are_printed_when_stderr_is_not_a_terminal() {
     let (_dir, model) = scratch("lines");
-    let out = sci(&["train", &model, "--steps", "20", "--log-every", "5"]);
+    let out = sci(&[
+        "train",
+        &model,
+        "--optimizer",
+        "adam",
+        "--steps",
+        "20",
+        "--log-every",
+        "5",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let lines: Vec<String> = stderr(&out)
         .lines()
@@ -121,6 +130,8 @@ fn a_resumed_run_ends_where_the_uninterrupted_run_ends() {
     let out = sci(&[
         "train",
         &model,
+        "--optimizer",
+        "adam",
         "--steps",
         "30",
         "--seed",
@@ -135,6 +146,8 @@ fn a_resumed_run_ends_where_the_uninterrupted_run_ends() {
     let out = sci(&[
         "train",
         &model,
+        "--optimizer",
+        "adam",
         "--steps",
         "20",
         "--seed",
@@ -151,6 +164,8 @@ fn a_resumed_run_ends_where_the_uninterrupted_run_ends() {
     let out = sci(&[
         "train",
         &model,
+        "--optimizer",
+        "adam",
         "--steps",
         "30",
         "--resume",
@@ -192,6 +207,8 @@ fn a_checkpoint_is_written_while_training() {
             .args([
                 "train",
                 &model,
+                "--optimizer",
+                "adam",
                 "--steps",
                 "100000000",
                 "--log-every",
@@ -236,6 +253,8 @@ fn an_interrupt_saves_the_best_parameters_history_and_plot() {
             .args([
                 "train",
                 &model,
+                "--optimizer",
+                "adam",
                 "--steps",
                 "100000000",
                 "--log-every",
@@ -292,6 +311,8 @@ fn an_interrupt_saves_the_best_parameters_history_and_plot() {
     let out = sci(&[
         "train",
         &model,
+        "--optimizer",
+        "adam",
         "--steps",
         &more,
         "--resume",
@@ -326,6 +347,8 @@ fn stopping_rules_end_the_run_early_and_say_why() {
     let out = sci(&[
         "train",
         &model,
+        "--optimizer",
+        "adam",
         "--steps",
         "500",
         "--lr",
@@ -356,7 +379,14 @@ fn contradictory_long_run_options_are_refused_before_work() {
         ),
         (vec!["--resume", path(&ckpt)], "c.json"),
     ] {
-        let mut all = vec!["train", model.as_str(), "--steps", "5"];
+        let mut all = vec![
+            "train",
+            model.as_str(),
+            "--optimizer",
+            "adam",
+            "--steps",
+            "5",
+        ];
         all.extend(args.iter().copied());
         let out = sci(&all);
         assert_eq!(out.status.code(), Some(2), "{all:?}: {}", stderr(&out));
@@ -364,10 +394,73 @@ fn contradictory_long_run_options_are_refused_before_work() {
     }
     // A checkpoint without a training state (written by hand or an older sci).
     std::fs::write(&ckpt, r#"{"model": "Decay", "params": [], "meta": {}}"#).unwrap();
-    let out = sci(&["train", &model, "--steps", "5", "--resume", path(&ckpt)]);
+    let out = sci(&[
+        "train",
+        &model,
+        "--optimizer",
+        "adam",
+        "--steps",
+        "5",
+        "--resume",
+        path(&ckpt),
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("holds no training state"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_default_schedule_follows_the_kind_of_loss() {
+    let (_dir, model) = scratch("schedule");
+    // `--tol` huge: the run stops after its first step; the first line states the schedule.
+    let first_line = |args: &[&str]| {
+        let out = sci(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out).lines().next().unwrap_or_default().to_string()
+    };
+    let pinn = first_line(&["train", &model, "--tol", "1e30"]);
+    assert!(
+        pinn.contains(
+            "adam for 2000 steps (lr 1.0e-3), then L-BFGS up to step 20000 \
+             (the default for a physics-informed loss"
+        ),
+        "{pinn}"
+    );
+    let ude = first_line(&["train", "examples/lv_ude.sci", "--tol", "1e30"]);
+    assert!(
+        ude.contains("500 × lbfgs (the default for a loss over ODE solutions"),
+        "{ude}"
+    );
+    // Steps given: the kind's optimiser, Adam for half of them unless told otherwise.
+    let halves = first_line(&["train", &model, "--steps", "40", "--tol", "1e30"]);
+    assert!(
+        halves.ends_with("adam for 20 steps (lr 1.0e-3), then L-BFGS up to step 40"),
+        "{halves}"
+    );
+    let phase = [
+        "train",
+        &model,
+        "--steps",
+        "40",
+        "--adam-steps",
+        "5",
+        "--tol",
+        "1e30",
+    ];
+    assert!(first_line(&phase).contains("adam for 5 steps"));
+    // Another optimiser named alone runs 1000 steps; an Adam phase needs adam+lbfgs.
+    let adam = first_line(&["train", &model, "--optimizer", "adam", "--tol", "1e30"]);
+    assert!(adam.ends_with("1000 × adam (lr 1.0e-3)"), "{adam}");
+    let out = sci(&["train", &model, "--optimizer", "lbfgs", "--adam-steps", "5"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("`--adam-steps` sets the Adam phase of adam+lbfgs"));
+    let out = sci(&["train", &model, "--steps", "4", "--adam-steps", "5"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("longer than the run"),
         "{}",
         stderr(&out)
     );

@@ -175,3 +175,71 @@ fn logarithmic_time_is_sampled_geometrically() {
     }
     assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"));
 }
+
+#[test]
+fn output_at_every_step_keeps_what_the_solver_resolved() {
+    let dir = scratch("saveat");
+    let table = dir.join("v.csv");
+    let out = sci(&[
+        "run",
+        "examples/van_der_pol.sci",
+        "--saveat",
+        "steps",
+        "--out",
+        path(&table),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // One row per step and one for t0, as the solver reports them.
+    let steps: usize = stdout
+        .split(" steps,")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let text = std::fs::read_to_string(&table).unwrap();
+    let t: Vec<f64> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(t.len(), steps + 1, "{stdout}");
+    assert_eq!((t[0], *t.last().unwrap()), (0.0, 3000.0));
+    assert!(t.windows(2).all(|w| w[0] < w[1]));
+    // The relaxation jumps take many short steps: far more rows than the default 201,
+    // the shortest step far below an even spacing's 15.
+    let shortest = t
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        t.len() > 1000 && shortest < 1e-3,
+        "{} rows, {shortest}",
+        t.len()
+    );
+
+    let out = sci(&[
+        "run",
+        "examples/van_der_pol.sci",
+        "--saveat",
+        "11",
+        "--out",
+        path(&table),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&table).unwrap().lines().count(), 12);
+    for (args, message) in [
+        (vec!["--saveat", "often"], "names no output times"),
+        (vec!["--saveat", "1"], "at least 2 output times"),
+        (
+            vec!["--saveat", "steps", "--times", "0,1"],
+            "cannot be used with",
+        ),
+    ] {
+        let mut all = vec!["run", "examples/van_der_pol.sci"];
+        all.extend(args);
+        let out = sci(&all);
+        assert_eq!(out.status.code(), Some(2), "{all:?}");
+        assert!(stderr(&out).contains(message), "{all:?}: {}", stderr(&out));
+    }
+}

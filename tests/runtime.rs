@@ -400,7 +400,7 @@ fn burgers_pinn_trains_to_a_stated_l2_error_against_cole_hopf() {
     let small = source
         .replace("const nu = 0.01 / π", "const nu = 0.1 / π")
         .replace("hidden: [20, 20, 20]", "hidden: [16, 16]")
-        .replace("points 2048", "points 1000")
+        .replace("points 8192", "points 1000")
         .replace("points 256", "points 100");
     assert_ne!(small, source);
     let c = sci::Compiler::new()

@@ -229,6 +229,7 @@ impl Figure<'_> {
         let (y0, y1) = axis_range(y0, y1, self.log_y, true)?;
 
         let mut svg = String::new();
+        let lines;
         {
             let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
             root.fill(&WHITE).map_err(drawing_failed)?;
@@ -239,18 +240,67 @@ impl Figure<'_> {
             } else {
                 (root, None)
             };
-            match (self.log_x, self.log_y) {
+            let frame = match (self.log_x, self.log_y) {
                 (false, false) => self.draw(&root, x0..x1, y0..y1),
                 (true, false) => self.draw(&root, (x0..x1).log_scale(), y0..y1),
                 (false, true) => self.draw(&root, x0..x1, (y0..y1).log_scale()),
                 (true, true) => self.draw(&root, (x0..x1).log_scale(), (y0..y1).log_scale()),
             }?;
+            lines = self.lines_svg(&frame);
             if let Some(legend) = &legend {
                 self.draw_legend(legend)?;
             }
             root.present().map_err(drawing_failed)?;
         }
+        // The data lines after everything plotters drew, above the grid.
+        let end = svg
+            .rfind("</svg>")
+            .ok_or("the SVG backend wrote no closing tag")?;
+        svg.insert_str(end, &lines);
         Ok(svg)
+    }
+
+    /// The data lines as SVG polylines at fractional pixel coordinates (plotters rounds
+    /// every point to a whole pixel, which makes smooth curves visibly stepped), clipped to
+    /// the plotting area; dashes as `stroke-dasharray`.
+    fn lines_svg(&self, frame: &Frame) -> String {
+        let ((x0, x1), (y0, y1)) = (frame.x, frame.y);
+        let scale = |log: bool| move |v: f64| if log { v.log10() } else { v };
+        let (sx, sy) = (scale(self.log_x), scale(self.log_y));
+        let (a, b) = (frame.corners[0], frame.corners[1]);
+        let map = |v: f64, lo: f64, hi: f64, s: &dyn Fn(f64) -> f64, p0: i32, p1: i32| {
+            f64::from(p0) + (s(v) - s(lo)) / (s(hi) - s(lo)) * f64::from(p1 - p0)
+        };
+        let (left, top, width, height) = frame.area;
+        let mut out = format!(
+            "<defs><clipPath id=\"plot-area\"><rect x=\"{left}\" y=\"{top}\" \
+             width=\"{width}\" height=\"{height}\"/></clipPath></defs>\n"
+        );
+        for (index, line) in self.lines.iter().enumerate() {
+            let (colour, dash) = line_style(index);
+            let RGBColor(r, g, bl) = colour;
+            let dash = match dash {
+                Some((on, off)) => format!(" stroke-dasharray=\"{on} {off}\""),
+                None => String::new(),
+            };
+            for run in &line.segments {
+                let points: Vec<String> = run
+                    .iter()
+                    .map(|&(x, y)| {
+                        let px = map(x, x0, x1, &sx, a.0, b.0);
+                        let py = map(y, y0, y1, &sy, a.1, b.1);
+                        format!("{px:.2},{py:.2}")
+                    })
+                    .collect();
+                out.push_str(&format!(
+                    "<polyline class=\"series\" fill=\"none\" stroke=\"#{r:02x}{g:02x}{bl:02x}\" \
+                     stroke-width=\"2\" stroke-linejoin=\"round\" stroke-linecap=\"round\"{dash} \
+                     clip-path=\"url(#plot-area)\" points=\"{}\"/>\n",
+                    points.join(" ")
+                ));
+            }
+        }
+        out
     }
 
     /// The legend column: a sample of each line's style and its name, as many as fit.
@@ -294,13 +344,14 @@ impl Figure<'_> {
         Ok(())
     }
 
-    /// Draws axes, lines and legend on `root` with the given axis kinds (linear or log).
+    /// Draws the axes on `root` with the given axis kinds (linear or log); returns where
+    /// the data goes.
     fn draw<X, Y>(
         &self,
         root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
         x_spec: X,
         y_spec: Y,
-    ) -> Result<(), String>
+    ) -> Result<Frame, String>
     where
         X: AsRangedCoord<Value = f64>,
         Y: AsRangedCoord<Value = f64>,
@@ -330,22 +381,35 @@ impl Figure<'_> {
             .axis_desc_style(("sans-serif", 16))
             .draw()
             .map_err(drawing_failed)?;
-        for (index, line) in self.lines.iter().enumerate() {
-            let (colour, dash) = line_style(index);
-            let style = colour.stroke_width(2);
-            for run in &line.segments {
-                let points = run.iter().copied();
-                match dash {
-                    None => chart.draw_series(LineSeries::new(points, style)),
-                    Some((on, off)) => {
-                        chart.draw_series(DashedLineSeries::new(points, on, off, style))
-                    }
-                }
-                .map_err(drawing_failed)?;
-            }
-        }
-        Ok(())
+        // Where the axes' ends are on the canvas, for the lines drawn at fractional pixels.
+        let (x_px, y_px) = chart.plotting_area().get_pixel_range();
+        let (x_span, y_span) = (chart.x_range(), chart.y_range());
+        Ok(Frame {
+            x: (x_span.start, x_span.end),
+            y: (y_span.start, y_span.end),
+            corners: [
+                chart.backend_coord(&(x_span.start, y_span.start)),
+                chart.backend_coord(&(x_span.end, y_span.end)),
+            ],
+            area: (
+                x_px.start,
+                y_px.start,
+                x_px.end - x_px.start,
+                y_px.end - y_px.start,
+            ),
+        })
     }
+}
+
+/// Where a chart's data goes on the canvas.
+struct Frame {
+    /// The axes' value ranges.
+    x: (f64, f64),
+    y: (f64, f64),
+    /// The canvas pixels of the axes' lower-left and upper-right ends.
+    corners: [(i32, i32); 2],
+    /// The plotting area: left, top, width, height.
+    area: (i32, i32, i32, i32),
 }
 
 /// The colour and dash pattern (`(on, off)` pixels, `None` for solid) of line `index`: the
@@ -450,12 +514,28 @@ mod tests {
         );
     }
 
-    /// The x pixel coordinates of the `index`-th `<polyline>` after the axes.
+    /// The y pixel coordinates of the `index`-th data line.
+    fn polyline_ys(svg: &str, index: usize) -> Vec<f64> {
+        polyline_points(svg, index)
+            .into_iter()
+            .map(|(_, y)| y)
+            .collect()
+    }
+
+    /// The x pixel coordinates of the `index`-th data line.
     fn polyline_xs(svg: &str, index: usize) -> Vec<f64> {
+        polyline_points(svg, index)
+            .into_iter()
+            .map(|(x, _)| x)
+            .collect()
+    }
+
+    /// The points of the `index`-th data line.
+    fn polyline_points(svg: &str, index: usize) -> Vec<(f64, f64)> {
         let lines: Vec<&str> = svg
             .split("<polyline")
             .skip(1)
-            .filter(|element| element.contains("stroke-width=\"2\""))
+            .filter(|element| element.contains("class=\"series\""))
             .collect();
         let element = lines[index];
         let points = element
@@ -467,7 +547,10 @@ mod tests {
             .unwrap();
         points
             .split_whitespace()
-            .map(|pair| pair.split(',').next().unwrap().parse().unwrap())
+            .map(|pair| {
+                let (x, y) = pair.split_once(',').unwrap();
+                (x.parse().unwrap(), y.parse().unwrap())
+            })
             .collect()
     }
 
@@ -626,6 +709,55 @@ mod tests {
             attr.split('"').next().unwrap().parse().unwrap()
         };
         assert!(x_of("s0") >= f64::from(SIZE.0 - LEGEND_WIDTH));
+    }
+
+    #[test]
+    fn lines_are_drawn_at_fractional_pixels_inside_the_plot_area() {
+        // A slow sine: rounded to whole pixels, neighbouring points would share rows.
+        let t: Vec<f64> = (0..400).map(|i| f64::from(i) / 399.0).collect();
+        let data: Vec<(String, Vec<f64>)> = (0..12)
+            .map(|k| {
+                let phase = f64::from(k) * 0.1;
+                series(
+                    &format!("s{k}"),
+                    t.iter().map(|x| (x + phase).sin()).collect(),
+                )
+            })
+            .collect();
+        let svg = trajectory_svg("smooth", "t", "y", &t, &data, false, false).unwrap();
+        assert_well_formed(&svg);
+        let series_lines: Vec<&str> = svg.split("<polyline class=\"series\"").skip(1).collect();
+        assert_eq!(series_lines.len(), 12);
+        let (xs, ys) = (polyline_xs(&svg, 0), polyline_ys(&svg, 0));
+        assert_eq!(xs.len(), 400);
+        let fractional = ys.iter().filter(|y| y.fract() != 0.0).count();
+        assert!(fractional > 300, "{ys:?}");
+        // Inside the clip rectangle, which is the plotting area left of the legend.
+        let rect = svg
+            .split("<clipPath id=\"plot-area\"><rect ")
+            .nth(1)
+            .unwrap();
+        let attr = |name: &str| -> f64 {
+            let v = rect.split(&format!("{name}=\"")).nth(1).unwrap();
+            v.split('"').next().unwrap().parse().unwrap()
+        };
+        let (left, top) = (attr("x"), attr("y"));
+        let (right, bottom) = (left + attr("width"), top + attr("height"));
+        assert!(right <= f64::from(SIZE.0 - LEGEND_WIDTH));
+        for (x, y) in xs.iter().zip(&ys) {
+            assert!(
+                (left..=right).contains(x) && (top..=bottom).contains(y),
+                "{x},{y}"
+            );
+        }
+        // Lines beyond ten colours are dashed by the renderer, not cut into pieces.
+        assert!(series_lines[10].contains("stroke-dasharray=\"8 5\""));
+        assert!(series_lines[..10].iter().all(|l| !l.contains("dasharray")));
+        assert!(
+            series_lines
+                .iter()
+                .all(|l| l.contains("clip-path=\"url(#plot-area)\""))
+        );
     }
 
     #[test]

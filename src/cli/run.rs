@@ -56,11 +56,17 @@ pub struct RunArgs {
     #[arg(long, default_value = "auto")]
     jacobian: String,
     /// Number of evenly spaced output times (including both ends).
-    #[arg(long, default_value_t = 201)]
+    #[arg(long, default_value_t = DEFAULT_POINTS)]
     points: usize,
     /// Output times, comma separated (instead of --points).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     times: Option<Vec<f64>>,
+    /// Where to report the solution: `steps` (at every step the solver took, where it
+    /// computed it: a spike of Van der Pol's is never skipped), `log` (`--points` times
+    /// spaced geometrically, as with --log-t) or a number N (N evenly spaced times, as
+    /// `--points N`).
+    #[arg(long, conflicts_with_all = ["times", "points"])]
+    saveat: Option<String>,
     /// Parameter overrides, `NAME=VALUE` (repeatable).
     #[arg(long = "param")]
     params: Vec<String>,
@@ -86,6 +92,9 @@ pub struct RunArgs {
     #[arg(long)]
     log_y: bool,
 }
+
+/// Output times when none are asked for.
+const DEFAULT_POINTS: usize = 201;
 
 /// The most output times of one trajectory (each a row of the table).
 const MAX_OUTPUT_POINTS: usize = 10_000_000;
@@ -236,39 +245,76 @@ fn options(args: &RunArgs, compiled: &sci::Compiled, model: &str) -> Result<Solv
             ));
         }
     };
-    if args.points < 2 && args.times.is_none() {
-        return Err(Error::input("`--points` must be at least 2."));
+    let save = match (&args.times, args.saveat.as_deref()) {
+        (Some(times), _) => SaveAt::Times(times.clone()),
+        (None, Some(saveat)) => saveat.parse()?,
+        (None, None) if args.log_t => SaveAt::Log(args.points),
+        (None, None) => SaveAt::Even(args.points),
+    };
+    if let SaveAt::Even(points) | SaveAt::Log(points) = save {
+        if points < 2 {
+            return Err(Error::input(format!(
+                "A trajectory needs at least 2 output times, not {points}."
+            )));
+        }
+        if points > MAX_OUTPUT_POINTS {
+            return Err(Error::input(format!(
+                "{points} output times is too large: a trajectory has at most \
+                 {MAX_OUTPUT_POINTS}."
+            ))
+            .with_help("write fewer points, or choose the times with `--times`"));
+        }
     }
-    if args.points > MAX_OUTPUT_POINTS && args.times.is_none() {
-        return Err(Error::input(format!(
-            "`--points {}` is too large: a trajectory has at most {MAX_OUTPUT_POINTS} output times.",
-            args.points
-        ))
-        .with_help("write fewer points, or choose the times with `--times`"));
-    }
-    let times = match &args.times {
-        Some(times) => times.clone(),
-        None if args.log_t => log_times(t0, t_end, args.points),
-        None => (0..args.points)
-            .map(|k| {
-                if k + 1 == args.points {
-                    t_end
-                } else {
-                    t0 + (t_end - t0) * k as f64 / (args.points - 1) as f64
-                }
-            })
-            .collect(),
+    let times = match save {
+        SaveAt::Times(times) => Some(times),
+        SaveAt::Steps => None,
+        SaveAt::Log(points) => Some(log_times(t0, t_end, points)),
+        SaveAt::Even(points) => Some(
+            (0..points)
+                .map(|k| match k + 1 == points {
+                    true => t_end,
+                    false => t0 + (t_end - t0) * k as f64 / (points - 1) as f64,
+                })
+                .collect(),
+        ),
     };
     Ok(SolveOptions {
         method,
         span: Some((t0, t_end)),
-        times: Some(times),
+        at_steps: times.is_none(),
+        times,
         rtol: args.rtol,
         atol: args.atol,
         jacobian,
         sensitivities: false,
         max_steps: args.max_steps,
     })
+}
+
+/// Where a trajectory is reported.
+enum SaveAt {
+    /// These times.
+    Times(Vec<f64>),
+    /// Every solver step.
+    Steps,
+    /// This many evenly spaced times.
+    Even(usize),
+    /// This many geometrically spaced times.
+    Log(usize),
+}
+
+impl std::str::FromStr for SaveAt {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<SaveAt, Error> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "steps" => Ok(SaveAt::Steps),
+            "log" => Ok(SaveAt::Log(DEFAULT_POINTS)),
+            other => other.parse().map(SaveAt::Even).map_err(|_| {
+                Error::input(format!("`--saveat {s}` names no output times."))
+                    .with_help("use `steps`, `log` or a number of evenly spaced times")
+            }),
+        }
+    }
 }
 
 /// `points` output times for a logarithmic time axis: `t0`, then geometrically spaced

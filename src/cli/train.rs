@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::Args;
-use sci::runtime::{TrainSetup, Trainer};
+use sci::runtime::{LossKind, TrainSetup, Trainer};
 use sci::stdlib::Error;
 use sci::stdlib::checkpoint::{self, Checkpoint};
 use sci::stdlib::data::{Outputs, Table, table_bytes, write_atomic};
@@ -46,15 +46,22 @@ pub struct TrainArgs {
     /// The model to train (needed when the file has several models with a loss).
     #[arg(long)]
     model: Option<String>,
-    /// Optimiser iterations.
-    #[arg(long, default_value_t = 1000)]
-    steps: usize,
-    /// The optimiser: adam, lbfgs, or adam+lbfgs (Adam for half the steps, then L-BFGS).
-    #[arg(long, default_value = "adam")]
-    optimizer: String,
+    /// Optimiser iterations (default: the model kind's schedule, or 1000 with another
+    /// optimiser).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// The optimiser: adam, lbfgs, or adam+lbfgs (Adam for `--adam-steps`, by default half
+    /// the steps, then L-BFGS). Default: adam+lbfgs (2000 Adam steps, then L-BFGS up to step
+    /// 20000) for physics-informed and data losses, lbfgs (500 steps) for losses over ODE
+    /// solutions.
+    #[arg(long)]
+    optimizer: Option<String>,
     /// Adam's learning rate.
     #[arg(long, default_value_t = 1e-3, allow_hyphen_values = true)]
     lr: f64,
+    /// With adam+lbfgs: the steps Adam takes before L-BFGS.
+    #[arg(long)]
+    adam_steps: Option<usize>,
     /// Seed of the collocation points.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -151,18 +158,8 @@ fn no_gradient(compiled: &sci::Compiled, name: &str) -> Option<String> {
 
 fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCode, Error> {
     note_device(compiled, name);
-    let optimizer: Optimizer = args.optimizer.parse()?;
+    let optimizer: Option<Optimizer> = args.optimizer.as_deref().map(str::parse).transpose()?;
     let method: Method = args.solver.parse()?;
-    let options = TrainOptions {
-        optimizer,
-        steps: args.steps,
-        lr: args.lr,
-        resample_every: args.resample_every,
-        grad_tol: args.grad_tol,
-        loss_tol: args.tol,
-        patience: args.patience,
-        ..TrainOptions::default()
-    };
     check_long_run_options(args)?;
     if let Some(out) = &args.out {
         check_output(out, &["json"], "--out")?;
@@ -193,6 +190,7 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
         },
     };
     let mut trainer = Trainer::new(compiled, name, setup)?;
+    let options = train_options(args, optimizer, trainer.kind())?;
     let model = trainer.model();
     let mut p = match (&args.init, &resumed) {
         (Some(path), _) => trainer.params_from(&checkpoint::load(path)?)?,
@@ -203,23 +201,27 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
     let start: Option<TrainState> = resumed.map(|(_, state)| state);
     let first_step = start.as_ref().map_or(0, |s| s.step);
 
+    let schedule = describe_schedule(&options);
+    let chosen = match optimizer.is_none() && args.steps.is_none() {
+        true => format!(
+            " (the default for {}; --optimizer and --steps change it)",
+            trainer.kind().describe()
+        ),
+        false => String::new(),
+    };
     match &start {
         Some(state) => outln!(
-            "training {name}: {} parameters, resuming at step {} of {} × {}",
+            "training {name}: {} parameters, resuming at step {} of {schedule}{chosen}",
             trainer.n_params(),
             state.step,
-            args.steps,
-            optimizer.name()
         ),
         None => outln!(
-            "training {name}: {} parameters, {} × {}",
+            "training {name}: {} parameters, {schedule}{chosen}",
             trainer.n_params(),
-            args.steps,
-            optimizer.name()
         ),
     }
     let interrupted = interrupt_flag()?;
-    let mut reporter = Reporter::new(name, args.steps, first_step, args.log_every);
+    let mut reporter = Reporter::new(name, options.steps, first_step, args.log_every);
     let started = Instant::now();
     let mut checkpoint_error = None;
     let periodic = |info: &sci::stdlib::optim::Progress<'_>| {
@@ -269,6 +271,59 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The run's options: those given, the rest from the schedule of the loss's kind. The
+/// kind's step count and Adam phase go with its optimiser: another optimiser named alone
+/// runs [`TrainOptions::default`]'s 1000 steps.
+fn train_options(
+    args: &TrainArgs,
+    optimizer: Option<Optimizer>,
+    kind: LossKind,
+) -> Result<TrainOptions, Error> {
+    let schedule = kind.schedule();
+    let optimizer = optimizer.unwrap_or(schedule.optimizer);
+    if args.adam_steps.is_some() && optimizer != Optimizer::AdamLbfgs {
+        return Err(Error::input(format!(
+            "`--adam-steps` sets the Adam phase of adam+lbfgs, but this run uses {}.",
+            optimizer.name()
+        ))
+        .with_help("add `--optimizer adam+lbfgs`"));
+    }
+    let scheduled = optimizer == schedule.optimizer;
+    Ok(TrainOptions {
+        optimizer,
+        steps: match (args.steps, scheduled) {
+            (Some(steps), _) => steps,
+            (None, true) => schedule.steps,
+            (None, false) => TrainOptions::default().steps,
+        },
+        adam_steps: match args.adam_steps {
+            Some(n) => Some(n),
+            None if scheduled && args.steps.is_none() => schedule.adam_steps,
+            None => None,
+        },
+        lr: args.lr,
+        resample_every: args.resample_every,
+        grad_tol: args.grad_tol,
+        loss_tol: args.tol,
+        patience: args.patience,
+        ..TrainOptions::default()
+    })
+}
+
+/// The optimiser, steps and phases of a run, as its first line states them.
+fn describe_schedule(options: &TrainOptions) -> String {
+    let steps = options.steps;
+    let lr = options.lr;
+    match options.optimizer {
+        Optimizer::Adam => format!("{steps} × adam (lr {lr:.1e})"),
+        Optimizer::Lbfgs => format!("{steps} × lbfgs"),
+        Optimizer::AdamLbfgs => {
+            let (adam, _) = options.phases();
+            format!("adam for {adam} steps (lr {lr:.1e}), then L-BFGS up to step {steps}")
+        }
+    }
 }
 
 /// Options of long runs that contradict each other, refused before any work.

@@ -16,6 +16,7 @@ use sci_stdlib::data::{Table, names_columns, read_table};
 use sci_stdlib::ode::{self, SolveOptions};
 use sci_stdlib::optim::Objective;
 
+use super::schedule::LossKind;
 use super::system::CompiledSystem;
 use crate::Compiled;
 use crate::jit::{Batch, Model};
@@ -171,6 +172,18 @@ impl<'c> Trainer<'c> {
     /// The compiled model.
     pub fn model(&self) -> Model<'c> {
         self.model
+    }
+
+    /// What the loss is made of, which picks its default training schedule
+    /// ([`LossKind::schedule`]).
+    pub fn kind(&self) -> LossKind {
+        if !self.trajectories.is_empty() {
+            LossKind::OdeFit
+        } else if self.point_inputs.iter().any(|inputs| !inputs.is_empty()) {
+            LossKind::Physics
+        } else {
+            LossKind::DataFit
+        }
     }
 
     /// Loss and gradient evaluations so far.

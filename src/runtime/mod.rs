@@ -6,17 +6,20 @@
 //! - [`fit`]: a [`Trainer`] that minimises a model's loss: collocation points for
 //!   physics-informed residuals, data sets read from files, and ODE solutions with forward
 //!   sensitivities for losses over trajectories (`prey(obs.t)`: parameter fitting and
-//!   universal differential equations).
+//!   universal differential equations), trained by default with the schedule its
+//!   [`LossKind`] calls for ([`schedule`]).
 //!
 //! Errors are [`sci_stdlib::Error`]s; [`ErrorKind::Input`](sci_stdlib::ErrorKind::Input)
 //! marks the user's mistakes (the CLI exits with status 2 for those).
 
 pub mod fit;
 pub mod points;
+pub mod schedule;
 pub mod simulate;
 pub mod system;
 
 pub use fit::{TrainSetup, Trainer};
+pub use schedule::LossKind;
 pub use simulate::Trajectory;
 pub use system::CompiledSystem;
 

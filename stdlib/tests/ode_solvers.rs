@@ -456,6 +456,45 @@ fn default_output_is_201_points_from_t0_to_t_end() {
     assert_eq!(sol.y[1], sol.y[2]);
 }
 
+#[test]
+fn output_at_every_step_is_the_solvers_own_states() {
+    // Every step of every method, with sensitivities: t0 first, t_end last, one row per
+    // step, each state on the first integral as closely as at interpolated times.
+    let v0 = lv_invariant(&LV_THETA, &LV_THETA[4..6]);
+    for method in [Method::Tsit5, Method::Bdf, Method::Auto] {
+        let o = SolveOptions {
+            at_steps: true,
+            sensitivities: true,
+            ..opts(method, 10.0, 1e-8, 1e-10)
+        };
+        let sol = run(&LotkaVolterra, &LV_THETA, o);
+        assert_eq!(sol.t.len(), sol.stats.steps + 1, "{method:?}");
+        assert_eq!((sol.t[0], *sol.t.last().unwrap()), (0.0, 10.0));
+        assert!(sol.t.windows(2).all(|w| w[0] < w[1]), "{method:?}");
+        assert_eq!(sol.y.len(), sol.t.len());
+        assert_eq!(sol.y[0], LV_THETA[4..6].to_vec());
+        let sens = sol.sens.as_ref().unwrap();
+        assert_eq!(sens.len(), sol.t.len());
+        // dy/dθ at t0 is ∂y0/∂θ: the identity on θ[4..6].
+        assert_eq!(
+            sens[0],
+            vec![0., 0., 0., 0., 1., 0., 0., 0., 0., 0., 0., 1.]
+        );
+        for (t, y) in sol.t.iter().zip(&sol.y) {
+            let v = lv_invariant(&LV_THETA, y);
+            assert_rel(v, v0, 1e-6, &format!("{method:?}: V at step t = {t}"));
+        }
+    }
+    // Times and every step at once are refused.
+    let both = SolveOptions {
+        at_steps: true,
+        times: Some(vec![0.0, 1.0]),
+        ..opts(Method::Tsit5, 10.0, 1e-6, 1e-9)
+    };
+    let err = solve(&LotkaVolterra, &LV_THETA, &both, &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("every step at once"), "{err}");
+}
+
 // ---------------------------------------------------------------------------------------
 // Heat equation: sparse and dense Jacobians
 // ---------------------------------------------------------------------------------------

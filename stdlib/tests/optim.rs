@@ -280,6 +280,51 @@ fn adam_then_lbfgs_reaches_the_rosenbrock_minimum() {
 }
 
 #[test]
+fn the_adam_phase_takes_the_steps_asked_for() {
+    let mut p = vec![-1.2, 1.0];
+    let mut phases = Vec::new();
+    let opts = TrainOptions {
+        adam_steps: Some(30),
+        ..options(Optimizer::AdamLbfgs, 400, 1e-2)
+    };
+    assert_eq!(opts.phases(), (30, 370));
+    let report = train(&mut Rosenbrock { n: 2 }, &mut p, &opts, &mut |info| {
+        phases.push(info.phase);
+        Control::Continue
+    })
+    .unwrap();
+    assert!(report.steps > 30, "{report:?}");
+    assert!(
+        phases[..30].iter().all(|&ph| ph == Phase::Adam),
+        "{phases:?}"
+    );
+    assert!(
+        phases[30..].iter().all(|&ph| ph == Phase::Lbfgs),
+        "{phases:?}"
+    );
+    for x in &p {
+        assert!((x - 1.0).abs() < 1e-6, "{p:?} {report:?}");
+    }
+    // Without it, half the steps; a phase longer than the run is refused.
+    assert_eq!(
+        options(Optimizer::AdamLbfgs, 401, 1e-2).phases(),
+        (200, 201)
+    );
+    let too_long = TrainOptions {
+        adam_steps: Some(401),
+        ..options(Optimizer::AdamLbfgs, 400, 1e-2)
+    };
+    let err = train(
+        &mut Rosenbrock { n: 2 },
+        &mut p,
+        &too_long,
+        &mut no_progress(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("longer than the run"), "{err}");
+}
+
+#[test]
 fn resampling_happens_every_n_adam_steps_only() {
     // Rounds 1, 2, 3 are drawn after steps 3, 6, 9 (before the loss after those steps is
     // measured: evaluation 1 is the starting point, then one per step).

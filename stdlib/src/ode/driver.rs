@@ -144,9 +144,9 @@ pub(crate) fn solve(
     };
     let sens = options
         .sensitivities
-        .then(|| out.sens.unwrap_or_else(|| vec![Vec::new(); times.len()]));
+        .then(|| out.sens.unwrap_or_else(|| vec![Vec::new(); out.t.len()]));
     Ok(Solution {
-        t: times,
+        t: out.t,
         y: out.y,
         sens,
         stats,
@@ -246,8 +246,10 @@ struct Plan<'s> {
     sens: bool,
 }
 
-/// The dense output of a successful attempt.
+/// The output of a successful attempt.
 struct Output {
+    /// The output times (the requested ones, or every step's).
+    t: Vec<f64>,
     y: Vec<Vec<f64>>,
     sens: Option<Vec<Vec<f64>>>,
 }
@@ -288,6 +290,8 @@ struct Drive<'d> {
     stiff_now: Option<&'d StiffTest<'d>>,
     label: &'static str,
     times: &'d [f64],
+    /// Output at every step instead of at `times`.
+    at_steps: bool,
     t0: f64,
     t_end: f64,
     sens: bool,
@@ -332,6 +336,7 @@ impl Plan<'_> {
                 stiff_now: budget.map(|_| &stiff_now as &StiffTest<'_>),
                 label,
                 times: self.times,
+                at_steps: self.options.at_steps,
                 t0: self.t0,
                 t_end: self.t_end,
                 sens: self.sens,
@@ -454,9 +459,24 @@ impl Drive<'_> {
         S: OdeSolverMethod<'a, Eqn>,
     {
         let ntimes = self.times.len();
+        let mut out_t = self.times.to_vec();
         let mut y = Vec::with_capacity(ntimes);
         let mut sens = self.sens.then(|| Vec::with_capacity(ntimes));
         let mut next = 0;
+        // Every step's state as the solver holds it, the start's first.
+        macro_rules! record {
+            ($state:expr) => {{
+                let state = $state;
+                out_t.push(state.t);
+                y.push(state.y.clone_as_vec());
+                if let Some(sens) = sens.as_mut() {
+                    sens.push(self.row_major_sens(&state.s.clone_as_vec()));
+                }
+            }};
+        }
+        if self.at_steps {
+            record!(solver.state());
+        }
         let fail = |e: DiffsolError, t: f64| {
             Failure::Error(
                 solver_failure(self.label, t, self.counters, Some(&e)).with_help(format!(
@@ -488,6 +508,9 @@ impl Drive<'_> {
             if self.sens {
                 self.check_finite(state.s, t, "sensitivity")?;
             }
+            if self.at_steps {
+                record!(solver.state());
+            }
             while next < ntimes && (self.times[next] <= t || reason_is_stop(reason)) {
                 let tk = self.times[next];
                 y.push(
@@ -516,7 +539,7 @@ impl Drive<'_> {
                 return Err(Failure::Stiff);
             }
         }
-        Ok(Output { y, sens })
+        Ok(Output { t: out_t, y, sens })
     }
 
     /// `Auto`'s early stiffness test: see [`AUTO_PROJECTION_AFTER`].

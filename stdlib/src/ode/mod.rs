@@ -151,6 +151,10 @@ pub struct SolveOptions {
     /// Times to report the solution at (dense output), sorted, within `[t0, t_end]`.
     /// `None`: 201 evenly spaced times from `t0` to `t_end`.
     pub times: Option<Vec<f64>>,
+    /// Report the solution at `t0` and at the end of every accepted step instead (no
+    /// interpolation: what the solver computed, where it computed it; `times` must be
+    /// `None`).
+    pub at_steps: bool,
     pub rtol: f64,
     pub atol: f64,
     pub jacobian: JacobianKind,
@@ -166,6 +170,7 @@ impl Default for SolveOptions {
             method: Method::Auto,
             span: None,
             times: None,
+            at_steps: false,
             rtol: 1e-6,
             atol: 1e-9,
             jacobian: JacobianKind::Auto,
@@ -211,9 +216,11 @@ pub enum SwitchReason {
     ExplicitFailed,
 }
 
-/// A solution at the requested times.
+/// A solution at the requested times (or at the solver's steps).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Solution {
+    /// The output times: the requested ones, or `t0` and every step's end with
+    /// [`SolveOptions::at_steps`].
     pub t: Vec<f64>,
     /// `y[k]` is the state at `t[k]`.
     pub y: Vec<Vec<f64>>,

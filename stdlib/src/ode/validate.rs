@@ -57,6 +57,14 @@ pub(crate) fn check(
         ));
     }
     let times = match &options.times {
+        // Filled by the solver as it steps.
+        None if options.at_steps => Vec::new(),
+        Some(_) if options.at_steps => {
+            return Err(Error::input(
+                "The solve was asked for output times and for every step at once.",
+            )
+            .with_help("set either `times` or `at_steps`"));
+        }
         None => default_times(t0, t_end),
         Some(times) => {
             check_times(times, t0, t_end)?;

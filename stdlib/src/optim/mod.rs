@@ -34,7 +34,8 @@ pub trait Objective {
 pub enum Optimizer {
     Adam,
     Lbfgs,
-    /// Adam for the first half of the steps, then L-BFGS: the usual PINN recipe.
+    /// Adam for the first [`TrainOptions::adam_steps`] steps (half of them unless set),
+    /// then L-BFGS: the usual PINN recipe.
     AdamLbfgs,
 }
 
@@ -79,6 +80,8 @@ pub struct TrainOptions {
     pub steps: usize,
     /// Adam's learning rate.
     pub lr: f64,
+    /// The length of `AdamLbfgs`'s Adam phase (`None`: half the steps); at most `steps`.
+    pub adam_steps: Option<usize>,
     /// Draw new collocation points every this many steps (Adam phase only).
     pub resample_every: Option<usize>,
     /// Stop when the gradient's infinity norm falls below this.
@@ -97,12 +100,25 @@ impl Default for TrainOptions {
             optimizer: Optimizer::Adam,
             steps: 1000,
             lr: 1e-3,
+            adam_steps: None,
             resample_every: None,
             grad_tol: 0.0,
             lbfgs_memory: 10,
             loss_tol: None,
             patience: None,
         }
+    }
+}
+
+impl TrainOptions {
+    /// The steps of the Adam phase and of the L-BFGS phase, in this order.
+    pub fn phases(&self) -> (usize, usize) {
+        let adam = match self.optimizer {
+            Optimizer::Adam => self.steps,
+            Optimizer::Lbfgs => 0,
+            Optimizer::AdamLbfgs => self.adam_steps.unwrap_or(self.steps / 2).min(self.steps),
+        };
+        (adam, self.steps - adam)
     }
 }
 
@@ -161,7 +177,8 @@ pub struct TrainReport {
 /// `params` holds the parameters with the lowest loss evaluated (also when an error is
 /// returned after some evaluations), and `final_loss` is their loss. With resampling, the
 /// loss after step `k` is measured on the points drawn for step `k + 1`.
-/// `AdamLbfgs` takes `steps / 2` Adam steps, then L-BFGS from the last Adam iterate.
+/// `AdamLbfgs` takes [`TrainOptions::phases`]'s Adam steps, then L-BFGS from the last
+/// Adam iterate.
 pub fn train(
     objective: &mut dyn Objective,
     params: &mut [f64],
@@ -185,11 +202,7 @@ pub fn train_from(
     if let Some(state) = start {
         validate_state(state, params.len(), options)?;
     }
-    let (adam_steps, lbfgs_steps) = match options.optimizer {
-        Optimizer::Adam => (options.steps, 0),
-        Optimizer::Lbfgs => (0, options.steps),
-        Optimizer::AdamLbfgs => (options.steps / 2, options.steps - options.steps / 2),
-    };
+    let (adam_steps, lbfgs_steps) = options.phases();
     let mut ev = Evaluator::new(objective, params.len(), options.steps);
     let done = start.map_or(0, |s| s.step);
     let mut p = match start {
@@ -331,11 +344,7 @@ fn validate_state(state: &TrainState, n: usize, options: &TrainOptions) -> Resul
         ))
         .with_help("ask for more steps with --steps to continue it"));
     }
-    let adam_phase = match options.optimizer {
-        Optimizer::Adam => options.steps,
-        Optimizer::Lbfgs => 0,
-        Optimizer::AdamLbfgs => options.steps / 2,
-    };
+    let (adam_phase, _) = options.phases();
     if state.step > 0 && state.step < adam_phase && state.adam.is_none() {
         return Err(Error::input(format!(
             "The saved run was not taking Adam steps at step {}, but `{}` would be.",
@@ -371,6 +380,16 @@ fn validate(n_params: usize, given: usize, options: &TrainOptions) -> Result<(),
             options.grad_tol
         ))
         .with_help("use 0 to always take every step"));
+    }
+    if options.optimizer == Optimizer::AdamLbfgs
+        && let Some(adam) = options.adam_steps
+        && adam > options.steps
+    {
+        return Err(Error::input(format!(
+            "The Adam phase of {adam} steps is longer than the run's {} steps.",
+            options.steps
+        ))
+        .with_help("give fewer Adam steps, or more steps in all"));
     }
     if options.resample_every == Some(0) {
         return Err(
