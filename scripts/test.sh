@@ -2,7 +2,9 @@
 # The whole test suite, as CI runs it (`.ci/run` calls exactly this).
 #
 #   scripts/test.sh            formatting, lints, every test of every crate, CLI smoke tests
-#   scripts/test.sh --slow     also the slow checks (a time-boxed fuzzing run of the front end)
+#   scripts/test.sh --slow     also the slow checks (a time-boxed fuzzing run of the front end,
+#                              and the PINN examples trained with the default schedule to
+#                              their stated accuracy: scripts/pinn-accuracy.sh, ~5 minutes)
 #
 # It installs what the features need, idempotently, before testing (the list of system
 # packages per feature is scripts/prereqs.sh; scripts/doctor.sh reports it): Python 3 with
@@ -75,4 +77,6 @@ cargo test --workspace --features "$features" --locked --lib --bins \
 if [ "$slow" = 1 ]; then
     step "fuzzing the front end for 60 s (cargo fuzz)"
     scripts/fuzz.sh 60
+    step "PINN examples trained with the default schedule, against their exact solutions"
+    scripts/pinn-accuracy.sh
 fi
