@@ -243,3 +243,57 @@ fn output_at_every_step_keeps_what_the_solver_resolved() {
         assert!(stderr(&out).contains(message), "{all:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn a_fit_is_plotted_over_the_data_it_was_fitted_to() {
+    let dir = scratch("overlay");
+    let plot = dir.join("fit.svg");
+    let rows = std::fs::read_to_string("examples/data/lv_obs.csv")
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    let circles = |svg: &str| svg.matches("<circle class=\"data\"").count();
+    let out = sci(&["run", "examples/lv_ude.sci", "--plot", path(&plot)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    // Every observation of both states, in the colour of the state it observes.
+    assert_eq!(circles(&svg), 2 * rows);
+    let labels = texts(&svg);
+    for label in ["prey", "pred", "prey (obs)", "pred (obs)"] {
+        assert!(labels.iter().any(|l| l == label), "{label}: {labels:?}");
+    }
+    let colour_of = |class_and_attr: &str| {
+        let at = svg.find(class_and_attr).unwrap();
+        let stroke = svg[at..].split("stroke=\"").nth(1).unwrap();
+        stroke.split('"').next().unwrap().to_string()
+    };
+    assert_eq!(
+        colour_of("<polyline class=\"series\""),
+        colour_of("<circle class=\"data\"")
+    );
+    // Only the observations of what is drawn.
+    let out = sci(&[
+        "run",
+        "examples/lv_ude.sci",
+        "--plot",
+        path(&plot),
+        "--vars",
+        "pred",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(circles(&std::fs::read_to_string(&plot).unwrap()), rows);
+
+    // A data file that cannot be read costs the markers, not the plot.
+    let model = dir.join("ude.sci");
+    let source = std::fs::read_to_string("examples/lv_ude.sci").unwrap();
+    std::fs::write(&model, source.replace("data/lv_obs.csv", "missing.csv")).unwrap();
+    let out = sci(&["run", path(&model), "--plot", path(&plot)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: the plot shows no observations"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(circles(&std::fs::read_to_string(&plot).unwrap()), 0);
+}

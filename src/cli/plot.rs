@@ -50,6 +50,50 @@ pub fn trajectory_svg(
     log_x: bool,
     log_y: bool,
 ) -> Result<String, String> {
+    let axes = Axes {
+        title,
+        x_label,
+        y_label,
+        log_x,
+        log_y,
+    };
+    trajectory_with_data_svg(&axes, t, series, &[])
+}
+
+/// Observations drawn as markers over a line of a [`trajectory_with_data_svg`] plot.
+pub struct DataMarks {
+    /// The index of the series they observe (their colour).
+    pub series: usize,
+    /// Their legend entry (`prey (obs)`).
+    pub name: String,
+    /// `(t, value)` pairs.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// The title, axis labels and axis kinds of a plot.
+pub struct Axes<'a> {
+    pub title: &'a str,
+    pub x_label: &'a str,
+    pub y_label: &'a str,
+    pub log_x: bool,
+    pub log_y: bool,
+}
+
+/// [`trajectory_svg`] with observations over the lines they observe: open circles in the
+/// line's colour, listed in the legend after the lines (a fit and its data on one figure).
+pub fn trajectory_with_data_svg(
+    axes: &Axes<'_>,
+    t: &[f64],
+    series: &[(String, Vec<f64>)],
+    data: &[DataMarks],
+) -> Result<String, String> {
+    let Axes {
+        title,
+        x_label,
+        y_label,
+        log_x,
+        log_y,
+    } = *axes;
     if t.is_empty() {
         return Err("There is nothing to plot: the trajectory has no time points.".into());
     }
@@ -70,6 +114,18 @@ pub fn trajectory_svg(
             segments: segments(t, values, log_x, log_y),
         })
         .collect();
+    let drawable = |v: f64, log: bool| v.is_finite() && (!log || v > 0.0);
+    let marks = data
+        .iter()
+        .filter(|m| m.series < series.len())
+        .map(|m| Marks {
+            series: m.series,
+            name: m.name.clone(),
+            points: (m.points.iter().copied())
+                .filter(|&(x, y)| drawable(x, log_x) && drawable(y, log_y))
+                .collect(),
+        })
+        .collect();
     Figure {
         title,
         x_label,
@@ -78,6 +134,7 @@ pub fn trajectory_svg(
         log_y,
         legend: true,
         lines,
+        marks,
     }
     .render()
 }
@@ -104,6 +161,7 @@ pub fn loss_svg(title: &str, losses: &[f64]) -> Result<String, String> {
         log_y: true,
         legend: false,
         lines,
+        marks: Vec::new(),
     }
     .render()
 }
@@ -112,6 +170,13 @@ pub fn loss_svg(title: &str, losses: &[f64]) -> Result<String, String> {
 struct Line {
     name: String,
     segments: Vec<Vec<(f64, f64)>>,
+}
+
+/// Observations of line `series`, drawable points only.
+struct Marks {
+    series: usize,
+    name: String,
+    points: Vec<(f64, f64)>,
 }
 
 /// Everything needed to draw one chart.
@@ -123,6 +188,7 @@ struct Figure<'a> {
     log_y: bool,
     legend: bool,
     lines: Vec<Line>,
+    marks: Vec<Marks>,
 }
 
 /// Splits `(x, y)` into maximal runs of drawable points.
@@ -208,7 +274,10 @@ fn decimals(magnitude: f64) -> usize {
 impl Figure<'_> {
     /// Draws the figure and returns the SVG text.
     fn render(&self) -> Result<String, String> {
-        let points = || self.lines.iter().flat_map(|l| &l.segments).flatten();
+        let points = || {
+            (self.lines.iter().flat_map(|l| &l.segments).flatten())
+                .chain(self.marks.iter().flat_map(|m| &m.points))
+        };
         let mut bounds: Option<(f64, f64, f64, f64)> = None;
         for &(x, y) in points() {
             bounds = Some(match bounds {
@@ -300,44 +369,70 @@ impl Figure<'_> {
                 ));
             }
         }
+        for marks in &self.marks {
+            let RGBColor(red, green, blue) = line_style(marks.series).0;
+            for &(x, y) in &marks.points {
+                let cx = map(x, x0, x1, &sx, a.0, b.0);
+                let cy = map(y, y0, y1, &sy, a.1, b.1);
+                out.push_str(&format!(
+                    "<circle class=\"data\" cx=\"{cx:.2}\" cy=\"{cy:.2}\" r=\"3.5\" \
+                     fill=\"white\" stroke=\"#{red:02x}{green:02x}{blue:02x}\" stroke-width=\"1.5\" \
+                     clip-path=\"url(#plot-area)\"/>\n"
+                ));
+            }
+        }
         out
     }
 
-    /// The legend column: a sample of each line's style and its name, as many as fit.
+    /// The legend column: a sample of each line's style and its name, then of each set of
+    /// observations, as many as fit.
     fn draw_legend(
         &self,
         area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
     ) -> Result<(), String> {
         let (_, height) = area.dim_in_pixel();
         let fit = ((height as i32 - 80) / LEGEND_ROW).max(1) as usize;
-        let shown = if self.lines.len() > fit { fit - 1 } else { fit };
-        for (index, line) in self.lines.iter().enumerate().take(shown) {
-            let y = 60 + LEGEND_ROW * index as i32;
-            let (colour, dash) = line_style(index);
-            let style = colour.stroke_width(2);
-            // A dashed or dotted sample drawn as its pieces.
-            let pieces: Vec<(i32, i32)> = match dash {
-                None => vec![(4, 32)],
-                Some((on, off)) => (0..)
-                    .map(|k| 4 + k * (on + off))
-                    .take_while(|x| x + on <= 32)
-                    .map(|x| (x, x + on))
-                    .collect(),
-            };
-            for (a, b) in pieces {
-                area.draw(&PathElement::new(vec![(a, y), (b, y)], style))
-                    .map_err(drawing_failed)?;
+        let entries: Vec<(&str, LegendSample)> = (self.lines.iter().enumerate())
+            .map(|(index, line)| (line.name.as_str(), LegendSample::Line(index)))
+            .chain((self.marks.iter()).map(|m| (m.name.as_str(), LegendSample::Marks(m.series))))
+            .collect();
+        let shown = if entries.len() > fit { fit - 1 } else { fit };
+        for (row, (name, sample)) in entries.iter().enumerate().take(shown) {
+            let y = 60 + LEGEND_ROW * row as i32;
+            match *sample {
+                LegendSample::Line(index) => {
+                    let (colour, dash) = line_style(index);
+                    let style = colour.stroke_width(2);
+                    // A dashed or dotted sample drawn as its pieces.
+                    let pieces: Vec<(i32, i32)> = match dash {
+                        None => vec![(4, 32)],
+                        Some((on, off)) => (0..)
+                            .map(|k| 4 + k * (on + off))
+                            .take_while(|x| x + on <= 32)
+                            .map(|x| (x, x + on))
+                            .collect(),
+                    };
+                    for (a, b) in pieces {
+                        area.draw(&PathElement::new(vec![(a, y), (b, y)], style))
+                            .map_err(drawing_failed)?;
+                    }
+                }
+                LegendSample::Marks(index) => {
+                    let style = line_style(index).0.stroke_width(2);
+                    area.draw(&Circle::new((18, y), 4, style))
+                        .map_err(drawing_failed)?;
+                }
             }
             area.draw(&Text::new(
-                line.name.clone(),
+                name.to_string(),
                 (40, y - 7),
                 ("sans-serif", 14),
             ))
             .map_err(drawing_failed)?;
         }
-        if self.lines.len() > shown {
+        if entries.len() > shown {
             let y = 60 + LEGEND_ROW * shown as i32;
-            let more = format!("… {} more", self.lines.len() - shown);
+            let more = format!("… {} more", entries.len() - shown);
             area.draw(&Text::new(more, (40, y - 7), ("sans-serif", 14)))
                 .map_err(drawing_failed)?;
         }
@@ -399,6 +494,13 @@ impl Figure<'_> {
             ),
         })
     }
+}
+
+/// What a legend entry shows: a line's style, or the marker of observations of a line.
+#[derive(Clone, Copy)]
+enum LegendSample {
+    Line(usize),
+    Marks(usize),
 }
 
 /// Where a chart's data goes on the canvas.

@@ -179,10 +179,21 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Failure> {
 
     let svg = match &args.plot {
         Some(_) => {
+            // The data a fit was made to, over the fitted solution; a data file that cannot
+            // be read only costs the markers.
+            let data_dir = super::train::data_dir(&args.file);
+            let observed = match sci::runtime::observations(&model, &data_dir) {
+                Ok(observed) => observed,
+                Err(e) => {
+                    errln!("warning: the plot shows no observations: {}", e.message);
+                    Vec::new()
+                }
+            };
             let choice = PlotChoice {
                 vars: &args.vars,
                 log_t: args.log_t,
                 log_y: args.log_y,
+                observed: &observed,
             };
             Some(trajectory_plot(&traj, model.ir(), &choice)?)
         }

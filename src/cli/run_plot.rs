@@ -1,12 +1,14 @@
 //! What `sci run --plot` draws: the states (or the states and outputs chosen with `--vars`)
 //! against time, each labelled with its unit, on linear or logarithmic axes; array states
-//! too large to read as lines (a heat equation's 200 cells) as space–time heat maps.
+//! too large to read as lines (a heat equation's 200 cells) as space–time heat maps; the
+//! model's observations (the data its loss fits) as markers over the lines they observe.
 
 use sci::ir::{Layout, Module, Slot};
-use sci::runtime::Trajectory;
+use sci::runtime::{Observed, Trajectory};
 use sci::stdlib::Error;
 
 use super::heatmap::{Field, heatmap_svg};
+use super::plot::{Axes, DataMarks, trajectory_with_data_svg};
 
 /// The most elements an array is drawn with as lines by default; larger arrays become
 /// heat maps.
@@ -18,10 +20,14 @@ pub struct PlotChoice<'a> {
     pub vars: &'a [String],
     pub log_t: bool,
     pub log_y: bool,
+    /// Observations to draw over the lines of the quantities they name.
+    pub observed: &'a [Observed],
 }
 
 /// A quantity to draw: its label and its values at every time.
 struct Series {
+    /// The state, output or element (`prey`, `u[3]`).
+    name: String,
     label: String,
     unit: Option<String>,
     values: Vec<f64>,
@@ -89,17 +95,34 @@ pub fn trajectory_plot(
         }
         _ => "value".to_string(),
     };
+    let marks = data_marks(&lines, choice.observed);
     let series: Vec<(String, Vec<f64>)> = lines.into_iter().map(|s| (s.label, s.values)).collect();
-    super::plot::trajectory_svg(
-        &traj.model,
-        "t",
-        &y_label,
-        &traj.t,
-        &series,
-        choice.log_t,
-        choice.log_y,
-    )
-    .map_err(Error::numerical)
+    let axes = Axes {
+        title: &traj.model,
+        x_label: "t",
+        y_label: &y_label,
+        log_x: choice.log_t,
+        log_y: choice.log_y,
+    };
+    trajectory_with_data_svg(&axes, &traj.t, &series, &marks).map_err(Error::numerical)
+}
+
+/// The observations of the drawn quantities: a data column named like a line's quantity
+/// (`obs.prey` over `prey`), labelled `prey (obs)`.
+fn data_marks(lines: &[Series], observed: &[Observed]) -> Vec<DataMarks> {
+    let mut marks = Vec::new();
+    for data in observed {
+        for (column, values) in &data.columns {
+            if let Some(series) = lines.iter().position(|s| &s.name == column) {
+                marks.push(DataMarks {
+                    series,
+                    name: format!("{column} ({})", data.data),
+                    points: data.t.iter().copied().zip(values.iter().copied()).collect(),
+                });
+            }
+        }
+    }
+    marks
 }
 
 fn elements(slot: &Slot) -> usize {
@@ -135,6 +158,7 @@ fn slot_series(slot: &Slot, rows: &[Vec<f64>]) -> Vec<Series> {
         .enumerate()
         .map(|(k, name)| Series {
             label: with_unit(&name, unit.as_deref()),
+            name,
             unit: unit.clone(),
             values: rows
                 .iter()
@@ -148,9 +172,7 @@ fn slot_series(slot: &Slot, rows: &[Vec<f64>]) -> Vec<Series> {
 fn element_series(slots: &[(&Slot, &[Vec<f64>])], var: &str) -> Option<Series> {
     let (name, _) = var.split_once('[')?;
     let &(slot, rows) = slots.iter().find(|(s, _)| s.name == name)?;
-    slot_series(slot, rows)
-        .into_iter()
-        .find(|s| s.label == var || s.label.starts_with(&format!("{var} [")))
+    slot_series(slot, rows).into_iter().find(|s| s.name == var)
 }
 
 fn unknown_var(var: &str, ir: &Module) -> Error {

@@ -383,7 +383,21 @@ fn data_source(manifest: &Manifest, k: usize) -> Result<&DataSource, Error> {
 
 /// The rows of data source `d`: its declared columns, in declared order, row-major.
 fn read_data(d: &DataSource, setup: &TrainSetup) -> Result<Vec<f64>, Error> {
-    let path = setup.data_dir.join(&d.path);
+    let columns = read_columns(d, &setup.data_dir)?;
+    let rows = columns[0].len();
+    let mut values = Vec::with_capacity(rows * columns.len());
+    for r in 0..rows {
+        for c in &columns {
+            values.push(c[r]);
+        }
+    }
+    Ok(values)
+}
+
+/// The declared columns of data set `d`, read from its file (relative to `data_dir`): at
+/// least one column of at least one row.
+pub(crate) fn read_columns(d: &DataSource, data_dir: &Path) -> Result<Vec<Vec<f64>>, Error> {
+    let path = data_dir.join(&d.path);
     let table = read_table(&path)?;
     let columns = if names_columns(&path) {
         columns_by_name(&table, d, &path)?
@@ -400,20 +414,13 @@ fn read_data(d: &DataSource, setup: &TrainSetup) -> Result<Vec<f64>, Error> {
             ),
         );
     }
-    let rows = table.rows();
-    if rows == 0 {
+    if table.rows() == 0 {
         return Err(Error::input(format!(
             "The data file `{}` has no rows.",
             path.display()
         )));
     }
-    let mut values = Vec::with_capacity(rows * columns.len());
-    for r in 0..rows {
-        for c in &columns {
-            values.push(c[r]);
-        }
-    }
-    Ok(values)
+    Ok(columns)
 }
 
 /// The declared columns of data set `d` by name, from a table whose header names them.

@@ -13,12 +13,14 @@
 //! marks the user's mistakes (the CLI exits with status 2 for those).
 
 pub mod fit;
+pub mod observed;
 pub mod points;
 pub mod schedule;
 pub mod simulate;
 pub mod system;
 
 pub use fit::{TrainSetup, Trainer};
+pub use observed::{Observed, observations};
 pub use schedule::LossKind;
 pub use simulate::Trajectory;
 pub use system::CompiledSystem;
