@@ -245,13 +245,32 @@ pub(crate) fn build(
     })
 }
 
+/// `m` without its loss-term functions (`loss_term.NAME`) when they come last, as lowering
+/// and the `.sir` text put them (no other function can call them, so the others keep their
+/// handles); otherwise `m` as it is. What [`crate::Compiler`] compiles unless asked for
+/// the terms, and what PTX is written for.
+pub fn without_loss_terms(m: &Module) -> Module {
+    let is_term = |f: &sci_ir::Function| matches!(f.role, sci_ir::Role::LossTerm(_));
+    let keep = m.functions.iter().take_while(|(_, f)| !is_term(f)).count();
+    if keep == m.functions.len() || m.functions.iter().skip(keep).any(|(_, f)| !is_term(f)) {
+        return m.clone();
+    }
+    let mut out = m.clone();
+    out.functions = sci_ir::Arena::new();
+    for (_, f) in m.functions.iter().take(keep) {
+        out.functions.push(f.clone());
+    }
+    out
+}
+
 /// The module the runtime compiles for `m`: the pass pipeline's back stage
 /// (`sci_passes::pipeline`) with every derivative function the runtime uses (those of
 /// [`with_derivatives`], the Jacobian-vector products and gradients of the solvers and fits,
-/// the sparse Jacobian). PTX for [`Device::Cuda`] must be written for this module: kernel
-/// names carry function indices.
+/// the sparse Jacobian), without the loss's terms. PTX for [`Device::Cuda`] must be
+/// written for this module: kernel names carry function indices.
 pub fn runtime_module(m: &Module) -> Result<Module, String> {
-    Ok(pipeline::back(m, &pipeline::Options::new(Derivatives::Runtime))?.0)
+    let m = without_loss_terms(m);
+    Ok(pipeline::back(&m, &pipeline::Options::new(Derivatives::Runtime))?.0)
 }
 
 /// `m` through the pass pipeline's back stage with the derivative functions the embedding
@@ -750,6 +769,31 @@ impl<'c> Model<'c> {
         let mut out = [0.0];
         self.call_entry(Entry::Loss, &args, &mut out)?;
         Ok(out[0])
+    }
+
+    /// The names of the loss's additive terms (`pde`, `initial`, …; see
+    /// [`Model::loss_terms`]), empty when the loss is a single term.
+    pub fn loss_term_names(&self) -> Vec<&'c str> {
+        (self.m.ir.functions.iter())
+            .filter_map(|(_, f)| match &f.role {
+                sci_ir::Role::LossTerm(name) => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The loss's additive terms at θ on a batch (`mean(pde^2)`, `10 * mean(edge^2)`, …:
+    /// they sum to [`Model::loss`]), in the order of [`Model::loss_term_names`].
+    pub fn loss_terms(&self, p: &[f64], batch: &Batch<'_>) -> Result<Vec<f64>, JitError> {
+        let args = self.loss_args(p, batch)?;
+        let mut out = Vec::new();
+        for (_, f) in self.m.ir.functions.iter() {
+            if matches!(f.role, sci_ir::Role::LossTerm(_)) {
+                let value = self.function(&f.name)?.call(&args)?;
+                out.push(value.first().copied().unwrap_or(f64::NAN));
+            }
+        }
+        Ok(out)
     }
 
     /// The loss and its gradient with respect to θ (reverse-mode AD), written to `grad`

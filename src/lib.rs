@@ -274,6 +274,8 @@ pub struct Compiler {
     device: jit::DeviceSetup,
     /// Threads for the tiles of batched maps (0: all cores).
     threads: usize,
+    /// Whether the loss's term functions are compiled.
+    loss_terms: bool,
 }
 
 impl Default for Compiler {
@@ -284,6 +286,7 @@ impl Default for Compiler {
             simplify: sci_passes::pipeline::SIMPLIFY_BY_DEFAULT,
             device: jit::DeviceSetup::default(),
             threads: 0,
+            loss_terms: false,
         }
     }
 }
@@ -313,6 +316,14 @@ impl Compiler {
     /// Whether to build and compile the derivative functions (on by default).
     pub fn derivatives(mut self, on: bool) -> Compiler {
         self.derivatives = on;
+        self
+    }
+
+    /// Whether to compile the loss's additive terms (`loss_term.NAME`, for
+    /// [`Model::loss_terms`]; off by default: they take about a fifth of a PINN's compile
+    /// time and only training monitors use them). The IR has them either way.
+    pub fn loss_terms(mut self, on: bool) -> Compiler {
+        self.loss_terms = on;
         self
     }
 
@@ -386,6 +397,13 @@ impl Compiler {
 
     /// The native code of `modules`, or the back end's failure as a diagnostic.
     fn native(&self, modules: &[Module], sources: &SourceMap) -> Result<jit::Native, CompileError> {
+        let stripped: Vec<Module>;
+        let modules = if self.loss_terms {
+            modules
+        } else {
+            stripped = modules.iter().map(jit::without_loss_terms).collect();
+            &stripped
+        };
         jit::build(
             modules,
             self.backend,

@@ -465,3 +465,61 @@ fn the_default_schedule_follows_the_kind_of_loss() {
         stderr(&out)
     );
 }
+
+#[test]
+fn the_loss_terms_are_reported_written_and_plotted() {
+    let (dir, model) = scratch("terms");
+    let (losses, plot) = (dir.join("losses.csv"), dir.join("losses.svg"));
+    let out = sci(&[
+        "train",
+        &model,
+        "--steps",
+        "40",
+        "--log-every",
+        "20",
+        "--losses",
+        path(&losses),
+        "--plot",
+        path(&plot),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Every progress line names the terms (`loss = mean(ode^2) + mean(start^2)`).
+    let lines: Vec<String> = stderr(&out)
+        .lines()
+        .filter(|l| l.starts_with("step"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    for line in &lines {
+        assert!(
+            line.contains("terms: ode ") && line.contains(", start "),
+            "{line}"
+        );
+    }
+    // The history: a column per term, sampled at the start, after step 1 and every
+    // twentieth of the lines' interval; the samples add up to the loss.
+    let text = std::fs::read_to_string(&losses).unwrap();
+    let mut rows = text.lines();
+    assert_eq!(rows.next(), Some("step,loss,ode,start"));
+    let sampled: Vec<Vec<f64>> = rows
+        .map(|r| {
+            r.split(',')
+                .map(|v| v.parse::<f64>().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .filter(|r| !r[2].is_nan())
+        .collect();
+    let steps: Vec<f64> = sampled.iter().map(|r| r[0]).collect();
+    assert_eq!(steps.first(), Some(&0.0));
+    assert_eq!(steps.last(), Some(&40.0));
+    assert!(steps.len() == 41, "{steps:?}");
+    for r in &sampled {
+        assert!((r[2] + r[3] - r[1]).abs() <= 1e-12 * r[1], "{r:?}");
+    }
+    // The plot: the loss and each term, with a legend naming them.
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert_eq!(svg.matches("<polyline class=\"series\"").count(), 3);
+    for name in ["loss", "ode", "start"] {
+        assert!(svg.contains(&format!(">\n{name}\n</text>")), "{name}");
+    }
+}

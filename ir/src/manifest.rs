@@ -27,6 +27,9 @@ pub enum Role {
     Residual(String),
     /// `loss(θ, batches…)`: the training objective.
     Loss,
+    /// `loss_term.NAME(θ, batches…)`: one additive term of the loss (its inputs are the
+    /// loss's), named by the residual or data set it reads: `pde`, `obs`.
+    LossTerm(String),
     /// `net.NAME(θ, arguments…)`: the network `NAME` at one point (inputs with
     /// [`InputRole::Argument`]), a scalar or a vector of outputs.
     Net(String),
@@ -118,7 +121,7 @@ impl Role {
             Role::InitialState => Some("y0"),
             Role::Outputs => Some("outputs"),
             Role::Loss => Some("loss"),
-            Role::Residual(_) | Role::Net(_) | Role::Derivative(_) => None,
+            Role::Residual(_) | Role::LossTerm(_) | Role::Net(_) | Role::Derivative(_) => None,
         }
     }
 

@@ -265,6 +265,7 @@ pub fn format_role(role: &Role) -> String {
     match role {
         Role::Residual(name) => format!("residual({})", name_token(name)),
         Role::Net(name) => format!("net({})", name_token(name)),
+        Role::LossTerm(name) => format!("loss_term({})", name_token(name)),
         Role::Derivative(d) => {
             let wrt: Vec<String> = d.wrt.iter().map(usize::to_string).collect();
             format!(

@@ -768,14 +768,14 @@ impl Parser {
         if let Some(role) = Role::from_simple_name(&word) {
             return Ok(role);
         }
-        if word == "residual" || word == "net" {
+        if word == "residual" || word == "net" || word == "loss_term" {
             self.expect_punct('(')?;
             let name = self.name("a name")?;
             self.expect_punct(')')?;
-            return Ok(if word == "net" {
-                Role::Net(name)
-            } else {
-                Role::Residual(name)
+            return Ok(match word.as_str() {
+                "net" => Role::Net(name),
+                "loss_term" => Role::LossTerm(name),
+                _ => Role::Residual(name),
             });
         }
         let Some(kind) = DerivativeKind::from_name(&word) else {
@@ -785,8 +785,8 @@ impl Parser {
             )
             .with_primary(span, "unknown role")
             .with_help(
-                "the roles are plain, rhs, y0, outputs, loss, residual(NAME), net(NAME) and \
-                 derivatives such as jvp[1](rhs)",
+                "the roles are plain, rhs, y0, outputs, loss, residual(NAME), loss_term(NAME), \
+                 net(NAME) and derivatives such as jvp[1](rhs)",
             ));
         };
         self.expect_punct('[')?;

@@ -30,7 +30,7 @@ mod ode;
 mod params;
 mod walk;
 
-pub use loss::{LossInput, loss_inputs};
+pub use loss::{LossInput, loss_inputs, loss_terms};
 pub use params::SplitMix64;
 
 use crate::hir::{ModelHir, Program, ResidualId};
@@ -157,6 +157,13 @@ pub fn lower_model(program: &Program, model: &ModelHir) -> Result<Module, Vec<Di
             Role::Loss,
             manifest::loss_input_roles(model),
         );
+        for (label, term) in loss::loss_terms(model, l) {
+            add(
+                loss::lower_loss_term(&st, &label, &term),
+                Role::LossTerm(label),
+                manifest::loss_input_roles(model),
+            );
+        }
     }
     if !errors.is_empty() {
         return Err(errors);

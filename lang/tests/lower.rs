@@ -998,8 +998,18 @@ fn burgers_layout_inputs_and_structure() {
             "residual.initial(θ: f64[921], t: batch f64, x: batch f64) -> batch f64",
             "residual.boundary(θ: f64[921], t: batch f64, x: batch f64) -> batch f64",
             "loss(θ: f64[921], pde.t: batch f64, pde.x: batch f64, initial.t: batch f64, initial.x: batch f64, boundary.t: batch f64, boundary.x: batch f64) -> f64",
+            "loss_term.pde(θ: f64[921], pde.t: batch f64, pde.x: batch f64, initial.t: batch f64, initial.x: batch f64, boundary.t: batch f64, boundary.x: batch f64) -> f64",
+            "loss_term.initial(θ: f64[921], pde.t: batch f64, pde.x: batch f64, initial.t: batch f64, initial.x: batch f64, boundary.t: batch f64, boundary.x: batch f64) -> f64",
+            "loss_term.boundary(θ: f64[921], pde.t: batch f64, pde.x: batch f64, initial.t: batch f64, initial.x: batch f64, boundary.t: batch f64, boundary.x: batch f64) -> f64",
         ]
     );
+    // One function per additive term of the loss, with the loss's input roles.
+    let loss_fn = &m.functions[m.function("loss").unwrap()];
+    for term in ["pde", "initial", "boundary"] {
+        let f = &m.functions[m.function(&format!("loss_term.{term}")).unwrap()];
+        assert_eq!(f.role, sci_ir::Role::LossTerm(term.to_string()));
+        assert_eq!(f.input_roles, loss_fn.input_roles);
+    }
     let loss = &m.functions[m.function("loss").unwrap()];
     let count = |pred: fn(&Op) -> bool| loss.values.iter().filter(|(_, v)| pred(&v.op)).count();
     assert_eq!(count(|op| matches!(op, Op::Map { .. })), 3);

@@ -139,9 +139,14 @@ pub fn trajectory_with_data_svg(
     .render()
 }
 
-/// The training loss against the optimiser step, on a log scale; non-positive and
-/// non-finite losses are skipped. Fails when there is no positive finite loss to draw.
-pub fn loss_svg(title: &str, losses: &[f64]) -> Result<String, String> {
+/// The training loss against the optimiser step, on a log scale, with the loss's terms
+/// (`(name, [(step, value)])`, sampled every so many steps) as further lines; non-positive
+/// and non-finite values are skipped. Fails when there is no positive finite loss to draw.
+pub fn loss_svg(
+    title: &str,
+    losses: &[f64],
+    terms: &[(String, Vec<(f64, f64)>)],
+) -> Result<String, String> {
     if losses.is_empty() {
         return Err("There is nothing to plot: no loss values were recorded.".into());
     }
@@ -149,17 +154,24 @@ pub fn loss_svg(title: &str, losses: &[f64]) -> Result<String, String> {
         return Err("There is nothing to plot: no loss value is positive and finite.".into());
     }
     let steps: Vec<f64> = (0..losses.len()).map(|step| step as f64).collect();
-    let lines = vec![Line {
+    let mut lines = vec![Line {
         name: "loss".into(),
         segments: segments(&steps, losses, false, true),
     }];
+    for (name, samples) in terms {
+        let (x, y): (Vec<f64>, Vec<f64>) = samples.iter().copied().unzip();
+        lines.push(Line {
+            name: name.clone(),
+            segments: segments(&x, &y, false, true),
+        });
+    }
     Figure {
         title,
         x_label: "step",
         y_label: "loss",
         log_x: false,
         log_y: true,
-        legend: false,
+        legend: !terms.is_empty(),
         lines,
         marks: Vec::new(),
     }
@@ -731,8 +743,8 @@ mod tests {
                 false,
                 false,
             ),
-            loss_svg("loss", &[]),
-            loss_svg("loss", &[0.0, -1.0, f64::NAN]),
+            loss_svg("loss", &[], &[]),
+            loss_svg("loss", &[0.0, -1.0, f64::NAN], &[]),
         ];
         for case in cases {
             let message = case.unwrap_err();
@@ -779,7 +791,7 @@ mod tests {
         let mut with_bad = losses.clone();
         with_bad[7] = 0.0;
         with_bad[8] = f64::NAN;
-        let svg = loss_svg("training <run>", &with_bad).unwrap();
+        let svg = loss_svg("training <run>", &with_bad, &[]).unwrap();
         assert_well_formed(&svg);
         assert!(count(&svg, "<polyline") >= 2, "{svg}");
         assert!(svg.contains("training &lt;run&gt;"));

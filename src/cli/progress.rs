@@ -25,6 +25,8 @@ pub struct Reporter {
     every: usize,
     /// The step the run started from (a resumed run's ETA counts only its own steps).
     first_step: usize,
+    /// The names of the loss's terms.
+    terms: Vec<String>,
 }
 
 impl Reporter {
@@ -43,7 +45,19 @@ impl Reporter {
             last_line: now,
             every: every.unwrap_or((total / 10).max(1)),
             first_step,
+            terms: Vec::new(),
         }
+    }
+
+    /// Names the loss's terms, shown in a line when they were sampled at its step.
+    pub fn with_terms(mut self, names: Vec<String>) -> Reporter {
+        self.terms = names;
+        self
+    }
+
+    /// The steps between two plain lines.
+    pub fn every(&self) -> usize {
+        self.every
     }
 
     /// Shows the run after a step.
@@ -78,6 +92,12 @@ impl Reporter {
         );
         if let Some(lr) = info.lr {
             line.push_str(&format!(" lr {lr:.1e}"));
+        }
+        if let Some(values) = info.terms.filter(|v| v.len() == self.terms.len()) {
+            let terms: Vec<String> = (self.terms.iter().zip(values))
+                .map(|(name, v)| format!("{name} {v:.3e}"))
+                .collect();
+            line.push_str(&format!("  terms: {}", terms.join(", ")));
         }
         line.push_str(&format!("  elapsed {}", duration(elapsed)));
         let done = info.step.saturating_sub(self.first_step);

@@ -96,6 +96,17 @@ pub fn compile(
     device_args: &DeviceArgs,
     color: bool,
 ) -> Result<Compiled, ExitCode> {
+    compile_with(path, backend, device_args, color, Compiler::new())
+}
+
+/// [`compile`] starting from `compiler`'s settings (`sci train` asks for the loss's terms).
+pub fn compile_with(
+    path: &Path,
+    backend: &str,
+    device_args: &DeviceArgs,
+    color: bool,
+    compiler: Compiler,
+) -> Result<Compiled, ExitCode> {
     let device = device(device_args)?;
     let backend: sci::BackendKind = match backend.parse() {
         Ok(b) => b,
@@ -119,7 +130,7 @@ pub fn compile(
             return Err(ExitCode::from(2));
         }
     };
-    let mut compiler = Compiler::new()
+    let mut compiler = compiler
         .backend(backend)
         .device(device)
         .threads(device_args.threads);

@@ -26,7 +26,7 @@ use sci::stdlib::optim::{
 
 use super::progress::{Reporter, duration};
 use super::runtime_common::{
-    DeviceArgs, apply_overrides, check_output, choose_model, compile, note_device, report,
+    DeviceArgs, apply_overrides, check_output, choose_model, compile_with, note_device, report,
 };
 
 /// The exit status of a run stopped by SIGINT or SIGTERM after saving its outputs (the
@@ -125,7 +125,11 @@ pub fn run(args: &TrainArgs, color: bool) -> Result<ExitCode, String> {
             ("--plot", args.plot.as_deref()),
         ],
     )?;
-    let compiled = match compile(&args.file, &args.backend, &args.device, color) {
+    // The loss's terms are watched during training (progress lines, --losses, --plot) on
+    // the CPU; a GPU runs the module its PTX was written for, which has none.
+    let on_cpu = args.device.device.eq_ignore_ascii_case("cpu");
+    let compiler = sci::Compiler::new().loss_terms(on_cpu);
+    let compiled = match compile_with(&args.file, &args.backend, &args.device, color, compiler) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
@@ -221,7 +225,15 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
         ),
     }
     let interrupted = interrupt_flag()?;
-    let mut reporter = Reporter::new(name, options.steps, first_step, args.log_every);
+    let term_names: Vec<String> = trainer.term_names().iter().map(|n| n.to_string()).collect();
+    let mut reporter = Reporter::new(name, options.steps, first_step, args.log_every)
+        .with_terms(term_names.clone());
+    // The loss's terms: in every progress line, and about 20 times between two lines for
+    // the history and the plot (a forward pass each, ~1 % of the run's work).
+    let options = TrainOptions {
+        terms_every: (!term_names.is_empty()).then(|| terms_interval(reporter.every())),
+        ..options
+    };
     let started = Instant::now();
     let mut checkpoint_error = None;
     let periodic = |info: &sci::stdlib::optim::Progress<'_>| {
@@ -262,7 +274,7 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
     }
     let report = result?;
     let elapsed = started.elapsed();
-    write_outputs(args, &trainer, &p, &report, name, seed)?;
+    write_outputs(args, &trainer, &p, &report, name, seed, &term_names)?;
     summarise(args, &model, &p, &report, name, elapsed);
     if report.stopped == StopReason::Interrupted {
         if args.out.is_none() {
@@ -310,6 +322,16 @@ fn train_options(
         patience: args.patience,
         ..TrainOptions::default()
     })
+}
+
+/// The steps between two samples of the loss's terms: a divisor of `line_every` (so every
+/// progress line has them) near a twentieth of it.
+fn terms_interval(line_every: usize) -> usize {
+    let parts = (1..=20)
+        .rev()
+        .find(|d| line_every.is_multiple_of(*d))
+        .unwrap_or(1);
+    (line_every / parts).max(1)
 }
 
 /// The optimiser, steps and phases of a run, as its first line states them.
@@ -408,10 +430,20 @@ fn write_outputs(
     report: &TrainReport,
     name: &str,
     seed: u64,
+    term_names: &[String],
 ) -> Result<(), Error> {
+    // Each term's samples, `(step, value)`.
+    let terms: Vec<(String, Vec<(f64, f64)>)> = (term_names.iter().enumerate())
+        .map(|(k, term)| {
+            let samples = (report.terms.iter())
+                .filter_map(|(step, values)| Some((*step as f64, *values.get(k)?)))
+                .collect();
+            (term.clone(), samples)
+        })
+        .collect();
     let svg = match &args.plot {
         Some(_) => Some(
-            super::plot::loss_svg(&format!("{name}: training loss"), &report.losses)
+            super::plot::loss_svg(&format!("{name}: training loss"), &report.losses, &terms)
                 .map_err(Error::numerical)?,
         ),
         None => None,
@@ -423,13 +455,27 @@ fn write_outputs(
         outputs.stage(out, &checkpoint::to_bytes(out, &c)?)?;
     }
     if let Some(path) = &args.losses {
-        let values = report
-            .losses
-            .iter()
-            .enumerate()
-            .flat_map(|(k, l)| [k as f64, *l])
+        // A column per term, NaN at the steps where it was not sampled.
+        let mut sampled = vec![None; report.losses.len()];
+        for (step, values) in &report.terms {
+            if let Some(slot) = sampled.get_mut(*step) {
+                *slot = Some(values.as_slice());
+            }
+        }
+        let mut values = Vec::with_capacity(report.losses.len() * (2 + term_names.len()));
+        for (k, (loss, terms)) in report.losses.iter().zip(&sampled).enumerate() {
+            values.extend([k as f64, *loss]);
+            values.extend(
+                (0..term_names.len())
+                    .map(|j| terms.and_then(|t| t.get(j).copied()).unwrap_or(f64::NAN)),
+            );
+        }
+        let columns = ["step", "loss"]
+            .into_iter()
+            .map(String::from)
+            .chain(term_names.iter().cloned())
             .collect();
-        let table = Table::new(vec!["step".to_string(), "loss".to_string()], values);
+        let table = Table::new(columns, values);
         outputs.stage(path, &table_bytes(path, &table)?)?;
     }
     if let (Some(path), Some(svg)) = (&args.plot, svg) {

@@ -198,6 +198,11 @@ impl<'c> Trainer<'c> {
         Ok(self.model.loss(p, &self.batch())?)
     }
 
+    /// The names of the loss's additive terms ([`Model::loss_term_names`]).
+    pub fn term_names(&self) -> Vec<&'c str> {
+        self.model.loss_term_names()
+    }
+
     /// The parameters as named blocks, for a checkpoint (see [`super::checkpoint`]).
     pub fn checkpoint(&self, p: &[f64], meta: Vec<(String, f64)>) -> Checkpoint {
         super::checkpoint(&self.model, p, meta)
@@ -347,6 +352,15 @@ impl Objective for Trainer<'_> {
 
     fn resample(&mut self, round: u64) -> Result<(), Error> {
         self.draw(round)
+    }
+
+    fn terms(&mut self, p: &[f64]) -> Result<Vec<f64>, Error> {
+        if self.model.loss_term_names().is_empty() {
+            return Ok(Vec::new());
+        }
+        self.check_len(p)?;
+        self.fill_trajectories(p, false)?;
+        Ok(self.model.loss_terms(p, &self.batch())?)
     }
 }
 

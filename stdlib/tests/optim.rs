@@ -324,6 +324,73 @@ fn the_adam_phase_takes_the_steps_asked_for() {
     assert!(err.to_string().contains("longer than the run"), "{err}");
 }
 
+/// Rosenbrock with its two kinds of terms reported apart.
+struct RosenbrockTerms;
+
+impl Objective for RosenbrockTerms {
+    fn n_params(&self) -> usize {
+        2
+    }
+    fn value_and_grad(&mut self, p: &[f64], grad: &mut [f64]) -> Result<f64, Error> {
+        Rosenbrock { n: 2 }.value_and_grad(p, grad)
+    }
+    fn terms(&mut self, p: &[f64]) -> Result<Vec<f64>, Error> {
+        let a = p[1] - p[0] * p[0];
+        Ok(vec![100.0 * a * a, (1.0 - p[0]) * (1.0 - p[0])])
+    }
+}
+
+#[test]
+fn loss_terms_are_sampled_where_asked_and_sum_to_the_loss() {
+    for optimizer in [Optimizer::Adam, Optimizer::AdamLbfgs] {
+        let mut p = vec![-1.2, 1.0];
+        let mut seen = Vec::new();
+        let opts = TrainOptions {
+            terms_every: Some(7),
+            ..options(optimizer, 30, 1e-2)
+        };
+        let report = train(&mut RosenbrockTerms, &mut p, &opts, &mut |info| {
+            if let Some(terms) = info.terms {
+                seen.push((info.step, terms.to_vec()));
+            }
+            Control::Continue
+        })
+        .unwrap();
+        let steps: Vec<usize> = report.terms.iter().map(|(s, _)| *s).collect();
+        let mut want = vec![0, 1, 7, 14, 21, 28];
+        if report.steps == 30 {
+            want.push(30);
+        }
+        assert_eq!(steps, want, "{optimizer:?}");
+        // The callback saw every sample after a step; each sample sums to that step's loss.
+        assert_eq!(seen, report.terms[1..].to_vec());
+        for (step, terms) in &report.terms {
+            let total: f64 = terms.iter().sum();
+            let loss = report.losses[*step];
+            assert!(
+                (total - loss).abs() <= 1e-12 * loss.abs().max(1.0),
+                "{step}: {total} {loss}"
+            );
+        }
+    }
+    // Without the option, or for an objective without terms, none.
+    let mut p = vec![-1.2, 1.0];
+    let report = train(
+        &mut RosenbrockTerms,
+        &mut p,
+        &options(Optimizer::Adam, 5, 1e-2),
+        &mut no_progress(),
+    )
+    .unwrap();
+    assert!(report.terms.is_empty());
+    let opts = TrainOptions {
+        terms_every: Some(1),
+        ..options(Optimizer::Adam, 5, 1e-2)
+    };
+    let report = train(&mut Rosenbrock { n: 2 }, &mut p, &opts, &mut no_progress()).unwrap();
+    assert!(report.terms.is_empty());
+}
+
 #[test]
 fn resampling_happens_every_n_adam_steps_only() {
     // Rounds 1, 2, 3 are drawn after steps 3, 6, 9 (before the loss after those steps is

@@ -7,7 +7,10 @@
 use super::cx::{FnCx, Point, Statics};
 use super::walk::Refs;
 use super::{Res, diag};
-use crate::hir::{BatchKind, DataId, HExpr, ModelHir, Reduction, ResidualHir, ResidualId};
+use crate::hir::{
+    BatchKind, Binary, DataId, HExpr, HExprKind, ModelHir, Reduction, ResidualHir, ResidualId,
+    Unary,
+};
 use sci_diag::Span;
 use sci_ir::{Function, Op, Type, ValueId};
 
@@ -144,6 +147,70 @@ pub(super) fn lower_residual(st: &Statics, id: ResidualId) -> Res<Function> {
 
 /// `loss(θ: f64[p], batches…) -> f64`, inputs as [`loss_inputs`] says.
 pub(super) fn lower_loss(st: &Statics, loss: &HExpr) -> Res<Function> {
+    lower_loss_fn(st, "loss", loss)
+}
+
+/// The additive terms of a loss (`a + w * b - c` → `a`, `w * b`, `-c`), each labelled by
+/// the first residual or data set it reads (`pde`, `obs`; `term{k}` when it reads none,
+/// `_2`, `_3` … appended to a repeated label). One term: none (the loss is its own term).
+pub fn loss_terms(model: &ModelHir, loss: &HExpr) -> Vec<(String, HExpr)> {
+    fn split(e: &HExpr, negate: bool, out: &mut Vec<HExpr>) {
+        match &e.kind {
+            HExprKind::Binary(Binary::Add, a, b) => {
+                split(a, negate, out);
+                split(b, negate, out);
+            }
+            HExprKind::Binary(Binary::Sub, a, b) => {
+                split(a, negate, out);
+                split(b, !negate, out);
+            }
+            _ if negate => out.push(HExpr {
+                kind: HExprKind::Unary(Unary::Neg, Box::new(e.clone())),
+                ty: e.ty.clone(),
+                span: e.span,
+            }),
+            _ => out.push(e.clone()),
+        }
+    }
+    let mut terms = Vec::new();
+    split(loss, false, &mut terms);
+    if terms.len() < 2 {
+        return Vec::new();
+    }
+    let mut labelled: Vec<(String, HExpr)> = Vec::with_capacity(terms.len());
+    for (k, term) in terms.into_iter().enumerate() {
+        let mut first: Option<String> = None;
+        super::walk::for_each_node(&term, |n| {
+            if first.is_some() {
+                return;
+            }
+            first = match &n.kind {
+                HExprKind::Residual(id) => model.residuals.get(id.index()).map(|r| r.name.clone()),
+                HExprKind::DataColumn { data, .. } | HExprKind::StateAt { data, .. } => {
+                    model.data.get(data.index()).map(|d| d.name.clone())
+                }
+                _ => None,
+            };
+        });
+        let base = first.unwrap_or_else(|| format!("term{}", k + 1));
+        let mut label = base.clone();
+        let mut n = 1;
+        while labelled.iter().any(|(l, _)| *l == label) {
+            n += 1;
+            label = format!("{base}_{n}");
+        }
+        labelled.push((label, term));
+    }
+    labelled
+}
+
+/// `loss_term.LABEL(θ, batches…)`: one term of the loss, with the loss's inputs.
+pub(super) fn lower_loss_term(st: &Statics, label: &str, term: &HExpr) -> Res<Function> {
+    lower_loss_fn(st, &format!("loss_term.{label}"), term)
+}
+
+/// A function of the loss's inputs that computes `loss` (the loss or one of its terms).
+fn lower_loss_fn(st: &Statics, name: &str, loss: &HExpr) -> Res<Function> {
     let model = st
         .model
         .ok_or_else(|| diag::internal(st.span, "a loss without a model"))?;
@@ -164,7 +231,7 @@ pub(super) fn lower_loss(st: &Statics, loss: &HExpr) -> Res<Function> {
         };
         inputs.push((input.name(), ty));
     }
-    let mut cx = FnCx::new(st, "loss", "the loss", inputs);
+    let mut cx = FnCx::new(st, name, "the loss", inputs);
     cx.inputs.theta = Some(cx.input(0)?);
     let mut k = 1;
     for (rid, r) in model.residuals.iter().enumerate() {
@@ -211,7 +278,7 @@ pub(super) fn lower_loss(st: &Statics, loss: &HExpr) -> Res<Function> {
         }
     }
     cx.prepare(&[loss])?;
-    let out = cx.expr(loss, Some("loss"))?;
+    let out = cx.expr(loss, Some(name))?;
     Ok(cx.finish(out))
 }
 

@@ -115,8 +115,10 @@ pub(super) fn run(
         ev.eval(p)?;
         losses.push(ev.loss());
         let loss = ev.loss();
+        ev.sample_terms(step, p)?;
         let (best_loss, best) = ev.best().unwrap_or((loss, p));
         let info = Progress {
+            terms: ev.terms_at(step),
             step,
             total: options.steps,
             loss,

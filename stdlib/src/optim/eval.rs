@@ -30,6 +30,11 @@ pub(super) struct Evaluator<'o> {
     pub step: usize,
     total_steps: usize,
     pub phase: Phase,
+    /// Sample the objective's terms every this many steps (and at the start, after the
+    /// first and the last step).
+    pub terms_every: Option<usize>,
+    /// The samples, `(step, terms)`.
+    pub terms_log: Vec<(usize, Vec<f64>)>,
 }
 
 impl<'o> Evaluator<'o> {
@@ -45,6 +50,32 @@ impl<'o> Evaluator<'o> {
             step: 0,
             total_steps,
             phase: Phase::Lbfgs,
+            terms_every: None,
+            terms_log: Vec::new(),
+        }
+    }
+
+    /// Records the objective's terms at `p`, the point after step `step`, when the run
+    /// samples them there.
+    pub fn sample_terms(&mut self, step: usize, p: &[f64]) -> Result<(), Error> {
+        let Some(every) = self.terms_every else {
+            return Ok(());
+        };
+        if !(step <= 1 || step == self.total_steps || step.is_multiple_of(every.max(1))) {
+            return Ok(());
+        }
+        let terms = self.objective.terms(p)?;
+        if !terms.is_empty() {
+            self.terms_log.push((step, terms));
+        }
+        Ok(())
+    }
+
+    /// The terms sampled after step `step`, if they were.
+    pub fn terms_at(&self, step: usize) -> Option<&[f64]> {
+        match self.terms_log.last() {
+            Some((at, terms)) if *at == step => Some(terms),
+            _ => None,
         }
     }
 

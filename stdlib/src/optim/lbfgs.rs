@@ -239,8 +239,10 @@ pub(super) fn run(
         f = acc.loss;
         g = acc.grad;
         losses.push(f);
+        ev.sample_terms(step, p)?;
         let (best_loss, best) = ev.best().unwrap_or((f, p));
         let info = Progress {
+            terms: ev.terms_at(step),
             step,
             total: options.steps,
             loss: f,

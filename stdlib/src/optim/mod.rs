@@ -27,6 +27,13 @@ pub trait Objective {
         let _ = round;
         Ok(())
     }
+    /// The loss's additive terms at `p` (they sum to the loss), for watching which part of
+    /// a loss dominates; sampled every [`TrainOptions::terms_every`] steps. The default has
+    /// none.
+    fn terms(&mut self, p: &[f64]) -> Result<Vec<f64>, Error> {
+        let _ = p;
+        Ok(Vec::new())
+    }
 }
 
 /// The optimisation method.
@@ -92,6 +99,9 @@ pub struct TrainOptions {
     pub loss_tol: Option<f64>,
     /// Stop when the lowest loss has not improved for this many steps.
     pub patience: Option<usize>,
+    /// Evaluate the loss's terms ([`Objective::terms`]) at the start, after the first and
+    /// the last step and every this many steps ([`TrainReport::terms`], [`Progress::terms`]).
+    pub terms_every: Option<usize>,
 }
 
 impl Default for TrainOptions {
@@ -106,6 +116,7 @@ impl Default for TrainOptions {
             lbfgs_memory: 10,
             loss_tol: None,
             patience: None,
+            terms_every: None,
         }
     }
 }
@@ -164,6 +175,9 @@ pub struct TrainReport {
     pub stopped: StopReason,
     /// Loss and gradient evaluations (L-BFGS line searches take several per step).
     pub evaluations: usize,
+    /// The loss's terms where they were sampled ([`TrainOptions::terms_every`]): `(step,
+    /// values)`, step 0 being the start (not kept across a resumed run's first part).
+    pub terms: Vec<(usize, Vec<f64>)>,
     /// Where the run stood after its last step, to continue it with more steps
     /// ([`train_from`]): kept when every step was taken or a stopping rule or the caller
     /// stopped it; `None` when it ended converged or without progress, or took no step.
@@ -204,6 +218,7 @@ pub fn train_from(
     }
     let (adam_steps, lbfgs_steps) = options.phases();
     let mut ev = Evaluator::new(objective, params.len(), options.steps);
+    ev.terms_every = options.terms_every;
     let done = start.map_or(0, |s| s.step);
     let mut p = match start {
         Some(state) => state.current.clone(),
@@ -231,10 +246,11 @@ pub fn train_from(
             }
         }
     }
-    let first_eval = ev.eval(&p);
+    let mut first_eval = ev.eval(&p);
     if first_eval.is_ok() && start.is_none() {
         losses.push(ev.loss());
         lowest = ev.loss();
+        first_eval = ev.sample_terms(0, &p);
     }
     let mut rule = None;
     let mut last_state = None;
@@ -316,6 +332,7 @@ pub fn train_from(
         final_loss: best_loss,
         stopped,
         evaluations: ev.evaluations,
+        terms: std::mem::take(&mut ev.terms_log),
         state: last_state,
     })
 }
@@ -390,6 +407,9 @@ fn validate(n_params: usize, given: usize, options: &TrainOptions) -> Result<(),
             options.steps
         ))
         .with_help("give fewer Adam steps, or more steps in all"));
+    }
+    if options.terms_every == Some(0) {
+        return Err(Error::input("Loss terms cannot be sampled every 0 steps."));
     }
     if options.resample_every == Some(0) {
         return Err(

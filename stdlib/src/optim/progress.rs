@@ -77,6 +77,9 @@ pub struct Progress<'a> {
     /// Adam's learning rate (`None` in the L-BFGS phase).
     pub lr: Option<f64>,
     pub(super) best: &'a [f64],
+    /// The loss's terms after this step, when they were sampled here
+    /// ([`super::TrainOptions::terms_every`]).
+    pub terms: Option<&'a [f64]>,
     pub(super) current: &'a [f64],
     pub(super) losses: &'a [f64],
     pub(super) adam: Option<&'a Adam>,
