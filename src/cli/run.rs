@@ -299,6 +299,7 @@ fn options(args: &RunArgs, compiled: &sci::Compiled, model: &str) -> Result<Solv
         jacobian,
         sensitivities: false,
         max_steps: args.max_steps,
+        ..SolveOptions::default()
     })
 }
 

@@ -4,7 +4,7 @@
 use sci_ir::Layout;
 use sci_stdlib::Error;
 use sci_stdlib::data::{NamedArray, Table};
-use sci_stdlib::ode::{self, SolveOptions, SolveStats};
+use sci_stdlib::ode::{self, DenseOutput, SolveOptions, SolveStats};
 
 use super::element_names;
 use super::system::CompiledSystem;
@@ -28,9 +28,24 @@ pub struct Trajectory {
     /// The model's states and outputs as named, shaped and unit-carrying slots.
     pub state_layout: Layout,
     pub output_layout: Layout,
+    /// With [`SolveOptions::dense`](sci_stdlib::ode::SolveOptions::dense): the state at any
+    /// time of the span ([`Trajectory::state_at`]).
+    pub dense: Option<DenseOutput>,
 }
 
 impl Trajectory {
+    /// The state at time `t` from the dense output (solved with
+    /// [`SolveOptions::dense`](sci_stdlib::ode::SolveOptions::dense)).
+    pub fn state_at(&self, t: f64) -> Result<Vec<f64>, Error> {
+        match &self.dense {
+            Some(dense) => dense.at(t),
+            None => Err(Error::input(
+                "The trajectory has no dense output: it was solved without it.",
+            )
+            .with_help("solve with `SolveOptions { dense: true, .. }`")),
+        }
+    }
+
     /// The trajectory as a table: `t`, the states, the outputs.
     pub fn table(&self) -> Table {
         let mut columns = vec!["t".to_string()];
@@ -202,6 +217,7 @@ impl Model<'_> {
             stats: solution.stats,
             state_layout: ir.states.clone(),
             output_layout: ir.outputs.clone(),
+            dense: solution.dense,
         })
     }
 }

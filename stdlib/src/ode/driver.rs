@@ -13,6 +13,7 @@ use diffsol::{
 };
 
 use super::adapter::{Counters, SystemEqn, SystemMatrix, sparse_without_pattern};
+use super::dense::DenseOutput;
 use super::validate::{self, fmt_time};
 use super::{
     JacobianKind, Method, OdeSystem, Solution, SolveOptions, SolveStats, Sparsity, Switch,
@@ -145,11 +146,13 @@ pub(crate) fn solve(
     let sens = options
         .sensitivities
         .then(|| out.sens.unwrap_or_else(|| vec![Vec::new(); out.t.len()]));
+    let dense = out.steps.map(|steps| DenseOutput::new(system, p, steps));
     Ok(Solution {
         t: out.t,
         y: out.y,
         sens,
         stats,
+        dense,
     })
 }
 
@@ -234,6 +237,10 @@ fn method_label(method: Method) -> &'static str {
     }
 }
 
+/// Nodes per step of dense output: the step's end and `DENSE_NODES_PER_STEP - 1` interior
+/// points of the solver's own interpolant.
+const DENSE_NODES_PER_STEP: usize = 4;
+
 /// Everything an attempt needs, fixed for the whole solve.
 struct Plan<'s> {
     system: &'s dyn OdeSystem,
@@ -252,6 +259,8 @@ struct Output {
     t: Vec<f64>,
     y: Vec<Vec<f64>>,
     sens: Option<Vec<Vec<f64>>>,
+    /// With dense output: `(t, y)` at the start and after every step.
+    steps: Option<Vec<(f64, Vec<f64>)>>,
 }
 
 /// Why an attempt stopped short.
@@ -292,6 +301,8 @@ struct Drive<'d> {
     times: &'d [f64],
     /// Output at every step instead of at `times`.
     at_steps: bool,
+    /// Keep every step for dense output.
+    dense: bool,
     t0: f64,
     t_end: f64,
     sens: bool,
@@ -337,6 +348,7 @@ impl Plan<'_> {
                 label,
                 times: self.times,
                 at_steps: self.options.at_steps,
+                dense: self.options.dense,
                 t0: self.t0,
                 t_end: self.t_end,
                 sens: self.sens,
@@ -474,9 +486,20 @@ impl Drive<'_> {
                 }
             }};
         }
+        // The steps for dense output: `(t, y)` at the start and after every step.
+        let mut dense_nodes = self.dense.then(Vec::new);
+        macro_rules! keep_step {
+            ($state:expr) => {{
+                if let Some(nodes) = dense_nodes.as_mut() {
+                    let state = $state;
+                    nodes.push((state.t, state.y.clone_as_vec()));
+                }
+            }};
+        }
         if self.at_steps {
             record!(solver.state());
         }
+        keep_step!(solver.state());
         let fail = |e: DiffsolError, t: f64| {
             Failure::Error(
                 solver_failure(self.label, t, self.counters, Some(&e)).with_help(format!(
@@ -511,6 +534,19 @@ impl Drive<'_> {
             if self.at_steps {
                 record!(solver.state());
             }
+            // Dense output: the solver's own interpolant at interior nodes of the step,
+            // then its end (see `dense.rs` for why).
+            if let Some(kept) = dense_nodes.as_mut() {
+                let t_prev = kept.last().map_or(t, |(s, _)| *s);
+                for k in 1..DENSE_NODES_PER_STEP {
+                    let tk = t_prev + (t - t_prev) * k as f64 / DENSE_NODES_PER_STEP as f64;
+                    if tk > t_prev && tk < t {
+                        let yk = solver.interpolate(tk).map_err(|e| fail(e, t))?;
+                        kept.push((tk, yk.clone_as_vec()));
+                    }
+                }
+            }
+            keep_step!(solver.state());
             while next < ntimes && (self.times[next] <= t || reason_is_stop(reason)) {
                 let tk = self.times[next];
                 y.push(
@@ -539,7 +575,12 @@ impl Drive<'_> {
                 return Err(Failure::Stiff);
             }
         }
-        Ok(Output { t: out_t, y, sens })
+        Ok(Output {
+            t: out_t,
+            y,
+            sens,
+            steps: dense_nodes,
+        })
     }
 
     /// `Auto`'s early stiffness test: see [`AUTO_PROJECTION_AFTER`].

@@ -7,10 +7,12 @@
 use crate::Error;
 
 mod adapter;
+mod dense;
 mod dense_lu;
 mod driver;
 mod validate;
 
+pub use dense::DenseOutput;
 pub use driver::{AUTO_EXPLICIT_STEP_BUDGET, SPARSE_MAX_DENSITY, SPARSE_MIN_STATES};
 
 /// A parameterised ODE system. Every method is infallible: implementations backed by
@@ -155,6 +157,9 @@ pub struct SolveOptions {
     /// interpolation: what the solver computed, where it computed it; `times` must be
     /// `None`).
     pub at_steps: bool,
+    /// Also keep the solution between the steps ([`Solution::dense`]: cubic Hermite
+    /// interpolation of the solver's steps, evaluable at any time of the span).
+    pub dense: bool,
     pub rtol: f64,
     pub atol: f64,
     pub jacobian: JacobianKind,
@@ -171,6 +176,7 @@ impl Default for SolveOptions {
             span: None,
             times: None,
             at_steps: false,
+            dense: false,
             rtol: 1e-6,
             atol: 1e-9,
             jacobian: JacobianKind::Auto,
@@ -227,6 +233,8 @@ pub struct Solution {
     /// With sensitivities: `sens[k]` is `dy/dθ` at `t[k]`, row-major `n_states × n_params`.
     pub sens: Option<Vec<Vec<f64>>>,
     pub stats: SolveStats,
+    /// With [`SolveOptions::dense`]: the solution at any time of the span.
+    pub dense: Option<DenseOutput>,
 }
 
 /// Solves the system at parameters `p`; `progress` is called with the current time as the

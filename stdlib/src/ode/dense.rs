@@ -1,0 +1,98 @@
+//! Dense output: the solution at any time of the span, from the solver's own steps.
+//!
+//! While the solver steps, each step's end and three interior points of the solver's own
+//! interpolant (at a quarter, half and three quarters of the step) are kept; afterwards the
+//! solution between two such nodes is the cubic Hermite polynomial through their states and
+//! derivatives `f(t, y)`. It is continuous with a continuous derivative and exact at the
+//! steps; its interpolation error is of order `(h/4)⁴` in a step of length `h`, 256 times
+//! less than Hermite over whole steps (which was 300 times Tsit5's tolerance on
+//! Lotka–Volterra at rtol 1e-8), and stays within a few tolerances of the solver's own
+//! interpolant (measured in `stdlib/tests/ode_solvers.rs`: 1.6e-8 relative for Tsit5 and
+//! 4e-10 for BDF at rtol 1e-8, 5e-6 for Tsit5 at rtol 1e-5). For the solver's own values at
+//! given times, ask for them with [`super::SolveOptions::times`]; this is for evaluating a
+//! solution afterwards, at times not known before the solve (plots zoomed in, a loss at new
+//! data times). Cost: three interpolations while stepping and four right-hand side
+//! evaluations per step after the solve, and `4 n` numbers per step kept.
+//!
+//! Written here: diffsol interpolates only inside the step just taken, and a Hermite table
+//! is a few lines.
+
+use super::OdeSystem;
+use crate::Error;
+
+/// The solution between its steps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DenseOutput {
+    /// The step times, increasing: the start, then every step's end.
+    t: Vec<f64>,
+    /// The state at each time.
+    y: Vec<Vec<f64>>,
+    /// `f(t, y)` at each time.
+    dy: Vec<Vec<f64>>,
+}
+
+impl DenseOutput {
+    /// The table of `steps` (`(t, y)`, increasing `t`), with `f` evaluated at each (one
+    /// right-hand side evaluation per step, after the solve).
+    pub(crate) fn new(system: &dyn OdeSystem, p: &[f64], steps: Vec<(f64, Vec<f64>)>) -> Self {
+        let n = system.n_states();
+        let mut out = DenseOutput {
+            t: Vec::with_capacity(steps.len()),
+            y: Vec::with_capacity(steps.len()),
+            dy: Vec::with_capacity(steps.len()),
+        };
+        for (t, y) in steps {
+            // A zero-length step adds nothing to interpolate.
+            if out.t.last().is_some_and(|&last| t <= last) {
+                continue;
+            }
+            let mut dy = vec![0.0; n];
+            system.rhs(t, &y, p, &mut dy);
+            out.t.push(t);
+            out.y.push(y);
+            out.dy.push(dy);
+        }
+        out
+    }
+
+    /// The times of the nodes (the start first, then per step its interior nodes and its
+    /// end).
+    pub fn nodes(&self) -> &[f64] {
+        &self.t
+    }
+
+    /// The interval the output covers.
+    pub fn span(&self) -> (f64, f64) {
+        (
+            self.t.first().copied().unwrap_or(f64::NAN),
+            self.t.last().copied().unwrap_or(f64::NAN),
+        )
+    }
+
+    /// The state at time `t` of the span.
+    pub fn at(&self, t: f64) -> Result<Vec<f64>, Error> {
+        let (t0, t1) = self.span();
+        if !(t >= t0 && t <= t1) {
+            return Err(Error::input(format!(
+                "The dense output covers {t0} ≤ t ≤ {t1}; t = {t} is outside it."
+            )));
+        }
+        // The step [t[k], t[k + 1]] holding t.
+        let k = self.t.partition_point(|&s| s <= t).saturating_sub(1);
+        if k + 1 >= self.t.len() {
+            return Ok(self.y[self.t.len() - 1].clone());
+        }
+        let h = self.t[k + 1] - self.t[k];
+        let s = (t - self.t[k]) / h;
+        let (s2, s3) = (s * s, s * s * s);
+        let h00 = 2.0 * s3 - 3.0 * s2 + 1.0;
+        let h10 = s3 - 2.0 * s2 + s;
+        let h01 = -2.0 * s3 + 3.0 * s2;
+        let h11 = s3 - s2;
+        let (y0, y1) = (&self.y[k], &self.y[k + 1]);
+        let (f0, f1) = (&self.dy[k], &self.dy[k + 1]);
+        Ok((0..y0.len())
+            .map(|i| h00 * y0[i] + h * (h10 * f0[i] + h11 * f1[i]) + h01 * y1[i])
+            .collect())
+    }
+}
