@@ -47,6 +47,11 @@ prereqs_mlir=(
     "libclang-22-dev|$llvm_prefix/lib/libclang.so"
     "libclang-common-22-dev|$llvm_prefix/lib/clang/22/include/stddef.h"
 )
+# PNG plots (`sci run|train|predict --plot F.png`, tests/cli_plots.rs): a sans-serif font
+# for the labels (the SVG plots need none).
+prereqs_fonts=(
+    "fonts-dejavu-core|/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+)
 # Feature `cuda` (its tests assemble PTX with ptxas from PyPI): Python with pip.
 prereqs_cuda=("${prereqs_python[@]}")
 # bench/run.sh: the peers' virtual environment and CasADi's generated C at gcc -O3, beside
@@ -54,7 +59,7 @@ prereqs_cuda=("${prereqs_python[@]}")
 prereqs_bench=("${prereqs_python[@]}" "${prereqs_llvm[@]}")
 
 # Every feature name that scripts/doctor.sh reports, in order.
-prereq_features=(rust python llvm mlir cuda bench)
+prereq_features=(rust python fonts llvm mlir cuda bench)
 
 # prereq_ok CHECK: whether one check passes.
 prereq_ok() {

@@ -43,7 +43,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "the library alone, as a host crate builds it (no CLI or language-server dependencies)"
 cargo check --locked --lib --no-default-features --features cranelift
 
-step "tests"
+step "tests (PNG plots need a font: fonts-dejavu-core, Debian's, idempotent)"
+scripts/install-system.sh fonts
 cargo test --workspace --locked
 
 step "command-line smoke test: every example checks and is in canonical format"

@@ -297,3 +297,80 @@ fn a_fit_is_plotted_over_the_data_it_was_fitted_to() {
     );
     assert_eq!(circles(&std::fs::read_to_string(&plot).unwrap()), 0);
 }
+
+#[test]
+fn plots_are_also_written_as_png() {
+    use resvg::tiny_skia::Pixmap;
+    let dir = scratch("png");
+    let plot = dir.join("robertson.png");
+    let out = sci(&[
+        "run",
+        "examples/robertson.sci",
+        "--log-t",
+        "--log-y",
+        "--plot",
+        path(&plot),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bytes = std::fs::read(&plot).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let image = Pixmap::decode_png(&bytes).unwrap();
+    // Twice the SVG's 960 × 600.
+    assert_eq!((image.width(), image.height()), (1920, 1200));
+    let pixels = image.pixels();
+    let rgb = |k: usize| {
+        let p = pixels[k].demultiply();
+        (
+            i32::from(p.red()),
+            i32::from(p.green()),
+            i32::from(p.blue()),
+        )
+    };
+    let count = |pred: &dyn Fn((i32, i32, i32)) -> bool| {
+        (0..pixels.len()).filter(|&k| pred(rgb(k))).count()
+    };
+    // The first line in its colour, and its edges blended towards the background
+    // (anti-aliased, not snapped to whole pixels).
+    let line = count(&|(r, g, b)| (r, g, b) == (31, 119, 180));
+    let blended =
+        count(&|(r, g, b)| b > r + 40 && b > g && r > 31 && r < 235 && (r, g, b) != (31, 119, 180));
+    assert!(line > 1000, "{line}");
+    assert!(blended > 200, "{blended}");
+    // The labels are set: dark pixels in the title band and along the left axis.
+    let width = image.width() as usize;
+    let dark_in = |rows: std::ops::Range<usize>, cols: std::ops::Range<usize>| {
+        rows.flat_map(|y| cols.clone().map(move |x| y * width + x))
+            .filter(|&k| {
+                let (r, g, b) = rgb(k);
+                r < 80 && g < 80 && b < 80
+            })
+            .count()
+    };
+    assert!(dark_in(0..100, 0..1500) > 100, "no title");
+    assert!(dark_in(100..1100, 100..240) > 100, "no tick labels");
+
+    // The loss plot of a training run too; another extension is refused before any work.
+    let model = dir.join("model.png");
+    let out = sci(&[
+        "train",
+        "examples/poisson2d_pinn.sci",
+        "--steps",
+        "3",
+        "--plot",
+        path(&model),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read(&model).unwrap().starts_with(b"\x89PNG"));
+    let out = sci(&[
+        "run",
+        "examples/robertson.sci",
+        "--plot",
+        path(&dir.join("r.jpg")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("must end in .svg, .png"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -44,6 +44,7 @@ mod fmt;
 mod gpu_check;
 mod heatmap;
 mod plot;
+mod png;
 mod predict;
 mod progress;
 mod run;

@@ -19,7 +19,9 @@ use sci::stdlib::data::{
 };
 
 use super::heatmap::{Field, heatmap_svg};
-use super::runtime_common::{DeviceArgs, check_output, choose_model, compile, report};
+use super::runtime_common::{
+    DeviceArgs, check_output, check_plot_output, choose_model, compile, report,
+};
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
@@ -146,7 +148,7 @@ fn predict(args: &PredictArgs, compiled: &sci::Compiled) -> Result<(), Error> {
         check_output(out, &["csv", "npy", "npz", "json"], "--out")?;
     }
     if let Some(plot) = &args.plot {
-        check_output(plot, &["svg"], "--plot")?;
+        check_plot_output(plot)?;
     }
     let p = match &args.params_file {
         Some(path) => sci::runtime::params_from_checkpoint(&model, &checkpoint::load(path)?)?,
@@ -255,7 +257,7 @@ fn predict(args: &PredictArgs, compiled: &sci::Compiled) -> Result<(), Error> {
         outputs.stage(out, &bytes)?;
     }
     if let (Some(path), Some(svg)) = (&args.plot, svg) {
-        outputs.stage(path, svg.as_bytes())?;
+        outputs.stage(path, &super::png::plot_bytes(path, &svg)?)?;
     }
     outputs.commit()?;
 

@@ -16,8 +16,8 @@ use sci::stdlib::ode::{JacobianKind, Method, SolveOptions, SwitchReason};
 
 use super::run_plot::{PlotChoice, trajectory_plot};
 use super::runtime_common::{
-    DeviceArgs, apply_overrides, check_output, choose_model, compile, note_device, progress_bar,
-    report,
+    DeviceArgs, apply_overrides, check_output, check_plot_output, choose_model, compile,
+    note_device, progress_bar, report,
 };
 
 #[derive(Args, Debug)]
@@ -156,7 +156,7 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Failure> {
         check_output(out, &["csv", "npy", "npz", "json"], "--out")?;
     }
     if let Some(plot) = &args.plot {
-        check_output(plot, &["svg"], "--plot")?;
+        check_plot_output(plot)?;
     }
     let mut p = match &args.params_file {
         Some(path) => {
@@ -211,7 +211,7 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Failure> {
         outputs.stage(out, &bytes)?;
     }
     if let (Some(path), Some(svg)) = (&args.plot, svg) {
-        outputs.stage(path, svg.as_bytes())?;
+        outputs.stage(path, &super::png::plot_bytes(path, &svg)?)?;
     }
     outputs.commit()?;
     summary(&traj, &options, elapsed.as_secs_f64());

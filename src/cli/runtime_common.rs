@@ -230,6 +230,16 @@ pub fn choose_model(
 
 /// Checks, before any work, that `path` can be written: its directory exists and its
 /// extension is one of `extensions`.
+/// [`check_output`] for `--plot`: `.svg`, or `.png` when the system has a font for its
+/// labels.
+pub fn check_plot_output(path: &Path) -> Result<(), Error> {
+    check_output(path, &["svg", "png"], "--plot")?;
+    if super::png::is_png(path) {
+        super::png::fonts()?;
+    }
+    Ok(())
+}
+
 pub fn check_output(path: &Path, extensions: &[&str], flag: &str) -> Result<(), Error> {
     let ext = path
         .extension()

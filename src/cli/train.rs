@@ -26,7 +26,8 @@ use sci::stdlib::optim::{
 
 use super::progress::{Reporter, duration};
 use super::runtime_common::{
-    DeviceArgs, apply_overrides, check_output, choose_model, compile_with, note_device, report,
+    DeviceArgs, apply_overrides, check_output, check_plot_output, choose_model, compile_with,
+    note_device, report,
 };
 
 /// The exit status of a run stopped by SIGINT or SIGTERM after saving its outputs (the
@@ -172,7 +173,7 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
         check_output(path, &["csv", "npy", "npz", "json"], "--losses")?;
     }
     if let Some(path) = &args.plot {
-        check_output(path, &["svg"], "--plot")?;
+        check_plot_output(path)?;
     }
     let resumed = match &args.resume {
         Some(path) => Some(resume_from(path, name)?),
@@ -479,7 +480,7 @@ fn write_outputs(
         outputs.stage(path, &table_bytes(path, &table)?)?;
     }
     if let (Some(path), Some(svg)) = (&args.plot, svg) {
-        outputs.stage(path, svg.as_bytes())?;
+        outputs.stage(path, &super::png::plot_bytes(path, &svg)?)?;
     }
     outputs.commit()
 }
