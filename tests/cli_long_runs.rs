@@ -37,6 +37,13 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// Asserts that `sci ARGS` is refused as a bad invocation (exit 2) saying `why`.
+fn refused(args: &[&str], why: &str) {
+    let out = sci(args);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    assert!(stderr(&out).contains(why), "{args:?}: {}", stderr(&out));
+}
+
 /// A fresh scratch directory holding the model, per test.
 fn scratch(test: &str) -> (PathBuf, String) {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -388,27 +395,22 @@ fn contradictory_long_run_options_are_refused_before_work() {
             "5",
         ];
         all.extend(args.iter().copied());
-        let out = sci(&all);
-        assert_eq!(out.status.code(), Some(2), "{all:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains(message), "{all:?}: {}", stderr(&out));
+        refused(&all, message);
     }
     // A checkpoint without a training state (written by hand or an older sci).
     std::fs::write(&ckpt, r#"{"model": "Decay", "params": [], "meta": {}}"#).unwrap();
-    let out = sci(&[
-        "train",
-        &model,
-        "--optimizer",
-        "adam",
-        "--steps",
-        "5",
-        "--resume",
-        path(&ckpt),
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("holds no training state"),
-        "{}",
-        stderr(&out)
+    refused(
+        &[
+            "train",
+            &model,
+            "--optimizer",
+            "adam",
+            "--steps",
+            "5",
+            "--resume",
+            path(&ckpt),
+        ],
+        "holds no training state",
     );
 }
 
@@ -454,15 +456,13 @@ fn the_default_schedule_follows_the_kind_of_loss() {
     // Another optimiser named alone runs 1000 steps; an Adam phase needs adam+lbfgs.
     let adam = first_line(&["train", &model, "--optimizer", "adam", "--tol", "1e30"]);
     assert!(adam.ends_with("1000 × adam (lr 1.0e-3)"), "{adam}");
-    let out = sci(&["train", &model, "--optimizer", "lbfgs", "--adam-steps", "5"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("`--adam-steps` sets the Adam phase of adam+lbfgs"));
-    let out = sci(&["train", &model, "--steps", "4", "--adam-steps", "5"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("longer than the run"),
-        "{}",
-        stderr(&out)
+    refused(
+        &["train", &model, "--optimizer", "lbfgs", "--adam-steps", "5"],
+        "`--adam-steps` sets the Adam phase of adam+lbfgs",
+    );
+    refused(
+        &["train", &model, "--steps", "4", "--adam-steps", "5"],
+        "longer than the run",
     );
 }
 
