@@ -81,7 +81,7 @@ pub fn parse(file: FileId, src: &str) -> Parsed {
         file,
         tokens: &prepared.tokens,
         synthetic: &prepared.synthetic,
-        src_len: src.len(),
+        src,
     };
     for recovery in &ctx.recoveries {
         diagnostics.push(describer.describe(&recovery.error));

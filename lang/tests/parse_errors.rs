@@ -29,3 +29,24 @@ fn broken_files_report_readable_errors() {
         insta::assert_snapshot!(report);
     });
 }
+
+/// The fix E0121 offers for a quantity named without `let`, applied, checks clean.
+#[test]
+fn the_missing_let_fix_applies_cleanly() {
+    let src = "model M {\n    param k = 2\n    state x = 1\n    F = -k * x\n    der(x) = F\n}\n";
+    let parsed = parse(FileId(0), src);
+    let d = parsed
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "E0121")
+        .unwrap_or_else(|| panic!("{:#?}", parsed.diagnostics));
+    let help = d.help.as_deref().unwrap();
+    let fix = help.split('`').nth(1).unwrap();
+    assert_eq!(fix, "let F = -k * x");
+    let fixed = src.replace("    F = -k * x", &format!("    {fix}"));
+    let analysis = sci_lang::analyze(FileId(0), &fixed);
+    assert!(analysis.diagnostics.is_empty(), "{:#?}", analysis.diagnostics);
+    // A continuation that is not an assignment is still a missing operator (E0110).
+    let parsed = parse(FileId(0), "model M {\n    param k = 2\n    k\n}\n");
+    assert!(parsed.diagnostics.iter().all(|d| d.code != "E0121"));
+}

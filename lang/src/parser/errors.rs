@@ -34,7 +34,8 @@ pub struct Describer<'a> {
     pub file: FileId,
     pub tokens: &'a [Spanned],
     pub synthetic: &'a [usize],
-    pub src_len: usize,
+    /// The source text (line breaks tell a new line's first word from a continuation).
+    pub src: &'a str,
 }
 
 impl Describer<'_> {
@@ -69,7 +70,7 @@ impl Describer<'_> {
         Found {
             index: None,
             tok: None,
-            span: Span::new(self.file, self.src_len, self.src_len),
+            span: Span::new(self.file, self.src.len(), self.src.len()),
             text: "the end of the file".to_owned(),
         }
     }
@@ -291,6 +292,23 @@ impl Describer<'_> {
             return Diagnostic::error("E0114", msg).with_primary(found.span, "the file ends here");
         }
 
+        // `F = -k * x` on a line of its own after a member: the parser reads `F` as a
+        // continuation of the line above, but the slip is the missing `let`.
+        if wants_member
+            && after_operand
+            && let (Some(Tok::Ident(name)), Some(index)) = (tok, found.index)
+            && self.starts_line(index)
+            && self.tokens.get(index + 1).is_some_and(|t| t.1 == Tok::Eq)
+        {
+            let line = self.rest_of_line(index);
+            return Diagnostic::error(
+                "E0121",
+                format!("`{name} = …` is not a model member: a named quantity needs `let`."),
+            )
+            .with_primary(found.span, "a line that starts no member")
+            .with_help(format!("write `let {line}`; the equation of a state is `der(x) = …`"));
+        }
+
         if wants_member && after_operand && tok.is_some_and(starts_operand) {
             return Diagnostic::error(
                 "E0110",
@@ -396,6 +414,22 @@ impl Describer<'_> {
 
 impl Describer<'_> {
     /// Help for two values side by side (`2x`, `a b`).
+    /// Whether token `index` is the first on its line.
+    fn starts_line(&self, index: usize) -> bool {
+        let start = self.tokens[index].0;
+        let previous_end = index.checked_sub(1).map_or(0, |p| self.tokens[p].2);
+        self.src
+            .get(previous_end.min(start)..start)
+            .is_some_and(|between| between.contains('\n'))
+    }
+
+    /// The source from token `index` to the end of its line, trimmed.
+    fn rest_of_line(&self, index: usize) -> &str {
+        let start = self.tokens[index].0;
+        let rest = self.src.get(start..).unwrap_or("");
+        rest.split(['\n', '\r']).next().unwrap_or("").trim_end()
+    }
+
     fn juxtaposition_help(&self, found: &Found) -> &'static str {
         let glued = found.index.and_then(|i| i.checked_sub(1)).is_some_and(|p| {
             matches!(self.tokens[p].1, Tok::Number(_)) && self.tokens[p].2 == self.tokens[p + 1].0
