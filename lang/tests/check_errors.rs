@@ -34,3 +34,32 @@ fn wrong_files_are_explained() {
         ));
     });
 }
+
+/// E0303's fix for a range bound from a generic size, applied, checks clean and sums the
+/// first half.
+#[test]
+fn an_uneven_generic_range_is_fixed_by_floor() {
+    let src = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/errors/shape_generic_uneven_range.sci"),
+    )
+    .unwrap();
+    let checked = check(&parse(FileId(0), &src).file);
+    let d = checked
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "E0303")
+        .unwrap();
+    assert!(d.message.contains("for every size `n`"), "{}", d.message);
+    assert!(
+        !d.message.contains("1000"),
+        "a stand-in size leaked: {}",
+        d.message
+    );
+    let help = d.help.as_deref().unwrap();
+    let fix = help.rsplit('`').nth(1).unwrap();
+    assert_eq!(fix, "floor(n / 2)");
+    let fixed = src.replace("0..n / 2", &format!("0..{fix}"));
+    let checked = check(&parse(FileId(0), &fixed).file);
+    assert!(checked.diagnostics.is_empty(), "{:#?}", checked.diagnostics);
+}

@@ -45,7 +45,11 @@ fn the_missing_let_fix_applies_cleanly() {
     assert_eq!(fix, "let F = -k * x");
     let fixed = src.replace("    F = -k * x", &format!("    {fix}"));
     let analysis = sci_lang::analyze(FileId(0), &fixed);
-    assert!(analysis.diagnostics.is_empty(), "{:#?}", analysis.diagnostics);
+    assert!(
+        analysis.diagnostics.is_empty(),
+        "{:#?}",
+        analysis.diagnostics
+    );
     // A continuation that is not an assignment is still a missing operator (E0110).
     let parsed = parse(FileId(0), "model M {\n    param k = 2\n    k\n}\n");
     assert!(parsed.diagnostics.iter().all(|d| d.code != "E0121"));

@@ -815,6 +815,41 @@ impl<'f> Checker<'f> {
         let v = self.expr(e)?;
         let t = self.fold_val(&v, what)?;
         let x = t.first();
+        if t.shape.is_empty() && x.fract() != 0.0 && x.is_finite() {
+            // Checking a generic function, the value came from stand-in sizes the user never
+            // wrote: say it in terms of the shape variables.
+            let mut help = "round it down to a whole number with `floor(…)`".to_string();
+            let (why, label) = if self.scope.probe && !self.scope.shape_names.is_empty() {
+                if let Some((_, first)) = self.scope.shape_names.first() {
+                    help = format!("{help}, as in `floor({first} / 2)`");
+                }
+                let names: Vec<String> = (self.scope.shape_names.iter())
+                    .map(|(_, name)| format!("`{name}`"))
+                    .collect();
+                (
+                    format!(
+                        "{what} must be a whole number for every size {}, and this one is not \
+                         (a division that does not come out even).",
+                        names.join(", ")
+                    ),
+                    "not whole for every size".to_string(),
+                )
+            } else {
+                (
+                    format!(
+                        "{what} must be a whole number, but it is {}.",
+                        fmt_value(&t)
+                    ),
+                    format!("= {}", fmt_value(&t)),
+                )
+            };
+            self.report(
+                Diagnostic::error("E0303", why)
+                    .with_primary(e.span, label)
+                    .with_help(help),
+            );
+            return None;
+        }
         let why = if !t.shape.is_empty() || x.fract() != 0.0 {
             format!(
                 "{what} must be a whole number, but it is {}.",

@@ -306,7 +306,9 @@ impl Describer<'_> {
                 format!("`{name} = …` is not a model member: a named quantity needs `let`."),
             )
             .with_primary(found.span, "a line that starts no member")
-            .with_help(format!("write `let {line}`; the equation of a state is `der(x) = …`"));
+            .with_help(format!(
+                "write `let {line}`; the equation of a state is `der(x) = …`"
+            ));
         }
 
         if wants_member && after_operand && tok.is_some_and(starts_operand) {
