@@ -269,6 +269,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "model M {\n  param k = 1.0\n  param _spare = 2.0\n  state x = 1.0\n  der(x) = -x\n}\n",
     ),
     (
+        "read_past_a_shorter_array",
+        "W0202",
+        "model M {\n  param w: real[3] = [1, 2, 3]\n  state z[i in 0..4] = 0\n  der(z[i]) = w[i] - z[i]\n}\n",
+    ),
+    (
         "time_column_unit",
         "E0407",
         "model M {\n  param k: 1/s = 1.0\n  state x: m = 1.0\n  der(x) = -k * x\n  data obs(t: min, x: m) = csv(\"d.csv\")\n  loss = mean((x(obs.t) - obs.x)^2)\n}\n",
@@ -304,4 +309,17 @@ fn every_code_has_a_case() {
             )
         );
     }
+}
+
+/// Grid neighbours stepping past the edge by their offset are boundary reads, not size
+/// mismatches: no W0202 (the heat equation's stencil).
+#[test]
+fn stencil_neighbours_read_the_boundary_without_a_warning() {
+    let src = "model M {\n  param w: real[4] = [1, 2, 3, 4]\n  state u[i in 0..4] = 0\n  der(u[i]) = u[i - 1] - 2 * u[i] + u[i + 1] + w[i]\n}\n";
+    let checked = check(&parse(FileId(0), src).file);
+    assert!(
+        checked.diagnostics.is_empty(),
+        "{}",
+        render_plain(src, &checked.diagnostics)
+    );
 }

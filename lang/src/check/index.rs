@@ -269,6 +269,31 @@ impl<'f> Checker<'f> {
         }
         let constant = form.constant_value().is_some();
         if self.scope.stencil && !constant {
+            // A neighbour (`u[i - 1]`, `u[i + 2]`) steps outside by at most its offset; a
+            // read that overruns further (`w[i]` with `w` shorter than `i`'s range) is a
+            // size mismatch, not a boundary: it still reads the fill, with a warning.
+            let reach = form.constant.saturating_abs();
+            let overrun = (hi - (dim - 1)).max(-lo);
+            if overrun > reach && !self.scope.probe {
+                let range = format!("{}..={}", self.count_desc(lo), self.count_desc(hi));
+                self.report(
+                    Diagnostic::warning(
+                        "W0202",
+                        format!(
+                            "This index runs over {range}, but the array has {} elements \
+                             along this axis: the reads past its end give 0.",
+                            self.count_desc(dim)
+                        ),
+                    )
+                    .with_primary(span, format!("index takes {range}"))
+                    .with_secondary(base.h.span, format!("{} elements", self.count_desc(dim)))
+                    .with_note(
+                        "reads outside an array give 0 for grid neighbours such as `u[i - 1]`, \
+                         which step past the edge by their offset; this one steps further",
+                    )
+                    .with_help("make the sizes agree, or shrink the index range"),
+                );
+            }
             return false;
         }
         // With probe sizes, a read outside the array is outside for every size (the probe
