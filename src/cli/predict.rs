@@ -56,7 +56,7 @@ pub struct PredictArgs {
     /// file (an archive of the axes and each network's values shaped like the grid).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Plot to an .svg file: the outputs against the coordinate (one coordinate), or a
+    /// Plot to an .svg or .png file: the outputs against the coordinate (one coordinate), or a
     /// heat map per output (two coordinates, on a grid).
     #[arg(long)]
     plot: Option<PathBuf>,

@@ -77,8 +77,8 @@ pub struct RunArgs {
     /// .npz (one named array per quantity, with its shape) or .json file.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Plot the states to an .svg file (arrays of more than 12 elements as space–time
-    /// heat maps).
+    /// Plot the states to an .svg or .png file (arrays of more than 12 elements as
+    /// space–time heat maps; the data a loss fits as circles over the lines).
     #[arg(long)]
     plot: Option<PathBuf>,
     /// What to plot: states, outputs or elements, comma separated (`theta,energy`, `u[3]`).

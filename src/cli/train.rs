@@ -110,7 +110,7 @@ pub struct TrainArgs {
     /// Write the loss history (step, loss) to a .csv, .npy or .json file.
     #[arg(long)]
     losses: Option<PathBuf>,
-    /// Plot the loss history to an .svg file.
+    /// Plot the loss history and the loss's terms to an .svg or .png file.
     #[arg(long)]
     plot: Option<PathBuf>,
 }
