@@ -523,3 +523,50 @@ fn the_loss_terms_are_reported_written_and_plotted() {
         assert!(svg.contains(&format!(">\n{name}\n</text>")), "{name}");
     }
 }
+
+#[test]
+fn frozen_parameters_keep_their_values_while_the_rest_train() {
+    let (dir, _) = scratch("freeze");
+    let block = |path: &Path, name: &str| -> Vec<f64> {
+        let saved = json(path);
+        let params = saved["params"].as_array().unwrap();
+        let b = params.iter().find(|b| b["name"] == name).unwrap();
+        b["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    let (frozen, free) = (dir.join("frozen.json"), dir.join("free.json"));
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "examples/lv_ude.sci",
+            "--steps",
+            "3",
+            "--out",
+            path(out),
+        ];
+        args.extend_from_slice(extra);
+        let o = sci(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let said = run(&frozen, &["--freeze", "alpha,gamma"]);
+    assert!(said.contains("356 parameters (2 frozen)"), "{said}");
+    run(&free, &[]);
+    // The known physics stays exactly as declared; the network moves either way.
+    assert_eq!(block(&frozen, "alpha"), [1.3]);
+    assert_eq!(block(&frozen, "gamma"), [0.8]);
+    assert_ne!(block(&free, "alpha"), [1.3]);
+    assert_ne!(block(&frozen, "h.w0"), block(&free, "h.w0"));
+    // A whole network by its name; an unknown name is refused before any work.
+    run(&frozen, &["--freeze", "h"]);
+    let h = block(&frozen, "h.b2");
+    assert!(h.iter().all(|v| *v == 0.0), "{h:?}");
+    refused(
+        &["train", "examples/lv_ude.sci", "--freeze", "beta"],
+        "the model has no parameter `beta`",
+    );
+}

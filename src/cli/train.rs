@@ -21,7 +21,8 @@ use sci::stdlib::checkpoint::{self, Checkpoint};
 use sci::stdlib::data::{Outputs, Table, table_bytes, write_atomic};
 use sci::stdlib::ode::{Method, SolveOptions};
 use sci::stdlib::optim::{
-    Control, Objective, Optimizer, StopReason, TrainOptions, TrainReport, TrainState, train_from,
+    Control, Freeze, Objective, Optimizer, StopReason, TrainOptions, TrainReport, TrainState,
+    train_from,
 };
 
 use super::progress::{Reporter, duration};
@@ -95,6 +96,10 @@ pub struct TrainArgs {
     /// Parameter overrides for the start, `NAME=VALUE` (repeatable).
     #[arg(long = "param")]
     params: Vec<String>,
+    /// Parameters (or networks) that keep their values, comma separated: the known physics
+    /// of a UDE stays put while the network learns (`--freeze alpha,gamma`).
+    #[arg(long, value_delimiter = ',')]
+    freeze: Vec<String>,
     /// The ODE solver for losses over trajectories.
     #[arg(long, default_value = "auto")]
     solver: String,
@@ -196,6 +201,7 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
     };
     let mut trainer = Trainer::new(compiled, name, setup)?;
     let options = train_options(args, optimizer, trainer.kind())?;
+    let frozen_mask = frozen_params(&trainer.model(), &args.freeze)?;
     let model = trainer.model();
     let mut p = match (&args.init, &resumed) {
         (Some(path), _) => trainer.params_from(&checkpoint::load(path)?)?,
@@ -207,6 +213,10 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
     let first_step = start.as_ref().map_or(0, |s| s.step);
 
     let schedule = describe_schedule(&options);
+    let frozen_note = match frozen_mask.iter().filter(|&&f| f).count() {
+        0 => String::new(),
+        k => format!(" ({k} frozen)"),
+    };
     let chosen = match optimizer.is_none() && args.steps.is_none() {
         true => format!(
             " (the default for {}; --optimizer and --steps change it)",
@@ -216,12 +226,12 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
     };
     match &start {
         Some(state) => outln!(
-            "training {name}: {} parameters, resuming at step {} of {schedule}{chosen}",
+            "training {name}: {} parameters{frozen_note}, resuming at step {} of {schedule}{chosen}",
             trainer.n_params(),
             state.step,
         ),
         None => outln!(
-            "training {name}: {} parameters, {schedule}{chosen}",
+            "training {name}: {} parameters{frozen_note}, {schedule}{chosen}",
             trainer.n_params(),
         ),
     }
@@ -261,13 +271,14 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
             }
             Control::Continue
         };
-        train_from(
-            &mut trainer,
-            &mut p,
-            &options,
-            start.as_ref(),
-            &mut progress,
-        )
+        let mut frozen;
+        let objective: &mut dyn Objective = if frozen_mask.iter().any(|&f| f) {
+            frozen = Freeze::new(&mut trainer, frozen_mask)?;
+            &mut frozen
+        } else {
+            &mut trainer
+        };
+        train_from(objective, &mut p, &options, start.as_ref(), &mut progress)
     };
     reporter.finish();
     if let Some(e) = checkpoint_error {
@@ -333,6 +344,31 @@ fn terms_interval(line_every: usize) -> usize {
         .find(|d| line_every.is_multiple_of(*d))
         .unwrap_or(1);
     (line_every / parts).max(1)
+}
+
+/// One flag per parameter: whether `--freeze` names its block (a parameter or a network's
+/// weights, `u` or `u.w0`).
+fn frozen_params(model: &sci::Model<'_>, names: &[String]) -> Result<Vec<bool>, Error> {
+    let slots = &model.ir().params.slots;
+    let mut mask = vec![false; model.n_params()];
+    for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        let mut found = false;
+        for slot in slots {
+            if slot.name == name || slot.name.starts_with(&format!("{name}.")) {
+                let len: usize = slot.shape.iter().product();
+                mask[slot.offset..slot.offset + len].fill(true);
+                found = true;
+            }
+        }
+        if !found {
+            let all: Vec<&str> = slots.iter().map(|s| s.name.as_str()).collect();
+            return Err(Error::input(format!(
+                "`--freeze {name}`: the model has no parameter `{name}`."
+            ))
+            .with_help(format!("its parameters are: {}", all.join(", "))));
+        }
+    }
+    Ok(mask)
 }
 
 /// The optimiser, steps and phases of a run, as its first line states them.

@@ -9,11 +9,13 @@
 
 mod adam;
 mod eval;
+mod freeze;
 mod lbfgs;
 mod progress;
 
 use crate::Error;
 use eval::Evaluator;
+pub use freeze::Freeze;
 pub use progress::{AdamState, Control, Phase, Progress, TrainState};
 
 /// A differentiable loss of the parameters.
