@@ -222,8 +222,8 @@ impl fmt::Debug for Native {
 /// Compiles `modules` with `backend` after the pass pipeline's back stage (`passes`: the
 /// derivative functions, simplification), and moves their batched functions to the device
 /// of `setup`.
-pub(crate) fn build(
-    modules: &[Module],
+pub(crate) fn build<M: std::borrow::Borrow<Module>>(
+    modules: &[M],
     backend: BackendKind,
     passes: &pipeline::Options,
     setup: &DeviceSetup,
@@ -232,7 +232,7 @@ pub(crate) fn build(
     let mut out = Vec::new();
     if backend != BackendKind::None {
         for m in modules {
-            out.push(compile_module(m, backend, passes, threads)?);
+            out.push(compile_module(m.borrow(), backend, passes, threads)?);
         }
         out = device::place_all(out, setup)?;
     }
@@ -247,20 +247,26 @@ pub(crate) fn build(
 
 /// `m` without its loss-term functions (`loss_term.NAME`) when they come last, as lowering
 /// and the `.sir` text put them (no other function can call them, so the others keep their
-/// handles); otherwise `m` as it is. What [`crate::Compiler`] compiles unless asked for
-/// the terms, and what PTX is written for.
-pub fn without_loss_terms(m: &Module) -> Module {
+/// handles); otherwise `m` as it is, uncopied. What [`crate::Compiler`] compiles unless
+/// asked for the terms, and what PTX is written for.
+pub fn without_loss_terms(m: &Module) -> Cow<'_, Module> {
     let is_term = |f: &sci_ir::Function| matches!(f.role, sci_ir::Role::LossTerm(_));
     let keep = m.functions.iter().take_while(|(_, f)| !is_term(f)).count();
     if keep == m.functions.len() || m.functions.iter().skip(keep).any(|(_, f)| !is_term(f)) {
-        return m.clone();
+        return Cow::Borrowed(m);
     }
-    let mut out = m.clone();
-    out.functions = sci_ir::Arena::new();
+    let mut functions = sci_ir::Arena::new();
     for (_, f) in m.functions.iter().take(keep) {
-        out.functions.push(f.clone());
+        functions.push(f.clone());
     }
-    out
+    Cow::Owned(Module {
+        name: m.name.clone(),
+        functions,
+        params: m.params.clone(),
+        states: m.states.clone(),
+        outputs: m.outputs.clone(),
+        manifest: m.manifest.clone(),
+    })
 }
 
 /// The module the runtime compiles for `m`: the pass pipeline's back stage
@@ -774,12 +780,16 @@ impl<'c> Model<'c> {
     /// The names of the loss's additive terms (`pde`, `initial`, …; see
     /// [`Model::loss_terms`]), empty when the loss is a single term.
     pub fn loss_term_names(&self) -> Vec<&'c str> {
-        (self.m.ir.functions.iter())
-            .filter_map(|(_, f)| match &f.role {
-                sci_ir::Role::LossTerm(name) => Some(name.as_str()),
-                _ => None,
-            })
-            .collect()
+        self.loss_term_functions().map(|(name, _)| name).collect()
+    }
+
+    /// The loss-term functions, `(term name, function name)`, in order.
+    fn loss_term_functions(&self) -> impl Iterator<Item = (&'c str, &'c str)> + use<'c> {
+        let ir: &'c Module = &self.m.ir;
+        ir.functions.iter().filter_map(|(_, f)| match &f.role {
+            sci_ir::Role::LossTerm(name) => Some((name.as_str(), f.name.as_str())),
+            _ => None,
+        })
     }
 
     /// The loss's additive terms at θ on a batch (`mean(pde^2)`, `10 * mean(edge^2)`, …:
@@ -787,11 +797,9 @@ impl<'c> Model<'c> {
     pub fn loss_terms(&self, p: &[f64], batch: &Batch<'_>) -> Result<Vec<f64>, JitError> {
         let args = self.loss_args(p, batch)?;
         let mut out = Vec::new();
-        for (_, f) in self.m.ir.functions.iter() {
-            if matches!(f.role, sci_ir::Role::LossTerm(_)) {
-                let value = self.function(&f.name)?.call(&args)?;
-                out.push(value.first().copied().unwrap_or(f64::NAN));
-            }
+        for (_, function) in self.loss_term_functions() {
+            let value = self.function(function)?.call(&args)?;
+            out.push(value.first().copied().unwrap_or(f64::NAN));
         }
         Ok(out)
     }

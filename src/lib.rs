@@ -397,15 +397,14 @@ impl Compiler {
 
     /// The native code of `modules`, or the back end's failure as a diagnostic.
     fn native(&self, modules: &[Module], sources: &SourceMap) -> Result<jit::Native, CompileError> {
-        let stripped: Vec<Module>;
-        let modules = if self.loss_terms {
-            modules
+        // Copied only where there are terms to leave out.
+        let modules: Vec<std::borrow::Cow<'_, Module>> = if self.loss_terms {
+            modules.iter().map(std::borrow::Cow::Borrowed).collect()
         } else {
-            stripped = modules.iter().map(jit::without_loss_terms).collect();
-            &stripped
+            modules.iter().map(jit::without_loss_terms).collect()
         };
         jit::build(
-            modules,
+            &modules,
             self.backend,
             &sci_passes::pipeline::Options {
                 derivatives: if self.derivatives {

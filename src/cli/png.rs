@@ -5,7 +5,9 @@
 //! libraries); drawing PNGs with plotters' bitmap backend instead would need a second
 //! drawing path for every plot and snaps lines to pixels.
 
+use std::borrow::Cow;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use resvg::{tiny_skia, usvg};
 use sci::stdlib::Error;
@@ -31,8 +33,20 @@ pub fn is_png(path: &Path) -> bool {
 }
 
 /// The system's fonts with `sans-serif` set to an installed family, or an error saying
-/// there is none (a PNG's labels would be missing). Checked before any work is done.
-pub fn fonts() -> Result<usvg::fontdb::Database, Error> {
+/// there is none (a PNG's labels would be missing). Checked before any work is done; the
+/// fonts are looked up once per process (the check and the rendering share them).
+pub fn fonts() -> Result<Arc<usvg::fontdb::Database>, Error> {
+    static FONTS: OnceLock<Option<Arc<usvg::fontdb::Database>>> = OnceLock::new();
+    FONTS.get_or_init(load_fonts).clone().ok_or_else(|| {
+        Error::input("A PNG plot needs a font for its labels, and this system has none.").with_help(
+            "install one (Debian: `apt-get install fonts-dejavu-core`), or write the plot \
+                 as .svg",
+        )
+    })
+}
+
+/// The system's fonts, `None` when there are none.
+fn load_fonts() -> Option<Arc<usvg::fontdb::Database>> {
     let mut db = usvg::fontdb::Database::new();
     db.load_system_fonts();
     let installed = |family: &str| {
@@ -46,28 +60,18 @@ pub fn fonts() -> Result<usvg::fontdb::Database, Error> {
         .or_else(|| {
             db.faces()
                 .find_map(|f| f.families.first().map(|(name, _)| name.clone()))
-        });
-    match family {
-        Some(family) => {
-            db.set_sans_serif_family(family);
-            Ok(db)
-        }
-        None => Err(Error::input(
-            "A PNG plot needs a font for its labels, and this system has none.",
-        )
-        .with_help(
-            "install one (Debian: `apt-get install fonts-dejavu-core`), or write the plot as .svg",
-        )),
-    }
+        })?;
+    db.set_sans_serif_family(family);
+    Some(Arc::new(db))
 }
 
 /// The plot for `path`: the SVG itself, or rendered to PNG when `path` ends in `.png`.
-pub fn plot_bytes(path: &Path, svg: &str) -> Result<Vec<u8>, Error> {
+pub fn plot_bytes<'s>(path: &Path, svg: &'s str) -> Result<Cow<'s, [u8]>, Error> {
     if !is_png(path) {
-        return Ok(svg.as_bytes().to_vec());
+        return Ok(Cow::Borrowed(svg.as_bytes()));
     }
     let options = usvg::Options {
-        fontdb: std::sync::Arc::new(fonts()?),
+        fontdb: fonts()?,
         ..usvg::Options::default()
     };
     let failed = |why: String| Error::numerical(format!("Could not render the PNG: {why}."));
@@ -82,5 +86,6 @@ pub fn plot_bytes(path: &Path, svg: &str) -> Result<Vec<u8>, Error> {
         tiny_skia::Transform::from_scale(SCALE, SCALE),
         &mut pixmap.as_mut(),
     );
-    pixmap.encode_png().map_err(|e| failed(e.to_string()))
+    let png = pixmap.encode_png().map_err(|e| failed(e.to_string()))?;
+    Ok(Cow::Owned(png))
 }

@@ -284,6 +284,14 @@ pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
+/// The help for a parameter name the model does not have: the names it has.
+pub fn parameters_help(model: &sci::Model<'_>) -> String {
+    let names: Vec<&str> = (model.ir().params.slots.iter())
+        .map(|s| s.name.as_str())
+        .collect();
+    format!("its parameters are: {}", names.join(", "))
+}
+
 /// Parses `NAME=VALUE` parameter overrides into θ.
 pub fn apply_overrides(
     model: &sci::Model<'_>,
@@ -296,18 +304,11 @@ pub fn apply_overrides(
         })?;
         let name = name.trim();
         let slot = model.ir().params.slot(name).ok_or_else(|| {
-            let names: Vec<&str> = model
-                .ir()
-                .params
-                .slots
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect();
             Error::input(format!(
                 "Model `{}` has no parameter `{name}`.",
                 model.name()
             ))
-            .with_help(format!("its parameters are: {}", names.join(", ")))
+            .with_help(parameters_help(model))
         })?;
         let values: Result<Vec<f64>, _> = value
             .trim()

@@ -28,7 +28,7 @@ use sci::stdlib::optim::{
 use super::progress::{Reporter, duration};
 use super::runtime_common::{
     DeviceArgs, apply_overrides, check_output, check_plot_output, choose_model, compile_with,
-    note_device, report,
+    note_device, parameters_help, report,
 };
 
 /// The exit status of a run stopped by SIGINT or SIGTERM after saving its outputs (the
@@ -361,11 +361,10 @@ fn frozen_params(model: &sci::Model<'_>, names: &[String]) -> Result<Vec<bool>, 
             }
         }
         if !found {
-            let all: Vec<&str> = slots.iter().map(|s| s.name.as_str()).collect();
             return Err(Error::input(format!(
                 "`--freeze {name}`: the model has no parameter `{name}`."
             ))
-            .with_help(format!("its parameters are: {}", all.join(", "))));
+            .with_help(parameters_help(model)));
         }
     }
     Ok(mask)
@@ -469,20 +468,20 @@ fn write_outputs(
     seed: u64,
     term_names: &[String],
 ) -> Result<(), Error> {
-    // Each term's samples, `(step, value)`.
-    let terms: Vec<(String, Vec<(f64, f64)>)> = (term_names.iter().enumerate())
-        .map(|(k, term)| {
-            let samples = (report.terms.iter())
-                .filter_map(|(step, values)| Some((*step as f64, *values.get(k)?)))
-                .collect();
-            (term.clone(), samples)
-        })
-        .collect();
     let svg = match &args.plot {
-        Some(_) => Some(
-            super::plot::loss_svg(&format!("{name}: training loss"), &report.losses, &terms)
-                .map_err(Error::numerical)?,
-        ),
+        Some(_) => {
+            // Each term's samples, `(step, value)`.
+            let terms: Vec<(String, Vec<(f64, f64)>)> = (term_names.iter().enumerate())
+                .map(|(k, term)| {
+                    let samples = (report.terms.iter())
+                        .filter_map(|(step, values)| Some((*step as f64, *values.get(k)?)))
+                        .collect();
+                    (term.clone(), samples)
+                })
+                .collect();
+            let title = format!("{name}: training loss");
+            Some(super::plot::loss_svg(&title, &report.losses, &terms).map_err(Error::numerical)?)
+        }
         None => None,
     };
     let mut outputs = Outputs::new();

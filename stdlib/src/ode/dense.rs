@@ -32,16 +32,16 @@ pub struct DenseOutput {
 }
 
 impl DenseOutput {
-    /// The table of `steps` (`(t, y)`, increasing `t`), with `f` evaluated at each (one
-    /// right-hand side evaluation per step, after the solve).
-    pub(crate) fn new(system: &dyn OdeSystem, p: &[f64], steps: Vec<(f64, Vec<f64>)>) -> Self {
+    /// The table of `nodes` (`(t, y)`, increasing `t`), with `f` evaluated at each (one
+    /// right-hand side evaluation per node, after the solve).
+    pub(crate) fn new(system: &dyn OdeSystem, p: &[f64], nodes: Vec<(f64, Vec<f64>)>) -> Self {
         let n = system.n_states();
         let mut out = DenseOutput {
-            t: Vec::with_capacity(steps.len()),
-            y: Vec::with_capacity(steps.len()),
-            dy: Vec::with_capacity(steps.len()),
+            t: Vec::with_capacity(nodes.len()),
+            y: Vec::with_capacity(nodes.len()),
+            dy: Vec::with_capacity(nodes.len()),
         };
-        for (t, y) in steps {
+        for (t, y) in nodes {
             // A zero-length step adds nothing to interpolate.
             if out.t.last().is_some_and(|&last| t <= last) {
                 continue;

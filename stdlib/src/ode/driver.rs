@@ -146,7 +146,7 @@ pub(crate) fn solve(
     let sens = options
         .sensitivities
         .then(|| out.sens.unwrap_or_else(|| vec![Vec::new(); out.t.len()]));
-    let dense = out.steps.map(|steps| DenseOutput::new(system, p, steps));
+    let dense = (out.dense_nodes).map(|nodes| DenseOutput::new(system, p, nodes));
     Ok(Solution {
         t: out.t,
         y: out.y,
@@ -259,8 +259,8 @@ struct Output {
     t: Vec<f64>,
     y: Vec<Vec<f64>>,
     sens: Option<Vec<Vec<f64>>>,
-    /// With dense output: `(t, y)` at the start and after every step.
-    steps: Option<Vec<(f64, Vec<f64>)>>,
+    /// With dense output: its nodes `(t, y)`, increasing in `t`.
+    dense_nodes: Option<Vec<(f64, Vec<f64>)>>,
 }
 
 /// Why an attempt stopped short.
@@ -486,20 +486,15 @@ impl Drive<'_> {
                 }
             }};
         }
-        // The steps for dense output: `(t, y)` at the start and after every step.
-        let mut dense_nodes = self.dense.then(Vec::new);
-        macro_rules! keep_step {
-            ($state:expr) => {{
-                if let Some(nodes) = dense_nodes.as_mut() {
-                    let state = $state;
-                    nodes.push((state.t, state.y.clone_as_vec()));
-                }
-            }};
-        }
+        // The nodes of dense output, `(t, y)`: the start, then per step (below) interior
+        // points of the solver's interpolant and the step's end.
+        let mut dense_nodes = self.dense.then(|| {
+            let start = solver.state();
+            vec![(start.t, start.y.clone_as_vec())]
+        });
         if self.at_steps {
             record!(solver.state());
         }
-        keep_step!(solver.state());
         let fail = |e: DiffsolError, t: f64| {
             Failure::Error(
                 solver_failure(self.label, t, self.counters, Some(&e)).with_help(format!(
@@ -536,17 +531,17 @@ impl Drive<'_> {
             }
             // Dense output: the solver's own interpolant at interior nodes of the step,
             // then its end (see `dense.rs` for why).
-            if let Some(kept) = dense_nodes.as_mut() {
-                let t_prev = kept.last().map_or(t, |(s, _)| *s);
+            if let Some(nodes) = dense_nodes.as_mut() {
+                let t_prev = nodes.last().map_or(t, |(s, _)| *s);
                 for k in 1..DENSE_NODES_PER_STEP {
                     let tk = t_prev + (t - t_prev) * k as f64 / DENSE_NODES_PER_STEP as f64;
                     if tk > t_prev && tk < t {
                         let yk = solver.interpolate(tk).map_err(|e| fail(e, t))?;
-                        kept.push((tk, yk.clone_as_vec()));
+                        nodes.push((tk, yk.clone_as_vec()));
                     }
                 }
+                nodes.push((t, solver.state().y.clone_as_vec()));
             }
-            keep_step!(solver.state());
             while next < ntimes && (self.times[next] <= t || reason_is_stop(reason)) {
                 let tk = self.times[next];
                 y.push(
@@ -579,7 +574,7 @@ impl Drive<'_> {
             t: out_t,
             y,
             sens,
-            steps: dense_nodes,
+            dense_nodes,
         })
     }
 
