@@ -2,9 +2,9 @@
 //! checkpoints, stopping rules, an interrupt that saves everything, and `--resume`
 //! continuing a run exactly where it stopped.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Lines};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{ChildStderr, Command, Output, Stdio};
 
 /// A small PINN (u' = −u, u(0) = 1): a training step takes well under a millisecond.
 const DECAY: &str = "\
@@ -35,6 +35,32 @@ fn stderr(o: &Output) -> String {
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A training run of the scratch model that would take 10⁸ Adam steps (the test ends it),
+/// with `extra` options and a progress line on stderr after every step: the process and
+/// those lines.
+fn endless_run(model: &str, extra: &[&str]) -> (Running, Lines<BufReader<ChildStderr>>) {
+    let mut child = Running(
+        Command::new(env!("CARGO_BIN_EXE_sci"))
+            .args([
+                "train",
+                model,
+                "--optimizer",
+                "adam",
+                "--steps",
+                "100000000",
+                "--log-every",
+                "1",
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
+    (child, lines)
 }
 
 /// Asserts that `sci ARGS` is refused as a bad invocation (exit 2) saying `why`.
@@ -209,29 +235,11 @@ fn a_resumed_run_ends_where_the_uninterrupted_run_ends() {
 fn a_checkpoint_is_written_while_training() {
     let (dir, model) = scratch("periodic");
     let out_path = dir.join("run.json");
-    let mut child = Running(
-        Command::new(env!("CARGO_BIN_EXE_sci"))
-            .args([
-                "train",
-                &model,
-                "--optimizer",
-                "adam",
-                "--steps",
-                "100000000",
-                "--log-every",
-                "1",
-                "--checkpoint-every",
-                "10",
-                "--out",
-                path(&out_path),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let (_child, mut lines) = endless_run(
+        &model,
+        &["--checkpoint-every", "10", "--out", path(&out_path)],
     );
     // Once step 15 is reported, the save after step 10 (or a later one) is on disk.
-    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
     loop {
         let line = lines.next().expect("a progress line").unwrap();
         if line.starts_with("step") && line.split_whitespace().nth(1).unwrap().starts_with("15/") {
@@ -255,31 +263,18 @@ fn an_interrupt_saves_the_best_parameters_history_and_plot() {
     let out_path = dir.join("run.json");
     let losses = dir.join("losses.csv");
     let plot = dir.join("losses.svg");
-    let mut child = Running(
-        Command::new(env!("CARGO_BIN_EXE_sci"))
-            .args([
-                "train",
-                &model,
-                "--optimizer",
-                "adam",
-                "--steps",
-                "100000000",
-                "--log-every",
-                "1",
-                "--out",
-                path(&out_path),
-                "--losses",
-                path(&losses),
-                "--plot",
-                path(&plot),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let (mut child, mut lines) = endless_run(
+        &model,
+        &[
+            "--out",
+            path(&out_path),
+            "--losses",
+            path(&losses),
+            "--plot",
+            path(&plot),
+        ],
     );
     // Wait until training runs (a progress line), then send SIGINT as Ctrl-C would.
-    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
     loop {
         let line = lines.next().expect("a progress line").unwrap();
         if line.starts_with("step") {

@@ -563,6 +563,20 @@ fn run_and_train_take_a_model_written_as_ir() {
 }
 
 /// The arrays of an `.npz` archive: name → (shape, values).
+/// Runs `sci ARGS --out NPZ` and checks the archive's members, `(name, shape)`, in order.
+fn assert_npz_shapes(npz: &Path, args: &[&str], expected: &[(&str, &[usize])]) {
+    let mut all = args.to_vec();
+    all.extend(["--out", npz.to_str().unwrap()]);
+    let out = sci(&all);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let arrays = read_npz(npz);
+    let shapes: Vec<(&str, &[usize])> = arrays
+        .iter()
+        .map(|(n, s, _)| (n.as_str(), s.as_slice()))
+        .collect();
+    assert_eq!(shapes, expected);
+}
+
 fn read_npz(path: &Path) -> Vec<(String, Vec<usize>, Vec<f64>)> {
     let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
     let mut arrays = Vec::new();
@@ -623,43 +637,15 @@ fn outputs_keep_names_units_and_shapes() {
     let values: Vec<f64> = serde_json::from_value(omega["values"].clone()).unwrap();
     assert_eq!(values, rows.iter().map(|r| r[2]).collect::<Vec<_>>());
     // NPZ: every quantity by name with its shape — the heat equation's 200 cells per time.
-    let npz = dir.join("h.npz");
-    let out = sci(&[
-        "run",
-        "examples/heat1d.sci",
-        "--points",
-        "11",
-        "--out",
-        npz.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let arrays = read_npz(&npz);
-    let shapes: Vec<(&str, &[usize])> = arrays
-        .iter()
-        .map(|(n, s, _)| (n.as_str(), s.as_slice()))
-        .collect();
-    assert_eq!(
-        shapes,
-        [("t", &[11][..]), ("u", &[11, 200][..]), ("mid", &[11][..])]
+    assert_npz_shapes(
+        &dir.join("h.npz"),
+        &["run", "examples/heat1d.sci", "--points", "11"],
+        &[("t", &[11][..]), ("u", &[11, 200][..]), ("mid", &[11][..])],
     );
     // A grid prediction: the axes, and the field shaped like the grid.
-    let npz = dir.join("k.npz");
-    let out = sci(&[
-        "predict",
-        "examples/kovasznay.sci",
-        "--grid",
-        "4",
-        "--out",
-        npz.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let arrays = read_npz(&npz);
-    let shapes: Vec<(&str, &[usize])> = arrays
-        .iter()
-        .map(|(n, s, _)| (n.as_str(), s.as_slice()))
-        .collect();
-    assert_eq!(
-        shapes,
-        [("x", &[4][..]), ("y", &[4][..]), ("uvp", &[4, 4, 3][..])]
+    assert_npz_shapes(
+        &dir.join("k.npz"),
+        &["predict", "examples/kovasznay.sci", "--grid", "4"],
+        &[("x", &[4][..]), ("y", &[4][..]), ("uvp", &[4, 4, 3][..])],
     );
 }
