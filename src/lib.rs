@@ -124,7 +124,13 @@ impl Analysis {
 /// Runs parse → check → lower → derivative expansion on one source text. Never fails:
 /// problems are diagnostics.
 pub fn analyze(file: FileId, text: &str) -> Analysis {
-    let front = sci_lang::analyze(file, text);
+    analyze_with(file, text, &check::NO_OVERRIDES)
+}
+
+/// [`analyze`] with the values of some constants given from outside the source, by name
+/// (row-major, in each constant's declared unit).
+pub fn analyze_with(file: FileId, text: &str, constants: &check::Overrides) -> Analysis {
+    let front = sci_lang::analyze_with(file, text, constants);
     let mut diagnostics = front.diagnostics;
     let mut modules = front.modules;
     diagnostics.extend(expand_derivatives(&mut modules));
@@ -276,6 +282,8 @@ pub struct Compiler {
     threads: usize,
     /// Whether the loss's term functions are compiled.
     loss_terms: bool,
+    /// Values of constants that replace the source's.
+    constants: check::Overrides,
 }
 
 impl Default for Compiler {
@@ -287,6 +295,7 @@ impl Default for Compiler {
             device: jit::DeviceSetup::default(),
             threads: 0,
             loss_terms: false,
+            constants: check::Overrides::new(),
         }
     }
 }
@@ -335,11 +344,20 @@ impl Compiler {
         self
     }
 
+    /// Gives constant `name` the value `values` (row-major, in its declared unit) in place
+    /// of the source's, in every model that has a constant of that name (file-level ones
+    /// included). Constants are folded at compile time, so this takes a compile; a
+    /// constant that sizes arrays changes their shapes.
+    pub fn constant(mut self, name: impl Into<String>, values: Vec<f64>) -> Compiler {
+        self.constants.insert(name.into(), values);
+        self
+    }
+
     /// Compiles a source text; `name` is used in diagnostics.
     pub fn compile_source(&self, name: &str, text: &str) -> Result<Compiled, CompileError> {
         let mut sources = SourceMap::new();
         let file = sources.add(name, text);
-        let analysis = analyze(file, text);
+        let analysis = analyze_with(file, text, &self.constants);
         if analysis.has_errors() {
             return Err(CompileError {
                 diagnostics: analysis.diagnostics,

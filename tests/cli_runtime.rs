@@ -56,6 +56,63 @@ fn assert_rejected(args: &[&str], message: &str, dir: &Path) {
     );
 }
 
+/// `--param` sets constants too (compiled in): the pendulum under the Moon's gravity
+/// swings slower, and the value reaches everything computed from `g`; a constant that sizes
+/// a state is refused with the state it sizes, as is a constant given too many values.
+#[test]
+fn run_overrides_constants_that_fix_no_shape() {
+    let dir = scratch("const_override");
+    let (earth, moon) = (dir.join("earth.csv"), dir.join("moon.csv"));
+    for (out, extra) in [(&earth, None), (&moon, Some("g=1.62"))] {
+        let mut args = vec![
+            "run",
+            "examples/pendulum.sci",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if let Some(item) = extra {
+            args.extend(["--param", item]);
+        }
+        let o = sci(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let (header, earth) = read_csv(&earth);
+    let (_, moon) = read_csv(&moon);
+    // theta'' = -(g/L) sin(theta) - c theta': at the first output step the acceleration
+    // from rest scales with g.
+    let theta = header.iter().position(|h| h.starts_with("theta")).unwrap();
+    let drop = |rows: &[Vec<f64>]| rows[0][theta] - rows[1][theta];
+    let ratio = drop(&moon) / drop(&earth);
+    assert!((ratio - 1.62 / 9.81).abs() < 1e-3, "ratio {ratio}");
+    let scratch_dir = scratch("const_override_refused");
+    let out = scratch_dir.join("h.csv");
+    let out = out.to_str().unwrap();
+    assert_rejected(
+        &[
+            "run",
+            "examples/heat1d.sci",
+            "--param",
+            "n=10",
+            "--out",
+            out,
+        ],
+        "it sizes the state `u` of `Heat1D` (200 → 10 elements)",
+        &scratch_dir,
+    );
+    assert_rejected(
+        &[
+            "run",
+            "examples/pendulum.sci",
+            "--param",
+            "g=1,2",
+            "--out",
+            out,
+        ],
+        "Constant `g` has 1 value, but 2 were given",
+        &scratch_dir,
+    );
+}
+
 /// Parses a CSV written by `sci run` into its header and rows.
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
     let text = std::fs::read_to_string(path).unwrap();
@@ -210,7 +267,7 @@ fn run_rejects_bad_options_with_exit_code_2_and_writes_nothing() {
         (&["--t-end", "-5"], "end time"),
         (&["--jacobian", "banded"], "no Jacobian kind"),
         (&["--param", "alpha=x"], "not a list of numbers"),
-        (&["--param", "zeta=1"], "no parameter `zeta`"),
+        (&["--param", "zeta=1"], "no parameter or constant `zeta`"),
         (&["--times", "3,1"], "sorted"),
     ];
     for (extra, message) in cases {

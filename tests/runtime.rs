@@ -409,6 +409,89 @@ fn lotka_volterra_parameters_are_recovered_from_noisy_data() {
     }
 }
 
+/// A parameter declared `fixed` keeps its value bit for bit while the others are fitted:
+/// its gradient is reported as 0, and with `beta` fixed at its true value the other three
+/// are still recovered. `--param`-style overrides of constants compile in (see
+/// `constants_are_overridden_at_compile_time`).
+#[test]
+fn fixed_parameters_keep_their_values_while_the_rest_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    write_lv_observations(dir.path(), 0.01);
+    let source = LV_FIT
+        .replace("param alpha = 1.0", "param alpha = 1.2")
+        .replace("param beta = 0.7", "param beta = 1.0 fixed");
+    let c = sci::Compiler::new()
+        .compile_source("lvfit.sci", &source)
+        .unwrap();
+    let setup = TrainSetup {
+        data_dir: dir.path().to_path_buf(),
+        ..TrainSetup::default()
+    };
+    let mut trainer = Trainer::new(&c, "LVFit", setup).unwrap();
+    assert_eq!(trainer.fixed(), [false, true, false, false]);
+    let mut p = trainer.model().params();
+    let mut grad = vec![0.0; p.len()];
+    trainer.value_and_grad(&p, &mut grad).unwrap();
+    assert_eq!(grad[1], 0.0);
+    assert!(
+        grad.iter().all(|g| g.is_finite()) && grad[0] != 0.0,
+        "{grad:?}"
+    );
+    let options = TrainOptions {
+        optimizer: Optimizer::Lbfgs,
+        steps: 200,
+        grad_tol: 1e-9,
+        ..TrainOptions::default()
+    };
+    let report = train(&mut trainer, &mut p, &options, &mut |_| {
+        sci::stdlib::optim::Control::Continue
+    })
+    .unwrap();
+    assert_eq!(p[1], 1.0);
+    for (got, want) in p.iter().zip([1.5, 1.0, 3.0, 1.0]) {
+        assert!(rel(*got, want) < 0.03, "θ = {p:?} {report:?}");
+    }
+}
+
+/// `Compiler::constant` replaces a constant's value before folding, so everything that
+/// depends on it (other constants, initial values) follows; a wrong number of values is a
+/// diagnostic on the constant.
+#[test]
+fn constants_are_overridden_at_compile_time() {
+    let source = "const g: m/s^2 = 9.81
+model Fall {
+    const h0: m = 10
+    const twice: m = 2 * h0
+    state h: m = twice
+    state v: m/s = 0
+    der(h) = v
+    der(v) = -g
+}";
+    let c = sci::Compiler::new()
+        .constant("g", vec![1.62])
+        .constant("h0", vec![5.0])
+        .compile_source("fall.sci", source)
+        .unwrap();
+    let m = c.model("Fall").unwrap();
+    let traj = m
+        .simulate(
+            &m.params(),
+            &opts(Method::Tsit5, 2.0, vec![2.0], 1e-12, 1e-12),
+        )
+        .unwrap();
+    let h = traj.states[0][0];
+    assert!(rel(h, 10.0 - 0.5 * 1.62 * 4.0) < 1e-10, "h(2) = {h}");
+    let e = sci::Compiler::new()
+        .constant("g", vec![1.0, 2.0])
+        .compile_source("fall.sci", source)
+        .unwrap_err();
+    let text = e.render();
+    assert!(
+        text.contains("E0227") && text.contains("`g` was given 2 values"),
+        "{text}"
+    );
+}
+
 /// The Burgers PINN of `examples/burgers_pinn.sci` at a size the test budget affords: a
 /// 2 × 16 tanh network, 1000 residual points, and ν = 0.1/π instead of the benchmark's
 /// 0.01/π (whose near-shock needs the full network and thousands of L-BFGS iterations: that

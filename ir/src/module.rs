@@ -139,6 +139,9 @@ pub struct Slot {
     pub unit: Option<Unit>,
     /// Default values (parameters), empty where there are none (states: see `y0`).
     pub default: Vec<f64>,
+    /// A parameter declared `fixed`: training leaves it at its value. Printed as a
+    /// trailing `fixed`.
+    pub fixed: bool,
 }
 
 /// The named slices of one flat `f64` vector.
@@ -182,8 +185,21 @@ impl Layout {
             shape,
             unit,
             default,
+            fixed: false,
         });
         offset
+    }
+
+    /// Which of the vector's elements belong to a `fixed` slot.
+    pub fn fixed_mask(&self) -> Vec<bool> {
+        let mut mask = vec![false; self.len];
+        for slot in self.slots.iter().filter(|s| s.fixed) {
+            let count = crate::types::element_count(&slot.shape).unwrap_or(0);
+            if let Some(dst) = mask.get_mut(slot.offset..slot.offset + count) {
+                dst.fill(true);
+            }
+        }
+        mask
     }
 }
 

@@ -212,6 +212,9 @@ fn print_layout(out: &mut String, keyword: &str, layout: &Layout) {
         if !slot.default.is_empty() {
             let _ = write!(out, " = {}", format_list(&slot.default));
         }
+        if slot.fixed {
+            out.push_str(" fixed");
+        }
         out.push('\n');
     }
     out.push_str("}\n");

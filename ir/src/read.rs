@@ -548,6 +548,7 @@ impl Parser {
             } else {
                 Vec::new()
             };
+            let fixed = self.eat_keyword("fixed");
             end = end.max(offset.saturating_add(count));
             layout.slots.push(Slot {
                 name,
@@ -555,6 +556,7 @@ impl Parser {
                 shape: ty.shape,
                 unit: ty.unit,
                 default,
+                fixed,
             });
         }
         layout.len = explicit_len.unwrap_or(end);

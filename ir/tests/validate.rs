@@ -952,6 +952,7 @@ fn layouts_are_consistent() {
         shape: vec![3],
         unit: None,
         default: vec![],
+        fixed: false,
     });
     let errs = errors_of(&m);
     assert!(

@@ -169,6 +169,8 @@ pub struct Decl {
     pub index: Vec<IndexBinder>,
     pub ty: Option<TypeAnn>,
     pub value: Expr,
+    /// `fixed` after the value (parameters only): the span of the word.
+    pub fixed: Option<Span>,
 }
 
 /// `i in start..end` (end exclusive).

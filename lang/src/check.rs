@@ -136,10 +136,19 @@ fn with_large_stack<T: Send>(f: &(dyn Fn() -> T + Sync)) -> T {
     }
 }
 
+pub use env::{NO_OVERRIDES, Overrides};
+
 /// Checks a whole file.
 pub fn check(file: &ast::SourceFile) -> Checked {
+    check_with(file, &NO_OVERRIDES)
+}
+
+/// Checks a whole file with the values of some constants given from outside the source
+/// (`sci run --param n=…`): each replaces the folded value of every constant of its name
+/// (E0227 if the number of values does not match the constant's shape).
+pub fn check_with(file: &ast::SourceFile, overrides: &Overrides) -> Checked {
     with_large_stack(&|| {
-        let mut checker = env::Checker::new(file);
+        let mut checker = env::Checker::new(file, overrides);
         checker.check_file();
         checker.finish()
     })
@@ -168,7 +177,7 @@ fn instantiate_here(
     fn_name: &str,
     arg_shapes: &[Vec<usize>],
 ) -> Result<hir::FnInstanceId, Vec<Diagnostic>> {
-    let mut checker = env::Checker::new(file);
+    let mut checker = env::Checker::new(file, &NO_OVERRIDES);
     checker.adopt_functions(std::mem::take(&mut checked.program.functions));
     checker.prepare_file();
     // Problems of the file itself were reported by `check`; only new ones matter here.

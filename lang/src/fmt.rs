@@ -434,6 +434,9 @@ fn decl_text(kw: &str, d: &Decl) -> String {
     }
     s.push_str(" = ");
     expr(&mut s, &d.value, 0);
+    if d.fixed.is_some() {
+        s.push_str(" fixed");
+    }
     s
 }
 

@@ -157,6 +157,8 @@ pub struct Program {
     /// Every concrete function: each non-generic `fn` once, each generic `fn` once per
     /// distinct argument signature it is called or instantiated with.
     pub functions: Vec<FnHir>,
+    /// The file-level constants (a model's own are in [`ModelHir::consts`]).
+    pub consts: Vec<ConstHir>,
 }
 
 /// One concrete function.
@@ -259,6 +261,8 @@ pub struct ParamHir {
     pub unit: Option<Unit>,
     /// Default value, folded at check time (row-major, `element_count(shape)` values).
     pub default: Vec<f64>,
+    /// Declared `fixed`: kept out of training (its gradient is not followed).
+    pub fixed: bool,
     pub span: Span,
 }
 

@@ -48,6 +48,10 @@ pub enum Tok {
     Real,
     /// `der`: starts a `der(x) = …` equation; inside expressions it is an ordinary name.
     Der,
+    /// `fixed`: after a parameter's value, keeps it out of training.
+    Fixed,
+    /// `when`: starts an event, `when condition { actions }`.
+    When,
     // --- literals ---
     /// A name (Unicode XID identifier, or `∂`).
     Ident(String),
@@ -126,6 +130,8 @@ impl Tok {
             Tok::Not => "not",
             Tok::Real => "real",
             Tok::Der => "der",
+            Tok::Fixed => "fixed",
+            Tok::When => "when",
             Tok::LParen => "(",
             Tok::RParen => ")",
             Tok::LBracket => "[",
@@ -179,6 +185,7 @@ impl Tok {
                 | Tok::Data
                 | Tok::Fn
                 | Tok::Use
+                | Tok::When
         )
     }
 
@@ -462,6 +469,8 @@ fn keyword(word: &str) -> Option<Tok> {
         "not" => Tok::Not,
         "real" => Tok::Real,
         "der" => Tok::Der,
+        "fixed" => Tok::Fixed,
+        "when" => Tok::When,
         _ => return None,
     })
 }

@@ -45,10 +45,16 @@ pub struct FrontEnd {
 /// Runs parse → check → lower on one source text: the pipeline that `sci check` and the
 /// language server share. Never fails: problems are diagnostics.
 pub fn analyze(file: FileId, text: &str) -> FrontEnd {
+    analyze_with(file, text, &check::NO_OVERRIDES)
+}
+
+/// [`analyze`] with the values of some constants given from outside the source (see
+/// [`check::check_with`]).
+pub fn analyze_with(file: FileId, text: &str, overrides: &check::Overrides) -> FrontEnd {
     let parsed = parser::parse(file, text);
     let mut diagnostics = parsed.diagnostics;
     let syntax_errors = sci_diag::has_errors(&diagnostics);
-    let checked = check::check(&parsed.file);
+    let checked = check::check_with(&parsed.file, overrides);
     // Members that failed to parse are missing from the tree, so warnings such as "never
     // used" would be noise while the file has syntax errors; only errors are kept then.
     diagnostics.extend(

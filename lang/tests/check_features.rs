@@ -35,7 +35,7 @@ model Ball {
     output falling = if v < 0 then 1 else 0
     output root = sqrt(h * g)
     output accel = der(v)
-    output when = t
+    output now = t
 }
 ",
     ),

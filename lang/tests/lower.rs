@@ -161,6 +161,7 @@ fn add_param(
         shape,
         unit,
         default,
+        fixed: false,
         span: sp(),
     });
 }
@@ -197,6 +198,7 @@ fn program_of(model: ModelHir) -> Program {
     Program {
         models: vec![model],
         functions: Vec::new(),
+        consts: Vec::new(),
     }
 }
 
@@ -1196,6 +1198,7 @@ fn functions_module_orders_callees_first_and_evaluates() {
     let program = Program {
         models: Vec::new(),
         functions: vec![rosenbrock_grad(2, 1), rosenbrock(2), rosenbrock(4)],
+        consts: Vec::new(),
     };
     let m = lower_functions(&program).expect("lowers");
     validate_module(&m).expect("valid");
@@ -1244,6 +1247,7 @@ fn models_carry_copies_of_the_functions_they_call() {
     let program = Program {
         models: vec![model],
         functions: vec![softsign, twice, unused],
+        consts: Vec::new(),
     };
     let modules = lower_program(&program).expect("lowers");
     assert_eq!(modules.len(), 2);
@@ -1288,6 +1292,7 @@ fn recursion_between_functions_is_reported() {
     let program = Program {
         models: Vec::new(),
         functions: vec![a, b],
+        consts: Vec::new(),
     };
     let err = lower_functions(&program).expect_err("recursive");
     assert_eq!(err[0].code, "E0502");

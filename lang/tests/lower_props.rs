@@ -220,6 +220,7 @@ fn model_with_rhs(rhs: HExpr) -> ModelHir {
                 shape: vec![],
                 unit: None,
                 default: vec![*v],
+                fixed: false,
                 span: Span::default(),
             })
             .collect(),
@@ -260,7 +261,7 @@ proptest! {
     fn lowered_rhs_computes_the_hir(rhs in real_expr(4, None)) {
         let want = eval_hir(&rhs, &mut Vec::new());
         let model = model_with_rhs(rhs);
-        let program = Program { models: vec![model.clone()], functions: vec![] };
+        let program = Program { models: vec![model.clone()], functions: vec![], consts: vec![] };
         let module = lower_model(&program, &model).expect("lowers");
         prop_assert!(validate_module(&module).is_ok(), "{:?}", validate_module(&module));
         let mut y = STATES.to_vec();

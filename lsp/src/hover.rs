@@ -81,6 +81,9 @@ fn definition(analysis: &Analysis, def: &sci_lang::check::Definition) -> String 
     {
         out.push_str(&format!("\n\nvalue: `{value}`"));
     }
+    if def.kind == DefKind::Param && is_fixed(analysis, def) {
+        out.push_str("\n\n`fixed`: training keeps its value (`--param` still sets it)");
+    }
     if let Some(doc) = &def.doc {
         out.push_str("\n\n---\n\n");
         out.push_str(doc);
@@ -88,14 +91,19 @@ fn definition(analysis: &Analysis, def: &sci_lang::check::Definition) -> String 
     out
 }
 
-/// The folded value of a model constant, when it is a scalar.
+/// Whether a parameter is declared `fixed`.
+fn is_fixed(analysis: &Analysis, def: &sci_lang::check::Definition) -> bool {
+    (analysis.checked.program.models.iter())
+        .flat_map(|m| m.params.iter())
+        .any(|p| p.span == def.span && p.fixed)
+}
+
+/// The folded value of a constant (a model's or the file's), when it is a scalar.
 fn const_value(analysis: &Analysis, def: &sci_lang::check::Definition) -> Option<String> {
-    let c = analysis
-        .checked
-        .program
-        .models
-        .iter()
+    let program = &analysis.checked.program;
+    let c = (program.models.iter())
         .flat_map(|m| m.consts.iter())
+        .chain(&program.consts)
         .find(|c| {
             c.span == def.span
                 || (c.name == def.name

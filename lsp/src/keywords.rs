@@ -85,6 +85,16 @@ pub const KEYWORDS: &[(&str, Place, &str)] = &[
         "`data obs(t: s, y) = csv(\"file.csv\")`: a data set read when the model runs.",
     ),
     (
+        "when",
+        Place::Member,
+        "`when h < 0 { reinit(v, -0.8 * v) }`: an event: when the condition becomes true, reset states or `stop`.",
+    ),
+    (
+        "fixed",
+        Place::Expr,
+        "`param k = 1.0 fixed`: a parameter that training keeps at its value (`--param` still sets it).",
+    ),
+    (
         "on",
         Place::Expr,
         "`residual r on omega`: the domain a residual is sampled on.",

@@ -16,7 +16,7 @@ use sci::stdlib::ode::{JacobianKind, Method, SolveOptions, SwitchReason};
 
 use super::run_plot::{PlotChoice, trajectory_plot};
 use super::runtime_common::{
-    DeviceArgs, apply_overrides, check_output, check_plot_output, choose_model, compile,
+    DeviceArgs, apply_overrides, check_output, check_plot_output, choose_model, compile_with,
     note_device, progress_bar, report,
 };
 
@@ -67,7 +67,8 @@ pub struct RunArgs {
     /// `--points N`).
     #[arg(long, conflicts_with_all = ["times", "points"])]
     saveat: Option<String>,
-    /// Parameter overrides, `NAME=VALUE` (repeatable).
+    /// Parameter or constant overrides, `NAME=VALUE` or `NAME=v1,v2,…` in the declared unit
+    /// (repeatable). A constant is compiled in; one that sizes an array cannot be changed.
     #[arg(long = "param")]
     params: Vec<String>,
     /// Parameters from a checkpoint written by `sci train --out`.
@@ -108,7 +109,14 @@ pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, String> {
             ("--plot", args.plot.as_deref()),
         ],
     )?;
-    let compiled = match compile(&args.file, &args.backend, &args.device, color) {
+    let compiled = match compile_with(
+        &args.file,
+        &args.backend,
+        &args.device,
+        color,
+        sci::Compiler::new(),
+        &args.params,
+    ) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
@@ -165,7 +173,7 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Failure> {
         }
         None => model.params(),
     };
-    apply_overrides(&model, &mut p, &args.params)?;
+    apply_overrides(compiled, &model, &mut p, &args.params)?;
 
     let (t0, t_end) = options.span.unwrap_or_default();
     let bar = progress_bar(1000, &format!("solving {name}"));

@@ -96,11 +96,157 @@ pub fn compile(
     device_args: &DeviceArgs,
     color: bool,
 ) -> Result<Compiled, ExitCode> {
-    compile_with(path, backend, device_args, color, Compiler::new())
+    compile_with(path, backend, device_args, color, Compiler::new(), &[])
 }
 
 /// [`compile`] starting from `compiler`'s settings (`sci train` asks for the loss's terms).
+/// `overrides` are the `--param NAME=VALUE` items: those that name constants of the source
+/// rather than parameters are compiled in (constants are folded at compile time), which
+/// takes a second compile; [`apply_overrides`] sets the parameters afterwards.
 pub fn compile_with(
+    path: &Path,
+    backend: &str,
+    device_args: &DeviceArgs,
+    color: bool,
+    compiler: Compiler,
+    overrides: &[String],
+) -> Result<Compiled, ExitCode> {
+    let compiled = compile_once(path, backend, device_args, color, compiler.clone())?;
+    let constants = match constant_overrides(&compiled, overrides) {
+        Ok(c) if c.is_empty() => return Ok(compiled),
+        Ok(c) => c,
+        Err(e) => return Err(report(&e)),
+    };
+    let mut with_constants = compiler;
+    for (name, values) in &constants {
+        with_constants = with_constants.constant(name.clone(), values.clone());
+    }
+    let recompiled = compile_once(path, backend, device_args, color, with_constants)?;
+    match same_layouts(&compiled, &recompiled, &constants) {
+        Ok(()) => Ok(recompiled),
+        Err(e) => Err(report(&e)),
+    }
+}
+
+/// `NAME=VALUE` (VALUE one number or a comma-separated list, optionally in brackets).
+pub fn parse_override(item: &str) -> Result<(&str, Vec<f64>), Error> {
+    let (name, value) = item
+        .split_once('=')
+        .ok_or_else(|| Error::input(format!("`--param {item}` is not of the form NAME=VALUE.")))?;
+    let values: Result<Vec<f64>, _> = value
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split(',')
+        .map(|v| v.trim().parse::<f64>())
+        .collect();
+    let values = values.map_err(|_| {
+        Error::input(format!(
+            "`--param {item}`: `{value}` is not a list of numbers."
+        ))
+    })?;
+    Ok((name.trim(), values))
+}
+
+/// "1 value", "3 values".
+fn count_values(n: usize) -> String {
+    if n == 1 {
+        "1 value".into()
+    } else {
+        format!("{n} values")
+    }
+}
+
+/// "1 was", "3 were".
+fn given(n: usize) -> String {
+    if n == 1 {
+        "1 was".into()
+    } else {
+        format!("{n} were")
+    }
+}
+
+/// Whether `name` is a parameter of some model of `compiled`.
+fn is_parameter(compiled: &Compiled, name: &str) -> bool {
+    compiled
+        .modules
+        .iter()
+        .any(|m| m.params.slot(name).is_some())
+}
+
+/// The constants of the source (file-level and every model's), by name.
+fn constants(compiled: &Compiled) -> impl Iterator<Item = &sci::lang::hir::ConstHir> {
+    let program = &compiled.program;
+    program
+        .consts
+        .iter()
+        .chain(program.models.iter().flat_map(|m| m.consts.iter()))
+}
+
+/// The `--param` items that name a constant of the source and no parameter.
+fn constant_overrides(
+    compiled: &Compiled,
+    overrides: &[String],
+) -> Result<sci::lang::check::Overrides, Error> {
+    let mut out = sci::lang::check::Overrides::new();
+    for item in overrides {
+        let (name, values) = parse_override(item)?;
+        if is_parameter(compiled, name) {
+            continue;
+        }
+        if let Some(c) = constants(compiled).find(|c| c.name == name) {
+            if values.len() != c.value.len() {
+                return Err(Error::input(format!(
+                    "Constant `{name}` has {}, but {} given.",
+                    count_values(c.value.len()),
+                    given(values.len())
+                )));
+            }
+            out.insert(name.to_string(), values);
+        }
+    }
+    Ok(out)
+}
+
+/// A constant that sizes a state, parameter or output cannot be changed from the command
+/// line: outputs, checkpoints and data would no longer match the model's layout.
+fn same_layouts(
+    before: &Compiled,
+    after: &Compiled,
+    constants: &sci::lang::check::Overrides,
+) -> Result<(), Error> {
+    for (old, new) in before.modules.iter().zip(&after.modules) {
+        let layouts = [
+            ("parameter", &old.params, &new.params),
+            ("state", &old.states, &new.states),
+            ("output", &old.outputs, &new.outputs),
+        ];
+        for (what, old_layout, new_layout) in layouts {
+            for (a, b) in old_layout.slots.iter().zip(&new_layout.slots) {
+                if a.shape != b.shape {
+                    let names: Vec<String> = constants.keys().map(|n| format!("`{n}`")).collect();
+                    let count = |shape: &[usize]| shape.iter().product::<usize>();
+                    return Err(Error::input(format!(
+                        "`--param` cannot change {}: it sizes the {what} `{}` of `{}` ({} → {} elements).",
+                        names.join(", "),
+                        a.name,
+                        old.name,
+                        count(&a.shape),
+                        count(&b.shape)
+                    ))
+                    .with_help(
+                        "a constant that fixes a shape can only be changed in the source; \
+                         `--param` changes the others",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One compile of `path` with `compiler`'s settings; prints diagnostics.
+fn compile_once(
     path: &Path,
     backend: &str,
     device_args: &DeviceArgs,
@@ -292,41 +438,37 @@ pub fn parameters_help(model: &sci::Model<'_>) -> String {
     format!("its parameters are: {}", names.join(", "))
 }
 
-/// Parses `NAME=VALUE` parameter overrides into θ.
+/// Sets the `NAME=VALUE` parameter overrides in θ. Items that name a constant of the
+/// source were compiled in by [`compile_with`] and are skipped here.
 pub fn apply_overrides(
+    compiled: &Compiled,
     model: &sci::Model<'_>,
     p: &mut [f64],
     overrides: &[String],
 ) -> Result<(), Error> {
     for item in overrides {
-        let (name, value) = item.split_once('=').ok_or_else(|| {
-            Error::input(format!("`--param {item}` is not of the form NAME=VALUE."))
-        })?;
-        let name = name.trim();
-        let slot = model.ir().params.slot(name).ok_or_else(|| {
-            Error::input(format!(
-                "Model `{}` has no parameter `{name}`.",
+        let (name, values) = parse_override(item)?;
+        let Some(slot) = model.ir().params.slot(name) else {
+            if constants(compiled).any(|c| c.name == name) {
+                continue;
+            }
+            let consts: Vec<&str> = constants(compiled).map(|c| c.name.as_str()).collect();
+            let mut help = parameters_help(model);
+            if !consts.is_empty() {
+                help.push_str(&format!("; its constants: {}", consts.join(", ")));
+            }
+            return Err(Error::input(format!(
+                "Model `{}` has no parameter or constant `{name}`.",
                 model.name()
             ))
-            .with_help(parameters_help(model))
-        })?;
-        let values: Result<Vec<f64>, _> = value
-            .trim()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .split(',')
-            .map(|v| v.trim().parse::<f64>())
-            .collect();
-        let values = values.map_err(|_| {
-            Error::input(format!(
-                "`--param {item}`: `{value}` is not a list of numbers."
-            ))
-        })?;
+            .with_help(help));
+        };
         let count: usize = slot.shape.iter().product();
         if values.len() != count {
             return Err(Error::input(format!(
-                "Parameter `{name}` has {count} values, but {} were given.",
-                values.len()
+                "Parameter `{name}` has {}, but {} given.",
+                count_values(count),
+                given(values.len())
             )));
         }
         p[slot.offset..slot.offset + count].copy_from_slice(&values);

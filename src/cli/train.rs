@@ -93,11 +93,14 @@ pub struct TrainArgs {
     /// tenth of the run, and at least every 30 s).
     #[arg(long)]
     log_every: Option<usize>,
-    /// Parameter overrides for the start, `NAME=VALUE` (repeatable).
+    /// Parameter overrides for the start, or constant overrides, `NAME=VALUE` in the
+    /// declared unit (repeatable). A constant is compiled in; one that sizes an array
+    /// cannot be changed.
     #[arg(long = "param")]
     params: Vec<String>,
     /// Parameters (or networks) that keep their values, comma separated: the known physics
-    /// of a UDE stays put while the network learns (`--freeze alpha,gamma`).
+    /// of a UDE stays put while the network learns (`--freeze alpha,gamma`). Parameters
+    /// declared `fixed` in the model are kept without it.
     #[arg(long, value_delimiter = ',')]
     freeze: Vec<String>,
     /// The ODE solver for losses over trajectories.
@@ -135,7 +138,14 @@ pub fn run(args: &TrainArgs, color: bool) -> Result<ExitCode, String> {
     // the CPU; a GPU runs the module its PTX was written for, which has none.
     let on_cpu = args.device.device.eq_ignore_ascii_case("cpu");
     let compiler = sci::Compiler::new().loss_terms(on_cpu);
-    let compiled = match compile_with(&args.file, &args.backend, &args.device, color, compiler) {
+    let compiled = match compile_with(
+        &args.file,
+        &args.backend,
+        &args.device,
+        color,
+        compiler,
+        &args.params,
+    ) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
@@ -208,14 +218,21 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
         (None, Some((c, _))) => trainer.params_from(c)?,
         (None, None) => model.params(),
     };
-    apply_overrides(&model, &mut p, &args.params)?;
+    apply_overrides(compiled, &model, &mut p, &args.params)?;
     let start: Option<TrainState> = resumed.map(|(_, state)| state);
     let first_step = start.as_ref().map_or(0, |s| s.step);
 
     let schedule = describe_schedule(&options);
-    let frozen_note = match frozen_mask.iter().filter(|&&f| f).count() {
-        0 => String::new(),
-        k => format!(" ({k} frozen)"),
+    // Declared `fixed` in the model, and held by `--freeze` (those not fixed already).
+    let fixed = trainer.fixed().iter().filter(|&&f| f).count();
+    let frozen = (frozen_mask.iter().zip(trainer.fixed()))
+        .filter(|(frozen, fixed)| **frozen && !**fixed)
+        .count();
+    let frozen_note = match (fixed, frozen) {
+        (0, 0) => String::new(),
+        (k, 0) => format!(" ({k} fixed)"),
+        (0, k) => format!(" ({k} frozen)"),
+        (k, l) => format!(" ({k} fixed, {l} frozen)"),
     };
     let chosen = match optimizer.is_none() && args.steps.is_none() {
         true => format!(

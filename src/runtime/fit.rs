@@ -7,6 +7,8 @@
 //! - `DATA`: the declared columns of the data file, read once;
 //! - `DATA.traj`: the ODE solution at the rows' times. Its parameter gradient is chained
 //!   with the forward sensitivities: `dL/dθ = ∂L/∂θ + Σ_rows (∂L/∂y_row) · (dy/dθ)(t_row)`.
+//!
+//! Parameters the model declares `fixed` get a zero gradient, so training keeps them.
 
 use std::path::{Path, PathBuf};
 
@@ -74,6 +76,9 @@ pub struct Trainer<'c> {
     t0: f64,
     solve: SolveOptions,
     evaluations: usize,
+    /// Per element of θ: declared `fixed` in the model, so its gradient is reported as 0
+    /// and no optimiser moves it.
+    fixed: Vec<bool>,
 }
 
 impl<'c> Trainer<'c> {
@@ -118,7 +123,14 @@ impl<'c> Trainer<'c> {
             t0: manifest.time_span.map_or(0.0, |(t0, _)| t0),
             solve: setup.solve.clone(),
             evaluations: 0,
+            fixed: ir.params.fixed_mask(),
         };
+        if !trainer.fixed.is_empty() && trainer.fixed.iter().all(|&f| f) {
+            return Err(Error::input(format!(
+                "Every parameter of `{name}` is declared `fixed`, so there is nothing to train."
+            ))
+            .with_help("remove `fixed` from the parameters to fit"));
+        }
         for (k, role) in roles.iter().enumerate() {
             match role {
                 InputRole::Data { data } => {
@@ -167,6 +179,11 @@ impl<'c> Trainer<'c> {
         }
         trainer.draw(0)?;
         Ok(trainer)
+    }
+
+    /// Per element of θ, whether the model declares it `fixed` (training keeps its value).
+    pub fn fixed(&self) -> &[bool] {
+        &self.fixed
     }
 
     /// The compiled model.
@@ -346,6 +363,11 @@ impl Objective for Trainer<'_> {
                     }
                 }
             }
+        }
+        // A zero gradient keeps both optimisers off these components (see
+        // `sci_stdlib::optim::Freeze`, which `sci train --freeze` adds on top).
+        for (g, _) in grad.iter_mut().zip(&self.fixed).filter(|(_, f)| **f) {
+            *g = 0.0;
         }
         Ok(loss)
     }

@@ -277,9 +277,10 @@ impl<'f> Checker<'f> {
         if in_model {
             self.end_member_scope();
         }
-        let Some(value) = value else {
+        let Some(mut value) = value else {
             return;
         };
+        self.apply_override(d, &mut value);
         let ty = Ty {
             scalar: value.scalar,
             shape: value.shape.clone(),
@@ -300,9 +301,47 @@ impl<'f> Checker<'f> {
                     e.value = Some(value);
                 }
             }
-        } else if let Some(e) = self.file_consts.get_mut(&d.name.name) {
-            e.value = Some(value);
+        } else {
+            self.file_const_list.push(ConstHir {
+                name: d.name.name.clone(),
+                shape: value.shape.clone(),
+                unit: value.unit,
+                value: value.data.clone(),
+                span: d.name.span,
+            });
+            if let Some(e) = self.file_consts.get_mut(&d.name.name) {
+                e.value = Some(value);
+            }
         }
+    }
+
+    /// Replaces a constant's folded value by the one given from outside the source, if
+    /// any (E0227 when the number of values differs from the constant's).
+    fn apply_override(&mut self, d: &Decl, value: &mut ConstVal) {
+        let Some(given) = self.overrides.get(&d.name.name) else {
+            return;
+        };
+        if given.len() == value.data.len() {
+            value.data = given.clone();
+            return;
+        }
+        self.diags.push(
+            Diagnostic::error(
+                "E0227",
+                format!(
+                    "`{}` was given {} value{} from outside the source, but it has {}.",
+                    d.name.name,
+                    given.len(),
+                    if given.len() == 1 { "" } else { "s" },
+                    value.data.len()
+                ),
+            )
+            .with_primary(d.name.span, "the constant whose value was given")
+            .with_help(format!(
+                "give {} comma-separated values, row-major",
+                value.data.len()
+            )),
+        );
     }
 
     pub fn check_param(&mut self, id: ParamId, d: &Decl) {
@@ -326,6 +365,7 @@ impl<'f> Checker<'f> {
                 shape: out.shape,
                 unit: out.unit,
                 default,
+                fixed: d.fixed.is_some(),
                 span: d.name.span,
             });
         }

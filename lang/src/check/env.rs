@@ -334,11 +334,23 @@ pub struct Checker<'f> {
     /// Definition name span → index in `info.definitions`.
     pub def_index: HashMap<Span, usize>,
     pub models: Vec<crate::hir::ModelHir>,
+    /// The file-level constants with their folded values.
+    pub file_const_list: Vec<crate::hir::ConstHir>,
+    /// Values given for constants from outside the source (`sci run --param n=…`), by
+    /// name; they replace the folded values of every constant of that name.
+    pub overrides: &'f Overrides,
 }
+
+/// Constant values given from outside the source, by name (row-major, in the constant's
+/// declared unit).
+pub type Overrides = std::collections::BTreeMap<String, Vec<f64>>;
+
+/// No overrides.
+pub static NO_OVERRIDES: Overrides = std::collections::BTreeMap::new();
 
 impl<'f> Checker<'f> {
     /// A checker for `file` with nothing collected yet.
-    pub fn new(file: &'f ast::SourceFile) -> Checker<'f> {
+    pub fn new(file: &'f ast::SourceFile, overrides: &'f Overrides) -> Checker<'f> {
         Checker {
             file,
             diags: Vec::new(),
@@ -371,6 +383,8 @@ impl<'f> Checker<'f> {
             probe_types: HashSet::new(),
             def_index: HashMap::new(),
             models: Vec::new(),
+            file_const_list: Vec::new(),
+            overrides,
         }
     }
 
@@ -382,6 +396,7 @@ impl<'f> Checker<'f> {
             program: crate::hir::Program {
                 models: self.models,
                 functions: self.functions,
+                consts: self.file_const_list,
             },
             diagnostics: self.diags,
             info: self.info,

@@ -66,6 +66,9 @@ pub(super) fn theta_layout(model: &ModelHir) -> Res<Theta> {
         theta
             .layout
             .push(p.name.clone(), p.shape.clone(), p.unit, p.default.clone());
+        if let Some(slot) = theta.layout.slots.last_mut() {
+            slot.fixed = p.fixed;
+        }
     }
     for net in &model.nets {
         let mut rng = SplitMix64::new(net.seed);

@@ -353,6 +353,30 @@ impl Ctx {
         out
     }
 
+    /// `fixed` belongs to parameters only: on a `const`, `state`, `let` or `output` it is
+    /// reported (E0122) and dropped.
+    pub fn not_fixed(&mut self, mut decl: Decl, keyword: &str) -> Decl {
+        if let Some(span) = decl.fixed.take() {
+            let why = match keyword {
+                "const" => "a constant never changes, so it needs no `fixed`",
+                "state" => "a state is solved for, not trained",
+                _ => "only parameters are trained",
+            };
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "E0122",
+                    format!("`fixed` applies to parameters only, not to a `{keyword}`."),
+                )
+                .with_primary(span, why)
+                .with_help(
+                    "remove `fixed` (a parameter kept out of training is declared \
+                     `param k = 1.0 fixed`)",
+                ),
+            );
+        }
+        decl
+    }
+
     // --- units ---
 
     /// A unit name leaf.

@@ -124,6 +124,9 @@ fn decl(kw: &str, d: &Decl) -> String {
         let _ = write!(s, ": {}", type_ann(t));
     }
     let _ = write!(s, " = {}", dump_expr(&d.value));
+    if d.fixed.is_some() {
+        s.push_str(" fixed");
+    }
     s
 }
 
