@@ -844,6 +844,16 @@ fn ball_sensitivities_across_bounces_match_finite_differences() {
         ..reference.clone()
     };
     check_sensitivities(&Ball::new(), &BALL_THETA, (&reference, &o), "ball");
+    let sparse = SolveOptions {
+        jacobian: JacobianKind::Sparse,
+        ..o
+    };
+    check_sensitivities(
+        &Ball::new(),
+        &BALL_THETA,
+        (&reference, &sparse),
+        "ball, sparse",
+    );
 }
 
 #[test]
@@ -858,6 +868,143 @@ fn dosing_sensitivities_match_finite_differences() {
         ..reference.clone()
     };
     check_sensitivities(&Dosing, &DOSING_THETA, (&reference, &o), "dosing");
+}
+
+/// `y' = −k y` from 1 with, when `t − T` rises through 0, `y ← y + D + t / 2`; θ = (k, T,
+/// D). The event time is a parameter (`∂g/∂θ` and `∂g/∂t` at work) and the reset depends
+/// on time (`∂R/∂t`): for `t > T`, `y = (e^{−kT} + D + T/2) e^{−k(t − T)}`.
+struct Timed;
+
+const TIMED_THETA: [f64; 3] = [0.3, 2.0, 1.5];
+const TIMED_EVENTS: [EventSpec; 1] = [EventSpec {
+    trigger: EventTrigger::Crossing(Crossing::Rising),
+    action: EventAction::Reset,
+}];
+
+impl OdeSystem for Timed {
+    fn n_states(&self) -> usize {
+        1
+    }
+    fn n_params(&self) -> usize {
+        3
+    }
+    fn rhs(&self, _t: f64, y: &[f64], p: &[f64], dy: &mut [f64]) {
+        dy[0] = -p[0] * y[0];
+    }
+    fn jac_mul(&self, _t: f64, _y: &[f64], p: &[f64], v: &[f64], out: &mut [f64]) {
+        out[0] = -p[0] * v[0];
+    }
+    fn param_jac_mul(&self, _t: f64, y: &[f64], _p: &[f64], v: &[f64], out: &mut [f64]) {
+        out[0] = -y[0] * v[0];
+    }
+    fn y0(&self, _p: &[f64], y0: &mut [f64]) {
+        y0[0] = 1.0;
+    }
+    fn y0_param_jac_mul(&self, _p: &[f64], _v: &[f64], out: &mut [f64]) {
+        out[0] = 0.0;
+    }
+    fn events(&self) -> &[EventSpec] {
+        &TIMED_EVENTS
+    }
+    fn event_conditions(&self, t: f64, _y: &[f64], p: &[f64], g: &mut [f64]) {
+        g[0] = t - p[1];
+    }
+    fn event_conditions_jac_mul(
+        &self,
+        _t: f64,
+        _y: &[f64],
+        _p: &[f64],
+        _v: &[f64],
+        out: &mut [f64],
+    ) {
+        out[0] = 0.0;
+    }
+    fn event_conditions_param_jac_mul(
+        &self,
+        _t: f64,
+        _y: &[f64],
+        _p: &[f64],
+        v: &[f64],
+        out: &mut [f64],
+    ) {
+        out[0] = -v[1];
+    }
+    fn event_conditions_time_derivative(&self, _t: f64, _y: &[f64], _p: &[f64], out: &mut [f64]) {
+        out[0] = 1.0;
+    }
+    fn event_reset(&self, _k: usize, t: f64, y: &[f64], p: &[f64], y_new: &mut [f64]) {
+        y_new[0] = y[0] + p[2] + 0.5 * t;
+    }
+    fn event_reset_jac_mul(
+        &self,
+        _k: usize,
+        _t: f64,
+        _y: &[f64],
+        _p: &[f64],
+        v: &[f64],
+        out: &mut [f64],
+    ) {
+        out[0] = v[0];
+    }
+    fn event_reset_param_jac_mul(
+        &self,
+        _k: usize,
+        _t: f64,
+        _y: &[f64],
+        _p: &[f64],
+        v: &[f64],
+        out: &mut [f64],
+    ) {
+        out[0] = v[2];
+    }
+    fn event_reset_time_derivative(
+        &self,
+        _k: usize,
+        _t: f64,
+        _y: &[f64],
+        _p: &[f64],
+        out: &mut [f64],
+    ) {
+        out[0] = 0.5;
+    }
+}
+
+#[test]
+fn sensitivities_to_the_event_time_and_a_time_dependent_reset() {
+    let [k, big_t, d] = TIMED_THETA;
+    let times = vec![1.0, 3.0, 4.0];
+    let reference = SolveOptions {
+        times: Some(times.clone()),
+        ..opts(Method::Tsit5, (0.0, 4.0), 1e-12, 1e-14)
+    };
+    let o = SolveOptions {
+        rtol: 1e-10,
+        atol: 1e-12,
+        ..reference.clone()
+    };
+    check_sensitivities(&Timed, &TIMED_THETA, (&reference, &o), "timed");
+    // And against the closed form after the event.
+    let sol = run(
+        &Timed,
+        &TIMED_THETA,
+        &SolveOptions {
+            sensitivities: true,
+            ..o
+        },
+    );
+    for (r, &t) in times.iter().enumerate().skip(1) {
+        let a = (-k * big_t).exp() + d + 0.5 * big_t;
+        let decay = (-k * (t - big_t)).exp();
+        let want = [
+            (-big_t * (-k * big_t).exp() - (t - big_t) * a) * decay,
+            (-k * (-k * big_t).exp() + 0.5 + k * a) * decay,
+            decay,
+        ];
+        assert_close(sol.y[r][0], a * decay, 1e-9, "y");
+        for (j, (got, want)) in sol.sens.as_ref().unwrap()[r].iter().zip(want).enumerate() {
+            assert_close(*got, want, 1e-8, &format!("dy/dθ{j}"));
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------

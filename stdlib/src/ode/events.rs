@@ -19,14 +19,21 @@
 //! - **Start.** A condition that is exactly zero at `t0` has no side yet: it does not fire
 //!   at `t0`, and is armed once it is seen nonzero.
 //! - **No re-firing on the same zero.** After events fire at `t*`, every condition is
-//!   re-armed from the state after them. A condition that fired and is still within the
-//!   root tolerance of zero (`|g| <= 10 · tol · |dg/dt|`, the rate taken along the flow
-//!   before and after) takes the side it is moving to along the new flow: the bouncing
-//!   ball at `h = 0` with `v` reversed is armed *above* zero and fires on its next fall,
-//!   not again at once. A fired condition that does not move (`dg/dt = 0` after the
-//!   event) keeps its side from before, so it fires again if the flow brings it back across
-//!   at once: the repeated firing is then reported as a Zeno point (below). Conditions that
-//!   did not fire take the sign they have after the event.
+//!   re-armed from the state after them. A condition that fired and is still at its zero
+//!   (no further from zero than at the crossing, i.e. the reset left it alone, or within
+//!   `10 · tol · |dg/dt|` of it, the rates taken along the flow before and after) takes the
+//!   side the new flow moves it to: the bouncing ball at `h = 0` with `v` reversed is armed
+//!   *above* zero and fires on its next fall, not again at once. If it sits a rounding
+//!   error on the other side, it is left alone for twice the time the flow takes to carry
+//!   it back across (`2 |g| / |dg/dt|`, a few root tolerances), so that rounding is not
+//!   taken for a new crossing. A fired condition that does not move (`dg/dt = 0` after the
+//!   event) keeps its side from before, so it fires again if the flow takes it back across
+//!   at once. Conditions that did not fire take the side of their value after the event.
+//! - **Zeno points.** A condition that crosses again as soon as that time is up (the flow
+//!   never carried it clear of its zero: the ball's flight has fallen below the time
+//!   resolution), or [`ZENO_REPEATS`] event times in a row that do not advance past
+//!   rounding (`1000 ε (|t| + t_end − t0)`), are a numerical error naming the event and the
+//!   time: events piling up at one time are a model that needs to come to rest another way.
 //! - **Resets do not fire events.** A reset (or a scheduled dose) that moves another
 //!   condition across zero does not fire it; crossings are detected along the flow only.
 //! - **Scheduled events** fire at the times [`super::OdeSystem::event_times`] lists: the
@@ -42,15 +49,18 @@
 //!   the resets. With [`super::SolveOptions::at_steps`], a reset adds two rows at `t*`
 //!   (before, after) in place of the step's end; a stop ends the rows with one at `t*`.
 //!   With requested times, a stop drops the times after `t*` and ends with a row at `t*`
-//!   (one row if `t*` was requested). Dense output keeps both states at `t*` and
-//!   interpolates each piece on its own.
+//!   (a requested time equal to `t*` gives that one row; `t*` being located numerically, a
+//!   time requested at the expected stop can fall a rounding error before it, a row of its
+//!   own, or after it, dropped). Dense output keeps both states at `t*` and interpolates
+//!   each piece on its own; after a stop it ends at `t*`.
 //! - **Sensitivities** jump at a reset by the standard conditions
 //!   `τ_θ = −(g_y s⁻ + g_θ) / (g_y f⁻ + g_t)`,
 //!   `s⁺ = R_y s⁻ + R_θ + (R_y f⁻ + R_t − f⁺) τ_θ`, with `f∓ = f(t*, y∓)`; a scheduled event
 //!   has `τ_θ = 0`; the row of a stop at a crossing is `s⁻ + f⁻ τ_θ`.
-//! - **Limits.** More than [`super::SolveOptions::max_events`] events, or
-//!   [`ZENO_REPEATS`] event times in a row that do not advance past rounding
-//!   (`1000 ε (|t| + t_end − t0)`), are a numerical error naming the event and the time.
+//! - **Limits.** More than [`super::SolveOptions::max_events`] events are a numerical error
+//!   naming the last event and its time.
+//! - **Auto.** When [`super::Method::Auto`] restarts with BDF from `t0`, the events are
+//!   replayed with it; [`super::Solution::events`] lists those of the answering method.
 
 /// Which zero crossings of an event's condition `g` fire it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

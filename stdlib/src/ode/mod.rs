@@ -96,7 +96,9 @@ pub trait OdeSystem {
         let _ = (t, y, p, g);
     }
     /// `out = ∂g/∂y · v` (length `events().len()`); needed for sensitivities across
-    /// crossing events.
+    /// crossing events (the solvers zero `out` first, so the default, which writes nothing,
+    /// means a condition that does not depend on `y`; the same holds for the other
+    /// products below).
     fn event_conditions_jac_mul(&self, t: f64, y: &[f64], p: &[f64], v: &[f64], out: &mut [f64]) {
         let _ = (t, y, p, v, out);
     }
@@ -129,7 +131,9 @@ pub trait OdeSystem {
     fn event_reset(&self, k: usize, t: f64, y: &[f64], p: &[f64], y_new: &mut [f64]) {
         let _ = (k, t, y, p, y_new);
     }
-    /// `out = ∂R_k/∂y · v` (sensitivities).
+    /// `out = ∂R_k/∂y · v` (sensitivities; a state the reset leaves alone has `out_i = v_i`,
+    /// which the default, writing nothing, does not give: a system with resets must
+    /// implement this when solved with sensitivities).
     fn event_reset_jac_mul(
         &self,
         k: usize,
@@ -349,6 +353,10 @@ pub struct Solution {
 ///   same `rtol` and `atol`.
 /// - Solver failures, NaN or infinity in the state, and running out of `max_steps` are
 ///   [`crate::ErrorKind::Numerical`] errors naming the time reached.
+/// - The system's [`events`] fire on the way (scheduled times are checked first: finite and
+///   sorted, else an input error); [`Solution::events`] lists them. A NaN event condition,
+///   more than `max_events` events and events piling up at one time (a Zeno point) are
+///   numerical errors naming the event and the time.
 pub fn solve(
     system: &dyn OdeSystem,
     p: &[f64],
