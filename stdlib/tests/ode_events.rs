@@ -18,18 +18,24 @@ use sci_stdlib::ode::{
 /// through 0 the speed reverses and shrinks: `v ← −e v`.
 struct Ball {
     pattern: Sparsity,
+    events: [EventSpec; 1],
 }
 
 const H0: f64 = 10.0;
 const BALL_THETA: [f64; 2] = [9.81, 0.8];
-const BALL_EVENTS: [EventSpec; 1] = [EventSpec {
-    trigger: EventTrigger::Crossing(Crossing::Falling),
-    action: EventAction::Reset,
-}];
 
 impl Ball {
     fn new() -> Ball {
+        Ball::crossing(Crossing::Falling)
+    }
+
+    /// The ball whose bounce fires on the given crossings of `h = 0`.
+    fn crossing(crossing: Crossing) -> Ball {
         Ball {
+            events: [EventSpec {
+                trigger: EventTrigger::Crossing(crossing),
+                action: EventAction::Reset,
+            }],
             // Row 0: ∂h'/∂v; row 1: nothing (the diagonal kept for the sparse LU).
             pattern: Sparsity {
                 n: 2,
@@ -72,7 +78,7 @@ impl OdeSystem for Ball {
         out.fill(0.0);
     }
     fn events(&self) -> &[EventSpec] {
-        &BALL_EVENTS
+        &self.events
     }
     fn event_conditions(&self, _t: f64, y: &[f64], _p: &[f64], g: &mut [f64]) {
         g[0] = y[0];
@@ -434,6 +440,92 @@ fn ball_bounces_at_the_exact_times_in_every_method() {
                     "{what}: at t = {t}: {y:?}, want {want:?}"
                 );
             }
+        }
+    }
+}
+
+#[test]
+fn ball_bounces_the_same_on_either_crossing() {
+    // With `Either`, the bounce leaves h a rounding error from zero, moving up: it is armed
+    // above (the side the flow takes it to) and does not fire again until the next fall.
+    let exact = BallExact::new(BALL_THETA, 9.0);
+    for method in [Method::Tsit5, Method::Bdf] {
+        let sol = run(
+            &Ball::crossing(Crossing::Either),
+            &BALL_THETA,
+            &opts(method, (0.0, 9.0), 1e-10, 1e-12),
+        );
+        let got = bounce_times(&sol);
+        assert_eq!(got.len(), exact.bounces.len(), "{method:?}: {got:?}");
+        for (t, (te, _)) in got.iter().zip(&exact.bounces) {
+            assert_close(*t, *te, 1e-8, &format!("{method:?} either"));
+        }
+    }
+    // `Rising` never fires: the ball only ever reaches the floor from above.
+    let sol = run(
+        &Ball::crossing(Crossing::Rising),
+        &BALL_THETA,
+        &opts(Method::Tsit5, (0.0, 3.0), 1e-10, 1e-12),
+    );
+    assert!(sol.events.is_empty());
+    assert!(sol.y.last().unwrap()[0] < 0.0);
+}
+
+/// `x' = 1` from 0 with `x ← 0` when `x − 1` rises through 0: a sawtooth whose reset moves
+/// the condition far from its zero (so it is re-armed below, by its value).
+struct Sawtooth;
+
+impl OdeSystem for Sawtooth {
+    fn n_states(&self) -> usize {
+        1
+    }
+    fn n_params(&self) -> usize {
+        0
+    }
+    fn rhs(&self, _t: f64, _y: &[f64], _p: &[f64], dy: &mut [f64]) {
+        dy[0] = 1.0;
+    }
+    fn jac_mul(&self, _t: f64, _y: &[f64], _p: &[f64], _v: &[f64], out: &mut [f64]) {
+        out[0] = 0.0;
+    }
+    fn param_jac_mul(&self, _t: f64, _y: &[f64], _p: &[f64], _v: &[f64], out: &mut [f64]) {
+        out[0] = 0.0;
+    }
+    fn y0(&self, _p: &[f64], y0: &mut [f64]) {
+        y0[0] = 0.0;
+    }
+    fn y0_param_jac_mul(&self, _p: &[f64], _v: &[f64], out: &mut [f64]) {
+        out[0] = 0.0;
+    }
+    fn events(&self) -> &[EventSpec] {
+        &CLOCK_EVENTS[..1]
+    }
+    fn event_conditions(&self, _t: f64, y: &[f64], _p: &[f64], g: &mut [f64]) {
+        g[0] = y[0] - 1.0;
+    }
+    fn event_reset(&self, _k: usize, _t: f64, _y: &[f64], _p: &[f64], y_new: &mut [f64]) {
+        y_new[0] = 0.0;
+    }
+}
+
+#[test]
+fn sawtooth_fires_once_per_tooth() {
+    for method in METHODS {
+        let o = SolveOptions {
+            times: Some(vec![0.5, 2.5, 9.25]),
+            ..opts(method, (0.0, 9.5), 1e-8, 1e-10)
+        };
+        let sol = run(&Sawtooth, &[], &o);
+        let got = bounce_times(&sol);
+        assert_eq!(got.len(), 9, "{method:?}: {got:?}");
+        for (n, t) in got.iter().enumerate() {
+            assert!(
+                (t - (n + 1) as f64).abs() < 1e-10,
+                "{method:?}: tooth {n} at {t}"
+            );
+        }
+        for (y, want) in sol.y.iter().zip([0.5, 0.5, 0.25]) {
+            assert!((y[0] - want).abs() < 1e-9, "{method:?}: {y:?}, want {want}");
         }
     }
 }

@@ -261,9 +261,11 @@ impl Drive<'_> {
                     || (!event && (self.times[out.next] <= t || finished)))
             {
                 let tk = self.times[out.next];
-                let y = solver.interpolate(tk).map_err(|e| fail(e, t))?;
+                // A scheduled stop may lie a rounding error past the step's end.
+                let at = tk.min(t);
+                let y = solver.interpolate(at).map_err(|e| fail(e, t))?;
                 let s = if self.sens {
-                    let s = solver.interpolate_sens(tk).map_err(|e| fail(e, t))?;
+                    let s = solver.interpolate_sens(at).map_err(|e| fail(e, t))?;
                     s.clone_as_vec()
                 } else {
                     Vec::new()
