@@ -765,6 +765,69 @@ fn dosing_rows_at_steps_land_on_the_dose_times() {
     assert_eq!(sol.t.last(), Some(&120.0));
 }
 
+/// `y' = −k y` from 1 with a scheduled stop at `t = 2`; θ = (k).
+struct ScheduledStop;
+
+const SCHEDULED_STOP: [EventSpec; 1] = [EventSpec {
+    trigger: EventTrigger::Scheduled,
+    action: EventAction::Stop,
+}];
+
+impl OdeSystem for ScheduledStop {
+    fn n_states(&self) -> usize {
+        1
+    }
+    fn n_params(&self) -> usize {
+        1
+    }
+    fn rhs(&self, _t: f64, y: &[f64], p: &[f64], dy: &mut [f64]) {
+        dy[0] = -p[0] * y[0];
+    }
+    fn jac_mul(&self, _t: f64, _y: &[f64], p: &[f64], v: &[f64], out: &mut [f64]) {
+        out[0] = -p[0] * v[0];
+    }
+    fn param_jac_mul(&self, _t: f64, y: &[f64], _p: &[f64], v: &[f64], out: &mut [f64]) {
+        out[0] = -y[0] * v[0];
+    }
+    fn y0(&self, _p: &[f64], y0: &mut [f64]) {
+        y0[0] = 1.0;
+    }
+    fn y0_param_jac_mul(&self, _p: &[f64], _v: &[f64], out: &mut [f64]) {
+        out[0] = 0.0;
+    }
+    fn events(&self) -> &[EventSpec] {
+        &SCHEDULED_STOP
+    }
+    fn event_times(&self, _k: usize, _p: &[f64], _span: (f64, f64)) -> Vec<f64> {
+        vec![2.0]
+    }
+}
+
+#[test]
+fn scheduled_stop_ends_at_its_time_exactly() {
+    for method in METHODS {
+        let o = SolveOptions {
+            times: Some(vec![1.0, 3.0, 4.0]),
+            sensitivities: true,
+            dense: true,
+            ..opts(method, (0.0, 5.0), 1e-10, 1e-12)
+        };
+        let sol = run(&ScheduledStop, &[0.5], &o);
+        assert_eq!(sol.t, vec![1.0, 2.0], "{method:?}");
+        assert_close(sol.y[1][0], (-1.0f64).exp(), 1e-8, "y at the stop");
+        // The stop time does not move with θ: dy/dk = −t y.
+        let sens = sol.sens.as_ref().unwrap();
+        assert_close(
+            sens[1][0],
+            -2.0 * (-1.0f64).exp(),
+            1e-7,
+            "dy/dk at the stop",
+        );
+        assert_eq!(sol.dense.as_ref().unwrap().span(), (0.0, 2.0));
+        assert_eq!(sol.events.len(), 1);
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Conditions that depend on time; simultaneous events
 // ---------------------------------------------------------------------------------------
