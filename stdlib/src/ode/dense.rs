@@ -14,6 +14,10 @@
 //! data times). Cost: three interpolations while stepping and four right-hand side
 //! evaluations per step after the solve, and `4 n` numbers per step kept.
 //!
+//! Events that reset the state leave two nodes at their time, the states before and after:
+//! no polynomial spans the jump, and [`DenseOutput::at`] is right-continuous there (the
+//! state after the reset at the event time itself, the piece before it just before).
+//!
 //! Written here: diffsol interpolates only inside the step just taken, and a Hermite table
 //! is a few lines.
 
@@ -23,7 +27,8 @@ use crate::Error;
 /// The solution between its steps.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DenseOutput {
-    /// The step times, increasing: the start, then every step's end.
+    /// The step times, increasing: the start, then every step's end (an event's time twice
+    /// when it reset the state: before, then after).
     t: Vec<f64>,
     /// The state at each time.
     y: Vec<Vec<f64>>,
@@ -32,8 +37,8 @@ pub struct DenseOutput {
 }
 
 impl DenseOutput {
-    /// The table of `nodes` (`(t, y)`, increasing `t`), with `f` evaluated at each (one
-    /// right-hand side evaluation per node, after the solve).
+    /// The table of `nodes` (`(t, y)`, increasing `t`; a time twice for a jump), with `f`
+    /// evaluated at each (one right-hand side evaluation per node, after the solve).
     pub(crate) fn new(system: &dyn OdeSystem, p: &[f64], nodes: Vec<(f64, Vec<f64>)>) -> Self {
         let n = system.n_states();
         let mut out = DenseOutput {
@@ -42,8 +47,10 @@ impl DenseOutput {
             dy: Vec::with_capacity(nodes.len()),
         };
         for (t, y) in nodes {
-            // A zero-length step adds nothing to interpolate.
-            if out.t.last().is_some_and(|&last| t <= last) {
+            // A zero-length step adds nothing to interpolate; a second state at the same time
+            // is an event's jump, kept so that each side is interpolated on its own.
+            let repeat = |last: &f64| t < *last || (t == *last && out.y.last() == Some(&y));
+            if out.t.last().is_some_and(repeat) {
                 continue;
             }
             let mut dy = vec![0.0; n];
@@ -56,7 +63,7 @@ impl DenseOutput {
     }
 
     /// The times of the nodes (the start first, then per step its interior nodes and its
-    /// end).
+    /// end; an event's time twice where it reset the state).
     pub fn nodes(&self) -> &[f64] {
         &self.t
     }
@@ -69,7 +76,7 @@ impl DenseOutput {
         )
     }
 
-    /// The state at time `t` of the span.
+    /// The state at time `t` of the span; at the time of a reset, the state after it.
     pub fn at(&self, t: f64) -> Result<Vec<f64>, Error> {
         let (t0, t1) = self.span();
         if !(t >= t0 && t <= t1) {
@@ -77,7 +84,8 @@ impl DenseOutput {
                 "The dense output covers {t0} ≤ t ≤ {t1}; t = {t} is outside it."
             )));
         }
-        // The step [t[k], t[k + 1]] holding t.
+        // The step [t[k], t[k + 1]] holding t: the last node at or before t, so the state
+        // after a jump at t itself, and t[k + 1] > t.
         let k = self.t.partition_point(|&s| s <= t).saturating_sub(1);
         if k + 1 >= self.t.len() {
             return Ok(self.y[self.t.len() - 1].clone());

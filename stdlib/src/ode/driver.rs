@@ -1,19 +1,17 @@
-//! The solve itself: choosing the storage and method, stepping a diffsol solver to the end
-//! time while writing dense output, the automatic stiff fallback, and turning diffsol's
-//! failures into errors a scientist can act on.
+//! The solve itself: choosing the storage and method, the automatic stiff fallback, and
+//! turning diffsol's failures into errors a scientist can act on (the stepping loop is in
+//! `stepping.rs`).
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use diffsol::error::OdeSolverError;
 use diffsol::matrix::MatrixRef;
-use diffsol::{
-    DiffsolError, FaerMat, FaerSparseMat, FaerVec, OdeBuilder, OdeEquations, OdeSolverMethod,
-    OdeSolverStopReason, Vector, VectorCommon,
-};
+use diffsol::{DiffsolError, FaerMat, FaerSparseMat, OdeBuilder, OdeSolverMethod};
 
 use super::adapter::{Counters, SystemEqn, SystemMatrix, sparse_without_pattern};
 use super::dense::DenseOutput;
+use super::stepping::{Drive, Output, StiffTest};
 use super::validate::{self, fmt_time};
 use super::{
     JacobianKind, Method, OdeSystem, Solution, SolveOptions, SolveStats, Sparsity, Switch,
@@ -33,7 +31,7 @@ pub const SPARSE_MAX_DENSITY: f64 = 0.2;
 pub const AUTO_EXPLICIT_STEP_BUDGET: usize = 20_000;
 /// After this many Tsit5 steps, `Auto` also gives up early when the steps so far
 /// extrapolate to more than ten times the budget for the whole interval.
-const AUTO_PROJECTION_AFTER: usize = 1_000;
+pub(super) const AUTO_PROJECTION_AFTER: usize = 1_000;
 /// With [`Method::Auto`], a problem whose stiffness index `ρ(J)·(t_end − t0)` at the start
 /// exceeds this goes straight to BDF. `ρ(J)` is bounded by Gershgorin's theorem (the largest
 /// absolute row sum of the Jacobian at `(t0, y0)`); an explicit method needs at least about
@@ -43,7 +41,7 @@ const AUTO_PROJECTION_AFTER: usize = 1_000;
 /// after its fast transient) switch early; the step budget is the last resort.
 pub const AUTO_STIFFNESS_INDEX: f64 = 1e4;
 /// How often (in Tsit5 steps) `Auto` repeats the stiffness test during the solve.
-const AUTO_RECHECK_EVERY: usize = 50;
+pub(super) const AUTO_RECHECK_EVERY: usize = 50;
 /// Largest system whose dense Jacobian `Auto` forms for the stiffness test when the system
 /// gives no sparsity pattern.
 const AUTO_DENSE_TEST_MAX_STATES: usize = 1024;
@@ -58,6 +56,7 @@ pub(crate) fn solve(
     progress: &mut dyn FnMut(f64),
 ) -> Result<Solution, Error> {
     let ((t0, t_end), times) = validate::check(system, p, options)?;
+    let schedule = validate::check_events(system, p, (t0, t_end), options)?;
     let n = system.n_states();
     let pattern = system.sparsity();
     if let Some(pattern) = pattern {
@@ -77,6 +76,7 @@ pub(crate) fn solve(
         options,
         pattern,
         times: &times,
+        schedule: &schedule,
         t0,
         t_end,
         // `dy/dθ` with no parameters is an empty matrix: nothing to integrate (and diffsol
@@ -153,6 +153,7 @@ pub(crate) fn solve(
         sens,
         stats,
         dense,
+        events: out.events,
     })
 }
 
@@ -237,10 +238,6 @@ fn method_label(method: Method) -> &'static str {
     }
 }
 
-/// Nodes per step of dense output: the step's end and `DENSE_NODES_PER_STEP - 1` interior
-/// points of the solver's own interpolant.
-const DENSE_NODES_PER_STEP: usize = 4;
-
 /// Everything an attempt needs, fixed for the whole solve.
 struct Plan<'s> {
     system: &'s dyn OdeSystem,
@@ -248,23 +245,15 @@ struct Plan<'s> {
     options: &'s SolveOptions,
     pattern: Option<&'s Sparsity>,
     times: &'s [f64],
+    /// The scheduled events' times within the span, per event.
+    schedule: &'s [(usize, Vec<f64>)],
     t0: f64,
     t_end: f64,
     sens: bool,
 }
 
-/// The output of a successful attempt.
-struct Output {
-    /// The output times (the requested ones, or every step's).
-    t: Vec<f64>,
-    y: Vec<Vec<f64>>,
-    sens: Option<Vec<Vec<f64>>>,
-    /// With dense output: its nodes `(t, y)`, increasing in `t`.
-    dense_nodes: Option<Vec<(f64, Vec<f64>)>>,
-}
-
 /// Why an attempt stopped short.
-enum Failure {
+pub(super) enum Failure {
     /// `Auto`'s explicit step budget ran out: try a stiff solver.
     Stiff,
     Error(Error),
@@ -273,7 +262,7 @@ enum Failure {
 impl Failure {
     /// The error to report; `Stiff` only arises with a step budget, which only `Auto`'s
     /// first attempt has.
-    fn into_error(self) -> Error {
+    pub(super) fn into_error(self) -> Error {
         match self {
             Failure::Error(e) => e,
             Failure::Stiff => {
@@ -288,35 +277,6 @@ impl From<Error> for Failure {
     fn from(e: Error) -> Failure {
         Failure::Error(e)
     }
-}
-
-/// `Auto`'s stiffness test at `(t, y)` over the rest of the span.
-type StiffTest<'a> = dyn Fn(f64, &[f64]) -> bool + 'a;
-
-/// What the stepping loop needs, per attempt.
-struct Drive<'d> {
-    /// `Auto`'s stiffness test at a state of the explicit attempt.
-    stiff_now: Option<&'d StiffTest<'d>>,
-    label: &'static str,
-    times: &'d [f64],
-    /// Output at every step instead of at `times`.
-    at_steps: bool,
-    /// Keep every step for dense output.
-    dense: bool,
-    t0: f64,
-    t_end: f64,
-    sens: bool,
-    n: usize,
-    np: usize,
-    max_steps: usize,
-    budget: Option<usize>,
-    progress: &'d mut dyn FnMut(f64),
-    /// The time of the last accepted step (read after a panic).
-    last_t: &'d Cell<f64>,
-    steps: &'d Cell<usize>,
-    counters: &'d Counters,
-    rtol: f64,
-    atol: f64,
 }
 
 impl Plan<'_> {
@@ -344,6 +304,8 @@ impl Plan<'_> {
             // `Auto`'s explicit attempt re-tests stiffness as it goes.
             let stiff_now = |t: f64, y: &[f64]| stiff_from(self.system, self.p, t, y, self.t_end);
             let mut drive = Drive {
+                system: self.system,
+                p: self.p,
                 stiff_now: budget.map(|_| &stiff_now as &StiffTest<'_>),
                 label,
                 times: self.times,
@@ -356,6 +318,8 @@ impl Plan<'_> {
                 np: self.system.n_params(),
                 max_steps: self.options.max_steps,
                 budget,
+                schedule: self.schedule,
+                max_events: self.options.max_events,
                 progress: &mut *progress,
                 last_t: &last_t,
                 steps: &steps,
@@ -458,204 +422,13 @@ impl Plan<'_> {
     }
 }
 
-impl Drive<'_> {
-    /// Steps `solver` to `t_end`, interpolating at the output times as they are passed.
-    /// `before_step` adjusts the solver before each step (the Newton failure budget).
-    fn run<'a, Eqn, S>(
-        &mut self,
-        mut solver: S,
-        mut before_step: impl FnMut(&mut S),
-    ) -> Result<Output, Failure>
-    where
-        Eqn: OdeEquations<T = f64, V = FaerVec<f64>> + 'a,
-        S: OdeSolverMethod<'a, Eqn>,
-    {
-        let ntimes = self.times.len();
-        let mut out_t = self.times.to_vec();
-        let mut y = Vec::with_capacity(ntimes);
-        let mut sens = self.sens.then(|| Vec::with_capacity(ntimes));
-        let mut next = 0;
-        // Every step's state as the solver holds it, the start's first.
-        macro_rules! record {
-            ($state:expr) => {{
-                let state = $state;
-                out_t.push(state.t);
-                y.push(state.y.clone_as_vec());
-                if let Some(sens) = sens.as_mut() {
-                    sens.push(self.row_major_sens(&state.s.clone_as_vec()));
-                }
-            }};
-        }
-        // The nodes of dense output, `(t, y)`: the start, then per step (below) interior
-        // points of the solver's interpolant and the step's end.
-        let mut dense_nodes = self.dense.then(|| {
-            let start = solver.state();
-            vec![(start.t, start.y.clone_as_vec())]
-        });
-        if self.at_steps {
-            record!(solver.state());
-        }
-        let fail = |e: DiffsolError, t: f64| {
-            Failure::Error(
-                solver_failure(self.label, t, self.counters, Some(&e)).with_help(format!(
-                    "try looser tolerances (now rtol = {:e}, atol = {:e}) or another solver, \
-                     and check the model for a singularity near this time",
-                    self.rtol, self.atol
-                )),
-            )
-        };
-        solver
-            .set_stop_time(self.t_end)
-            .map_err(|e| fail(e, self.t0))?;
-        loop {
-            let steps = self.steps.get();
-            if self.budget.is_some_and(|b| steps >= b) {
-                return Err(Failure::Stiff);
-            }
-            if steps >= self.max_steps {
-                return Err(self.too_many_steps(solver.state().t).into());
-            }
-            let t_before = solver.state().t;
-            before_step(&mut solver);
-            let reason = solver.step().map_err(|e| fail(e, t_before))?;
-            self.steps.set(steps + 1);
-            let state = solver.state();
-            let t = state.t;
-            self.last_t.set(t);
-            self.check_finite(state.y, t, "solution")?;
-            if self.sens {
-                self.check_finite(state.s, t, "sensitivity")?;
-            }
-            if self.at_steps {
-                record!(solver.state());
-            }
-            // Dense output: the solver's own interpolant at interior nodes of the step,
-            // then its end (see `dense.rs` for why).
-            if let Some(nodes) = dense_nodes.as_mut() {
-                let t_prev = nodes.last().map_or(t, |(s, _)| *s);
-                for k in 1..DENSE_NODES_PER_STEP {
-                    let tk = t_prev + (t - t_prev) * k as f64 / DENSE_NODES_PER_STEP as f64;
-                    if tk > t_prev && tk < t {
-                        let yk = solver.interpolate(tk).map_err(|e| fail(e, t))?;
-                        nodes.push((tk, yk.clone_as_vec()));
-                    }
-                }
-                nodes.push((t, solver.state().y.clone_as_vec()));
-            }
-            while next < ntimes && (self.times[next] <= t || reason_is_stop(reason)) {
-                let tk = self.times[next];
-                y.push(
-                    solver
-                        .interpolate(tk)
-                        .map_err(|e| fail(e, t))?
-                        .clone_as_vec(),
-                );
-                if let Some(sens) = sens.as_mut() {
-                    let s = solver.interpolate_sens(tk).map_err(|e| fail(e, t))?;
-                    sens.push(self.row_major_sens(&s.clone_as_vec()));
-                }
-                next += 1;
-            }
-            (self.progress)(t);
-            if reason_is_stop(reason) {
-                break;
-            }
-            if self.looks_stiff(steps + 1, t) {
-                return Err(Failure::Stiff);
-            }
-            if let Some(stiff_now) = self.stiff_now
-                && (steps + 1).is_multiple_of(AUTO_RECHECK_EVERY)
-                && stiff_now(t, &solver.state().y.clone_as_vec())
-            {
-                return Err(Failure::Stiff);
-            }
-        }
-        Ok(Output {
-            t: out_t,
-            y,
-            sens,
-            dense_nodes,
-        })
-    }
-
-    /// `Auto`'s early stiffness test: see [`AUTO_PROJECTION_AFTER`].
-    fn looks_stiff(&self, steps: usize, t: f64) -> bool {
-        let Some(budget) = self.budget else {
-            return false;
-        };
-        if steps < AUTO_PROJECTION_AFTER || !steps.is_multiple_of(100) {
-            return false;
-        }
-        let done = (t - self.t0) / (self.t_end - self.t0);
-        done <= 0.0 || steps as f64 / done > 10.0 * budget as f64
-    }
-
-    /// diffsol's sensitivities hold one batch lane (`n` values) per parameter; ours are
-    /// `n × n_params`, row-major.
-    fn row_major_sens(&self, lanes: &[f64]) -> Vec<f64> {
-        let (n, np) = (self.n, self.np);
-        let mut out = vec![0.0; n * np];
-        for (j, lane) in lanes.chunks(n).take(np).enumerate() {
-            for (i, v) in lane.iter().enumerate() {
-                out[i * np + j] = *v;
-            }
-        }
-        out
-    }
-
-    fn check_finite(&self, v: &FaerVec<f64>, t: f64, what: &str) -> Result<(), Error> {
-        // Column by column (one column per batch lane) in place: this runs after every step.
-        let lanes = v.inner().col_iter();
-        let Some(i) = lanes
-            .flat_map(|lane| lane.iter())
-            .position(|v| !v.is_finite())
-        else {
-            return Ok(());
-        };
-        let component = if what == "sensitivity" && self.n > 0 {
-            format!("d y[{}] / d θ[{}]", i % self.n, i / self.n)
-        } else {
-            format!("component {i}")
-        };
-        let cause = match self.counters.first_non_finite.get() {
-            Some(tn) => format!(
-                "; the right-hand side first evaluated to NaN or infinity at t = {}",
-                fmt_time(tn)
-            ),
-            None => String::new(),
-        };
-        Err(Error::numerical(format!(
-            "The {what} became NaN or infinite at t = {} ({component}), integrating with {}{cause}.",
-            fmt_time(t),
-            self.label
-        ))
-        .with_help(
-            "the model may blow up in finite time, or produce NaN for these values; check it \
-             near this time, or tighten the tolerances",
-        ))
-    }
-
-    fn too_many_steps(&self, t: f64) -> Error {
-        Error::numerical(format!(
-            "The {} solver took its maximum of {} steps and stopped at t = {}, before the end time {}.",
-            self.label,
-            self.max_steps,
-            fmt_time(t),
-            fmt_time(self.t_end)
-        ))
-        .with_help(
-            "raise the step limit (`max_steps`; `sci run --max-steps N`), loosen the \
-             tolerances, or, if the problem is stiff, use `bdf`",
-        )
-    }
-}
-
-fn reason_is_stop(reason: OdeSolverStopReason<f64>) -> bool {
-    matches!(reason, OdeSolverStopReason::TstopReached)
-}
-
 /// A failure of the solver itself, as a sentence.
-fn solver_failure(label: &str, t: f64, counters: &Counters, error: Option<&DiffsolError>) -> Error {
+pub(super) fn solver_failure(
+    label: &str,
+    t: f64,
+    counters: &Counters,
+    error: Option<&DiffsolError>,
+) -> Error {
     let reason = match (counters.first_non_finite.get(), error) {
         (Some(tn), _) => format!(
             "the right-hand side evaluated to NaN or infinity at t = {}",

@@ -2,7 +2,8 @@
 //!
 //! The system is anything implementing [`OdeSystem`]: in `sci` it is a compiled model
 //! (rhs, Jacobian-vector products by forward-mode AD, the sparse Jacobian by compressed
-//! AD), in tests hand-written closures.
+//! AD), in tests hand-written closures. A system may declare [`events`]: conditions whose
+//! zero crossings reset the state or end the integration, and scheduled resets (doses).
 
 use crate::Error;
 
@@ -10,10 +11,20 @@ mod adapter;
 mod dense;
 mod dense_lu;
 mod driver;
+mod event_group;
+mod event_jumps;
+mod event_roots;
+mod event_schedule;
+pub mod events;
+mod stepping;
 mod validate;
 
 pub use dense::DenseOutput;
 pub use driver::{AUTO_EXPLICIT_STEP_BUDGET, SPARSE_MAX_DENSITY, SPARSE_MIN_STATES};
+pub use events::{
+    Crossing, DEFAULT_MAX_EVENTS, EventAction, EventOccurrence, EventSpec, EventTrigger,
+    ZENO_REPEATS,
+};
 
 /// A parameterised ODE system. Every method is infallible: implementations backed by
 /// compiled code check sizes once, up front.
@@ -71,6 +82,87 @@ pub trait OdeSystem {
     fn y0(&self, p: &[f64], y0: &mut [f64]);
     /// `out = ∂y0/∂θ · v`.
     fn y0_param_jac_mul(&self, p: &[f64], v: &[f64], out: &mut [f64]);
+
+    // Events: all have defaults, so a system without events implements none of them.
+
+    /// The system's events, by index (the rules the solvers follow are in [`events`]). The
+    /// default: none.
+    fn events(&self) -> &[EventSpec] {
+        &[]
+    }
+    /// `g(t, y; θ)` for every event (`g` has length `events().len()`; the entries of
+    /// scheduled events are ignored).
+    fn event_conditions(&self, t: f64, y: &[f64], p: &[f64], g: &mut [f64]) {
+        let _ = (t, y, p, g);
+    }
+    /// `out = ∂g/∂y · v` (length `events().len()`); needed for sensitivities across
+    /// crossing events (the solvers zero `out` first, so the default, which writes nothing,
+    /// means a condition that does not depend on `y`; the same holds for the other
+    /// products below).
+    fn event_conditions_jac_mul(&self, t: f64, y: &[f64], p: &[f64], v: &[f64], out: &mut [f64]) {
+        let _ = (t, y, p, v, out);
+    }
+    /// `out = ∂g/∂θ · v` (`v` has length [`OdeSystem::n_params`]); needed for sensitivities
+    /// across crossing events.
+    fn event_conditions_param_jac_mul(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        v: &[f64],
+        out: &mut [f64],
+    ) {
+        let _ = (t, y, p, v, out);
+    }
+    /// `out = ∂g/∂t`, the explicit time dependence of the conditions (as in `t - 10`),
+    /// length `events().len()`. The default: zeros.
+    fn event_conditions_time_derivative(&self, t: f64, y: &[f64], p: &[f64], out: &mut [f64]) {
+        let _ = (t, y, p);
+        out.fill(0.0);
+    }
+    /// The times in `[t0, t_end]` at which scheduled event `k` fires, sorted (may include
+    /// `t0`; times outside the span are ignored).
+    fn event_times(&self, k: usize, p: &[f64], span: (f64, f64)) -> Vec<f64> {
+        let _ = (k, p, span);
+        Vec::new()
+    }
+    /// `y_new = R_k(t, y; θ)` for a reset event; `y_new` (length `n_states`) holds a copy of
+    /// `y` on entry, so a reset writes only the states it changes.
+    fn event_reset(&self, k: usize, t: f64, y: &[f64], p: &[f64], y_new: &mut [f64]) {
+        let _ = (k, t, y, p, y_new);
+    }
+    /// `out = ∂R_k/∂y · v` (sensitivities; a state the reset leaves alone has `out_i = v_i`,
+    /// which the default, writing nothing, does not give: a system with resets must
+    /// implement this when solved with sensitivities).
+    fn event_reset_jac_mul(
+        &self,
+        k: usize,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        v: &[f64],
+        out: &mut [f64],
+    ) {
+        let _ = (k, t, y, p, v, out);
+    }
+    /// `out = ∂R_k/∂θ · v` (sensitivities; `v` has length [`OdeSystem::n_params`]).
+    fn event_reset_param_jac_mul(
+        &self,
+        k: usize,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        v: &[f64],
+        out: &mut [f64],
+    ) {
+        let _ = (k, t, y, p, v, out);
+    }
+    /// `out = ∂R_k/∂t`, the explicit time dependence of a reset (sensitivities across a
+    /// crossing event whose reset depends on `t`). The default: zeros.
+    fn event_reset_time_derivative(&self, k: usize, t: f64, y: &[f64], p: &[f64], out: &mut [f64]) {
+        let _ = (k, t, y, p);
+        out.fill(0.0);
+    }
 }
 
 /// A square sparsity pattern in compressed sparse row form: the columns of row `r` are
@@ -167,6 +259,8 @@ pub struct SolveOptions {
     pub sensitivities: bool,
     /// The most steps before giving up.
     pub max_steps: usize,
+    /// The most events before giving up (a guard against chattering conditions).
+    pub max_events: usize,
 }
 
 impl Default for SolveOptions {
@@ -182,6 +276,7 @@ impl Default for SolveOptions {
             jacobian: JacobianKind::Auto,
             sensitivities: false,
             max_steps: 1_000_000,
+            max_events: DEFAULT_MAX_EVENTS,
         }
     }
 }
@@ -226,7 +321,9 @@ pub enum SwitchReason {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Solution {
     /// The output times: the requested ones, or `t0` and every step's end with
-    /// [`SolveOptions::at_steps`].
+    /// [`SolveOptions::at_steps`]. Events change them: a reset adds a second row at its
+    /// time with `at_steps` (the state before, then after), a stop ends the rows at its
+    /// time (see [`events`]).
     pub t: Vec<f64>,
     /// `y[k]` is the state at `t[k]`.
     pub y: Vec<Vec<f64>>,
@@ -235,6 +332,8 @@ pub struct Solution {
     pub stats: SolveStats,
     /// With [`SolveOptions::dense`]: the solution at any time of the span.
     pub dense: Option<DenseOutput>,
+    /// The events that fired, in order.
+    pub events: Vec<EventOccurrence>,
 }
 
 /// Solves the system at parameters `p`; `progress` is called with the current time as the
@@ -254,6 +353,10 @@ pub struct Solution {
 ///   same `rtol` and `atol`.
 /// - Solver failures, NaN or infinity in the state, and running out of `max_steps` are
 ///   [`crate::ErrorKind::Numerical`] errors naming the time reached.
+/// - The system's [`events`] fire on the way (scheduled times are checked first: finite and
+///   sorted, else an input error); [`Solution::events`] lists them. A NaN event condition,
+///   more than `max_events` events and events piling up at one time (a Zeno point) are
+///   numerical errors naming the event and the time.
 pub fn solve(
     system: &dyn OdeSystem,
     p: &[f64],

@@ -1,6 +1,7 @@
 //! Checks on a solve's inputs, done before diffsol sees them (diffsol asserts on some bad
 //! inputs instead of returning errors), and the output times.
 
+use super::events::EventTrigger;
 use super::{OdeSystem, SolveOptions, Sparsity};
 use crate::Error;
 
@@ -72,6 +73,50 @@ pub(crate) fn check(
         }
     };
     Ok(((t0, t_end), times))
+}
+
+/// Checks the events' options and schedules: at least one event allowed, every scheduled
+/// event's times finite and sorted. Returns each scheduled event's times within the span
+/// (times outside it are ignored).
+pub(crate) fn check_events(
+    system: &dyn OdeSystem,
+    p: &[f64],
+    (t0, t_end): (f64, f64),
+    options: &SolveOptions,
+) -> Result<Vec<(usize, Vec<f64>)>, Error> {
+    if options.max_events == 0 {
+        return Err(Error::input(
+            "The event limit `max_events` must be at least 1.",
+        ));
+    }
+    let mut schedule = Vec::new();
+    for (k, spec) in system.events().iter().enumerate() {
+        if spec.trigger != EventTrigger::Scheduled {
+            continue;
+        }
+        let times = system.event_times(k, p, (t0, t_end));
+        if let Some((i, t)) = times.iter().enumerate().find(|(_, t)| !t.is_finite()) {
+            return Err(Error::input(format!(
+                "Time #{} of scheduled event {k} is {t}; event times must be finite.",
+                i + 1
+            ))
+            .with_help("check the schedule's start, period and parameters"));
+        }
+        if let Some(i) = times.windows(2).position(|w| w[1] < w[0]) {
+            return Err(Error::input(format!(
+                "The times of scheduled event {k} must be sorted, but time #{} (t = {}) \
+                 comes before time #{} (t = {}).",
+                i + 2,
+                times[i + 1],
+                i + 1,
+                times[i]
+            ))
+            .with_help("list the event's times in increasing order"));
+        }
+        let inside = times.into_iter().filter(|t| (t0..=t_end).contains(t));
+        schedule.push((k, inside.collect()));
+    }
+    Ok(schedule)
 }
 
 fn plural(n: usize) -> &'static str {
