@@ -163,8 +163,9 @@ impl From<sci_codegen::CallError> for JitError {
 }
 
 pub use sci_passes::pipeline::{
-    JACOBIAN, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, LOSS_GRAD, LOSS_VALUE_GRAD, PARAM_JACOBIAN,
-    SPARSE_JACOBIAN, loss_grad_wrt,
+    JACOBIAN, JVP_EVENTS_PARAMS, JVP_EVENTS_STATE, JVP_EVENTS_TIME, JVP_RESETS_PARAMS,
+    JVP_RESETS_STATE, JVP_RESETS_TIME, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, LOSS_GRAD,
+    LOSS_VALUE_GRAD, PARAM_JACOBIAN, SPARSE_JACOBIAN, loss_grad_wrt,
 };
 
 /// The structure of a sparse matrix in compressed sparse row form: the columns of row `r`
@@ -674,6 +675,71 @@ impl<'c> Model<'c> {
     /// `out = ∂y0/∂θ · v`, by forward-mode AD.
     pub fn y0_param_jac_mul(&self, p: &[f64], v: &[f64], out: &mut [f64]) -> Result<(), JitError> {
         self.call_entry(Entry::JvpY0, &[p, v], out)
+    }
+
+    /// The model's events, as its manifest describes them (empty without `when`).
+    pub fn events(&self) -> &'c [sci_ir::manifest::Event] {
+        &self.m.ir.manifest.events
+    }
+
+    /// The events' conditions `g(t, y, θ)` (one per event; see [`Model::events`]).
+    pub fn event_conditions(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        g: &mut [f64],
+    ) -> Result<(), JitError> {
+        self.call_entry(Entry::Events, &[&[t], y, p], g)
+    }
+
+    /// `out = ∂g/∂y · v`, `∂g/∂θ · v` or `∂g/∂t · v` (`wrt` 1, 2 or 0; `v` of the length of
+    /// `y`, θ, or one), by forward-mode AD.
+    pub fn event_conditions_jvp(
+        &self,
+        wrt: usize,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        v: &[f64],
+        out: &mut [f64],
+    ) -> Result<(), JitError> {
+        let entry = match wrt {
+            0 => Entry::JvpEventsTime,
+            1 => Entry::JvpEventsState,
+            _ => Entry::JvpEventsParams,
+        };
+        self.call_entry(entry, &[&[t], y, p, v], out)
+    }
+
+    /// The state after each event at `(t, y)`, row-major `m × n` (row `k` for event `k`).
+    pub fn event_resets(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        out: &mut [f64],
+    ) -> Result<(), JitError> {
+        self.call_entry(Entry::EventResets, &[&[t], y, p], out)
+    }
+
+    /// `out = ∂resets/∂y · v`, `∂resets/∂θ · v` or `∂resets/∂t · v` (`wrt` 1, 2 or 0),
+    /// row-major `m × n`.
+    pub fn event_resets_jvp(
+        &self,
+        wrt: usize,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        v: &[f64],
+        out: &mut [f64],
+    ) -> Result<(), JitError> {
+        let entry = match wrt {
+            0 => Entry::JvpResetsTime,
+            1 => Entry::JvpResetsState,
+            _ => Entry::JvpResetsParams,
+        };
+        self.call_entry(entry, &[&[t], y, p, v], out)
     }
 
     /// Whether the model has the function `name` (compiled and callable).

@@ -33,6 +33,12 @@ pub enum Role {
     /// `net.NAME(θ, arguments…)`: the network `NAME` at one point (inputs with
     /// [`InputRole::Argument`]), a scalar or a vector of outputs.
     Net(String),
+    /// `events(t, y, θ) -> f64[m]`: the conditions `g_k` of the model's events, whose zero
+    /// crossings fire them ([`Manifest::events`]; 0 for scheduled events).
+    EventConditions,
+    /// `event_resets(t, y, θ) -> f64[m, n]`: row `k` is the state after event `k` fires at
+    /// `(t, y)` (`y` itself for an event that stops the solve).
+    EventResets,
     /// A derivative of a function with another role.
     Derivative(Box<Derivative>),
 }
@@ -121,6 +127,8 @@ impl Role {
             Role::InitialState => Some("y0"),
             Role::Outputs => Some("outputs"),
             Role::Loss => Some("loss"),
+            Role::EventConditions => Some("events"),
+            Role::EventResets => Some("event_resets"),
             Role::Residual(_) | Role::LossTerm(_) | Role::Net(_) | Role::Derivative(_) => None,
         }
     }
@@ -133,6 +141,8 @@ impl Role {
             "y0" => Some(Role::InitialState),
             "outputs" => Some(Role::Outputs),
             "loss" => Some(Role::Loss),
+            "events" => Some(Role::EventConditions),
+            "event_resets" => Some(Role::EventResets),
             _ => None,
         }
     }
@@ -197,13 +207,40 @@ pub struct Manifest {
     pub point_sets: Vec<PointSet>,
     /// The data files a loss reads.
     pub data: Vec<DataSource>,
+    /// The events of an ODE model, in the order of the rows of `events` and
+    /// `event_resets`.
+    pub events: Vec<Event>,
 }
 
 impl Manifest {
     /// True when the manifest states nothing.
     pub fn is_empty(&self) -> bool {
-        self.time_span.is_none() && self.point_sets.is_empty() && self.data.is_empty()
+        self.time_span.is_none()
+            && self.point_sets.is_empty()
+            && self.data.is_empty()
+            && self.events.is_empty()
     }
+}
+
+/// An event of an ODE model (`when h < 0 { reinit(v, -0.8 * v) }`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// The condition as the source wrote it (`h < 0`), for messages and output.
+    pub label: String,
+    pub trigger: EventTrigger,
+    /// The solve ends at the event; otherwise the states take the event's row of
+    /// `event_resets` and the solve goes on.
+    pub stop: bool,
+}
+
+/// What fires an event.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EventTrigger {
+    /// A zero crossing of the event's row of `events`: upwards (`rising`) or downwards.
+    Crossing { rising: bool },
+    /// At `start + k·period` for k = 0, 1, … inside the time span (`start` defaults to
+    /// its start).
+    Every { period: f64, start: Option<f64> },
 }
 
 /// How collocation points are drawn.

@@ -14,7 +14,7 @@
 //! The printer never panics, on valid or invalid modules; invalid modules may print text
 //! that does not read back.
 
-use crate::manifest::{InputRole, Manifest, Role};
+use crate::manifest::{EventTrigger, InputRole, Manifest, Role};
 use crate::module::{Block, FuncId, Function, Layout, Module, Value, ValueId};
 use crate::op::Op;
 use crate::types::Type;
@@ -260,6 +260,22 @@ fn print_manifest(out: &mut String, manifest: &Manifest) {
             data.path,
             columns.join(", ")
         );
+    }
+    for event in &manifest.events {
+        let trigger = match event.trigger {
+            EventTrigger::Crossing { rising: true } => "rising".to_string(),
+            EventTrigger::Crossing { rising: false } => "falling".to_string(),
+            EventTrigger::Every {
+                period,
+                start: None,
+            } => format!("every {}", format_f64(period)),
+            EventTrigger::Every {
+                period,
+                start: Some(t0),
+            } => format!("every {} from {}", format_f64(period), format_f64(t0)),
+        };
+        let action = if event.stop { "stop" } else { "reset" };
+        let _ = writeln!(out, "event {:?} {trigger} {action}", event.label);
     }
 }
 

@@ -13,7 +13,8 @@
 mod lex;
 
 use crate::manifest::{
-    Coordinate, DataSource, DerivativeKind, InputRole, PointSet, Role, Sampling,
+    Coordinate, DataSource, DerivativeKind, Event, EventTrigger, InputRole, PointSet, Role,
+    Sampling,
 };
 use crate::module::{Block, FuncId, Function, Layout, Module, Slot, Value, ValueId};
 use crate::op::{BinaryOp, CmpOp, Op, ReduceOp, UnaryOp};
@@ -46,7 +47,7 @@ const MAX_INDEX: usize = 1 << 22;
 /// Largest tensor extent accepted in a type or op.
 const MAX_EXTENT: usize = 1 << 40;
 
-const KEYWORDS: [&str; 14] = [
+const KEYWORDS: [&str; 15] = [
     "module",
     "func",
     "params",
@@ -55,6 +56,7 @@ const KEYWORDS: [&str; 14] = [
     "time",
     "points",
     "data",
+    "event",
     "return",
     "yield",
     "indexed",
@@ -452,6 +454,8 @@ impl Parser {
                 m.manifest.point_sets.push(self.point_set()?);
             } else if self.eat_keyword("data") {
                 m.manifest.data.push(self.data_source()?);
+            } else if self.eat_keyword("event") {
+                m.manifest.events.push(self.event()?);
             } else if self.at_keyword("func") {
                 let span = self.span_here();
                 let (f, calls) = self.function()?;
@@ -468,7 +472,7 @@ impl Parser {
                 m.functions.push(f);
             } else {
                 return Err(self.error_here(
-                    "`func`, `params`, `states`, `outputs`, `time`, `points` or `data`",
+                    "`func`, `params`, `states`, `outputs`, `time`, `points`, `data` or `event`",
                 ));
             }
         }
@@ -754,6 +758,42 @@ impl Parser {
             name,
             path,
             columns,
+        })
+    }
+
+    /// `event "LABEL" (rising | falling | every P [from T0]) (reset | stop)`.
+    fn event(&mut self) -> PResult<Event> {
+        let label = match self.peek() {
+            Some(Tok::Str(s)) => s.clone(),
+            _ => return Err(self.error_here("the event's condition as a string")),
+        };
+        self.bump();
+        let trigger = if self.eat_keyword("rising") {
+            EventTrigger::Crossing { rising: true }
+        } else if self.eat_keyword("falling") {
+            EventTrigger::Crossing { rising: false }
+        } else if self.eat_keyword("every") {
+            let period = self.f64_lit()?;
+            let start = if self.eat_keyword("from") {
+                Some(self.f64_lit()?)
+            } else {
+                None
+            };
+            EventTrigger::Every { period, start }
+        } else {
+            return Err(self.error_here("`rising`, `falling` or `every`"));
+        };
+        let stop = if self.eat_keyword("stop") {
+            true
+        } else if self.eat_keyword("reset") {
+            false
+        } else {
+            return Err(self.error_here("`reset` or `stop`"));
+        };
+        Ok(Event {
+            label,
+            trigger,
+            stop,
         })
     }
 

@@ -145,6 +145,8 @@ pub enum MemberKind {
     Output(Decl),
     /// `der(name[i]) = value` — the time derivative of a state.
     Der(DerEquation),
+    /// `when condition { reinit(x, value) … }` or `when condition { stop }` — an event.
+    When(When),
     /// `domain omega: t in [0, 1], x in [-1, 1]`.
     Domain(Domain),
     /// `net u(t, x) = mlp(hidden: [20, 20], activation: tanh)`.
@@ -189,6 +191,16 @@ pub struct DerEquation {
     /// Index expressions as written on the left (`u[i]`): each must be a bare index variable.
     pub indices: Vec<Ident>,
     pub value: Expr,
+}
+
+/// `when condition { actions }`: when `condition` (a comparison such as `h < 0`, or
+/// `every(period)`) becomes true, the actions run: `reinit(state, value)` sets a state,
+/// `stop` ends the solve. The checker gives the actions their meaning.
+#[derive(Clone, Debug, PartialEq)]
+pub struct When {
+    pub condition: Expr,
+    /// The statements of the block as written, in order.
+    pub actions: Vec<Expr>,
 }
 
 /// `domain name: v in [lo, hi], ...`.
@@ -525,6 +537,10 @@ fn member_exprs_mut<'a>(kind: &'a mut MemberKind, out: &mut Vec<&'a mut Expr>) {
         | MemberKind::Let(d)
         | MemberKind::Output(d) => decl_exprs_mut(d, out),
         MemberKind::Der(eq) => out.push(&mut eq.value),
+        MemberKind::When(w) => {
+            out.push(&mut w.condition);
+            out.extend(w.actions.iter_mut());
+        }
         MemberKind::Domain(dom) => {
             for d in &mut dom.dims {
                 out.push(&mut d.lo);

@@ -31,6 +31,7 @@ mod deps;
 mod deriv;
 pub mod dump;
 mod env;
+mod events;
 mod expr;
 mod file;
 pub mod fold;

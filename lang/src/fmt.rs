@@ -451,6 +451,9 @@ fn decl_text(kw: &str, d: &Decl) -> String {
 ///     - 2 * u[i]
 /// ```
 fn member_lines(kind: &MemberKind, indent: usize) -> Vec<(usize, String)> {
+    if let MemberKind::When(w) = kind {
+        return when_lines(w, indent);
+    }
     let text = member_text(kind);
     let width = indent * INDENT.len() + text.chars().count();
     let Some(value) = member_value(kind) else {
@@ -478,6 +481,30 @@ fn member_lines(kind: &MemberKind, indent: usize) -> Vec<(usize, String)> {
         expr(&mut line, term, if k == 0 { p } else { p + 1 });
         lines.push((1, line));
     }
+    lines
+}
+
+/// An event: on one line when it has one action and fits, else one action per line.
+fn when_lines(w: &When, indent: usize) -> Vec<(usize, String)> {
+    let mut head = "when ".to_string();
+    expr(&mut head, &w.condition, 0);
+    head.push_str(" {");
+    let actions: Vec<String> = (w.actions.iter())
+        .map(|a| {
+            let mut s = String::new();
+            expr(&mut s, a, 0);
+            s
+        })
+        .collect();
+    if let [only] = &actions[..] {
+        let line = format!("{head} {only} }}");
+        if indent * INDENT.len() + line.chars().count() <= MAX_WIDTH {
+            return vec![(0, line)];
+        }
+    }
+    let mut lines = vec![(0, head)];
+    lines.extend(actions.into_iter().map(|a| (1, a)));
+    lines.push((0, "}".to_string()));
     lines
 }
 
@@ -533,6 +560,11 @@ fn member_text(kind: &MemberKind) -> String {
             expr(&mut s, &eq.value, 0);
             s
         }
+        MemberKind::When(w) => when_lines(w, 0)
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect::<Vec<_>>()
+            .join(" "),
         MemberKind::Domain(d) => {
             let mut s = format!("domain {}: ", d.name.name);
             for (k, dim) in d.dims.iter().enumerate() {
@@ -674,6 +706,13 @@ fn list(s: &mut String, es: &[Expr]) {
         }
         expr(s, e, 0);
     }
+}
+
+/// An expression as `sci fmt` writes it, on one line (event labels, messages).
+pub fn expr_text(e: &Expr) -> String {
+    let mut s = String::new();
+    expr(&mut s, e, 0);
+    s
 }
 
 /// Writes `e`, in parentheses if it binds less tightly than `min`. Recursion follows the

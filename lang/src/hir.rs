@@ -205,6 +205,8 @@ pub struct ModelHir {
     pub loss: Option<HExpr>,
     /// Unit of time for `der` (seconds where the model uses units, else `None`).
     pub time_unit: Option<Unit>,
+    /// The events (`when … { … }`), in declaration order.
+    pub events: Vec<EventHir>,
 }
 
 impl ModelHir {
@@ -273,6 +275,42 @@ pub struct ParamHir {
 pub struct Defn {
     pub binders: Vec<Binder>,
     pub value: HExpr,
+}
+
+/// An event: `when condition { actions }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventHir {
+    /// The condition as written, for messages and the manifest (`h < 0`).
+    pub label: String,
+    pub trigger: EventTrigger,
+    /// The `reinit`s, in order (empty for a `stop`).
+    pub resets: Vec<ResetHir>,
+    /// `stop`: the solve ends at the event.
+    pub stop: bool,
+    pub span: Span,
+}
+
+/// What fires an event.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventTrigger {
+    /// `a < b`, `a <= b` (falling: `g = a - b` goes from positive to zero or below) or
+    /// `a > b`, `a >= b` (rising: from negative to zero or above).
+    Crossing { g: HExpr, rising: bool },
+    /// `every(period)` or `every(period, start: t0)`: at `start + k·period` (folded at
+    /// compile time; `start` defaults to the start of the time span).
+    Every { period: f64, start: Option<f64> },
+}
+
+/// `reinit(x, value)` or `reinit(x[i, j], value)`: the state (or one element of it) takes
+/// `value`, computed from the state just before the event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResetHir {
+    pub state: StateId,
+    /// The row-major element of an array state; `None` for the whole state (then `value`
+    /// has the state's shape, or is a scalar for every element).
+    pub element: Option<usize>,
+    pub value: HExpr,
+    pub span: Span,
 }
 
 /// A state of an ODE model: a slice of y.

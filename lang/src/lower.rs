@@ -8,7 +8,8 @@
 //!   the weights `NAME.w{k}` (`[out, in]`) and biases `NAME.b{k}` (`[out]`), Glorot-uniform
 //!   from the net's seed ([`SplitMix64`]), biases zero. `Module::states`: one slot per state;
 //!   `Module::outputs`: one slot per output.
-//! - ODE models: `rhs(t, y, θ) -> f64[n]`, `y0(θ) -> f64[n]`, `outputs(t, y, θ) -> f64[k]`.
+//! - ODE models: `rhs(t, y, θ) -> f64[n]`, `y0(θ) -> f64[n]`, `outputs(t, y, θ) -> f64[k]`;
+//!   with events, `events(t, y, θ) -> f64[m]` and `event_resets(t, y, θ) -> f64[m·n]`.
 //! - Networks: `net.NAME(θ, in1, …) -> f64` (or `f64[k]`).
 //! - Loss models: `residual.NAME(θ, coords…) -> batch f64` and `loss(θ, …) -> f64` with the
 //!   inputs of [`loss_inputs`].
@@ -21,6 +22,7 @@
 mod cx;
 mod defs;
 mod diag;
+mod events;
 mod expr;
 mod fns;
 mod loss;
@@ -142,6 +144,18 @@ pub fn lower_model(program: &Program, model: &ModelHir) -> Result<Module, Vec<Di
             add(
                 ode::lower_outputs(&st, outputs.len),
                 Role::Outputs,
+                manifest::ode_input_roles(),
+            );
+        }
+        if !model.events.is_empty() {
+            add(
+                events::lower_event_conditions(&st),
+                Role::EventConditions,
+                manifest::ode_input_roles(),
+            );
+            add(
+                events::lower_event_resets(&st),
+                Role::EventResets,
                 manifest::ode_input_roles(),
             );
         }

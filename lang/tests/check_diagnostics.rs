@@ -162,6 +162,26 @@ const CASES: &[(&str, &str, &str)] = &[
         "model M {\n  state x = 1.0\n  der(x) = -x\n  loss = x(1.0)^2\n}\n",
     ),
     (
+        "event_equality",
+        "E0228",
+        "model M {\n  state h = 1.0\n  state v = 0.0\n  der(h) = v\n  der(v) = -9.81\n  when h == 0 { reinit(v, -v) }\n}\n",
+    ),
+    (
+        "event_action",
+        "E0228",
+        "model M {\n  state h = 1.0\n  state v = 0.0\n  der(h) = v\n  der(v) = -9.81\n  when h < 0 { set(v, -v) }\n}\n",
+    ),
+    (
+        "event_stop_and_reset",
+        "E0229",
+        "model M {\n  state h = 1.0\n  state v = 0.0\n  der(h) = v\n  der(v) = -9.81\n  when h < 0 { reinit(v, -v); stop }\n}\n",
+    ),
+    (
+        "event_schedule_param",
+        "E0221",
+        "model M {\n  param period = 24.0\n  state c = 1.0\n  der(c) = -0.1 * c\n  when every(period) { reinit(c, c + 1) }\n}\n",
+    ),
+    (
         "bool_state",
         "E0301",
         "model M {\n  state x = 1.0 > 0\n  der(x) = 0.0\n}\n",

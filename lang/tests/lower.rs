@@ -146,6 +146,7 @@ fn empty_model(name: &str) -> ModelHir {
         data: Vec::new(),
         loss: None,
         time_unit: None,
+        events: Vec::new(),
     }
 }
 

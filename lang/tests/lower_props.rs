@@ -251,6 +251,7 @@ fn model_with_rhs(rhs: HExpr) -> ModelHir {
         data: vec![],
         loss: None,
         time_unit: None,
+        events: vec![],
     }
 }
 

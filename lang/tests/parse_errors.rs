@@ -54,3 +54,25 @@ fn the_missing_let_fix_applies_cleanly() {
     let parsed = parse(FileId(0), "model M {\n    param k = 2\n    k\n}\n");
     assert!(parsed.diagnostics.iter().all(|d| d.code != "E0121"));
 }
+
+/// The fix E0123 offers for `v = …` inside `when`, applied, checks clean.
+#[test]
+fn the_event_assignment_fix_applies_cleanly() {
+    let src = "model M {\n    param e = 0.8\n    state h = 1\n    state v = 0\n    der(h) = v\n    der(v) = -9.81\n    when h < 0 { v = -e * v }\n}\n";
+    let parsed = parse(FileId(0), src);
+    let d = parsed
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "E0123")
+        .unwrap_or_else(|| panic!("{:#?}", parsed.diagnostics));
+    assert_eq!(parsed.diagnostics.len(), 1, "{:#?}", parsed.diagnostics);
+    let fix = d.help.as_deref().unwrap().split('`').nth(1).unwrap();
+    assert_eq!(fix, "reinit(v, -e * v)");
+    let fixed = src.replace("v = -e * v", fix);
+    let analysis = sci_lang::analyze(FileId(0), &fixed);
+    assert!(
+        analysis.diagnostics.is_empty(),
+        "{:#?}",
+        analysis.diagnostics
+    );
+}

@@ -208,6 +208,16 @@ impl Analysis {
         }
     }
 
+    /// Whether `offset` is inside an event (`when … { … }`), where `reinit`, `stop` and
+    /// `every` have their meaning.
+    pub fn in_event(&self, offset: usize) -> bool {
+        self.model_at(offset).is_some_and(|(m, _)| {
+            m.members
+                .iter()
+                .any(|mem| matches!(mem.kind, MemberKind::When(_)) && contains(mem.span, offset))
+        })
+    }
+
     /// The innermost expression containing `offset`, if any.
     pub fn expr_at(&self, offset: usize) -> Option<&Expr> {
         let mut cur = root_exprs(&self.ast)
@@ -290,6 +300,10 @@ fn member_exprs<'a>(kind: &'a MemberKind, out: &mut Vec<&'a Expr>) {
         | MemberKind::Let(d)
         | MemberKind::Output(d) => decl_exprs(d, out),
         MemberKind::Der(eq) => out.push(&eq.value),
+        MemberKind::When(w) => {
+            out.push(&w.condition);
+            out.extend(w.actions.iter());
+        }
         MemberKind::Domain(dom) => {
             for d in &dom.dims {
                 out.push(&d.lo);

@@ -58,6 +58,13 @@ pub fn completion(analysis: &Analysis, offset: usize, caps: &Caps) -> Completion
                     .filter(|(_, place, _)| *place == Place::Expr)
                     .map(|(k, _, doc)| keyword_item(k, doc, caps)),
             );
+            if analysis.in_event(offset) {
+                items.extend(
+                    crate::keywords::EVENT_WORDS
+                        .iter()
+                        .map(|(k, doc)| keyword_item(k, doc, caps)),
+                );
+            }
             items
         }
     };

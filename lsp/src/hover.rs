@@ -4,7 +4,8 @@
 //! - a built-in: its signature and documentation, and for a call (such as a derivative
 //!   `d(u, x)`) the type of the call's result;
 //! - a unit symbol: its name and SI form;
-//! - a keyword: one line saying what it declares;
+//! - a keyword: one line saying what it declares (and `reinit`, `stop`, `every` inside an
+//!   event);
 //! - any other expression (an operator, a parenthesis, a number): its type.
 
 use crate::analysis::{Analysis, Target};
@@ -23,6 +24,11 @@ pub fn hover(analysis: &Analysis, offset: usize, markdown: bool) -> Option<Hover
             Some(Target::Unit) => unit_symbol(&name.name)?,
             None if name.name == "der" => {
                 sci_lang::builtins::lookup("der").map(|b| builtin(analysis, b, name.span))?
+            }
+            None if analysis.in_event(offset)
+                && crate::keywords::event_word_doc(&name.name).is_some() =>
+            {
+                crate::keywords::event_word_doc(&name.name)?.to_string()
             }
             None => expression(analysis, offset)?,
         };

@@ -141,3 +141,28 @@ pub fn doc(word: &str) -> Option<&'static str> {
         .find(|(k, _, _)| *k == word)
         .map(|(_, _, d)| *d)
 }
+
+/// The words with a meaning inside an event (`when … { … }`) only, with one line each:
+/// they are names elsewhere, so hover and completion offer them only there.
+pub const EVENT_WORDS: &[(&str, &str)] = &[
+    (
+        "reinit",
+        "`reinit(x, value)`: in a `when` block, the state `x` (or one element, `x[0]`) takes `value`, computed from the states just before the event.",
+    ),
+    (
+        "stop",
+        "`stop`: in a `when` block, the solve ends at the event; its state is the last row of the output.",
+    ),
+    (
+        "every",
+        "`every(period, start: t0)`: as a `when` condition, fires at `t0`, `t0 + period`, … inside the time span (`start` defaults to its start).",
+    ),
+];
+
+/// The documentation of an event word.
+pub fn event_word_doc(word: &str) -> Option<&'static str> {
+    EVENT_WORDS
+        .iter()
+        .find(|(w, _)| *w == word)
+        .map(|(_, d)| *d)
+}

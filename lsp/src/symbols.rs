@@ -104,6 +104,15 @@ fn member(analysis: &Analysis, mem: &Member) -> Option<DocumentSymbol> {
                 None,
             )
         }
+        MemberKind::When(w) => symbol(
+            analysis,
+            &format!("when {}", sci_lang::fmt::expr_text(&w.condition)),
+            Some("event".to_string()),
+            SymbolKind::EVENT,
+            span,
+            w.condition.span,
+            None,
+        ),
         MemberKind::Domain(dom) => {
             let coords = dom
                 .dims

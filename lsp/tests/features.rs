@@ -140,6 +140,50 @@ fn labels(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Events: hover explains `when`, `reinit`, `stop` and `every` and describes a parameter
+/// declared `fixed`; completion inside an event's block offers `reinit` and `stop`, and
+/// outside it does not.
+#[test]
+fn events_and_fixed_parameters_are_explained() {
+    let mut c = Client::start();
+    let text = example("bouncing_ball");
+    c.open(URI, &text);
+    let mut out = String::new();
+    for (needle, n) in [("when h", 0), ("reinit", 0)] {
+        let (l, ch) = find(&text, needle, n, 0);
+        out.push_str(&format!("=== {needle}\n{}\n\n", hover_text(&mut c, l, ch)));
+    }
+    let (l, ch) = find(&text, "reinit(v", 0, 7);
+    let inside = labels(&c.result("textDocument/completion", at(URI, l, ch)));
+    let offers =
+        |labels: &[String], word: &str| labels.iter().any(|l| l.split(' ').next() == Some(word));
+    assert!(
+        offers(&inside, "reinit") && offers(&inside, "stop"),
+        "{inside:?}"
+    );
+    let (l, ch) = find(&text, "der(h) = v", 0, 9);
+    let outside = labels(&c.result("textDocument/completion", at(URI, l, ch)));
+    assert!(!offers(&outside, "reinit"), "{outside:?}");
+    let dosing = example("dosing");
+    c.open("file:///d.sci", &dosing);
+    let (l, ch) = find(&dosing, "every(", 0, 0);
+    let r = c.result("textDocument/hover", at("file:///d.sci", l, ch));
+    out.push_str(&format!(
+        "=== every\n{}\n\n",
+        r["contents"]["value"].as_str().unwrap_or("<no hover>")
+    ));
+    let fixed = "model M {\n    param k = 0.5 fixed\n    state x = 1.0\n    der(x) = -k * x\n}\n";
+    c.open("file:///f.sci", fixed);
+    let (l, ch) = find(fixed, "k * x", 0, 0);
+    let r = c.result("textDocument/hover", at("file:///f.sci", l, ch));
+    out.push_str(&format!(
+        "=== fixed k\n{}\n",
+        r["contents"]["value"].as_str().unwrap_or("<no hover>")
+    ));
+    insta::assert_snapshot!(out);
+    c.stop();
+}
+
 #[test]
 fn completion_knows_the_context() {
     let mut c = Client::start();

@@ -372,11 +372,22 @@ fn summary(traj: &Trajectory, options: &SolveOptions, seconds: f64) {
         ""
     };
     let (t0, t_end) = options.span.unwrap_or_default();
+    // An event that stops the solve ends it early: say where, and why.
+    let (reached, stopped) = match (traj.stopped_by, traj.t.last()) {
+        (Some(k), Some(&t)) => (
+            t,
+            format!(
+                " (stopped by `{}`; the span ends at {t_end})",
+                traj.event_labels.get(k).map_or("?", String::as_str)
+            ),
+        ),
+        _ => (t_end, String::new()),
+    };
     outln!(
-        "{}: solved {} ≤ t ≤ {} with {method}{chosen}{}: {} steps, {} rhs evaluations, {} Jacobians, {:.3} s",
+        "{}: solved {} ≤ t ≤ {}{stopped} with {method}{chosen}{}: {} steps, {} rhs evaluations, {} Jacobians, {:.3} s",
         traj.model,
         t0,
-        t_end,
+        reached,
         if stats.sparse { ", sparse LU" } else { "" },
         stats.steps,
         stats.rhs_evals,
@@ -420,5 +431,40 @@ fn summary(traj: &Trajectory, options: &SolveOptions, seconds: f64) {
         for (name, value) in traj.output_names.iter().zip(out).take(12) {
             outln!("  {name} = {value:.10e}");
         }
+    }
+    events_summary(traj);
+}
+
+/// The events that fired: how many of each, and the first few with their times.
+fn events_summary(traj: &Trajectory) {
+    if traj.events.is_empty() {
+        if !traj.event_labels.is_empty() {
+            outln!("no event fired");
+        }
+        return;
+    }
+    let label = |k: usize| traj.event_labels.get(k).map_or("?", String::as_str);
+    let mut counts = vec![0usize; traj.event_labels.len()];
+    for e in &traj.events {
+        if let Some(c) = counts.get_mut(e.event) {
+            *c += 1;
+        }
+    }
+    let per_event: Vec<String> = (counts.iter().enumerate())
+        .filter(|(_, c)| **c > 0)
+        .map(|(k, c)| format!("`{}` ×{c}", label(k)))
+        .collect();
+    let count = traj.events.len();
+    let plural = if count == 1 { "" } else { "s" };
+    outln!("{count} event{plural}: {}", per_event.join(", "));
+    const SHOWN: usize = 10;
+    for e in traj.events.iter().take(SHOWN) {
+        outln!("  t = {:.10e}  {}", e.t, label(e.event));
+    }
+    if traj.events.len() > SHOWN {
+        outln!(
+            "  … {} more (all in `--out x.npz`: events.t, events.index, events.state)",
+            traj.events.len() - SHOWN
+        );
     }
 }

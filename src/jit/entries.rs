@@ -8,8 +8,9 @@ use sci_ir::manifest::DerivativeKind;
 use sci_ir::{Module, Role};
 
 use super::{
-    JACOBIAN, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, LOSS_GRAD, LOSS_VALUE_GRAD, PARAM_JACOBIAN,
-    SPARSE_JACOBIAN,
+    JACOBIAN, JVP_EVENTS_PARAMS, JVP_EVENTS_STATE, JVP_EVENTS_TIME, JVP_RESETS_PARAMS,
+    JVP_RESETS_STATE, JVP_RESETS_TIME, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, LOSS_GRAD,
+    LOSS_VALUE_GRAD, PARAM_JACOBIAN, SPARSE_JACOBIAN,
 };
 
 /// A conventional function of a model.
@@ -27,10 +28,18 @@ pub(crate) enum Entry {
     Loss,
     LossGrad,
     LossValueGrad,
+    Events,
+    EventResets,
+    JvpEventsState,
+    JvpEventsParams,
+    JvpEventsTime,
+    JvpResetsState,
+    JvpResetsParams,
+    JvpResetsTime,
 }
 
 impl Entry {
-    const ALL: [Entry; 12] = [
+    const ALL: [Entry; 20] = [
         Entry::Rhs,
         Entry::Y0,
         Entry::Outputs,
@@ -43,6 +52,14 @@ impl Entry {
         Entry::Loss,
         Entry::LossGrad,
         Entry::LossValueGrad,
+        Entry::Events,
+        Entry::EventResets,
+        Entry::JvpEventsState,
+        Entry::JvpEventsParams,
+        Entry::JvpEventsTime,
+        Entry::JvpResetsState,
+        Entry::JvpResetsParams,
+        Entry::JvpResetsTime,
     ];
 
     /// The function's role in the module.
@@ -61,6 +78,14 @@ impl Entry {
             Entry::Loss => Role::Loss,
             Entry::LossGrad => derivative(DerivativeKind::Gradient, Role::Loss, 0),
             Entry::LossValueGrad => derivative(DerivativeKind::ValueAndGradient, Role::Loss, 0),
+            Entry::Events => Role::EventConditions,
+            Entry::EventResets => Role::EventResets,
+            Entry::JvpEventsState => derivative(DerivativeKind::Jvp, Role::EventConditions, 1),
+            Entry::JvpEventsParams => derivative(DerivativeKind::Jvp, Role::EventConditions, 2),
+            Entry::JvpEventsTime => derivative(DerivativeKind::Jvp, Role::EventConditions, 0),
+            Entry::JvpResetsState => derivative(DerivativeKind::Jvp, Role::EventResets, 1),
+            Entry::JvpResetsParams => derivative(DerivativeKind::Jvp, Role::EventResets, 2),
+            Entry::JvpResetsTime => derivative(DerivativeKind::Jvp, Role::EventResets, 0),
         }
     }
 
@@ -80,6 +105,14 @@ impl Entry {
             Entry::Loss => "loss",
             Entry::LossGrad => LOSS_GRAD,
             Entry::LossValueGrad => LOSS_VALUE_GRAD,
+            Entry::Events => "events",
+            Entry::EventResets => "event_resets",
+            Entry::JvpEventsState => JVP_EVENTS_STATE,
+            Entry::JvpEventsParams => JVP_EVENTS_PARAMS,
+            Entry::JvpEventsTime => JVP_EVENTS_TIME,
+            Entry::JvpResetsState => JVP_RESETS_STATE,
+            Entry::JvpResetsParams => JVP_RESETS_PARAMS,
+            Entry::JvpResetsTime => JVP_RESETS_TIME,
         }
     }
 }

@@ -316,6 +316,19 @@ impl<'c> Trainer<'c> {
                 return Err(e.into());
             }
             let solution = solution?;
+            // An event that stops the solve leaves the later data times without a state.
+            if solution.t.len() != order.len() || solution.t.last() != order.last() {
+                let stopped = solution.t.last().copied().unwrap_or(self.t0);
+                return Err(Error::numerical(format!(
+                    "The solve for `{}` ended at t = {stopped} (an event stopped it), before \
+                     the time {t_end} of the data set `{}`.",
+                    traj.name, traj.data
+                ))
+                .with_help(
+                    "a loss over data needs the solution at every data time: drop the later \
+                     rows, or change the event's condition",
+                ));
+            }
             let mut values = Vec::with_capacity(traj.times.len() * n);
             let mut sens = Vec::new();
             for t in &traj.times {

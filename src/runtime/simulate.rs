@@ -4,7 +4,7 @@
 use sci_ir::Layout;
 use sci_stdlib::Error;
 use sci_stdlib::data::{NamedArray, Table};
-use sci_stdlib::ode::{self, DenseOutput, SolveOptions, SolveStats};
+use sci_stdlib::ode::{self, DenseOutput, EventOccurrence, SolveOptions, SolveStats};
 
 use super::element_names;
 use super::system::CompiledSystem;
@@ -31,6 +31,13 @@ pub struct Trajectory {
     /// With [`SolveOptions::dense`](sci_stdlib::ode::SolveOptions::dense): the state at any
     /// time of the span ([`Trajectory::state_at`]).
     pub dense: Option<DenseOutput>,
+    /// The events that fired, in order: which (an index into `event_labels`), when, and the
+    /// state before and after.
+    pub events: Vec<EventOccurrence>,
+    /// The condition of each of the model's events as written (`h < 0`).
+    pub event_labels: Vec<String>,
+    /// The event that ended the solve early (`when … { stop }`), if one did.
+    pub stopped_by: Option<usize>,
 }
 
 impl Trajectory {
@@ -76,7 +83,8 @@ impl Trajectory {
 
     /// The trajectory as named arrays with their shapes, for an `.npz` archive: `t`
     /// (`[times]`), then every state and output (`[times, …shape]`: a 200-cell `u` is
-    /// `[times, 200]`).
+    /// `[times, 200]`), then, if events fired, `events.t`, `events.index` (`[events]`) and
+    /// `events.state` (`[events, n_states]`, the states after each).
     pub fn arrays(&self) -> Vec<NamedArray> {
         let times = self.t.len();
         let mut arrays = vec![NamedArray {
@@ -105,6 +113,27 @@ impl Trajectory {
                     values,
                 });
             }
+        }
+        if !self.events.is_empty() {
+            let k = self.events.len();
+            let n = self.state_names.len();
+            arrays.push(NamedArray {
+                name: "events.t".to_string(),
+                shape: vec![k],
+                values: self.events.iter().map(|e| e.t).collect(),
+            });
+            arrays.push(NamedArray {
+                name: "events.index".to_string(),
+                shape: vec![k],
+                values: self.events.iter().map(|e| e.event as f64).collect(),
+            });
+            arrays.push(NamedArray {
+                name: "events.state".to_string(),
+                shape: vec![k, n],
+                values: (self.events.iter())
+                    .flat_map(|e| e.y_after.iter().copied())
+                    .collect(),
+            });
         }
         arrays
     }
@@ -218,6 +247,11 @@ impl Model<'_> {
             state_layout: ir.states.clone(),
             output_layout: ir.outputs.clone(),
             dense: solution.dense,
+            stopped_by: (solution.events.last())
+                .map(|e| e.event)
+                .filter(|&k| self.events().get(k).is_some_and(|e| e.stop)),
+            events: solution.events,
+            event_labels: self.events().iter().map(|e| e.label.clone()).collect(),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! A compiled model as an [`OdeSystem`] for the solvers of `sci_stdlib::ode`: the
 //! right-hand side, Jacobian-vector products by forward-mode AD, the dense Jacobian, and
-//! the sparse Jacobian by compressed AD with its pattern.
+//! the sparse Jacobian by compressed AD with its pattern, and the events (`when`) with the
+//! derivatives of their conditions and resets.
 //!
 //! The solver's callbacks cannot fail, but a call into compiled code returns a `Result`
 //! (lengths are checked at the boundary). Lengths are checked once in [`CompiledSystem::new`],
@@ -9,9 +10,14 @@
 
 use std::cell::RefCell;
 
-use sci_stdlib::ode::{OdeSystem, Sparsity};
+use sci_stdlib::ode::{EventSpec, OdeSystem, Sparsity};
 
-use crate::jit::{JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, JitError, Model, PARAM_JACOBIAN};
+use super::events;
+
+use crate::jit::{
+    JVP_EVENTS_PARAMS, JVP_EVENTS_STATE, JVP_EVENTS_TIME, JVP_RESETS_PARAMS, JVP_RESETS_STATE,
+    JVP_RESETS_TIME, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, JitError, Model, PARAM_JACOBIAN,
+};
 
 /// A compiled ODE model seen by the solvers.
 pub struct CompiledSystem<'c> {
@@ -23,6 +29,10 @@ pub struct CompiledSystem<'c> {
     /// the colours.
     values_cost: Option<usize>,
     error: RefCell<Option<JitError>>,
+    /// The events, as the solvers see them.
+    events: Vec<EventSpec>,
+    /// Every event's row of `event_resets` (or of one of its products), `m × n`.
+    rows: RefCell<Vec<f64>>,
 }
 
 /// Why `model` cannot be solved although it compiled: a derivative the solvers need was
@@ -41,6 +51,38 @@ pub fn missing_derivative(model: &Model<'_>) -> Option<String> {
             ),
             (JVP_Y0, "its initial state with respect to the parameters"),
         ]);
+    }
+    if !model.events().is_empty() {
+        needed.extend([
+            (
+                JVP_EVENTS_STATE,
+                "its events' conditions with respect to the state",
+            ),
+            (
+                JVP_EVENTS_TIME,
+                "its events' conditions with respect to time",
+            ),
+            (
+                JVP_RESETS_STATE,
+                "its events' new values with respect to the state",
+            ),
+            (
+                JVP_RESETS_TIME,
+                "its events' new values with respect to time",
+            ),
+        ]);
+        if model.n_params() > 0 {
+            needed.extend([
+                (
+                    JVP_EVENTS_PARAMS,
+                    "its events' conditions with respect to the parameters",
+                ),
+                (
+                    JVP_RESETS_PARAMS,
+                    "its events' new values with respect to the parameters",
+                ),
+            ]);
+        }
     }
     needed.into_iter().find_map(|(function, what)| {
         if model.has_function(function) {
@@ -91,6 +133,8 @@ impl<'c> CompiledSystem<'c> {
             has_param_jacobian: model.n_params() > 0 && model.has_function(PARAM_JACOBIAN),
             sparsity,
             error: RefCell::new(None),
+            events: events::specs(model.events()),
+            rows: RefCell::new(vec![0.0; model.events().len() * model.n_states()]),
         })
     }
 
@@ -104,6 +148,19 @@ impl<'c> CompiledSystem<'c> {
             out.fill(f64::NAN);
             self.error.borrow_mut().get_or_insert(e);
         }
+    }
+
+    /// Row `k` of one of the `event_resets` functions (`fill` computes all rows).
+    fn reset_row(
+        &self,
+        k: usize,
+        out: &mut [f64],
+        fill: impl FnOnce(&mut [f64]) -> Result<(), JitError>,
+    ) {
+        let mut rows = self.rows.borrow_mut();
+        let r = fill(&mut rows);
+        self.record(r, &mut rows);
+        events::copy_row(&rows, k, out);
     }
 }
 
@@ -177,5 +234,86 @@ impl OdeSystem for CompiledSystem<'_> {
         }
         let r = self.model.y0_param_jac_mul(p, v, out);
         self.record(r, out);
+    }
+
+    fn events(&self) -> &[EventSpec] {
+        &self.events
+    }
+
+    fn event_conditions(&self, t: f64, y: &[f64], p: &[f64], g: &mut [f64]) {
+        let r = self.model.event_conditions(t, y, p, g);
+        self.record(r, g);
+    }
+
+    fn event_conditions_jac_mul(&self, t: f64, y: &[f64], p: &[f64], v: &[f64], out: &mut [f64]) {
+        let r = self.model.event_conditions_jvp(1, t, y, p, v, out);
+        self.record(r, out);
+    }
+
+    fn event_conditions_param_jac_mul(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        v: &[f64],
+        out: &mut [f64],
+    ) {
+        if p.is_empty() {
+            out.fill(0.0);
+            return;
+        }
+        let r = self.model.event_conditions_jvp(2, t, y, p, v, out);
+        self.record(r, out);
+    }
+
+    fn event_conditions_time_derivative(&self, t: f64, y: &[f64], p: &[f64], out: &mut [f64]) {
+        let r = self.model.event_conditions_jvp(0, t, y, p, &[1.0], out);
+        self.record(r, out);
+    }
+
+    fn event_times(&self, k: usize, _p: &[f64], span: (f64, f64)) -> Vec<f64> {
+        (self.model.events().get(k)).map_or_else(Vec::new, |e| events::scheduled_times(e, span))
+    }
+
+    fn event_reset(&self, k: usize, t: f64, y: &[f64], p: &[f64], y_new: &mut [f64]) {
+        self.reset_row(k, y_new, |rows| self.model.event_resets(t, y, p, rows));
+    }
+
+    fn event_reset_jac_mul(
+        &self,
+        k: usize,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        v: &[f64],
+        out: &mut [f64],
+    ) {
+        self.reset_row(k, out, |rows| {
+            self.model.event_resets_jvp(1, t, y, p, v, rows)
+        });
+    }
+
+    fn event_reset_param_jac_mul(
+        &self,
+        k: usize,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        v: &[f64],
+        out: &mut [f64],
+    ) {
+        if p.is_empty() {
+            out.fill(0.0);
+            return;
+        }
+        self.reset_row(k, out, |rows| {
+            self.model.event_resets_jvp(2, t, y, p, v, rows)
+        });
+    }
+
+    fn event_reset_time_derivative(&self, k: usize, t: f64, y: &[f64], p: &[f64], out: &mut [f64]) {
+        self.reset_row(k, out, |rows| {
+            self.model.event_resets_jvp(0, t, y, p, &[1.0], rows)
+        });
     }
 }

@@ -3,7 +3,7 @@
 //! implies, and no two functions claim the same role (a host finds functions by role).
 
 use super::{ValidationError, module_error};
-use crate::manifest::{InputRole, Manifest};
+use crate::manifest::{EventTrigger, InputRole, Manifest, Role};
 use crate::module::{Function, Module};
 use crate::types::{DType, Type};
 use std::collections::HashSet;
@@ -11,6 +11,7 @@ use std::collections::HashSet;
 /// Appends the manifest's problems to `errors`.
 pub(super) fn check_manifest(m: &Module, errors: &mut Vec<ValidationError>) {
     check_facts(&m.manifest, errors);
+    check_events(m, errors);
     let mut roles = HashSet::new();
     for (_, f) in m.functions.iter() {
         if f.role.is_conventional() && !roles.insert(&f.role) {
@@ -55,6 +56,48 @@ fn check_facts(manifest: &Manifest, errors: &mut Vec<ValidationError>) {
                     set.name,
                     set.coords.len()
                 )));
+            }
+        }
+    }
+}
+
+/// Events: a finite positive period and start, and `events` / `event_resets` with one
+/// entry (one row of the state) per event.
+fn check_events(m: &Module, errors: &mut Vec<ValidationError>) {
+    let events = &m.manifest.events;
+    for e in events {
+        if let EventTrigger::Every { period, start } = e.trigger
+            && !(period.is_finite() && period > 0.0 && start.is_none_or(f64::is_finite))
+        {
+            errors.push(module_error(format!(
+                "The event `{}` has period {period} and start {start:?}: the period must be \
+                 positive and both finite.",
+                e.label
+            )));
+        }
+    }
+    let expect = [
+        (Role::EventConditions, events.len()),
+        (Role::EventResets, events.len() * m.states.len),
+    ];
+    for (role, len) in expect {
+        let f = m.function_with_role(&role).and_then(|f| m.functions.get(f));
+        match (f, events.is_empty()) {
+            (None, true) => {}
+            (None, false) => errors.push(module_error(format!(
+                "The manifest lists {} event(s) but the module has no `{role}` function.",
+                events.len()
+            ))),
+            (Some(f), _) => {
+                if f.result_type().map(|t| t.shape.as_slice()) != Some(&[len][..]) {
+                    errors.push(function_error(
+                        f,
+                        format!(
+                            "The `{role}` function must return f64[{len}] for {} event(s).",
+                            events.len()
+                        ),
+                    ));
+                }
             }
         }
     }

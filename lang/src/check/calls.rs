@@ -703,7 +703,7 @@ impl<'f> Checker<'f> {
         let name = &callee.name;
         if !matches!(
             self.scope.ctx,
-            Ctx::Let | Ctx::Output | Ctx::Der | Ctx::Residual(_) | Ctx::Loss
+            Ctx::Let | Ctx::Output | Ctx::Der | Ctx::Event | Ctx::Residual(_) | Ctx::Loss
         ) {
             self.not_here(
                 span,

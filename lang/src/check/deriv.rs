@@ -396,7 +396,7 @@ impl<'f> Checker<'f> {
         };
         self.reference(target.span, def);
         match self.scope.ctx {
-            Ctx::Let | Ctx::Output => {}
+            Ctx::Let | Ctx::Output | Ctx::Event => {}
             Ctx::Der => {
                 self.report(
                     Diagnostic::error("E0204", "A `der` equation cannot use the time derivative of a state.")

@@ -144,6 +144,38 @@ fn dump_model(out: &mut String, m: &ModelHir, fns: &[FnHir]) {
             p.defn(&o.defn)
         );
     }
+    for e in &m.events {
+        let trigger = match &e.trigger {
+            crate::hir::EventTrigger::Crossing { g, rising } => format!(
+                "{} crossing of {}",
+                if *rising { "rising" } else { "falling" },
+                p.expr(g, &mut Vec::new(), 0)
+            ),
+            crate::hir::EventTrigger::Every { period, start } => match start {
+                Some(t0) => format!("every {period} from {t0}"),
+                None => format!("every {period}"),
+            },
+        };
+        let _ = writeln!(out, "  when {}: {trigger}", e.label);
+        for r in &e.resets {
+            let target = m
+                .states
+                .get(r.state.index())
+                .map_or("?", |s| s.name.as_str());
+            let element = r
+                .element
+                .map(|k| format!(" element {k}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "    reinit {target}{element} = {}",
+                p.expr(&r.value, &mut Vec::new(), 0)
+            );
+        }
+        if e.stop {
+            let _ = writeln!(out, "    stop");
+        }
+    }
     for d in &m.domains {
         let coords: Vec<String> = d
             .coords

@@ -150,6 +150,7 @@ pub struct ModelEnv<'f> {
     pub open_data: HashSet<crate::hir::DataId>,
     pub loss: Option<HExpr>,
     pub loss_span: Option<Span>,
+    pub events: Vec<crate::hir::EventHir>,
     /// Next index-variable id of the model (ids are unique within a model).
     pub next_binder: u32,
 }
@@ -169,6 +170,8 @@ pub enum Ctx {
     Output,
     /// The right-hand side of `der(x) = …`.
     Der,
+    /// An event's condition and new values (`when h < 0 { reinit(v, -e * v) }`).
+    Event,
     /// A residual's value or condition: coordinates, networks, parameters.
     Residual(crate::hir::ResidualId),
     /// The loss: residuals, data columns, states at data times.
@@ -187,6 +190,7 @@ impl Ctx {
             Ctx::Let => "in a `let`",
             Ctx::Output => "in an output",
             Ctx::Der => "in a `der` equation",
+            Ctx::Event => "in an event",
             Ctx::Residual(_) => "in a residual",
             Ctx::Loss => "in the loss",
             Ctx::FnBody => "in a function body",

@@ -160,7 +160,10 @@ impl<'f> Checker<'f> {
             && let Some(m) = &self.model
             && m.is_ode
         {
-            if matches!(self.scope.ctx, Ctx::Let | Ctx::Output | Ctx::Der) {
+            if matches!(
+                self.scope.ctx,
+                Ctx::Let | Ctx::Output | Ctx::Der | Ctx::Event
+            ) {
                 let ty = Ty::real(m.time_unit);
                 return Some(Val::fixed(Self::mk(HExprKind::Time, ty, span)));
             }
@@ -309,7 +312,7 @@ impl<'f> Checker<'f> {
             }
             MemberRef::State(s) => {
                 match ctx {
-                    Ctx::Let | Ctx::Output | Ctx::Der => {}
+                    Ctx::Let | Ctx::Output | Ctx::Der | Ctx::Event => {}
                     Ctx::Loss => {
                         self.not_here(
                             span,
@@ -344,7 +347,7 @@ impl<'f> Checker<'f> {
                     ..Ty::real(slot.hir.unit)
                 };
                 let allowed = match ctx {
-                    Ctx::Let | Ctx::Output | Ctx::Der => true,
+                    Ctx::Let | Ctx::Output | Ctx::Der | Ctx::Event => true,
                     Ctx::Residual(_) | Ctx::Loss => !dynamic,
                     _ => false,
                 };

@@ -26,7 +26,7 @@ fn member_name(m: &Member) -> Option<&ast::Ident> {
         MemberKind::Residual(r) => Some(&r.name),
         MemberKind::Data(d) => Some(&d.name),
         MemberKind::Fn(f) => Some(&f.name),
-        MemberKind::Der(_) | MemberKind::Loss(_) | MemberKind::Use(_) => None,
+        MemberKind::Der(_) | MemberKind::When(_) | MemberKind::Loss(_) | MemberKind::Use(_) => None,
     }
 }
 
@@ -384,6 +384,7 @@ impl<'f> Checker<'f> {
                 }
             }
             MemberKind::Der(eq) => self.check_der(eq, m.span),
+            MemberKind::When(w) => self.check_when(w, m.span),
             MemberKind::Domain(dom) => {
                 if let Some(MemberRef::Domain(id)) = self.member_ref(&dom.name) {
                     self.check_domain(id, dom, m.span);
@@ -568,6 +569,12 @@ fn member_refs(m: &Member, members: &[Member]) -> Vec<NameRef> {
             bound.extend(eq.indices.iter().map(|i| i.name.clone()));
             free_names(&eq.value, &mut bound, &mut out);
         }
+        MemberKind::When(w) => {
+            free_names(&w.condition, &mut bound, &mut out);
+            for a in &w.actions {
+                free_names(a, &mut bound, &mut out);
+            }
+        }
         MemberKind::Domain(d) => {
             for dim in &d.dims {
                 free_names(&dim.lo, &mut bound, &mut out);
@@ -671,6 +678,7 @@ fn build(env: ModelEnv<'_>, span: Span) -> Option<ModelHir> {
         data,
         loss: env.loss,
         time_unit: env.time_unit,
+        events: env.events,
     })
 }
 

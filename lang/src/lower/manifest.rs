@@ -1,11 +1,11 @@
-//! The manifest of a model's module ([`sci_ir::Manifest`]): its time span, point sets and
-//! data sources, and the roles of the functions the lowering writes and of their inputs.
+//! The manifest of a model's module ([`sci_ir::Manifest`]): its time span, point sets,
+//! data sources and events, and the roles of the functions the lowering writes and of their inputs.
 //! Everything a host needs to solve or train the module is stated here, once, from the
 //! checked model; nothing downstream reads the HIR again.
 
 use super::loss::{LossInput, loss_inputs};
 use crate::hir::{self, ModelHir, ResidualId};
-use sci_ir::manifest::{Coordinate, DataSource, PointSet, Sampling};
+use sci_ir::manifest::{Coordinate, DataSource, Event, EventTrigger, PointSet, Sampling};
 use sci_ir::{InputRole, Manifest, Role};
 
 /// The manifest facts of `model`.
@@ -57,10 +57,23 @@ pub(super) fn of_model(model: &ModelHir) -> Manifest {
             columns: d.columns.iter().map(|(n, _)| n.clone()).collect(),
         })
         .collect();
+    let events = model
+        .events
+        .iter()
+        .map(|e| Event {
+            label: e.label.clone(),
+            trigger: match e.trigger {
+                hir::EventTrigger::Crossing { rising, .. } => EventTrigger::Crossing { rising },
+                hir::EventTrigger::Every { period, start } => EventTrigger::Every { period, start },
+            },
+            stop: e.stop,
+        })
+        .collect();
     Manifest {
         time_span,
         point_sets,
         data,
+        events,
     }
 }
 

@@ -9,7 +9,7 @@ use super::{Res, diag};
 use crate::hir::{OutputId, StateId};
 use sci_ir::{DType, Function, Op, Type, ValueId};
 
-fn ode_inputs(st: &Statics) -> Vec<(String, Type)> {
+pub(super) fn ode_inputs(st: &Statics) -> Vec<(String, Type)> {
     let time_unit = st.model.and_then(|m| m.time_unit);
     vec![
         ("t".to_string(), Type::scalar().with_unit(time_unit)),
@@ -18,7 +18,7 @@ fn ode_inputs(st: &Statics) -> Vec<(String, Type)> {
     ]
 }
 
-fn bind_ode_inputs(cx: &mut FnCx) -> Res<()> {
+pub(super) fn bind_ode_inputs(cx: &mut FnCx) -> Res<()> {
     cx.inputs.time = Some(cx.input(0)?);
     cx.inputs.y = Some(cx.input(1)?);
     cx.inputs.theta = Some(cx.input(2)?);

@@ -234,6 +234,16 @@ pub(super) fn model_roots(model: &ModelHir) -> Vec<&HExpr> {
     roots.extend(model.outputs.iter().map(|o| &o.defn.value));
     roots.extend(model.residuals.iter().map(|r| &r.value));
     roots.extend(model.loss.iter());
+    roots.extend(model.events.iter().flat_map(event_roots));
+    roots
+}
+
+/// The expressions of an event: its crossing function and its new values.
+pub(super) fn event_roots(e: &crate::hir::EventHir) -> Vec<&HExpr> {
+    let mut roots: Vec<&HExpr> = e.resets.iter().map(|r| &r.value).collect();
+    if let crate::hir::EventTrigger::Crossing { g, .. } = &e.trigger {
+        roots.push(g);
+    }
     roots
 }
 

@@ -377,6 +377,30 @@ impl Ctx {
         decl
     }
 
+    /// `x = value` inside an event's block: reported (E0123) with the `reinit` that sets a
+    /// state, and read as that `reinit` so checking goes on.
+    pub fn event_assignment(&mut self, target: Expr, value: Expr, l: usize, r: usize) -> Expr {
+        let fix = format!(
+            "reinit({}, {})",
+            crate::fmt::expr_text(&target),
+            crate::fmt::expr_text(&value)
+        );
+        self.diagnostics.push(
+            Diagnostic::error(
+                "E0123",
+                "Inside `when`, a state is set with `reinit(state, value)`, not with `=`.",
+            )
+            .with_primary(self.span(l, r), "an assignment")
+            .with_help(format!("write `{fix}`")),
+        );
+        let callee = Ident {
+            name: "reinit".to_string(),
+            span: target.span,
+        };
+        let args = vec![ArgNode::Positional(target), ArgNode::Positional(value)];
+        self.call(callee, args, l, r)
+    }
+
     // --- units ---
 
     /// A unit name leaf.

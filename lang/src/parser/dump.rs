@@ -145,6 +145,14 @@ fn member_kind(kind: &MemberKind) -> String {
             };
             format!("der({}{idx}) = {}", eq.target.name, dump_expr(&eq.value))
         }
+        MemberKind::When(w) => {
+            let actions: Vec<String> = w.actions.iter().map(dump_expr).collect();
+            format!(
+                "when {} {{ {} }}",
+                dump_expr(&w.condition),
+                actions.join("; ")
+            )
+        }
         MemberKind::Domain(d) => {
             let dims = d
                 .dims

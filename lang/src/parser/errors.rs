@@ -8,7 +8,8 @@
 //!
 //! Codes: E0110 unexpected token, E0111 expected an expression, E0112 unclosed bracket,
 //! E0113 unmatched closing bracket, E0114 unexpected end of file, E0116 `=` for `==`,
-//! E0117 chained comparison, E0121 not a model member.
+//! E0117 chained comparison, E0121 not a model member (E0122 `fixed` on a non-parameter
+//! and E0123 `=` in an event are reported by the grammar's actions, `build.rs`).
 
 use crate::lexer::{Spanned, Tok};
 use lalrpop_util::ParseError;
@@ -156,6 +157,7 @@ impl Describer<'_> {
             Tok::Fn => "function",
             Tok::Use => "`use` declaration",
             Tok::Der => return Some("the `der` equation".to_owned()),
+            Tok::When => return Some("the event".to_owned()),
             _ => return None,
         };
         match self.tokens.get(start + 1).map(|t| &t.1) {
@@ -202,9 +204,12 @@ impl Describer<'_> {
         let found_text = &found.text;
         let eof = self.is_eof_like(found);
         let tok = if eof { None } else { found.tok };
-        let after_operand = expected.contains("+") && expected.contains("*");
-        let wants_expr = expected.contains("Number") && expected.contains("(");
         let wants_member = expected.contains("param") && expected.contains("state");
+        // Where a member may end the parser may already have reduced the value before the
+        // error (so operators are no longer listed): the token before says a value ended.
+        let after_operand = (expected.contains("+") && expected.contains("*"))
+            || (wants_member && self.prev(found).is_some_and(Tok::ends_operand));
+        let wants_expr = expected.contains("Number") && expected.contains("(");
         let wants_item = expected.contains("model") && !wants_member;
         let wants_closer = [")", "]", "}"].iter().any(|c| expected.contains(c));
 
@@ -328,7 +333,7 @@ impl Describer<'_> {
             .with_primary(found.span, "not the start of a member")
             .with_note(
                 "a member starts with `const`, `param`, `state`, `let`, `output`, `der`, \
-                 `domain`, `net`, `residual`, `loss`, `data`, `fn` or `use`",
+                 `when`, `domain`, `net`, `residual`, `loss`, `data`, `fn` or `use`",
             );
             if matches!(tok, Some(Tok::Ident(_))) {
                 d = d.with_help(

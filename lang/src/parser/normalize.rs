@@ -112,6 +112,10 @@ fn member_kind(kind: &mut MemberKind) {
             eq.indices.iter_mut().for_each(ident);
             expr(&mut eq.value);
         }
+        MemberKind::When(w) => {
+            expr(&mut w.condition);
+            w.actions.iter_mut().for_each(expr);
+        }
         MemberKind::Domain(dom) => {
             ident(&mut dom.name);
             for d in &mut dom.dims {

@@ -32,6 +32,22 @@ pub const JVP_Y0: &str = "jvp.y0";
 /// than `p` products when networks make `p` large.
 pub const PARAM_JACOBIAN: &str = "jacobian.rhs.p";
 
+/// Names of the products of the event functions (inputs `t, y, θ, v`; see
+/// `docs/lowering.md`): `∂events/∂y · v`, `∂events/∂θ · v`, `∂events/∂t · v` (`v` a scalar),
+/// `∂event_resets/∂y · v`, `∂event_resets/∂θ · v`, `∂event_resets/∂t · v`, for sensitivities
+/// across events.
+pub const JVP_EVENTS_STATE: &str = "jvp.events.y";
+/// See [`JVP_EVENTS_STATE`].
+pub const JVP_EVENTS_PARAMS: &str = "jvp.events.p";
+/// See [`JVP_EVENTS_STATE`].
+pub const JVP_EVENTS_TIME: &str = "jvp.events.t";
+/// See [`JVP_EVENTS_STATE`].
+pub const JVP_RESETS_STATE: &str = "jvp.event_resets.y";
+/// See [`JVP_EVENTS_STATE`].
+pub const JVP_RESETS_PARAMS: &str = "jvp.event_resets.p";
+/// `∂event_resets/∂t · v` (`v` a scalar). See [`JVP_EVENTS_STATE`].
+pub const JVP_RESETS_TIME: &str = "jvp.event_resets.t";
+
 /// Name of the gradient of `loss` with respect to its batched input `input` (a data set's
 /// trajectory `obs.traj`), so fits through ODE solutions can chain it with the
 /// sensitivities.
@@ -47,7 +63,8 @@ pub enum Derivatives {
     /// The embedding API's and C hosts': [`JACOBIAN`], [`LOSS_GRAD`], [`LOSS_VALUE_GRAD`].
     Api,
     /// Those and the runtime's: [`JVP_RHS_STATE`], [`JVP_RHS_PARAMS`], [`JVP_Y0`],
-    /// [`PARAM_JACOBIAN`], [`loss_grad_wrt`] per trajectory input, [`SPARSE_JACOBIAN`].
+    /// [`PARAM_JACOBIAN`], [`loss_grad_wrt`] per trajectory input, [`SPARSE_JACOBIAN`], and
+    /// with events [`JVP_EVENTS_STATE`] and its siblings.
     Runtime,
 }
 
@@ -109,6 +126,44 @@ pub(super) fn add(ir: &mut Module, which: Derivatives) -> Added {
             add_derivative(ir, &Role::Rhs, PARAM_JACOBIAN, missing, |m, f| {
                 crate::sparsity::dense_jacobian(m, f, 2)
             });
+        }
+    }
+    if ir.function_with_role(&Role::EventConditions).is_some() {
+        add_derivative(
+            ir,
+            &Role::EventConditions,
+            JVP_EVENTS_STATE,
+            missing,
+            |m, f| crate::ad::jvp(m, f, &[1]),
+        );
+        add_derivative(
+            ir,
+            &Role::EventConditions,
+            JVP_EVENTS_TIME,
+            missing,
+            |m, f| crate::ad::jvp(m, f, &[0]),
+        );
+        add_derivative(ir, &Role::EventResets, JVP_RESETS_STATE, missing, |m, f| {
+            crate::ad::jvp(m, f, &[1])
+        });
+        add_derivative(ir, &Role::EventResets, JVP_RESETS_TIME, missing, |m, f| {
+            crate::ad::jvp(m, f, &[0])
+        });
+        if ir.params.len > 0 {
+            add_derivative(
+                ir,
+                &Role::EventConditions,
+                JVP_EVENTS_PARAMS,
+                missing,
+                |m, f| crate::ad::jvp(m, f, &[2]),
+            );
+            add_derivative(
+                ir,
+                &Role::EventResets,
+                JVP_RESETS_PARAMS,
+                missing,
+                |m, f| crate::ad::jvp(m, f, &[2]),
+            );
         }
     }
     for (k, input) in trajectory_inputs(ir) {

@@ -2,7 +2,7 @@
 //! schedule; a state reset or the end of the integration) and what a solve reports of them.
 //!
 //! A model's `when h < 0 { reinit(v, -e*v) }`, `when ... { stop }` and
-//! `every 24 hour { ... }` compile to an [`EventSpec`] each and to the event methods of
+//! `when every(24) { ... }` compile to an [`EventSpec`] each and to the event methods of
 //! [`super::OdeSystem`]. The rules the solvers follow:
 //!
 //! - **Detection.** A crossing event's condition `g_k(t, y; θ)` is evaluated at the end of
