@@ -639,3 +639,33 @@ fn simulate_defaults_to_the_declared_time_span() {
     assert_eq!(err.kind, sci::stdlib::ErrorKind::Input);
     assert!(err.message.contains("declares no time span"), "{err:?}");
 }
+
+/// A model that counts days (`domain time: t in [0, 160] day`, rates in 1/day) solves to
+/// the same numbers as the same model without units, and says so: its trajectory's time
+/// unit is the day, written in the time column's header.
+#[test]
+fn a_declared_time_unit_changes_the_checks_not_the_numbers() {
+    let days = compile("sir.sci");
+    let plain_source =
+        std::fs::read_to_string(format!("{}/examples/sir.sci", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .replace(": 1/day", "")
+            .replace("] day", "]");
+    let plain = sci::Compiler::new()
+        .compile_source("sir_plain.sci", &plain_source)
+        .unwrap();
+    let (a, b) = (days.model("SIR").unwrap(), plain.model("SIR").unwrap());
+    let options = opts(Method::Auto, 160.0, vec![10.0, 80.0, 160.0], 1e-10, 1e-12);
+    let (ta, tb) = (
+        a.simulate(&a.params(), &options).unwrap(),
+        b.simulate(&b.params(), &options).unwrap(),
+    );
+    assert_eq!(ta.states, tb.states);
+    let day = ta.time_unit.unwrap();
+    assert_eq!(sci::lang::units::describe(&day), "day");
+    assert_eq!(tb.time_unit, None);
+    let table = ta.table();
+    assert_eq!(table.units[0].as_deref(), Some("day"));
+    assert_eq!(table.columns[4], "recovered_per_day");
+    assert_eq!(table.unit(4), Some("1/day"));
+}

@@ -216,6 +216,8 @@ pub struct DomainDim {
     pub var: Ident,
     pub lo: Expr,
     pub hi: Expr,
+    /// `t in [0, 160] day`: the unit of the coordinate (the model's time unit).
+    pub unit: Option<UnitExpr>,
     pub span: Span,
 }
 

@@ -28,6 +28,7 @@
 mod calls;
 mod decls;
 mod deps;
+mod der_units;
 mod deriv;
 pub mod dump;
 mod env;

@@ -577,6 +577,10 @@ fn member_text(kind: &MemberKind) -> String {
                 s.push_str(", ");
                 expr(&mut s, &dim.hi, 0);
                 s.push(']');
+                if let Some(u) = &dim.unit {
+                    s.push(' ');
+                    unit(&mut s, u, false);
+                }
             }
             s
         }

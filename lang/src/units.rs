@@ -177,6 +177,20 @@ pub fn describe(unit: &Unit) -> String {
     {
         return s.symbol.to_string();
     }
+    // A prefixed named unit (`kN`, `MPa`, `mV`).
+    if nonzero.len() > 1 {
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs());
+        for s in NAMED.iter().filter_map(|n| symbol(n)) {
+            if s.unit().dims != unit.dims {
+                continue;
+            }
+            for (prefix, factor) in PREFIXES.iter().filter(|(p, _)| *p != "µ" && *p != "u") {
+                if close(*factor, unit.scale) {
+                    return format!("{prefix}{}", s.symbol);
+                }
+            }
+        }
+    }
     if let [(i, d)] = nonzero[..]
         && d == Rational::int(1)
         && unit.scale != 1.0
@@ -204,7 +218,116 @@ pub fn describe(unit: &Unit) -> String {
             return base.to_string();
         }
     }
+    if unit.scale != 1.0
+        && let Some(text) = absorbed(unit)
+    {
+        return text;
+    }
     unit.to_string()
+}
+
+/// A scaled compound unit written with one base symbol replaced by a named or prefixed
+/// unit whose scale accounts for the whole scale: `1/day` rather than
+/// `0.000011574074074074073/s`, `km/h`, `g/m^3`. The text parses back to the same unit.
+fn absorbed(unit: &Unit) -> Option<String> {
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs());
+    let base: Vec<String> = sci_ir::unit::BASE_SYMBOLS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    // Per base dimension with a whole exponent: its scaled units with the factor each
+    // contributes (`h` in `1/h` contributes 1/3600); the SI unit itself contributes 1.
+    let options: Vec<(usize, Vec<(String, f64)>)> = (unit.dims.iter().enumerate())
+        .filter(|(_, d)| !d.is_zero() && d.den == 1)
+        .map(|(i, d)| {
+            let mut choices = vec![(base[i].clone(), 1.0)];
+            choices.extend(
+                scaled_symbols(i)
+                    .into_iter()
+                    .map(|(sym, scale)| (sym, scale.powi(d.num))),
+            );
+            (i, choices)
+        })
+        .collect();
+    // One replaced symbol, then two (`km/h`): the first match in table order.
+    for (i, choices) in &options {
+        for (sym, f) in choices.iter().skip(1) {
+            if close(*f, unit.scale) {
+                let mut symbols = base.clone();
+                symbols[*i] = sym.clone();
+                return Some(si_text(unit, &symbols));
+            }
+        }
+    }
+    for (a, (i, first)) in options.iter().enumerate() {
+        for (j, second) in options.iter().skip(a + 1) {
+            for (sym_i, f_i) in first.iter().skip(1) {
+                for (sym_j, f_j) in second.iter().skip(1) {
+                    if close(f_i * f_j, unit.scale) {
+                        let mut symbols = base.clone();
+                        symbols[*i] = sym_i.clone();
+                        symbols[*j] = sym_j.clone();
+                        return Some(si_text(unit, &symbols));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The units of base dimension `i` with a scale other than its SI unit's: named ones
+/// (`min`, `h`, `day`) and the SI prefixes on the base symbol (on `g` for mass).
+fn scaled_symbols(i: usize) -> Vec<(String, f64)> {
+    let mut dims = [0i32; 7];
+    dims[i] = 1;
+    let mut out: Vec<(String, f64)> = SYMBOLS
+        .iter()
+        .filter(|s| !s.prefixable && s.dims == dims && s.scale != 1.0)
+        .map(|s| (s.symbol.to_string(), s.scale))
+        .collect();
+    let (base, base_scale) = if i == 1 {
+        ("g", 1e-3)
+    } else {
+        (sci_ir::unit::BASE_SYMBOLS[i], 1.0)
+    };
+    if base_scale != 1.0 {
+        out.push((base.to_string(), base_scale));
+    }
+    for (prefix, factor) in PREFIXES.iter().filter(|(p, _)| *p != "µ" && *p != "u") {
+        out.push((format!("{prefix}{base}"), factor * base_scale));
+    }
+    out
+}
+
+/// The SI form of `unit` (as `Unit`'s `Display`, without the scale) with `symbols` for the
+/// base dimensions.
+fn si_text(unit: &Unit, symbols: &[String]) -> String {
+    let power = |sym: &str, num: i64, den: i64| match (num, den) {
+        (1, 1) => sym.to_string(),
+        (n, 1) => format!("{sym}^{n}"),
+        (n, d) => format!("{sym}^({n}/{d})"),
+    };
+    let mut numer = Vec::new();
+    let mut denom = Vec::new();
+    for (sym, d) in symbols.iter().zip(unit.dims) {
+        if d.num > 0 {
+            numer.push(power(sym, d.num.into(), d.den.into()));
+        } else if d.num < 0 {
+            denom.push(power(sym, (-d.num).into(), d.den.into()));
+        }
+    }
+    let mut out = if numer.is_empty() {
+        "1".to_string()
+    } else {
+        numer.join("·")
+    };
+    match denom.len() {
+        0 => {}
+        1 => out.push_str(&format!("/{}", denom[0])),
+        _ => out.push_str(&format!("/({})", denom.join("·"))),
+    }
+    out
 }
 
 /// A unit displayed with [`describe`], for messages.
@@ -429,7 +552,8 @@ mod tests {
         assert_eq!(describe(&lookup("μs").unwrap()), "μs");
         assert_eq!(describe(&lookup("min").unwrap()), "min");
         assert_eq!(describe(&lookup("N").unwrap()), "N");
-        assert_eq!(describe(&lookup("kN").unwrap()), "1000·m·kg/s^2");
+        assert_eq!(describe(&lookup("kN").unwrap()), "kN");
+        assert_eq!(describe(&lookup("MPa").unwrap()), "MPa");
         assert_eq!(describe(&lookup("Hz").unwrap()), "1/s");
         assert_eq!(describe(&Unit::DIMENSIONLESS), "1");
     }
@@ -456,5 +580,47 @@ mod tests {
         assert_eq!(err[0].code, "E0406");
         let err = resolve(&pow(name("m"), 1, 0)).unwrap_err();
         assert_eq!(err[0].code, "E0406");
+    }
+}
+
+#[cfg(test)]
+mod described {
+    use super::*;
+
+    fn unit(text: &str) -> Unit {
+        let parsed = crate::parser::parse(
+            sci_diag::FileId(0),
+            &format!("model M {{\n param p: {text} = 1\n}}\n"),
+        );
+        let Some(crate::ast::ItemKind::Model(m)) = parsed.file.items.first().map(|i| &i.kind)
+        else {
+            panic!("no model");
+        };
+        let crate::ast::MemberKind::Param(d) = &m.members[0].kind else {
+            panic!("no param");
+        };
+        resolve(d.ty.as_ref().and_then(|t| t.unit.as_ref()).unwrap()).unwrap()
+    }
+
+    /// Scaled units are described as a user would write them, and each description reads
+    /// back to the same unit.
+    #[test]
+    fn scaled_units_read_as_written_and_back() {
+        for (written, described) in [
+            ("1/day", "1/day"),
+            ("km/h", "km/h"),
+            ("mol/L", "mol/dm^3"),
+            ("mg", "mg"),
+            ("1/min", "1/min"),
+            ("mm/s^2", "mm/s^2"),
+            ("g/L", "kg/m^3"),
+            ("day", "day"),
+        ] {
+            let u = unit(written);
+            let text = describe(&u);
+            assert_eq!(text, described, "{written}");
+            let back = unit(&text);
+            assert!(back.same_dimension(&u) && (back.scale - u.scale).abs() <= 1e-12 * u.scale);
+        }
     }
 }

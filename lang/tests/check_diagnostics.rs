@@ -182,6 +182,16 @@ const CASES: &[(&str, &str, &str)] = &[
         "model M {\n  param period = 24.0\n  state c = 1.0\n  der(c) = -0.1 * c\n  when every(period) { reinit(c, c + 1) }\n}\n",
     ),
     (
+        "time_unit_not_time",
+        "E0408",
+        "model M {\n  state x = 1.0\n  der(x) = -x\n  domain time: t in [0, 1] m\n}\n",
+    ),
+    (
+        "der_per_day",
+        "E0405",
+        "model M {\n  param k: 1/day = 0.1\n  state x = 1.0\n  der(x) = -k * x\n  domain time: t in [0, 30]\n}\n",
+    ),
+    (
         "bool_state",
         "E0301",
         "model M {\n  state x = 1.0 > 0\n  der(x) = 0.0\n}\n",

@@ -4,7 +4,8 @@
 //! - "use `^` …" (an operator spelled as in another language, E0106): write the sci one;
 //! - a unit mismatch where only the scale differs (E0402, "convert with a constant:
 //!   `const factor: m/km = 1000` …"): declare the constant before the member and multiply
-//!   the value in the other unit by it.
+//!   the value in the other unit by it (for a `der` right-hand side, E0405, the right-hand
+//!   side itself).
 //!
 //! The fixes are computed from the server's own analysis of the current text (not from
 //! the diagnostics the client echoes back), so they always match what is in the buffer.
@@ -42,7 +43,9 @@ pub fn code_actions(analysis: &Analysis, uri: &Uri, range: Range) -> Vec<CodeAct
                 format!("Write `{ours}` instead of `{}`", analysis.slice(primary)),
                 vec![edit(analysis, primary, &ours)],
             ))
-        } else if d.code == "E0402" && help.starts_with("convert with a constant") {
+        } else if (d.code == "E0402" || d.code == "E0405")
+            && help.starts_with("convert with a constant")
+        {
             unit_conversion(analysis, d, help)
         } else {
             None
@@ -83,7 +86,8 @@ fn edit(analysis: &Analysis, span: Span, new_text: &str) -> TextEdit {
 }
 
 /// Declares the conversion constant the help line suggests before the member with the
-/// problem, and multiplies the value in the other unit (the secondary label) by it.
+/// problem, and multiplies the value in the other unit (the secondary label; the
+/// right-hand side of a `der`) by it.
 fn unit_conversion(
     analysis: &Analysis,
     d: &Diagnostic,
@@ -91,8 +95,15 @@ fn unit_conversion(
 ) -> Option<(String, Vec<TextEdit>)> {
     let decl = quoted_after(help, "convert with a constant: ")?;
     let rest = decl.strip_prefix("const factor")?;
-    let other = d.labels.iter().find(|l| !l.primary)?.span;
     let primary = d.primary_span()?;
+    // "multiply this value": the value with the problem (the primary label: a declared
+    // quantity's value, an argument, a `der` right-hand side); otherwise the operand in the
+    // other unit (the secondary label of a sum or comparison).
+    let other = if help.contains("multiply this value") {
+        primary
+    } else {
+        d.labels.iter().find(|l| !l.primary)?.span
+    };
     // A fresh name: `factor`, or `factor_2`, … when taken.
     let taken = |n: &str| analysis.definitions().iter().any(|def| def.name == n);
     let name = std::iter::once("factor".to_string())

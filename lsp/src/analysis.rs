@@ -387,6 +387,18 @@ fn annotation_units(file: &ast::SourceFile) -> (HashSet<Span>, HashMap<Span, Str
     }
     let mut names = HashSet::new();
     let mut written = HashMap::new();
+    // The time unit after a time span's interval (`t in [0, 160] day`).
+    for item in &file.items {
+        if let ItemKind::Model(m) = &item.kind {
+            for member in &m.members {
+                if let MemberKind::Domain(d) = &member.kind {
+                    for u in d.dims.iter().filter_map(|dim| dim.unit.as_ref()) {
+                        unit_names(u, &mut names, 0);
+                    }
+                }
+            }
+        }
+    }
     for (name, ann) in anns {
         if let Some(u) = &ann.unit {
             unit_names(u, &mut names, 0);

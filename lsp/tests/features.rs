@@ -172,6 +172,14 @@ fn events_and_fixed_parameters_are_explained() {
         "=== every\n{}\n\n",
         r["contents"]["value"].as_str().unwrap_or("<no hover>")
     ));
+    let sir = example("sir");
+    c.open("file:///sir.sci", &sir);
+    let (l, ch) = find(&sir, "] day", 0, 2);
+    let r = c.result("textDocument/hover", at("file:///sir.sci", l, ch));
+    out.push_str(&format!(
+        "=== time unit day\n{}\n\n",
+        r["contents"]["value"].as_str().unwrap_or("<no hover>")
+    ));
     let fixed = "model M {\n    param k = 0.5 fixed\n    state x = 1.0\n    der(x) = -k * x\n}\n";
     c.open("file:///f.sci", fixed);
     let (l, ch) = find(fixed, "k * x", 0, 0);
@@ -274,6 +282,82 @@ fn print_symbols(v: &Value, depth: usize, out: &mut String) {
             print_symbols(children, depth + 1, out);
         }
     }
+}
+
+/// The edits of one code action applied to `text`.
+fn apply(text: &str, action: &Value, uri: &str) -> String {
+    let mut fixed = text.to_string();
+    let mut edits: Vec<Value> = action["edit"]["changes"][uri].as_array().unwrap().clone();
+    // From the end, so earlier ranges stay valid.
+    edits.sort_by_key(|e| {
+        std::cmp::Reverse((
+            e["range"]["start"]["line"].as_u64(),
+            e["range"]["start"]["character"].as_u64(),
+        ))
+    });
+    for e in edits {
+        let map = sci_lsp::text::LineMap::new(&fixed);
+        let range = serde_json::from_value(e["range"].clone()).unwrap();
+        let (a, b) = map.byte_range(&fixed, range);
+        fixed.replace_range(a..b, e["newText"].as_str().unwrap());
+    }
+    fixed
+}
+
+/// Every unit conversion the checker offers, applied by the quick fix one after another,
+/// leaves a program that checks clean: scaled units in sums and declarations (E0402),
+/// `der` right-hand sides per day in a model that counts seconds (E0405), and the
+/// alternative the E0405 note offers — declaring the model's time unit — applied by hand.
+#[test]
+fn every_unit_fix_applies_and_checks_clean() {
+    let mut c = Client::start();
+    let sir = "model SIR {\n    param beta: 1/day = 0.3\n    param gamma: 1/day = 0.1\n    state S = 0.99\n    state I = 0.01\n    der(S) = -beta * S * I\n    der(I) = beta * S * I - gamma * I\n    domain time: t in [0, 160]\n}\n";
+    let cases = [
+        sir,
+        "model M {\n    param L: m = 1.0\n    param d: km = 2.0\n    output total: m = L + d\n}\n",
+        "model M {\n    param d: km = 2.0\n    output o: m = d\n}\n",
+        "model M {\n    param v: km/h = 50\n    state x: m = 0\n    der(x) = v\n}\n",
+        "model M {\n    param k: 1/min = 2\n    state c: mol/L = 1\n    der(c) = -k * c\n}\n",
+    ];
+    for (n, case) in cases.iter().enumerate() {
+        let uri = format!("file:///fix{n}.sci");
+        let mut text = case.to_string();
+        for _ in 0..10 {
+            let errors = sci_lang::analyze(sci_diag::FileId(0), &text).diagnostics;
+            if !errors.iter().any(|d| d.is_error()) {
+                break;
+            }
+            c.open(&uri, &text);
+            let whole = json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 40, "character": 0 } });
+            let r = c.result(
+                "textDocument/codeAction",
+                json!({ "textDocument": { "uri": uri }, "range": whole, "context": { "diagnostics": [] } }),
+            );
+            let action = r
+                .as_array()
+                .and_then(|a| a.first())
+                .unwrap_or_else(|| panic!("case {n}: no fix for {errors:#?}\n{text}"));
+            text = apply(&text, action, &uri);
+        }
+        let left = sci_lang::analyze(sci_diag::FileId(0), &text).diagnostics;
+        assert!(
+            !left.iter().any(|d| d.is_error()),
+            "case {n} after its fixes:\n{text}\n{left:#?}"
+        );
+    }
+    // The note's alternative for SIR: count time in days.
+    let analysis = sci_lang::analyze(sci_diag::FileId(0), sir);
+    let note = analysis.diagnostics[0]
+        .notes
+        .iter()
+        .find(|n| n.contains("declare it"))
+        .expect("a note with the time unit");
+    let line = note.split('`').nth(1).unwrap();
+    assert_eq!(line, "domain time: t in [0, 160] day");
+    let fixed = sir.replace("domain time: t in [0, 160]", line);
+    let left = sci_lang::analyze(sci_diag::FileId(0), &fixed).diagnostics;
+    assert!(left.is_empty(), "{left:#?}");
+    c.stop();
 }
 
 #[test]

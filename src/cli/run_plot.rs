@@ -97,9 +97,14 @@ pub fn trajectory_plot(
     };
     let marks = data_marks(&lines, choice.observed);
     let series: Vec<(String, Vec<f64>)> = lines.into_iter().map(|s| (s.label, s.values)).collect();
+    let time_unit = traj
+        .time_unit
+        .filter(|u| *u != sci::ir::Unit::base(2))
+        .map(|u| sci::lang::units::describe(&u));
+    let x_label = with_unit("t", time_unit.as_deref());
     let axes = Axes {
         title: &traj.model,
-        x_label: "t",
+        x_label: &x_label,
         y_label: &y_label,
         log_x: choice.log_t,
         log_y: choice.log_y,
@@ -132,7 +137,7 @@ fn elements(slot: &Slot) -> usize {
 /// The unit of a slot as a label suffix, `None` for plain numbers.
 fn unit_text(slot: &Slot) -> Option<String> {
     let unit = slot.unit.as_ref()?;
-    let text = unit.to_string();
+    let text = sci::lang::units::describe(unit);
     (text != "1").then_some(text)
 }
 

@@ -272,6 +272,8 @@ mod report {
             functions: Default::default(),
             ..m.clone()
         };
+        // Only derivative functions are kept: the events' functions are not among them.
+        out.manifest.events.clear();
         let err = |e: ad::AdError| e.message;
         for (id, f) in m.functions.iter() {
             if has_deriv(f)

@@ -36,6 +36,9 @@ pub struct Trajectory {
     pub events: Vec<EventOccurrence>,
     /// The condition of each of the model's events as written (`h < 0`).
     pub event_labels: Vec<String>,
+    /// The unit time is counted in (seconds, or the model's declared time unit), when the
+    /// model uses units.
+    pub time_unit: Option<sci_ir::Unit>,
     /// The event that ended the solve early (`when … { stop }`), if one did.
     pub stopped_by: Option<usize>,
 }
@@ -66,7 +69,12 @@ impl Trajectory {
                 values.extend_from_slice(out);
             }
         }
-        let mut units = vec![None];
+        // Time in seconds goes without a unit, as it always has; a declared time unit
+        // (`domain time: t in [0, 160] day`) is written.
+        let time_unit = (self.time_unit)
+            .filter(|u| *u != sci_ir::Unit::base(2))
+            .map(|u| sci_lang::units::describe(&u));
+        let mut units = vec![time_unit];
         units.extend(element_units(&self.state_layout));
         if !self.output_names.is_empty() {
             units.extend(element_units(&self.output_layout));
@@ -156,10 +164,11 @@ impl Trajectory {
 fn element_units(layout: &Layout) -> Vec<Option<String>> {
     let mut units = Vec::with_capacity(layout.len);
     for slot in &layout.slots {
+        // As the user would write it: `km`, `1/day`, not a decimal-scaled SI unit.
         let text = slot
             .unit
             .as_ref()
-            .map(ToString::to_string)
+            .map(sci_lang::units::describe)
             .filter(|u| u != "1");
         let count: usize = slot.shape.iter().product();
         units.extend(std::iter::repeat_n(text, count));
@@ -168,6 +177,14 @@ fn element_units(layout: &Layout) -> Vec<Option<String>> {
 }
 
 impl Model<'_> {
+    /// The unit the model counts time in (`t` of its right-hand side): seconds, or the
+    /// unit its time span declares (`domain time: t in [0, 160] day`); `None` without units.
+    pub fn time_unit(&self) -> Option<sci_ir::Unit> {
+        let ir = self.ir();
+        let rhs = ir.function_with_role(&sci_ir::Role::Rhs)?;
+        ir.functions.get(rhs)?.input_type(0)?.unit
+    }
+
     /// The time span the model declares with a domain over `t` alone
     /// (`domain time: t in [0, 40]`), if it has one (from its IR manifest).
     pub fn time_span(&self) -> Option<(f64, f64)> {
@@ -252,6 +269,7 @@ impl Model<'_> {
                 .filter(|&k| self.events().get(k).is_some_and(|e| e.stop)),
             events: solution.events,
             event_labels: self.events().iter().map(|e| e.label.clone()).collect(),
+            time_unit: self.time_unit(),
         })
     }
 }

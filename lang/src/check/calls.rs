@@ -675,7 +675,9 @@ impl<'f> Checker<'f> {
                     (time.h.span, got),
                     (callee.span, expected),
                 )
-                .with_help("declare the time column with its unit, e.g. `data obs(t: s, …)`");
+                .with_help(format!(
+                    "declare the time column in the model's time unit, e.g. `data obs(t: {pe}, …)`"
+                ));
             let mut d = d;
             d.code = "E0407";
             self.report(d);

@@ -218,13 +218,12 @@ impl<'f> Checker<'f> {
             {
                 let ann_span = d.ty.as_ref().map_or(d.name.span, |t| t.span);
                 let (pw, pg) = (crate::units::Pretty(want), crate::units::Pretty(got));
-                let mut diag = self.unit_mismatch(
+                let diag = self.conversion_to(
                     format!("The {word} `{name}` is declared in {pw}, but its value is in {pg}."),
                     (d.value.span, got),
-                    (ann_span, want),
+                    (ann_span, format!("declared in {pw}")),
+                    want,
                 );
-                diag.labels.retain(|l| l.primary);
-                diag = diag.with_secondary(ann_span, format!("declared in {pw}"));
                 self.report(diag);
                 return None;
             }
@@ -582,8 +581,11 @@ impl<'f> Checker<'f> {
             if let Some(b) = v.ty().batch {
                 let what = self.batch_desc(b);
                 self.report(
-                    Diagnostic::error("E0307", format!("A right-hand side cannot hold one value per point of {what}."))
-                        .with_primary(eq.value.span, "a batched value"),
+                    Diagnostic::error(
+                        "E0307",
+                        format!("A right-hand side cannot hold one value per point of {what}."),
+                    )
+                    .with_primary(eq.value.span, "a batched value"),
                 );
                 return None;
             }
@@ -602,9 +604,21 @@ impl<'f> Checker<'f> {
                 } else {
                     let (w, g) = (self.shape_desc(&rest), self.shape_desc(&v.ty().shape));
                     self.report(
-                        Diagnostic::error("E0302", format!("The right-hand side must have shape {w}, but it has shape {g}."))
-                            .with_primary(eq.value.span, format!("shape {g}"))
-                            .with_secondary(state.span, format!("`{}` has shape {}", eq.target.name, self.shape_desc(&state.shape))),
+                        Diagnostic::error(
+                            "E0302",
+                            format!(
+                                "The right-hand side must have shape {w}, but it has shape {g}."
+                            ),
+                        )
+                        .with_primary(eq.value.span, format!("shape {g}"))
+                        .with_secondary(
+                            state.span,
+                            format!(
+                                "`{}` has shape {}",
+                                eq.target.name,
+                                self.shape_desc(&state.shape)
+                            ),
+                        ),
                     );
                     return None;
                 }
@@ -620,22 +634,7 @@ impl<'f> Checker<'f> {
                 } else if let Some(got) = v.ty().unit
                     && got != want
                 {
-                    let (pw, pg) = (crate::units::Pretty(want), crate::units::Pretty(got));
-                    let mut d = self.unit_mismatch(
-                        format!("`der({})` must be in {pw} (the unit of `{}` per second), but the right-hand side is in {pg}.", eq.target.name, eq.target.name),
-                        (eq.value.span, got),
-                        (state.span, want),
-                    );
-                    d.code = "E0405";
-                    d.labels.retain(|l| l.primary);
-                    d = d.with_secondary(state.span, format!("`{}` is in {}", eq.target.name, Self::unit_desc(&state.unit)));
-                    let unannotated = state.unit.is_some_and(|u| u == Unit::DIMENSIONLESS);
-                    if let (Some(t), true) = (time, d.help.is_none() && unannotated)
-                        && let Some(suggest) = got.mul(&t)
-                    {
-                        let suggest = crate::units::Pretty(suggest);
-                        d = d.with_help(format!("if `{}` is meant to be in {suggest}, declare it: `state {}: {suggest} = …`", eq.target.name, eq.target.name));
-                    }
+                    let d = self.der_unit_mismatch(eq, &state, got, want);
                     self.report(d);
                     return None;
                 }

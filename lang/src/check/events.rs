@@ -174,14 +174,15 @@ impl<'f> Checker<'f> {
         } else if let (Some(got), Some(want)) = (v.ty().unit, time)
             && got != want
         {
-            let d = self.unit_mismatch(
+            let d = self.conversion_to(
                 format!(
                     "{what} must be in {}, the model's time unit, but it is in {}.",
                     crate::units::Pretty(want),
                     crate::units::Pretty(got)
                 ),
                 (e.span, got),
-                (e.span, want),
+                (e.span, String::new()),
+                want,
             );
             self.report(d);
             return None;
@@ -418,16 +419,19 @@ impl<'f> Checker<'f> {
         }
         match (v.ty().unit, st.unit) {
             (Some(got), Some(want)) if got != want => {
-                let mut d = self.unit_mismatch(
+                let d = self.conversion_to(
                     format!(
                         "The new value of `{name}` must be in {}, but it is in {}.",
                         crate::units::Pretty(want),
                         crate::units::Pretty(got)
                     ),
                     (value.span, got),
-                    (st.span, want),
+                    (
+                        st.span,
+                        format!("`{name}` is in {}", crate::units::Pretty(want)),
+                    ),
+                    want,
                 );
-                d.code = "E0402";
                 self.report(d);
                 false
             }

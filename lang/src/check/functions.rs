@@ -331,10 +331,11 @@ impl<'f> Checker<'f> {
                             && got != want
                         {
                             let (pw, pg) = (crate::units::Pretty(want), crate::units::Pretty(got));
-                            let d = self.unit_mismatch(
+                            let d = self.conversion_to(
                                 format!("The argument `{}` of `{}` must be in {pw}, but this is in {pg}.", p.name, callee.name),
                                 (v.h.span, got),
-                                (p.span, want),
+                                (p.span, format!("this is in {pw}")),
+                                want,
                             );
                             self.report(d);
                             return None;
@@ -602,12 +603,13 @@ impl<'f> Checker<'f> {
                 && got != want
             {
                 let (pw, pg) = (crate::units::Pretty(want), crate::units::Pretty(got));
-                let d = self.unit_mismatch(
+                let d = self.conversion_to(
                     format!(
                         "The function `{name}` is declared to return {pw}, but its body is in {pg}."
                     ),
                     (span, got),
-                    (span, want),
+                    (span, format!("declared to return {pw}")),
+                    want,
                 );
                 self.report(d);
                 return None;

@@ -62,7 +62,19 @@ impl<'f> Checker<'f> {
                 }
                 _ => false,
             });
-        env.time_unit = env.units_on.then(|| Unit::base(2));
+        // `domain time: t in [0, 160] day` declares the model's time unit (and turns units
+        // on); otherwise time is in seconds when the model uses units.
+        let declared = model.members.iter().find_map(|m| match &m.kind {
+            MemberKind::Domain(d) if is_time_span(d) => d.dims.first()?.unit.as_ref(),
+            _ => None,
+        });
+        env.time_unit = match declared {
+            Some(u) => {
+                env.units_on = true;
+                self.declared_time_unit(u)
+            }
+            None => env.units_on.then(|| Unit::base(2)),
+        };
         self.model = Some(env);
         let member_of = self.collect_members(model);
         let (order, lets_outputs) = self.order_members(model, &member_of);
@@ -83,6 +95,33 @@ impl<'f> Checker<'f> {
         {
             self.models.push(hir);
         }
+    }
+
+    /// The unit of `domain time: t in [t0, t1] UNIT`: a unit of time (E0408 otherwise; the
+    /// rates are then left unchecked rather than reported against a unit never meant).
+    fn declared_time_unit(&mut self, expr: &ast::UnitExpr) -> Option<Unit> {
+        let unit = match crate::units::resolve(expr) {
+            Ok(u) => u,
+            Err(diags) => {
+                diags.into_iter().for_each(|d| self.report(d));
+                return None;
+            }
+        };
+        if unit.dims != Unit::base(2).dims {
+            self.report(
+                Diagnostic::error(
+                    "E0408",
+                    format!(
+                        "The time unit must be a unit of time, but `{}` is not.",
+                        crate::units::Pretty(unit)
+                    ),
+                )
+                .with_primary(expr.span(), "not a unit of time")
+                .with_help("write `s`, `min`, `h`, `day` or a prefixed second such as `ms`"),
+            );
+            return None;
+        }
+        Some(unit)
     }
 
     /// Builds the model's name tables; returns name → member index.

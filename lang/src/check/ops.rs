@@ -233,6 +233,43 @@ impl<'f> Checker<'f> {
         d
     }
 
+    /// A value in `got` where `want` is required (a declaration, an argument, a result):
+    /// E0402 with the value as the primary label, `target` as the secondary, and, when only
+    /// the scale differs, the constant that converts *the value* (`const factor: want/got`),
+    /// so applying the help fixes the value rather than the declaration.
+    pub fn conversion_to(
+        &self,
+        message: String,
+        value: (Span, Unit),
+        target: (Span, String),
+        want: Unit,
+    ) -> Diagnostic {
+        let got = value.1;
+        let (pw, pg) = (crate::units::Pretty(want), crate::units::Pretty(got));
+        let mut d =
+            Diagnostic::error("E0402", message).with_primary(value.0, format!("this is in {pg}"));
+        if target.0 != value.0 {
+            d = d.with_secondary(target.0, target.1);
+        }
+        if got.same_dimension(&want) {
+            let factor = got.scale / want.scale;
+            let paren = |s: String| {
+                if s.contains(['/', '·', '^']) {
+                    format!("({s})")
+                } else {
+                    s
+                }
+            };
+            let ratio = format!("{}/{}", paren(pw.to_string()), paren(pg.to_string()));
+            d = d
+                .with_note(format!("both measure the same dimension, but 1 {pg} = {factor} {pw}"))
+                .with_help(format!(
+                    "convert with a constant: `const factor: {ratio} = {factor}`, then multiply this value by `factor`"
+                ));
+        }
+        d
+    }
+
     /// Requires a number (not a boolean); converts nothing.
     pub fn numeric(&mut self, v: &Val, what: &str) -> bool {
         if v.ty().scalar == Scalar::Bool {

@@ -87,6 +87,21 @@ impl<'f> Checker<'f> {
                 ok = false;
                 continue;
             }
+            if let Some(u) = &dim.unit
+                && !super::model::is_time_span(dom)
+            {
+                self.report(
+                    Diagnostic::error(
+                        "E0408",
+                        "A unit after an interval declares the model's time unit, so it belongs \
+                         on the time span only (`domain time: t in [0, 160] day`).",
+                    )
+                    .with_primary(u.span(), "not on a time span")
+                    .with_help("remove the unit; the coordinates of a domain are plain numbers"),
+                );
+                ok = false;
+                continue;
+            }
             let lo = self.const_real(&dim.lo, "A domain bound");
             let hi = self.const_real(&dim.hi, "A domain bound");
             let (Some((lo, mut vlo)), Some((hi, mut vhi))) = (lo, hi) else {

@@ -159,10 +159,14 @@ fn member_kind(kind: &MemberKind) -> String {
                 .iter()
                 .map(|dim| {
                     format!(
-                        "{} in [{}, {}]",
+                        "{} in [{}, {}]{}",
                         dim.var.name,
                         dump_expr(&dim.lo),
-                        dump_expr(&dim.hi)
+                        dump_expr(&dim.hi),
+                        dim.unit
+                            .as_ref()
+                            .map(|u| format!(" unit {}", unit(u)))
+                            .unwrap_or_default()
                     )
                 })
                 .collect::<Vec<_>>()

@@ -123,6 +123,9 @@ fn member_kind(kind: &mut MemberKind) {
                 ident(&mut d.var);
                 expr(&mut d.lo);
                 expr(&mut d.hi);
+                if let Some(u) = &mut d.unit {
+                    unit(u);
+                }
             }
         }
         MemberKind::Net(n) => {
