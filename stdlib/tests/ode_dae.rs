@@ -457,6 +457,44 @@ impl OdeSystem for NoSolution {
     }
 }
 
+/// [`Rc`] with its states in the other order, (i, v): the algebraic state first.
+struct RcSwapped;
+
+const RC_SWAPPED_ALGEBRAIC: [bool; 2] = [true, false];
+
+impl OdeSystem for RcSwapped {
+    fn n_states(&self) -> usize {
+        2
+    }
+    fn n_params(&self) -> usize {
+        4
+    }
+    fn rhs(&self, t: f64, y: &[f64], p: &[f64], dy: &mut [f64]) {
+        let mut d = [0.0; 2];
+        Rc.rhs(t, &[y[1], y[0]], p, &mut d);
+        dy.copy_from_slice(&[d[1], d[0]]);
+    }
+    fn jac_mul(&self, t: f64, y: &[f64], p: &[f64], v: &[f64], out: &mut [f64]) {
+        let mut d = [0.0; 2];
+        Rc.jac_mul(t, &[y[1], y[0]], p, &[v[1], v[0]], &mut d);
+        out.copy_from_slice(&[d[1], d[0]]);
+    }
+    fn param_jac_mul(&self, t: f64, y: &[f64], p: &[f64], v: &[f64], out: &mut [f64]) {
+        let mut d = [0.0; 2];
+        Rc.param_jac_mul(t, &[y[1], y[0]], p, v, &mut d);
+        out.copy_from_slice(&[d[1], d[0]]);
+    }
+    fn y0(&self, p: &[f64], y0: &mut [f64]) {
+        y0.copy_from_slice(&[-1.0, p[3]]);
+    }
+    fn y0_param_jac_mul(&self, _p: &[f64], v: &[f64], out: &mut [f64]) {
+        out.copy_from_slice(&[0.0, v[3]]);
+    }
+    fn algebraic(&self) -> &[bool] {
+        &RC_SWAPPED_ALGEBRAIC
+    }
+}
+
 /// [`Rc`] with another marking of its states.
 struct Marked(&'static [bool]);
 
@@ -621,7 +659,11 @@ fn robertson_dae_sensitivities_match_the_odes() {
     };
     let ode = run(&RobertsonOde, &ROBERTSON_K, &o);
     let mut worst: f64 = 0.0;
-    for method in IMPLICIT {
+    let dense = IMPLICIT.map(|m| (m, JacobianKind::Dense));
+    for (method, jacobian) in dense
+        .into_iter()
+        .chain([(Method::Bdf, JacobianKind::Sparse)])
+    {
         let rtol = if method == Method::TrBdf2 {
             1e-11
         } else {
@@ -630,9 +672,16 @@ fn robertson_dae_sensitivities_match_the_odes() {
         let dae_o = SolveOptions {
             method,
             rtol,
+            jacobian,
             ..o.clone()
         };
-        let dae = run(&RobertsonDae::new(0.3), &ROBERTSON_K, &dae_o);
+        let system = if jacobian == JacobianKind::Sparse {
+            RobertsonDae::sparse(0.3)
+        } else {
+            RobertsonDae::new(0.3)
+        };
+        let dae = run(&system, &ROBERTSON_K, &dae_o);
+        assert_eq!(dae.stats.sparse, jacobian == JacobianKind::Sparse);
         let (sd, so) = (dae.sens.unwrap(), ode.sens.as_ref().unwrap().clone());
         for (r, (a, b)) in sd.iter().zip(&so).enumerate() {
             for (k, (x, y)) in a.iter().zip(b).enumerate() {
@@ -752,6 +801,46 @@ fn rc_circuit_matches_its_closed_form() {
             sol.stats.steps
         );
         assert!(worst < 1e-8, "{method:?}: {worst:e}");
+    }
+}
+
+#[test]
+fn rc_circuit_with_the_algebraic_state_first() {
+    let times: Vec<f64> = (0..=10).map(|k| k as f64 * 0.5).collect();
+    for method in IMPLICIT {
+        let rtol = match method {
+            Method::TrBdf2 => 1e-12,
+            Method::Esdirk34 => 1e-11,
+            _ => 1e-10,
+        };
+        let o = SolveOptions {
+            times: Some(times.clone()),
+            sensitivities: true,
+            ..opts(method, (0.0, 5.0), rtol, 1e-12)
+        };
+        let swapped = run(&RcSwapped, &RC_THETA, &o);
+        let plain = run(&Rc, &RC_THETA, &o);
+        for (k, t) in swapped.t.iter().enumerate() {
+            let want = rc_exact(&RC_THETA, *t);
+            let y = &swapped.y[k];
+            assert!(
+                (y[0] - want[1]).abs() < 1e-8 && (y[1] - want[0]).abs() < 1e-8,
+                "{method:?} at t = {t}: {y:?} vs {want:?}"
+            );
+            // The same sensitivities as in the usual order, rows swapped.
+            let (s, p) = (
+                &swapped.sens.as_ref().unwrap()[k],
+                &plain.sens.as_ref().unwrap()[k],
+            );
+            for j in 0..4 {
+                for (a, b) in [(s[j], p[4 + j]), (s[4 + j], p[j])] {
+                    assert!(
+                        (a - b).abs() < 1e-8,
+                        "{method:?} at t = {t}: {s:?} vs {p:?}"
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -1043,7 +1132,7 @@ fn index_three_pendulum_is_refused_with_index_reduction_advice() {
     assert!(e.message.contains("component 4"), "{e}");
     assert!(
         e.message
-            .contains("equation in row 4 involves none of the algebraic states"),
+            .contains("equation in row 4 depends on none of the algebraic states"),
         "{e}"
     );
     let help = e.help.as_deref().unwrap();
@@ -1051,4 +1140,59 @@ fn index_three_pendulum_is_refused_with_index_reduction_advice() {
         help.contains("differentiate") && help.contains("pendulum"),
         "{e}"
     );
+}
+
+/// x' = −x, 0 = z² − x, x(0) = 1: z = e^{−t/2} from a positive guess; singular at z = 0.
+struct Square(f64);
+
+impl OdeSystem for Square {
+    fn n_states(&self) -> usize {
+        2
+    }
+    fn n_params(&self) -> usize {
+        0
+    }
+    fn rhs(&self, _t: f64, y: &[f64], _p: &[f64], dy: &mut [f64]) {
+        dy[0] = -y[0];
+        dy[1] = y[1] * y[1] - y[0];
+    }
+    fn jac_mul(&self, _t: f64, y: &[f64], _p: &[f64], v: &[f64], out: &mut [f64]) {
+        out[0] = -v[0];
+        out[1] = 2.0 * y[1] * v[1] - v[0];
+    }
+    fn param_jac_mul(&self, _t: f64, _y: &[f64], _p: &[f64], _v: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+    }
+    fn y0(&self, _p: &[f64], y0: &mut [f64]) {
+        y0.copy_from_slice(&[1.0, self.0]);
+    }
+    fn y0_param_jac_mul(&self, _p: &[f64], _v: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+    }
+    fn algebraic(&self) -> &[bool] {
+        &RC_ALGEBRAIC
+    }
+}
+
+#[test]
+fn nonlinear_algebraic_equation_from_a_far_guess_and_a_singular_one() {
+    let o = SolveOptions {
+        times: Some(vec![0.0, 1.0, 2.0]),
+        ..opts(Method::Bdf, (0.0, 2.0), 1e-10, 1e-12)
+    };
+    // Newton from z = 30 to z = 1 (halving its distance, roughly, at first).
+    let sol = run(&Square(30.0), &[], &o);
+    for (t, y) in sol.t.iter().zip(&sol.y) {
+        assert!((y[1] - (-t / 2.0).exp()).abs() < 1e-8, "t = {t}: {y:?}");
+    }
+    // At z = 0 the equation does not determine z: reported as such, with the advice to
+    // start elsewhere.
+    let e = solve(&Square(0.0), &[], &o, &mut |_| {}).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Input, "{e}");
+    assert!(
+        e.message
+            .contains("row 1 depends on none of the algebraic states here"),
+        "{e}"
+    );
+    assert!(e.help.as_deref().unwrap().contains("other guesses"), "{e}");
 }

@@ -171,24 +171,34 @@ impl<'s> Dae<'s> {
             return Err(self.not_finite_residual(t, moment));
         }
         let mut trial = y.clone();
+        // The factors of the last iterate's block, kept while Newton converges fast (the
+        // chord method: close to the solution the block hardly changes, and forming it costs
+        // a Jacobian; from interpolated outputs one block usually serves to the end).
+        let mut kept: Option<Block> = None;
+        let mut formed = false;
         for iteration in 1..=MAX_NEWTON_ITERATIONS {
-            // The block at the starting point is the index check; singular at a later
-            // iterate, Newton has wandered to a singular point of regular equations.
-            let block = match self.block_at(t, &y) {
-                Ok(block) => block,
-                Err(why) if iteration == 1 || why == Singular::NotFinite => {
-                    return Err(self.singular(t, moment, why));
-                }
-                Err(_) => {
-                    return Err(self
-                        .no_convergence(t, moment, iteration - 1, norm)
-                        .with_help(format!(
-                            "Newton's iteration reached a point where the algebraic equations' \
-                             Jacobian with respect to the algebraic states is singular; {}",
-                            self.no_convergence_help(moment)
-                        )));
-                }
+            let (block, stale) = match kept.take() {
+                Some(block) => (block, true),
+                None => match self.block_at(t, &y) {
+                    Ok(block) => (block, false),
+                    // The block at the starting point is the index check; singular at a later
+                    // iterate, Newton has wandered to a singular point of regular equations.
+                    Err(why) if !formed || why == Singular::NotFinite => {
+                        return Err(self.singular(t, moment, why));
+                    }
+                    Err(_) => {
+                        return Err(self
+                            .no_convergence(t, moment, iteration - 1, norm)
+                            .with_help(format!(
+                                "Newton's iteration reached a point where the algebraic \
+                                 equations' Jacobian with respect to the algebraic states is \
+                                 singular; {}",
+                                self.no_convergence_help(moment)
+                            )));
+                    }
+                },
             };
+            formed = true;
             let mut dz = r.clone();
             block.solve(&mut dz);
             let small = self.alg.iter().zip(&dz).all(|(&i, d)| {
@@ -200,7 +210,7 @@ impl<'s> Dae<'s> {
             // Backtrack until the residual's norm decreases enough (a step at rounding level
             // is taken as it is: the residual there is rounding noise).
             let mut fraction = 1.0;
-            loop {
+            let accepted = loop {
                 trial.copy_from_slice(&y);
                 for (&i, d) in self.alg.iter().zip(&dz) {
                     trial[i] -= fraction * d;
@@ -208,18 +218,28 @@ impl<'s> Dae<'s> {
                 let r_trial = self.residual(t, &trial);
                 let n_trial = norm2(&r_trial);
                 if n_trial.is_finite() && (small || n_trial <= (1.0 - ARMIJO * fraction) * norm) {
-                    std::mem::swap(&mut y, &mut trial);
-                    (r, norm) = (r_trial, n_trial);
-                    break;
+                    break Some((r_trial, n_trial));
                 }
                 fraction /= 2.0;
                 if fraction < MIN_STEP_FRACTION {
-                    return Err(self.no_convergence(t, moment, iteration, norm));
+                    break None;
                 }
-            }
-            if small || norm == 0.0 {
+            };
+            let Some((r_new, n_new)) = accepted else {
+                if stale {
+                    // Try again with the block at this iterate.
+                    continue;
+                }
+                return Err(self.no_convergence(t, moment, iteration, norm));
+            };
+            std::mem::swap(&mut y, &mut trial);
+            if small || n_new == 0.0 {
                 return Ok(y);
             }
+            if n_new <= 0.25 * norm {
+                kept = Some(block);
+            }
+            (r, norm) = (r_new, n_new);
         }
         Err(self.no_convergence(t, moment, MAX_NEWTON_ITERATIONS, norm))
     }
@@ -384,7 +404,8 @@ impl<'s> Dae<'s> {
             Singular::ZeroRows(rows) => {
                 let rows = states(&rows);
                 format!(
-                    "the algebraic equation{} in row{} {} involve{} none of the algebraic states",
+                    "the algebraic equation{} in row{} {} depend{} on none of the algebraic \
+                     states here",
                     plural(rows.len()),
                     plural(rows.len()),
                     list(&rows),
@@ -394,10 +415,9 @@ impl<'s> Dae<'s> {
             Singular::ZeroColumns(cols) => {
                 let cols = states(&cols);
                 format!(
-                    "algebraic state{} {} appear{} in none of the algebraic equations",
+                    "none of the algebraic equations depends on algebraic state{} {} here",
                     plural(cols.len()),
-                    list(&cols),
-                    if cols.len() == 1 { "s" } else { "" }
+                    list(&cols)
                 )
             }
             Singular::Rank => "it is singular".to_string(),
