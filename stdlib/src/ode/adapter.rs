@@ -9,7 +9,9 @@
 //! - Jacobian-vector products and parameter-Jacobian products go to
 //!   [`OdeSystem::jac_mul`] and [`OdeSystem::param_jac_mul`];
 //! - we count right-hand side and Jacobian evaluations and remember where the right-hand
-//!   side first stopped being finite, for the statistics and the error messages.
+//!   side first stopped being finite, for the statistics and the error messages;
+//! - a DAE gets its diagonal mass matrix ([`MassOp`]) and starts from the consistent state
+//!   and sensitivities computed in `dae.rs` ([`Start`]).
 //!
 //! Sensitivity equations call the products on *batched* vectors (one batch lane per
 //! parameter), so every product runs through `for_each_batch_host`, which broadcasts the
@@ -20,7 +22,7 @@ use std::cell::{Cell, Ref, RefCell};
 use diffsol::matrix::sparsity::MatrixSparsity;
 use diffsol::{
     ConstantOp, ConstantOpSens, DenseMatrix, FaerContext, FaerMat, FaerSparseLU, FaerSparseMat,
-    FaerVec, Matrix, NonLinearOp, NonLinearOpJacobian, NonLinearOpSens, OdeEquations,
+    FaerVec, LinearOp, Matrix, NonLinearOp, NonLinearOpJacobian, NonLinearOpSens, OdeEquations,
     OdeEquationsRef, Op, UnitCallable, Vector, VectorIndex,
 };
 
@@ -52,6 +54,11 @@ pub(crate) trait SystemMatrix: Matrix<T = f64, V = FaerVec<f64>, C = FaerContext
     /// The pattern of an `n × np` parameter Jacobian: sparse storage needs one (we declare
     /// it full), dense storage none.
     fn full_pattern(n: usize, np: usize) -> Option<Self::Sparsity>;
+
+    /// The pattern of an `n × n` diagonal mass matrix: the whole diagonal (the algebraic
+    /// states' zeros included, so that the pattern does not depend on the values) for
+    /// sparse storage, none for dense.
+    fn diagonal_pattern(n: usize) -> Option<Self::Sparsity>;
 }
 
 /// Where the Jacobian's entries live.
@@ -104,6 +111,10 @@ impl SystemMatrix for FaerMat<f64> {
     }
 
     fn full_pattern(_n: usize, _np: usize) -> Option<Self::Sparsity> {
+        None
+    }
+
+    fn diagonal_pattern(_n: usize) -> Option<Self::Sparsity> {
         None
     }
 }
@@ -163,6 +174,10 @@ impl SystemMatrix for FaerSparseMat<f64> {
         let indices = (0..np).flat_map(|j| (0..n).map(move |i| (i, j))).collect();
         MatrixSparsity::<Self>::try_from_indices(n, np, indices).ok()
     }
+
+    fn diagonal_pattern(n: usize) -> Option<Self::Sparsity> {
+        Some(MatrixSparsity::<Self>::new_diagonal(n))
+    }
 }
 
 /// The input error for a sparse Jacobian without a pattern.
@@ -204,29 +219,72 @@ pub(crate) struct InitOp<'s, M: SystemMatrix> {
     np: usize,
     ctx: FaerContext,
     sens_sparsity: Option<M::Sparsity>,
+    /// A DAE's consistent start, given instead of the system's `y0` (whose algebraic states
+    /// are only guesses).
+    start: Option<Start>,
 }
 
-/// The equations diffsol integrates: our right-hand side and initial state, no mass
-/// matrix, roots, outputs or resets.
+/// A DAE's consistent initial state and sensitivities (see `dae.rs`).
+#[derive(Clone, Debug)]
+pub(crate) struct Start {
+    pub y0: Vec<f64>,
+    /// `dy0/dθ` as lanes (`n` values per parameter); empty without sensitivities.
+    pub s0: Vec<f64>,
+}
+
+/// A DAE's mass matrix `diag(1 for a differential state, 0 for an algebraic one)`.
+pub(crate) struct MassOp<M: SystemMatrix> {
+    diagonal: Vec<f64>,
+    n: usize,
+    np: usize,
+    ctx: FaerContext,
+    /// The matrix, formed once (it is constant).
+    matrix: M,
+    sparsity: Option<M::Sparsity>,
+}
+
+/// The equations diffsol integrates: our right-hand side and initial state, for a DAE its
+/// mass matrix; no roots, outputs or resets (events are handled in `stepping.rs`).
 pub(crate) struct SystemEqn<'s, M: SystemMatrix> {
     rhs: RhsOp<'s, M>,
     init: InitOp<'s, M>,
+    mass: Option<MassOp<M>>,
 }
 
 impl<'s, M: SystemMatrix> SystemEqn<'s, M> {
     /// The equations of `sys` at parameters `p`; `pattern` is the validated sparsity
-    /// pattern (used by both storages when present).
+    /// pattern (used by both storages when present); `dae`, for a DAE, the mass matrix's
+    /// diagonal and the consistent start.
     pub fn new(
         sys: &'s dyn OdeSystem,
         p: &[f64],
         pattern: Option<&'s Sparsity>,
         counters: &'s Counters,
+        dae: Option<(Vec<f64>, &Start)>,
     ) -> Result<Self, Error> {
         let n = sys.n_states();
         let np = sys.n_params();
         let ctx = FaerContext::new();
         let layout = M::layout(n, pattern)?;
+        let (mass, start) = match dae {
+            Some((diagonal, start)) => {
+                // Sparse storage keeps the algebraic states' explicit zeros, so the matrix
+                // has the whole diagonal as its pattern.
+                let matrix = M::from_diagonal(&FaerVec::from_vec(diagonal.clone(), ctx));
+                let mass = MassOp {
+                    diagonal,
+                    n,
+                    np,
+                    ctx,
+                    matrix,
+                    sparsity: M::diagonal_pattern(n),
+                };
+                (Some(mass), Some(start.clone()))
+            }
+            None => (None, None),
+        };
         Ok(SystemEqn {
+            mass,
             rhs: RhsOp {
                 sys,
                 p: p.to_vec(),
@@ -249,6 +307,7 @@ impl<'s, M: SystemMatrix> SystemEqn<'s, M> {
                 np,
                 ctx,
                 sens_sparsity: M::full_pattern(n, np),
+                start,
             },
         })
     }
@@ -279,6 +338,43 @@ macro_rules! impl_op {
 
 impl_op!(RhsOp, n, np);
 impl_op!(InitOp, n, np);
+
+impl<M: SystemMatrix> Op for MassOp<M> {
+    type T = f64;
+    type V = FaerVec<f64>;
+    type M = M;
+    type C = FaerContext;
+    fn context(&self) -> &FaerContext {
+        &self.ctx
+    }
+    fn nstates(&self) -> usize {
+        self.n
+    }
+    fn nout(&self) -> usize {
+        self.n
+    }
+    fn nparams(&self) -> usize {
+        self.np
+    }
+}
+
+impl<M: SystemMatrix> LinearOp for MassOp<M> {
+    fn gemv_inplace(&self, x: &FaerVec<f64>, _t: f64, beta: f64, y: &mut FaerVec<f64>) {
+        y.for_each_batch_host([x], |y, [x], _| {
+            for ((y, x), d) in y.iter_mut().zip(x).zip(&self.diagonal) {
+                *y = d * x + beta * *y;
+            }
+        });
+    }
+
+    fn matrix_inplace(&self, _t: f64, y: &mut M) {
+        y.copy_from(&self.matrix);
+    }
+
+    fn sparsity(&self) -> Option<M::Sparsity> {
+        self.sparsity.clone()
+    }
+}
 
 impl<M: SystemMatrix> NonLinearOp for RhsOp<'_, M> {
     fn call_inplace(&self, x: &FaerVec<f64>, t: f64, y: &mut FaerVec<f64>) {
@@ -432,13 +528,28 @@ impl<M: SystemMatrix> NonLinearOpSens for RhsOp<'_, M> {
 
 impl<M: SystemMatrix> ConstantOp for InitOp<'_, M> {
     fn call_inplace(&self, _t: f64, y: &mut FaerVec<f64>) {
-        y.for_each_batch_host([], |y, [], _| self.sys.y0(&self.p, y));
+        y.for_each_batch_host([], |y, [], _| match &self.start {
+            Some(start) => y.copy_from_slice(&start.y0),
+            None => self.sys.y0(&self.p, y),
+        });
     }
 }
 
 impl<M: SystemMatrix> ConstantOpSens for InitOp<'_, M> {
     fn sens_mul_inplace(&self, _t: f64, v: &FaerVec<f64>, y: &mut FaerVec<f64>) {
-        y.for_each_batch_host([v], |y, [v], _| self.sys.y0_param_jac_mul(&self.p, v, y));
+        let n = self.n;
+        y.for_each_batch_host([v], |y, [v], _| match &self.start {
+            // `dy0/dθ · v` from the consistent lanes (one per parameter).
+            Some(start) if start.s0.len() == n * self.np => {
+                y.fill(0.0);
+                for (lane, vj) in start.s0.chunks(n).zip(v) {
+                    for (yi, si) in y.iter_mut().zip(lane) {
+                        *yi += si * vj;
+                    }
+                }
+            }
+            _ => self.sys.y0_param_jac_mul(&self.p, v, y),
+        });
     }
 
     fn sens_sparsity(&self) -> Option<M::Sparsity> {
@@ -466,7 +577,7 @@ impl<M: SystemMatrix> Op for SystemEqn<'_, M> {
 }
 
 impl<'a, 's, M: SystemMatrix> OdeEquationsRef<'a> for SystemEqn<'s, M> {
-    type Mass = UnitCallable<M>;
+    type Mass = &'a MassOp<M>;
     type Rhs = &'a RhsOp<'s, M>;
     type Root = UnitCallable<M>;
     type Init = &'a InitOp<'s, M>;
@@ -479,8 +590,8 @@ impl<'s, M: SystemMatrix> OdeEquations for SystemEqn<'s, M> {
         &self.rhs
     }
 
-    fn mass(&self) -> Option<UnitCallable<M>> {
-        None
+    fn mass(&self) -> Option<&MassOp<M>> {
+        self.mass.as_ref()
     }
 
     fn init(&self) -> &InitOp<'s, M> {

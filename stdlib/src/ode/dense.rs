@@ -14,6 +14,9 @@
 //! data times). Cost: three interpolations while stepping and four right-hand side
 //! evaluations per step after the solve, and `4 n` numbers per step kept.
 //!
+//! For a DAE the derivatives at the nodes are the velocities `ẏ` (the algebraic rows of `f`
+//! are residuals): see `dae.rs`.
+//!
 //! Events that reset the state leave two nodes at their time, the states before and after:
 //! no polynomial spans the jump, and [`DenseOutput::at`] is right-continuous there (the
 //! state after the reset at the event time itself, the piece before it just before).
@@ -22,6 +25,7 @@
 //! is a few lines.
 
 use super::OdeSystem;
+use super::dae::{Dae, Moment};
 use crate::Error;
 
 /// The solution between its steps.
@@ -32,14 +36,20 @@ pub struct DenseOutput {
     t: Vec<f64>,
     /// The state at each time.
     y: Vec<Vec<f64>>,
-    /// `f(t, y)` at each time.
+    /// `ẏ` at each time: `f(t, y)`, or a DAE's velocity.
     dy: Vec<Vec<f64>>,
 }
 
 impl DenseOutput {
     /// The table of `nodes` (`(t, y)`, increasing `t`; a time twice for a jump), with `f`
-    /// evaluated at each (one right-hand side evaluation per node, after the solve).
-    pub(crate) fn new(system: &dyn OdeSystem, p: &[f64], nodes: Vec<(f64, Vec<f64>)>) -> Self {
+    /// evaluated at each (one right-hand side evaluation per node, after the solve; for a
+    /// DAE, the velocity).
+    pub(crate) fn new(
+        system: &dyn OdeSystem,
+        p: &[f64],
+        dae: Option<&Dae<'_>>,
+        nodes: Vec<(f64, Vec<f64>)>,
+    ) -> Self {
         let n = system.n_states();
         let mut out = DenseOutput {
             t: Vec::with_capacity(nodes.len()),
@@ -55,6 +65,16 @@ impl DenseOutput {
             }
             let mut dy = vec![0.0; n];
             system.rhs(t, &y, p, &mut dy);
+            if let Some(dae) = dae {
+                // The nodes are states the solve went through, where `∂f_alg/∂z` was
+                // regular (a singular one would have stopped it), so failing here is next to
+                // impossible; the algebraic rows then get a zero derivative rather than the
+                // whole output failing after a successful solve.
+                match dae.velocity(t, &y, Moment::During) {
+                    Ok(v) => dy = v,
+                    Err(_) => dae.zero_algebraic(&mut dy),
+                }
+            }
             out.t.push(t);
             out.y.push(y);
             out.dy.push(dy);

@@ -9,7 +9,8 @@ use diffsol::error::OdeSolverError;
 use diffsol::matrix::MatrixRef;
 use diffsol::{DiffsolError, FaerMat, FaerSparseMat, OdeBuilder, OdeSolverMethod};
 
-use super::adapter::{Counters, SystemEqn, SystemMatrix, sparse_without_pattern};
+use super::adapter::{Counters, Start, SystemEqn, SystemMatrix, sparse_without_pattern};
+use super::dae::{Dae, Moment};
 use super::dense::DenseOutput;
 use super::stepping::{Drive, Output, StiffTest};
 use super::validate::{self, fmt_time};
@@ -68,7 +69,25 @@ pub(crate) fn solve(
         JacobianKind::Sparse if pattern.is_none() => return Err(sparse_without_pattern()),
         JacobianKind::Sparse => true,
     };
-    check_start(system, p, t0)?;
+    let dae = Dae::new(system, p, (options.rtol, options.atol), (t0, t_end))?;
+    if dae.is_some() && options.method == Method::Tsit5 {
+        return Err(explicit_refuses_dae());
+    }
+    // `dy/dθ` with no parameters is an empty matrix: nothing to integrate (and diffsol
+    // cannot make a sensitivity context with zero lanes).
+    let sens = options.sensitivities && system.n_params() > 0;
+    let y0 = initial_state(system, p, t0, dae.as_ref())?;
+    let start = match &dae {
+        Some(dae) => Some(Start {
+            s0: if sens {
+                dae.initial_sens(t0, &y0)?
+            } else {
+                Vec::new()
+            },
+            y0,
+        }),
+        None => None,
+    };
 
     let plan = Plan {
         system,
@@ -79,14 +98,29 @@ pub(crate) fn solve(
         schedule: &schedule,
         t0,
         t_end,
-        // `dy/dθ` with no parameters is an empty matrix: nothing to integrate (and diffsol
-        // cannot make a sensitivity context with zero lanes).
-        sens: options.sensitivities && system.n_params() > 0,
+        sens,
+        dae: dae.as_ref(),
+        start: start.as_ref(),
     };
-    let mut stats = SolveStats::default();
+    let mut stats = SolveStats {
+        algebraic_states: dae.as_ref().map_or(0, Dae::len),
+        ..SolveStats::default()
+    };
     // How far the last attempt integrated.
     let mut reached = t0;
     let out = match options.method {
+        // An explicit method cannot solve the algebraic equations: BDF from the start, with
+        // no switch to report.
+        Method::Auto if dae.is_some() => plan
+            .attempt(
+                Method::Bdf,
+                sparse,
+                None,
+                progress,
+                &mut stats,
+                &mut reached,
+            )
+            .map_err(Failure::into_error)?,
         Method::Auto if stiff_at_start(system, p, (t0, t_end)) => {
             stats.switch = Some(Switch {
                 reason: SwitchReason::StiffAtStart,
@@ -146,7 +180,7 @@ pub(crate) fn solve(
     let sens = options
         .sensitivities
         .then(|| out.sens.unwrap_or_else(|| vec![Vec::new(); out.t.len()]));
-    let dense = (out.dense_nodes).map(|nodes| DenseOutput::new(system, p, nodes));
+    let dense = (out.dense_nodes).map(|nodes| DenseOutput::new(system, p, dae.as_ref(), nodes));
     Ok(Solution {
         t: out.t,
         y: out.y,
@@ -202,9 +236,15 @@ fn prefers_sparse(pattern: &Sparsity, n: usize) -> bool {
     n >= SPARSE_MIN_STATES && density <= SPARSE_MAX_DENSITY
 }
 
-/// The initial state and its derivative must be finite, or the solvers' first step-size
-/// guess is NaN (which some of diffsol's code paths do not survive).
-fn check_start(system: &dyn OdeSystem, p: &[f64], t0: f64) -> Result<(), Error> {
+/// The initial state: the system's, with a DAE's algebraic states made consistent. It and
+/// its derivative must be finite, or the solvers' first step-size guess is NaN (which some
+/// of diffsol's code paths do not survive).
+fn initial_state(
+    system: &dyn OdeSystem,
+    p: &[f64],
+    t0: f64,
+    dae: Option<&Dae<'_>>,
+) -> Result<Vec<f64>, Error> {
     let n = system.n_states();
     let mut y0 = vec![0.0; n];
     system.y0(p, &mut y0);
@@ -213,6 +253,9 @@ fn check_start(system: &dyn OdeSystem, p: &[f64], t0: f64) -> Result<(), Error> 
             "The initial state is not finite: component {i} is {v}."
         ))
         .with_help("check the initial values and the parameters they depend on"));
+    }
+    if let Some(dae) = dae {
+        y0 = dae.consistent(t0, &y0, Moment::Start)?;
     }
     let mut dy = vec![0.0; n];
     system.rhs(t0, &y0, p, &mut dy);
@@ -226,7 +269,16 @@ fn check_start(system: &dyn OdeSystem, p: &[f64], t0: f64) -> Result<(), Error> 
              negative values, at the initial state",
         ));
     }
-    Ok(())
+    Ok(y0)
+}
+
+/// The input error for Tsit5 asked to solve a DAE.
+fn explicit_refuses_dae() -> Error {
+    Error::input(
+        "The tsit5 solver cannot solve a system with algebraic equations (a DAE): an explicit \
+         method has no way to keep them satisfied.",
+    )
+    .with_help("use bdf (the default picks it), esdirk34 or trbdf2")
 }
 
 fn method_label(method: Method) -> &'static str {
@@ -250,6 +302,9 @@ struct Plan<'s> {
     t0: f64,
     t_end: f64,
     sens: bool,
+    /// A DAE's algebraic states, and its consistent start.
+    dae: Option<&'s Dae<'s>>,
+    start: Option<&'s Start>,
 }
 
 /// Why an attempt stopped short.
@@ -326,6 +381,7 @@ impl Plan<'_> {
                 counters: &counters,
                 rtol: self.options.rtol,
                 atol: self.options.atol,
+                dae: self.dae,
             };
             if sparse {
                 self.run::<FaerSparseMat<f64>>(method, &mut drive)
@@ -359,7 +415,14 @@ impl Plan<'_> {
         for<'b> &'b M: MatrixRef<M>,
     {
         let o = self.options;
-        let eqn = SystemEqn::<M>::new(self.system, self.p, self.pattern, drive.counters)?;
+        if self.dae.is_some() && matches!(method, Method::Auto | Method::Tsit5) {
+            return Err(explicit_refuses_dae().into());
+        }
+        let dae = self
+            .dae
+            .zip(self.start)
+            .map(|(dae, start)| (dae.mass_diagonal(), start));
+        let eqn = SystemEqn::<M>::new(self.system, self.p, self.pattern, drive.counters, dae)?;
         let mut builder = OdeBuilder::<M>::new()
             .t0(self.t0)
             .rtol(o.rtol)

@@ -136,7 +136,7 @@ pub(crate) fn fire(
             EventAction::Stop => {
                 if sens && at_crossing {
                     // The state at a stop whose time moves with θ: y(t*(θ); θ).
-                    let f = jumps.rhs(t, &y);
+                    let f = jumps.velocity(t, &y)?;
                     let tau = jumps.event_time_sens(k, t, (&y, &f), &s)?;
                     s = jumps.stop_sens(&f, &s, &tau);
                 }
@@ -152,14 +152,15 @@ pub(crate) fn fire(
             EventAction::Reset => {
                 let y_new = jumps.reset(k, t, &y)?;
                 if sens {
-                    let f_before = jumps.rhs(t, &y);
+                    let f_before = jumps.velocity(t, &y)?;
                     let tau = if at_crossing {
                         Some(jumps.event_time_sens(k, t, (&y, &f_before), &s)?)
                     } else {
                         None
                     };
-                    let f_after = jumps.rhs(t, &y_new);
+                    let f_after = jumps.velocity(t, &y_new)?;
                     s = jumps.reset_sens(k, t, (&y, &f_before), &f_after, &s, tau.as_deref());
+                    jumps.settle_sens(t, &y_new, &mut s)?;
                 }
                 log.record(EventOccurrence {
                     event: k,

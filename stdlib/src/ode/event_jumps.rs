@@ -4,8 +4,14 @@
 //!
 //! Sensitivities here are diffsol's batch lanes flattened: lane `j` (parameter `j`) is
 //! `s[j n .. (j + 1) n]`.
+//!
+//! For a DAE, `f` in the formulas is the velocity `ẏ` (the algebraic rows of the
+//! right-hand side are residuals, not derivatives), a reset is followed by solving for the
+//! algebraic states again, and the sensitivities' algebraic rows are made consistent at the
+//! new state (see `dae.rs`).
 
 use super::OdeSystem;
+use super::dae::{Dae, Moment};
 use super::validate::fmt_time;
 use crate::Error;
 
@@ -15,26 +21,43 @@ pub(crate) struct Jumps<'s> {
     p: &'s [f64],
     n: usize,
     np: usize,
+    dae: Option<&'s Dae<'s>>,
 }
 
 impl<'s> Jumps<'s> {
-    pub fn new(system: &'s dyn OdeSystem, p: &'s [f64]) -> Self {
+    pub fn new(system: &'s dyn OdeSystem, p: &'s [f64], dae: Option<&'s Dae<'s>>) -> Self {
         Jumps {
             system,
             p,
             n: system.n_states(),
             np: system.n_params(),
+            dae,
         }
     }
 
-    /// `f(t, y)`.
-    pub fn rhs(&self, t: f64, y: &[f64]) -> Vec<f64> {
+    /// `ẏ` at `(t, y)`: `f(t, y)` for an ODE, for a DAE with the algebraic states' derivatives
+    /// in the algebraic rows.
+    pub fn velocity(&self, t: f64, y: &[f64]) -> Result<Vec<f64>, Error> {
+        if let Some(dae) = self.dae {
+            return dae.velocity(t, y, Moment::During);
+        }
         let mut dy = vec![0.0; self.n];
         self.system.rhs(t, y, self.p, &mut dy);
-        dy
+        Ok(dy)
     }
 
-    /// `R_k(t, y)`; a state that is not finite afterwards is an error naming the event.
+    /// For a DAE, the algebraic rows of the sensitivities `s` made consistent at the state
+    /// `(t, y)` after a reset; nothing for an ODE.
+    pub fn settle_sens(&self, t: f64, y: &[f64], s: &mut [f64]) -> Result<(), Error> {
+        match self.dae {
+            Some(dae) => dae.settle_sens(t, y, s, Moment::Reset),
+            None => Ok(()),
+        }
+    }
+
+    /// `R_k(t, y)`, for a DAE with the algebraic states then solved for again (the values
+    /// the reset leaves in them are the guesses); a state that is not finite afterwards is
+    /// an error naming the event.
     pub fn reset(&self, k: usize, t: f64, y: &[f64]) -> Result<Vec<f64>, Error> {
         let mut y_new = y.to_vec();
         self.system.event_reset(k, t, y, self.p, &mut y_new);
@@ -48,7 +71,10 @@ impl<'s> Jumps<'s> {
                  value) at the state where the event fired",
             ));
         }
-        Ok(y_new)
+        match self.dae {
+            Some(dae) => dae.consistent(t, &y_new, Moment::Reset),
+            None => Ok(y_new),
+        }
     }
 
     /// `τ_θ = −(g_y s + g_θ) / (g_y f + g_t)` for crossing event `k` at `(t, y)` with

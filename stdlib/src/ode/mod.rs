@@ -4,10 +4,15 @@
 //! (rhs, Jacobian-vector products by forward-mode AD, the sparse Jacobian by compressed
 //! AD), in tests hand-written closures. A system may declare [`events`]: conditions whose
 //! zero crossings reset the state or end the integration, and scheduled resets (doses).
+//! A system may also mark some of its states [`OdeSystem::algebraic`]: it is then a
+//! semi-explicit index-1 DAE, `y_i' = f_i` for the differential states and `0 = f_i` for the
+//! algebraic ones (see `dae.rs` for how the solvers treat it).
 
 use crate::Error;
 
 mod adapter;
+mod dae;
+mod dae_block;
 mod dense;
 mod dense_lu;
 mod driver;
@@ -78,10 +83,28 @@ pub trait OdeSystem {
     fn jacobian_values_cost(&self) -> Option<usize> {
         None
     }
-    /// `y0 = y0(θ)`.
+    /// `y0 = y0(θ)`. For a DAE, the differential states' initial values and *guesses* for
+    /// the algebraic ones (the solvers make them consistent before the first step).
     fn y0(&self, p: &[f64], y0: &mut [f64]);
     /// `out = ∂y0/∂θ · v`.
     fn y0_param_jac_mul(&self, p: &[f64], v: &[f64], out: &mut [f64]);
+
+    /// Which states are algebraic: `algebraic()[i]` true means row i of the system is the
+    /// constraint `0 = f_i(t, y; θ)` (a zero row of the mass matrix) rather than
+    /// `y_i' = f_i`. Empty (the default): an ODE. Otherwise it has one entry per state, at
+    /// least one of them `false`, and the algebraic equations must determine the algebraic
+    /// states (`∂f_alg/∂z` regular: index 1).
+    ///
+    /// Everything else covers all rows: [`OdeSystem::rhs`] returns the algebraic rows'
+    /// residuals, the Jacobians and the sparsity pattern include their rows. BDF, ESDIRK34
+    /// and TR-BDF2 solve such systems (`Auto` goes straight to BDF, Tsit5 refuses them);
+    /// the algebraic states are made consistent by Newton's method at the start and after
+    /// every reset (so what a reset writes into an algebraic state is only Newton's
+    /// starting guess), and are reported like the other states (at interpolated times
+    /// solved for again from the interpolated differential states).
+    fn algebraic(&self) -> &[bool] {
+        &[]
+    }
 
     // Events: all have defaults, so a system without events implements none of them.
 
@@ -178,9 +201,11 @@ pub struct Sparsity {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
     /// Tsit5 first; if the problem turns out stiff (the step budget for an explicit method
-    /// is spent or the step size collapses), start again with BDF.
+    /// is spent or the step size collapses), start again with BDF. A DAE goes to BDF
+    /// directly.
     Auto,
-    /// Tsitouras' explicit 5(4) Runge–Kutta pair: non-stiff problems.
+    /// Tsitouras' explicit 5(4) Runge–Kutta pair: non-stiff problems (ODEs only: an
+    /// explicit method cannot solve algebraic equations).
     Tsit5,
     /// Variable-order BDF (NDF) with Newton iterations: stiff problems.
     Bdf,
@@ -291,8 +316,14 @@ pub struct SolveStats {
     pub steps: usize,
     pub rhs_evals: usize,
     pub jacobian_evals: usize,
-    /// How [`Method::Auto`] came to the stiff method, when it did.
+    /// How [`Method::Auto`] came to the stiff method, when it did by switching (not for a
+    /// DAE, which `Auto` gives to BDF from the start: see
+    /// [`SolveStats::algebraic_states`]).
     pub switch: Option<Switch>,
+    /// How many states are algebraic ([`OdeSystem::algebraic`]; 0 for an ODE). With
+    /// algebraic states [`Method::Auto`] solves with BDF from the start, without an explicit
+    /// attempt and without a [`Switch`].
+    pub algebraic_states: usize,
 }
 
 /// [`Method::Auto`]'s switch to BDF: why, and what the explicit attempt did first (its
@@ -342,6 +373,11 @@ pub struct Solution {
 /// - The inputs are checked first (positive finite tolerances, `t0 < t_end`, sorted output
 ///   times inside the interval, `p.len() == n_params`, finite parameters, at least one
 ///   state, a well-formed sparsity pattern): violations are [`crate::ErrorKind::Input`].
+/// - A DAE ([`OdeSystem::algebraic`]) is checked (one entry per state, not all
+///   algebraic: input errors), its algebraic states are made consistent by Newton's method
+///   before the first step and after every reset (a numerical error when Newton fails, an
+///   input error when the algebraic equations do not determine the algebraic states: index
+///   higher than 1), Tsit5 refuses it (an input error) and `Auto` gives it to BDF.
 /// - [`Method::Auto`] runs Tsit5 with a budget of [`AUTO_EXPLICIT_STEP_BUDGET`] steps
 ///   (fewer if `max_steps` is smaller; it also gives up once its first 1000 steps
 ///   extrapolate to ten times the budget) and starts again with BDF if Tsit5 runs out or

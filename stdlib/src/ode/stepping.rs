@@ -10,6 +10,7 @@ use diffsol::{FaerVec, OdeEquations, OdeSolverMethod, OdeSolverStopReason, Vecto
 
 use super::OdeSystem;
 use super::adapter::Counters;
+use super::dae::{Dae, Moment};
 use super::driver::{AUTO_PROJECTION_AFTER, AUTO_RECHECK_EVERY, Failure, solver_failure};
 use super::event_group::{self, EventLog};
 use super::event_jumps::Jumps;
@@ -55,6 +56,8 @@ pub(super) struct Drive<'d> {
     pub counters: &'d Counters,
     pub rtol: f64,
     pub atol: f64,
+    /// A DAE's algebraic states (consistency after resets, velocities).
+    pub dae: Option<&'d Dae<'d>>,
 }
 
 /// The output of a successful attempt.
@@ -123,6 +126,13 @@ impl Drive<'_> {
             )
         };
         let y0 = solver.state().y.clone_as_vec();
+        if let Some(dae) = self.dae {
+            // diffsol starts the algebraic states' derivatives at zero; the solvers' first
+            // step (the explicit first stage of ESDIRK34, BDF's predictor) does better from
+            // the derivative of the constraint.
+            let dy = dae.velocity(self.t0, &y0, Moment::Start)?;
+            fill_lanes(solver.state_mut().dy, &dy, self.n);
+        }
         let mut out = Collect {
             t: Vec::with_capacity(self.times.len()),
             y: Vec::with_capacity(self.times.len()),
@@ -138,7 +148,7 @@ impl Drive<'_> {
         }
         let mut ev = Events {
             conditions: Conditions::new(self.system, self.p),
-            jumps: Jumps::new(self.system, self.p),
+            jumps: Jumps::new(self.system, self.p, self.dae),
             schedule: Schedule::new(self.schedule.to_vec()),
             log: EventLog::new(self.max_events, (self.t0, self.t_end)),
             from: (self.t0, None),
@@ -227,7 +237,7 @@ impl Drive<'_> {
                 if !ev.conditions.crossed(t, &g).is_empty() {
                     let y_at = |tm: f64| {
                         let y = solver.interpolate(tm);
-                        y.map(|y| y.clone_as_vec())
+                        y.map(|y| self.settle(tm, y.clone_as_vec(), &mut []))
                             .map_err(|e| fail(e, t).into_error())
                     };
                     let root = ev.conditions.locate((*t_from, g_from), (t, &g), y_at)?;
@@ -264,13 +274,14 @@ impl Drive<'_> {
                 // A scheduled stop may lie a rounding error past the step's end.
                 let at = tk.min(t);
                 let y = solver.interpolate(at).map_err(|e| fail(e, t))?;
-                let s = if self.sens {
+                let mut s = if self.sens {
                     let s = solver.interpolate_sens(at).map_err(|e| fail(e, t))?;
                     s.clone_as_vec()
                 } else {
                     Vec::new()
                 };
-                self.push_row(out, tk, y.clone_as_vec(), &s);
+                let y = self.settle(at, y.clone_as_vec(), &mut s);
+                self.push_row(out, tk, y, &s);
                 out.next += 1;
             }
 
@@ -281,7 +292,8 @@ impl Drive<'_> {
                         .map_err(|e| fail(e, t_piece))?;
                 }
                 if let Some(nodes) = out.dense_nodes.as_mut() {
-                    nodes.push((t_piece, solver.state().y.clone_as_vec()));
+                    let y = self.settle(t_piece, solver.state().y.clone_as_vec(), &mut []);
+                    nodes.push((t_piece, y));
                 }
                 let scheduled: Vec<usize> = due.iter().map(|&(_, k)| k).collect();
                 let flow = self.fire(
@@ -348,8 +360,10 @@ impl Drive<'_> {
         Eqn: OdeEquations<T = f64, V = FaerVec<f64>> + 'a,
         S: OdeSolverMethod<'a, Eqn>,
     {
-        let y_before = solver.state().y.clone_as_vec();
-        let s_before = self.lanes(solver);
+        // The state just before the events: interpolated when a crossing was located
+        // within the step.
+        let mut s_before = self.lanes(solver);
+        let y_before = self.settle(t, solver.state().y.clone_as_vec(), &mut s_before);
         // The probes of re-arming take the last step as their time scale.
         let h = (t - ev.from.0).abs().max(solver.state().h.abs());
         let fired = event_group::fire(
@@ -379,8 +393,8 @@ impl Drive<'_> {
             (self.progress)(t);
             return Ok(Flow::Done);
         }
-        let f_before = ev.jumps.rhs(t, &y_before);
-        let dy = ev.jumps.rhs(t, &fired.y);
+        let f_before = ev.jumps.velocity(t, &y_before)?;
+        let dy = ev.jumps.velocity(t, &fired.y)?;
         let ds = if self.sens {
             ev.jumps.sens_rhs(t, &fired.y, &fired.s)
         } else {
@@ -434,10 +448,39 @@ impl Drive<'_> {
             let tk = t_prev + (t - t_prev) * k as f64 / DENSE_NODES_PER_STEP as f64;
             if tk > t_prev && tk < t {
                 let yk = solver.interpolate(tk).map_err(|e| fail(e, t))?;
-                nodes.push((tk, yk.clone_as_vec()));
+                nodes.push((tk, self.settle(tk, yk.clone_as_vec(), &mut [])));
             }
         }
         Ok(())
+    }
+
+    /// For a DAE, an interpolated state `y` at `t` with its algebraic states solved for again
+    /// from their interpolated values, and the algebraic rows of the sensitivities `s`
+    /// (flattened lanes; empty for none) made consistent; `y` itself for an ODE. The
+    /// solvers' interpolants are good for the differential states, but the Runge–Kutta
+    /// methods' continuous extension is built from stage derivatives, which for algebraic
+    /// states are not accurate derivatives: ESDIRK34 at rtol 1e-10 interpolated an RC
+    /// circuit's current 30 times worse than it stepped it. Solving the constraint makes the
+    /// algebraic states as accurate as the differential ones they follow from (one or two
+    /// Newton iterations from the interpolated values). Where Newton fails the interpolated
+    /// values are kept: the step around them was accepted, so this is an output, not a
+    /// reason to stop.
+    fn settle(&self, t: f64, y: Vec<f64>, s: &mut [f64]) -> Vec<f64> {
+        let Some(dae) = self.dae else {
+            return y;
+        };
+        match dae.consistent(t, &y, Moment::During) {
+            Ok(y) => {
+                if !s.is_empty() {
+                    let mut settled = s.to_vec();
+                    if dae.settle_sens(t, &y, &mut settled, Moment::During).is_ok() {
+                        s.copy_from_slice(&settled);
+                    }
+                }
+                y
+            }
+            Err(_) => y,
+        }
     }
 
     /// The solver's sensitivities as flattened lanes (`n` values per parameter); empty
