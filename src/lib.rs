@@ -127,10 +127,43 @@ pub fn analyze(file: FileId, text: &str) -> Analysis {
     analyze_with(file, text, &check::NO_OVERRIDES)
 }
 
+/// [`analyze`] for a model file in `dir`: the data sets it uses as inputs (`interp`) are
+/// read relative to it (`analyze` reads them relative to the current directory).
+pub fn analyze_in(file: FileId, text: &str, dir: &Path) -> Analysis {
+    analyze_inputs(file, text, &check::NO_OVERRIDES, dir)
+}
+
 /// [`analyze`] with the values of some constants given from outside the source, by name
 /// (row-major, in each constant's declared unit).
 pub fn analyze_with(file: FileId, text: &str, constants: &check::Overrides) -> Analysis {
-    let front = sci_lang::analyze_with(file, text, constants);
+    analyze_inputs(file, text, constants, Path::new("."))
+}
+
+/// Reads the data sets a model uses as inputs (`interp`) from files relative to a
+/// directory (the model file's), for the checker, which does no I/O itself.
+struct FileTables {
+    dir: std::path::PathBuf,
+}
+
+impl check::TableSource for FileTables {
+    fn columns(&self, name: &str, path: &str, columns: &[String]) -> Result<Vec<Vec<f64>>, String> {
+        let source = sci_ir::manifest::DataSource {
+            name: name.to_string(),
+            path: path.to_string(),
+            columns: columns.to_vec(),
+        };
+        runtime::fit::read_columns(&source, &self.dir).map_err(|e| match e.help {
+            Some(help) => format!("{} ({help})", e.message),
+            None => e.message,
+        })
+    }
+}
+
+fn analyze_inputs(file: FileId, text: &str, constants: &check::Overrides, dir: &Path) -> Analysis {
+    let tables = FileTables {
+        dir: dir.to_path_buf(),
+    };
+    let front = sci_lang::analyze_with_inputs(file, text, constants, Some(&tables));
     let mut diagnostics = front.diagnostics;
     let mut modules = front.modules;
     diagnostics.extend(expand_derivatives(&mut modules));
@@ -284,6 +317,8 @@ pub struct Compiler {
     loss_terms: bool,
     /// Values of constants that replace the source's.
     constants: check::Overrides,
+    /// The directory data files used as inputs (`interp`) are read from.
+    data_dir: std::path::PathBuf,
 }
 
 impl Default for Compiler {
@@ -296,6 +331,7 @@ impl Default for Compiler {
             threads: 0,
             loss_terms: false,
             constants: check::Overrides::new(),
+            data_dir: std::path::PathBuf::from("."),
         }
     }
 }
@@ -353,11 +389,18 @@ impl Compiler {
         self
     }
 
+    /// The directory the data sets a model uses as inputs (`interp`) are read from: the
+    /// model file's (`compile_file` sets it); by default the current directory.
+    pub fn data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Compiler {
+        self.data_dir = dir.into();
+        self
+    }
+
     /// Compiles a source text; `name` is used in diagnostics.
     pub fn compile_source(&self, name: &str, text: &str) -> Result<Compiled, CompileError> {
         let mut sources = SourceMap::new();
         let file = sources.add(name, text);
-        let analysis = analyze_with(file, text, &self.constants);
+        let analysis = analyze_inputs(file, text, &self.constants, &self.data_dir);
         if analysis.has_errors() {
             return Err(CompileError {
                 diagnostics: analysis.diagnostics,
@@ -452,7 +495,16 @@ impl Compiler {
         let path = path.as_ref();
         let text = read_source_file(path)
             .map_err(|why| format!("cannot read `{}`: {why}", path.display()))?;
-        Ok(self.compile_source(&path.display().to_string(), &text)?)
+        let compiler = self.clone().data_dir(model_dir(path));
+        Ok(compiler.compile_source(&path.display().to_string(), &text)?)
+    }
+}
+
+/// The directory of a model file (where its data files are), `.` for a bare file name.
+pub fn model_dir(path: &Path) -> std::path::PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
     }
 }
 

@@ -210,6 +210,23 @@ pub struct Manifest {
     /// The events of an ODE model, in the order of the rows of `events` and
     /// `event_resets`.
     pub events: Vec<Event>,
+    /// The data sets compiled in as inputs of the equations (`interp`): the solve must stay
+    /// inside the time range their values cover.
+    pub inputs: Vec<InputRange>,
+    /// The algebraic states of a differential-algebraic model (slots of `states`): their
+    /// rows of `rhs` are constraints `0 = g`, not derivatives.
+    pub algebraic: Vec<String>,
+}
+
+/// A data set compiled into a model as an input (`interp(weather.temp, t)`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputRange {
+    pub name: String,
+    /// The path as the model wrote it.
+    pub path: String,
+    /// The first and last time of the data.
+    pub first: f64,
+    pub last: f64,
 }
 
 impl Manifest {
@@ -219,6 +236,8 @@ impl Manifest {
             && self.point_sets.is_empty()
             && self.data.is_empty()
             && self.events.is_empty()
+            && self.inputs.is_empty()
+            && self.algebraic.is_empty()
     }
 }
 

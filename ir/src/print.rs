@@ -277,6 +277,19 @@ fn print_manifest(out: &mut String, manifest: &Manifest) {
         let action = if event.stop { "stop" } else { "reset" };
         let _ = writeln!(out, "event {:?} {trigger} {action}", event.label);
     }
+    if !manifest.algebraic.is_empty() {
+        let names: Vec<String> = manifest.algebraic.iter().map(|n| name_token(n)).collect();
+        let _ = writeln!(out, "algebraic {}", names.join(", "));
+    }
+    for input in &manifest.inputs {
+        let _ = writeln!(
+            out,
+            "input {} {:?} {}",
+            name_token(&input.name),
+            input.path,
+            format_list(&[input.first, input.last])
+        );
+    }
 }
 
 /// The text form of a function role: `rhs`, `residual(pde)`, `jvp[1](rhs)`.

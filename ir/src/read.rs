@@ -13,8 +13,8 @@
 mod lex;
 
 use crate::manifest::{
-    Coordinate, DataSource, DerivativeKind, Event, EventTrigger, InputRole, PointSet, Role,
-    Sampling,
+    Coordinate, DataSource, DerivativeKind, Event, EventTrigger, InputRange, InputRole, PointSet,
+    Role, Sampling,
 };
 use crate::module::{Block, FuncId, Function, Layout, Module, Slot, Value, ValueId};
 use crate::op::{BinaryOp, CmpOp, Op, ReduceOp, UnaryOp};
@@ -47,7 +47,7 @@ const MAX_INDEX: usize = 1 << 22;
 /// Largest tensor extent accepted in a type or op.
 const MAX_EXTENT: usize = 1 << 40;
 
-const KEYWORDS: [&str; 15] = [
+const KEYWORDS: [&str; 17] = [
     "module",
     "func",
     "params",
@@ -57,6 +57,8 @@ const KEYWORDS: [&str; 15] = [
     "points",
     "data",
     "event",
+    "input",
+    "algebraic",
     "return",
     "yield",
     "indexed",
@@ -456,6 +458,15 @@ impl Parser {
                 m.manifest.data.push(self.data_source()?);
             } else if self.eat_keyword("event") {
                 m.manifest.events.push(self.event()?);
+            } else if self.eat_keyword("input") {
+                m.manifest.inputs.push(self.input_range()?);
+            } else if self.eat_keyword("algebraic") {
+                loop {
+                    m.manifest.algebraic.push(self.name("an algebraic state")?);
+                    if !self.eat_punct(',') {
+                        break;
+                    }
+                }
             } else if self.at_keyword("func") {
                 let span = self.span_here();
                 let (f, calls) = self.function()?;
@@ -472,7 +483,7 @@ impl Parser {
                 m.functions.push(f);
             } else {
                 return Err(self.error_here(
-                    "`func`, `params`, `states`, `outputs`, `time`, `points`, `data` or `event`",
+                    "`func`, `params`, `states`, `outputs`, `time`, `points`, `data`, `event`, `input` or `algebraic`",
                 ));
             }
         }
@@ -759,6 +770,30 @@ impl Parser {
             path,
             columns,
         })
+    }
+
+    /// `input NAME "PATH" [FIRST, LAST]`.
+    fn input_range(&mut self) -> PResult<InputRange> {
+        let name = self.name("a data set name")?;
+        let path = match self.peek() {
+            Some(Tok::Str(s)) => s.clone(),
+            _ => return Err(self.error_here("the data file's path as a string")),
+        };
+        self.bump();
+        let span = self.span_here();
+        match self.f64_list()?[..] {
+            [first, last] => Ok(InputRange {
+                name,
+                path,
+                first,
+                last,
+            }),
+            _ => Err(Diagnostic::error(
+                CODE_BAD_TYPE,
+                "An input's time range is two numbers: `[first, last]`.",
+            )
+            .with_primary(span, "not two numbers")),
+        }
     }
 
     /// `event "LABEL" (rising | falling | every P [from T0]) (reset | stop)`.

@@ -147,6 +147,9 @@ pub enum MemberKind {
     Der(DerEquation),
     /// `when condition { reinit(x, value) … }` or `when condition { stop }` — an event.
     When(When),
+    /// `0 = value` — an algebraic equation: with the states that have no `der`, the model
+    /// is a differential-algebraic system.
+    Algebraic(Expr),
     /// `domain omega: t in [0, 1], x in [-1, 1]`.
     Domain(Domain),
     /// `net u(t, x) = mlp(hidden: [20, 20], activation: tanh)`.
@@ -543,6 +546,7 @@ fn member_exprs_mut<'a>(kind: &'a mut MemberKind, out: &mut Vec<&'a mut Expr>) {
             out.push(&mut w.condition);
             out.extend(w.actions.iter_mut());
         }
+        MemberKind::Algebraic(e) => out.push(e),
         MemberKind::Domain(dom) => {
             for d in &mut dom.dims {
                 out.push(&mut d.lo);

@@ -103,6 +103,8 @@ pub enum BuiltinKind {
     Mlp,
     /// A data source of `data` declarations.
     Data(DataFormat),
+    /// `interp(data.column, t, method: …)`: a data column as a function of time.
+    Interp,
 }
 
 /// One built-in.
@@ -428,6 +430,13 @@ pub const BUILTINS: &[Builtin] = &[
         "npy(\"path\")",
         "A data set read from a 2-D NumPy .npy file (one column per declared column).",
     ),
+    Builtin {
+        name: "interp",
+        kind: BuiltinKind::Interp,
+        module: Module::Math,
+        signature: "interp(data.column, t, method: linear)",
+        doc: "A column of a data set as a function of the set's first (time) column, interpolated at `t`: `method: linear` (default), `cubic` (a natural cubic spline) or `previous` (the last value at or before `t`). Measured inputs that drive the equations: `der(T) = k * (interp(weather.temp, t) - T)`. The values are read when compiling; the solve must stay inside the data's time range.",
+    },
     // Networks.
     Builtin {
         name: "mlp",

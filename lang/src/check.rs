@@ -25,6 +25,7 @@
 //! Models and function instances that have errors are left out of the program, so lowering
 //! only ever sees checked HIR. The checker never panics; recursion is bounded everywhere.
 
+mod algebraic;
 mod calls;
 mod decls;
 mod deps;
@@ -38,6 +39,7 @@ mod file;
 pub mod fold;
 mod functions;
 mod index;
+mod interp;
 mod model;
 mod ops;
 mod residual;
@@ -139,6 +141,7 @@ fn with_large_stack<T: Send>(f: &(dyn Fn() -> T + Sync)) -> T {
 }
 
 pub use env::{NO_OVERRIDES, Overrides};
+pub use interp::TableSource;
 
 /// Checks a whole file.
 pub fn check(file: &ast::SourceFile) -> Checked {
@@ -149,8 +152,18 @@ pub fn check(file: &ast::SourceFile) -> Checked {
 /// (`sci run --param n=…`): each replaces the folded value of every constant of its name
 /// (E0227 if the number of values does not match the constant's shape).
 pub fn check_with(file: &ast::SourceFile, overrides: &Overrides) -> Checked {
+    check_with_inputs(file, overrides, None)
+}
+
+/// [`check_with`], reading the data sets used as inputs (`interp`) from `tables`.
+pub fn check_with_inputs(
+    file: &ast::SourceFile,
+    overrides: &Overrides,
+    tables: Option<&(dyn TableSource + Sync)>,
+) -> Checked {
     with_large_stack(&|| {
-        let mut checker = env::Checker::new(file, overrides);
+        let tables = tables.map(|t| t as &dyn TableSource);
+        let mut checker = env::Checker::new(file, overrides, tables);
         checker.check_file();
         checker.finish()
     })
@@ -179,7 +192,7 @@ fn instantiate_here(
     fn_name: &str,
     arg_shapes: &[Vec<usize>],
 ) -> Result<hir::FnInstanceId, Vec<Diagnostic>> {
-    let mut checker = env::Checker::new(file, &NO_OVERRIDES);
+    let mut checker = env::Checker::new(file, &NO_OVERRIDES, None);
     checker.adopt_functions(std::mem::take(&mut checked.program.functions));
     checker.prepare_file();
     // Problems of the file itself were reported by `check`; only new ones matter here.

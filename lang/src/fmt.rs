@@ -517,6 +517,7 @@ fn member_value(kind: &MemberKind) -> Option<&Expr> {
         | MemberKind::Let(d)
         | MemberKind::Output(d) => Some(&d.value),
         MemberKind::Der(eq) => Some(&eq.value),
+        MemberKind::Algebraic(e) => Some(e),
         MemberKind::Residual(r) => Some(&r.value),
         MemberKind::Loss(l) => Some(&l.value),
         _ => None,
@@ -558,6 +559,11 @@ fn member_text(kind: &MemberKind) -> String {
             }
             s.push_str(") = ");
             expr(&mut s, &eq.value, 0);
+            s
+        }
+        MemberKind::Algebraic(e) => {
+            let mut s = "0 = ".to_string();
+            expr(&mut s, e, 0);
             s
         }
         MemberKind::When(w) => when_lines(w, 0)

@@ -207,6 +207,27 @@ pub struct ModelHir {
     pub time_unit: Option<Unit>,
     /// The events (`when … { … }`), in declaration order.
     pub events: Vec<EventHir>,
+    /// The data sets used as inputs (`interp`), with the time range their values cover.
+    pub inputs: Vec<InputHir>,
+    /// Where `interp` was checked without its data (no table source): lowering refuses.
+    pub unloaded_inputs: Vec<Span>,
+    /// The algebraic equations (`0 = value`), each real; their elements, flattened in
+    /// order, are the residuals of the algebraic states' rows of `rhs`.
+    pub algebraic: Vec<HExpr>,
+    /// The algebraic states (those without `der` in a model with algebraic equations), in
+    /// declaration order.
+    pub algebraic_states: Vec<StateId>,
+}
+
+/// A data set used as an input of the equations (`interp(weather.temp, t)`): its values
+/// are compiled in; the solve must stay inside `[first, last]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputHir {
+    pub data: String,
+    pub path: String,
+    pub first: f64,
+    pub last: f64,
+    pub span: Span,
 }
 
 impl ModelHir {

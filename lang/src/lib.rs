@@ -51,10 +51,21 @@ pub fn analyze(file: FileId, text: &str) -> FrontEnd {
 /// [`analyze`] with the values of some constants given from outside the source (see
 /// [`check::check_with`]).
 pub fn analyze_with(file: FileId, text: &str, overrides: &check::Overrides) -> FrontEnd {
+    analyze_with_inputs(file, text, overrides, None)
+}
+
+/// [`analyze_with`], reading the data sets used as inputs (`interp`) from `tables` (see
+/// [`check::TableSource`]).
+pub fn analyze_with_inputs(
+    file: FileId,
+    text: &str,
+    overrides: &check::Overrides,
+    tables: Option<&(dyn check::TableSource + Sync)>,
+) -> FrontEnd {
     let parsed = parser::parse(file, text);
     let mut diagnostics = parsed.diagnostics;
     let syntax_errors = sci_diag::has_errors(&diagnostics);
-    let checked = check::check_with(&parsed.file, overrides);
+    let checked = check::check_with_inputs(&parsed.file, overrides, tables);
     // Members that failed to parse are missing from the tree, so warnings such as "never
     // used" would be noise while the file has syntax errors; only errors are kept then.
     diagnostics.extend(
@@ -65,7 +76,11 @@ pub fn analyze_with(file: FileId, text: &str, overrides: &check::Overrides) -> F
             .cloned(),
     );
     let mut modules = Vec::new();
-    if !sci_diag::has_errors(&diagnostics) {
+    // Without a table source a model that interpolates data cannot be compiled (its values
+    // are compiled in); an editor checks it all the same and gets no modules.
+    let unloaded = (checked.program.models.iter()).any(|m| !m.unloaded_inputs.is_empty());
+    let compilable = tables.is_some() || !unloaded;
+    if compilable && !sci_diag::has_errors(&diagnostics) {
         match lower::lower_program(&checked.program) {
             Ok(m) => modules = m,
             Err(errs) => diagnostics.extend(errs),

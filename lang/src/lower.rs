@@ -76,6 +76,17 @@ pub fn lower_program(program: &Program) -> Result<Vec<Module>, Vec<Diagnostic>> 
 
 /// Lowers one model to a self-contained module (see the crate docs for its functions).
 pub fn lower_model(program: &Program, model: &ModelHir) -> Result<Module, Vec<Diagnostic>> {
+    if let Some(&span) = model.unloaded_inputs.first() {
+        return Err(vec![
+            Diagnostic::error(
+                "E0506",
+                "This model interpolates a data set, whose values are compiled in, but it was \
+                 checked without reading the data.",
+            )
+            .with_primary(span, "needs the data's values")
+            .with_help("compile it with `sci` (which reads the file), not with the bare front end"),
+        ]);
+    }
     let theta = params::theta_layout(model).map_err(|d| vec![*d])?;
     let mut states = Layout::default();
     for s in &model.states {

@@ -192,6 +192,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "model M {\n  param k: 1/day = 0.1\n  state x = 1.0\n  der(x) = -k * x\n  domain time: t in [0, 30]\n}\n",
     ),
     (
+        "algebraic_count",
+        "E0232",
+        "model M {\n  state x = 1.0\n  state z = 0.0\n  state w = 0.0\n  der(x) = -x + z\n  0 = z - x^2\n}\n",
+    ),
+    (
         "bool_state",
         "E0301",
         "model M {\n  state x = 1.0 > 0\n  der(x) = 0.0\n}\n",

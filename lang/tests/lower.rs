@@ -147,6 +147,10 @@ fn empty_model(name: &str) -> ModelHir {
         loss: None,
         time_unit: None,
         events: Vec::new(),
+        inputs: Vec::new(),
+        unloaded_inputs: Vec::new(),
+        algebraic: Vec::new(),
+        algebraic_states: Vec::new(),
     }
 }
 

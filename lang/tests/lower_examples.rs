@@ -9,15 +9,50 @@ use sci_ir::print::print_module;
 use sci_ir::read::read_module;
 use sci_ir::validate::validate_module;
 use sci_ir::{Module, Op};
-use sci_lang::check::{Checked, check, instantiate};
+use sci_lang::check::{Checked, NO_OVERRIDES, TableSource, check_with_inputs, instantiate};
 use sci_lang::hir::Program;
 use sci_lang::lower::{LossInput, loss_inputs, lower_functions, lower_program};
 use sci_lang::parser::parse;
 
+/// The examples' data files (`examples/data/*.csv`, with a header row), for `interp`.
+struct ExampleTables;
+
+impl TableSource for ExampleTables {
+    fn columns(
+        &self,
+        _name: &str,
+        path: &str,
+        columns: &[String],
+    ) -> Result<Vec<Vec<f64>>, String> {
+        let path = format!("{}/../examples/{path}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+        let rows: Vec<Vec<f64>> = lines
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                l.split(',')
+                    .map(|v| v.trim().parse().unwrap_or(f64::NAN))
+                    .collect()
+            })
+            .collect();
+        columns
+            .iter()
+            .map(|c| {
+                let k = header
+                    .iter()
+                    .position(|h| h.trim() == c)
+                    .ok_or("no column")?;
+                Ok(rows.iter().map(|r| r[k]).collect())
+            })
+            .collect()
+    }
+}
+
 fn checked(src: &str) -> (sci_lang::ast::SourceFile, Checked) {
     let parsed = parse(FileId(0), src);
     assert!(parsed.diagnostics.is_empty(), "{:#?}", parsed.diagnostics);
-    let checked = check(&parsed.file);
+    let checked = check_with_inputs(&parsed.file, &NO_OVERRIDES, Some(&ExampleTables));
     let errors: Vec<_> = checked
         .diagnostics
         .iter()

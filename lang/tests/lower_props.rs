@@ -252,6 +252,10 @@ fn model_with_rhs(rhs: HExpr) -> ModelHir {
         loss: None,
         time_unit: None,
         events: vec![],
+        inputs: vec![],
+        unloaded_inputs: vec![],
+        algebraic: vec![],
+        algebraic_states: vec![],
     }
 }
 

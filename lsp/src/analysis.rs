@@ -304,6 +304,7 @@ fn member_exprs<'a>(kind: &'a MemberKind, out: &mut Vec<&'a Expr>) {
             out.push(&w.condition);
             out.extend(w.actions.iter());
         }
+        MemberKind::Algebraic(e) => out.push(e),
         MemberKind::Domain(dom) => {
             for d in &dom.dims {
                 out.push(&d.lo);

@@ -104,6 +104,15 @@ fn member(analysis: &Analysis, mem: &Member) -> Option<DocumentSymbol> {
                 None,
             )
         }
+        MemberKind::Algebraic(e) => symbol(
+            analysis,
+            &format!("0 = {}", sci_lang::fmt::expr_text(e)),
+            Some("algebraic equation".to_string()),
+            SymbolKind::OPERATOR,
+            span,
+            e.span,
+            None,
+        ),
         MemberKind::When(w) => symbol(
             analysis,
             &format!("when {}", sci_lang::fmt::expr_text(&w.condition)),

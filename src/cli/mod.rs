@@ -169,7 +169,7 @@ fn read_source(path: &Path) -> Result<String, String> {
 /// Loads and analyses a file, printing its diagnostics to stderr.
 fn analyze_and_report(path: &Path, color: bool) -> Result<(SourceMap, sci::Analysis), String> {
     let (sources, file) = load(path)?;
-    let analysis = sci::analyze(file, sources.text(file));
+    let analysis = sci::analyze_in(file, sources.text(file), &sci::model_dir(path));
     err!(
         "{}",
         sci::render::render_all(&analysis.diagnostics, &sources, color)

@@ -399,6 +399,13 @@ fn summary(traj: &Trajectory, options: &SolveOptions, seconds: f64) {
         stats.jacobian_evals,
         seconds
     );
+    if stats.algebraic_states > 0 {
+        let n = stats.algebraic_states;
+        outln!(
+            "  a differential-algebraic model: {n} algebraic state{} kept on the constraints (made consistent at the start)",
+            if n == 1 { "" } else { "s" }
+        );
+    }
     if let Some(switch) = &stats.switch {
         let how = match switch.reason {
             SwitchReason::StiffAtStart => "the Jacobian at t0 shows the problem is stiff".into(),

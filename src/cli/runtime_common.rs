@@ -279,7 +279,8 @@ fn compile_once(
     let mut compiler = compiler
         .backend(backend)
         .device(device)
-        .threads(device_args.threads);
+        .threads(device_args.threads)
+        .data_dir(sci::model_dir(path));
     if let Some(ptx) = &device_args.ptx {
         compiler = compiler.ptx_file(ptx);
     }

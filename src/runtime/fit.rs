@@ -309,6 +309,7 @@ impl<'c> Trainer<'c> {
                 self.t0 + 1.0
             };
             options.span = Some((self.t0, t_end));
+            super::simulate::check_input_ranges(&self.model, (self.t0, t_end))?;
             options.times = Some(order.clone());
             options.sensitivities = sensitivities;
             let solution = ode::solve(system, p, &options, &mut |_| {});

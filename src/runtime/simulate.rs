@@ -234,6 +234,9 @@ impl Model<'_> {
                 ));
             }
         };
+        if let Some(span) = options.span {
+            check_input_ranges(self, span)?;
+        }
         let solution = ode::solve(&system, p, options, progress);
         if let Some(e) = system.take_error() {
             return Err(e.into());
@@ -272,4 +275,22 @@ impl Model<'_> {
             time_unit: self.time_unit(),
         })
     }
+}
+
+/// A solve over `(t0, t1)` must stay inside the time range of every data set the model
+/// interpolates (`interp`): outside it the compiled interpolant only holds the end values.
+pub(crate) fn check_input_ranges(model: &Model<'_>, (t0, t1): (f64, f64)) -> Result<(), Error> {
+    for input in &model.ir().manifest.inputs {
+        if t0 < input.first || t1 > input.last {
+            return Err(Error::input(format!(
+                "The solve runs from t = {t0} to t = {t1}, but the data set `{}` (`{}`) that \
+                 the model interpolates covers only t = {} to t = {}.",
+                input.name, input.path, input.first, input.last
+            ))
+            .with_help(
+                "solve over a span inside the data's (`--t0`, `--t-end`), or extend the data",
+            ));
+        }
+    }
+    Ok(())
 }

@@ -33,6 +33,8 @@ pub struct CompiledSystem<'c> {
     events: Vec<EventSpec>,
     /// Every event's row of `event_resets` (or of one of its products), `m × n`.
     rows: RefCell<Vec<f64>>,
+    /// Per state element: algebraic (a constraint row of `rhs`); empty for an ODE.
+    algebraic: Vec<bool>,
 }
 
 /// Why `model` cannot be solved although it compiled: a derivative the solvers need was
@@ -100,6 +102,22 @@ pub fn missing_derivative(model: &Model<'_>) -> Option<String> {
     })
 }
 
+/// Which state elements are algebraic (the manifest's `algebraic` slots); empty for an ODE.
+fn algebraic_mask(model: &Model<'_>) -> Vec<bool> {
+    let ir = model.ir();
+    if ir.manifest.algebraic.is_empty() {
+        return Vec::new();
+    }
+    let mut mask = vec![false; ir.states.len];
+    for slot in (ir.manifest.algebraic.iter()).filter_map(|name| ir.states.slot(name)) {
+        let count: usize = slot.shape.iter().product();
+        if let Some(dst) = mask.get_mut(slot.offset..slot.offset + count) {
+            dst.fill(true);
+        }
+    }
+    mask
+}
+
 impl<'c> CompiledSystem<'c> {
     /// The system of `model`, which must have `rhs`, `y0` and the derivative functions the
     /// JIT adds (compile with derivatives on, the default).
@@ -135,6 +153,7 @@ impl<'c> CompiledSystem<'c> {
             error: RefCell::new(None),
             events: events::specs(model.events()),
             rows: RefCell::new(vec![0.0; model.events().len() * model.n_states()]),
+            algebraic: algebraic_mask(&model),
         })
     }
 
@@ -238,6 +257,10 @@ impl OdeSystem for CompiledSystem<'_> {
 
     fn events(&self) -> &[EventSpec] {
         &self.events
+    }
+
+    fn algebraic(&self) -> &[bool] {
+        &self.algebraic
     }
 
     fn event_conditions(&self, t: f64, y: &[f64], p: &[f64], g: &mut [f64]) {

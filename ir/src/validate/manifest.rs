@@ -76,6 +76,21 @@ fn check_events(m: &Module, errors: &mut Vec<ValidationError>) {
             )));
         }
     }
+    for name in &m.manifest.algebraic {
+        if m.states.slot(name).is_none() {
+            errors.push(module_error(format!(
+                "The algebraic state `{name}` is not a slot of the states."
+            )));
+        }
+    }
+    for input in &m.manifest.inputs {
+        if !(input.first.is_finite() && input.last.is_finite() && input.first < input.last) {
+            errors.push(module_error(format!(
+                "The input `{}` covers [{}, {}], not a finite interval.",
+                input.name, input.first, input.last
+            )));
+        }
+    }
     let expect = [
         (Role::EventConditions, events.len()),
         (Role::EventResets, events.len() * m.states.len),

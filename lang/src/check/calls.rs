@@ -154,6 +154,7 @@ impl<'f> Checker<'f> {
                 None
             }
             BuiltinKind::Deriv(op) => self.deriv(op, callee, args, span),
+            BuiltinKind::Interp => self.interp(callee, args, span),
             BuiltinKind::Mlp => {
                 self.report(
                     Diagnostic::error("E0204", "`mlp(…)` defines a network; it can only be the right side of a `net` declaration.")

@@ -144,6 +144,20 @@ fn dump_model(out: &mut String, m: &ModelHir, fns: &[FnHir]) {
             p.defn(&o.defn)
         );
     }
+    for g in &m.algebraic {
+        let _ = writeln!(
+            out,
+            "  0 = {}  : {}",
+            p.expr(g, &mut Vec::new(), 0),
+            ty_text(&g.ty)
+        );
+    }
+    if !m.algebraic_states.is_empty() {
+        let names: Vec<&str> = (m.algebraic_states.iter())
+            .filter_map(|s| m.states.get(s.index()).map(|st| st.name.as_str()))
+            .collect();
+        let _ = writeln!(out, "  algebraic states: {}", names.join(", "));
+    }
     for e in &m.events {
         let trigger = match &e.trigger {
             crate::hir::EventTrigger::Crossing { g, rising } => format!(

@@ -151,6 +151,13 @@ pub struct ModelEnv<'f> {
     pub loss: Option<HExpr>,
     pub loss_span: Option<Span>,
     pub events: Vec<crate::hir::EventHir>,
+    /// The columns of the data sets read for `interp` (`None`: reading failed, reported).
+    pub loaded: HashMap<crate::hir::DataId, Option<Vec<Vec<f64>>>>,
+    pub inputs: Vec<crate::hir::InputHir>,
+    pub unloaded_inputs: Vec<Span>,
+    /// The algebraic equations checked so far, with their places.
+    pub algebraic: Vec<(HExpr, Span)>,
+    pub algebraic_states: Vec<crate::hir::StateId>,
     /// Next index-variable id of the model (ids are unique within a model).
     pub next_binder: u32,
 }
@@ -343,6 +350,9 @@ pub struct Checker<'f> {
     /// Values given for constants from outside the source (`sci run --param n=…`), by
     /// name; they replace the folded values of every constant of that name.
     pub overrides: &'f Overrides,
+    /// Where the values of data sets used as inputs (`interp`) come from; `None` when the
+    /// host gives none (an editor): `interp` is then checked but cannot be compiled.
+    pub tables: Option<&'f dyn super::interp::TableSource>,
 }
 
 /// Constant values given from outside the source, by name (row-major, in the constant's
@@ -354,7 +364,11 @@ pub static NO_OVERRIDES: Overrides = std::collections::BTreeMap::new();
 
 impl<'f> Checker<'f> {
     /// A checker for `file` with nothing collected yet.
-    pub fn new(file: &'f ast::SourceFile, overrides: &'f Overrides) -> Checker<'f> {
+    pub fn new(
+        file: &'f ast::SourceFile,
+        overrides: &'f Overrides,
+        tables: Option<&'f dyn super::interp::TableSource>,
+    ) -> Checker<'f> {
         Checker {
             file,
             diags: Vec::new(),
@@ -389,6 +403,7 @@ impl<'f> Checker<'f> {
             models: Vec::new(),
             file_const_list: Vec::new(),
             overrides,
+            tables,
         }
     }
 

@@ -596,7 +596,10 @@ impl<'f> Checker<'f> {
                 span,
                 format!("The data column `{}.{}`", id.name, field.name),
                 "data columns are batches of observations; only the loss compares with them",
-                None,
+                Some(format!(
+                    "to drive the equations with it, interpolate it in time: `interp({}.{}, t)`",
+                    id.name, field.name
+                )),
             );
             return None;
         }

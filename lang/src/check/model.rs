@@ -26,7 +26,11 @@ fn member_name(m: &Member) -> Option<&ast::Ident> {
         MemberKind::Residual(r) => Some(&r.name),
         MemberKind::Data(d) => Some(&d.name),
         MemberKind::Fn(f) => Some(&f.name),
-        MemberKind::Der(_) | MemberKind::When(_) | MemberKind::Loss(_) | MemberKind::Use(_) => None,
+        MemberKind::Der(_)
+        | MemberKind::When(_)
+        | MemberKind::Algebraic(_)
+        | MemberKind::Loss(_)
+        | MemberKind::Use(_) => None,
     }
 }
 
@@ -424,6 +428,7 @@ impl<'f> Checker<'f> {
             }
             MemberKind::Der(eq) => self.check_der(eq, m.span),
             MemberKind::When(w) => self.check_when(w, m.span),
+            MemberKind::Algebraic(e) => self.check_algebraic(e, m.span),
             MemberKind::Domain(dom) => {
                 if let Some(MemberRef::Domain(id)) = self.member_ref(&dom.name) {
                     self.check_domain(id, dom, m.span);
@@ -514,6 +519,11 @@ impl<'f> Checker<'f> {
             .find(|m| matches!(m.kind, MemberKind::Residual(_)))
             .map(|m| m.span);
         let has_loss = env.loss_span.is_some();
+        // With algebraic equations, the states without `der` are the algebraic ones.
+        if !env.algebraic.is_empty() {
+            self.algebraic_rules();
+            missing.clear();
+        }
         for (name, span, idx) in missing {
             self.report(
                 Diagnostic::error(
@@ -522,7 +532,8 @@ impl<'f> Checker<'f> {
                 )
                 .with_primary(span, "state without a time derivative")
                 .with_help(format!(
-                    "add `der({name}{idx}) = …`, or make it a `let` if it is not integrated in time"
+                    "add `der({name}{idx}) = …`, or make it a `let` if it is not integrated in \
+                     time (or an algebraic state, determined by an equation `0 = …`)"
                 )),
             );
         }
@@ -608,6 +619,7 @@ fn member_refs(m: &Member, members: &[Member]) -> Vec<NameRef> {
             bound.extend(eq.indices.iter().map(|i| i.name.clone()));
             free_names(&eq.value, &mut bound, &mut out);
         }
+        MemberKind::Algebraic(e) => free_names(e, &mut bound, &mut out),
         MemberKind::When(w) => {
             free_names(&w.condition, &mut bound, &mut out);
             for a in &w.actions {
@@ -687,7 +699,10 @@ pub fn fn_refs(f: &ast::FnDecl, out: &mut Vec<NameRef>) {
 fn build(env: ModelEnv<'_>, span: Span) -> Option<ModelHir> {
     let params = env.params.into_iter().collect::<Option<Vec<_>>>()?;
     let states = env.states.into_iter().collect::<Option<Vec<_>>>()?;
-    if states.iter().any(|s| s.rhs.is_none()) {
+    let algebraic_states = env.algebraic_states;
+    if (states.iter().enumerate())
+        .any(|(i, s)| s.rhs.is_none() && !algebraic_states.iter().any(|a| a.index() == i))
+    {
         return None;
     }
     let lets = env
@@ -718,6 +733,10 @@ fn build(env: ModelEnv<'_>, span: Span) -> Option<ModelHir> {
         loss: env.loss,
         time_unit: env.time_unit,
         events: env.events,
+        inputs: env.inputs,
+        unloaded_inputs: env.unloaded_inputs,
+        algebraic: env.algebraic.into_iter().map(|(h, _)| h).collect(),
+        algebraic_states,
     })
 }
 

@@ -88,12 +88,26 @@ impl FnCx<'_, '_> {
                         self.context,
                     ));
                 }
-                let rhs = def.rhs.as_ref().ok_or_else(|| {
-                    diag::internal(
-                        def.span,
-                        format!("the state `{}` has no equation", def.name),
-                    )
-                })?;
+                let rhs = match &def.rhs {
+                    Some(rhs) => rhs,
+                    None if model.algebraic_states.contains(s) => {
+                        return Err(diag::unavailable(
+                            span,
+                            &format!(
+                                "`der({})` of an algebraic state (determined by the model's \
+                                 `0 = …` equations, without a `der`)",
+                                def.name
+                            ),
+                            self.context,
+                        ));
+                    }
+                    None => {
+                        return Err(diag::internal(
+                            def.span,
+                            format!("the state `{}` has no equation", def.name),
+                        ));
+                    }
+                };
                 self.defn(rhs, &def.shape, &format!("der.{}", def.name), def.span)
             }
             Key::Residual(r) => {

@@ -5,7 +5,9 @@
 
 use super::loss::{LossInput, loss_inputs};
 use crate::hir::{self, ModelHir, ResidualId};
-use sci_ir::manifest::{Coordinate, DataSource, Event, EventTrigger, PointSet, Sampling};
+use sci_ir::manifest::{
+    Coordinate, DataSource, Event, EventTrigger, InputRange, PointSet, Sampling,
+};
 use sci_ir::{InputRole, Manifest, Role};
 
 /// The manifest facts of `model`.
@@ -69,11 +71,26 @@ pub(super) fn of_model(model: &ModelHir) -> Manifest {
             stop: e.stop,
         })
         .collect();
+    let inputs = model
+        .inputs
+        .iter()
+        .map(|i| InputRange {
+            name: i.data.clone(),
+            path: i.path.clone(),
+            first: i.first,
+            last: i.last,
+        })
+        .collect();
+    let algebraic = (model.algebraic_states.iter())
+        .filter_map(|s| model.states.get(s.index()).map(|st| st.name.clone()))
+        .collect();
     Manifest {
         time_span,
         point_sets,
         data,
         events,
+        inputs,
+        algebraic,
     }
 }
 

@@ -25,7 +25,8 @@ pub(super) fn bind_ode_inputs(cx: &mut FnCx) -> Res<()> {
     Ok(())
 }
 
-/// `rhs(t: f64, y: f64[n], θ: f64[p]) -> f64[n]`: the time derivative of every state.
+/// `rhs(t: f64, y: f64[n], θ: f64[p]) -> f64[n]`: the time derivative of every state
+/// (the residual of its algebraic equations for an algebraic state).
 pub(super) fn lower_rhs(st: &Statics) -> Res<Function> {
     let model = st
         .model
@@ -36,11 +37,44 @@ pub(super) fn lower_rhs(st: &Statics) -> Res<Function> {
         .states
         .iter()
         .filter_map(|s| s.rhs.as_ref().map(|d| &d.value))
+        .chain(&model.algebraic)
         .collect();
     cx.prepare(&roots)?;
+    // The algebraic equations' residuals, flattened in order: the rows of the algebraic
+    // states, in their order (the solver's mass matrix is zero there).
+    let mut residuals = Vec::new();
+    for g in &model.algebraic {
+        let v = cx.expr(g, None)?;
+        residuals.push(flatten(&mut cx, v)?);
+    }
+    let residual_len: usize = (model.algebraic.iter())
+        .map(|g| g.ty.shape.iter().product::<usize>())
+        .sum();
+    let residual = match residuals.is_empty() {
+        true => None,
+        false => Some(concat(&mut cx, residuals, residual_len, "g")?),
+    };
+    let mut used = 0;
     let mut parts = Vec::with_capacity(model.states.len());
     for (k, s) in model.states.iter().enumerate() {
-        let v = cx.entity(Key::Der(StateId(k as u32)), s.span)?;
+        let id = StateId(k as u32);
+        if let Some(g) = residual
+            && model.algebraic_states.contains(&id)
+        {
+            let len: usize = s.shape.iter().product();
+            parts.push(cx.push(
+                Op::Slice {
+                    array: g,
+                    start: used,
+                    len,
+                },
+                Type::f64(vec![len]),
+                None,
+            ));
+            used += len;
+            continue;
+        }
+        let v = cx.entity(Key::Der(id), s.span)?;
         parts.push(flatten(&mut cx, v)?);
     }
     let out = concat(&mut cx, parts, st.states.len, "der")?;

@@ -235,6 +235,7 @@ pub(super) fn model_roots(model: &ModelHir) -> Vec<&HExpr> {
     roots.extend(model.residuals.iter().map(|r| &r.value));
     roots.extend(model.loss.iter());
     roots.extend(model.events.iter().flat_map(event_roots));
+    roots.extend(model.algebraic.iter());
     roots
 }
 

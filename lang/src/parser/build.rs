@@ -377,6 +377,28 @@ impl Ctx {
         decl
     }
 
+    /// `0 = value`: an algebraic equation. Its left side must be the number zero (E0124
+    /// otherwise, with the equation moved to the right: `a = b` is `0 = a - b`).
+    pub fn algebraic(&mut self, zero: String, l: usize, r: usize, value: Expr) -> Expr {
+        let is_zero = zero.replace('_', "").parse::<f64>().is_ok_and(|v| v == 0.0);
+        if !is_zero {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "E0124",
+                    format!(
+                        "An algebraic equation is written `0 = …`, but its left side is `{zero}`."
+                    ),
+                )
+                .with_primary(self.span(l, r), "not zero")
+                .with_help(format!(
+                    "move everything to the right: `0 = {} - {zero}`",
+                    crate::fmt::expr_text(&value)
+                )),
+            );
+        }
+        value
+    }
+
     /// `x = value` inside an event's block: reported (E0123) with the `reinit` that sets a
     /// state, and read as that `reinit` so checking goes on.
     pub fn event_assignment(&mut self, target: Expr, value: Expr, l: usize, r: usize) -> Expr {

@@ -145,6 +145,7 @@ fn member_kind(kind: &MemberKind) -> String {
             };
             format!("der({}{idx}) = {}", eq.target.name, dump_expr(&eq.value))
         }
+        MemberKind::Algebraic(e) => format!("0 = {}", dump_expr(e)),
         MemberKind::When(w) => {
             let actions: Vec<String> = w.actions.iter().map(dump_expr).collect();
             format!(

@@ -112,6 +112,7 @@ fn member_kind(kind: &mut MemberKind) {
             eq.indices.iter_mut().for_each(ident);
             expr(&mut eq.value);
         }
+        MemberKind::Algebraic(e) => expr(e),
         MemberKind::When(w) => {
             expr(&mut w.condition);
             w.actions.iter_mut().for_each(expr);
