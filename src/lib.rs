@@ -141,8 +141,15 @@ pub fn analyze_with(file: FileId, text: &str, constants: &check::Overrides) -> A
 
 /// Reads the data sets a model uses as inputs (`interp`) from files relative to a
 /// directory (the model file's), for the checker, which does no I/O itself.
-struct FileTables {
+pub struct FileTables {
     dir: std::path::PathBuf,
+}
+
+impl FileTables {
+    /// Data files relative to `dir`.
+    pub fn in_dir(dir: impl Into<std::path::PathBuf>) -> FileTables {
+        FileTables { dir: dir.into() }
+    }
 }
 
 impl check::TableSource for FileTables {

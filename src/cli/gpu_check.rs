@@ -81,6 +81,7 @@ pub fn run(args: &GpuCheckArgs, color: bool) -> Result<ExitCode, String> {
     let text = sources.text(analysis.file);
     // The CPU side: Cranelift, the model with its gradient, as `sci train` compiles it.
     let compiled = sci::Compiler::new()
+        .data_dir(sci::model_dir(&args.file))
         .compile_source(&args.file.display().to_string(), text)
         .map_err(|e| e.render())?;
     let name = model_name(&compiled, args.model.as_deref())?;

@@ -132,7 +132,8 @@ mod tests {
                 .into_iter()
                 .map(|p| {
                     let text = std::fs::read_to_string(&p).unwrap();
-                    let analysis = sci::analyze(sci::diag::FileId(0), &text);
+                    let analysis =
+                        sci::analyze_in(sci::diag::FileId(0), &text, &sci::model_dir(&p));
                     assert!(!analysis.has_errors(), "{}", p.display());
                     let mut expanded = analysis.modules.clone();
                     for m in &mut expanded {
@@ -329,7 +330,12 @@ mod report {
             // Lowered but not yet expanded (`sci::analyze` expands the derivatives), so
             // that the functions with `d(...)` can be told apart.
             let parsed = sci::lang::parser::parse(sci::diag::FileId(0), &text);
-            let checked = sci::lang::check::check(&parsed.file);
+            let tables = sci::FileTables::in_dir(sci::model_dir(&p));
+            let checked = sci::lang::check::check_with_inputs(
+                &parsed.file,
+                &sci::lang::check::NO_OVERRIDES,
+                Some(&tables),
+            );
             let modules = sci::lang::lower::lower_program(&checked.program).unwrap();
             for m in &modules {
                 let d = derivative_functions(m).unwrap_or_else(|e| panic!("{example}: {e}"));
