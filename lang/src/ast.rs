@@ -150,6 +150,9 @@ pub enum MemberKind {
     /// `0 = value` — an algebraic equation: with the states that have no `der`, the model
     /// is a differential-algebraic system.
     Algebraic(Expr),
+    /// `component name = Model(param: value, …)` — another model's members, flattened into
+    /// this one under `name.` (see `crate::flatten`).
+    Component(Component),
     /// `domain omega: t in [0, 1], x in [-1, 1]`.
     Domain(Domain),
     /// `net u(t, x) = mlp(hidden: [20, 20], activation: tanh)`.
@@ -204,6 +207,16 @@ pub struct When {
     pub condition: Expr,
     /// The statements of the block as written, in order.
     pub actions: Vec<Expr>,
+}
+
+/// `component name = Model(param: value, …)`: the bindings give the component's
+/// parameters (or constants) values from this model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Component {
+    pub name: Ident,
+    pub model: Ident,
+    /// Each binding is named (`rate: 2.0`).
+    pub bindings: Vec<Arg>,
 }
 
 /// `domain name: v in [lo, hi], ...`.
@@ -534,7 +547,8 @@ fn decl_exprs_mut<'a>(d: &'a mut Decl, out: &mut Vec<&'a mut Expr>) {
     out.push(&mut d.value);
 }
 
-fn member_exprs_mut<'a>(kind: &'a mut MemberKind, out: &mut Vec<&'a mut Expr>) {
+/// The expressions of one member, each the root of a tree.
+pub fn member_exprs_mut<'a>(kind: &'a mut MemberKind, out: &mut Vec<&'a mut Expr>) {
     match kind {
         MemberKind::Const(d)
         | MemberKind::Param(d)
@@ -547,6 +561,7 @@ fn member_exprs_mut<'a>(kind: &'a mut MemberKind, out: &mut Vec<&'a mut Expr>) {
             out.extend(w.actions.iter_mut());
         }
         MemberKind::Algebraic(e) => out.push(e),
+        MemberKind::Component(c) => out.extend(c.bindings.iter_mut().map(|b| &mut b.value)),
         MemberKind::Domain(dom) => {
             for d in &mut dom.dims {
                 out.push(&mut d.lo);

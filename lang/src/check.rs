@@ -26,6 +26,7 @@
 //! only ever sees checked HIR. The checker never panics; recursion is bounded everywhere.
 
 mod algebraic;
+pub(crate) use model::is_time_span;
 mod calls;
 mod decls;
 mod deps;
@@ -161,12 +162,65 @@ pub fn check_with_inputs(
     overrides: &Overrides,
     tables: Option<&(dyn TableSource + Sync)>,
 ) -> Checked {
+    // Components are expanded first; a file without them is checked as it is.
+    let any_components = file
+        .items
+        .iter()
+        .any(|i| matches!(&i.kind, ast::ItemKind::Model(m) if crate::flatten::has_components(m)));
+    let flat = any_components.then(|| crate::flatten::flatten(file));
+    let (target, expansion) = match &flat {
+        Some((f, d)) => (f, d.clone()),
+        None => (file, Vec::new()),
+    };
     with_large_stack(&|| {
         let tables = tables.map(|t| t as &dyn TableSource);
-        let mut checker = env::Checker::new(file, overrides, tables);
+        let mut checker = env::Checker::new(target, overrides, tables);
         checker.check_file();
-        checker.finish()
+        drop_repeated_component_errors(&mut checker);
+        let mut checked = checker.finish();
+        checked.diagnostics.splice(0..0, expansion.clone());
+        for model in &mut checked.program.models {
+            model.components = crate::flatten::component_models(file, &model.name);
+        }
+        checked
     })
+}
+
+/// A mistake inside a model used as a component is reported when that model is checked on
+/// its own; its copies in the hosts would report it again under the component's name. So
+/// a host's diagnostics whose place lies inside another model that has errors of its own
+/// are dropped.
+fn drop_repeated_component_errors(checker: &mut env::Checker<'_>) {
+    let broken: Vec<sci_diag::Span> = (checker.model_diags.iter())
+        .filter(|(_, range)| {
+            checker
+                .diags
+                .get(range.clone())
+                .is_some_and(|d| d.iter().any(Diagnostic::is_error))
+        })
+        .map(|(span, _)| *span)
+        .collect();
+    if broken.is_empty() {
+        return;
+    }
+    let inside =
+        |outer: &sci_diag::Span, s: &sci_diag::Span| outer.start <= s.start && s.end <= outer.end;
+    let mut keep = vec![true; checker.diags.len()];
+    for (host, range) in &checker.model_diags {
+        for k in range.clone() {
+            let Some(at) = checker.diags.get(k).and_then(Diagnostic::primary_span) else {
+                continue;
+            };
+            if broken.iter().any(|m| m != host && inside(m, &at)) {
+                keep[k] = false;
+            }
+        }
+    }
+    let mut k = 0;
+    checker.diags.retain(|_| {
+        k += 1;
+        keep[k - 1]
+    });
 }
 
 /// Instantiates a (possibly generic) file-level function with concrete argument shapes, for

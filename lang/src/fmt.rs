@@ -566,6 +566,21 @@ fn member_text(kind: &MemberKind) -> String {
             expr(&mut s, e, 0);
             s
         }
+        MemberKind::Component(c) => {
+            let mut s = format!("component {} = {}(", c.name.name, c.model.name);
+            for (k, b) in c.bindings.iter().enumerate() {
+                if k > 0 {
+                    s.push_str(", ");
+                }
+                if let Some(n) = &b.name {
+                    s.push_str(&n.name);
+                    s.push_str(": ");
+                }
+                expr(&mut s, &b.value, 0);
+            }
+            s.push(')');
+            s
+        }
         MemberKind::When(w) => when_lines(w, 0)
             .into_iter()
             .map(|(_, l)| l)

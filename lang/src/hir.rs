@@ -217,6 +217,8 @@ pub struct ModelHir {
     /// The algebraic states (those without `der` in a model with algebraic equations), in
     /// declaration order.
     pub algebraic_states: Vec<StateId>,
+    /// The models this one uses as components (expanded into it), by name.
+    pub components: Vec<String>,
 }
 
 /// A data set used as an input of the equations (`interp(weather.temp, t)`): its values

@@ -52,6 +52,8 @@ pub enum Tok {
     Fixed,
     /// `when`: starts an event, `when condition { actions }`.
     When,
+    /// `component`: a model used inside a model, `component pump = Pump(rate: 2)`.
+    Component,
     // --- literals ---
     /// A name (Unicode XID identifier, or `∂`).
     Ident(String),
@@ -132,6 +134,7 @@ impl Tok {
             Tok::Der => "der",
             Tok::Fixed => "fixed",
             Tok::When => "when",
+            Tok::Component => "component",
             Tok::LParen => "(",
             Tok::RParen => ")",
             Tok::LBracket => "[",
@@ -186,6 +189,7 @@ impl Tok {
                 | Tok::Fn
                 | Tok::Use
                 | Tok::When
+                | Tok::Component
         )
     }
 
@@ -471,6 +475,7 @@ fn keyword(word: &str) -> Option<Tok> {
         "der" => Tok::Der,
         "fixed" => Tok::Fixed,
         "when" => Tok::When,
+        "component" => Tok::Component,
         _ => return None,
     })
 }

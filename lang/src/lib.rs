@@ -24,6 +24,7 @@ pub mod parser;
 // --- semantics (units, built-ins, the prelude, resolution, checking, lowering) ---
 pub mod builtins;
 pub mod check;
+pub mod flatten;
 pub mod lower;
 pub mod prelude;
 pub mod units;

@@ -151,6 +151,7 @@ fn empty_model(name: &str) -> ModelHir {
         unloaded_inputs: Vec::new(),
         algebraic: Vec::new(),
         algebraic_states: Vec::new(),
+        components: Vec::new(),
     }
 }
 

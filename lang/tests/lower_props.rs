@@ -256,6 +256,7 @@ fn model_with_rhs(rhs: HExpr) -> ModelHir {
         unloaded_inputs: vec![],
         algebraic: vec![],
         algebraic_states: vec![],
+        components: vec![],
     }
 }
 

@@ -305,6 +305,7 @@ fn member_exprs<'a>(kind: &'a MemberKind, out: &mut Vec<&'a Expr>) {
             out.extend(w.actions.iter());
         }
         MemberKind::Algebraic(e) => out.push(e),
+        MemberKind::Component(c) => out.extend(c.bindings.iter().map(|b| &b.value)),
         MemberKind::Domain(dom) => {
             for d in &dom.dims {
                 out.push(&d.lo);

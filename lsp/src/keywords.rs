@@ -90,6 +90,11 @@ pub const KEYWORDS: &[(&str, Place, &str)] = &[
         "`when h < 0 { reinit(v, -0.8 * v) }`: an event: when the condition becomes true, reset states or `stop`.",
     ),
     (
+        "component",
+        Place::Member,
+        "`component pump = Pump(rate: 2.0)`: another model's members in this one, under `pump.`; the bindings give its parameters values (connections: `Tank(inflow: upper.outflow)`).",
+    ),
+    (
         "fixed",
         Place::Expr,
         "`param k = 1.0 fixed`: a parameter that training keeps at its value (`--param` still sets it).",

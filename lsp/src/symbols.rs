@@ -104,6 +104,15 @@ fn member(analysis: &Analysis, mem: &Member) -> Option<DocumentSymbol> {
                 None,
             )
         }
+        MemberKind::Component(c) => symbol(
+            analysis,
+            &c.name.name,
+            Some(format!("component · {}", c.model.name)),
+            SymbolKind::OBJECT,
+            span,
+            c.name.span,
+            None,
+        ),
         MemberKind::Algebraic(e) => symbol(
             analysis,
             &format!("0 = {}", sci_lang::fmt::expr_text(e)),

@@ -359,11 +359,18 @@ pub fn choose_model(
                     .with_help(format!("the file defines: {}", names.join(", ")))
             });
     }
-    let fitting: Vec<&str> = models
+    let mut fitting: Vec<&str> = models
         .iter()
         .filter(|m| wanted(m))
         .map(|m| m.name.as_str())
         .collect();
+    // A model used as a component of another is a part, not the system to run.
+    let parts: Vec<&str> = (compiled.program.models.iter())
+        .flat_map(|m| m.components.iter().map(String::as_str))
+        .collect();
+    if fitting.iter().any(|m| !parts.contains(m)) {
+        fitting.retain(|m| !parts.contains(m));
+    }
     match fitting.as_slice() {
         [one] => Ok(one.to_string()),
         [] => Err(Error::input(format!("The file defines no model {what}."))),

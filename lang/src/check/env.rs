@@ -353,6 +353,8 @@ pub struct Checker<'f> {
     /// Where the values of data sets used as inputs (`interp`) come from; `None` when the
     /// host gives none (an editor): `interp` is then checked but cannot be compiled.
     pub tables: Option<&'f dyn super::interp::TableSource>,
+    /// Per model checked: its item's span and the range of `diags` it produced.
+    pub model_diags: Vec<(Span, std::ops::Range<usize>)>,
 }
 
 /// Constant values given from outside the source, by name (row-major, in the constant's
@@ -404,6 +406,7 @@ impl<'f> Checker<'f> {
             file_const_list: Vec::new(),
             overrides,
             tables,
+            model_diags: Vec::new(),
         }
     }
 

@@ -36,7 +36,9 @@ impl<'f> Checker<'f> {
                     continue;
                 }
                 seen.insert(&m.name.name, m.name.span);
+                let before = self.diags.len();
                 self.check_model(m, item.span);
+                self.model_diags.push((item.span, before..self.diags.len()));
             }
         }
     }

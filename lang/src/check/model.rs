@@ -27,6 +27,7 @@ fn member_name(m: &Member) -> Option<&ast::Ident> {
         MemberKind::Data(d) => Some(&d.name),
         MemberKind::Fn(f) => Some(&f.name),
         MemberKind::Der(_)
+        | MemberKind::Component(_)
         | MemberKind::When(_)
         | MemberKind::Algebraic(_)
         | MemberKind::Loss(_)
@@ -429,6 +430,8 @@ impl<'f> Checker<'f> {
             MemberKind::Der(eq) => self.check_der(eq, m.span),
             MemberKind::When(w) => self.check_when(w, m.span),
             MemberKind::Algebraic(e) => self.check_algebraic(e, m.span),
+            // Expanded by `crate::flatten` before checking.
+            MemberKind::Component(_) => {}
             MemberKind::Domain(dom) => {
                 if let Some(MemberRef::Domain(id)) = self.member_ref(&dom.name) {
                     self.check_domain(id, dom, m.span);
@@ -620,6 +623,11 @@ fn member_refs(m: &Member, members: &[Member]) -> Vec<NameRef> {
             free_names(&eq.value, &mut bound, &mut out);
         }
         MemberKind::Algebraic(e) => free_names(e, &mut bound, &mut out),
+        MemberKind::Component(c) => {
+            for b in &c.bindings {
+                free_names(&b.value, &mut bound, &mut out);
+            }
+        }
         MemberKind::When(w) => {
             free_names(&w.condition, &mut bound, &mut out);
             for a in &w.actions {
@@ -737,6 +745,7 @@ fn build(env: ModelEnv<'_>, span: Span) -> Option<ModelHir> {
         unloaded_inputs: env.unloaded_inputs,
         algebraic: env.algebraic.into_iter().map(|(h, _)| h).collect(),
         algebraic_states,
+        components: Vec::new(),
     })
 }
 

@@ -146,6 +146,20 @@ fn member_kind(kind: &MemberKind) -> String {
             format!("der({}{idx}) = {}", eq.target.name, dump_expr(&eq.value))
         }
         MemberKind::Algebraic(e) => format!("0 = {}", dump_expr(e)),
+        MemberKind::Component(c) => {
+            let bindings: Vec<String> = (c.bindings.iter())
+                .map(|b| {
+                    let name = b.name.as_ref().map_or("?", |n| n.name.as_str());
+                    format!("{name}: {}", dump_expr(&b.value))
+                })
+                .collect();
+            format!(
+                "component {} = {}({})",
+                c.name.name,
+                c.model.name,
+                bindings.join(", ")
+            )
+        }
         MemberKind::When(w) => {
             let actions: Vec<String> = w.actions.iter().map(dump_expr).collect();
             format!(

@@ -113,6 +113,16 @@ fn member_kind(kind: &mut MemberKind) {
             expr(&mut eq.value);
         }
         MemberKind::Algebraic(e) => expr(e),
+        MemberKind::Component(c) => {
+            ident(&mut c.name);
+            ident(&mut c.model);
+            for b in &mut c.bindings {
+                if let Some(n) = &mut b.name {
+                    ident(n);
+                }
+                expr(&mut b.value);
+            }
+        }
         MemberKind::When(w) => {
             expr(&mut w.condition);
             w.actions.iter_mut().for_each(expr);
