@@ -10,14 +10,14 @@ model Dosing {
     param k = 0.1          // elimination rate, 1/hour
     param volume = 20.0    // volume of distribution, litres
 
-    state A = 0.0          // amount of drug in the body, mg
+    state A = 0.0  // amount of drug in the body, mg
 
     der(A) = -k * A
 
     // A dose at t = 0, 12, 24, …
     when every(interval) { reinit(A, A + dose) }
 
-    output concentration = A / volume   // mg/L
+    output concentration = A / volume  // mg/L
 
     domain time: t in [0, 120]
 }

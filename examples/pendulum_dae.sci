@@ -8,13 +8,13 @@
 model PendulumDAE {
     const g = 9.81
     const L = 1.0
-    const theta0 = 0.5   // initial angle from the vertical, radians
+    const theta0 = 0.5  // initial angle from the vertical, radians
 
     state x = L * sin(theta0)
     state y = -L * cos(theta0)
     state vx = 0.0
     state vy = 0.0
-    state lambda = 1.0   // the tension per unit length: an initial guess, made consistent
+    state lambda = 1.0  // the tension per unit length: an initial guess, made consistent
 
     der(x) = vx
     der(y) = vy

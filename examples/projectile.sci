@@ -5,9 +5,9 @@
 // 2·v0·sin(θ)/g = 7.2078 s at a range of v0²·sin(2θ)/g = 254.84 m (tests/events.rs).
 model Projectile {
     const g: m/s^2 = 9.81
-    const v0: m/s = 50.0          // launch speed
-    const angle = 0.7853981633974483   // 45°, in radians
-    param c: 1/m = 0.002          // drag per unit mass: |a_drag| = c·|v|²
+    const v0: m/s = 50.0              // launch speed
+    const angle = 0.7853981633974483  // 45°, in radians
+    param c: 1/m = 0.002              // drag per unit mass: |a_drag| = c·|v|²
 
     state x: m = 0.0
     state y: m = 0.0

@@ -6,13 +6,13 @@ model RCCircuit {
     param C: F = 1e-3
     param V: V = 5.0
 
-    state v: V = 0.0    // voltage across the capacitor
-    state i: A = 0.0    // current: algebraic (an initial guess)
+    state v: V = 0.0  // voltage across the capacitor
+    state i: A = 0.0  // current: algebraic (an initial guess)
 
     der(v) = i / C
-    0 = R * i - (V - v)    // Ohm's law across the resistor, in volts
+    0 = R * i - (V - v)  // Ohm's law across the resistor, in volts
 
-    output power: W = i * (V - v)   // dissipated in the resistor
+    output power: W = i * (V - v)  // dissipated in the resistor
 
     domain time: t in [0, 5]
 }

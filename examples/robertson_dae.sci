@@ -7,7 +7,7 @@ model RobertsonDAE {
 
     state y1 = 1.0
     state y2 = 0.0
-    state y3 = 0.0   // algebraic: a guess, made consistent at the start
+    state y3 = 0.0  // algebraic: a guess, made consistent at the start
 
     der(y1) = -k1 * y1 + k3 * y2 * y3
     der(y2) = k1 * y1 - k3 * y2 * y3 - k2 * y2^2

@@ -4,8 +4,8 @@
 // S, I and R are the fractions of the population that are susceptible, infectious and
 // recovered; the basic reproduction number is beta/gamma = 3.
 model SIR {
-    param beta: 1/day = 0.3    // infection rate
-    param gamma: 1/day = 0.1   // recovery rate
+    param beta: 1/day = 0.3   // infection rate
+    param gamma: 1/day = 0.1  // recovery rate
 
     state S = 0.99
     state I = 0.01

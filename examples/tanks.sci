@@ -7,11 +7,11 @@
 
 // One tank; also a model of its own (`sci run examples/tanks.sci --model Tank`).
 model Tank {
-    param area: m^2 = 1.0              // cross-section
-    param outlet: m^(5/2)/s = 0.1      // the outlet's coefficient c
-    param inflow: m^3/s = 0.0          // what flows in (bound by the model using it)
+    param area: m^2 = 1.0          // cross-section
+    param outlet: m^(5/2)/s = 0.1  // the outlet's coefficient c
+    param inflow: m^3/s = 0.0      // what flows in (bound by the model using it)
 
-    state h: m = 1.0                   // water level
+    state h: m = 1.0  // water level
 
     let outflow: m^3/s = outlet * sqrt(h)
 
