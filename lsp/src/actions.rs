@@ -2,6 +2,9 @@
 //!
 //! - "did you mean `alpha`?" (a misspelled name, module or export): replace the name;
 //! - "use `^` …" (an operator spelled as in another language, E0106): write the sci one;
+//! - a statement written the wrong way, where the help gives the statement to write: a
+//!   quantity without `let` (E0121), `x = v` in an event (E0123), an algebraic equation
+//!   whose left side is not `0` (E0124);
 //! - a unit mismatch where only the scale differs (E0402, "convert with a constant:
 //!   `const factor: m/km = 1000` …"): declare the constant before the member and multiply
 //!   the value in the other unit by it (for a `der` right-hand side, E0405, the right-hand
@@ -47,6 +50,22 @@ pub fn code_actions(analysis: &Analysis, uri: &Uri, range: Range) -> Vec<CodeAct
             && help.starts_with("convert with a constant")
         {
             unit_conversion(analysis, d, help)
+        } else if d.code == "E0123"
+            && let Some(fix) = quoted_after(help, "write ")
+        {
+            Some((format!("Write `{fix}`"), vec![edit(analysis, primary, &fix)]))
+        } else if let Some(fix) = (d.code == "E0121")
+            .then(|| quoted_after(help, "write "))
+            .flatten()
+            .or_else(|| {
+                (d.code == "E0124")
+                    .then(|| quoted_after(help, "move everything to the right: "))
+                    .flatten()
+            })
+        {
+            // The fix is the whole statement: it replaces the line from the problem on.
+            let rest = statement_rest(analysis, primary);
+            Some((format!("Write `{fix}`"), vec![edit(analysis, rest, &fix)]))
         } else {
             None
         };
@@ -68,6 +87,17 @@ pub fn code_actions(analysis: &Analysis, uri: &Uri, range: Range) -> Vec<CodeAct
         }
     }
     out
+}
+
+/// From `span`'s start to the end of its line, before a trailing `//` comment and
+/// whitespace.
+fn statement_rest(analysis: &Analysis, span: Span) -> Span {
+    let text = &analysis.text;
+    let start = span.start as usize;
+    let line_end = text[start..].find(['\n', '\r']).map_or(text.len(), |i| start + i);
+    let code_end = text[start..line_end].find("//").map_or(line_end, |i| start + i);
+    let end = start + text[start..code_end].trim_end().len();
+    Span::new(crate::analysis::FILE, start, end.max(span.end as usize))
 }
 
 /// The text between the first pair of backticks after `prefix` at the start of `help`.

@@ -360,6 +360,36 @@ fn every_unit_fix_applies_and_checks_clean() {
     c.stop();
 }
 
+/// The statements the parser's help lines give, applied by the quick fixes, check clean:
+/// a quantity without `let` (E0121), an assignment in an event (E0123), an algebraic
+/// equation with a left side other than 0 (E0124).
+#[test]
+fn statement_fixes_apply_and_check_clean() {
+    let mut c = Client::start();
+    let cases = [
+        "model M {\n    param k = 2.0\n    state x = 1.0\n    F = -k * x   // the force\n    der(x) = F\n}\n",
+        "model M {\n    param e = 0.8\n    state h = 1.0\n    state v = 0.0\n    der(h) = v\n    der(v) = -9.81\n    when h < 0 { v = -e * v }\n}\n",
+        "model M {\n    state x = 1.0\n    state z = 0.5\n    der(x) = -x + z\n    1 = x + z\n}\n",
+    ];
+    for (n, text) in cases.iter().enumerate() {
+        let uri = format!("file:///stmt{n}.sci");
+        c.open(&uri, text);
+        let whole = json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 20, "character": 0 } });
+        let r = c.result(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": uri }, "range": whole, "context": { "diagnostics": [] } }),
+        );
+        let action = r
+            .as_array()
+            .and_then(|a| a.first())
+            .unwrap_or_else(|| panic!("case {n}: no fix"));
+        let fixed = apply(text, action, &uri);
+        let left = sci_lang::analyze(sci_diag::FileId(0), &fixed).diagnostics;
+        assert!(left.is_empty(), "case {n}:\n{fixed}\n{left:#?}");
+    }
+    c.stop();
+}
+
 #[test]
 fn quick_fixes_for_typos_operators_and_unit_conversions() {
     let mut c = Client::start();
