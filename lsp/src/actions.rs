@@ -53,7 +53,10 @@ pub fn code_actions(analysis: &Analysis, uri: &Uri, range: Range) -> Vec<CodeAct
         } else if d.code == "E0123"
             && let Some(fix) = quoted_after(help, "write ")
         {
-            Some((format!("Write `{fix}`"), vec![edit(analysis, primary, &fix)]))
+            Some((
+                format!("Write `{fix}`"),
+                vec![edit(analysis, primary, &fix)],
+            ))
         } else if let Some(fix) = (d.code == "E0121")
             .then(|| quoted_after(help, "write "))
             .flatten()
@@ -94,8 +97,12 @@ pub fn code_actions(analysis: &Analysis, uri: &Uri, range: Range) -> Vec<CodeAct
 fn statement_rest(analysis: &Analysis, span: Span) -> Span {
     let text = &analysis.text;
     let start = span.start as usize;
-    let line_end = text[start..].find(['\n', '\r']).map_or(text.len(), |i| start + i);
-    let code_end = text[start..line_end].find("//").map_or(line_end, |i| start + i);
+    let line_end = text[start..]
+        .find(['\n', '\r'])
+        .map_or(text.len(), |i| start + i);
+    let code_end = text[start..line_end]
+        .find("//")
+        .map_or(line_end, |i| start + i);
     let end = start + text[start..code_end].trim_end().len();
     Span::new(crate::analysis::FILE, start, end.max(span.end as usize))
 }
