@@ -274,6 +274,17 @@ fn scratch(test: &str) -> PathBuf {
     dir
 }
 
+/// The solver's messages name the model's events by their conditions: a ball that comes
+/// to rest (restitution 0.5: its bounces pile up at t = 3·√(2·h0/g) = 4.28 s) is a Zeno
+/// point of "the event `h < 0`".
+#[test]
+fn event_errors_name_the_condition() {
+    let c = compile("bouncing_ball.sci");
+    let m = c.model("BouncingBall").unwrap();
+    let e = m.simulate(&[0.5], &tight(Method::Auto)).unwrap_err();
+    assert!(e.message.contains("The event `h < 0` fired"), "{e:?}");
+}
+
 /// `sci run` reports the events (how many, the first with their times; which one
 /// stopped the solve), and `--out x.npz` holds them.
 #[test]

@@ -35,6 +35,8 @@ pub struct CompiledSystem<'c> {
     rows: RefCell<Vec<f64>>,
     /// Per state element: algebraic (a constraint row of `rhs`); empty for an ODE.
     algebraic: Vec<bool>,
+    /// Per state element, its name (`u[3]`), for the solvers' messages.
+    state_names: Vec<String>,
 }
 
 /// Why `model` cannot be solved although it compiled: a derivative the solvers need was
@@ -154,6 +156,7 @@ impl<'c> CompiledSystem<'c> {
             events: events::specs(model.events()),
             rows: RefCell::new(vec![0.0; model.events().len() * model.n_states()]),
             algebraic: algebraic_mask(&model),
+            state_names: super::element_names(&model.ir().states),
         })
     }
 
@@ -261,6 +264,14 @@ impl OdeSystem for CompiledSystem<'_> {
 
     fn algebraic(&self) -> &[bool] {
         &self.algebraic
+    }
+
+    fn state_name(&self, i: usize) -> Option<String> {
+        self.state_names.get(i).cloned()
+    }
+
+    fn event_name(&self, k: usize) -> Option<String> {
+        self.model.events().get(k).map(|e| e.label.clone())
     }
 
     fn event_conditions(&self, t: f64, y: &[f64], p: &[f64], g: &mut [f64]) {

@@ -1360,7 +1360,7 @@ fn malformed_schedules_and_nan_conditions_are_errors() {
     .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Input);
     assert!(
-        e.message.contains("scheduled event 0") && e.message.contains("sorted"),
+        e.message.contains("event 0") && e.message.contains("sorted"),
         "{e}"
     );
     let e = solve(

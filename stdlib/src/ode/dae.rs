@@ -478,9 +478,16 @@ impl<'s> Dae<'s> {
         )
     }
 
-    /// "components 2 and 4": the algebraic states, for the messages.
+    /// "components 2 and 4", or their names (`` `lambda` ``): the algebraic states, for
+    /// the messages.
     fn states(&self) -> String {
-        format!("component{} {}", plural(self.alg.len()), list(&self.alg))
+        let named: Option<Vec<String>> = (self.alg.iter())
+            .map(|&i| self.system.state_name(i).map(|n| format!("`{n}`")))
+            .collect();
+        match named {
+            Some(names) => names.join(", "),
+            None => format!("component{} {}", plural(self.alg.len()), list(&self.alg)),
+        }
     }
 }
 

@@ -250,7 +250,8 @@ fn initial_state(
     system.y0(p, &mut y0);
     if let Some((i, v)) = y0.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(Error::numerical(format!(
-            "The initial state is not finite: component {i} is {v}."
+            "The initial state is not finite: {} is {v}.",
+            super::names::state(system, i)
         ))
         .with_help("check the initial values and the parameters they depend on"));
     }
@@ -261,8 +262,9 @@ fn initial_state(
     system.rhs(t0, &y0, p, &mut dy);
     if let Some((i, v)) = dy.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(Error::numerical(format!(
-            "The right-hand side is not finite at the start (t = {}): component {i} of dy/dt is {v}.",
-            fmt_time(t0)
+            "The right-hand side is not finite at the start (t = {}): the derivative of {} is {v}.",
+            fmt_time(t0),
+            super::names::state(system, i)
         ))
         .with_help(
             "check the model for divisions by zero, or logarithms and square roots of \

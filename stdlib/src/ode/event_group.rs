@@ -31,17 +31,24 @@ pub(crate) struct EventLog {
     last_t: Option<f64>,
     /// Groups in a row that came no later than rounding after the one before.
     repeats: usize,
+    /// How messages name each event.
+    names: Vec<String>,
 }
 
 impl EventLog {
-    pub fn new(max_events: usize, (t0, t_end): (f64, f64)) -> EventLog {
+    pub fn new(max_events: usize, (t0, t_end): (f64, f64), names: Vec<String>) -> EventLog {
         EventLog {
             occurrences: Vec::new(),
             max_events,
             span: t_end - t0,
             last_t: None,
             repeats: 0,
+            names,
         }
+    }
+
+    fn name(&self, k: usize) -> String {
+        self.names.get(k).cloned().unwrap_or_else(|| format!("event {k}"))
     }
 
     /// Notes a group of events at `t` (led by event `k`): too many in a row at one time is
@@ -55,7 +62,8 @@ impl EventLog {
         self.last_t = Some(t);
         if self.repeats >= ZENO_REPEATS {
             return Err(zeno(format!(
-                "Event {k} fired {ZENO_REPEATS} times in a row at t = {}",
+                "{} fired {ZENO_REPEATS} times in a row at t = {}",
+                super::names::capitalised(&self.name(k)),
                 fmt_time(t)
             )));
         }
@@ -64,17 +72,16 @@ impl EventLog {
 
     fn record(&mut self, occurrence: EventOccurrence) -> Result<(), Error> {
         if self.occurrences.len() >= self.max_events {
+            let name = self.name(occurrence.event);
             return Err(Error::numerical(format!(
-                "More than {} events fired; the last was event {} at t = {}.",
+                "More than {} events fired; the last was {name} at t = {}.",
                 self.max_events,
-                occurrence.event,
                 fmt_time(occurrence.t)
             ))
             .with_help(format!(
                 "raise the limit (`max_events`) if this many are expected; otherwise the \
-                 condition of event {} may chatter (fire again and again): check that its \
-                 reset moves the state away from the condition's zero",
-                occurrence.event
+                 condition of {name} may chatter (fire again and again): check that its \
+                 reset moves the state away from the condition's zero"
             )));
         }
         self.occurrences.push(occurrence);
@@ -97,9 +104,10 @@ fn zeno(what: String) -> Error {
 
 /// The error for event `k` crossing again at `t` on the zero it had just fired on (the
 /// flow did not carry its condition clear of it).
-pub(crate) fn pinned(k: usize, t: f64) -> Error {
+pub(crate) fn pinned(name: &str, t: f64) -> Error {
     zeno(format!(
-        "Event {k} fired again at t = {} on the zero it had just left,",
+        "{} fired again at t = {} on the zero it had just left,",
+        super::names::capitalised(name),
         fmt_time(t)
     ))
 }

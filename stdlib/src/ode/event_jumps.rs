@@ -63,8 +63,10 @@ impl<'s> Jumps<'s> {
         self.system.event_reset(k, t, y, self.p, &mut y_new);
         if let Some((i, v)) = y_new.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(Error::numerical(format!(
-                "The reset of event {k} at t = {} made component {i} of the state {v}.",
-                fmt_time(t)
+                "The reset of {} at t = {} made {} {v}.",
+                super::names::event(self.system, k),
+                fmt_time(t),
+                super::names::state(self.system, i)
             ))
             .with_help(
                 "check the reset's formula (a division by zero, a logarithm of a non-positive \
@@ -96,9 +98,10 @@ impl<'s> Jumps<'s> {
         let rate = out[k] + g_t[k];
         if rate == 0.0 || !rate.is_finite() {
             return Err(Error::numerical(format!(
-                "The sensitivities cannot be carried across event {k} at t = {}: its \
+                "The sensitivities cannot be carried across {} at t = {}: its \
                  condition's rate of change there (∂g/∂y · f + ∂g/∂t) is {rate}, so the event \
                  time does not depend smoothly on the parameters.",
+                super::names::event(self.system, k),
                 fmt_time(t)
             ))
             .with_help(

@@ -105,7 +105,8 @@ impl<'s> Conditions<'s> {
         for (k, spec) in self.specs.iter().enumerate() {
             if spec.crossing().is_some() && !g[k].is_finite() {
                 return Err(Error::numerical(format!(
-                    "The condition of event {k} is {} at t = {}.",
+                    "The condition of {} is {} at t = {}.",
+                    super::names::event(self.system, k),
                     g[k],
                     fmt_time(t)
                 ))

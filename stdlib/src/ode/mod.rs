@@ -14,6 +14,7 @@ mod adapter;
 mod dae;
 mod dae_block;
 mod dense;
+mod names;
 mod dense_lu;
 mod driver;
 mod event_group;
@@ -104,6 +105,20 @@ pub trait OdeSystem {
     /// solved for again from the interpolated differential states).
     fn algebraic(&self) -> &[bool] {
         &[]
+    }
+
+    /// The name of state element `i` for messages (`u[3]`), when the system has names;
+    /// `None` (the default): messages say "component i".
+    fn state_name(&self, i: usize) -> Option<String> {
+        let _ = i;
+        None
+    }
+
+    /// The name of event `k` for messages (its condition as written, `h < 0`), when the
+    /// system has names; `None` (the default): messages say "event k".
+    fn event_name(&self, k: usize) -> Option<String> {
+        let _ = k;
+        None
     }
 
     // Events: all have defaults, so a system without events implements none of them.

@@ -150,7 +150,11 @@ impl Drive<'_> {
             conditions: Conditions::new(self.system, self.p),
             jumps: Jumps::new(self.system, self.p, self.dae),
             schedule: Schedule::new(self.schedule.to_vec()),
-            log: EventLog::new(self.max_events, (self.t0, self.t_end)),
+            log: EventLog::new(
+                self.max_events,
+                (self.t0, self.t_end),
+                super::names::events(self.system),
+            ),
             from: (self.t0, None),
             stop_at: self.t_end,
         };
@@ -242,7 +246,8 @@ impl Drive<'_> {
                     };
                     let root = ev.conditions.locate((*t_from, g_from), (t, &g), y_at)?;
                     if let Some(k) = root.pinned {
-                        return Err(event_group::pinned(k, root.t).into());
+                        let name = super::names::event(self.system, k);
+                        return Err(event_group::pinned(&name, root.t).into());
                     }
                     (t_piece, crossing) = (root.t, root.events);
                 }
@@ -553,7 +558,7 @@ impl Drive<'_> {
         let component = if what == "sensitivity" && self.n > 0 {
             format!("d y[{}] / d θ[{}]", i % self.n, i / self.n)
         } else {
-            format!("component {i}")
+            super::names::state(self.system, i)
         };
         let cause = match self.counters.first_non_finite.get() {
             Some(tn) => format!(

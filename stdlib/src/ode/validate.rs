@@ -97,15 +97,17 @@ pub(crate) fn check_events(
         let times = system.event_times(k, p, (t0, t_end));
         if let Some((i, t)) = times.iter().enumerate().find(|(_, t)| !t.is_finite()) {
             return Err(Error::input(format!(
-                "Time #{} of scheduled event {k} is {t}; event times must be finite.",
-                i + 1
+                "Time #{} of {} is {t}; event times must be finite.",
+                i + 1,
+                super::names::event(system, k)
             ))
             .with_help("check the schedule's start, period and parameters"));
         }
         if let Some(i) = times.windows(2).position(|w| w[1] < w[0]) {
             return Err(Error::input(format!(
-                "The times of scheduled event {k} must be sorted, but time #{} (t = {}) \
+                "The times of {} must be sorted, but time #{} (t = {}) \
                  comes before time #{} (t = {}).",
+                super::names::event(system, k),
                 i + 2,
                 times[i + 1],
                 i + 1,
