@@ -222,6 +222,9 @@ fn sci_run_solves_daes_and_refuses_what_it_cannot() {
         .unwrap_err();
     let text = format!("{} {}", e.message, e.help.clone().unwrap_or_default());
     assert!(text.contains("index"), "{text}");
-    assert!(text.contains("`lambda`"), "the algebraic state by name: {text}");
+    assert!(
+        text.contains("`lambda`"),
+        "the algebraic state by name: {text}"
+    );
     assert!(text.to_lowercase().contains("differentiat"), "{text}");
 }

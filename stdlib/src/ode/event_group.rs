@@ -48,7 +48,10 @@ impl EventLog {
     }
 
     fn name(&self, k: usize) -> String {
-        self.names.get(k).cloned().unwrap_or_else(|| format!("event {k}"))
+        self.names
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| format!("event {k}"))
     }
 
     /// Notes a group of events at `t` (led by event `k`): too many in a row at one time is

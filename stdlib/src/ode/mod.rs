@@ -14,7 +14,6 @@ mod adapter;
 mod dae;
 mod dae_block;
 mod dense;
-mod names;
 mod dense_lu;
 mod driver;
 mod event_group;
@@ -22,6 +21,7 @@ mod event_jumps;
 mod event_roots;
 mod event_schedule;
 pub mod events;
+mod names;
 mod stepping;
 mod validate;
 

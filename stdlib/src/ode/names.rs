@@ -21,7 +21,9 @@ pub(crate) fn event(system: &dyn OdeSystem, k: usize) -> String {
 
 /// [`event`] for every event of the system.
 pub(crate) fn events(system: &dyn OdeSystem) -> Vec<String> {
-    (0..system.events().len()).map(|k| event(system, k)).collect()
+    (0..system.events().len())
+        .map(|k| event(system, k))
+        .collect()
 }
 
 /// A message's first word capitalised: "The event `h < 0` …", "Event 3 …".
