@@ -330,3 +330,34 @@ fn sci_run_reports_and_writes_the_events() {
         assert!(shapes.contains(&(name.to_string(), shape)), "{shapes:?}");
     }
 }
+
+/// `sci run --events events.csv` writes one row per event: its time, its number and the
+/// states just after it (the ball's velocity reversed and scaled by e at each impact).
+#[test]
+fn sci_run_writes_the_events_table() {
+    let dir = scratch("table");
+    let path = dir.join("events.csv");
+    let o = sci(&[
+        "run",
+        "examples/bouncing_ball.sci",
+        "--events",
+        path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("(7 events)"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("t,event,h [m],v [m/s]"));
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 7);
+    let first = impact_times(10.0, 0.8, 1)[0];
+    assert!((rows[0][0] - first).abs() < 1e-6, "{:?}", rows[0]);
+    assert_eq!(rows[0][1], 0.0);
+    // Just after the first impact: upward at 0.8 of the impact speed g·t1.
+    assert!((rows[0][3] - 0.8 * G * first).abs() < 1e-4, "{:?}", rows[0]);
+    // An events file of another kind is refused before any work.
+    let o = sci(&["run", "examples/bouncing_ball.sci", "--events", "x.txt"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -78,6 +78,11 @@ pub struct RunArgs {
     /// .npz (one named array per quantity, with its shape) or .json file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Write the events that fired to a .csv, .npy or .json table: the time, the event's
+    /// number (in the model's order of `when`s; the run's summary lists their conditions)
+    /// and the states just after it.
+    #[arg(long)]
+    events: Option<PathBuf>,
     /// Plot the states to an .svg or .png file (arrays of more than 12 elements as
     /// space–time heat maps; the data a loss fits as circles over the lines).
     #[arg(long)]
@@ -106,6 +111,7 @@ pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, String> {
         &[Some(&args.file), args.params_file.as_deref()],
         &[
             ("--out", args.out.as_deref()),
+            ("--events", args.events.as_deref()),
             ("--plot", args.plot.as_deref()),
         ],
     )?;
@@ -163,6 +169,9 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Failure> {
     if let Some(out) = &args.out {
         check_output(out, &["csv", "npy", "npz", "json"], "--out")?;
     }
+    if let Some(path) = &args.events {
+        check_output(path, &["csv", "npy", "json"], "--events")?;
+    }
     if let Some(plot) = &args.plot {
         check_plot_output(plot)?;
     }
@@ -218,6 +227,9 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Failure> {
         };
         outputs.stage(out, &bytes)?;
     }
+    if let Some(path) = &args.events {
+        outputs.stage(path, &table_bytes(path, &traj.events_table())?)?;
+    }
     if let (Some(path), Some(svg)) = (&args.plot, svg) {
         outputs.stage(path, &super::png::plot_bytes(path, &svg)?)?;
     }
@@ -230,6 +242,9 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Failure> {
             traj.t.len(),
             1 + traj.state_names.len() + traj.output_names.len()
         );
+    }
+    if let Some(path) = &args.events {
+        outln!("wrote {} ({} events)", path.display(), traj.events.len());
     }
     if let Some(path) = &args.plot {
         outln!("wrote {}", path.display());

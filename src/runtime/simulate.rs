@@ -146,6 +146,32 @@ impl Trajectory {
         arrays
     }
 
+    /// The events that fired as a table: `t`, `event` (the event's number, in the model's
+    /// order of `when`s) and the states just after it, with their units.
+    pub fn events_table(&self) -> Table {
+        let mut columns = vec!["t".to_string(), "event".to_string()];
+        columns.extend(self.state_names.iter().cloned());
+        let mut values = Vec::with_capacity(columns.len() * self.events.len());
+        for e in &self.events {
+            values.push(e.t);
+            values.push(e.event as f64);
+            values.extend_from_slice(&e.y_after);
+        }
+        let time_unit = (self.time_unit)
+            .filter(|u| *u != sci_ir::Unit::base(2))
+            .map(|u| sci_lang::units::describe(&u));
+        let mut units = vec![time_unit, None];
+        units.extend(element_units(&self.state_layout));
+        if units.iter().all(Option::is_none) {
+            units.clear();
+        }
+        Table {
+            columns,
+            values,
+            units,
+        }
+    }
+
     /// The values of the state or output called `name` (an element name such as `u[3]`)
     /// at every time, or the times for `t`.
     pub fn column(&self, name: &str) -> Option<Vec<f64>> {
