@@ -35,12 +35,7 @@ const MAX_DEPTH: usize = 16;
 /// The file with every component expanded, and the problems found. Models without
 /// components are unchanged.
 pub fn flatten(file: &SourceFile) -> (SourceFile, Vec<Diagnostic>) {
-    let models: HashMap<&str, &Model> = (file.items.iter())
-        .filter_map(|i| match &i.kind {
-            ItemKind::Model(m) => Some((m.name.name.as_str(), m)),
-            _ => None,
-        })
-        .collect();
+    let models = models_by_name(file);
     let mut out = file.clone();
     let mut diags = Vec::new();
     for item in &mut out.items {
@@ -56,12 +51,7 @@ pub fn flatten(file: &SourceFile) -> (SourceFile, Vec<Diagnostic>) {
 
 /// The models that model `host` of `file` uses as components, directly or not.
 pub fn component_models(file: &SourceFile, host: &str) -> Vec<String> {
-    let models: HashMap<&str, &Model> = (file.items.iter())
-        .filter_map(|i| match &i.kind {
-            ItemKind::Model(m) => Some((m.name.name.as_str(), m)),
-            _ => None,
-        })
-        .collect();
+    let models = models_by_name(file);
     let mut out: Vec<String> = Vec::new();
     let mut work = vec![host.to_string()];
     while let Some(name) = work.pop() {
@@ -80,6 +70,16 @@ pub fn component_models(file: &SourceFile, host: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The file's models by name.
+fn models_by_name(file: &SourceFile) -> HashMap<&str, &Model> {
+    (file.items.iter())
+        .filter_map(|i| match &i.kind {
+            ItemKind::Model(m) => Some((m.name.name.as_str(), m)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether a model has a component.

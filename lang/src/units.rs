@@ -330,6 +330,20 @@ fn si_text(unit: &Unit, symbols: &[String]) -> String {
     out
 }
 
+/// `a/b` as a unit expression that parses (for the conversion constants of hints), each
+/// side described as a user writes it and parenthesised when compound: `(1/s)/(1/day)`.
+pub fn ratio(a: &Unit, b: &Unit) -> String {
+    let side = |u: &Unit| {
+        let s = describe(u);
+        if s.contains(['/', '·', '^']) {
+            format!("({s})")
+        } else {
+            s
+        }
+    };
+    format!("{}/{}", side(a), side(b))
+}
+
 /// A unit displayed with [`describe`], for messages.
 #[derive(Clone, Copy, Debug)]
 pub struct Pretty(pub Unit);

@@ -284,6 +284,16 @@ fn print_symbols(v: &Value, depth: usize, out: &mut String) {
     }
 }
 
+/// The code actions the server offers for the whole open document `uri`.
+fn code_actions(c: &mut Client, uri: &str) -> Vec<Value> {
+    let whole = json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 10_000, "character": 0 } });
+    let r = c.result(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri }, "range": whole, "context": { "diagnostics": [] } }),
+    );
+    r.as_array().cloned().unwrap_or_default()
+}
+
 /// The edits of one code action applied to `text`.
 fn apply(text: &str, action: &Value, uri: &str) -> String {
     let mut fixed = text.to_string();
@@ -328,14 +338,9 @@ fn every_unit_fix_applies_and_checks_clean() {
                 break;
             }
             c.open(&uri, &text);
-            let whole = json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 40, "character": 0 } });
-            let r = c.result(
-                "textDocument/codeAction",
-                json!({ "textDocument": { "uri": uri }, "range": whole, "context": { "diagnostics": [] } }),
-            );
-            let action = r
-                .as_array()
-                .and_then(|a| a.first())
+            let actions = code_actions(&mut c, &uri);
+            let action = actions
+                .first()
                 .unwrap_or_else(|| panic!("case {n}: no fix for {errors:#?}\n{text}"));
             text = apply(&text, action, &uri);
         }
@@ -374,14 +379,9 @@ fn statement_fixes_apply_and_check_clean() {
     for (n, text) in cases.iter().enumerate() {
         let uri = format!("file:///stmt{n}.sci");
         c.open(&uri, text);
-        let whole = json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 20, "character": 0 } });
-        let r = c.result(
-            "textDocument/codeAction",
-            json!({ "textDocument": { "uri": uri }, "range": whole, "context": { "diagnostics": [] } }),
-        );
-        let action = r
-            .as_array()
-            .and_then(|a| a.first())
+        let actions = code_actions(&mut c, &uri);
+        let action = actions
+            .first()
             .unwrap_or_else(|| panic!("case {n}: no fix"));
         let fixed = apply(text, action, &uri);
         let left = sci_lang::analyze(sci_diag::FileId(0), &fixed).diagnostics;
@@ -395,31 +395,10 @@ fn quick_fixes_for_typos_operators_and_unit_conversions() {
     let mut c = Client::start();
     let text = "model M {\n    param alpha = 0.5\n    param L: m = 1.0\n    param d: km = 2.0\n    state x = 1.0\n    der(x) = -alhpa * x**2\n    output scaled = L + d / 2\n}\n";
     c.open(URI, text);
-    let whole =
-        json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 8, "character": 0 } });
-    let r = c.result(
-        "textDocument/codeAction",
-        json!({ "textDocument": { "uri": URI }, "range": whole, "context": { "diagnostics": [] } }),
-    );
     let mut out = String::new();
-    for action in r.as_array().unwrap() {
+    for action in code_actions(&mut c, URI) {
         out.push_str(&format!("=== {}\n", action["title"].as_str().unwrap()));
-        let mut fixed = text.to_string();
-        let mut edits: Vec<Value> = action["edit"]["changes"][URI].as_array().unwrap().clone();
-        // Apply from the end so earlier ranges stay valid.
-        edits.sort_by_key(|e| {
-            std::cmp::Reverse((
-                e["range"]["start"]["line"].as_u64(),
-                e["range"]["start"]["character"].as_u64(),
-            ))
-        });
-        for e in edits {
-            let map = sci_lsp::text::LineMap::new(&fixed);
-            let range = serde_json::from_value(e["range"].clone()).unwrap();
-            let (a, b) = map.byte_range(&fixed, range);
-            fixed.replace_range(a..b, e["newText"].as_str().unwrap());
-        }
-        out.push_str(&fixed);
+        out.push_str(&apply(text, &action, URI));
     }
     insta::assert_snapshot!(out);
     c.stop();

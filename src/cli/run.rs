@@ -399,9 +399,8 @@ fn summary(traj: &Trajectory, options: &SolveOptions, seconds: f64) {
         _ => (t_end, String::new()),
     };
     // A declared time unit other than seconds is said (`0 ≤ t ≤ 160 day`).
-    let unit = (traj.time_unit)
-        .filter(|u| *u != sci::ir::Unit::base(2))
-        .map(|u| format!(" {}", sci::lang::units::describe(&u)))
+    let unit = (traj.declared_time_unit())
+        .map(|u| format!(" {u}"))
         .unwrap_or_default();
     outln!(
         "{}: solved {} ≤ t ≤ {}{unit}{stopped} with {method}{chosen}{}: {} steps, {} rhs evaluations, {} Jacobians, {:.3} s",

@@ -97,11 +97,7 @@ pub fn trajectory_plot(
     };
     let marks = data_marks(&lines, choice.observed);
     let series: Vec<(String, Vec<f64>)> = lines.into_iter().map(|s| (s.label, s.values)).collect();
-    let time_unit = traj
-        .time_unit
-        .filter(|u| *u != sci::ir::Unit::base(2))
-        .map(|u| sci::lang::units::describe(&u));
-    let x_label = with_unit("t", time_unit.as_deref());
+    let x_label = with_unit("t", traj.declared_time_unit().as_deref());
     let axes = Axes {
         title: &traj.model,
         x_label: &x_label,

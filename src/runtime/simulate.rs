@@ -69,12 +69,7 @@ impl Trajectory {
                 values.extend_from_slice(out);
             }
         }
-        // Time in seconds goes without a unit, as it always has; a declared time unit
-        // (`domain time: t in [0, 160] day`) is written.
-        let time_unit = (self.time_unit)
-            .filter(|u| *u != sci_ir::Unit::base(2))
-            .map(|u| sci_lang::units::describe(&u));
-        let mut units = vec![time_unit];
+        let mut units = vec![self.declared_time_unit()];
         units.extend(element_units(&self.state_layout));
         if !self.output_names.is_empty() {
             units.extend(element_units(&self.output_layout));
@@ -146,6 +141,15 @@ impl Trajectory {
         arrays
     }
 
+    /// The time unit as written, when the model declares one other than seconds
+    /// (`domain time: t in [0, 160] day` gives `day`): what tables, plots and summaries
+    /// put beside `t`. Time in seconds goes without a unit, as it always has.
+    pub fn declared_time_unit(&self) -> Option<String> {
+        (self.time_unit)
+            .filter(|u| *u != sci_ir::Unit::base(2))
+            .map(|u| sci_lang::units::describe(&u))
+    }
+
     /// The events that fired as a table: `t`, `event` (the event's number, in the model's
     /// order of `when`s) and the states just after it, with their units.
     pub fn events_table(&self) -> Table {
@@ -157,10 +161,7 @@ impl Trajectory {
             values.push(e.event as f64);
             values.extend_from_slice(&e.y_after);
         }
-        let time_unit = (self.time_unit)
-            .filter(|u| *u != sci_ir::Unit::base(2))
-            .map(|u| sci_lang::units::describe(&u));
-        let mut units = vec![time_unit, None];
+        let mut units = vec![self.declared_time_unit(), None];
         units.extend(element_units(&self.state_layout));
         if units.iter().all(Option::is_none) {
             units.clear();

@@ -27,35 +27,26 @@ impl Checker<'_> {
             Some(t) => Pretty(t).to_string(),
             None => "unit of time".to_string(),
         };
-        let mut d = Diagnostic::error(
-            "E0405",
+        // The right-hand side is the value to convert (the help `conversion_to` gives when
+        // only the scale differs).
+        let mut d = self.conversion_to(
             format!(
                 "`der({name})` must be in {} (the unit of `{name}` per {per}), but the \
                  right-hand side is in {}.",
                 Pretty(want),
                 Pretty(got)
             ),
-        )
-        .with_primary(eq.value.span, format!("this is in {}", Pretty(got)))
-        .with_secondary(
-            state.span,
-            format!("`{name}` is in {}", Self::unit_desc(&state.unit)),
+            (eq.value.span, got),
+            (
+                state.span,
+                format!("`{name}` is in {}", Self::unit_desc(&state.unit)),
+            ),
+            want,
         );
+        d.code = "E0405";
         if got.same_dimension(&want) {
-            // Only the scale differs: convert the right-hand side, or (more often what was
-            // meant) count time in the unit the right-hand side is per.
-            let factor = got.scale / want.scale;
-            d = d
-                .with_note(format!(
-                    "both measure the same dimension, but 1 {} = {factor} {}",
-                    Pretty(got),
-                    Pretty(want)
-                ))
-                .with_help(format!(
-                    "convert with a constant: `const factor: {} = {factor}`, then multiply this \
-                     value by `factor`",
-                    ratio(want, got)
-                ));
+            // Or, more often what was meant: count time in the unit the right-hand side is
+            // per.
             if let Some(line) = self.time_unit_fix(state, got) {
                 d = d.with_note(format!(
                     "or, if the model's time is counted in that unit, declare it: `{line}`"
@@ -108,17 +99,4 @@ impl Checker<'_> {
             _ => None,
         })
     }
-}
-
-/// `a/b` as a unit expression, each side in parentheses when compound.
-fn ratio(a: Unit, b: Unit) -> String {
-    let paren = |u: Unit| {
-        let s = Pretty(u).to_string();
-        if s.contains(['/', '·', '^']) {
-            format!("({s})")
-        } else {
-            s
-        }
-    };
-    format!("{}/{}", paren(a), paren(b))
 }

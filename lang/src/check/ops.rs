@@ -216,14 +216,7 @@ impl<'f> Checker<'f> {
             .with_secondary(right.0, format!("this is in {r}"));
         if left.1.same_dimension(&right.1) {
             let factor = right.1.scale / left.1.scale;
-            let paren = |s: String| {
-                if s.contains(['/', '·', '^']) {
-                    format!("({s})")
-                } else {
-                    s
-                }
-            };
-            let ratio = format!("{}/{}", paren(l.to_string()), paren(r.to_string()));
+            let ratio = crate::units::ratio(&left.1, &right.1);
             d = d
                 .with_note(format!("both measure the same dimension, but 1 {r} = {factor} {l}"))
                 .with_help(format!(
@@ -253,14 +246,7 @@ impl<'f> Checker<'f> {
         }
         if got.same_dimension(&want) {
             let factor = got.scale / want.scale;
-            let paren = |s: String| {
-                if s.contains(['/', '·', '^']) {
-                    format!("({s})")
-                } else {
-                    s
-                }
-            };
-            let ratio = format!("{}/{}", paren(pw.to_string()), paren(pg.to_string()));
+            let ratio = crate::units::ratio(&want, &got);
             d = d
                 .with_note(format!("both measure the same dimension, but 1 {pg} = {factor} {pw}"))
                 .with_help(format!(
