@@ -12,8 +12,10 @@
 # (scripts/install-system.sh), NVIDIA's ptxas and
 # libdevice from PyPI into target/cuda-tools (scripts/install-ptxas.sh: every PTX module the
 # tests write is assembled for sm_90, without a GPU), and the language server's independent
-# client, pytest-lsp, into target/lsp-client (tests/lsp_client/run.sh). The default build
-# needs none of them; the optional features are tested together in the last steps.
+# client, pytest-lsp, into target/lsp-client (tests/lsp_client/run.sh), and the Python
+# package's test environment (maturin, NumPy, SciPy, JAX, pytest) into target/python-venv
+# (python/run-tests.sh). The default build needs none of them; the optional features are
+# tested together in the last steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,6 +56,13 @@ cargo run --quiet --locked --bin sci -- fmt --check examples/*.sci
 step "language server with an independent client: Python 3 with pip and venv (Debian's, idempotent), pytest-lsp (PyPI, into target/)"
 scripts/install-system.sh python
 tests/lsp_client/run.sh
+
+step "Python package: formatting and clippy of its Rust half (own workspace, target/python)"
+cargo fmt --manifest-path python/Cargo.toml --check
+CARGO_TARGET_DIR=target/python cargo clippy --manifest-path python/Cargo.toml --release --locked -- -D warnings
+
+step "Python package: pip install ./python into a venv with NumPy, SciPy, JAX, pytest (PyPI, into target/, idempotent); pytest, the notebook"
+python/run-tests.sh
 
 # Last, so the default-feature builds above are not rebuilt in between. One feature set
 # (llvm + mlir + cuda) for every command below, so nothing is built twice.

@@ -431,6 +431,29 @@ impl Compiled {
         )))
     }
 
+    /// The names of the file's free functions (`fn` items, generic ones included: they are
+    /// compiled for the shapes of their first call), in source order; for a program read
+    /// from IR, the functions its `functions` module holds.
+    pub fn function_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = match &self.front {
+            Some(front) => {
+                let front = front.lock().unwrap_or_else(|p| p.into_inner());
+                (front.ast.items.iter())
+                    .filter_map(|item| match &item.kind {
+                        sci_lang::ast::ItemKind::Fn(f) => Some(f.name.name.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            }
+            None => (self.native_module("functions").into_iter())
+                .flat_map(|m| m.code.functions().iter().map(|f| f.name.clone()))
+                .collect(),
+        };
+        let mut seen = std::collections::HashSet::new();
+        names.retain(|n| seen.insert(n.clone()));
+        names
+    }
+
     /// Whether the file declares `fn name` (in the syntax tree kept from compiling it).
     fn declares_fn(&self, name: &str) -> bool {
         let Some(front) = &self.front else {

@@ -18,6 +18,7 @@ const SOURCE_DIRS: &[&str] = &[
     "codegen/src",
     "stdlib/src",
     "lsp/src",
+    "python/src",
 ];
 
 /// The core crates: no I/O, no panics.
@@ -77,6 +78,9 @@ fn the_lint_policy_is_in_place() {
     for file in ["src/lib.rs", "src/main.rs"] {
         assert!(read(file).contains("#![forbid(unsafe_code)]"), "{file}");
     }
+    // The Python extension (its own workspace) allows `unsafe` only in its XLA FFI
+    // handler.
+    assert!(read("python/src/lib.rs").contains("#![deny(unsafe_code)]"));
     for krate in CORE {
         assert!(
             read(&format!("{krate}/src/lib.rs"))
@@ -84,4 +88,41 @@ fn the_lint_policy_is_in_place() {
             "{krate} denies unwrap, expect and panic"
         );
     }
+}
+
+/// `(name, version)` of every package in a `Cargo.lock`.
+fn locked_packages(path: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(Path::new(ROOT).join(path)).unwrap();
+    let mut out = Vec::new();
+    let mut name = None;
+    for line in text.lines() {
+        if let Some(n) = line.strip_prefix("name = ") {
+            name = Some(n.trim_matches('"').to_string());
+        } else if let (Some(v), Some(n)) = (line.strip_prefix("version = "), name.take()) {
+            out.push((n, v.trim_matches('"').to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_python_package_builds_against_the_same_crate_versions() {
+    // Its own lock file (a separate workspace), kept equal to the root's for every crate
+    // both use, so the wheel computes what the command-line tool computes.
+    let root = locked_packages("Cargo.lock");
+    let python = locked_packages("python/Cargo.lock");
+    assert!(python.len() > 50);
+    let differing: Vec<String> = python
+        .iter()
+        .filter(|(n, v)| {
+            root.iter().any(|(rn, rv)| rn == n && rv != v)
+                && !root.contains(&(n.clone(), v.clone()))
+        })
+        .map(|(n, v)| format!("{n} {v}"))
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "python/Cargo.lock locks other versions than Cargo.lock: {differing:?} (copy the \
+         root lock file over it and build once)"
+    );
 }

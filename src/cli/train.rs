@@ -314,9 +314,8 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-/// The run's options: those given, the rest from the schedule of the loss's kind. The
-/// kind's step count and Adam phase go with its optimiser: another optimiser named alone
-/// runs [`TrainOptions::default`]'s 1000 steps.
+/// The run's options: those given, the rest from the schedule of the loss's kind
+/// ([`LossKind::options`]).
 fn train_options(
     args: &TrainArgs,
     optimizer: Option<Optimizer>,
@@ -331,25 +330,13 @@ fn train_options(
         ))
         .with_help("add `--optimizer adam+lbfgs`"));
     }
-    let scheduled = optimizer == schedule.optimizer;
     Ok(TrainOptions {
-        optimizer,
-        steps: match (args.steps, scheduled) {
-            (Some(steps), _) => steps,
-            (None, true) => schedule.steps,
-            (None, false) => TrainOptions::default().steps,
-        },
-        adam_steps: match args.adam_steps {
-            Some(n) => Some(n),
-            None if scheduled && args.steps.is_none() => schedule.adam_steps,
-            None => None,
-        },
         lr: args.lr,
         resample_every: args.resample_every,
         grad_tol: args.grad_tol,
         loss_tol: args.tol,
         patience: args.patience,
-        ..TrainOptions::default()
+        ..kind.options(Some(optimizer), args.steps, args.adam_steps)
     })
 }
 
@@ -366,25 +353,12 @@ fn terms_interval(line_every: usize) -> usize {
 /// One flag per parameter: whether `--freeze` names its block (a parameter or a network's
 /// weights, `u` or `u.w0`).
 fn frozen_params(model: &sci::Model<'_>, names: &[String]) -> Result<Vec<bool>, Error> {
-    let slots = &model.ir().params.slots;
-    let mut mask = vec![false; model.n_params()];
-    for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
-        let mut found = false;
-        for slot in slots {
-            if slot.name == name || slot.name.starts_with(&format!("{name}.")) {
-                let len: usize = slot.shape.iter().product();
-                mask[slot.offset..slot.offset + len].fill(true);
-                found = true;
-            }
-        }
-        if !found {
-            return Err(Error::input(format!(
-                "`--freeze {name}`: the model has no parameter `{name}`."
-            ))
-            .with_help(parameters_help(model)));
-        }
-    }
-    Ok(mask)
+    sci::runtime::schedule::frozen_mask(&model.ir().params, names).map_err(|name| {
+        Error::input(format!(
+            "`--freeze {name}`: the model has no parameter `{name}`."
+        ))
+        .with_help(parameters_help(model))
+    })
 }
 
 /// The optimiser, steps and phases of a run, as its first line states them.

@@ -215,6 +215,47 @@ impl<'c> Trainer<'c> {
         Ok(self.model.loss(p, &self.batch())?)
     }
 
+    /// The loss at `p` and its whole gradient (parameters declared `fixed` included: the
+    /// training objective, [`Objective::value_and_grad`], zeroes theirs), chained through
+    /// the ODE's sensitivities for a loss over trajectories.
+    pub fn loss_and_grad(&mut self, p: &[f64], grad: &mut [f64]) -> Result<f64, Error> {
+        self.check_len(p)?;
+        self.evaluations += 1;
+        let sens = self.fill_trajectories(p, true)?;
+        let batch = self.batch();
+        let loss = self.model.loss_and_grad_into(p, &batch, grad)?;
+        let n = self.model.n_states();
+        let np = p.len();
+        for (traj, sens) in self.trajectories.iter().zip(&sens) {
+            let mut g = vec![0.0; self.buffers[traj.input].len()];
+            self.model
+                .loss_grad_wrt_input(p, &batch, &traj.name, &mut g)?;
+            for (row, s) in sens.iter().enumerate() {
+                for i in 0..n {
+                    let gi = g[row * n + i];
+                    if gi == 0.0 {
+                        continue;
+                    }
+                    for (j, gj) in grad.iter_mut().enumerate() {
+                        *gj += gi * s[i * np + j];
+                    }
+                }
+            }
+        }
+        Ok(loss)
+    }
+
+    /// The loss's inputs as they stand, by name: the collocation points drawn and the data
+    /// sets' columns (trajectory inputs, filled from a solve at each evaluation, are left
+    /// out).
+    pub fn inputs(&self) -> Vec<(String, Vec<f64>)> {
+        let trajectory = |k: usize| self.trajectories.iter().any(|t| t.input == k);
+        (self.names.iter().zip(&self.buffers).enumerate())
+            .filter(|(k, _)| !trajectory(*k))
+            .map(|(_, (name, data))| (name.clone(), data.clone()))
+            .collect()
+    }
+
     /// The names of the loss's additive terms ([`Model::loss_term_names`]).
     pub fn term_names(&self) -> Vec<&'c str> {
         self.model.loss_term_names()
@@ -355,29 +396,7 @@ impl Objective for Trainer<'_> {
     }
 
     fn value_and_grad(&mut self, p: &[f64], grad: &mut [f64]) -> Result<f64, Error> {
-        self.check_len(p)?;
-        self.evaluations += 1;
-        let sens = self.fill_trajectories(p, true)?;
-        let batch = self.batch();
-        let loss = self.model.loss_and_grad_into(p, &batch, grad)?;
-        let n = self.model.n_states();
-        let np = p.len();
-        for (traj, sens) in self.trajectories.iter().zip(&sens) {
-            let mut g = vec![0.0; self.buffers[traj.input].len()];
-            self.model
-                .loss_grad_wrt_input(p, &batch, &traj.name, &mut g)?;
-            for (row, s) in sens.iter().enumerate() {
-                for i in 0..n {
-                    let gi = g[row * n + i];
-                    if gi == 0.0 {
-                        continue;
-                    }
-                    for (j, gj) in grad.iter_mut().enumerate() {
-                        *gj += gi * s[i * np + j];
-                    }
-                }
-            }
-        }
+        let loss = self.loss_and_grad(p, grad)?;
         // A zero gradient keeps both optimisers off these components (see
         // `sci_stdlib::optim::Freeze`, which `sci train --freeze` adds on top).
         for (g, _) in grad.iter_mut().zip(&self.fixed).filter(|(_, f)| **f) {

@@ -52,3 +52,54 @@ impl LossKind {
         }
     }
 }
+
+impl LossKind {
+    /// A run's options from what was asked for, the rest from [`LossKind::schedule`]: the
+    /// kind's step count and Adam phase go with its optimiser, so another optimiser named
+    /// alone runs [`TrainOptions::default`]'s 1000 steps. The other fields are the
+    /// defaults' (set them after).
+    pub fn options(
+        self,
+        optimizer: Option<Optimizer>,
+        steps: Option<usize>,
+        adam_steps: Option<usize>,
+    ) -> TrainOptions {
+        let schedule = self.schedule();
+        let optimizer = optimizer.unwrap_or(schedule.optimizer);
+        let scheduled = optimizer == schedule.optimizer;
+        TrainOptions {
+            optimizer,
+            steps: match (steps, scheduled) {
+                (Some(steps), _) => steps,
+                (None, true) => schedule.steps,
+                (None, false) => TrainOptions::default().steps,
+            },
+            adam_steps: match adam_steps {
+                Some(n) => Some(n),
+                None if scheduled && steps.is_none() => schedule.adam_steps,
+                None => None,
+            },
+            ..TrainOptions::default()
+        }
+    }
+}
+
+/// One flag per element of θ: whether `names` names its block (a parameter, or a network
+/// and so all its weights: `u` or `u.w0`). `Err` holds the first name that matches none.
+pub fn frozen_mask(layout: &sci_ir::Layout, names: &[String]) -> Result<Vec<bool>, String> {
+    let mut mask = vec![false; layout.len];
+    for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        let mut found = false;
+        for slot in &layout.slots {
+            if slot.name == name || slot.name.starts_with(&format!("{name}.")) {
+                let len: usize = slot.shape.iter().product();
+                mask[slot.offset..slot.offset + len].fill(true);
+                found = true;
+            }
+        }
+        if !found {
+            return Err(name.to_string());
+        }
+    }
+    Ok(mask)
+}
