@@ -19,6 +19,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
 
+#[path = "timing/mod.rs"]
+mod timing;
+use timing::{Timing, time_calls};
+
 /// Error tolerances of every timed solve, in every tool.
 const RTOL: f64 = 1e-6;
 const ATOL: f64 = 1e-9;
@@ -208,67 +212,6 @@ fn brusselator_source(n: usize) -> Res<(String, String)> {
 
 // ---------------------------------------------------------------------------------------
 // Timing
-
-/// Median and spread of repeated measurements, in seconds per call.
-struct Timing {
-    median: f64,
-    min: f64,
-    max: f64,
-    samples: usize,
-    calls_per_sample: usize,
-}
-
-impl Timing {
-    fn json(&self) -> Value {
-        json!({
-            "median_s": self.median,
-            "min_s": self.min,
-            "max_s": self.max,
-            "samples": self.samples,
-            "calls_per_sample": self.calls_per_sample,
-        })
-    }
-}
-
-/// Times `f`: calls are batched so that one sample lasts at least 2 ms, then samples are
-/// taken until `budget_s` has passed, at least `min_samples` and at most 201 of them; the
-/// median of the per-call times is the result. `bench/peers/common.py` does the same.
-fn time_calls(min_samples: usize, budget_s: f64, mut f: impl FnMut()) -> Timing {
-    const SAMPLE_S: f64 = 2e-3;
-    let mut k = 1usize;
-    loop {
-        let t = Instant::now();
-        for _ in 0..k {
-            f();
-        }
-        let e = t.elapsed().as_secs_f64();
-        if e >= SAMPLE_S || k >= 1 << 24 {
-            break;
-        }
-        k = (k * 2)
-            .max((k as f64 * SAMPLE_S / e.max(1e-9) * 1.2) as usize)
-            .min(1 << 24);
-    }
-    let start = Instant::now();
-    let mut per_call = Vec::new();
-    while per_call.len() < min_samples
-        || (start.elapsed().as_secs_f64() < budget_s && per_call.len() < 201)
-    {
-        let t = Instant::now();
-        for _ in 0..k {
-            f();
-        }
-        per_call.push(t.elapsed().as_secs_f64() / k as f64);
-    }
-    per_call.sort_by(f64::total_cmp);
-    Timing {
-        median: per_call[per_call.len() / 2],
-        min: per_call[0],
-        max: per_call[per_call.len() - 1],
-        samples: per_call.len(),
-        calls_per_sample: k,
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // FLOP counts

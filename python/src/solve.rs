@@ -4,7 +4,7 @@
 use numpy::PyArray1;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyString};
 use sci::stdlib::ode::{JacobianKind, Method, SolveOptions};
 
 use crate::arrays::{self, array, array1};
@@ -127,7 +127,14 @@ fn options(model: &Model, r: &Request<'_, '_>) -> PyResult<SolveOptions> {
     match r.t_eval {
         None => {}
         Some(t) if t.is_none() => {}
-        Some(t) if t.extract::<String>().is_ok_and(|s| s == "steps") => options.at_steps = true,
+        Some(t) if t.is_instance_of::<PyString>() => {
+            if t.extract::<String>()? != "steps" {
+                return Err(PyValueError::new_err(
+                    "`t_eval` is an array of times, or \"steps\" for the solver's own steps.",
+                ));
+            }
+            options.at_steps = true;
+        }
         Some(t) => {
             let times = arrays::floats(t, "t_eval")?;
             if times.shape().len() != 1 {

@@ -110,6 +110,8 @@ def test_bad_options_are_value_errors_and_failures_solve_errors():
         model.simulate(solver="rk99")
     with pytest.raises(ValueError, match="Jacobian kind"):
         model.simulate(jacobian="diagonal")
+    with pytest.raises(ValueError, match='or "steps"'):
+        model.simulate("every step")
     with pytest.raises(ValueError, match="1-D array of times"):
         model.simulate(np.ones((2, 2)))
     with pytest.raises(sci.SolveError):
