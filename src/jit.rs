@@ -165,7 +165,7 @@ impl From<sci_codegen::CallError> for JitError {
 pub use sci_passes::pipeline::{
     JACOBIAN, JVP_EVENTS_PARAMS, JVP_EVENTS_STATE, JVP_EVENTS_TIME, JVP_RESETS_PARAMS,
     JVP_RESETS_STATE, JVP_RESETS_TIME, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, LOSS_GRAD,
-    LOSS_VALUE_GRAD, PARAM_JACOBIAN, SPARSE_JACOBIAN, loss_grad_wrt,
+    LOSS_VALUE_GRAD, PARAM_JACOBIAN, SPARSE_JACOBIAN, VJP_RHS, VJP_Y0, loss_grad_wrt,
 };
 
 /// The structure of a sparse matrix in compressed sparse row form: the columns of row `r`
@@ -693,6 +693,25 @@ impl<'c> Model<'c> {
         jac: &mut [f64],
     ) -> Result<(), JitError> {
         self.call_entry(Entry::ParamJacobian, &[&[t], y, p], jac)
+    }
+
+    /// `out = [λᵀ ∂f/∂y, λᵀ ∂f/∂θ]` (length `n + p`) at `(t, y)`: one reverse-mode sweep
+    /// (the adjoint equations' right-hand side and quadrature). Models without parameters
+    /// have none.
+    pub fn rhs_vjp(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        lambda: &[f64],
+        out: &mut [f64],
+    ) -> Result<(), JitError> {
+        self.call_entry(Entry::VjpRhs, &[&[t], y, p, lambda], out)
+    }
+
+    /// `out = λᵀ ∂y0/∂θ` (length `p`), by reverse-mode AD.
+    pub fn y0_vjp(&self, p: &[f64], lambda: &[f64], out: &mut [f64]) -> Result<(), JitError> {
+        self.call_entry(Entry::VjpY0, &[p, lambda], out)
     }
 
     /// `out = ∂y0/∂θ · v`, by forward-mode AD.

@@ -639,3 +639,68 @@ fn cli_evaluates_residuals_with_derivatives() {
     assert!(ok, "{err}");
     assert!(out.starts_with("residual.pde = ["), "{out}");
 }
+
+/// The compiled adjoint products, `[λᵀ ∂f/∂y, λᵀ ∂f/∂θ]` and `λᵀ ∂y0/∂θ` (one reverse sweep
+/// each), equal the transposed forward products of every ODE example with parameters:
+/// `⟨λ, J v⟩ = ⟨Jᵀλ, v⟩` for spread unit vectors `v`, to rounding.
+#[test]
+fn adjoint_products_are_the_transposed_forward_products() {
+    for name in ODES {
+        let path = format!("{}/examples/{name}.sci", env!("CARGO_MANIFEST_DIR"));
+        let compiled = sci::Compiler::new().compile_file(&path).unwrap();
+        let m = compiled.models().next().unwrap().name.clone();
+        let model = compiled.model(&m).unwrap();
+        let (n, np) = (model.n_states(), model.n_params());
+        if np == 0 {
+            assert!(!model.has_function(sci::jit::VJP_RHS), "{name}");
+            continue;
+        }
+        let p: Vec<f64> = (model.params().iter().enumerate())
+            .map(|(k, x)| x * (1.0 + 0.1 * rnd(k)))
+            .collect();
+        let y: Vec<f64> = (model.y0(&p).unwrap().iter().enumerate())
+            .map(|(k, x)| x + 0.1 * rnd(1000 + k))
+            .collect();
+        let lambda: Vec<f64> = (0..n).map(|k| rnd(2000 + k)).collect();
+        let mut adjoint = vec![0.0; n + np];
+        model.rhs_vjp(0.3, &y, &p, &lambda, &mut adjoint).unwrap();
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+        // The size of the terms of a dot product: what its rounding is relative to.
+        let magnitude =
+            |a: &[f64], b: &[f64]| 1.0 + a.iter().zip(b).map(|(x, y)| (x * y).abs()).sum::<f64>();
+        let mut column = vec![0.0; n];
+        for c in sample_columns(n, 12) {
+            let mut e = vec![0.0; n];
+            e[c] = 1.0;
+            model.jac_mul(0.3, &y, &p, &e, &mut column).unwrap();
+            let want = dot(&lambda, &column);
+            let scale = magnitude(&lambda, &column);
+            assert!(
+                (adjoint[c] - want).abs() <= 1e-13 * scale,
+                "{name}: (Jᵀλ)[{c}] = {} but ⟨λ, J e⟩ = {want}",
+                adjoint[c]
+            );
+        }
+        for c in sample_columns(np, 12) {
+            let mut e = vec![0.0; np];
+            e[c] = 1.0;
+            model.param_jac_mul(0.3, &y, &p, &e, &mut column).unwrap();
+            let want = dot(&lambda, &column);
+            let scale = magnitude(&lambda, &column);
+            assert!(
+                (adjoint[n + c] - want).abs() <= 1e-13 * scale,
+                "{name}: (∂f/∂θᵀλ)[{c}] = {} but ⟨λ, ∂f/∂θ e⟩ = {want}",
+                adjoint[n + c]
+            );
+            let mut y0_adjoint = vec![0.0; np];
+            model.y0_vjp(&p, &lambda, &mut y0_adjoint).unwrap();
+            let mut y0_column = vec![0.0; n];
+            model.y0_param_jac_mul(&p, &e, &mut y0_column).unwrap();
+            let want = dot(&lambda, &y0_column);
+            assert!(
+                (y0_adjoint[c] - want).abs() <= 1e-13 * (1.0 + want.abs()),
+                "{name}: (∂y0/∂θᵀλ)[{c}]"
+            );
+        }
+    }
+}

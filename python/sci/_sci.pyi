@@ -80,6 +80,10 @@ class Model:
     ) -> Any:
         """Dense `(n, n)` array, or a `scipy.sparse.csr_array` with `sparse=True`."""
     def param_jacobian(self, t: float, y: npt.ArrayLike, params: Params = None) -> np.ndarray: ...
+    def rhs_vjp(
+        self, t: float, y: npt.ArrayLike, v: npt.ArrayLike, params: Params = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """`(vᵀ ∂f/∂y, vᵀ ∂f/∂θ)`: one reverse-mode sweep of the compiled `vjp.rhs`."""
     def sample_inputs(self, seed: int = 0) -> Dict[str, np.ndarray]: ...
     def loss(
         self,

@@ -11,7 +11,7 @@ The calls go through XLA's FFI: a custom call into sci's compiled code, with no 
 the call path (``via="ffi"``, the default where JAX has ``jax.ffi``); ``via="callback"``
 uses ``jax.pure_callback`` instead. Gradients come from sci: the backward pass of ``loss``
 is sci's compiled gradient (computed with the value in one call, the forward pass once),
-that of ``rhs`` the products with its Jacobians.
+that of ``rhs`` sci's compiled reverse-mode product (``vjp.rhs``).
 
 What is differentiated: ``loss`` with respect to θ (its ``inputs`` — collocation points,
 data — are data: they are read through ``jax.lax.stop_gradient``), ``rhs`` with respect to
@@ -154,7 +154,7 @@ def loss(model: Model, *, via: str = "auto") -> Callable:
 
 def rhs(model: Model, *, via: str = "auto") -> Callable:
     """``rhs(t, y, theta)``: the model's right-hand side ``f(t, y; θ)`` as a JAX function,
-    differentiable in ``y`` and θ (reverse mode through sci's Jacobians)."""
+    differentiable in ``y`` and θ (reverse mode: sci's compiled ``vjp.rhs``)."""
     via = _via(via)
     n, m = model.n_states, model.n_params
     out = jax.ShapeDtypeStruct((n,), jnp.float64)
@@ -167,9 +167,7 @@ def rhs(model: Model, *, via: str = "auto") -> Callable:
             return model.rhs(float(t), np.asarray(y), np.asarray(theta))
 
         def host_vjp(t, y, theta, v):
-            jy = model.jacobian(float(t), np.asarray(y), np.asarray(theta))
-            jp = model.param_jacobian(float(t), np.asarray(y), np.asarray(theta))
-            return np.asarray(v) @ jy, np.asarray(v) @ jp
+            return model.rhs_vjp(float(t), np.asarray(y), np.asarray(v), np.asarray(theta))
 
         def value(t, y, theta):
             return jax.pure_callback(host_value, out, t, y, theta, vmap_method="sequential")

@@ -161,7 +161,7 @@ enum Kernel {
     LossAndGrad { model: Model, inputs: Vec<String> },
     /// `(t, y, θ) → f(t, y; θ)`.
     Rhs { model: Model },
-    /// `(t, y, θ, v) → (vᵀ ∂f/∂y, vᵀ ∂f/∂θ)`.
+    /// `(t, y, θ, v) → (vᵀ ∂f/∂y, vᵀ ∂f/∂θ)`, by sci's compiled reverse sweep.
     RhsVjp { model: Model },
     /// A free function: its arguments (of these shapes) → its result.
     Function {
@@ -284,16 +284,12 @@ fn run(handle: i64, args: &[&[f64]], rets: &mut [&mut [f64]]) -> Result<(), Stri
                     m.name()
                 ));
             }
-            // vᵀJ through the dense Jacobians (the models this serves are small; a
-            // compiled VJP would replace both).
-            let mut jac = vec![0.0; n * n];
-            m.jacobian(t, y, p, &mut jac).map_err(|e| e.to_string())?;
-            transposed_product(&jac, n, v, rets[0]);
-            let mut pjac = vec![0.0; n * np];
-            m.param_jacobian(t, y, p, &mut pjac)
-                .map_err(|e| e.to_string())?;
-            transposed_product(&pjac, np, v, rets[1]);
-            Ok(())
+            let [out_y, out_p] = rets else {
+                return Err("sci: rhs_vjp has two results".to_string());
+            };
+            model
+                .rhs_vjp(t, y, p, v, out_y, out_p)
+                .map_err(|e| e.to_string())
         }
         Kernel::Function { function, shapes } => {
             arity(shapes.len(), 1)?;
@@ -319,16 +315,6 @@ fn scalar(data: &[f64], what: &str) -> Result<f64, String> {
             "sci: `{what}` must be one number, not {}",
             data.len()
         )),
-    }
-}
-
-/// `out = Aᵀ v` for `A` row-major with `cols` columns.
-fn transposed_product(a: &[f64], cols: usize, v: &[f64], out: &mut [f64]) {
-    out.fill(0.0);
-    for (row, &vi) in a.chunks_exact(cols).zip(v) {
-        for (o, &aij) in out.iter_mut().zip(row) {
-            *o += aij * vi;
-        }
     }
 }
 

@@ -12,6 +12,9 @@ use crate::arrays::{self, Floats, array, array1, describe_shape, list_names};
 use crate::errors;
 use crate::program::Program;
 
+/// Two arrays returned together (`rhs_vjp`'s cotangents).
+type ArrayPair<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
+
 /// A model of a compiled program: `rhs(t, y, params)`, `simulate(...)`, `loss(...)`,
 /// `train(...)`. Parameters are given as a vector θ (`model.params` is the default) or as
 /// a dict `{name: value}` of the ones to change.
@@ -40,6 +43,39 @@ impl Model {
             compiled: self.compiled.clone(),
             name: self.name.clone(),
         }
+    }
+
+    /// `(vᵀ ∂f/∂y, vᵀ ∂f/∂θ)` at `(t, y)` into `out_y` and `out_p`: one reverse sweep of the
+    /// compiled `vjp.rhs` (for a model without parameters, `Jᵀv` from the dense Jacobian).
+    pub fn rhs_vjp(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        v: &[f64],
+        out_y: &mut [f64],
+        out_p: &mut [f64],
+    ) -> Result<(), sci::JitError> {
+        let m = self.model().map_err(|e| sci::JitError {
+            message: e.to_string(),
+        })?;
+        let n = m.n_states();
+        if m.n_params() == 0 {
+            let mut jac = vec![0.0; n * n];
+            m.jacobian(t, y, p, &mut jac)?;
+            out_y.fill(0.0);
+            for (row, &vi) in jac.chunks_exact(n).zip(v) {
+                for (o, &a) in out_y.iter_mut().zip(row) {
+                    *o += a * vi;
+                }
+            }
+            return Ok(());
+        }
+        let mut both = vec![0.0; n + m.n_params()];
+        m.rhs_vjp(t, y, p, v, &mut both)?;
+        out_y.copy_from_slice(&both[..n]);
+        out_p.copy_from_slice(&both[n..]);
+        Ok(())
     }
 
     /// The compiled model (a lookup by name: cheap).
@@ -329,6 +365,28 @@ impl Model {
             .param_jacobian(t, y.slice(), &p, &mut jac)
             .map_err(errors::call)?;
         array(py, jac, &[n, np])
+    }
+
+    /// `(vᵀ ∂f/∂y, vᵀ ∂f/∂θ)` at `(t, y)`: the reverse-mode product (one sweep), what an
+    /// adjoint method or `jax.vjp` needs.
+    #[pyo3(name = "rhs_vjp", signature = (t, y, v, params = None))]
+    fn py_rhs_vjp<'py>(
+        &self,
+        py: Python<'py>,
+        t: f64,
+        y: &Bound<'py, PyAny>,
+        v: &Bound<'py, PyAny>,
+        params: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<ArrayPair<'py>> {
+        let m = self.model()?;
+        let y = self.state(y)?;
+        let v = arrays::vector(v, "v", m.n_states(), &|| "one per state".to_string())?;
+        let p = self.theta(params)?;
+        let mut out_y = vec![0.0; m.n_states()];
+        let mut out_p = vec![0.0; m.n_params()];
+        self.rhs_vjp(t, y.slice(), &p, v.slice(), &mut out_y, &mut out_p)
+            .map_err(errors::call)?;
+        Ok((array1(py, out_y), array1(py, out_p)))
     }
 
     /// The loss's batched inputs after θ: `[(name, per-point shape), ...]`, in order.

@@ -106,6 +106,15 @@ def test_dense_jacobians_match_finite_differences(lv):
     )
 
 
+def test_reverse_products_are_the_transposed_jacobians(lv):
+    y, v = np.array([2.0, 3.0]), np.array([0.7, -1.3])
+    vjp_y, vjp_p = lv.rhs_vjp(0.5, y, v)
+    np.testing.assert_allclose(vjp_y, v @ lv.jacobian(0.5, y), rtol=1e-14)
+    np.testing.assert_allclose(vjp_p, v @ lv.param_jacobian(0.5, y), rtol=1e-14)
+    with pytest.raises(ValueError, match="`v` must be a 1-D array of 2 numbers"):
+        lv.rhs_vjp(0.5, y, [1.0])
+
+
 def test_sparse_jacobian_is_a_csr_array_equal_to_the_dense_one():
     model = sci.compile(EXAMPLES / "brusselator2d.sci").model()
     y = model.y0() + 0.01 * np.sin(np.arange(model.n_states))

@@ -10,7 +10,7 @@ use sci_ir::{Module, Role};
 use super::{
     JACOBIAN, JVP_EVENTS_PARAMS, JVP_EVENTS_STATE, JVP_EVENTS_TIME, JVP_RESETS_PARAMS,
     JVP_RESETS_STATE, JVP_RESETS_TIME, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, LOSS_GRAD,
-    LOSS_VALUE_GRAD, PARAM_JACOBIAN, SPARSE_JACOBIAN,
+    LOSS_VALUE_GRAD, PARAM_JACOBIAN, SPARSE_JACOBIAN, VJP_RHS, VJP_Y0,
 };
 
 /// A conventional function of a model.
@@ -36,10 +36,12 @@ pub(crate) enum Entry {
     JvpResetsState,
     JvpResetsParams,
     JvpResetsTime,
+    VjpRhs,
+    VjpY0,
 }
 
 impl Entry {
-    const ALL: [Entry; 20] = [
+    const ALL: [Entry; 22] = [
         Entry::Rhs,
         Entry::Y0,
         Entry::Outputs,
@@ -60,6 +62,8 @@ impl Entry {
         Entry::JvpResetsState,
         Entry::JvpResetsParams,
         Entry::JvpResetsTime,
+        Entry::VjpRhs,
+        Entry::VjpY0,
     ];
 
     /// The function's role in the module.
@@ -86,6 +90,8 @@ impl Entry {
             Entry::JvpResetsState => derivative(DerivativeKind::Jvp, Role::EventResets, 1),
             Entry::JvpResetsParams => derivative(DerivativeKind::Jvp, Role::EventResets, 2),
             Entry::JvpResetsTime => derivative(DerivativeKind::Jvp, Role::EventResets, 0),
+            Entry::VjpRhs => Role::derivative(DerivativeKind::Vjp, &Role::Rhs, &[1, 2]),
+            Entry::VjpY0 => derivative(DerivativeKind::Vjp, Role::InitialState, 0),
         }
     }
 
@@ -113,6 +119,8 @@ impl Entry {
             Entry::JvpResetsState => JVP_RESETS_STATE,
             Entry::JvpResetsParams => JVP_RESETS_PARAMS,
             Entry::JvpResetsTime => JVP_RESETS_TIME,
+            Entry::VjpRhs => VJP_RHS,
+            Entry::VjpY0 => VJP_Y0,
         }
     }
 }

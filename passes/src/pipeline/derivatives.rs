@@ -31,6 +31,11 @@ pub const JVP_Y0: &str = "jvp.y0";
 /// need `∂f/∂θ · e_j` for every parameter, and one reverse-mode Jacobian is far cheaper
 /// than `p` products when networks make `p` large.
 pub const PARAM_JACOBIAN: &str = "jacobian.rhs.p";
+/// Name of `[λᵀ ∂rhs/∂y, λᵀ ∂rhs/∂θ]` (inputs `t, y, θ, λ`; one reverse sweep gives both,
+/// `n + p` values): the adjoint equations' right-hand side and quadrature.
+pub const VJP_RHS: &str = "vjp.rhs";
+/// Name of `λᵀ ∂y0/∂θ` (inputs `θ, λ`): the adjoint gradient's initial-state term.
+pub const VJP_Y0: &str = "vjp.y0";
 
 /// Names of the products of the event functions (inputs `t, y, θ, v`; see
 /// `docs/lowering.md`): `∂events/∂y · v`, `∂events/∂θ · v`, `∂events/∂t · v` (`v` a scalar),
@@ -63,8 +68,8 @@ pub enum Derivatives {
     /// The embedding API's and C hosts': [`JACOBIAN`], [`LOSS_GRAD`], [`LOSS_VALUE_GRAD`].
     Api,
     /// Those and the runtime's: [`JVP_RHS_STATE`], [`JVP_RHS_PARAMS`], [`JVP_Y0`],
-    /// [`PARAM_JACOBIAN`], [`loss_grad_wrt`] per trajectory input, [`SPARSE_JACOBIAN`], and
-    /// with events [`JVP_EVENTS_STATE`] and its siblings.
+    /// [`PARAM_JACOBIAN`], [`loss_grad_wrt`] per trajectory input, [`SPARSE_JACOBIAN`],
+    /// [`VJP_RHS`] and [`VJP_Y0`], and with events [`JVP_EVENTS_STATE`] and its siblings.
     Runtime,
 }
 
@@ -172,6 +177,20 @@ pub(super) fn add(ir: &mut Module, which: Derivatives) -> Added {
         });
     }
     added.sparsity = add_sparse_jacobian(ir, missing);
+    // Last, so the functions before keep their indices. Only with parameters: the adjoint
+    // gradient they serve is with respect to θ.
+    if ir.function_with_role(&Role::Rhs).is_some() && ir.params.len > 0 {
+        add_derivative(ir, &Role::Rhs, VJP_RHS, &mut added.missing, |m, f| {
+            crate::ad::vjp(m, f, &[1, 2])
+        });
+        add_derivative(
+            ir,
+            &Role::InitialState,
+            VJP_Y0,
+            &mut added.missing,
+            |m, f| crate::ad::vjp(m, f, &[0]),
+        );
+    }
     added
 }
 
