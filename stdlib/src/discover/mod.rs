@@ -4,8 +4,8 @@
 //! dynamical systems", PNAS 2016), done as PySINDy does it.
 //!
 //! - [`library`]: the candidate terms (monomials in graded order, unary functions) and Θ;
-//! - [`stlsq`]: sequentially thresholded least squares on scaled columns;
-//! - [`select`]: the threshold chosen by AICc over a sweep, with the Pareto front;
+//! - [`mod@stlsq`]: sequentially thresholded least squares on scaled columns;
+//! - [`mod@select`]: the threshold chosen by AICc over a sweep, with the Pareto front;
 //! - [`derivatives`]: time derivatives from the samples (finite differences,
 //!   Savitzky–Golay) for discovery from data alone.
 //!
@@ -28,10 +28,10 @@ use crate::Error;
 /// How STLSQ's threshold is set.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Threshold {
-    /// This threshold, on the scaled coefficients (see [`stlsq`]'s module header: the
+    /// This threshold, on the scaled coefficients (see [`mod@stlsq`]'s module header: the
     /// share of a derivative's norm a term carries).
     Fixed(f64),
-    /// Chosen by AICc over a sweep ([`select`]).
+    /// Chosen by AICc over a sweep ([`select()`]).
     Select(SelectOptions),
 }
 

@@ -10,7 +10,7 @@
 //!
 //! with `N = rows · outputs`, `k` the number of nonzero coefficients over all outputs, and
 //! `RSS` the residual sum of squares of the *scaled* targets (`Σ_i ‖ẏ_i − Θξ_i‖²/‖ẏ_i‖²`,
-//! see the scaling in [`super::stlsq`]): a derivative in large units would otherwise decide
+//! see the scaling in [`mod@super::stlsq`]): a derivative in large units would otherwise decide
 //! the model alone. AICc rather than AIC because `k` is not always small against `N` for
 //! short series; with `N − k − 1 ≤ 0` the score is infinite.
 //!
