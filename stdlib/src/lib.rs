@@ -6,6 +6,9 @@
 //! - [`optim`]: Adam and L-BFGS over an [`optim::Objective`] (value and gradient);
 //! - [`sample`]: collocation points in a domain box (uniform, Latin hypercube, Sobol) with
 //!   fixed coordinates for boundary and initial conditions;
+//! - [`discover`]: equation discovery from data (SINDy): a library of candidate terms,
+//!   sequentially thresholded least squares, the threshold chosen by AICc, time derivatives
+//!   of sampled series;
 //! - [`data`]: tables from CSV and NPY files, CSV/NPY/JSON outputs written atomically;
 //! - [`checkpoint`]: parameters saved to and restored from JSON;
 //! - [`files`]: reading the files a user names, regular files within a size limit only;
@@ -17,6 +20,7 @@
 
 pub mod checkpoint;
 pub mod data;
+pub mod discover;
 pub mod error;
 pub mod files;
 pub mod ode;
