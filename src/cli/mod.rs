@@ -38,6 +38,7 @@ mod aot;
 mod check;
 mod compile;
 mod derivatives;
+mod discover;
 mod eval;
 mod fmt;
 #[cfg(feature = "cuda")]
@@ -95,6 +96,9 @@ enum Command {
     /// Train a model's loss (PINN residuals, data fits, UDEs): write the parameters (JSON),
     /// the loss history and a plot.
     Train(train::TrainArgs),
+    /// Find equations in data (sparse regression over candidate terms) and write them as a
+    /// model that solves and refits against the data.
+    Discover(discover::DiscoverArgs),
     /// Evaluate a (trained) model's networks over its domain or at given points: write the
     /// values (CSV/NPY/JSON), plot them (line or heat map), compare with reference values.
     Predict(predict::PredictArgs),
@@ -131,6 +135,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run(args) => run::run(&args, color),
         Command::Train(args) => train::run(&args, color),
         Command::Predict(args) => predict::run(&args, color),
+        Command::Discover(args) => discover::run(&args),
         #[cfg(feature = "cuda")]
         Command::GpuCheck(args) => gpu_check::run(&args, color),
         // The protocol asks for exit code 1 when the client exits without `shutdown`.

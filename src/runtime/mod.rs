@@ -12,6 +12,7 @@
 //! Errors are [`sci_stdlib::Error`]s; [`ErrorKind::Input`](sci_stdlib::ErrorKind::Input)
 //! marks the user's mistakes (the CLI exits with status 2 for those).
 
+pub mod discovered;
 pub mod events;
 pub mod fit;
 pub mod observed;
