@@ -8,22 +8,38 @@
 use numpy::{PyArray1, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList};
 
-/// An argument read as a contiguous `f64` array (borrowed from NumPy when it already was one).
+/// An argument read as contiguous `f64` numbers: borrowed from NumPy when it already was
+/// a C-contiguous `float64` array, else converted once.
 pub struct Floats<'py> {
-    array: PyReadonlyArrayDyn<'py, f64>,
+    held: Held<'py>,
+}
+
+enum Held<'py> {
+    Array(PyReadonlyArrayDyn<'py, f64>),
+    /// A flat list of numbers, read without going through NumPy (the common `t_eval`).
+    List {
+        data: Vec<f64>,
+        shape: [usize; 1],
+    },
 }
 
 impl Floats<'_> {
     /// The elements, row-major.
     pub fn slice(&self) -> &[f64] {
-        // `floats` only builds contiguous arrays.
-        self.array.as_slice().unwrap_or(&[])
+        match &self.held {
+            // `floats` only builds contiguous arrays.
+            Held::Array(a) => a.as_slice().unwrap_or(&[]),
+            Held::List { data, .. } => data,
+        }
     }
 
     pub fn shape(&self) -> &[usize] {
-        self.array.shape()
+        match &self.held {
+            Held::Array(a) => a.shape(),
+            Held::List { shape, .. } => shape,
+        }
     }
 }
 
@@ -33,7 +49,15 @@ pub fn floats<'py>(value: &Bound<'py, PyAny>, what: &str) -> PyResult<Floats<'py
         && array.is_c_contiguous()
     {
         return Ok(Floats {
-            array: array.readonly(),
+            held: Held::Array(array.readonly()),
+        });
+    }
+    if value.is_instance_of::<PyList>()
+        && let Ok(data) = value.extract::<Vec<f64>>()
+    {
+        let shape = [data.len()];
+        return Ok(Floats {
+            held: Held::List { data, shape },
         });
     }
     let py = value.py();
@@ -65,7 +89,7 @@ pub fn floats<'py>(value: &Bound<'py, PyAny>, what: &str) -> PyResult<Floats<'py
     let converted = np.call_method("asarray", (array,), Some(&kwargs))?;
     let array = converted.cast_into::<PyArrayDyn<f64>>()?;
     Ok(Floats {
-        array: array.readonly(),
+        held: Held::Array(array.readonly()),
     })
 }
 

@@ -37,6 +37,7 @@ fn _sci(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ffi::jax_register, m)?)?;
     m.add_function(wrap_pyfunction!(ffi::jax_register_function, m)?)?;
     m.add_function(wrap_pyfunction!(ffi::ffi_handler_address, m)?)?;
+    m.add_function(wrap_pyfunction!(solve::rust_simulate_seconds, m)?)?;
 
     Ok(())
 }

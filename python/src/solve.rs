@@ -4,6 +4,7 @@
 use numpy::PyArray1;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
 use sci::stdlib::ode::{JacobianKind, Method, SolveOptions};
 
@@ -24,77 +25,163 @@ pub struct Request<'a, 'py> {
     pub jacobian: String,
 }
 
-/// A solution of a model's ODE at the requested times.
+/// A solution of a model's ODE at the requested times. Its arrays are made from the
+/// solver's result when first read (and kept), so a solve pays only for what is used.
 #[pyclass(frozen, module = "sci._sci")]
 pub struct Solution {
-    /// The model's name.
-    #[pyo3(get)]
-    model: String,
-    /// The output times, shape `(n_times,)`.
-    #[pyo3(get)]
-    t: Py<PyAny>,
-    /// The states, shape `(n_times, n_states)`: `y[k]` is the state at `t[k]`.
-    #[pyo3(get)]
-    y: Py<PyAny>,
-    /// The model's outputs, shape `(n_times, n_outputs)`.
-    #[pyo3(get)]
-    outputs: Py<PyAny>,
-    /// With `sensitivities=True`, `dy/dθ`, shape `(n_times, n_states, n_params)`; else `None`.
-    #[pyo3(get)]
-    sensitivities: Option<Py<PyAny>>,
-    #[pyo3(get)]
-    state_names: Vec<String>,
-    #[pyo3(get)]
-    output_names: Vec<String>,
-    /// Solver statistics: `method`, `steps`, `rhs_evals`, `jacobian_evals`, `sparse`,
-    /// `switched_at` (where `auto` went to BDF, or `None`).
-    #[pyo3(get)]
-    stats: Py<PyDict>,
-    /// The events that fired, in order: dicts with `event` (index), `label` (the
-    /// condition as written), `t`, `y_before`, `y_after`.
-    #[pyo3(get)]
-    events: Vec<Py<PyDict>>,
-    /// The index of the event that ended the solve (`when … { stop }`), or `None`.
-    #[pyo3(get)]
-    stopped_by: Option<usize>,
-    /// The unit of time, as written in the model (`day`), or `None` without units.
-    #[pyo3(get)]
-    time_unit: Option<String>,
+    trajectory: sci::runtime::Trajectory,
+    n_params: usize,
+    t: PyOnceLock<Py<PyAny>>,
+    y: PyOnceLock<Py<PyAny>>,
+    outputs: PyOnceLock<Py<PyAny>>,
+}
+
+/// Rows of equal length as one row-major vector.
+fn flat(rows: &[Vec<f64>]) -> Vec<f64> {
+    rows.iter().flatten().copied().collect()
+}
+
+impl Solution {
+    fn table<'py>(
+        &self,
+        py: Python<'py>,
+        cell: &PyOnceLock<Py<PyAny>>,
+        rows: &[Vec<f64>],
+        width: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let nt = self.trajectory.t.len();
+        cell.get_or_try_init(py, || Ok(array(py, flat(rows), &[nt, width])?.unbind()))
+            .map(|a| a.bind(py).clone())
+    }
 }
 
 #[pymethods]
 impl Solution {
+    /// The model's name.
+    #[getter]
+    fn model(&self) -> &str {
+        &self.trajectory.model
+    }
+
+    /// The output times, shape `(n_times,)`.
+    #[getter]
+    fn t<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.t
+            .get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+                Ok(PyArray1::from_slice(py, &self.trajectory.t)
+                    .into_any()
+                    .unbind())
+            })
+            .map(|a| a.bind(py).clone())
+    }
+
+    /// The states, shape `(n_times, n_states)`: `y[k]` is the state at `t[k]`.
+    #[getter]
+    fn y<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let n = self.trajectory.state_names.len();
+        self.table(py, &self.y, &self.trajectory.states, n)
+    }
+
+    /// The model's outputs, shape `(n_times, n_outputs)`.
+    #[getter]
+    fn outputs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let n = self.trajectory.output_names.len();
+        self.table(py, &self.outputs, &self.trajectory.outputs, n)
+    }
+
+    /// With `sensitivities=True`, `dy/dθ`, shape `(n_times, n_states, n_params)`; else `None`.
+    #[getter]
+    fn sensitivities<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let Some(s) = &self.trajectory.sensitivities else {
+            return Ok(None);
+        };
+        let shape = [s.len(), self.trajectory.state_names.len(), self.n_params];
+        Ok(Some(array(py, flat(s), &shape)?))
+    }
+
+    #[getter]
+    fn state_names(&self) -> Vec<String> {
+        self.trajectory.state_names.clone()
+    }
+
+    #[getter]
+    fn output_names(&self) -> Vec<String> {
+        self.trajectory.output_names.clone()
+    }
+
+    /// Solver statistics: `method`, `steps`, `rhs_evals`, `jacobian_evals`, `sparse`,
+    /// `switched_at` (where `auto` went to BDF, or `None`), `algebraic_states`.
+    #[getter]
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let stats = PyDict::new(py);
+        let s = &self.trajectory.stats;
+        stats.set_item("method", s.method.map(|m| m.name()))?;
+        stats.set_item("steps", s.steps)?;
+        stats.set_item("rhs_evals", s.rhs_evals)?;
+        stats.set_item("jacobian_evals", s.jacobian_evals)?;
+        stats.set_item("sparse", s.sparse)?;
+        stats.set_item("switched_at", s.switch.as_ref().map(|w| w.reached))?;
+        stats.set_item("algebraic_states", s.algebraic_states)?;
+        Ok(stats)
+    }
+
+    /// The events that fired, in order: dicts with `event` (index), `label` (the
+    /// condition as written), `t`, `y_before`, `y_after`.
+    #[getter]
+    fn events<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let mut events = Vec::new();
+        for e in &self.trajectory.events {
+            let d = PyDict::new(py);
+            d.set_item("event", e.event)?;
+            d.set_item("label", self.trajectory.event_labels.get(e.event))?;
+            d.set_item("t", e.t)?;
+            d.set_item("y_before", array1(py, e.y_before.clone()))?;
+            d.set_item("y_after", array1(py, e.y_after.clone()))?;
+            events.push(d);
+        }
+        Ok(events)
+    }
+
+    /// The index of the event that ended the solve (`when … { stop }`), or `None`.
+    #[getter]
+    fn stopped_by(&self) -> Option<usize> {
+        self.trajectory.stopped_by
+    }
+
+    /// The unit of time, as written in the model (`day`), or `None` without units.
+    #[getter]
+    fn time_unit(&self) -> Option<String> {
+        self.trajectory.declared_time_unit()
+    }
+
     /// `solution["prey"]`: one state or output element over time (`"t"` for the times).
     fn __getitem__<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
         if name == "t" {
-            return Ok(self.t.bind(py).clone());
+            return self.t(py);
         }
-        let column = |table: &Py<PyAny>, k: usize| -> PyResult<Bound<'py, PyAny>> {
-            let slice = pyo3::types::PySlice::full(py);
-            table.bind(py).get_item((slice, k))
-        };
-        if let Some(k) = self.state_names.iter().position(|n| n == name) {
-            return column(&self.y, k);
+        let slice = pyo3::types::PySlice::full(py);
+        if let Some(k) = self.trajectory.state_names.iter().position(|n| n == name) {
+            return self.y(py)?.get_item((slice, k));
         }
-        if let Some(k) = self.output_names.iter().position(|n| n == name) {
-            return column(&self.outputs, k);
+        if let Some(k) = self.trajectory.output_names.iter().position(|n| n == name) {
+            return self.outputs(py)?.get_item((slice, k));
         }
-        let mut names = self.state_names.clone();
-        names.extend(self.output_names.iter().cloned());
+        let mut names = self.trajectory.state_names.clone();
+        names.extend(self.trajectory.output_names.iter().cloned());
         Err(pyo3::exceptions::PyKeyError::new_err(format!(
             "The solution has no state or output `{name}`; it has t, {}.",
             arrays::list_names(&names)
         )))
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let n: usize = self.t.bind(py).len()?;
-        Ok(format!(
-            "<sci.Solution of {}: {n} times, {} states, {} outputs>",
-            self.model,
-            self.state_names.len(),
-            self.output_names.len()
-        ))
+    fn __repr__(&self) -> String {
+        format!(
+            "<sci.Solution of {}: {} times, {} states, {} outputs>",
+            self.trajectory.model,
+            self.trajectory.t.len(),
+            self.trajectory.state_names.len(),
+            self.trajectory.output_names.len()
+        )
     }
 }
 
@@ -164,44 +251,55 @@ pub fn simulate(model: &Model, py: Python<'_>, r: Request<'_, '_>) -> PyResult<S
     let trajectory = py
         .detach(|| compiled.simulate(&p, &options))
         .map_err(errors::runtime)?;
-    let nt = trajectory.t.len();
-    let n = trajectory.state_names.len();
-    let n_out = trajectory.output_names.len();
-    let flat = |rows: &[Vec<f64>]| -> Vec<f64> { rows.iter().flatten().copied().collect() };
-    let sensitivities = match &trajectory.sensitivities {
-        Some(s) => Some(array(py, flat(s), &[nt, n, p.len()])?.unbind()),
-        None => None,
-    };
-    let stats = PyDict::new(py);
-    let s = &trajectory.stats;
-    stats.set_item("method", s.method.map(|m| m.name()))?;
-    stats.set_item("steps", s.steps)?;
-    stats.set_item("rhs_evals", s.rhs_evals)?;
-    stats.set_item("jacobian_evals", s.jacobian_evals)?;
-    stats.set_item("sparse", s.sparse)?;
-    stats.set_item("switched_at", s.switch.as_ref().map(|w| w.reached))?;
-    stats.set_item("algebraic_states", s.algebraic_states)?;
-    let mut events = Vec::new();
-    for e in &trajectory.events {
-        let d = PyDict::new(py);
-        d.set_item("event", e.event)?;
-        d.set_item("label", trajectory.event_labels.get(e.event))?;
-        d.set_item("t", e.t)?;
-        d.set_item("y_before", array1(py, e.y_before.clone()))?;
-        d.set_item("y_after", array1(py, e.y_after.clone()))?;
-        events.push(d.unbind());
-    }
     Ok(Solution {
-        time_unit: trajectory.declared_time_unit(),
-        model: trajectory.model.clone(),
-        t: PyArray1::from_slice(py, &trajectory.t).into_any().unbind(),
-        y: array(py, flat(&trajectory.states), &[nt, n])?.unbind(),
-        outputs: array(py, flat(&trajectory.outputs), &[nt, n_out])?.unbind(),
-        sensitivities,
-        state_names: trajectory.state_names,
-        output_names: trajectory.output_names,
-        stats: stats.unbind(),
-        events,
-        stopped_by: trajectory.stopped_by,
+        trajectory,
+        n_params: p.len(),
+        t: PyOnceLock::new(),
+        y: PyOnceLock::new(),
+        outputs: PyOnceLock::new(),
     })
+}
+
+/// Seconds per call of `calls` solves through the Rust API alone, in this process: the
+/// request read once, then `Model::simulate` in a loop, its result dropped. The overhead
+/// benchmark (`bench/python_api.py`) interleaves it with the same solve from Python, so the
+/// two share the process, the allocator and the machine's state.
+#[pyfunction]
+#[pyo3(signature = (model, t_eval, params, calls, *, t_span = None, solver = "auto".to_string(), rtol = 1e-6, atol = 1e-9, jacobian = "auto".to_string()))]
+#[allow(clippy::too_many_arguments)]
+pub fn rust_simulate_seconds(
+    py: Python<'_>,
+    model: &Bound<'_, Model>,
+    t_eval: &Bound<'_, PyAny>,
+    params: &Bound<'_, PyAny>,
+    calls: usize,
+    t_span: Option<(f64, f64)>,
+    solver: String,
+    rtol: f64,
+    atol: f64,
+    jacobian: String,
+) -> PyResult<f64> {
+    let model = model.get();
+    let request = Request {
+        t_eval: Some(t_eval),
+        params: Some(params),
+        t_span,
+        solver,
+        rtol,
+        atol,
+        sensitivities: false,
+        max_steps: 1_000_000,
+        jacobian,
+    };
+    let p = model.theta(request.params)?;
+    let options = options(model, &request)?;
+    let compiled = model.model()?;
+    py.detach(|| {
+        let started = std::time::Instant::now();
+        for _ in 0..calls {
+            std::hint::black_box(compiled.simulate(&p, &options)?);
+        }
+        Ok(started.elapsed().as_secs_f64() / calls.max(1) as f64)
+    })
+    .map_err(errors::runtime)
 }
