@@ -175,3 +175,111 @@ fn bad_data_and_options_are_input_errors() {
         "the data is never overwritten"
     );
 }
+
+/// A universal differential equation whose network is affine (identity activation), so
+/// its exact terms are known: discovery over degree-1 terms recovers them, and the written
+/// model — the network replaced by them — has the same right-hand side.
+const LINEAR_UDE: &str = "use nn.{mlp}
+
+model LinearUDE {
+    param a = 0.5
+
+    net h(x, y) = mlp(hidden: [3], activation: identity, outputs: 2, seed: 1)
+
+    state x = 1.0
+    state y = 2.0
+
+    der(x) = -a * x + h(x, y)[0]
+    der(y) = h(2 * y, x)[1]
+
+    domain time: t in [0, 2]
+}
+";
+
+#[test]
+fn a_trained_network_replaced_by_its_terms() {
+    let dir = scratch("discover_network");
+    std::fs::write(dir.join("ude.sci"), LINEAR_UDE).unwrap();
+    let compiled = sci::Compiler::new()
+        .compile_file(dir.join("ude.sci"))
+        .unwrap();
+    let model = compiled.model("LinearUDE").unwrap();
+    // "Trained" parameters: the initial ones, scaled so they are not the defaults.
+    let p: Vec<f64> = model.params().iter().map(|x| 1.5 * x).collect();
+    let checkpoint = sci::runtime::checkpoint(&model, &p, Vec::new());
+    let path = dir.join("trained.json");
+    sci::stdlib::checkpoint::save(&path, &checkpoint).unwrap();
+
+    let out = sci_in(
+        &dir,
+        &[
+            "discover",
+            "ude.sci",
+            "--params-file",
+            "trained.json",
+            "--degree",
+            "1",
+            "--out",
+            "found.sci",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("h[0] = "), "{}", stdout(&out));
+    let text = std::fs::read_to_string(dir.join("found.sci")).unwrap();
+    assert!(!text.contains("net h"), "{text}");
+    assert!(
+        text.contains("param a = 0.75"),
+        "the model's own parameters keep their trained values: {text}"
+    );
+
+    // The network's affine map from three evaluations, against the written coefficients.
+    let net = model.function("net.h").unwrap();
+    let at = |x: f64, y: f64| net.call(&[&p, &[x], &[y]]).unwrap();
+    let (h00, h10, h01) = (at(0.0, 0.0), at(1.0, 0.0), at(0.0, 1.0));
+    let found = sci::Compiler::new()
+        .compile_file(dir.join("found.sci"))
+        .unwrap();
+    let rewritten = found.model("LinearUDE").unwrap();
+    let params: Vec<(String, f64)> = sci::runtime::element_names(&rewritten.ir().params)
+        .into_iter()
+        .zip(rewritten.params())
+        .collect();
+    let value = |name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0.0, |(_, v)| *v)
+    };
+    for k in 0..2 {
+        let close = |got: f64, want: f64| (got - want).abs() <= 1e-9 * (1.0 + want.abs());
+        assert!(close(value(&format!("c_h{k}_1")), h00[k]), "{params:?}");
+        assert!(
+            close(value(&format!("c_h{k}_x")), h10[k] - h00[k]),
+            "{params:?}"
+        );
+        assert!(
+            close(value(&format!("c_h{k}_y")), h01[k] - h00[k]),
+            "{params:?}"
+        );
+    }
+    // Same right-hand side (the second use's arguments `2 * y, x` substituted too).
+    for (t, y) in [(0.0, [1.0, 2.0]), (0.7, [-0.3, 0.9])] {
+        let mut want = [0.0; 2];
+        model.rhs(t, &y, &p, &mut want).unwrap();
+        let mut got = [0.0; 2];
+        rewritten.rhs(t, &y, &rewritten.params(), &mut got).unwrap();
+        for (g, w) in got.iter().zip(want) {
+            assert!(
+                (g - w).abs() <= 1e-9 * (1.0 + w.abs()),
+                "{got:?} vs {want:?}"
+            );
+        }
+    }
+    let check = sci_in(&dir, &["fmt", "--check", "found.sci"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+
+    // Without trained parameters: an input error.
+    let out = sci_in(&dir, &["discover", "ude.sci"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--params-file"), "{}", stderr(&out));
+}

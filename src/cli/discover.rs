@@ -11,23 +11,37 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use sci::runtime::discovered::{DataModel, data_model};
+use sci::ir::Role;
+use sci::runtime::discovered::{DataModel, coefficient_name, data_model};
+use sci::runtime::network_rewrite::{output_name, replace_network};
 use sci::runtime::{TrainSetup, Trainer};
 use sci::stdlib::Error;
+use sci::stdlib::checkpoint;
 use sci::stdlib::data::{Outputs, read_table};
 use sci::stdlib::discover::{
-    self, Discovered, LibrarySpec, Options, SelectOptions, Threshold, finite_difference,
+    self, Discovered, LibrarySpec, Options, SelectOptions, Term, Threshold, finite_difference,
     savitzky_golay,
 };
-use sci::stdlib::optim::{Optimizer, TrainOptions, train};
+use sci::stdlib::ode::SolveOptions;
+use sci::stdlib::optim::{Freeze, Optimizer, TrainOptions, train};
 
-use super::runtime_common::{check_output, report};
+use super::runtime_common::{check_output, choose_model, report};
 
 #[derive(Args, Debug)]
 pub struct DiscoverArgs {
     /// The data: a CSV with a header (or an NPY array) holding a time column and the
-    /// variables, one row per sample, sorted by time.
+    /// variables, one row per sample, sorted by time. Or a model file (`.sci`) whose
+    /// trained network (`--params-file`) is to be expressed in terms of its arguments.
     data: PathBuf,
+    /// With a model file: the trained parameters (a checkpoint from `sci train --out`).
+    #[arg(long)]
+    params_file: Option<PathBuf>,
+    /// With a model file: the network to replace (needed when it has several).
+    #[arg(long)]
+    net: Option<String>,
+    /// With a model file: the model (needed when the file has several with networks).
+    #[arg(long)]
+    model: Option<String>,
     /// The time column (default: the first column).
     #[arg(long)]
     time: Option<String>,
@@ -75,7 +89,12 @@ pub struct DiscoverArgs {
 const SMOOTH_ORDER: usize = 3;
 
 pub fn run(args: &DiscoverArgs) -> Result<ExitCode, String> {
-    match discover_and_write(args) {
+    let result = if args.data.extension().is_some_and(|e| e == "sci") {
+        discover_network(args)
+    } else {
+        discover_and_write(args)
+    };
+    match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => Ok(report(&e)),
     }
@@ -140,20 +159,8 @@ fn discover_and_write(args: &DiscoverArgs) -> Result<(), Error> {
         Some(window) => savitzky_golay(&t, &data, variables.len(), window, SMOOTH_ORDER)?,
         None => finite_difference(&t, &data, variables.len())?,
     };
-    let spec = LibrarySpec {
-        degree: args.degree,
-        functions: args.functions.clone(),
-    };
-    let options = Options {
-        threshold: match args.threshold {
-            Some(x) => Threshold::Fixed(x),
-            None => Threshold::Select(SelectOptions {
-                noise_floor: args.noise_floor,
-                ..SelectOptions::default()
-            }),
-        },
-        ..Options::default()
-    };
+    let spec = library_spec(args);
+    let options = discover_options(args);
     let found = discover::discover(&data, &derivatives, &variables, &spec, &options)?;
     print_discovered(&found, &options, rows, &spec);
 
@@ -179,7 +186,7 @@ fn discover_and_write(args: &DiscoverArgs) -> Result<(), Error> {
     };
     let mut text = data_model(&found, &model, None);
     if args.refit {
-        let refitted = refit(&text, out, &dir, args.refit_steps)?;
+        let refitted = refit(&text, out, &dir, args.refit_steps, &|_| true)?;
         text = data_model(&found, &model, Some(&refitted));
     }
     // The file must check and compile: a model this command writes is one it can read.
@@ -189,6 +196,47 @@ fn discover_and_write(args: &DiscoverArgs) -> Result<(), Error> {
     outputs.commit()?;
     outln!("wrote {}", out.display());
     Ok(())
+}
+
+fn library_spec(args: &DiscoverArgs) -> LibrarySpec {
+    LibrarySpec {
+        degree: args.degree,
+        functions: args.functions.clone(),
+    }
+}
+
+fn discover_options(args: &DiscoverArgs) -> Options {
+    Options {
+        threshold: match args.threshold {
+            Some(x) => Threshold::Fixed(x),
+            None => Threshold::Select(SelectOptions {
+                noise_floor: args.noise_floor,
+                ..SelectOptions::default()
+            }),
+        },
+        ..Options::default()
+    }
+}
+
+/// `-0.9000 prey*pred - 0.0100 prey` (`0` for none).
+fn written_terms(terms: &[(Term, f64)]) -> String {
+    let mut out = String::new();
+    for (k, (term, c)) in terms.iter().enumerate() {
+        let magnitude = match (k, *c < 0.0) {
+            (0, _) => format!("{c:.4}"),
+            (_, true) => format!(" - {:.4}", -c),
+            (_, false) => format!(" + {c:.4}"),
+        };
+        out.push_str(&magnitude);
+        if term.name != "1" {
+            out.push(' ');
+            out.push_str(&term.name);
+        }
+    }
+    if out.is_empty() {
+        out.push('0');
+    }
+    out
 }
 
 fn print_discovered(found: &Discovered, options: &Options, rows: usize, spec: &LibrarySpec) {
@@ -252,9 +300,16 @@ fn compile_written(text: &str, out: &Path, dir: &Path) -> Result<sci::Compiled, 
         })
 }
 
-/// The coefficients after `steps` L-BFGS steps on the written model's loss (the squared
-/// distance of its solution from the data), in the order of its parameters.
-fn refit(text: &str, out: &Path, dir: &Path, steps: usize) -> Result<Vec<f64>, Error> {
+/// The parameters after `steps` L-BFGS steps on the written model's loss (the squared
+/// distance of its solution from the data), in the order of its parameters; only those
+/// `moves` accepts (by name) change.
+fn refit(
+    text: &str,
+    out: &Path,
+    dir: &Path,
+    steps: usize,
+    moves: &dyn Fn(&str) -> bool,
+) -> Result<Vec<f64>, Error> {
     let compiled = compile_written(text, out, dir)?;
     let name = compiled
         .models()
@@ -273,13 +328,169 @@ fn refit(text: &str, out: &Path, dir: &Path, steps: usize) -> Result<Vec<f64>, E
         steps,
         ..TrainOptions::default()
     };
-    let report = train(&mut trainer, &mut p, &options, &mut |_| {
-        sci::stdlib::optim::Control::Continue
-    })?;
+    let names = sci::runtime::element_names(&trainer.model().ir().params);
+    let frozen: Vec<bool> = names.iter().map(|n| !moves(n)).collect();
+    let mut keep = |_: &sci::stdlib::optim::Progress<'_>| sci::stdlib::optim::Control::Continue;
+    let report = if frozen.iter().any(|&f| f) {
+        let mut objective = Freeze::new(&mut trainer, frozen)?;
+        train(&mut objective, &mut p, &options, &mut keep)?
+    } else {
+        train(&mut trainer, &mut p, &options, &mut keep)?
+    };
     outln!(
         "refitted the coefficients against the data: loss {before:.4e} -> {:.4e} ({} L-BFGS steps)",
         report.final_loss,
         report.steps
     );
     Ok(p)
+}
+
+/// `sci discover MODEL.sci --params-file P.json`: the network of a trained universal
+/// differential equation evaluated along the model's solution, its outputs expressed in
+/// terms of its arguments, and the model written with the network replaced by them.
+fn discover_network(args: &DiscoverArgs) -> Result<(), Error> {
+    let path = &args.data;
+    let compiled = sci::Compiler::new()
+        .compile_file(path)
+        .map_err(|e| Error::input(e.to_string()))?;
+    let name = choose_model(&compiled, args.model.as_deref(), "with networks", |m| {
+        m.functions
+            .iter()
+            .any(|(_, f)| matches!(f.role, Role::Net(_)))
+    })?;
+    let model = compiled.model(&name)?;
+    let networks = sci::runtime::networks(model.ir());
+    let net = match (&args.net, networks.as_slice()) {
+        (Some(n), _) => networks.iter().find(|x| &x.name == n).ok_or_else(|| {
+            Error::input(format!("Model `{name}` has no network `{n}`.")).with_help(format!(
+                "its networks are: {}",
+                networks
+                    .iter()
+                    .map(|x| x.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?,
+        (None, [only]) => only,
+        (None, _) => {
+            return Err(Error::input(format!(
+                "Model `{name}` has several networks; name the one to discover with --net."
+            )));
+        }
+    };
+    let params_file = args.params_file.as_ref().ok_or_else(|| {
+        Error::input("Discovering a network's equations needs its trained parameters.")
+            .with_help("give the checkpoint `sci train --out` wrote: --params-file params.json")
+    })?;
+    let p = sci::runtime::params_from_checkpoint(&model, &checkpoint::load(params_file)?)?;
+    if model.n_states() == 0 {
+        return Err(Error::input(format!(
+            "Model `{name}` has no states: `sci discover` finds the network's terms along the \
+             solution of a differential equation."
+        )));
+    }
+    let solution = model.simulate(
+        &p,
+        &SolveOptions {
+            rtol: 1e-8,
+            atol: 1e-10,
+            ..SolveOptions::default()
+        },
+    )?;
+    // The network's arguments along the solution: states by name, or the time.
+    let columns: Vec<Option<usize>> = net
+        .args
+        .iter()
+        .map(|a| match a.as_str() {
+            "t" => Ok(None),
+            _ => solution
+                .state_names
+                .iter()
+                .position(|s| s == a)
+                .map(Some)
+                .ok_or_else(|| {
+                    Error::input(format!(
+                        "The network `{}` takes `{a}`, which is neither a state nor the time.",
+                        net.name
+                    ))
+                }),
+        })
+        .collect::<Result<_, _>>()?;
+    let function = model.function(&net.function)?;
+    let rows = solution.t.len();
+    let mut data = Vec::with_capacity(rows * columns.len());
+    let mut targets = Vec::with_capacity(rows * net.outputs);
+    for (t, y) in solution.t.iter().zip(&solution.states) {
+        let values: Vec<[f64; 1]> = (columns.iter()).map(|c| [c.map_or(*t, |i| y[i])]).collect();
+        data.extend(values.iter().map(|v| v[0]));
+        let mut call: Vec<&[f64]> = vec![&p];
+        call.extend(values.iter().map(|v| v.as_slice()));
+        let out = function.call(&call)?;
+        targets.extend(out.iter().take(net.outputs));
+    }
+    let spec = library_spec(args);
+    let options = discover_options(args);
+    let found = discover::discover(&data, &targets, &net.args, &spec, &options)?;
+    outln!(
+        "{} along the solution of `{name}` ({} times), {} candidate terms in {}",
+        net.name,
+        rows,
+        found.library.len(),
+        net.args.join(", ")
+    );
+    for (k, eq) in found.equations.iter().enumerate() {
+        outln!("{}[{k}] = {}", net.name, written_terms(&eq.terms));
+    }
+    let Some(out) = &args.out else {
+        return Ok(());
+    };
+    if sci::model_dir(out).canonicalize().ok() != sci::model_dir(path).canonicalize().ok() {
+        return Err(Error::input(
+            "`--out` must be in the model's directory: the model reads its data relative to it.",
+        ));
+    }
+    // The model's own parameters (not the network's weights), at their trained values.
+    let weights = format!("{}.", net.name);
+    let trained: Vec<(String, Vec<f64>)> = (model.ir().params.slots.iter())
+        .filter(|s| !s.name.starts_with(&weights) && s.shape.len() <= 1)
+        .map(|s| {
+            let count: usize = s.shape.iter().product();
+            (s.name.clone(), p[s.offset..s.offset + count].to_vec())
+        })
+        .collect();
+    let source = sci::read_source_file(path)
+        .map_err(|why| Error::input(format!("cannot read `{}`: {why}", path.display())))?;
+    let rewrite = |coefficients: Option<&[f64]>| -> Result<String, Error> {
+        let text = replace_network(&source, &name, &net.name, &found, coefficients, &trained)
+            .map_err(|why| Error::input(format!("Cannot replace `{}`: {why}.", net.name)))?;
+        sci::lang::fmt::format_source(sci::diag::FileId(0), &text)
+            .map_err(|_| Error::numerical("internal error: the rewritten model does not parse"))
+    };
+    let dir = sci::model_dir(path);
+    let mut text = rewrite(None)?;
+    if args.refit {
+        // Only the coefficients move: the model's own parameters keep their trained values.
+        let prefix = format!("c_{}", net.name);
+        let refitted = refit(&text, out, &dir, args.refit_steps, &|n| {
+            n.starts_with(&prefix)
+        })?;
+        let compiled = compile_written(&text, out, &dir)?;
+        let written = compiled.model(&name)?;
+        let names = sci::runtime::element_names(&written.ir().params);
+        let mut coefficients = Vec::new();
+        for (k, eq) in found.equations.iter().enumerate() {
+            for (term, _) in &eq.terms {
+                let c = coefficient_name(&output_name(&net.name, k), term);
+                let at = names.iter().position(|n| *n == c).unwrap_or(0);
+                coefficients.push(refitted[at]);
+            }
+        }
+        text = rewrite(Some(&coefficients))?;
+    }
+    compile_written(&text, out, &dir)?;
+    let mut outputs = Outputs::new();
+    outputs.stage(out, text.as_bytes())?;
+    outputs.commit()?;
+    outln!("wrote {}", out.display());
+    Ok(())
 }

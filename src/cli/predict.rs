@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use sci::ir::{InputRole, Module, Role};
+use sci::ir::{Module, Role};
 use sci::stdlib::Error;
 use sci::stdlib::checkpoint;
 use sci::stdlib::data::{
@@ -88,54 +88,6 @@ pub fn run(args: &PredictArgs, color: bool) -> Result<ExitCode, String> {
     }
 }
 
-/// A network of the model: its function, argument names and output count.
-struct Net {
-    name: String,
-    function: String,
-    args: Vec<String>,
-    outputs: usize,
-}
-
-impl Net {
-    /// The names of its output columns: `u`, or `uvp[0]`, `uvp[1]`, ….
-    fn columns(&self) -> Vec<String> {
-        if self.outputs == 1 {
-            vec![self.name.clone()]
-        } else {
-            (0..self.outputs)
-                .map(|k| format!("{}[{k}]", self.name))
-                .collect()
-        }
-    }
-}
-
-fn nets_of(module: &Module) -> Vec<Net> {
-    module
-        .functions
-        .iter()
-        .filter_map(|(_, f)| {
-            let Role::Net(name) = &f.role else {
-                return None;
-            };
-            let args = f
-                .input_roles
-                .iter()
-                .filter_map(|r| match r {
-                    InputRole::Argument(a) => Some(a.clone()),
-                    _ => None,
-                })
-                .collect();
-            let outputs = f.result_type().and_then(|t| t.element_count()).unwrap_or(1);
-            Some(Net {
-                name: name.clone(),
-                function: f.name.clone(),
-                args,
-                outputs,
-            })
-        })
-        .collect()
-}
-
 fn predict(args: &PredictArgs, compiled: &sci::Compiled) -> Result<(), Error> {
     let name = choose_model(compiled, args.model.as_deref(), "with networks", |m| {
         m.functions
@@ -143,7 +95,7 @@ fn predict(args: &PredictArgs, compiled: &sci::Compiled) -> Result<(), Error> {
             .any(|(_, f)| matches!(f.role, Role::Net(_)))
     })?;
     let model = compiled.model(&name)?;
-    let nets = nets_of(model.ir());
+    let nets = sci::runtime::networks(model.ir());
     if let Some(out) = &args.out {
         check_output(out, &["csv", "npy", "npz", "json"], "--out")?;
     }
@@ -224,7 +176,10 @@ fn predict(args: &PredictArgs, compiled: &sci::Compiled) -> Result<(), Error> {
             values.push(diff);
         }
         if errors.is_empty() {
-            let outs: Vec<String> = nets.iter().flat_map(Net::columns).collect();
+            let outs: Vec<String> = nets
+                .iter()
+                .flat_map(sci::runtime::Network::columns)
+                .collect();
             return Err(Error::input(format!(
                 "`--compare {}` has no column named like an output ({}).",
                 path.display(),
@@ -299,7 +254,11 @@ fn predict(args: &PredictArgs, compiled: &sci::Compiled) -> Result<(), Error> {
 
 /// The grid's axes, then every network's values with the grid's shape (`[nx, ny]`, or
 /// `[nx, ny, k]` for `k` outputs); `outputs` holds the output columns in network order.
-fn grid_arrays(axes: &[(String, Vec<f64>)], nets: &[Net], outputs: &[Vec<f64>]) -> Vec<NamedArray> {
+fn grid_arrays(
+    axes: &[(String, Vec<f64>)],
+    nets: &[sci::runtime::Network],
+    outputs: &[Vec<f64>],
+) -> Vec<NamedArray> {
     let dims: Vec<usize> = axes.iter().map(|(_, a)| a.len()).collect();
     let mut arrays: Vec<NamedArray> = axes
         .iter()

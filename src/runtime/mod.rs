@@ -15,6 +15,8 @@
 pub mod discovered;
 pub mod events;
 pub mod fit;
+pub mod network_rewrite;
+pub mod networks;
 pub mod observed;
 pub mod points;
 pub mod schedule;
@@ -22,6 +24,7 @@ pub mod simulate;
 pub mod system;
 
 pub use fit::{TrainSetup, Trainer};
+pub use networks::{Network, networks};
 pub use observed::{Observed, observations};
 pub use schedule::LossKind;
 pub use simulate::Trajectory;
