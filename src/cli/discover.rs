@@ -189,13 +189,7 @@ fn discover_and_write(args: &DiscoverArgs) -> Result<(), Error> {
         let refitted = refit(&text, out, &dir, args.refit_steps, &|_| true)?;
         text = data_model(&found, &model, Some(&refitted));
     }
-    // The file must check and compile: a model this command writes is one it can read.
-    compile_written(&text, out, &dir)?;
-    let mut outputs = Outputs::new();
-    outputs.stage(out, text.as_bytes())?;
-    outputs.commit()?;
-    outln!("wrote {}", out.display());
-    Ok(())
+    write_model(&text, out, &dir)
 }
 
 fn library_spec(args: &DiscoverArgs) -> LibrarySpec {
@@ -286,6 +280,17 @@ fn data_path_from(data: &Path, model_dir: &Path) -> String {
             .display()
             .to_string(),
     }
+}
+
+/// Writes the model `text` to `out` (atomically) once it compiles: a model this command
+/// writes is one it can read.
+fn write_model(text: &str, out: &Path, dir: &Path) -> Result<(), Error> {
+    compile_written(text, out, dir)?;
+    let mut outputs = Outputs::new();
+    outputs.stage(out, text.as_bytes())?;
+    outputs.commit()?;
+    outln!("wrote {}", out.display());
+    Ok(())
 }
 
 fn compile_written(text: &str, out: &Path, dir: &Path) -> Result<sci::Compiled, Error> {
@@ -487,10 +492,5 @@ fn discover_network(args: &DiscoverArgs) -> Result<(), Error> {
         }
         text = rewrite(Some(&coefficients))?;
     }
-    compile_written(&text, out, &dir)?;
-    let mut outputs = Outputs::new();
-    outputs.stage(out, text.as_bytes())?;
-    outputs.commit()?;
-    outln!("wrote {}", out.display());
-    Ok(())
+    write_model(&text, out, &dir)
 }

@@ -187,13 +187,7 @@ pub fn select(regression: &Regression, options: &SelectOptions) -> Result<Select
 mod tests {
     use super::*;
     use crate::ErrorKind;
-
-    fn noise(state: &mut u64) -> f64 {
-        *state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (*state >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-    }
+    use crate::discover::tests::noise;
 
     /// A two-output problem over 10 random terms, the truth using 4 of them at different
     /// magnitudes, with noise of relative size `level`.

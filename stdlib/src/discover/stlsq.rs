@@ -364,14 +364,7 @@ fn norm(values: impl Iterator<Item = f64> + Clone) -> f64 {
 mod tests {
     use super::*;
     use crate::ErrorKind;
-
-    /// A deterministic pseudo-random number in [−1, 1) (a 64-bit LCG's top bits).
-    fn noise(state: &mut u64) -> f64 {
-        *state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (*state >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-    }
+    use crate::discover::tests::noise;
 
     /// Θ (`rows × k`) with entries in [−1, 1).
     fn random_theta(rows: usize, k: usize, seed: u64) -> Vec<f64> {

@@ -6,6 +6,15 @@ use super::*;
 use crate::ErrorKind;
 use crate::ode::{Method, OdeSystem, SolveOptions, solve};
 
+/// A deterministic pseudo-random number in [−1, 1) (a 64-bit LCG's top bits), for the
+/// noisy-data tests of every part.
+pub(super) fn noise(state: &mut u64) -> f64 {
+    *state = state
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (*state >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+}
+
 /// Lorenz with σ = 10, ρ = 28, β = 8/3, from (−8, 7, 27).
 struct Lorenz;
 
