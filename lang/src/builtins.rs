@@ -443,7 +443,7 @@ pub const BUILTINS: &[Builtin] = &[
         kind: BuiltinKind::Mlp,
         module: Module::Nn,
         signature: "mlp(hidden: [n1, n2, …], activation: tanh, outputs: 1, seed: 0)",
-        doc: "A multilayer perceptron; activation is one of tanh, sigmoid, softplus, relu, gelu, sin, identity; `init: glorot` (default) or `init: he` chooses the initial weights. Needs `use nn.{mlp}`.",
+        doc: "A multilayer perceptron; activation is one of tanh, sigmoid, softplus, relu, gelu, sin, rbf (exp(−x²)), identity; `init: glorot` (default) or `init: he` chooses the initial weights. Needs `use nn.{mlp}`.",
     },
 ];
 
@@ -482,6 +482,7 @@ pub const ACTIVATIONS: &[(&str, Activation)] = &[
     ("relu", Activation::Relu),
     ("gelu", Activation::Gelu),
     ("sin", Activation::Sin),
+    ("rbf", Activation::Rbf),
     ("identity", Activation::Identity),
     ("linear", Activation::Identity),
 ];

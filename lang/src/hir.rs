@@ -395,6 +395,8 @@ pub enum Activation {
     Relu,
     Gelu,
     Sin,
+    /// The Gaussian radial basis function `exp(−x²)` (the UDE literature's `rbf`).
+    Rbf,
     Identity,
 }
 

@@ -772,12 +772,13 @@ fn ude_rhs_calls_the_network_once() {
 #[test]
 fn network_activations_match_hand_computation() {
     let gelu = |x: f64| 0.5 * x * (1.0 + erf(x / std::f64::consts::SQRT_2));
-    let cases: [(Activation, Scalar1); 5] = [
+    let cases: [(Activation, Scalar1); 6] = [
         (Activation::Tanh, f64::tanh),
         (Activation::Relu, relu),
         (Activation::Sigmoid, sigmoid),
         (Activation::Sin, f64::sin),
         (Activation::Softplus, |x| x.exp().ln_1p()),
+        (Activation::Rbf, |x| (-(x * x)).exp()),
     ];
     for (act, f) in cases {
         let m = lower_one(&ude(act));

@@ -73,6 +73,12 @@ fn activate(cx: &mut FnCx, act: Activation, x: ValueId, ty: &Type) -> Res<ValueI
         Activation::Softplus => cx.unary(UnaryOp::Softplus, x, ty),
         Activation::Sin => cx.unary(UnaryOp::Sin, x, ty),
         Activation::Identity => x,
+        Activation::Rbf => {
+            // exp(−x²)
+            let square = cx.push(Op::Binary(BinaryOp::Mul, x, x), ty.clone(), None);
+            let negated = cx.unary(UnaryOp::Neg, square, ty);
+            cx.unary(UnaryOp::Exp, negated, ty)
+        }
         Activation::Relu => {
             let zero = constant(cx, 0.0, ty)?;
             cx.push(Op::Binary(BinaryOp::Max, x, zero), ty.clone(), None)
