@@ -19,7 +19,7 @@ use sci::stdlib::Error;
 use sci::stdlib::checkpoint;
 use sci::stdlib::data::{Outputs, read_table};
 use sci::stdlib::discover::{
-    self, Discovered, LibrarySpec, Options, SelectOptions, Term, Threshold, finite_difference,
+    self, Discovered, LibrarySpec, Options, SelectOptions, Threshold, finite_difference,
     savitzky_golay,
 };
 use sci::stdlib::ode::SolveOptions;
@@ -126,8 +126,8 @@ fn discover_and_write(args: &DiscoverArgs) -> Result<(), Error> {
     } else {
         args.vars.clone()
     };
-    let column = |name: &str| -> Result<usize, Error> {
-        table.columns.iter().position(|c| c == name).ok_or_else(|| {
+    let column = |name: &str| -> Result<Vec<f64>, Error> {
+        table.column(name).ok_or_else(|| {
             Error::input(format!(
                 "The data `{}` has no column `{name}`.",
                 args.data.display()
@@ -135,8 +135,8 @@ fn discover_and_write(args: &DiscoverArgs) -> Result<(), Error> {
             .with_help(format!("its columns are: {}", table.columns.join(", ")))
         })
     };
-    let time_column = column(&time)?;
-    let columns: Vec<usize> = variables
+    let t = column(&time)?;
+    let series: Vec<Vec<f64>> = variables
         .iter()
         .map(|v| column(v))
         .collect::<Result<_, _>>()?;
@@ -146,14 +146,10 @@ fn discover_and_write(args: &DiscoverArgs) -> Result<(), Error> {
                 .with_help("the data needs a column besides the time, or name them with --vars"),
         );
     }
-    let width = table.columns.len();
-    let rows = table.values.len() / width.max(1);
-    let t: Vec<f64> = (0..rows)
-        .map(|r| table.values[r * width + time_column])
-        .collect();
+    let rows = table.rows();
+    // Row-major samples: one row per time, one column per variable.
     let data: Vec<f64> = (0..rows)
-        .flat_map(|r| columns.iter().map(move |&c| (r, c)))
-        .map(|(r, c)| table.values[r * width + c])
+        .flat_map(|r| series.iter().map(move |s| s[r]))
         .collect();
     let derivatives = match args.smooth {
         Some(window) => savitzky_golay(&t, &data, variables.len(), window, SMOOTH_ORDER)?,
@@ -187,7 +183,9 @@ fn discover_and_write(args: &DiscoverArgs) -> Result<(), Error> {
     let mut text = data_model(&found, &model, None);
     if args.refit {
         let refitted = refit(&text, out, &dir, args.refit_steps, &|_| true)?;
-        text = data_model(&found, &model, Some(&refitted));
+        let coefficients =
+            refitted_coefficients(&found, &refitted, &|k| found.equations[k].variable.clone());
+        text = data_model(&found, &model, Some(&coefficients));
     }
     write_model(&text, out, &dir)
 }
@@ -210,27 +208,6 @@ fn discover_options(args: &DiscoverArgs) -> Options {
         },
         ..Options::default()
     }
-}
-
-/// `-0.9000 prey*pred - 0.0100 prey` (`0` for none).
-fn written_terms(terms: &[(Term, f64)]) -> String {
-    let mut out = String::new();
-    for (k, (term, c)) in terms.iter().enumerate() {
-        let magnitude = match (k, *c < 0.0) {
-            (0, _) => format!("{c:.4}"),
-            (_, true) => format!(" - {:.4}", -c),
-            (_, false) => format!(" + {c:.4}"),
-        };
-        out.push_str(&magnitude);
-        if term.name != "1" {
-            out.push(' ');
-            out.push_str(&term.name);
-        }
-    }
-    if out.is_empty() {
-        out.push('0');
-    }
-    out
 }
 
 fn print_discovered(found: &Discovered, options: &Options, rows: usize, spec: &LibrarySpec) {
@@ -305,16 +282,16 @@ fn compile_written(text: &str, out: &Path, dir: &Path) -> Result<sci::Compiled, 
         })
 }
 
-/// The parameters after `steps` L-BFGS steps on the written model's loss (the squared
-/// distance of its solution from the data), in the order of its parameters; only those
-/// `moves` accepts (by name) change.
+/// The parameters, by name in the model's order, after `steps` L-BFGS steps on the written
+/// model's loss (the squared distance of its solution from the data); only those `moves`
+/// accepts (by name) change.
 fn refit(
     text: &str,
     out: &Path,
     dir: &Path,
     steps: usize,
     moves: &dyn Fn(&str) -> bool,
-) -> Result<Vec<f64>, Error> {
+) -> Result<Vec<(String, f64)>, Error> {
     let compiled = compile_written(text, out, dir)?;
     let name = compiled
         .models()
@@ -347,7 +324,25 @@ fn refit(
         report.final_loss,
         report.steps
     );
-    Ok(p)
+    Ok(names.into_iter().zip(p).collect())
+}
+
+/// The refitted values of `found`'s coefficients, in the order of its equations' terms;
+/// `owner(k)` names the coefficients of equation `k` (see [`coefficient_name`]).
+fn refitted_coefficients(
+    found: &Discovered,
+    refitted: &[(String, f64)],
+    owner: &dyn Fn(usize) -> String,
+) -> Vec<f64> {
+    let mut values = Vec::new();
+    for (k, eq) in found.equations.iter().enumerate() {
+        for (term, c) in &eq.terms {
+            let name = coefficient_name(&owner(k), term);
+            let refit = refitted.iter().find(|(n, _)| *n == name);
+            values.push(refit.map_or(*c, |(_, v)| *v));
+        }
+    }
+    values
 }
 
 /// `sci discover MODEL.sci --params-file P.json`: the network of a trained universal
@@ -444,7 +439,7 @@ fn discover_network(args: &DiscoverArgs) -> Result<(), Error> {
         net.args.join(", ")
     );
     for (k, eq) in found.equations.iter().enumerate() {
-        outln!("{}[{k}] = {}", net.name, written_terms(&eq.terms));
+        outln!("{}[{k}] = {}", net.name, eq.right_hand_side());
     }
     let Some(out) = &args.out else {
         return Ok(());
@@ -479,17 +474,7 @@ fn discover_network(args: &DiscoverArgs) -> Result<(), Error> {
         let refitted = refit(&text, out, &dir, args.refit_steps, &|n| {
             n.starts_with(&prefix)
         })?;
-        let compiled = compile_written(&text, out, &dir)?;
-        let written = compiled.model(&name)?;
-        let names = sci::runtime::element_names(&written.ir().params);
-        let mut coefficients = Vec::new();
-        for (k, eq) in found.equations.iter().enumerate() {
-            for (term, _) in &eq.terms {
-                let c = coefficient_name(&output_name(&net.name, k), term);
-                let at = names.iter().position(|n| *n == c).unwrap_or(0);
-                coefficients.push(refitted[at]);
-            }
-        }
+        let coefficients = refitted_coefficients(&found, &refitted, &|k| output_name(&net.name, k));
         text = rewrite(Some(&coefficients))?;
     }
     write_model(&text, out, &dir)

@@ -321,12 +321,11 @@ fn train_options(
     optimizer: Option<Optimizer>,
     kind: LossKind,
 ) -> Result<TrainOptions, Error> {
-    let schedule = kind.schedule();
-    let optimizer = optimizer.unwrap_or(schedule.optimizer);
-    if args.adam_steps.is_some() && optimizer != Optimizer::AdamLbfgs {
+    let options = kind.options(optimizer, args.steps, args.adam_steps);
+    if args.adam_steps.is_some() && options.optimizer != Optimizer::AdamLbfgs {
         return Err(Error::input(format!(
             "`--adam-steps` sets the Adam phase of adam+lbfgs, but this run uses {}.",
-            optimizer.name()
+            options.optimizer.name()
         ))
         .with_help("add `--optimizer adam+lbfgs`"));
     }
@@ -336,7 +335,7 @@ fn train_options(
         grad_tol: args.grad_tol,
         loss_tol: args.tol,
         patience: args.patience,
-        ..kind.options(Some(optimizer), args.steps, args.adam_steps)
+        ..options
     })
 }
 

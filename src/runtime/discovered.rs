@@ -64,16 +64,17 @@ pub fn term_expression(term: &Term, variables: &[String]) -> String {
     }
 }
 
-/// The right-hand side of `variable`'s equation: `c_x_x * x + c_x_y * y` (`0` with no
-/// terms).
-fn right_hand_side(variable: &str, terms: &[(Term, f64)], variables: &[String]) -> String {
+/// The sum of `terms` as sci source, each coefficient the parameter
+/// [`coefficient_name`]`(owner, term)` times the term over `variables` (variable names, or
+/// any expressions standing for them): `c_x_x * x + c_x_y * y`, `0` with no terms.
+pub fn sum_of_terms(owner: &str, terms: &[(Term, f64)], variables: &[String]) -> String {
     if terms.is_empty() {
         return "0".to_string();
     }
     terms
         .iter()
         .map(|(term, _)| {
-            let c = coefficient_name(variable, term);
+            let c = coefficient_name(owner, term);
             match term_expression(term, variables).as_str() {
                 "1" => c,
                 e => format!("{c} * {e}"),
@@ -115,7 +116,7 @@ pub fn data_model(
         out.push_str(&format!(
             "    der({}) = {}\n",
             eq.variable,
-            right_hand_side(&eq.variable, &eq.terms, model.variables)
+            sum_of_terms(&eq.variable, &eq.terms, model.variables)
         ));
     }
     let mut columns = vec![model.time.to_string()];

@@ -6,9 +6,9 @@
 //! data and loss, and refits with `sci train`.
 
 use sci_lang::ast::{self, ExprKind, ItemKind, MemberKind};
-use sci_stdlib::discover::{Discovered, Term};
+use sci_stdlib::discover::Discovered;
 
-use super::discovered::{coefficient_name, term_expression};
+use super::discovered::{coefficient_name, sum_of_terms};
 
 /// An edit of the source: replace bytes `start..end` with `text`.
 struct Edit {
@@ -187,30 +187,11 @@ fn uses(
             end,
             text: format!(
                 "({})",
-                expression(net, k, &discovered.equations[k].terms, &args)
+                sum_of_terms(&output_name(net, k), &discovered.equations[k].terms, &args)
             ),
         });
     }
     Ok(())
-}
-
-/// Output `k`'s equation over the call's argument texts: `c_h0_x * x + c_h0_x_y * x * y`.
-fn expression(net: &str, k: usize, terms: &[(Term, f64)], args: &[String]) -> String {
-    if terms.is_empty() {
-        return "0".to_string();
-    }
-    let name = output_name(net, k);
-    terms
-        .iter()
-        .map(|(term, _)| {
-            let c = coefficient_name(&name, term);
-            match term_expression(term, args).as_str() {
-                "1" => c,
-                e => format!("{c} * {e}"),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" + ")
 }
 
 /// An argument's source text, parenthesised unless it is a name or a number.

@@ -51,9 +51,7 @@ impl LossKind {
             },
         }
     }
-}
 
-impl LossKind {
     /// A run's options from what was asked for, the rest from [`LossKind::schedule`]: the
     /// kind's step count and Adam phase go with its optimiser, so another optimiser named
     /// alone runs [`TrainOptions::default`]'s 1000 steps. The other fields are the

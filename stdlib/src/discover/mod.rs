@@ -191,13 +191,14 @@ fn check_finite(
     }
 }
 
-impl fmt::Display for Equation {
-    /// `dx/dt = -10.00 x + 10.00 y`: four significant digits, `0` for no terms.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "d{}/dt = ", self.variable)?;
+impl Equation {
+    /// The right-hand side as printed: `-10.00 x + 10.00 y`, four significant digits, `0`
+    /// for no terms.
+    pub fn right_hand_side(&self) -> String {
         if self.terms.is_empty() {
-            return f.write_str("0");
+            return "0".to_string();
         }
+        let mut out = String::new();
         for (k, (term, c)) in self.terms.iter().enumerate() {
             let sign = match (k, *c < 0.0) {
                 (0, false) => "",
@@ -205,12 +206,20 @@ impl fmt::Display for Equation {
                 (_, false) => " + ",
                 (_, true) => " - ",
             };
-            write!(f, "{sign}{}", significant(c.abs()))?;
+            out.push_str(sign);
+            out.push_str(&significant(c.abs()));
             if !term.is_constant() {
-                write!(f, " {term}")?;
+                out.push_str(&format!(" {term}"));
             }
         }
-        Ok(())
+        out
+    }
+}
+
+impl fmt::Display for Equation {
+    /// `dx/dt = -10.00 x + 10.00 y` (see [`Equation::right_hand_side`]).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "d{}/dt = {}", self.variable, self.right_hand_side())
     }
 }
 
