@@ -98,17 +98,33 @@ impl DenseOutput {
 
     /// The state at time `t` of the span; at the time of a reset, the state after it.
     pub fn at(&self, t: f64) -> Result<Vec<f64>, Error> {
+        let mut y = vec![0.0; self.y.first().map_or(0, Vec::len)];
+        self.at_into(t, &mut y)?;
+        Ok(y)
+    }
+
+    /// [`DenseOutput::at`] into `y` (one entry per state), without allocating: for callers
+    /// that interpolate at every step of another solve (the adjoint equations).
+    pub fn at_into(&self, t: f64, y: &mut [f64]) -> Result<(), Error> {
         let (t0, t1) = self.span();
         if !(t >= t0 && t <= t1) {
             return Err(Error::input(format!(
                 "The dense output covers {t0} ≤ t ≤ {t1}; t = {t} is outside it."
             )));
         }
+        let n = self.y[0].len();
+        if y.len() != n {
+            return Err(Error::input(format!(
+                "The dense output has {n} states, but room for {} was given.",
+                y.len()
+            )));
+        }
         // The step [t[k], t[k + 1]] holding t: the last node at or before t, so the state
         // after a jump at t itself, and t[k + 1] > t.
         let k = self.t.partition_point(|&s| s <= t).saturating_sub(1);
         if k + 1 >= self.t.len() {
-            return Ok(self.y[self.t.len() - 1].clone());
+            y.copy_from_slice(&self.y[self.t.len() - 1]);
+            return Ok(());
         }
         let h = self.t[k + 1] - self.t[k];
         let s = (t - self.t[k]) / h;
@@ -119,8 +135,26 @@ impl DenseOutput {
         let h11 = s3 - s2;
         let (y0, y1) = (&self.y[k], &self.y[k + 1]);
         let (f0, f1) = (&self.dy[k], &self.dy[k + 1]);
-        Ok((0..y0.len())
-            .map(|i| h00 * y0[i] + h * (h10 * f0[i] + h11 * f1[i]) + h01 * y1[i])
-            .collect())
+        for (i, yi) in y.iter_mut().enumerate() {
+            *yi = h00 * y0[i] + h * (h10 * f0[i] + h11 * f1[i]) + h01 * y1[i];
+        }
+        Ok(())
+    }
+
+    /// [`DenseOutput::at_into`] continued past either end by the state there: solvers
+    /// integrating along this solution (the adjoint equations) may evaluate their
+    /// right-hand side beyond their end while choosing the first step (they never step
+    /// past it); a polynomial continued that far would be meaningless.
+    pub(crate) fn clamped_into(&self, t: f64, y: &mut [f64]) -> Result<(), Error> {
+        // Not `f64::clamp`, which panics on the NaN span of an empty output.
+        let (t0, t1) = self.span();
+        let t = if t < t0 {
+            t0
+        } else if t > t1 {
+            t1
+        } else {
+            t
+        };
+        self.at_into(t, y)
     }
 }

@@ -11,6 +11,8 @@
 use crate::Error;
 
 mod adapter;
+mod adjoint;
+mod adjoint_system;
 mod dae;
 mod dae_block;
 mod dense;
@@ -25,6 +27,10 @@ mod names;
 mod stepping;
 mod validate;
 
+pub use adjoint::{
+    ADJOINT_TOLERANCE_FACTOR, AUTO_ADJOINT_MIN_PARAMS, AdjointGradient, Sensitivity,
+    adjoint_forward, adjoint_gradient,
+};
 pub use dense::DenseOutput;
 pub use driver::{AUTO_EXPLICIT_STEP_BUDGET, SPARSE_MAX_DENSITY, SPARSE_MIN_STATES};
 pub use events::{
@@ -83,6 +89,56 @@ pub trait OdeSystem {
     /// this, the solvers form the sparse Jacobian once and multiply by it instead.
     fn jacobian_values_cost(&self) -> Option<usize> {
         None
+    }
+    /// `out_y = (∂f/∂y)ᵀ w` and `out_p = (∂f/∂θ)ᵀ w`: the right-hand side and quadrature
+    /// of the adjoint equations ([`adjoint_gradient`]). Compiled systems answer both with one
+    /// reverse-mode sweep; the default forms the dense Jacobians (one product per column,
+    /// or [`OdeSystem::param_jacobian`]), which suits small hand-written systems.
+    fn rhs_vjp(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        w: &[f64],
+        out_y: &mut [f64],
+        out_p: &mut [f64],
+    ) {
+        let (n, np) = (self.n_states(), self.n_params());
+        let mut jac = vec![0.0; n * n];
+        self.jacobian(t, y, p, &mut jac);
+        for (j, o) in out_y.iter_mut().enumerate() {
+            *o = (0..n).map(|i| w[i] * jac[i * n + j]).sum();
+        }
+        if np == 0 {
+            return;
+        }
+        let mut pjac = vec![0.0; n * np];
+        if !self.param_jacobian(t, y, p, &mut pjac) {
+            let (mut e, mut col) = (vec![0.0; np], vec![0.0; n]);
+            for j in 0..np {
+                e[j] = 1.0;
+                self.param_jac_mul(t, y, p, &e, &mut col);
+                e[j] = 0.0;
+                for i in 0..n {
+                    pjac[i * np + j] = col[i];
+                }
+            }
+        }
+        for (j, o) in out_p.iter_mut().enumerate() {
+            *o = (0..n).map(|i| w[i] * pjac[i * np + j]).sum();
+        }
+    }
+    /// `out = (∂y0/∂θ)ᵀ w`, the initial state's part of an adjoint gradient. The default
+    /// takes one [`OdeSystem::y0_param_jac_mul`] per parameter.
+    fn y0_vjp(&self, p: &[f64], w: &[f64], out: &mut [f64]) {
+        let (n, np) = (self.n_states(), self.n_params());
+        let (mut e, mut col) = (vec![0.0; np], vec![0.0; n]);
+        for (j, o) in out.iter_mut().enumerate().take(np) {
+            e[j] = 1.0;
+            self.y0_param_jac_mul(p, &e, &mut col);
+            e[j] = 0.0;
+            *o = w.iter().zip(&col).map(|(a, b)| a * b).sum();
+        }
     }
     /// `y0 = y0(θ)`. For a DAE, the differential states' initial values and *guesses* for
     /// the algebraic ones (the solvers make them consistent before the first step).
