@@ -210,10 +210,11 @@ impl OdeSystem for Advection {
         Some(&self.pattern)
     }
     fn jacobian_values(&self, _t: f64, _u: &[f64], p: &[f64], values: &mut [f64]) {
-        for i in 0..self.n {
-            for k in self.pattern.row_ptr[i]..self.pattern.row_ptr[i + 1] {
-                let j = self.pattern.col_idx[k];
-                values[k] = if j == i {
+        let rows = self.pattern.row_ptr.windows(2).enumerate();
+        for (i, range) in rows {
+            let entries = values[range[0]..range[1]].iter_mut();
+            for (value, &j) in entries.zip(&self.pattern.col_idx[range[0]..range[1]]) {
+                *value = if j == i {
                     -2.0 * p[0] - p[1] - p[2 + i]
                 } else if j == self.left(i) {
                     p[0] + p[1]
