@@ -17,7 +17,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
     let path = args.next().ok_or("usage: loss_and_grad MODEL.sci [SEED]")?;
     let seed: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(0);
-    let compiled = sci::Compiler::new().compile_file(&path)?;
+    // With the adjoint's products, as the Python package compiles: a fit with many
+    // parameters then takes its gradient by the adjoint (`TrainSetup::sensitivity`, auto).
+    let compiled = sci::Compiler::new().adjoint(true).compile_file(&path)?;
     let name = compiled
         .models()
         .find(|m| m.function_with_role(&sci::ir::Role::Loss).is_some())

@@ -696,8 +696,8 @@ impl<'c> Model<'c> {
     }
 
     /// `out = [λᵀ ∂f/∂y, λᵀ ∂f/∂θ]` (length `n + p`) at `(t, y)`: one reverse-mode sweep
-    /// (the adjoint equations' right-hand side and quadrature). Models without parameters
-    /// have none.
+    /// (the adjoint equations' right-hand side and quadrature). Compiled only with
+    /// [`crate::Compiler::adjoint`], and only for models with parameters.
     pub fn rhs_vjp(
         &self,
         t: f64,
@@ -706,12 +706,32 @@ impl<'c> Model<'c> {
         lambda: &[f64],
         out: &mut [f64],
     ) -> Result<(), JitError> {
+        self.adjoint_entry(Entry::VjpRhs)?;
         self.call_entry(Entry::VjpRhs, &[&[t], y, p, lambda], out)
     }
 
-    /// `out = λᵀ ∂y0/∂θ` (length `p`), by reverse-mode AD.
+    /// `out = λᵀ ∂y0/∂θ` (length `p`), by reverse-mode AD; compiled as [`Model::rhs_vjp`].
     pub fn y0_vjp(&self, p: &[f64], lambda: &[f64], out: &mut [f64]) -> Result<(), JitError> {
+        self.adjoint_entry(Entry::VjpY0)?;
         self.call_entry(Entry::VjpY0, &[p, lambda], out)
+    }
+
+    /// Whether the adjoint method's products were compiled ([`Model::rhs_vjp`],
+    /// [`Model::y0_vjp`]; models without parameters have none).
+    pub fn has_adjoint(&self) -> bool {
+        self.m.entries.get(Entry::VjpRhs).is_some() && self.m.entries.get(Entry::VjpY0).is_some()
+    }
+
+    fn adjoint_entry(&self, entry: Entry) -> Result<(), JitError> {
+        if self.m.entries.get(entry).is_some() || self.m.missing.contains_key(entry.name()) {
+            return Ok(());
+        }
+        Err(JitError::new(format!(
+            "Model `{}` was compiled without the adjoint method's products (`{}`); compile \
+             it with `Compiler::adjoint(true)`.",
+            self.m.ir.name,
+            entry.name()
+        )))
     }
 
     /// `out = ∂y0/∂θ · v`, by forward-mode AD.

@@ -314,6 +314,8 @@ pub const FUNCTIONS_MODULE: &str = "functions";
 pub struct Compiler {
     backend: BackendKind,
     derivatives: bool,
+    /// Whether the adjoint method's products are compiled too.
+    adjoint: bool,
     /// Which functions the pass pipeline simplifies with e-graphs before code generation.
     simplify: sci_passes::pipeline::Simplify,
     /// The device batched functions run on (see [`jit::Device`]).
@@ -333,6 +335,7 @@ impl Default for Compiler {
         Compiler {
             backend: BackendKind::default(),
             derivatives: true,
+            adjoint: false,
             simplify: sci_passes::pipeline::SIMPLIFY_BY_DEFAULT,
             device: jit::DeviceSetup::default(),
             threads: 0,
@@ -368,6 +371,15 @@ impl Compiler {
     /// Whether to build and compile the derivative functions (on by default).
     pub fn derivatives(mut self, on: bool) -> Compiler {
         self.derivatives = on;
+        self
+    }
+
+    /// Whether to also compile the adjoint method's products `(∂rhs/∂y)ᵀλ, (∂rhs/∂θ)ᵀλ`
+    /// and `(∂y0/∂θ)ᵀλ` (off by default: they add about two thirds to a small model's
+    /// compile time). Needed by [`Model::rhs_vjp`], [`Model::y0_vjp`] and adjoint
+    /// gradients ([`runtime::TrainSetup::sensitivity`]); implies [`Compiler::derivatives`].
+    pub fn adjoint(mut self, on: bool) -> Compiler {
+        self.adjoint = on;
         self
     }
 
@@ -475,10 +487,10 @@ impl Compiler {
             &modules,
             self.backend,
             &sci_passes::pipeline::Options {
-                derivatives: if self.derivatives {
-                    sci_passes::pipeline::Derivatives::Runtime
-                } else {
-                    sci_passes::pipeline::Derivatives::None
+                derivatives: match (self.derivatives, self.adjoint) {
+                    (_, true) => sci_passes::pipeline::Derivatives::Adjoint,
+                    (true, false) => sci_passes::pipeline::Derivatives::Runtime,
+                    (false, false) => sci_passes::pipeline::Derivatives::None,
                 },
                 simplify: self.simplify,
             },

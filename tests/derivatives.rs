@@ -642,12 +642,28 @@ fn cli_evaluates_residuals_with_derivatives() {
 
 /// The compiled adjoint products, `[λᵀ ∂f/∂y, λᵀ ∂f/∂θ]` and `λᵀ ∂y0/∂θ` (one reverse sweep
 /// each), equal the transposed forward products of every ODE example with parameters:
-/// `⟨λ, J v⟩ = ⟨Jᵀλ, v⟩` for spread unit vectors `v`, to rounding.
+/// `⟨λ, J v⟩ = ⟨Jᵀλ, v⟩` for spread unit vectors `v`, to rounding. Compiled only when asked
+/// for.
 #[test]
 fn adjoint_products_are_the_transposed_forward_products() {
+    let plain = sci::Compiler::new()
+        .compile_file(format!(
+            "{}/examples/robertson.sci",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+    let model = plain.model("Robertson").unwrap();
+    assert!(!model.has_adjoint());
+    let e = model
+        .y0_vjp(&model.params(), &[1.0; 3], &mut [0.0; 3])
+        .unwrap_err();
+    assert!(e.message.contains("Compiler::adjoint(true)"), "{e}");
     for name in ODES {
         let path = format!("{}/examples/{name}.sci", env!("CARGO_MANIFEST_DIR"));
-        let compiled = sci::Compiler::new().compile_file(&path).unwrap();
+        let compiled = sci::Compiler::new()
+            .adjoint(true)
+            .compile_file(&path)
+            .unwrap();
         let m = compiled.models().next().unwrap().name.clone();
         let model = compiled.model(&m).unwrap();
         let (n, np) = (model.n_states(), model.n_params());

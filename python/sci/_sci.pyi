@@ -132,10 +132,13 @@ class Model:
         solver: str = "auto",
         rtol: float = 1e-8,
         atol: float = 1e-10,
+        sensitivity: str = "auto",
     ) -> TrainResult:
         """Train θ on the model's loss as `sci train` does (optimiser and steps default to
         the loss kind's schedule). `callback(step, loss)` returning False stops the run;
-        Ctrl-C stops it too. The GIL is released between callbacks."""
+        Ctrl-C stops it too. `sensitivity`: how gradients through ODE solves get dy/dθ,
+        forward, adjoint or auto (as `sci train --sensitivity`). The GIL is released
+        between callbacks."""
 
 class Function:
     """A free function: call it with numbers or arrays."""

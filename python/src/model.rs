@@ -509,7 +509,7 @@ impl Model {
     }
 
     /// Trains θ on the model's loss; see `sci.Model.train` in the stubs for the arguments.
-    #[pyo3(signature = (params = None, *, steps = None, optimizer = None, lr = None, seed = 0, resample_every = None, loss_tol = None, patience = None, freeze = Vec::new(), callback = None, solver = "auto".to_string(), rtol = 1e-8, atol = 1e-10))]
+    #[pyo3(signature = (params = None, *, steps = None, optimizer = None, lr = None, seed = 0, resample_every = None, loss_tol = None, patience = None, freeze = Vec::new(), callback = None, solver = "auto".to_string(), rtol = 1e-8, atol = 1e-10, sensitivity = "auto".to_string()))]
     #[allow(clippy::too_many_arguments)]
     fn train(
         &self,
@@ -527,6 +527,7 @@ impl Model {
         solver: String,
         rtol: f64,
         atol: f64,
+        sensitivity: String,
     ) -> PyResult<crate::train::TrainResult> {
         crate::train::train(
             self,
@@ -545,6 +546,7 @@ impl Model {
                 solver,
                 rtol,
                 atol,
+                sensitivity,
             },
         )
     }

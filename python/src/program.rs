@@ -87,7 +87,10 @@ pub fn compile_source(
 }
 
 fn compile(text: &str, name: &str, options: &Options) -> Result<sci::Compiled, sci::CompileError> {
+    // With the adjoint method's products: `Model.rhs_vjp`, the JAX rules and adjoint
+    // gradients use them, and a Python session does not notice the milliseconds.
     let mut compiler = sci::Compiler::new()
+        .adjoint(true)
         .backend(options.backend)
         .threads(options.threads)
         .data_dir(&options.data_dir);

@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
 use sci::runtime::{TrainSetup, Trainer};
 use sci::stdlib::Error;
-use sci::stdlib::ode::{Method, SolveOptions};
+use sci::stdlib::ode::{Method, Sensitivity, SolveOptions};
 use sci::stdlib::optim::{
     Control, Freeze, Objective, Optimizer, Progress, TrainOptions, train as minimise,
 };
@@ -22,7 +22,8 @@ use crate::model::Model;
 /// The training objective of `model` as `sci train` builds it: points drawn with `seed`,
 /// data sets read from `data_dir`.
 pub fn trainer<'c>(model: sci::Model<'c>, seed: u64, data_dir: &str) -> Result<Trainer<'c>, Error> {
-    trainer_with(model, seed, data_dir, TrainSetup::default().solve)
+    let defaults = TrainSetup::default();
+    trainer_with(model, seed, data_dir, defaults.solve, defaults.sensitivity)
 }
 
 fn trainer_with<'c>(
@@ -30,6 +31,7 @@ fn trainer_with<'c>(
     seed: u64,
     data_dir: &str,
     solve: SolveOptions,
+    sensitivity: Sensitivity,
 ) -> Result<Trainer<'c>, Error> {
     Trainer::for_model(
         model,
@@ -37,6 +39,7 @@ fn trainer_with<'c>(
             seed,
             data_dir: data_dir.into(),
             solve,
+            sensitivity,
         },
     )
 }
@@ -56,6 +59,7 @@ pub struct Request<'a, 'py> {
     pub solver: String,
     pub rtol: f64,
     pub atol: f64,
+    pub sensitivity: String,
 }
 
 /// The result of `Model.train`.
@@ -119,6 +123,7 @@ pub fn train(model: &Model, py: Python<'_>, r: Request<'_, '_>) -> PyResult<Trai
     let mut p = model.theta(r.params)?;
     let compiled = model.model()?;
     let method: Method = r.solver.parse().map_err(errors::runtime)?;
+    let sensitivity: Sensitivity = r.sensitivity.parse().map_err(errors::runtime)?;
     let solve = SolveOptions {
         method,
         rtol: r.rtol,
@@ -127,7 +132,7 @@ pub fn train(model: &Model, py: Python<'_>, r: Request<'_, '_>) -> PyResult<Trai
     };
     let dir = model.program.get().options.data_dir.clone();
     let mut trainer = py
-        .detach(|| trainer_with(compiled, r.seed, &dir, solve))
+        .detach(|| trainer_with(compiled, r.seed, &dir, solve, sensitivity))
         .map_err(errors::runtime)?;
     let options = options(&r, &trainer)?;
     let mask = sci::runtime::schedule::frozen_mask(&compiled.ir().params, &r.freeze).map_err(|name| {

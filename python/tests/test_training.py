@@ -98,6 +98,20 @@ def test_an_exception_in_the_callback_propagates(burgers):
         burgers.train(steps=10, optimizer="adam", callback=callback)
 
 
+def test_gradients_through_ode_solves_by_forward_sensitivities_and_the_adjoint():
+    # The UDE's 354 parameters; one Adam step moves each by about lr · sign(gradient), so
+    # equal steps mean gradients that agree component by component.
+    model = sci.compile(EXAMPLES / "lv_ude.sci").model()
+    short = dict(steps=1, optimizer="adam", lr=1e-3)
+    adjoint = model.train(sensitivity="adjoint", **short)
+    forward = model.train(sensitivity="forward", **short)
+    assert adjoint.losses[0] == pytest.approx(forward.losses[0], rel=1e-5)
+    np.testing.assert_allclose(adjoint.params, forward.params, rtol=0, atol=1e-7)
+    assert np.abs(adjoint.params - model.params).max() > 0.5e-3
+    with pytest.raises(RuntimeError, match="forward, adjoint, auto"):
+        model.train(sensitivity="backward", **short)
+
+
 def test_fitting_an_ode_recovers_its_parameters():
     model = sci.compile(EXAMPLES / "lv_ude.sci").model()
     result = model.train(steps=40)

@@ -19,7 +19,7 @@ use sci::runtime::{LossKind, TrainSetup, Trainer};
 use sci::stdlib::Error;
 use sci::stdlib::checkpoint::{self, Checkpoint};
 use sci::stdlib::data::{Outputs, Table, table_bytes, write_atomic};
-use sci::stdlib::ode::{Method, SolveOptions};
+use sci::stdlib::ode::{Method, Sensitivity, SolveOptions};
 use sci::stdlib::optim::{
     Control, Freeze, Objective, Optimizer, StopReason, TrainOptions, TrainReport, TrainState,
     train_from,
@@ -112,6 +112,12 @@ pub struct TrainArgs {
     /// Absolute tolerance of the ODE solver.
     #[arg(long, default_value_t = 1e-10, allow_hyphen_values = true)]
     atol: f64,
+    /// How gradients through the ODE solves get dy/dθ: forward sensitivities (cost grows
+    /// with the parameters), the adjoint method (about two more solves whatever their
+    /// number), or auto (the adjoint from 16 parameters, and at least as many parameters as
+    /// states, for models without events or algebraic states).
+    #[arg(long, default_value = "auto")]
+    sensitivity: String,
     /// Write the trained parameters to a .json checkpoint.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -137,7 +143,13 @@ pub fn run(args: &TrainArgs, color: bool) -> Result<ExitCode, String> {
     // The loss's terms are watched during training (progress lines, --losses, --plot) on
     // the CPU; a GPU runs the module its PTX was written for, which has none.
     let on_cpu = args.device.device.eq_ignore_ascii_case("cpu");
-    let compiler = sci::Compiler::new().loss_terms(on_cpu);
+    let sensitivity: Sensitivity = match args.sensitivity.parse() {
+        Ok(s) => s,
+        Err(e) => return Ok(report(&e)),
+    };
+    // The adjoint's products cost compile time only where they may be used.
+    let compiler =
+        (sci::Compiler::new().loss_terms(on_cpu)).adjoint(sensitivity != Sensitivity::Forward);
     let compiled = match compile_with(
         &args.file,
         &args.backend,
@@ -208,6 +220,7 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
             atol: args.atol,
             ..SolveOptions::default()
         },
+        sensitivity: args.sensitivity.parse()?,
     };
     let mut trainer = Trainer::new(compiled, name, setup)?;
     let options = train_options(args, optimizer, trainer.kind())?;
@@ -251,6 +264,15 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
             "training {name}: {} parameters{frozen_note}, {schedule}{chosen}",
             trainer.n_params(),
         ),
+    }
+    if trainer.kind() == LossKind::OdeFit {
+        outln!(
+            "gradients through the ODE solves by {}",
+            match trainer.sensitivity() {
+                Sensitivity::Adjoint => "the adjoint method",
+                _ => "forward sensitivities",
+            }
+        );
     }
     let interrupted = interrupt_flag()?;
     let term_names: Vec<String> = trainer.term_names().iter().map(|n| n.to_string()).collect();

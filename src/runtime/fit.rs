@@ -6,7 +6,9 @@
 //!   its `where` clause, redrawn on [`Objective::resample`];
 //! - `DATA`: the declared columns of the data file, read once;
 //! - `DATA.traj`: the ODE solution at the rows' times. Its parameter gradient is chained
-//!   with the forward sensitivities: `dL/dθ = ∂L/∂θ + Σ_rows (∂L/∂y_row) · (dy/dθ)(t_row)`.
+//!   with the forward sensitivities, `dL/dθ = ∂L/∂θ + Σ_rows (∂L/∂y_row) · (dy/dθ)(t_row)`,
+//!   or the rows' `∂L/∂y_row` are the jumps of the adjoint equations
+//!   ([`sci_stdlib::ode::adjoint_gradient`]), as [`TrainSetup::sensitivity`] says.
 //!
 //! Parameters the model declares `fixed` get a zero gradient, so training keeps them.
 
@@ -15,7 +17,7 @@ use std::path::{Path, PathBuf};
 use sci_stdlib::Error;
 use sci_stdlib::checkpoint::Checkpoint;
 use sci_stdlib::data::{Table, names_columns, read_table};
-use sci_stdlib::ode::{self, SolveOptions};
+use sci_stdlib::ode::{self, Sensitivity, Solution, SolveOptions};
 use sci_stdlib::optim::Objective;
 
 use super::schedule::LossKind;
@@ -35,6 +37,10 @@ pub struct TrainSetup {
     /// Solver settings for losses over ODE solutions; `t0` is the model's time span start
     /// (or 0), and the times are the data's.
     pub solve: SolveOptions,
+    /// How gradients through those solutions get `dy/dθ`. The adjoint needs the model
+    /// compiled with [`crate::Compiler::adjoint`]; [`Sensitivity::Auto`] takes it only
+    /// then (see [`Sensitivity::resolve`] for its rule).
+    pub sensitivity: Sensitivity,
 }
 
 impl Default for TrainSetup {
@@ -47,6 +53,7 @@ impl Default for TrainSetup {
                 atol: 1e-10,
                 ..SolveOptions::default()
             },
+            sensitivity: Sensitivity::Auto,
         }
     }
 }
@@ -79,6 +86,25 @@ pub struct Trainer<'c> {
     /// Per element of θ: declared `fixed` in the model, so its gradient is reported as 0
     /// and no optimiser moves it.
     fixed: Vec<bool>,
+    /// Forward or adjoint (resolved) for gradients through trajectories.
+    sensitivity: Sensitivity,
+}
+
+/// What a trajectory solve computes besides the states.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Solve {
+    Values,
+    Forward,
+    /// Dense output at the adjoint's tolerances, for [`ode::adjoint_gradient`].
+    Adjoint,
+}
+
+/// One trajectory input's solve: the solution at `times` (the data's, sorted, each once)
+/// and the options it was solved with.
+struct Solved {
+    solution: Solution,
+    times: Vec<f64>,
+    options: SolveOptions,
 }
 
 impl<'c> Trainer<'c> {
@@ -124,6 +150,7 @@ impl<'c> Trainer<'c> {
             solve: setup.solve.clone(),
             evaluations: 0,
             fixed: ir.params.fixed_mask(),
+            sensitivity: Sensitivity::Forward,
         };
         if !trainer.fixed.is_empty() && trainer.fixed.iter().all(|&f| f) {
             return Err(Error::input(format!(
@@ -175,7 +202,21 @@ impl<'c> Trainer<'c> {
             }
         }
         if !trainer.trajectories.is_empty() {
-            trainer.system = Some(CompiledSystem::new(model)?);
+            let system = CompiledSystem::new(model)?;
+            trainer.sensitivity = match setup.sensitivity.resolve(&system)? {
+                Sensitivity::Adjoint if !model.has_adjoint() => {
+                    if setup.sensitivity == Sensitivity::Adjoint {
+                        return Err(Error::input(format!(
+                            "Model `{name}` was compiled without the adjoint method's \
+                             products, so its gradient cannot be taken by the adjoint."
+                        ))
+                        .with_help("compile it with `Compiler::adjoint(true)`"));
+                    }
+                    Sensitivity::Forward
+                }
+                chosen => chosen,
+            };
+            trainer.system = Some(system);
         }
         trainer.draw(0)?;
         Ok(trainer)
@@ -184,6 +225,13 @@ impl<'c> Trainer<'c> {
     /// Per element of θ, whether the model declares it `fixed` (training keeps its value).
     pub fn fixed(&self) -> &[bool] {
         &self.fixed
+    }
+
+    /// How gradients through ODE solutions are taken: [`Sensitivity::Forward`] or
+    /// [`Sensitivity::Adjoint`] (the setup's choice resolved; forward for a loss without
+    /// trajectories, where it does not matter).
+    pub fn sensitivity(&self) -> Sensitivity {
+        self.sensitivity
     }
 
     /// The compiled model.
@@ -211,7 +259,7 @@ impl<'c> Trainer<'c> {
     /// The loss at `p` on the current points.
     pub fn loss(&mut self, p: &[f64]) -> Result<f64, Error> {
         self.check_len(p)?;
-        self.fill_trajectories(p, false)?;
+        self.fill_trajectories(p, Solve::Values)?;
         Ok(self.model.loss(p, &self.batch())?)
     }
 
@@ -221,21 +269,49 @@ impl<'c> Trainer<'c> {
     pub fn loss_and_grad(&mut self, p: &[f64], grad: &mut [f64]) -> Result<f64, Error> {
         self.check_len(p)?;
         self.evaluations += 1;
-        let sens = self.fill_trajectories(p, true)?;
+        let mode = match self.sensitivity {
+            Sensitivity::Adjoint => Solve::Adjoint,
+            _ => Solve::Forward,
+        };
+        let solved = self.fill_trajectories(p, mode)?;
         let batch = self.batch();
         let loss = self.model.loss_and_grad_into(p, &batch, grad)?;
         let n = self.model.n_states();
-        let np = p.len();
-        for (traj, sens) in self.trajectories.iter().zip(&sens) {
+        for (traj, solved) in self.trajectories.iter().zip(&solved) {
             let mut g = vec![0.0; self.buffers[traj.input].len()];
             self.model
                 .loss_grad_wrt_input(p, &batch, &traj.name, &mut g)?;
-            for (row, s) in sens.iter().enumerate() {
-                for i in 0..n {
-                    let gi = g[row * n + i];
-                    if gi == 0.0 {
-                        continue;
+            // Each row's ∂L/∂y, at the position of its time among the solve's.
+            let rows = (traj
+                .times
+                .iter()
+                .map(|t| solved.times.partition_point(|s| s < t)))
+            .zip(g.chunks(n));
+            if mode == Solve::Adjoint {
+                let mut dl_dy = vec![vec![0.0; n]; solved.times.len()];
+                for (k, g_row) in rows {
+                    for (d, g) in dl_dy[k].iter_mut().zip(g_row) {
+                        *d += g;
                     }
+                }
+                let system = self.system.as_ref().ok_or_else(no_system)?;
+                let adjoint =
+                    ode::adjoint_gradient(system, p, &solved.options, &solved.solution, &dl_dy);
+                if let Some(e) = system.take_error() {
+                    return Err(e.into());
+                }
+                for (out, g) in grad.iter_mut().zip(adjoint?.gradient) {
+                    *out += g;
+                }
+                continue;
+            }
+            let sens = solved.solution.sens.as_deref().unwrap_or_default();
+            let np = p.len();
+            for (k, g_row) in rows {
+                let s = sens.get(k).ok_or_else(|| {
+                    Error::numerical("the solver returned no sensitivities at a data time")
+                })?;
+                for (i, &gi) in g_row.iter().enumerate().filter(|(_, g)| **g != 0.0) {
                     for (j, gj) in grad.iter_mut().enumerate() {
                         *gj += gi * s[i * np + j];
                     }
@@ -303,16 +379,12 @@ impl<'c> Trainer<'c> {
         Ok(())
     }
 
-    /// Solves the ODE at `p` and writes each trajectory input; with `sensitivities`, also
-    /// returns per trajectory input and row `dy/dθ` (row-major `n × p`).
-    fn fill_trajectories(
-        &mut self,
-        p: &[f64],
-        sensitivities: bool,
-    ) -> Result<Vec<Vec<Vec<f64>>>, Error> {
-        let mut sens_out = Vec::new();
+    /// Solves the ODE at `p` and writes each trajectory input; returns the solves, with
+    /// what `mode` asks for besides the states.
+    fn fill_trajectories(&mut self, p: &[f64], mode: Solve) -> Result<Vec<Solved>, Error> {
+        let mut solves = Vec::new();
         let Some(system) = &self.system else {
-            return Ok(sens_out);
+            return Ok(solves);
         };
         let n = self.model.n_states();
         for traj in &self.trajectories {
@@ -352,8 +424,12 @@ impl<'c> Trainer<'c> {
             options.span = Some((self.t0, t_end));
             super::simulate::check_input_ranges(&self.model, (self.t0, t_end))?;
             options.times = Some(order.clone());
-            options.sensitivities = sensitivities;
-            let solution = ode::solve(system, p, &options, &mut |_| {});
+            options.sensitivities = mode == Solve::Forward;
+            let solution = if mode == Solve::Adjoint {
+                ode::adjoint_forward(system, p, &options, &mut |_| {})
+            } else {
+                ode::solve(system, p, &options, &mut |_| {})
+            };
             if let Some(e) = system.take_error() {
                 return Err(e.into());
             }
@@ -372,22 +448,26 @@ impl<'c> Trainer<'c> {
                 ));
             }
             let mut values = Vec::with_capacity(traj.times.len() * n);
-            let mut sens = Vec::new();
             for t in &traj.times {
                 let k = order.partition_point(|s| s < t);
                 let y = solution.y.get(k).ok_or_else(|| {
                     Error::numerical(format!("the solver returned no state at t = {t}"))
                 })?;
                 values.extend_from_slice(y);
-                if let Some(s) = solution.sens.as_ref().and_then(|s| s.get(k)) {
-                    sens.push(s.clone());
-                }
             }
             self.buffers[traj.input] = values;
-            sens_out.push(sens);
+            solves.push(Solved {
+                solution,
+                times: order,
+                options,
+            });
         }
-        Ok(sens_out)
+        Ok(solves)
     }
+}
+
+fn no_system() -> Error {
+    Error::numerical("the trainer has trajectories but no ODE system")
 }
 
 impl Objective for Trainer<'_> {
@@ -414,7 +494,7 @@ impl Objective for Trainer<'_> {
             return Ok(Vec::new());
         }
         self.check_len(p)?;
-        self.fill_trajectories(p, false)?;
+        self.fill_trajectories(p, Solve::Values)?;
         Ok(self.model.loss_terms(p, &self.batch())?)
     }
 }

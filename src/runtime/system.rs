@@ -37,6 +37,10 @@ pub struct CompiledSystem<'c> {
     algebraic: Vec<bool>,
     /// Per state element, its name (`u[3]`), for the solvers' messages.
     state_names: Vec<String>,
+    /// Whether the model has the adjoint products (compiled with `Compiler::adjoint`),
+    /// and room for `[λᵀ ∂f/∂y, λᵀ ∂f/∂θ]`.
+    has_adjoint: bool,
+    vjp: RefCell<Vec<f64>>,
 }
 
 /// Why `model` cannot be solved although it compiled: a derivative the solvers need was
@@ -157,6 +161,8 @@ impl<'c> CompiledSystem<'c> {
             rows: RefCell::new(vec![0.0; model.events().len() * model.n_states()]),
             algebraic: algebraic_mask(&model),
             state_names: super::element_names(&model.ir().states),
+            has_adjoint: model.has_adjoint(),
+            vjp: RefCell::new(vec![0.0; model.n_states() + model.n_params()]),
         })
     }
 
@@ -255,6 +261,38 @@ impl OdeSystem for CompiledSystem<'_> {
             return;
         }
         let r = self.model.y0_param_jac_mul(p, v, out);
+        self.record(r, out);
+    }
+
+    fn rhs_vjp(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        w: &[f64],
+        out_y: &mut [f64],
+        out_p: &mut [f64],
+    ) {
+        if !self.has_adjoint {
+            // `adjoint_gradient` is refused before a solve for such a model (see
+            // `Trainer`), so this is a bug; the solver stops on the NaN.
+            let why = "the adjoint products were not compiled (`Compiler::adjoint`)";
+            self.record(Err(JitError::new(why)), out_y);
+            return;
+        }
+        let mut both = self.vjp.borrow_mut();
+        let r = self.model.rhs_vjp(t, y, p, w, &mut both);
+        self.record(r, &mut both);
+        let (dy, dp) = both.split_at(out_y.len());
+        out_y.copy_from_slice(dy);
+        out_p.copy_from_slice(dp);
+    }
+
+    fn y0_vjp(&self, p: &[f64], w: &[f64], out: &mut [f64]) {
+        if p.is_empty() {
+            return;
+        }
+        let r = self.model.y0_vjp(p, w, out);
         self.record(r, out);
     }
 

@@ -69,8 +69,12 @@ pub enum Derivatives {
     Api,
     /// Those and the runtime's: [`JVP_RHS_STATE`], [`JVP_RHS_PARAMS`], [`JVP_Y0`],
     /// [`PARAM_JACOBIAN`], [`loss_grad_wrt`] per trajectory input, [`SPARSE_JACOBIAN`],
-    /// [`VJP_RHS`] and [`VJP_Y0`], and with events [`JVP_EVENTS_STATE`] and its siblings.
+    /// and with events [`JVP_EVENTS_STATE`] and its siblings.
     Runtime,
+    /// Those and the adjoint method's: [`VJP_RHS`] and [`VJP_Y0`] (asked for only where
+    /// an adjoint gradient may be taken: they add about two thirds to the compile time of a
+    /// small model).
+    Adjoint,
 }
 
 /// The structure of the sparse Jacobian, when it was built.
@@ -179,7 +183,10 @@ pub(super) fn add(ir: &mut Module, which: Derivatives) -> Added {
     added.sparsity = add_sparse_jacobian(ir, missing);
     // Last, so the functions before keep their indices. Only with parameters: the adjoint
     // gradient they serve is with respect to θ.
-    if ir.function_with_role(&Role::Rhs).is_some() && ir.params.len > 0 {
+    if which == Derivatives::Adjoint
+        && ir.function_with_role(&Role::Rhs).is_some()
+        && ir.params.len > 0
+    {
         add_derivative(ir, &Role::Rhs, VJP_RHS, &mut added.missing, |m, f| {
             crate::ad::vjp(m, f, &[1, 2])
         });
