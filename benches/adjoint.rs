@@ -5,8 +5,9 @@
 //! forward sensitivities, and the gradient by the adjoint, in one run; the crossover is
 //! the smallest `P` where the adjoint is faster.
 //!
-//! `cargo bench --bench adjoint -- [--out docs/adjoint-benchmarks.md] [--scale S]`
-//! (`bench/adjoint.sh` runs it). `--scale` multiplies the timing budgets.
+//! `cargo bench --bench adjoint -- [--out docs/adjoint-benchmarks.md] [--json FILE]
+//! [--scale S]` (`bench/adjoint.sh` runs it); `--scale` multiplies the timing budgets.
+//! `--print-model P` prints the model with `P` parameters (to run it with the CLI).
 
 mod timing;
 
@@ -52,7 +53,7 @@ fn model(gi: usize, gj: usize) -> String {
     der(v[a, p, b, q]) = B[a, b] * u[a, p, b, q] - u[a, p, b, q]^2 * v[a, p, b, q]
         + alpha * lap_v[a, p, b, q] / dx^2
     data obs(t, m) = csv(\"obs.csv\")
-    loss = mean((u(obs.t)[0, 1, 0, 1] - obs.m)^2 + (v(obs.t)[{}, 0, {}, 0] - obs.m)^2)
+    loss = mean((u(obs.t)[0, 0, 0, 0] - obs.m)^2 + (v(obs.t)[{}, 0, {}, 0] - obs.m)^2)
     domain time: t in [0, 1]
 }}
 ",
@@ -64,68 +65,64 @@ fn model(gi: usize, gj: usize) -> String {
 }
 
 /// `field` at the neighbour `(di, dj)` of `[a, p, b, q]`, wrapping around: one read per
-/// case, chosen by conditionals on the indices.
+/// case, chosen by conditionals on the indices. Every read is a loop index plus a constant
+/// on each axis (the wrap to the last row of the previous block is `p + size − 1` under
+/// `p == 0`, not the constant `size − 1`), the form whose reverse-mode derivative is a
+/// transposed gather (linear work; `passes/src/ad/loops.rs`).
 fn neighbour(field: &str, di: i32, dj: i32, gi: usize, bi: usize, gj: usize, bj: usize) -> String {
-    // Along one axis: the (block, within) index pairs of the cases, with their conditions.
-    let axis = |block: &str,
-                within: &str,
-                blocks: usize,
-                size: usize,
-                d: i32|
-     -> Vec<(String, String, String)> {
+    let offset = |index: &str, by: i64| match by {
+        0 => index.to_string(),
+        by if by > 0 => format!("{index} + {by}"),
+        by => format!("{index} - {}", -by),
+    };
+    // Along one axis: per case its condition and the (block, within) offsets.
+    let axis = |block: &str, within: &str, blocks: usize, size: usize, d: i32| {
+        let (blocks, size) = (blocks as i64, size as i64);
         match d {
             -1 => vec![
-                (
-                    format!("{within} > 0"),
-                    block.to_string(),
-                    format!("{within} - 1"),
-                ),
-                (
-                    format!("{block} > 0"),
-                    format!("{block} - 1"),
-                    format!("{}", size - 1),
-                ),
-                (
-                    "true".to_string(),
-                    format!("{}", blocks - 1),
-                    format!("{}", size - 1),
-                ),
+                (format!("{within} > 0"), 0, -1),
+                (format!("{block} > 0"), -1, size - 1),
+                ("true".to_string(), blocks - 1, size - 1),
             ],
             1 => vec![
-                (
-                    format!("{within} < {}", size - 1),
-                    block.to_string(),
-                    format!("{within} + 1"),
-                ),
-                (
-                    format!("{block} < {}", blocks - 1),
-                    format!("{block} + 1"),
-                    "0".to_string(),
-                ),
-                ("true".to_string(), "0".to_string(), "0".to_string()),
+                (format!("{within} < {}", size - 1), 0, 1),
+                (format!("{block} < {}", blocks - 1), 1, 1 - size),
+                ("true".to_string(), 1 - blocks, 1 - size),
             ],
-            _ => vec![("true".to_string(), block.to_string(), within.to_string())],
+            _ => vec![("true".to_string(), 0, 0)],
         }
     };
-    let (cases, other) = if di != 0 {
-        (axis("a", "p", gi, bi, di), ("b", "q"))
+    let cases = if di != 0 {
+        axis("a", "p", gi, bi, di)
     } else {
-        (axis("b", "q", gj, bj, dj), ("a", "p"))
+        axis("b", "q", gj, bj, dj)
     };
-    let read = |block: &str, within: &str| {
+    let read = |block_by: i64, within_by: i64| {
         if di != 0 {
-            format!("{field}[{block}, {within}, {}, {}]", other.0, other.1)
+            format!(
+                "{field}[{}, {}, b, q]",
+                offset("a", block_by),
+                offset("p", within_by)
+            )
         } else {
-            format!("{field}[{}, {}, {block}, {within}]", other.0, other.1)
+            format!(
+                "{field}[a, p, {}, {}]",
+                offset("b", block_by),
+                offset("q", within_by)
+            )
         }
     };
     let mut text = String::new();
     let mut open = 0;
-    for (condition, block, within) in &cases {
+    for (condition, block_by, within_by) in &cases {
         if condition == "true" {
-            text.push_str(&read(block, within));
+            text.push_str(&read(*block_by, *within_by));
         } else {
-            let _ = write!(text, "(if {condition} then {} else ", read(block, within));
+            let _ = write!(
+                text,
+                "(if {condition} then {} else ",
+                read(*block_by, *within_by)
+            );
             open += 1;
         }
     }
@@ -153,6 +150,17 @@ fn main() {
     };
     let out = value("--out");
     let json_out = value("--json");
+    // `--print-model P`: the model with P parameters, to run it with the CLI.
+    if let Some(params) = value("--print-model") {
+        let params: usize = params
+            .parse()
+            .expect("--print-model takes a parameter count");
+        let (gi, gj) = (BLOCKS.iter())
+            .find(|(gi, gj)| 2 * gi * gj == params)
+            .expect("P is one of 4, 32, 256, 2048");
+        print!("{}", model(*gi, *gj));
+        return;
+    }
     let scale: f64 = value("--scale").map_or(1.0, |s| s.parse().expect("--scale takes a number"));
     let dir = std::env::temp_dir().join(format!("sci-adjoint-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a scratch directory");

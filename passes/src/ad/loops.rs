@@ -7,11 +7,14 @@
 //! in one iteration is zero but for one element.
 //!
 //! Such reads are therefore treated as *gathers*: an outer array every use of which in the
-//! body is `a[i_{π(1)} + c_1, …, i_{π(r)} + c_r]` (each loop index once, constant offsets)
-//! gets no per-iteration cotangent. Instead the loop (a `tabulate` over the iterations)
-//! records the cotangent of every such read, and the cotangent of `a` is the transposed
-//! gather `ā[j] = Σ_reads ct_read[j − c]` (zero where `j − c` is outside the loop), linear
-//! work. Everything else the body reads is packed and summed as before.
+//! body is `a[i_{π(1)} + c_1, …, i_{π(r)} + c_r]` (one element: each axis indexed by a
+//! distinct loop index plus a constant) gets no per-iteration cotangent. Instead the loop (a
+//! `tabulate` over the iterations) records the cotangent of every such read, and the
+//! cotangent of `a` is the transposed gather `ā[j] = Σ_reads Σ_u ct_read[j − c, u]` (zero
+//! where `j − c` is outside the loop), summed over the loop indices `u` the read does not
+//! use: a per-block parameter `A[a, b]` read in a loop over `[a, p, b, q]` sums over `p` and
+//! `q`. Linear work either way. Everything else the body reads is packed and summed as
+//! before.
 
 use super::AdError;
 use super::cx::Cx;
@@ -99,6 +102,11 @@ impl Cx<'_, '_> {
             })?;
             let aty = plain(&self.em.ty(read.array)?);
             let loops = extents.len();
+            // The loop indices the read does not use: summed over.
+            let unused: Vec<usize> = (0..loops)
+                .filter(|k| read.axes.iter().all(|(used, _)| used != k))
+                .collect();
+            let unused_extents: Vec<usize> = unused.iter().map(|&k| extents[k]).collect();
             let back = self.tabulate_with(&aty.shape, |cx, js| {
                 let mut indices = vec![None; loops];
                 for (m, &(k, c)) in read.axes.iter().enumerate() {
@@ -113,18 +121,29 @@ impl Cx<'_, '_> {
                         *slot = Some(i);
                     }
                 }
-                let indices: Vec<ValueId> = indices
-                    .into_iter()
-                    .collect::<Option<_>>()
-                    .ok_or_else(|| AdError::internal("gather axes"))?;
-                Ok(cx.em.push(
-                    Op::Index {
-                        array: ct_read,
-                        indices,
-                        fill: Some(0.0),
-                    },
-                    Type::scalar(),
-                ))
+                let read_at = |cx: &mut Self, indices: Vec<Option<ValueId>>| {
+                    let indices: Vec<ValueId> = indices
+                        .into_iter()
+                        .collect::<Option<_>>()
+                        .ok_or_else(|| AdError::internal("gather axes"))?;
+                    Ok(cx.em.push(
+                        Op::Index {
+                            array: ct_read,
+                            indices,
+                            fill: Some(0.0),
+                        },
+                        Type::scalar(),
+                    ))
+                };
+                if unused.is_empty() {
+                    return read_at(cx, indices);
+                }
+                cx.nested_folds(&unused_extents, |cx, us| {
+                    for (&k, &u) in unused.iter().zip(us) {
+                        indices[k] = Some(u);
+                    }
+                    read_at(cx, indices)
+                })
             })?;
             let back = self.em.cast(back, aty.dtype)?;
             self.accumulate(adj, read.array, back)?;
@@ -158,11 +177,12 @@ impl Cx<'_, '_> {
                         .iter()
                         .map(|i| self.affine_index(body, *i))
                         .collect();
+                    // One element (every axis indexed), each loop index at most once.
                     let ok = match &axes {
                         Some(axes) => {
                             let mut seen = HashSet::new();
-                            aty.shape.len() == loops
-                                && axes.len() == loops
+                            axes.len() == aty.shape.len()
+                                && axes.len() <= loops
                                 && aty.dtype.is_float()
                                 && axes.iter().all(|(k, _)| seen.insert(*k))
                         }

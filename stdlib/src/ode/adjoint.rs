@@ -165,9 +165,6 @@ pub fn adjoint_forward(
     driver::solve(system, p, &options, progress)
 }
 
-/// Two-point Gauss–Legendre on `[0, 1]`: nodes `½ ∓ 1/(2√3)`, weights ½.
-const GAUSS_NODES: [f64; 2] = [0.211_324_865_405_187_1, 0.788_675_134_594_812_9];
-
 /// The gradient of `L = Σ_k g_k(y(t_k))` with respect to θ, by the adjoint method.
 ///
 /// `forward` is [`adjoint_forward`]'s solution of `system` at `p` and `options` (its output
@@ -282,41 +279,74 @@ impl Backward<'_> {
             times: Some(vec![-lo]),
             ..self.options.clone()
         };
-        let solved = driver::solve(self.adjoint, &[], &options, &mut |_| {});
+        let solved = driver::solve_keeping_nodes(self.adjoint, &[], &options, &mut |_| {});
         if let Some(e) = self.adjoint.take_failure() {
             return Err(e);
         }
-        let solved = solved?;
+        let (solved, nodes) = solved?;
         add_stats(&mut self.stats, &solved.stats);
-        let (Some(lambda), Some(dense)) = (solved.y.last(), &solved.dense) else {
+        let Some(lambda) = solved.y.last() else {
             return Err(Error::numerical(format!(
                 "The adjoint solve from t = {hi} back to t = {lo} returned no state."
             )));
         };
         self.lambda.copy_from_slice(lambda);
-        if self.mu.is_empty() {
-            return Ok(());
+        if !self.mu.is_empty() {
+            self.quadrature(&nodes)?;
         }
+        Ok(())
+    }
+
+    /// Adds `∫ (∂f/∂θ)ᵀ λ ds` over the backward solve's nodes to `μ`: one product per node
+    /// (the solver's own states and interpolants, no extra solve), combined by Newton–Cotes
+    /// rules on each run of equally spaced nodes — Boole's rule (order 6) on the four
+    /// quarters of a step, Simpson's or the 3/8 rule on what remains of a run.
+    fn quadrature(&mut self, nodes: &[(f64, Vec<f64>)]) -> Result<(), Error> {
         let n = self.lambda.len();
-        let (mut l, mut y) = (vec![0.0; n], vec![0.0; n]);
-        let (mut discard, mut f_p) = (vec![0.0; n], vec![0.0; self.mu.len()]);
-        for pair in dense.nodes().windows(2) {
-            let (a, b) = (pair[0], pair[1]);
-            if b <= a {
-                continue;
+        let (mut y, mut discard) = (vec![0.0; n], vec![0.0; n]);
+        let mut values: Vec<Vec<f64>> = Vec::with_capacity(nodes.len());
+        for (s, lambda) in nodes {
+            let mut f_p = vec![0.0; self.mu.len()];
+            self.forward.clamped_into(-s, &mut y)?;
+            self.system
+                .rhs_vjp(-s, &y, self.p, lambda, &mut discard, &mut f_p);
+            values.push(f_p);
+            self.quadrature_evals += 1;
+        }
+        let s: Vec<f64> = nodes.iter().map(|(s, _)| *s).collect();
+        let mut start = 0;
+        while start + 1 < s.len() {
+            // The run of intervals as long as the first (to rounding).
+            let h = s[start + 1] - s[start];
+            let mut end = start + 1;
+            while end + 1 < s.len() && ((s[end + 1] - s[end]) - h).abs() <= 1e-9 * h.abs() {
+                end += 1;
             }
-            for node in GAUSS_NODES {
-                let s = a + node * (b - a);
-                dense.at_into(s, &mut l)?;
-                self.forward.at_into(-s, &mut y)?;
-                self.system
-                    .rhs_vjp(-s, &y, self.p, &l, &mut discard, &mut f_p);
-                let w = 0.5 * (b - a);
-                for (m, f) in self.mu.iter_mut().zip(&f_p) {
-                    *m += w * f;
+            let mut k = start;
+            while k < end {
+                let (weights, width): (&[f64], usize) = match end - k {
+                    1 => (&[0.5, 0.5], 1),
+                    2 => (&[1.0 / 3.0, 4.0 / 3.0, 1.0 / 3.0], 2),
+                    3 => (&[3.0 / 8.0, 9.0 / 8.0, 9.0 / 8.0, 3.0 / 8.0], 3),
+                    _ => (
+                        &[
+                            14.0 / 45.0,
+                            64.0 / 45.0,
+                            24.0 / 45.0,
+                            64.0 / 45.0,
+                            14.0 / 45.0,
+                        ],
+                        4,
+                    ),
+                };
+                for (w, f) in weights.iter().zip(&values[k..=k + width]) {
+                    for (m, v) in self.mu.iter_mut().zip(f) {
+                        *m += w * h * v;
+                    }
                 }
-                self.quadrature_evals += 1;
+                k += width;
             }
+            start = end;
         }
         Ok(())
     }

@@ -144,7 +144,8 @@ impl DenseOutput {
     /// [`DenseOutput::at_into`] continued past either end by the state there: solvers
     /// integrating along this solution (the adjoint equations) may evaluate their
     /// right-hand side beyond their end while choosing the first step (they never step
-    /// past it); a polynomial continued that far would be meaningless.
+    /// past it, but their last node may lie a rounding error outside); a polynomial
+    /// continued that far would be meaningless.
     pub(crate) fn clamped_into(&self, t: f64, y: &mut [f64]) -> Result<(), Error> {
         // Not `f64::clamp`, which panics on the NaN span of an empty output.
         let (t0, t1) = self.span();

@@ -56,6 +56,34 @@ pub(crate) fn solve(
     options: &SolveOptions,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Solution, Error> {
+    solve_inner(system, p, options, progress, false).map(|(solution, _)| solution)
+}
+
+/// [`solve`] with [`SolveOptions::dense`], returning the dense output's nodes `(t, y)` as
+/// the solver gave them (the start, then per step its interior nodes and its end) instead
+/// of a [`DenseOutput`], which would evaluate the right-hand side at each: for the
+/// adjoint's quadrature, which evaluates its own products there.
+pub(crate) fn solve_keeping_nodes(
+    system: &dyn OdeSystem,
+    p: &[f64],
+    options: &SolveOptions,
+    progress: &mut dyn FnMut(f64),
+) -> Result<(Solution, Vec<(f64, Vec<f64>)>), Error> {
+    let options = SolveOptions {
+        dense: true,
+        ..options.clone()
+    };
+    solve_inner(system, p, &options, progress, true)
+        .map(|(solution, nodes)| (solution, nodes.unwrap_or_default()))
+}
+
+fn solve_inner(
+    system: &dyn OdeSystem,
+    p: &[f64],
+    options: &SolveOptions,
+    progress: &mut dyn FnMut(f64),
+    raw_nodes: bool,
+) -> Result<(Solution, Option<Vec<(f64, Vec<f64>)>>), Error> {
     let ((t0, t_end), times) = validate::check(system, p, options)?;
     let schedule = validate::check_events(system, p, (t0, t_end), options)?;
     let n = system.n_states();
@@ -180,15 +208,22 @@ pub(crate) fn solve(
     let sens = options
         .sensitivities
         .then(|| out.sens.unwrap_or_else(|| vec![Vec::new(); out.t.len()]));
-    let dense = (out.dense_nodes).map(|nodes| DenseOutput::new(system, p, dae.as_ref(), nodes));
-    Ok(Solution {
+    let (dense, nodes) = match out.dense_nodes {
+        Some(nodes) if raw_nodes => (None, Some(nodes)),
+        nodes => (
+            nodes.map(|nodes| DenseOutput::new(system, p, dae.as_ref(), nodes)),
+            None,
+        ),
+    };
+    let solution = Solution {
         t: out.t,
         y: out.y,
         sens,
         stats,
         dense,
         events: out.events,
-    })
+    };
+    Ok((solution, nodes))
 }
 
 /// `Auto`'s stiffness test at the start: see [`AUTO_STIFFNESS_INDEX`].
