@@ -59,6 +59,9 @@ pub(crate) fn solve(
     solve_inner(system, p, options, progress, false).map(|(solution, _)| solution)
 }
 
+/// A dense output's nodes `(t, y)`, in time order.
+pub(crate) type Nodes = Vec<(f64, Vec<f64>)>;
+
 /// [`solve`] with [`SolveOptions::dense`], returning the dense output's nodes `(t, y)` as
 /// the solver gave them (the start, then per step its interior nodes and its end) instead
 /// of a [`DenseOutput`], which would evaluate the right-hand side at each: for the
@@ -68,7 +71,7 @@ pub(crate) fn solve_keeping_nodes(
     p: &[f64],
     options: &SolveOptions,
     progress: &mut dyn FnMut(f64),
-) -> Result<(Solution, Vec<(f64, Vec<f64>)>), Error> {
+) -> Result<(Solution, Nodes), Error> {
     let options = SolveOptions {
         dense: true,
         ..options.clone()
@@ -83,7 +86,7 @@ fn solve_inner(
     options: &SolveOptions,
     progress: &mut dyn FnMut(f64),
     raw_nodes: bool,
-) -> Result<(Solution, Option<Vec<(f64, Vec<f64>)>>), Error> {
+) -> Result<(Solution, Option<Nodes>), Error> {
     let ((t0, t_end), times) = validate::check(system, p, options)?;
     let schedule = validate::check_events(system, p, (t0, t_end), options)?;
     let n = system.n_states();
