@@ -38,10 +38,10 @@ const ROBERTSON_DATA: &str = "t,a,c
 40000,0.038983,0.96102
 ";
 
-/// A 1-D Brusselator of 8 cells with a rate pair per cell: 16 states, 17 parameters.
+/// A 1-D Brusselator of 16 cells with a rate pair per cell: 32 states, 33 parameters.
 const BRUSSELATOR_FIT: &str = "
 model BrusselatorFit {
-    const n = 8
+    const n = 16
     const dx = 1.0 / (n + 1)
     param A[i in 0..n] = 1.0 + 0.05 * i
     param B[i in 0..n] = 3.0 - 0.05 * i
@@ -163,7 +163,7 @@ fn lv_ude_forward_and_adjoint_gradients_agree() {
         .unwrap();
     let dir = sci::model_dir(std::path::Path::new(&path));
     assert_agree(&compiled, "LotkaVolterraUDE", &dir, 1e-10);
-    // 354 parameters and 2 states: `auto` takes the adjoint.
+    // 354 parameters: `auto` takes the adjoint.
     let setup = TrainSetup {
         data_dir: dir,
         ..TrainSetup::default()
@@ -205,7 +205,7 @@ fn auto_needs_the_adjoint_products_and_adjoint_asks_for_them() {
             .contains("Compiler::adjoint(true)"),
         "{e}"
     );
-    // Compiled with them: 17 parameters ≥ 16 states, so `auto` takes the adjoint.
+    // Compiled with them: 33 parameters, so `auto` takes the adjoint.
     let with_adjoint = compile(BRUSSELATOR_FIT);
     let trainer = Trainer::new(&with_adjoint, "BrusselatorFit", setup(Sensitivity::Auto)).unwrap();
     assert_eq!(trainer.sensitivity(), Sensitivity::Adjoint);

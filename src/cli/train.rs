@@ -114,8 +114,8 @@ pub struct TrainArgs {
     atol: f64,
     /// How gradients through the ODE solves get dy/dθ: forward sensitivities (cost grows
     /// with the parameters), the adjoint method (about two more solves whatever their
-    /// number), or auto (the adjoint from 16 parameters, and at least as many parameters as
-    /// states, for models without events or algebraic states).
+    /// number), or auto (the adjoint from 32 parameters, for models without events or
+    /// algebraic states).
     #[arg(long, default_value = "auto")]
     sensitivity: String,
     /// Write the trained parameters to a .json checkpoint.

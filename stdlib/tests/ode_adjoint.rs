@@ -319,8 +319,7 @@ fn the_adjoint_refuses_what_it_does_not_cover() {
 
 #[test]
 fn auto_takes_the_adjoint_for_many_parameters() {
-    // 2 states, 6 parameters: forward. 40 states, 42 parameters: adjoint. Many states
-    // and few parameters: forward.
+    // 6 parameters: forward. 42 parameters: adjoint.
     assert_eq!(
         Sensitivity::Auto.resolve(&LotkaVolterra).ok(),
         Some(Sensitivity::Forward)

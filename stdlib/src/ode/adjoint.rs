@@ -20,8 +20,9 @@
 //! four nodes per step (like diffsol's checkpoint segments, which re-solve and store every
 //! step). The integral over θ is not solved for: that would make the backward system
 //! `n + p` states with a dense `p × n` Jacobian block. It is a quadrature over the backward
-//! solve's own dense output, two-point Gauss–Legendre on each of its node intervals (exact
-//! for the cubic pieces of both interpolants), so its error follows the solver's.
+//! solve's own nodes (each step's end and three interior points of the solver's
+//! interpolant), Boole's rule on the quarters of each step: one product per node, order 6,
+//! so its error stays below the solver's.
 //!
 //! The gradient agrees with forward sensitivities to about the solvers' tolerance
 //! (`stdlib/tests/ode_adjoint.rs`, and `tests/adjoint.rs` on compiled models). Systems
@@ -39,17 +40,20 @@ pub enum Sensitivity {
     Forward,
     /// One backward solve of the adjoint equations per gradient ([`adjoint_gradient`]).
     Adjoint,
-    /// The adjoint for systems with at least [`AUTO_ADJOINT_MIN_PARAMS`] parameters (and at
-    /// least as many parameters as states), forward sensitivities otherwise and for systems
-    /// the adjoint does not cover (events, algebraic states).
+    /// The adjoint for systems with at least [`AUTO_ADJOINT_MIN_PARAMS`] parameters,
+    /// forward sensitivities otherwise and for systems the adjoint does not cover (events,
+    /// algebraic states).
     Auto,
 }
 
-/// [`Sensitivity::Auto`] takes the adjoint from this many parameters on (and needs at least
-/// as many parameters as states). Forward sensitivities cost about `(1 + p)` solves' worth
-/// of linear algebra per step, the adjoint a fixed two to four; the crossover measured in
-/// `docs/benchmarks.md` (Brusselator, `bench/adjoint.sh`) lies between 4 and 32.
-pub const AUTO_ADJOINT_MIN_PARAMS: usize = 16;
+/// [`Sensitivity::Auto`] takes the adjoint from this many parameters on. Forward
+/// sensitivities add about half a solve per parameter (a Jacobian product and a
+/// back-substitution per step each), the adjoint a fixed cost of about a dozen solves (the
+/// forward and backward solves at tighter tolerances, a reverse sweep per node): measured
+/// on the 2048-state Brusselator (`docs/adjoint-benchmarks.md`), forward and adjoint cost
+/// the same at about 30 parameters. The number of states does not move the crossover much,
+/// since both costs scale with the solve's; it enters through the solve time itself.
+pub const AUTO_ADJOINT_MIN_PARAMS: usize = 32;
 
 impl Sensitivity {
     /// Every choice with its command-line name.
@@ -81,8 +85,7 @@ impl Sensitivity {
                 None => Ok(Sensitivity::Adjoint),
             },
             Sensitivity::Auto => {
-                let (n, np) = (system.n_states(), system.n_params());
-                if unsupported.is_none() && np >= AUTO_ADJOINT_MIN_PARAMS && np >= n {
+                if unsupported.is_none() && system.n_params() >= AUTO_ADJOINT_MIN_PARAMS {
                     Ok(Sensitivity::Adjoint)
                 } else {
                     Ok(Sensitivity::Forward)
