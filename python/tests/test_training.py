@@ -108,7 +108,7 @@ def test_gradients_through_ode_solves_by_forward_sensitivities_and_the_adjoint()
     assert adjoint.losses[0] == pytest.approx(forward.losses[0], rel=1e-5)
     np.testing.assert_allclose(adjoint.params, forward.params, rtol=0, atol=1e-7)
     assert np.abs(adjoint.params - model.params).max() > 0.5e-3
-    with pytest.raises(RuntimeError, match="forward, adjoint, auto"):
+    with pytest.raises(ValueError, match="forward, adjoint, auto"):
         model.train(sensitivity="backward", **short)
 
 
