@@ -5,6 +5,9 @@
 //! finite differences, events in a DAE, and the errors (inconsistent equations, index
 //! higher than 1, Tsit5, malformed markings).
 
+mod common;
+
+use common::{ROBERTSON_K, Robertson};
 use sci_stdlib::ErrorKind;
 use sci_stdlib::ode::{
     Crossing, EventAction, EventSpec, EventTrigger, JacobianKind, Method, OdeSystem, Solution,
@@ -23,7 +26,6 @@ struct RobertsonDae {
     pattern: Option<Sparsity>,
 }
 
-const ROBERTSON_K: [f64; 3] = [0.04, 3e7, 1e4];
 const ROBERTSON_ALGEBRAIC: [bool; 3] = [false, false, true];
 
 impl RobertsonDae {
@@ -88,43 +90,6 @@ impl OdeSystem for RobertsonDae {
     }
     fn algebraic(&self) -> &[bool] {
         &ROBERTSON_ALGEBRAIC
-    }
-}
-
-/// Robertson's kinetics as the ODE (the reference for the DAE's sensitivities).
-struct RobertsonOde;
-
-impl OdeSystem for RobertsonOde {
-    fn n_states(&self) -> usize {
-        3
-    }
-    fn n_params(&self) -> usize {
-        3
-    }
-    fn rhs(&self, _t: f64, y: &[f64], p: &[f64], dy: &mut [f64]) {
-        let (k1, k2, k3) = (p[0], p[1], p[2]);
-        dy[0] = -k1 * y[0] + k3 * y[1] * y[2];
-        dy[1] = k1 * y[0] - k3 * y[1] * y[2] - k2 * y[1] * y[1];
-        dy[2] = k2 * y[1] * y[1];
-    }
-    fn jac_mul(&self, _t: f64, y: &[f64], p: &[f64], v: &[f64], out: &mut [f64]) {
-        let (k1, k2, k3) = (p[0], p[1], p[2]);
-        out[0] = -k1 * v[0] + k3 * y[2] * v[1] + k3 * y[1] * v[2];
-        out[1] = k1 * v[0] - (k3 * y[2] + 2.0 * k2 * y[1]) * v[1] - k3 * y[1] * v[2];
-        out[2] = 2.0 * k2 * y[1] * v[1];
-    }
-    fn param_jac_mul(&self, _t: f64, y: &[f64], _p: &[f64], v: &[f64], out: &mut [f64]) {
-        let yy = y[1] * y[1];
-        let yz = y[1] * y[2];
-        out[0] = -y[0] * v[0] + yz * v[2];
-        out[1] = y[0] * v[0] - yy * v[1] - yz * v[2];
-        out[2] = yy * v[1];
-    }
-    fn y0(&self, _p: &[f64], y0: &mut [f64]) {
-        y0.copy_from_slice(&[1.0, 0.0, 0.0]);
-    }
-    fn y0_param_jac_mul(&self, _p: &[f64], _v: &[f64], out: &mut [f64]) {
-        out.fill(0.0);
     }
 }
 
@@ -657,7 +622,7 @@ fn robertson_dae_sensitivities_match_the_odes() {
         sensitivities: true,
         ..opts(Method::Bdf, (0.0, 1e3), 1e-10, 1e-14)
     };
-    let ode = run(&RobertsonOde, &ROBERTSON_K, &o);
+    let ode = run(&Robertson, &ROBERTSON_K, &o);
     let mut worst: f64 = 0.0;
     let dense = IMPLICIT.map(|m| (m, JacobianKind::Dense));
     for (method, jacobian) in dense
