@@ -27,11 +27,17 @@ use std::collections::HashMap;
 use super::stlsq::{Fit, Regression};
 use crate::Error;
 
+/// The sweep's thresholds reach down to at least this (a term carrying 0.01 % of a
+/// derivative's norm), below the least-squares fit's smallest coefficient when that is
+/// larger (see [`select`]).
+pub const SWEEP_LOWEST: f64 = 1e-4;
+
 /// How the threshold is chosen.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SelectOptions {
-    /// How many thresholds to try, log-spaced between the smallest and the largest nonzero
-    /// scaled coefficient of the least-squares fit (at least 2).
+    /// How many thresholds to try, log-spaced between the smallest nonzero scaled
+    /// coefficient of the least-squares fit (or [`SWEEP_LOWEST`], if lower) and the largest
+    /// (at least 2).
     pub thresholds: usize,
     /// The relative residual (`‖ẏ − Θξ‖/‖ẏ‖` per output) below which a fit counts as exact.
     pub noise_floor: f64,
@@ -111,6 +117,11 @@ pub fn select(regression: &Regression, options: &SelectOptions) -> Result<Select
         .filter(|&c| c > 0.0)
         .fold(f64::INFINITY, f64::min);
     let largest = magnitudes.fold(0.0, f64::max);
+    // With nearly collinear columns (a degree-5 library along one orbit) every
+    // least-squares coefficient is large, the smallest among them far above the band where
+    // the true terms survive and the spurious ones do not: the sweep reaches down to
+    // `SWEEP_LOWEST` whatever the fit says.
+    let smallest = smallest.min(SWEEP_LOWEST);
     let thresholds: Vec<f64> = if largest > 0.0 {
         let ratio = largest / smallest;
         let last = (options.thresholds - 1) as f64;
