@@ -205,3 +205,13 @@ fn long_sums_break_one_term_per_line_and_short_ones_stay_whole() {
         "model M {\n    state x = 1.0\n    der(x) = -x + 1\n}\n",
     );
 }
+
+#[test]
+fn fixed_parameters_keep_the_word_where_spacing_moves_it() {
+    // The tree comparison once kept the span of `fixed`, so any change of spacing before
+    // it counted as a changed tree (found by the parser fuzz on an example).
+    check(
+        "model M {\n    param  a=1.3   fixed\n}\n",
+        "model M {\n    param a = 1.3 fixed\n}\n",
+    );
+}

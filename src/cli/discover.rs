@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use sci::ir::Role;
+use sci::runtime::data_selection::{Judgement, Refit, judge, no_data, refit};
 use sci::runtime::discovered::{DataModel, coefficient_name, data_model};
 use sci::runtime::network_rewrite::{output_name, replace_network};
 use sci::runtime::{TrainSetup, Trainer};
@@ -19,11 +20,10 @@ use sci::stdlib::Error;
 use sci::stdlib::checkpoint;
 use sci::stdlib::data::{Outputs, read_table};
 use sci::stdlib::discover::{
-    self, Discovered, LibrarySpec, Options, SelectOptions, Threshold, finite_difference,
-    savitzky_golay,
+    self, CandidateOptions, Discovered, LibrarySpec, Options, SelectOptions, Threshold,
+    finite_difference, savitzky_golay,
 };
 use sci::stdlib::ode::SolveOptions;
-use sci::stdlib::optim::{Freeze, Optimizer, TrainOptions, train};
 
 use super::runtime_common::{check_output, choose_model, report};
 
@@ -65,6 +65,11 @@ pub struct DiscoverArgs {
     /// estimated derivatives.
     #[arg(long, default_value_t = 1e-2)]
     noise_floor: f64,
+    /// The ridge weight that steers the thresholding, relative to unit-norm library columns
+    /// (the final fit on the kept terms is plain least squares). Raise it (PySINDy uses
+    /// 0.05) when the library is nearly collinear along the data, as along one orbit.
+    #[arg(long, default_value_t = sci::stdlib::discover::DEFAULT_ALPHA)]
+    ridge: f64,
     /// Estimate the derivatives by a Savitzky–Golay fit over this many samples (odd;
     /// for noisy data) instead of finite differences.
     #[arg(long)]
@@ -83,7 +88,25 @@ pub struct DiscoverArgs {
     /// L-BFGS steps of the refit.
     #[arg(long, default_value_t = 200)]
     refit_steps: usize,
+    /// With a model file: how to choose among candidate equations. `data` refits each
+    /// sparse candidate's coefficients against the model's data and keeps the one with the
+    /// lowest extended BIC there (the written coefficients are the refitted ones); `network` takes
+    /// the one AICc chooses on the network's outputs; `auto` is `data` when the model's loss
+    /// compares its solution with data.
+    #[arg(long, value_enum, default_value_t = Select::Auto)]
+    select: Select,
 }
+
+/// How `sci discover MODEL` chooses among candidate equations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Select {
+    Auto,
+    Data,
+    Network,
+}
+
+/// How many judged candidates `sci discover` prints.
+const SHOWN_CANDIDATES: usize = 8;
 
 /// The polynomial order of `--smooth`'s local fits.
 const SMOOTH_ORDER: usize = 3;
@@ -182,7 +205,14 @@ fn discover_and_write(args: &DiscoverArgs) -> Result<(), Error> {
     };
     let mut text = data_model(&found, &model, None);
     if args.refit {
-        let refitted = refit(&text, out, &dir, args.refit_steps, &|_| true)?;
+        let refitted = refit(
+            &compile_written(&text, out, &dir)?,
+            &dir,
+            args.refit_steps,
+            &|_| true,
+        )?;
+        print_refit(&refitted);
+        let refitted = refitted.params;
         let coefficients =
             refitted_coefficients(&found, &refitted, &|k| found.equations[k].variable.clone());
         text = data_model(&found, &model, Some(&coefficients));
@@ -206,7 +236,7 @@ fn discover_options(args: &DiscoverArgs) -> Options {
                 ..SelectOptions::default()
             }),
         },
-        ..Options::default()
+        alpha: args.ridge,
     }
 }
 
@@ -282,49 +312,13 @@ fn compile_written(text: &str, out: &Path, dir: &Path) -> Result<sci::Compiled, 
         })
 }
 
-/// The parameters, by name in the model's order, after `steps` L-BFGS steps on the written
-/// model's loss (the squared distance of its solution from the data); only those `moves`
-/// accepts (by name) change.
-fn refit(
-    text: &str,
-    out: &Path,
-    dir: &Path,
-    steps: usize,
-    moves: &dyn Fn(&str) -> bool,
-) -> Result<Vec<(String, f64)>, Error> {
-    let compiled = compile_written(text, out, dir)?;
-    let name = compiled
-        .models()
-        .next()
-        .map(|m| m.name.clone())
-        .ok_or_else(|| Error::numerical("internal error: the written model has no model"))?;
-    let setup = TrainSetup {
-        data_dir: dir.to_path_buf(),
-        ..TrainSetup::default()
-    };
-    let mut trainer = Trainer::new(&compiled, &name, setup)?;
-    let mut p = trainer.model().params();
-    let before = trainer.loss(&p)?;
-    let options = TrainOptions {
-        optimizer: Optimizer::Lbfgs,
-        steps,
-        ..TrainOptions::default()
-    };
-    let names = sci::runtime::element_names(&trainer.model().ir().params);
-    let frozen: Vec<bool> = names.iter().map(|n| !moves(n)).collect();
-    let mut keep = |_: &sci::stdlib::optim::Progress<'_>| sci::stdlib::optim::Control::Continue;
-    let report = if frozen.iter().any(|&f| f) {
-        let mut objective = Freeze::new(&mut trainer, frozen)?;
-        train(&mut objective, &mut p, &options, &mut keep)?
-    } else {
-        train(&mut trainer, &mut p, &options, &mut keep)?
-    };
+fn print_refit(refit: &Refit) {
     outln!(
-        "refitted the coefficients against the data: loss {before:.4e} -> {:.4e} ({} L-BFGS steps)",
-        report.final_loss,
-        report.steps
+        "refitted the coefficients against the data: loss {:.4e} -> {:.4e} ({} L-BFGS steps)",
+        refit.before,
+        refit.after,
+        refit.steps
     );
-    Ok(names.into_iter().zip(p).collect())
 }
 
 /// The refitted values of `found`'s coefficients, in the order of its equations' terms;
@@ -350,6 +344,13 @@ fn refitted_coefficients(
 /// terms of its arguments, and the model written with the network replaced by them.
 fn discover_network(args: &DiscoverArgs) -> Result<(), Error> {
     let path = &args.data;
+    if let Some(out) = &args.out {
+        check_output(out, &["sci"], "--out")?;
+        if super::file_identity(out) == super::file_identity(path) {
+            return Err(Error::input("`--out` names the model file itself.")
+                .with_help("write the discovered model to another file: --out found.sci"));
+        }
+    }
     let compiled = sci::Compiler::new()
         .compile_file(path)
         .map_err(|e| Error::input(e.to_string()))?;
@@ -397,40 +398,31 @@ fn discover_network(args: &DiscoverArgs) -> Result<(), Error> {
             ..SolveOptions::default()
         },
     )?;
-    // The network's arguments along the solution: states by name, or the time.
-    let columns: Vec<Option<usize>> = net
-        .args
-        .iter()
-        .map(|a| match a.as_str() {
-            "t" => Ok(None),
-            _ => solution
-                .state_names
-                .iter()
-                .position(|s| s == a)
-                .map(Some)
-                .ok_or_else(|| {
-                    Error::input(format!(
-                        "The network `{}` takes `{a}`, which is neither a state nor the time.",
-                        net.name
-                    ))
-                }),
-        })
-        .collect::<Result<_, _>>()?;
-    let function = model.function(&net.function)?;
-    let rows = solution.t.len();
-    let mut data = Vec::with_capacity(rows * columns.len());
-    let mut targets = Vec::with_capacity(rows * net.outputs);
-    for (t, y) in solution.t.iter().zip(&solution.states) {
-        let values: Vec<[f64; 1]> = (columns.iter()).map(|c| [c.map_or(*t, |i| y[i])]).collect();
-        data.extend(values.iter().map(|v| v[0]));
-        let mut call: Vec<&[f64]> = vec![&p];
-        call.extend(values.iter().map(|v| v.as_slice()));
-        let out = function.call(&call)?;
-        targets.extend(out.iter().take(net.outputs));
-    }
+    let samples = sci::runtime::along_solution(&model, &p, net, &solution)?;
+    let (data, targets, rows) = (samples.args, samples.outputs, samples.rows);
     let spec = library_spec(args);
     let options = discover_options(args);
-    let found = discover::discover(&data, &targets, &net.args, &spec, &options)?;
+    let dir = sci::model_dir(path);
+    let by_data = match args.select {
+        Select::Network => false,
+        Select::Data if !compares_with_data(&compiled, &name, &dir) => return Err(no_data()),
+        Select::Data => true,
+        Select::Auto => compares_with_data(&compiled, &name, &dir),
+    };
+    let (found, candidates) = if by_data {
+        let candidate_options = CandidateOptions::default();
+        discover::discover_candidates(
+            &data,
+            &targets,
+            &net.args,
+            &spec,
+            &options,
+            &candidate_options,
+        )?
+    } else {
+        let found = discover::discover(&data, &targets, &net.args, &spec, &options)?;
+        (found, Vec::new())
+    };
     outln!(
         "{} along the solution of `{name}` ({} times), {} candidate terms in {}",
         net.name,
@@ -438,16 +430,11 @@ fn discover_network(args: &DiscoverArgs) -> Result<(), Error> {
         found.library.len(),
         net.args.join(", ")
     );
+    if by_data {
+        outln!("by AICc on {}'s outputs:", net.name);
+    }
     for (k, eq) in found.equations.iter().enumerate() {
         outln!("{}[{k}] = {}", net.name, eq.right_hand_side());
-    }
-    let Some(out) = &args.out else {
-        return Ok(());
-    };
-    if sci::model_dir(out).canonicalize().ok() != sci::model_dir(path).canonicalize().ok() {
-        return Err(Error::input(
-            "`--out` must be in the model's directory: the model reads its data relative to it.",
-        ));
     }
     // The model's own parameters (not the network's weights), at their trained values.
     let weights = format!("{}.", net.name);
@@ -460,22 +447,116 @@ fn discover_network(args: &DiscoverArgs) -> Result<(), Error> {
         .collect();
     let source = sci::read_source_file(path)
         .map_err(|why| Error::input(format!("cannot read `{}`: {why}", path.display())))?;
-    let rewrite = |coefficients: Option<&[f64]>| -> Result<String, Error> {
-        let text = replace_network(&source, &name, &net.name, &found, coefficients, &trained)
+    let rewrite = |found: &Discovered, coefficients: Option<&[f64]>| -> Result<String, Error> {
+        let text = replace_network(&source, &name, &net.name, found, coefficients, &trained)
             .map_err(|why| Error::input(format!("Cannot replace `{}`: {why}.", net.name)))?;
         sci::lang::fmt::format_source(sci::diag::FileId(0), &text)
             .map_err(|_| Error::numerical("internal error: the rewritten model does not parse"))
     };
-    let dir = sci::model_dir(path);
-    let mut text = rewrite(None)?;
-    if args.refit {
-        // Only the coefficients move: the model's own parameters keep their trained values.
-        let prefix = format!("c_{}", net.name);
-        let refitted = refit(&text, out, &dir, args.refit_steps, &|n| {
-            n.starts_with(&prefix)
-        })?;
-        let coefficients = refitted_coefficients(&found, &refitted, &|k| output_name(&net.name, k));
-        text = rewrite(Some(&coefficients))?;
+    // Only the coefficients move in a refit: the model's own parameters keep their trained
+    // values.
+    let prefix = format!("c_{}", net.name);
+    let moves = |n: &str| n.starts_with(&prefix);
+    let output = |k: usize| output_name(&net.name, k);
+    if by_data {
+        // The written model's name in messages, when there is no `--out`.
+        let shown = args
+            .out
+            .clone()
+            .unwrap_or_else(|| dir.join("discovered.sci"));
+        let compile = |c: &Discovered| compile_written(&rewrite(c, None)?, &shown, &dir);
+        let judgement = judge(&candidates, &compile, &dir, args.refit_steps, &moves)?;
+        print_judgement(&judgement, &candidates, &net.name);
+        let best = &judgement.judged[0];
+        let chosen = &candidates[best.candidate];
+        let coefficients = refitted_coefficients(chosen, &best.refit.params, &output);
+        outln!("chosen by the data, coefficients refitted:");
+        for (k, eq) in refitted_equations(chosen, &coefficients).iter().enumerate() {
+            outln!("{}[{k}] = {}", net.name, eq.right_hand_side());
+        }
+        if let Some(out) = &args.out {
+            let text = relocated(&rewrite(chosen, Some(&coefficients))?, &name, out, &dir)?;
+            write_model(&text, out, &dir)?;
+        }
+        return Ok(());
     }
-    write_model(&text, out, &dir)
+    let Some(out) = &args.out else {
+        return Ok(());
+    };
+    let mut text = rewrite(&found, None)?;
+    if args.refit {
+        let compiled = compile_written(&text, out, &dir)?;
+        let refitted = refit(&compiled, &dir, args.refit_steps, &moves)?;
+        print_refit(&refitted);
+        let coefficients = refitted_coefficients(&found, &refitted.params, &output);
+        text = rewrite(&found, Some(&coefficients))?;
+    }
+    write_model(&relocated(&text, &name, out, &dir)?, out, &dir)
+}
+
+/// `text` (model `name`, read from `dir`) as written to `out`: where `out` is in another
+/// directory, its data paths made absolute, so the written model reads the same files.
+fn relocated(text: &str, name: &str, out: &Path, dir: &Path) -> Result<String, Error> {
+    if sci::model_dir(out).canonicalize().ok() == dir.canonicalize().ok() {
+        return Ok(text.to_string());
+    }
+    let absolute = |path: &str| {
+        let path = dir.join(path);
+        (path.canonicalize().unwrap_or(path)).display().to_string()
+    };
+    sci::runtime::network_rewrite::relocate_data(text, name, &absolute)
+        .map_err(|why| Error::input(format!("Cannot write the model elsewhere: {why}.")))
+}
+
+/// Whether model `name`'s loss compares a solution with data (so the data can judge
+/// candidate equations).
+fn compares_with_data(compiled: &sci::Compiled, name: &str, dir: &Path) -> bool {
+    let setup = TrainSetup {
+        data_dir: dir.to_path_buf(),
+        ..TrainSetup::default()
+    };
+    Trainer::new(compiled, name, setup).is_ok_and(|t| t.observations().is_some())
+}
+
+/// The judged candidates, best first (at most [`SHOWN_CANDIDATES`]).
+fn print_judgement(judgement: &Judgement, candidates: &[Discovered], net: &str) {
+    outln!(
+        "{} candidates refitted against the data ({} measured values{}); extended BIC on the data:",
+        judgement.judged.len() + judgement.failed,
+        judgement.observations,
+        match judgement.failed {
+            0 => String::new(),
+            n => format!(", {n} whose solution failed left out"),
+        }
+    );
+    for (rank, judged) in judgement.judged.iter().take(SHOWN_CANDIDATES).enumerate() {
+        let candidate = &candidates[judged.candidate];
+        let output = |k: usize| output_name(net, k);
+        let coefficients = refitted_coefficients(candidate, &judged.refit.params, &output);
+        let equations: Vec<String> = (refitted_equations(candidate, &coefficients).iter())
+            .enumerate()
+            .map(|(k, eq)| format!("{net}[{k}] = {}", eq.right_hand_side()))
+            .collect();
+        outln!(
+            "  {:>8.1}  loss {:.4e}  {:>2} terms  {}{}",
+            judged.ebic,
+            judged.refit.after,
+            judged.terms,
+            equations.join("; "),
+            if rank == 0 { "  <- chosen" } else { "" }
+        );
+    }
+}
+
+/// `found`'s equations with `coefficients` (in the order of their terms).
+fn refitted_equations(found: &Discovered, coefficients: &[f64]) -> Vec<discover::Equation> {
+    let mut values = coefficients.iter();
+    (found.equations.iter())
+        .map(|eq| discover::Equation {
+            variable: eq.variable.clone(),
+            terms: (eq.terms.iter())
+                .map(|(term, c)| (term.clone(), values.next().copied().unwrap_or(*c)))
+                .collect(),
+        })
+        .collect()
 }

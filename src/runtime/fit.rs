@@ -68,6 +68,8 @@ struct TrajInput {
     column: String,
     /// Each row's time.
     times: Vec<f64>,
+    /// The data set's values other than its times: what the trajectory is compared with.
+    observations: usize,
 }
 
 /// A model's loss as an optimisation objective.
@@ -189,6 +191,7 @@ impl<'c> Trainer<'c> {
                             .get(*time_column)
                             .cloned()
                             .unwrap_or_else(|| format!("#{}", time_column + 1)),
+                        observations: times.len() * source.columns.len().saturating_sub(1),
                         times,
                     });
                 }
@@ -330,6 +333,19 @@ impl<'c> Trainer<'c> {
             .filter(|(k, _)| !trajectory(*k))
             .map(|(_, (name, data))| (name.clone(), data.clone()))
             .collect()
+    }
+
+    /// How many measured values the loss compares solutions with: the values of every data
+    /// set a trajectory is sampled at, times excluded (`None` without trajectories). The
+    /// `n` of an information criterion over the fit, when the loss is a mean squared error.
+    pub fn observations(&self) -> Option<usize> {
+        let mut sets: Vec<(&str, usize)> = Vec::new();
+        for t in &self.trajectories {
+            if !sets.iter().any(|(d, _)| *d == t.data) {
+                sets.push((&t.data, t.observations));
+            }
+        }
+        (!sets.is_empty()).then(|| sets.iter().map(|(_, n)| n).sum())
     }
 
     /// The names of the loss's additive terms ([`Model::loss_term_names`]).

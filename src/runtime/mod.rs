@@ -12,6 +12,7 @@
 //! Errors are [`sci_stdlib::Error`]s; [`ErrorKind::Input`](sci_stdlib::ErrorKind::Input)
 //! marks the user's mistakes (the CLI exits with status 2 for those).
 
+pub mod data_selection;
 pub mod discovered;
 pub mod events;
 pub mod fit;
@@ -24,7 +25,7 @@ pub mod simulate;
 pub mod system;
 
 pub use fit::{TrainSetup, Trainer};
-pub use networks::{Network, networks};
+pub use networks::{Network, Samples, along_solution, networks};
 pub use observed::{Observed, observations};
 pub use schedule::LossKind;
 pub use simulate::Trajectory;

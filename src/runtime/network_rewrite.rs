@@ -123,6 +123,57 @@ pub fn replace_network(
     Ok(out)
 }
 
+/// `source` with the file paths of model `model`'s `data` declarations (the string
+/// literals of their sources, `csv("data/obs.csv")`) replaced by `relocate(path)`: the
+/// paths as a model written to another directory must spell them. `Err` says why not (a
+/// file that does not parse, no such model, a path that a string literal cannot hold).
+pub fn relocate_data(
+    source: &str,
+    model: &str,
+    relocate: &dyn Fn(&str) -> String,
+) -> Result<String, String> {
+    let parsed = sci_lang::parser::parse(sci_diag::FileId(0), source);
+    if !parsed.diagnostics.is_empty() {
+        return Err("the model file does not parse".to_string());
+    }
+    let Some(m) = parsed.file.items.iter().find_map(|item| match &item.kind {
+        ItemKind::Model(m) if m.name.name == model => Some(m),
+        _ => None,
+    }) else {
+        return Err(format!("the file has no model `{model}`"));
+    };
+    let mut edits = Vec::new();
+    for member in &m.members {
+        let MemberKind::Data(d) = &member.kind else {
+            continue;
+        };
+        let mut problem = None;
+        d.source.walk(&mut |e| {
+            if let ExprKind::Str(path) = &e.kind {
+                let moved = relocate(path);
+                if moved.contains(['"', '\\', '\n']) {
+                    problem = Some(format!(
+                        "the data path `{moved}` cannot be written as a string"
+                    ));
+                }
+                edits.push(Edit {
+                    start: e.span.start as usize,
+                    end: e.span.end as usize,
+                    text: format!("\"{moved}\""),
+                });
+            }
+        });
+        if let Some(p) = problem {
+            return Err(p);
+        }
+    }
+    let mut out = source.to_string();
+    for e in edits.iter().rev() {
+        out.replace_range(e.start..e.end, &e.text);
+    }
+    Ok(out)
+}
+
 /// The uses of `net` under `root`, as edits.
 fn uses(
     root: &ast::Expr,

@@ -98,6 +98,9 @@ fn decl(d: &mut Decl) {
         type_ann(t);
     }
     expr(&mut d.value);
+    if let Some(fixed) = &mut d.fixed {
+        *fixed = Span::default();
+    }
 }
 
 fn member_kind(kind: &mut MemberKind) {

@@ -6,11 +6,14 @@
 //! - [`library`]: the candidate terms (monomials in graded order, unary functions) and Θ;
 //! - [`mod@stlsq`]: sequentially thresholded least squares on scaled columns;
 //! - [`mod@select`]: the threshold chosen by AICc over a sweep, with the Pareto front;
+//! - [`mod@candidates`]: sparse models for a caller to judge by another criterion (a
+//!   refit against measured data, when the targets are a trained network's outputs);
 //! - [`derivatives`]: time derivatives from the samples (finite differences,
 //!   Savitzky–Golay) for discovery from data alone.
 //!
 //! [`discover`] ties them together: data and derivatives in, equations out.
 
+pub mod candidates;
 pub mod derivatives;
 pub mod library;
 pub mod select;
@@ -18,9 +21,10 @@ pub mod stlsq;
 
 use std::fmt;
 
+pub use candidates::{CandidateOptions, candidates};
 pub use derivatives::{finite_difference, savitzky_golay};
 pub use library::{Function, Library, LibrarySpec, MAX_TERMS, Term, TermKind};
-pub use select::{FrontPoint, SelectOptions, Selection, aicc, select};
+pub use select::{FrontPoint, SelectOptions, Selection, aicc, bic, extended_bic, select};
 pub use stlsq::{DEFAULT_ALPHA, Fit, Regression, stlsq};
 
 use crate::Error;
@@ -147,9 +151,46 @@ pub fn discover<S: AsRef<str>>(
             (selection.fit, threshold, selection.front, selection.chosen)
         }
     };
-    let equations = names
-        .iter()
-        .zip(&fit.coefficients)
+    Ok(Discovered {
+        equations: equations(&library, &fit.coefficients),
+        library,
+        coefficients: fit.coefficients,
+        threshold,
+        front,
+        chosen,
+    })
+}
+
+/// [`discover`]'s model, and the sparse candidates of [`candidates()`] (that model first) as
+/// equations over the same library, for a caller that judges them by another criterion.
+/// Each candidate keeps the sweep's threshold and front.
+///
+/// Errors: those of [`discover`] and [`candidates()`].
+pub fn discover_candidates<S: AsRef<str>>(
+    data: &[f64],
+    derivatives: &[f64],
+    variables: &[S],
+    library: &LibrarySpec,
+    options: &Options,
+    candidate_options: &CandidateOptions,
+) -> Result<(Discovered, Vec<Discovered>), Error> {
+    let found = discover(data, derivatives, variables, library, options)?;
+    let rows = data.len() / found.library.variables().len();
+    let theta = found.library.evaluate(data, rows)?;
+    let regression = Regression::new(&theta, rows, derivatives, options.alpha)?;
+    let supports: Vec<Vec<usize>> = (found.coefficients.iter())
+        .map(|c| (0..c.len()).filter(|&j| c[j] != 0.0).collect())
+        .collect();
+    let chosen = regression.fit_supports(&supports)?;
+    let fits = candidates(&regression, &[chosen], candidate_options)?;
+    let models = fits.iter().map(|fit| found.with_fit(fit)).collect();
+    Ok((found, models))
+}
+
+/// One equation per variable of `library` from `coefficients` (`[variable][term]`).
+fn equations(library: &Library, coefficients: &[Vec<f64>]) -> Vec<Equation> {
+    (library.variables().iter())
+        .zip(coefficients)
         .map(|(variable, coefficients)| Equation {
             variable: variable.clone(),
             terms: library
@@ -160,15 +201,26 @@ pub fn discover<S: AsRef<str>>(
                 .map(|(term, &c)| (term.clone(), c))
                 .collect(),
         })
-        .collect();
-    Ok(Discovered {
-        library,
-        equations,
-        coefficients: fit.coefficients,
-        threshold,
-        front,
-        chosen,
-    })
+        .collect()
+}
+
+impl Discovered {
+    /// These equations' library, threshold and front with `fit`'s coefficients.
+    pub fn with_fit(&self, fit: &Fit) -> Discovered {
+        Discovered {
+            library: self.library.clone(),
+            equations: equations(&self.library, &fit.coefficients),
+            coefficients: fit.coefficients.clone(),
+            threshold: self.threshold,
+            front: self.front.clone(),
+            chosen: self.chosen,
+        }
+    }
+
+    /// The number of nonzero coefficients over all equations.
+    pub fn terms(&self) -> usize {
+        self.equations.iter().map(|e| e.terms.len()).sum()
+    }
 }
 
 /// The first NaN or infinity in `values` (`rows × names`), named by row and column

@@ -213,18 +213,73 @@ impl Regression {
         };
         for i in 0..self.outputs {
             let (scaled, relative) = self.stlsq_output(i, threshold)?;
-            let y = self.target_norms[i];
-            let coefficients = scaled
-                .iter()
-                .zip(&self.column_norms)
-                .map(|(&c, &n)| if c == 0.0 { 0.0 } else { c * y / n })
-                .collect();
-            fit.coefficients.push(coefficients);
-            fit.scaled.push(scaled);
-            fit.rss.push(relative * y * y);
-            fit.relative_rss.push(relative);
+            self.push_output(&mut fit, i, scaled, relative);
         }
         Ok(fit)
+    }
+
+    /// The plain least-squares fit of every output on the terms its `supports` entry
+    /// names (indices into the library; one entry per output).
+    ///
+    /// Errors: not one support per output, an index past the library, a singular fit
+    /// (a repeated or zero column in a support).
+    pub fn fit_supports(&self, supports: &[Vec<usize>]) -> Result<Fit, Error> {
+        if supports.len() != self.outputs {
+            return Err(Error::input(format!(
+                "{} supports for {} outputs.",
+                supports.len(),
+                self.outputs
+            )));
+        }
+        let mut fit = Fit {
+            coefficients: Vec::with_capacity(self.outputs),
+            scaled: Vec::with_capacity(self.outputs),
+            rss: Vec::with_capacity(self.outputs),
+            relative_rss: Vec::with_capacity(self.outputs),
+        };
+        for (i, support) in supports.iter().enumerate() {
+            let (scaled, relative) = self.fit_output(i, support)?;
+            self.push_output(&mut fit, i, scaled, relative);
+        }
+        Ok(fit)
+    }
+
+    /// Output `i`'s plain least-squares fit on `support`: the scaled coefficients (zero
+    /// off the support) and the relative RSS.
+    pub(crate) fn fit_output(&self, i: usize, support: &[usize]) -> Result<(Vec<f64>, f64), Error> {
+        if let Some(&j) = support.iter().find(|&&j| j >= self.terms) {
+            return Err(Error::input(format!(
+                "Term {j} is past the library's {} terms.",
+                self.terms
+            )));
+        }
+        if support.iter().any(|&j| self.column_norms[j] == 0.0) {
+            return Err(Error::numerical(
+                "The least-squares fit is singular: a library term is zero on every sample.",
+            ));
+        }
+        let xi = self.solve(i, support, 0.0)?;
+        let mut scaled = vec![0.0; self.terms];
+        for (&j, &c) in support.iter().zip(&xi) {
+            scaled[j] = c;
+        }
+        let relative = self.relative_rss(i, &scaled);
+        Ok((scaled, relative))
+    }
+
+    /// Appends output `i`'s fit (scaled coefficients, relative RSS) to `fit` in the data's
+    /// units.
+    fn push_output(&self, fit: &mut Fit, i: usize, scaled: Vec<f64>, relative: f64) {
+        let y = self.target_norms[i];
+        let coefficients = scaled
+            .iter()
+            .zip(&self.column_norms)
+            .map(|(&c, &n)| if c == 0.0 { 0.0 } else { c * y / n })
+            .collect();
+        fit.coefficients.push(coefficients);
+        fit.scaled.push(scaled);
+        fit.rss.push(relative * y * y);
+        fit.relative_rss.push(relative);
     }
 
     /// STLSQ for output `i`: the scaled coefficients and the relative RSS.
