@@ -28,6 +28,7 @@ fn the_pipeline_is_one_ordered_list() {
             (Stage::Back, "add-derivatives"),
             (Stage::Back, "share-point-work"),
             (Stage::Back, "simplify"),
+            (Stage::Back, "expand-spectral"),
             (Stage::Back, "cleanup"),
             (Stage::Back, "validate"),
         ]

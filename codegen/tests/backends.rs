@@ -428,3 +428,68 @@ fn every_back_end_has_its_name() {
     #[cfg(feature = "mlir")]
     assert!(names.contains(&"mlir"));
 }
+
+/// Real DFTs (`rfft`, `irfft`) as the back ends get them: expanded into matrix products by
+/// `sci_passes::spectral` (the pipeline's `expand-spectral`), at the top level and inside a
+/// map over points (also batch-major on the CPU back ends), against the interpreter; the
+/// expansion itself is held to the interpreter's defining sums to 1e-12.
+#[test]
+fn spectral_ops_expanded_match_the_interpreter() {
+    let module = read(
+        r#"
+func layer(%x: f64[3, 16], %w: f64[2, 3, 6]) -> f64[3, 16] {
+  %s: f64[2, 3, 6] = rfft %x, 6
+  %p: f64[2, 3, 6] = mul %s, %w
+  %y: f64[3, 16] = irfft %p, 16
+  return %y
+}
+
+func per_point(%x: batch f64[8], %w: f64[2, 5]) -> batch f64[8] {
+  %y: batch f64[8] = map %x (%xi: f64[8]) {
+    %s: f64[2, 5] = rfft %xi, 5
+    %p: f64[2, 5] = mul %s, %w
+    %t: f64[2, 5] = tanh %p
+    %r: f64[8] = irfft %t, 8
+    yield %r
+  }
+  return %y
+}
+"#,
+    );
+    let mut expanded = module.clone();
+    assert_eq!(sci_passes::spectral::expand_spectral(&mut expanded), 4);
+    for (f, _) in module.functions.iter() {
+        for seed in 0..3 {
+            let args = sci_ir::random::random_inputs(&module, f, seed);
+            let want = sci_ir::eval(&module, f, &args).unwrap();
+            let got = sci_ir::eval(&expanded, f, &args).unwrap();
+            assert!(Tolerance::DEFAULT.agree(&want, &got), "{got:?} vs {want:?}");
+        }
+    }
+    for under in backends() {
+        let (mut total, mut failures) = (Report::default(), Vec::new());
+        check(
+            &under,
+            "spectral",
+            &expanded,
+            &Inputs::Random(0..6),
+            &mut total,
+            &mut failures,
+        );
+        if under.label != "mlir" {
+            let mut tiled = expanded.clone();
+            assert_eq!(sci_passes::tile::tile_module(&mut tiled, 4), 1);
+            let inputs = Inputs::Random(0..6);
+            check(
+                &under,
+                "spectral, tiled",
+                &tiled,
+                &inputs,
+                &mut total,
+                &mut failures,
+            );
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert!(total.compared >= 12, "{}: {total:?}", under.label);
+    }
+}

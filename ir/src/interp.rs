@@ -527,6 +527,16 @@ impl<'f> Frame<'f> {
                 Tensor::new(ty.shape.clone(), data)
             }
             Op::Reshape(a) => Tensor::new(ty.shape.clone(), self.get(*a)?.data.clone()),
+            Op::Rfft { signal, modes } => {
+                let a = self.get(*signal)?;
+                let n = a.shape.last().copied().unwrap_or(1);
+                Tensor::new(ty.shape.clone(), crate::spectral::rfft(&a.data, n, *modes))
+            }
+            Op::Irfft { spectrum, n } => {
+                let a = self.get(*spectrum)?;
+                let m = a.shape.last().copied().unwrap_or(1);
+                Tensor::new(ty.shape.clone(), crate::spectral::irfft(&a.data, m, *n))
+            }
             Op::Transpose(a) => {
                 let a = self.get(*a)?;
                 let (m, n) = match a.shape[..] {

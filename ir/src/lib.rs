@@ -29,6 +29,7 @@ pub mod op;
 pub mod print;
 pub mod random;
 pub mod read;
+pub mod spectral;
 pub mod types;
 pub mod unit;
 pub mod validate;

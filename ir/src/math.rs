@@ -414,6 +414,14 @@ impl<'a> Printer<'a> {
                 }
             }
             Op::Transpose(a) => (format!("{}ᵀ", op(*a, P_ATOM)), P_ATOM),
+            Op::Rfft { signal, modes } => (
+                format!("rfft({}, {modes})", self.list(&[*signal], level, depth)),
+                P_ATOM,
+            ),
+            Op::Irfft { spectrum, n } => (
+                format!("irfft({}, {n})", self.list(&[*spectrum], level, depth)),
+                P_ATOM,
+            ),
             Op::Dot(x, y) => (
                 format!("dot({})", self.list(&[*x, *y], level, depth)),
                 P_ATOM,

@@ -267,6 +267,16 @@ pub enum Op {
     Reshape(ValueId),
     /// Swap the two axes of a matrix.
     Transpose(ValueId),
+    /// The discrete Fourier transform of real signals along the last axis, unnormalised
+    /// (`numpy.fft.rfft`), keeping the first `modes` frequencies: `f64[..., n]` →
+    /// `f64[2, ..., modes]`, the real parts then the imaginary parts (complex values are
+    /// split along a leading axis of 2; `1 ≤ modes ≤ n/2 + 1`).
+    Rfft { signal: ValueId, modes: usize },
+    /// The inverse of [`Op::Rfft`] onto `n` points (`numpy.fft.irfft(X, n)`, normalised by
+    /// `1/n`): `f64[2, ..., m]` → `f64[..., n]`, the `m ≤ n/2 + 1` frequencies given and
+    /// zeros above them; as numpy, the imaginary parts of frequency 0 and (for even `n`)
+    /// `n/2` are ignored.
+    Irfft { spectrum: ValueId, n: usize },
     /// Inner product of two vectors.
     Dot(ValueId, ValueId),
     /// Matrix `[m, n]` times vector `[n]`.
@@ -333,6 +343,8 @@ impl Op {
             Op::Concat(_) => "concat",
             Op::Reshape(_) => "reshape",
             Op::Transpose(_) => "transpose",
+            Op::Rfft { .. } => "rfft",
+            Op::Irfft { .. } => "irfft",
             Op::Dot(_, _) => "dot",
             Op::MatVec(_, _) => "matvec",
             Op::MatMul(_, _) => "matmul",
@@ -360,6 +372,7 @@ impl Op {
             | Op::Reduce(_, a)
             | Op::ReduceBatch(_, a) => vec![*a],
             Op::Slice { array, .. } => vec![*array],
+            Op::Rfft { signal: a, .. } | Op::Irfft { spectrum: a, .. } => vec![*a],
             Op::Binary(_, a, b)
             | Op::Compare(_, a, b)
             | Op::Dot(a, b)
@@ -431,7 +444,9 @@ impl Op {
             | Op::Transpose(a)
             | Op::Reduce(_, a)
             | Op::ReduceBatch(_, a)
-            | Op::Slice { array: a, .. } => m(a),
+            | Op::Slice { array: a, .. }
+            | Op::Rfft { signal: a, .. }
+            | Op::Irfft { spectrum: a, .. } => m(a),
             Op::Binary(_, a, b)
             | Op::Compare(_, a, b)
             | Op::Dot(a, b)

@@ -586,6 +586,8 @@ impl<'a> Printer<'a> {
                 s
             }
             Op::Slice { array, start, len } => format!("slice {}, {start}, {len}", self.r(*array)),
+            Op::Rfft { signal, modes } => format!("rfft {}, {modes}", self.r(*signal)),
+            Op::Irfft { spectrum, n } => format!("irfft {}, {n}", self.r(*spectrum)),
             Op::Concat(parts) => format!("concat {}", self.refs(parts)),
             Op::Dot(a, b) | Op::MatVec(a, b) | Op::MatMul(a, b) => {
                 format!("{} {}, {}", v.op.mnemonic(), self.r(*a), self.r(*b))

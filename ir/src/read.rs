@@ -1076,6 +1076,22 @@ impl Parser {
             "broadcast" => Op::Broadcast(self.value_ref(fs)?),
             "reshape" => Op::Reshape(self.value_ref(fs)?),
             "transpose" => Op::Transpose(self.value_ref(fs)?),
+            "rfft" => {
+                let signal = self.value_ref(fs)?;
+                self.expect_punct(',')?;
+                Op::Rfft {
+                    signal,
+                    modes: self.usize_lit("number of modes")?,
+                }
+            }
+            "irfft" => {
+                let spectrum = self.value_ref(fs)?;
+                self.expect_punct(',')?;
+                Op::Irfft {
+                    spectrum,
+                    n: self.usize_lit("number of points")?,
+                }
+            }
             "index" => {
                 let array = self.value_ref(fs)?;
                 self.expect_punct('[')?;

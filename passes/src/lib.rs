@@ -14,4 +14,5 @@ pub mod fuse;
 pub mod pipeline;
 pub mod simplify;
 pub mod sparsity;
+pub mod spectral;
 pub mod tile;

@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! front: expand-derivatives → share-point-work
-//! back:  add-derivatives → share-point-work → simplify → cleanup → validate
+//! back:  add-derivatives → share-point-work → simplify → expand-spectral → cleanup →
+//!        validate
 //! ```
 //!
 //! In debug builds (and so in every test) the validator also runs after every pass, and a
@@ -37,6 +38,8 @@ pub enum Pass {
     /// E-graph simplification with the IEEE-safe rules (results keep their bits) of the
     /// functions [`Options::simplify`] selects.
     Simplify,
+    /// Real DFTs (`rfft`, `irfft`) become matrix products (`crate::spectral`).
+    ExpandSpectral,
     /// Constant folding, common-subexpression and dead-code elimination.
     Cleanup,
     /// The validator: the result is well-formed IR.
@@ -52,12 +55,13 @@ pub enum Stage {
 }
 
 /// The passes, in order, with their stage.
-pub const PIPELINE: [(Stage, Pass); 7] = [
+pub const PIPELINE: [(Stage, Pass); 8] = [
     (Stage::Front, Pass::ExpandDerivatives),
     (Stage::Front, Pass::SharePointWork),
     (Stage::Back, Pass::AddDerivatives),
     (Stage::Back, Pass::SharePointWork),
     (Stage::Back, Pass::Simplify),
+    (Stage::Back, Pass::ExpandSpectral),
     (Stage::Back, Pass::Cleanup),
     (Stage::Back, Pass::Validate),
 ];
@@ -70,6 +74,7 @@ impl Pass {
             Pass::SharePointWork => "share-point-work",
             Pass::AddDerivatives => "add-derivatives",
             Pass::Simplify => "simplify",
+            Pass::ExpandSpectral => "expand-spectral",
             Pass::Cleanup => "cleanup",
             Pass::Validate => "validate",
         }
@@ -192,6 +197,9 @@ fn run_pass(m: &mut Module, pass: Pass, options: &Options) -> Result<(), Vec<Dia
             for id in selected {
                 simplify_function(m, id, &rules);
             }
+        }
+        Pass::ExpandSpectral => {
+            crate::spectral::expand_spectral(m);
         }
         Pass::Cleanup => crate::cleanup::cleanup_module(m),
         Pass::Validate => {

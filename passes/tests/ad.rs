@@ -583,3 +583,42 @@ fn gradients_and_errors() {
     let fd2 = fd_directional(&|a| eval(&m, g, a), &x, &[None, Some(s(1.0))], 1e-3);
     assert_close(&got.data, &[fd0[0], fd1[0], fd2[0]], 1e-8, "grad g");
 }
+
+/// The real DFTs, alone and composed into a spectral layer (transform, scale the kept
+/// modes, transform back onto another grid), with even and odd lengths so the Nyquist
+/// frequency is both kept and absent.
+const SPECTRAL: &str = r#"
+func forward(%x: f64[3, 8]) -> f64[2, 3, 5] {
+  %y: f64[2, 3, 5] = rfft %x, 5
+  return %y
+}
+
+func inverse(%s: f64[2, 2, 3]) -> f64[2, 5] {
+  %y: f64[2, 5] = irfft %s, 5
+  return %y
+}
+
+func layer(%x: f64[2, 7], %w: f64[2, 2, 3]) -> f64[2, 12] {
+  %s: f64[2, 2, 3] = rfft %x, 3
+  %p: f64[2, 2, 3] = mul %s, %w
+  %sq: f64[2, 2, 3] = mul %p, %p
+  %y: f64[2, 12] = irfft %sq, 12
+  return %y
+}
+"#;
+
+#[test]
+fn real_fourier_transforms() {
+    let m = read(SPECTRAL);
+    let mut rng = SplitMix64::new(3);
+    let mut random = |shape: &[usize]| {
+        let n: usize = shape.iter().product();
+        t(
+            shape,
+            &(0..n).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<_>>(),
+        )
+    };
+    check(&m, "forward", &[random(&[3, 8])], 1e-8);
+    check(&m, "inverse", &[random(&[2, 2, 3])], 1e-8);
+    check(&m, "layer", &[random(&[2, 7]), random(&[2, 2, 3])], 1e-8);
+}

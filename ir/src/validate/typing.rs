@@ -415,6 +415,8 @@ impl<'a> Checker<'a> {
                 }
             }
             Op::Concat(parts) => self.check_concat(id, declared, parts),
+            Op::Rfft { signal, modes } => self.check_rfft(id, declared, *signal, *modes),
+            Op::Irfft { spectrum, n } => self.check_irfft(id, declared, *spectrum, *n),
             Op::Reshape(a) => {
                 let Some(at) = self.ty(*a) else { return };
                 if element_count(&at.shape) != element_count(&declared.shape) {
@@ -620,6 +622,73 @@ impl<'a> Checker<'a> {
         let mut shape = vec![total];
         shape.extend(trailing(ft));
         self.expect(id, declared, ft.dtype, shape, false);
+    }
+
+    /// `rfft %a, modes`: `f[..., n]` → `f[2, ..., modes]`, `1 ≤ modes ≤ n/2 + 1`.
+    fn check_rfft(&mut self, id: ValueId, declared: &Type, a: ValueId, modes: usize) {
+        let Some(at) = self.ty(a) else { return };
+        if !self.check_dtype(id, "rfft", a, at, Accepts::Float) {
+            return;
+        }
+        let Some((&n, lead)) = at.shape.split_last() else {
+            self.type_error(
+                id,
+                format!(
+                    "`rfft` needs signals along an axis, but %{} is a scalar.",
+                    a.index()
+                ),
+            );
+            return;
+        };
+        if modes == 0 || modes > n / 2 + 1 {
+            self.type_error(
+                id,
+                format!(
+                    "`rfft` of {n} points has frequencies 0..={}, so it cannot keep {modes} modes.",
+                    n / 2
+                ),
+            );
+            return;
+        }
+        let mut shape = vec![2];
+        shape.extend_from_slice(lead);
+        shape.push(modes);
+        self.expect(id, declared, at.dtype, shape, false);
+    }
+
+    /// `irfft %a, n`: `f[2, ..., m]` → `f[..., n]`, `1 ≤ m ≤ n/2 + 1`.
+    fn check_irfft(&mut self, id: ValueId, declared: &Type, a: ValueId, n: usize) {
+        let Some(at) = self.ty(a) else { return };
+        if !self.check_dtype(id, "irfft", a, at, Accepts::Float) {
+            return;
+        }
+        let (Some(&2), Some(&m)) = (at.shape.first(), at.shape.last()) else {
+            self.type_error(
+                id,
+                format!(
+                    "`irfft` needs a spectrum of shape [2, ..., modes] (real and imaginary \
+                     parts), but %{} has shape {}.",
+                    a.index(),
+                    show_shape(&at.shape)
+                ),
+            );
+            return;
+        };
+        if at.shape.len() < 2 || n == 0 || m == 0 || m > n / 2 + 1 {
+            self.type_error(
+                id,
+                format!(
+                    "`irfft` onto {n} points takes 1 to {} frequencies, not the {} of %{}.",
+                    n / 2 + 1,
+                    if at.shape.len() < 2 { 0 } else { m },
+                    a.index()
+                ),
+            );
+            return;
+        }
+        let mut shape = at.shape[1..at.shape.len() - 1].to_vec();
+        shape.push(n);
+        self.expect(id, declared, at.dtype, shape, false);
     }
 
     fn check_linear_algebra(

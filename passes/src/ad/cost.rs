@@ -43,6 +43,15 @@ pub(crate) fn flops_of(
                 2 * n * k
             }
             Op::Reduce(_, a) => val(values, *a)?.ty.element_count().unwrap_or(0) as u64,
+            // As the matrix products they become (`crate::spectral`): 2 per element and mode.
+            Op::Rfft { signal, modes } => {
+                let inputs = val(values, *signal)?.ty.element_count().unwrap_or(0) as u64;
+                4u64.saturating_mul(inputs).saturating_mul(*modes as u64)
+            }
+            Op::Irfft { spectrum, .. } => {
+                let inputs = val(values, *spectrum)?.ty.element_count().unwrap_or(0) as u64;
+                2u64.saturating_mul(inputs).saturating_mul(n)
+            }
             Op::ReduceBatch(..) => n,
             Op::Tabulate { extents, body } => {
                 let trips: u64 = extents

@@ -125,6 +125,21 @@ impl Cx<'_, '_> {
             Op::Transpose(a) => self
                 .t(*a)
                 .map(|da| self.em.push(Op::Transpose(da), ty.clone())),
+            // Linear: the tangent goes through the same transform.
+            Op::Rfft { signal, modes } => self.t(*signal).map(|da| {
+                let op = Op::Rfft {
+                    signal: da,
+                    modes: *modes,
+                };
+                self.em.push(op, ty.clone())
+            }),
+            Op::Irfft { spectrum, n } => self.t(*spectrum).map(|da| {
+                let op = Op::Irfft {
+                    spectrum: da,
+                    n: *n,
+                };
+                self.em.push(op, ty.clone())
+            }),
             Op::Dot(a, b) => self.tangent_bilinear(*a, *b, &ty, Op::Dot)?,
             Op::MatVec(a, b) => self.tangent_bilinear(*a, *b, &ty, Op::MatVec)?,
             Op::MatMul(a, b) => self.tangent_bilinear(*a, *b, &ty, Op::MatMul)?,

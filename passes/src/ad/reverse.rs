@@ -171,6 +171,38 @@ impl Cx<'_, '_> {
                     self.accumulate(adj, *a, x)?;
                 }
             }
+            // The adjoint of a real DFT is the inverse DFT with the inverse's weights undone,
+            // and the other way round (see `sci_ir::spectral`): one transform each.
+            Op::Rfft { signal, modes } => {
+                if self.active.contains(signal) {
+                    let aty = plain(&self.em.ty(*signal)?);
+                    let n = aty.shape.last().copied().unwrap_or(1);
+                    let weights = (0..*modes)
+                        .map(|k| 1.0 / sci_ir::spectral::inverse_weight(k, n))
+                        .collect();
+                    let w = self.weighted(ct, weights)?;
+                    let x = self.em.push(Op::Irfft { spectrum: w, n }, aty);
+                    self.accumulate(adj, *signal, x)?;
+                }
+            }
+            Op::Irfft { spectrum, n } => {
+                if self.active.contains(spectrum) {
+                    let aty = plain(&self.em.ty(*spectrum)?);
+                    let m = aty.shape.last().copied().unwrap_or(1);
+                    let x = self.em.push(
+                        Op::Rfft {
+                            signal: ct,
+                            modes: m,
+                        },
+                        aty,
+                    );
+                    let weights = (0..m)
+                        .map(|k| sci_ir::spectral::inverse_weight(k, *n))
+                        .collect();
+                    let x = self.weighted(x, weights)?;
+                    self.accumulate(adj, *spectrum, x)?;
+                }
+            }
             Op::Dot(a, b) => {
                 let (pa, pb) = (self.p(*a), self.p(*b));
                 for (target, other) in [(*a, pb), (*b, pa)] {
@@ -247,6 +279,17 @@ impl Cx<'_, '_> {
             Op::TileMap { .. } => return Err(AdError::tiled()),
         }
         Ok(())
+    }
+
+    /// `x` times `weights` along its last axis (one weight per element of that axis).
+    fn weighted(&mut self, x: ValueId, weights: Vec<f64>) -> Result<ValueId, AdError> {
+        let ty = plain(&self.em.ty(x)?);
+        let w = self.em.push(
+            Op::Literal(weights.clone()),
+            Type::tensor(ty.dtype, vec![weights.len()]),
+        );
+        let w = self.em.broadcast(w, &ty.shape)?;
+        self.em.mul(x, w)
     }
 
     fn transposed(&mut self, m: ValueId) -> Result<ValueId, AdError> {

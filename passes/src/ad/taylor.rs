@@ -420,7 +420,9 @@ impl Taylor<'_, '_, '_> {
             | Op::Index { .. }
             | Op::Slice { .. }
             | Op::Reshape(_)
-            | Op::Transpose(_) => {
+            | Op::Transpose(_)
+            | Op::Rfft { .. }
+            | Op::Irfft { .. } => {
                 let a = *val
                     .op
                     .operands()
@@ -448,7 +450,11 @@ impl Taylor<'_, '_, '_> {
                             ix.clone_from(&indices);
                         }
                         Op::Broadcast(x) | Op::Reshape(x) | Op::Transpose(x) => *x = t,
-                        Op::Slice { array, .. } => *array = t,
+                        Op::Slice { array, .. }
+                        | Op::Rfft { signal: array, .. }
+                        | Op::Irfft {
+                            spectrum: array, ..
+                        } => *array = t,
                         _ => {}
                     }
                     Ok(tm.cx.em.push(o, ty.clone()))

@@ -170,6 +170,11 @@ fn block_flops(
                 2u64.saturating_mul(elements(*a)).saturating_mul(cols)
             }
             Op::Reduce(_, a) | Op::ReduceBatch(_, a) => elements(*a),
+            // As the matrix products they become (`crate::spectral`).
+            Op::Rfft { signal, modes } => 4u64
+                .saturating_mul(elements(*signal))
+                .saturating_mul(*modes as u64),
+            Op::Irfft { n: points, .. } => 2u64.saturating_mul(n).saturating_mul(*points as u64),
             Op::Tabulate { extents, body } => {
                 let count = element_count(extents).unwrap_or(0) as u64;
                 count.saturating_mul(block_flops(m, f, body, memo, depth, nesting + 1))

@@ -339,6 +339,34 @@ impl<'m> Detector<'m> {
                 }
                 out
             }
+            // Every frequency of a row depends on every point of it, and the other way round.
+            Op::Rfft { signal, modes } => {
+                let a = Self::get(env, *signal)?;
+                let len = a.shape.last().copied().unwrap_or(1).max(1);
+                self.spend(a.el.len() * 2 * modes)?;
+                let rows: Vec<Deps> = (a.el.chunks(len))
+                    .map(|row| union_all(&e, row.iter().map(|x| &x.deps)))
+                    .collect();
+                let part = rows.iter().flat_map(|d| std::iter::repeat_n(d, *modes));
+                let part: Vec<El> = part.map(|d| unknown(d.clone())).collect();
+                [part.clone(), part].concat()
+            }
+            Op::Irfft {
+                spectrum,
+                n: points,
+            } => {
+                let a = Self::get(env, *spectrum)?;
+                let len = a.shape.last().copied().unwrap_or(1).max(1);
+                let half = a.el.len() / 2;
+                self.spend(a.el.len() * points)?;
+                let (re, im) = a.el.split_at(half);
+                (re.chunks(len).zip(im.chunks(len)))
+                    .flat_map(|(r, i)| {
+                        let d = union_all(&e, r.iter().chain(i).map(|x| &x.deps));
+                        std::iter::repeat_n(unknown(d), *points)
+                    })
+                    .collect()
+            }
             Op::Dot(a, b) => {
                 let (a, b) = (Self::get(env, *a)?, Self::get(env, *b)?);
                 vec![unknown(union_all(

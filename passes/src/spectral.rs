@@ -1,0 +1,190 @@
+//! `expand-spectral`: every [`Op::Rfft`] and [`Op::Irfft`] becomes two matrix products with
+//! the transform's matrices (`sci_ir::spectral::rfft_matrices`, `irfft_matrices`), so the
+//! back ends compile them with the matrix-product code they already have — tiled across
+//! points on the CPU, one thread per point on the GPU — and need no FFT of their own.
+//!
+//! Why matrices and not an FFT: the neural operators these ops are for keep few modes of
+//! each signal (16 of 256 points, 12 of 85), and a truncated transform as a product costs
+//! `2·n·modes` multiply-adds per row and part, at the speed of the back ends' matrix
+//! products, where an FFT computes all `n/2 + 1` frequencies in `O(n log n)` with strided,
+//! shuffling access and then throws most away. At 256 points and 16 modes the product does
+//! 16,384 multiply-adds per row against the FFT's ~10,000 operations, and it vectorises
+//! across the points of a batch. The interpreter keeps the defining sums, the reference
+//! the products are tested against.
+//!
+//! ```text
+//! rfft  x[..., n] → concat(reshape(x₂·C), reshape(x₂·S))        x₂ = reshape(x)[R, n]
+//! irfft X[2, ..., m] → reshape(Re₂·A + Im₂·B)                    Re₂ = reshape(slice(X, 0))
+//! ```
+//!
+//! One signal (`R = 1`) is a matrix–vector product with the transposed matrix instead,
+//! which the batch-major tiling turns into one matrix product over a tile of points.
+
+use std::collections::HashMap;
+
+use sci_ir::spectral::{irfft_matrices, rfft_matrices};
+use sci_ir::{BinaryOp, Function, Module, Op, Type, Value, ValueId};
+
+/// Expands every spectral op of every function of `m`; returns how many it expanded.
+pub fn expand_spectral(m: &mut Module) -> usize {
+    let mut count = 0;
+    let ids: Vec<_> = m.functions.iter().map(|(id, _)| id).collect();
+    for id in ids {
+        if let Some(f) = m.functions.get_mut(id) {
+            count += expand_function(f);
+        }
+    }
+    count
+}
+
+fn expand_function(f: &mut Function) -> usize {
+    let targets: Vec<ValueId> = (f.values.iter())
+        .filter(|(_, v)| matches!(v.op, Op::Rfft { .. } | Op::Irfft { .. }))
+        .map(|(id, _)| id)
+        .collect();
+    // The values each expanded op needs first, to insert before it in its block.
+    let mut before: HashMap<ValueId, Vec<ValueId>> = HashMap::new();
+    for &id in &targets {
+        let Some(value) = f.values.get(id).cloned() else {
+            continue;
+        };
+        let mut new = Vec::new();
+        let op = match value.op {
+            Op::Rfft { signal, modes } => rfft(f, &mut new, signal, modes),
+            Op::Irfft { spectrum, n } => irfft(f, &mut new, spectrum, n),
+            _ => None,
+        };
+        if let (Some(op), Some(v)) = (op, f.values.get_mut(id)) {
+            v.op = op;
+            before.insert(id, new);
+        }
+    }
+    if before.is_empty() {
+        return 0;
+    }
+    insert(&mut f.body.body, &before);
+    let ids: Vec<ValueId> = f.values.iter().map(|(id, _)| id).collect();
+    for id in ids {
+        if let Some(block) = f.values.get_mut(id).and_then(|v| v.op.block_mut()) {
+            insert(&mut block.body, &before);
+        }
+    }
+    before.len()
+}
+
+/// `body` with `before[v]` inserted ahead of each `v` that has an entry.
+fn insert(body: &mut Vec<ValueId>, before: &HashMap<ValueId, Vec<ValueId>>) {
+    if !body.iter().any(|v| before.contains_key(v)) {
+        return;
+    }
+    let mut out = Vec::with_capacity(body.len());
+    for &v in body.iter() {
+        if let Some(new) = before.get(&v) {
+            out.extend_from_slice(new);
+        }
+        out.push(v);
+    }
+    *body = out;
+}
+
+/// Appends a value of type `f64`-like `dtype` and `shape` to `f`, recording it in `new`.
+fn push(
+    f: &mut Function,
+    new: &mut Vec<ValueId>,
+    op: Op,
+    like: &Type,
+    shape: Vec<usize>,
+) -> ValueId {
+    let ty = Type {
+        shape,
+        batched: false,
+        unit: None,
+        ..like.clone()
+    };
+    let id = f.values.push(Value { op, ty, name: None });
+    new.push(id);
+    id
+}
+
+/// The op that replaces `rfft signal, modes`, after the values it needs.
+fn rfft(f: &mut Function, new: &mut Vec<ValueId>, signal: ValueId, modes: usize) -> Option<Op> {
+    let ty = f.values.get(signal)?.ty.clone();
+    let (&n, lead) = ty.shape.split_last()?;
+    let rows: usize = lead.iter().product();
+    let (c, s) = rfft_matrices(n, modes);
+    let mut part_shape = vec![1];
+    part_shape.extend_from_slice(lead);
+    part_shape.push(modes);
+    let mut parts = Vec::with_capacity(2);
+    if rows == 1 {
+        // One signal: a matrix–vector product with the transposed matrix, the form the
+        // batch-major tiling turns into one matrix product over a tile of points.
+        for matrix in [c, s] {
+            let m = push(
+                f,
+                new,
+                Op::Literal(transpose(&matrix, n, modes)),
+                &ty,
+                vec![modes, n],
+            );
+            let p = push(f, new, Op::MatVec(m, signal), &ty, vec![modes]);
+            parts.push(push(f, new, Op::Reshape(p), &ty, part_shape.clone()));
+        }
+        return Some(Op::Concat(parts));
+    }
+    let x = push(f, new, Op::Reshape(signal), &ty, vec![rows, n]);
+    for matrix in [c, s] {
+        let m = push(f, new, Op::Literal(matrix), &ty, vec![n, modes]);
+        let p = push(f, new, Op::MatMul(x, m), &ty, vec![rows, modes]);
+        parts.push(push(f, new, Op::Reshape(p), &ty, part_shape.clone()));
+    }
+    Some(Op::Concat(parts))
+}
+
+/// The op that replaces `irfft spectrum, n`, after the values it needs.
+fn irfft(f: &mut Function, new: &mut Vec<ValueId>, spectrum: ValueId, n: usize) -> Option<Op> {
+    let ty = f.values.get(spectrum)?.ty.clone();
+    let m = *ty.shape.last()?;
+    let middle = ty.shape.get(1..ty.shape.len().checked_sub(1)?)?;
+    let rows: usize = middle.iter().product();
+    let mut part_shape = vec![1];
+    part_shape.extend_from_slice(middle);
+    part_shape.push(m);
+    let (a, b) = irfft_matrices(m, n);
+    let mut products = Vec::with_capacity(2);
+    for (start, matrix) in [(0, a), (1, b)] {
+        let slice = Op::Slice {
+            array: spectrum,
+            start,
+            len: 1,
+        };
+        let part = push(f, new, slice, &ty, part_shape.clone());
+        if rows == 1 {
+            // One spectrum: a matrix–vector product (see `rfft`).
+            let part = push(f, new, Op::Reshape(part), &ty, vec![m]);
+            let w = push(
+                f,
+                new,
+                Op::Literal(transpose(&matrix, m, n)),
+                &ty,
+                vec![n, m],
+            );
+            products.push(push(f, new, Op::MatVec(w, part), &ty, vec![n]));
+            continue;
+        }
+        let part = push(f, new, Op::Reshape(part), &ty, vec![rows, m]);
+        let w = push(f, new, Op::Literal(matrix), &ty, vec![m, n]);
+        products.push(push(f, new, Op::MatMul(part, w), &ty, vec![rows, n]));
+    }
+    let shape = if rows == 1 { vec![n] } else { vec![rows, n] };
+    let sum = Op::Binary(BinaryOp::Add, products[0], products[1]);
+    let sum = push(f, new, sum, &ty, shape);
+    Some(Op::Reshape(sum))
+}
+
+/// The `cols × rows` transpose of a row-major `rows × cols` matrix.
+fn transpose(matrix: &[f64], rows: usize, cols: usize) -> Vec<f64> {
+    (0..cols)
+        .flat_map(|j| (0..rows).map(move |i| matrix[i * cols + j]))
+        .collect()
+}
