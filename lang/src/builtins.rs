@@ -71,6 +71,10 @@ pub enum Linalg {
     MatMul,
     Transpose,
     Norm,
+    /// `rfft(x, modes)`: the real discrete Fourier transform along the last axis.
+    Rfft,
+    /// `irfft(X, n)`: its inverse onto `n` points.
+    Irfft,
 }
 
 /// Data-set file formats.
@@ -367,6 +371,18 @@ pub const BUILTINS: &[Builtin] = &[
         BuiltinKind::Linalg(Linalg::Transpose),
         "transpose(A)",
         "Swaps the two axes of a matrix.",
+    ),
+    b(
+        "rfft",
+        BuiltinKind::Linalg(Linalg::Rfft),
+        "rfft(x, modes)",
+        "The first `modes` frequencies of the real discrete Fourier transform of x along its last axis (numpy's rfft, unnormalised): [..., n] → [2, ..., modes], the real parts then the imaginary parts; keeps x's unit.",
+    ),
+    b(
+        "irfft",
+        BuiltinKind::Linalg(Linalg::Irfft),
+        "irfft(X, n)",
+        "The inverse of rfft onto n points (numpy's irfft, normalised by 1/n): [2, ..., m] → [..., n], the frequencies above m taken as zero; keeps X's unit.",
     ),
     b(
         "norm",

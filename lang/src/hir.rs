@@ -574,6 +574,10 @@ pub enum HExprKind {
     MatVec(Box<HExpr>, Box<HExpr>),
     MatMul(Box<HExpr>, Box<HExpr>),
     Transpose(Box<HExpr>),
+    /// `rfft(x, modes)`: `[..., n]` → `[2, ..., modes]` (see `sci_ir::spectral`).
+    Rfft(Box<HExpr>, usize),
+    /// `irfft(X, n)`: `[2, ..., m]` → `[..., n]`.
+    Irfft(Box<HExpr>, usize),
     /// Call of a function instance.
     Call {
         func: FnInstanceId,

@@ -507,6 +507,7 @@ impl<'f> Checker<'f> {
             }
         }
         match op {
+            Linalg::Rfft | Linalg::Irfft => self.spectral(op, b, callee, vals, span),
             Linalg::Transpose | Linalg::Norm => {
                 let [v] = take::<1>(vals).or_else(|| {
                     self.arity(callee, n, "one argument", b.signature, span);
@@ -612,6 +613,84 @@ impl<'f> Checker<'f> {
                 Some(Val::fixed(Self::mk(kind, ty, span)))
             }
         }
+    }
+
+    /// `rfft(x, modes)` and `irfft(X, n)`: the count must be a whole number known at
+    /// compile time, in range for the transform's length.
+    fn spectral(
+        &mut self,
+        op: Linalg,
+        b: &Builtin,
+        callee: &Ident,
+        vals: Vec<Val>,
+        span: Span,
+    ) -> Option<Val> {
+        let n = vals.len();
+        let [v, count] = take::<2>(vals).or_else(|| {
+            self.arity(callee, n, "two arguments", b.signature, span);
+            None
+        })?;
+        let what = match op {
+            Linalg::Rfft => "The number of modes of `rfft`",
+            _ => "The number of points of `irfft`",
+        };
+        let folded = self.fold_val(&count, what)?;
+        let k = folded.first();
+        if !folded.shape.is_empty() || k.fract() != 0.0 || !(1.0..=1e9).contains(&k) {
+            self.report(
+                Diagnostic::error(
+                    "E0302",
+                    format!("{what} must be a positive whole number, not {k}."),
+                )
+                .with_primary(count.h.span, "not a positive whole number"),
+            );
+            return None;
+        }
+        let k = k as usize;
+        let x = to_real(v.h);
+        let shape = x.ty.shape.clone();
+        let x_ty = x.ty.clone();
+        let (kind, out) = if op == Linalg::Rfft {
+            let Some((&len, lead)) = shape.split_last() else {
+                return self.bad_linalg_shape(callee, "an array of signals (last axis)", &x);
+            };
+            if k > len / 2 + 1 {
+                return self.too_many_modes(callee, &count, k, len);
+            }
+            let out = [&[2][..], lead, &[k]].concat();
+            (HExprKind::Rfft(Box::new(x), k), out)
+        } else {
+            let (Some(&2), Some(&m), true) = (shape.first(), shape.last(), shape.len() >= 2) else {
+                return self.bad_linalg_shape(
+                    callee,
+                    "a spectrum [2, ..., modes] (real and imaginary parts)",
+                    &x,
+                );
+            };
+            if m > k / 2 + 1 {
+                return self.too_many_modes(callee, &count, m, k);
+            }
+            let out = [&shape[1..shape.len() - 1], &[k]].concat();
+            (HExprKind::Irfft(Box::new(x), k), out)
+        };
+        let ty = Ty { shape: out, ..x_ty };
+        Some(Val::fixed(Self::mk(kind, ty, span)))
+    }
+
+    fn too_many_modes(&mut self, callee: &Ident, at: &Val, modes: usize, n: usize) -> Option<Val> {
+        self.report(
+            Diagnostic::error(
+                "E0302",
+                format!(
+                    "`{}` of {n} points has frequencies 0 to {}, so {modes} modes do not fit.",
+                    callee.name,
+                    n / 2
+                ),
+            )
+            .with_primary(at.h.span, format!("{modes} modes"))
+            .with_help(format!("keep at most {} modes", n / 2 + 1)),
+        );
+        None
     }
 
     fn bad_linalg_shape(&mut self, callee: &Ident, need: &str, x: &HExpr) -> Option<Val> {

@@ -478,6 +478,8 @@ impl Printer<'_> {
                 self.expr(b, names, d)
             ),
             HExprKind::Transpose(a) => format!("transpose({})", self.expr(a, names, d)),
+            HExprKind::Rfft(a, k) => format!("rfft({}, {k})", self.expr(a, names, d)),
+            HExprKind::Irfft(a, k) => format!("irfft({}, {k})", self.expr(a, names, d)),
             HExprKind::Call { func, args } => format!(
                 "{}({})",
                 self.fns

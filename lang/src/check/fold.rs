@@ -359,6 +359,35 @@ impl<'a> Folder<'a> {
                     data,
                 })
             }
+            HExprKind::Rfft(a, modes) => {
+                let a = self.eval(a)?;
+                let n = a.shape.last().copied().unwrap_or(1).max(1);
+                self.spend(a.data.len().saturating_mul(2 * modes), span)?;
+                let data = sci_ir::spectral::rfft(&a.data, n, *modes);
+                let shape = [
+                    &[2][..],
+                    &a.shape[..a.shape.len().saturating_sub(1)],
+                    &[*modes],
+                ];
+                Ok(Tensor {
+                    shape: shape.concat(),
+                    data,
+                })
+            }
+            HExprKind::Irfft(a, n) => {
+                let a = self.eval(a)?;
+                let m = a.shape.last().copied().unwrap_or(1).max(1);
+                self.spend(a.data.len().saturating_mul(*n), span)?;
+                let data = sci_ir::spectral::irfft(&a.data, m, *n);
+                let middle = a
+                    .shape
+                    .get(1..a.shape.len().saturating_sub(1))
+                    .unwrap_or(&[]);
+                Ok(Tensor {
+                    shape: [middle, &[*n]].concat(),
+                    data,
+                })
+            }
             HExprKind::Call { func, args } => {
                 let Some(f) = self.functions.get(func.index()) else {
                     return not_const("an unknown function");

@@ -564,7 +564,9 @@ pub fn visit_children(h: &HExpr, f: &mut dyn FnMut(&HExpr)) {
         | HExprKind::ToReal(a)
         | HExprKind::ReduceAll(_, a)
         | HExprKind::ReduceBatch(_, a)
-        | HExprKind::Transpose(a) => f(a),
+        | HExprKind::Transpose(a)
+        | HExprKind::Rfft(a, _)
+        | HExprKind::Irfft(a, _) => f(a),
         HExprKind::Binary(_, a, b)
         | HExprKind::Compare(_, a, b)
         | HExprKind::Dot(a, b)

@@ -40,9 +40,12 @@ impl FnCx<'_, '_> {
             K::Compare(..) | K::Select(..) | K::ToReal(..) => self.logic(e, name),
             K::Index { .. } => self.index(e, name),
             K::Reduce { .. } | K::ReduceAll(..) | K::ReduceBatch(..) => self.reduction(e, name),
-            K::Dot(..) | K::MatVec(..) | K::MatMul(..) | K::Transpose(..) => {
-                self.linear_algebra(e, name)
-            }
+            K::Dot(..)
+            | K::MatVec(..)
+            | K::MatMul(..)
+            | K::Transpose(..)
+            | K::Rfft(..)
+            | K::Irfft(..) => self.linear_algebra(e, name),
             K::Call { func, args } => self.call(*func, args, ir_type(&e.ty), name, e.span),
             K::Net { net, args } => self.net_call(*net, args, ir_type(&e.ty), name, e.span),
             K::Deriv { .. } => self.derivative(e, name),
@@ -277,6 +280,14 @@ impl FnCx<'_, '_> {
         let ty = ir_type(&e.ty);
         let op = match &e.kind {
             HExprKind::Transpose(a) => Op::Transpose(self.expr(a, None)?),
+            HExprKind::Rfft(a, modes) => Op::Rfft {
+                signal: self.expr(a, None)?,
+                modes: *modes,
+            },
+            HExprKind::Irfft(a, n) => Op::Irfft {
+                spectrum: self.expr(a, None)?,
+                n: *n,
+            },
             HExprKind::Dot(a, b) => Op::Dot(self.expr(a, None)?, self.expr(b, None)?),
             HExprKind::MatVec(a, b) => Op::MatVec(self.expr(a, None)?, self.expr(b, None)?),
             HExprKind::MatMul(a, b) => Op::MatMul(self.expr(a, None)?, self.expr(b, None)?),

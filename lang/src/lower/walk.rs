@@ -32,7 +32,9 @@ pub(super) fn push_children<'a>(e: &'a HExpr, out: &mut Vec<&'a HExpr>) {
         | K::ToReal(a)
         | K::ReduceAll(_, a)
         | K::ReduceBatch(_, a)
-        | K::Transpose(a) => out.push(a),
+        | K::Transpose(a)
+        | K::Rfft(a, _)
+        | K::Irfft(a, _) => out.push(a),
         K::Binary(_, a, b)
         | K::Compare(_, a, b)
         | K::Dot(a, b)
