@@ -3,14 +3,13 @@
 //! back ends compile them with the matrix-product code they already have — tiled across
 //! points on the CPU, one thread per point on the GPU — and need no FFT of their own.
 //!
-//! Why matrices and not an FFT: the neural operators these ops are for keep few modes of
-//! each signal (16 of 256 points, 12 of 85), and a truncated transform as a product costs
-//! `2·n·modes` multiply-adds per row and part, at the speed of the back ends' matrix
-//! products, where an FFT computes all `n/2 + 1` frequencies in `O(n log n)` with strided,
-//! shuffling access and then throws most away. At 256 points and 16 modes the product does
-//! 16,384 multiply-adds per row against the FFT's ~10,000 operations, and it vectorises
-//! across the points of a batch. The interpreter keeps the defining sums, the reference
-//! the products are tested against.
+//! Why matrices for now: it gives every back end — the GPU's included — correct transforms
+//! with no code of their own, the derivative rules come for free (they are the same ops),
+//! and the interpreter keeps the defining sums as the reference. It is not the fastest CPU
+//! form: `cargo bench --bench spectral` measures one `rfft` + `irfft` per signal at
+//! 1.4–2.5× realfft's time for the truncated spectra of neural operators (64 points/8
+//! modes to 1024/16) and 8.8× for a full spectrum (docs/neural-operators.md). A CPU runtime
+//! call into realfft for the back ends that can call sci is the planned next step.
 //!
 //! ```text
 //! rfft  x[..., n] → concat(reshape(x₂·C), reshape(x₂·S))        x₂ = reshape(x)[R, n]
