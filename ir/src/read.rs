@@ -1077,20 +1077,12 @@ impl Parser {
             "reshape" => Op::Reshape(self.value_ref(fs)?),
             "transpose" => Op::Transpose(self.value_ref(fs)?),
             "rfft" => {
-                let signal = self.value_ref(fs)?;
-                self.expect_punct(',')?;
-                Op::Rfft {
-                    signal,
-                    modes: self.usize_lit("number of modes")?,
-                }
+                let (signal, modes) = self.ref_and_count(fs, "number of modes")?;
+                Op::Rfft { signal, modes }
             }
             "irfft" => {
-                let spectrum = self.value_ref(fs)?;
-                self.expect_punct(',')?;
-                Op::Irfft {
-                    spectrum,
-                    n: self.usize_lit("number of points")?,
-                }
+                let (spectrum, n) = self.ref_and_count(fs, "number of points")?;
+                Op::Irfft { spectrum, n }
             }
             "index" => {
                 let array = self.value_ref(fs)?;
@@ -1220,6 +1212,13 @@ impl Parser {
             }
         };
         Ok(op)
+    }
+
+    /// `%v, INT` (the operand and count of `rfft`/`irfft`); `what` names the count.
+    fn ref_and_count(&mut self, fs: &FuncState, what: &str) -> PResult<(ValueId, usize)> {
+        let a = self.value_ref(fs)?;
+        self.expect_punct(',')?;
+        Ok((a, self.usize_lit(what)?))
     }
 
     fn two_refs(&mut self, fs: &FuncState) -> PResult<(ValueId, ValueId)> {

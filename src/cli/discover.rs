@@ -495,16 +495,15 @@ fn discover_network(args: &DiscoverArgs) -> Result<(), Error> {
 }
 
 /// `text` (model `name`, read from `dir`) as written to `out`: where `out` is in another
-/// directory, its data paths made absolute, so the written model reads the same files.
+/// directory, its data paths as seen from there ([`data_path_from`]), so the written model
+/// reads the same files.
 fn relocated(text: &str, name: &str, out: &Path, dir: &Path) -> Result<String, Error> {
-    if sci::model_dir(out).canonicalize().ok() == dir.canonicalize().ok() {
+    let out_dir = sci::model_dir(out);
+    if out_dir.canonicalize().ok() == dir.canonicalize().ok() {
         return Ok(text.to_string());
     }
-    let absolute = |path: &str| {
-        let path = dir.join(path);
-        (path.canonicalize().unwrap_or(path)).display().to_string()
-    };
-    sci::runtime::network_rewrite::relocate_data(text, name, &absolute)
+    let moved = |path: &str| data_path_from(&dir.join(path), &out_dir);
+    sci::runtime::network_rewrite::relocate_data(text, name, &moved)
         .map_err(|why| Error::input(format!("Cannot write the model elsewhere: {why}.")))
 }
 

@@ -17,6 +17,15 @@ struct Edit {
     text: String,
 }
 
+/// `source` with `edits` (in source order, not overlapping) applied.
+fn apply(source: &str, edits: &[Edit]) -> String {
+    let mut out = source.to_string();
+    for e in edits.iter().rev() {
+        out.replace_range(e.start..e.end, &e.text);
+    }
+    out
+}
+
 /// The parameter naming output `k` of network `net`'s equation (`h0`).
 pub fn output_name(net: &str, k: usize) -> String {
     format!("{net}{k}")
@@ -116,11 +125,7 @@ pub fn replace_network(
     if edits.windows(2).any(|w| w[0].end > w[1].start) {
         return Err(format!("a use of `{net}` is nested in another"));
     }
-    let mut out = source.to_string();
-    for e in edits.iter().rev() {
-        out.replace_range(e.start..e.end, &e.text);
-    }
-    Ok(out)
+    Ok(apply(source, &edits))
 }
 
 /// `source` with the file paths of model `model`'s `data` declarations (the string
@@ -167,11 +172,7 @@ pub fn relocate_data(
             return Err(p);
         }
     }
-    let mut out = source.to_string();
-    for e in edits.iter().rev() {
-        out.replace_range(e.start..e.end, &e.text);
-    }
-    Ok(out)
+    Ok(apply(source, &edits))
 }
 
 /// The uses of `net` under `root`, as edits.

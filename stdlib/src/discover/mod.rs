@@ -99,6 +99,18 @@ pub fn discover<S: AsRef<str>>(
     library: &LibrarySpec,
     options: &Options,
 ) -> Result<Discovered, Error> {
+    regress(data, derivatives, variables, library, options).map(|(found, ..)| found)
+}
+
+/// [`discover`], also returning the prepared regression and the chosen model's fit (for
+/// [`discover_candidates`], which proposes more models on the same regression).
+fn regress<S: AsRef<str>>(
+    data: &[f64],
+    derivatives: &[f64],
+    variables: &[S],
+    library: &LibrarySpec,
+    options: &Options,
+) -> Result<(Discovered, Regression, Fit), Error> {
     let library = Library::new(variables, library)?;
     let names = library.variables();
     let m = names.len();
@@ -151,14 +163,15 @@ pub fn discover<S: AsRef<str>>(
             (selection.fit, threshold, selection.front, selection.chosen)
         }
     };
-    Ok(Discovered {
+    let found = Discovered {
         equations: equations(&library, &fit.coefficients),
         library,
-        coefficients: fit.coefficients,
+        coefficients: fit.coefficients.clone(),
         threshold,
         front,
         chosen,
-    })
+    };
+    Ok((found, regression, fit))
 }
 
 /// [`discover`]'s model, and the sparse candidates of [`candidates()`] (that model first) as
@@ -174,14 +187,7 @@ pub fn discover_candidates<S: AsRef<str>>(
     options: &Options,
     candidate_options: &CandidateOptions,
 ) -> Result<(Discovered, Vec<Discovered>), Error> {
-    let found = discover(data, derivatives, variables, library, options)?;
-    let rows = data.len() / found.library.variables().len();
-    let theta = found.library.evaluate(data, rows)?;
-    let regression = Regression::new(&theta, rows, derivatives, options.alpha)?;
-    let supports: Vec<Vec<usize>> = (found.coefficients.iter())
-        .map(|c| (0..c.len()).filter(|&j| c[j] != 0.0).collect())
-        .collect();
-    let chosen = regression.fit_supports(&supports)?;
+    let (found, regression, chosen) = regress(data, derivatives, variables, library, options)?;
     let fits = candidates(&regression, &[chosen], candidate_options)?;
     let models = fits.iter().map(|fit| found.with_fit(fit)).collect();
     Ok((found, models))

@@ -185,21 +185,26 @@ fn lotka_volterra(rows: usize) -> (Vec<f64>, Vec<f64>) {
     (data, derivatives)
 }
 
-#[test]
-fn lotka_volterra_interaction_from_a_large_library() {
-    let (data, derivatives) = lotka_volterra(300);
+/// `ẋ`, `ẏ` over polynomials in `x, y` to degree 5 plus `sin`, with the default options.
+fn discover_to_degree_five_and_sin(data: &[f64], derivatives: &[f64]) -> Discovered {
     let library = LibrarySpec {
         degree: 5,
         functions: vec!["sin".into()],
     };
-    let found = discover(
-        &data,
-        &derivatives,
+    discover(
+        data,
+        derivatives,
         &["x", "y"],
         &library,
         &Options::default(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn lotka_volterra_interaction_from_a_large_library() {
+    let (data, derivatives) = lotka_volterra(300);
+    let found = discover_to_degree_five_and_sin(&data, &derivatives);
     assert_eq!(found.library.len(), 23);
     let truth: [&[(&str, f64)]; 2] = [
         &[("x", 2.0 / 3.0), ("x*y", -4.0 / 3.0)],
@@ -253,18 +258,7 @@ fn lotka_volterra_on_one_orbit_with_finite_differences() {
         }
     }
     let derivatives = super::finite_difference(&t, &data, 2).unwrap();
-    let library = LibrarySpec {
-        degree: 5,
-        functions: vec!["sin".into()],
-    };
-    let found = discover(
-        &data,
-        &derivatives,
-        &["x", "y"],
-        &library,
-        &Options::default(),
-    )
-    .unwrap();
+    let found = discover_to_degree_five_and_sin(&data, &derivatives);
     let truth: [&[(&str, f64)]; 2] = [&[("x", 1.3), ("x*y", -0.9)], &[("y", -1.8), ("x*y", 0.8)]];
     let worst = check_equations(&found, &truth, 1e-3);
     println!("{found}\nlargest relative error {worst:.2e}");
