@@ -158,6 +158,9 @@ impl check::TableSource for FileTables {
             name: name.to_string(),
             path: path.to_string(),
             columns: columns.to_vec(),
+            shapes: Vec::new(),
+            paths: Vec::new(),
+            test: 0,
         };
         runtime::fit::read_columns(&source, &self.dir).map_err(|e| match e.help {
             Some(help) => format!("{} ({help})", e.message),

@@ -325,10 +325,50 @@ pub struct Coordinate {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct DataSource {
     pub name: String,
-    /// The path as the model wrote it (relative to the model file).
+    /// The path as the model wrote it (relative to the model file): the one file that
+    /// holds every column, or the first of [`DataSource::paths`].
     pub path: String,
     /// The declared columns, in the order the rows hold them.
     pub columns: Vec<String>,
+    /// Per column its shape per row (`[]` for one number; `[256]` for a function on a
+    /// grid); a missing entry is `[]`. A row holds the columns' elements one after the
+    /// other, row-major.
+    pub shapes: Vec<Vec<usize>>,
+    /// One file per column (`npy("a.npy", "u.npy")`, each `[rows, shape…]`), or empty when
+    /// `path` holds them all.
+    pub paths: Vec<String>,
+    /// The last `test` rows are held out of training: a test set the trainer evaluates
+    /// the loss on.
+    pub test: usize,
+}
+
+impl DataSource {
+    /// The shape of column `k` per row (`[]` when not recorded).
+    pub fn shape(&self, k: usize) -> &[usize] {
+        self.shapes.get(k).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The number of elements of column `k` per row.
+    pub fn column_len(&self, k: usize) -> usize {
+        self.shape(k).iter().product()
+    }
+
+    /// The numbers one row holds: the elements of every column.
+    pub fn row_len(&self) -> usize {
+        (0..self.columns.len()).map(|k| self.column_len(k)).sum()
+    }
+
+    /// Where column `k` starts in a row.
+    pub fn column_offset(&self, k: usize) -> usize {
+        (0..k.min(self.columns.len()))
+            .map(|j| self.column_len(j))
+            .sum()
+    }
+
+    /// True when every column is one number per row (a table).
+    pub fn is_table(&self) -> bool {
+        self.shapes.iter().all(Vec::is_empty)
+    }
 }
 
 impl fmt::Display for Role {

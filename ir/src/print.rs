@@ -252,12 +252,29 @@ fn print_manifest(out: &mut String, manifest: &Manifest) {
         out.push_str("}\n");
     }
     for data in &manifest.data {
-        let columns: Vec<String> = data.columns.iter().map(|c| name_token(c)).collect();
+        let columns: Vec<String> = (0..data.columns.len())
+            .map(|k| {
+                let name = name_token(&data.columns[k]);
+                match data.shape(k) {
+                    [] => name,
+                    shape => format!("{name} {shape:?}"),
+                }
+            })
+            .collect();
+        let paths: Vec<String> = if data.paths.is_empty() {
+            vec![format!("{:?}", data.path)]
+        } else {
+            data.paths.iter().map(|p| format!("{p:?}")).collect()
+        };
+        let test = match data.test {
+            0 => String::new(),
+            n => format!(" test {n}"),
+        };
         let _ = writeln!(
             out,
-            "data {} {:?} ({})",
+            "data {} {} ({}){test}",
             name_token(&data.name),
-            data.path,
+            paths.join(" "),
             columns.join(", ")
         );
     }

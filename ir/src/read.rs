@@ -746,29 +746,56 @@ impl Parser {
         })
     }
 
-    /// `NAME "PATH" (COLUMN, …)` after `data`.
+    /// `NAME "PATH"… (COLUMN [SHAPE]?, …) (test N)?` after `data`.
     fn data_source(&mut self) -> PResult<DataSource> {
         let name = self.name("a data set name")?;
-        let path = match self.peek() {
-            Some(Tok::Str(s)) => s.clone(),
-            _ => return Err(self.error_here("the data file's path as a string")),
-        };
-        self.bump();
+        let mut paths = Vec::new();
+        while let Some(Tok::Str(s)) = self.peek() {
+            paths.push(s.clone());
+            self.bump();
+        }
+        if paths.is_empty() {
+            return Err(self.error_here("the data file's path as a string"));
+        }
         self.expect_punct('(')?;
         let mut columns = Vec::new();
+        let mut shapes = Vec::new();
         if !self.eat_punct(')') {
             loop {
                 columns.push(self.name("a column name")?);
+                let mut shape = Vec::new();
+                if self.eat_punct('[') && !self.eat_punct(']') {
+                    loop {
+                        shape.push(self.usize_lit("extent")?);
+                        if self.eat_punct(']') {
+                            break;
+                        }
+                        self.expect_punct(',')?;
+                    }
+                }
+                shapes.push(shape);
                 if self.eat_punct(')') {
                     break;
                 }
                 self.expect_punct(',')?;
             }
         }
+        let test = if self.eat_keyword("test") {
+            self.usize_lit("number of test rows")?
+        } else {
+            0
+        };
+        let path = paths.first().cloned().unwrap_or_default();
+        if paths.len() == 1 {
+            paths.clear();
+        }
         Ok(DataSource {
             name,
             path,
             columns,
+            shapes,
+            paths,
+            test,
         })
     }
 

@@ -105,6 +105,8 @@ pub enum BuiltinKind {
     Deriv(DerivOp),
     /// The multilayer-perceptron constructor of `net` declarations.
     Mlp,
+    /// The Fourier-neural-operator constructor of `net` declarations.
+    Fno,
     /// A data source of `data` declarations.
     Data(DataFormat),
     /// `interp(data.column, t, method: …)`: a data column as a function of time.
@@ -461,10 +463,17 @@ pub const BUILTINS: &[Builtin] = &[
         signature: "mlp(hidden: [n1, n2, …], activation: tanh, outputs: 1, seed: 0)",
         doc: "A multilayer perceptron; activation is one of tanh, sigmoid, softplus, relu, gelu, sin, rbf (exp(−x²)), identity; `init: glorot` (default) or `init: he` chooses the initial weights. Needs `use nn.{mlp}`.",
     },
+    Builtin {
+        name: "fno",
+        kind: BuiltinKind::Fno,
+        module: Module::Nn,
+        signature: "fno(modes: 16, width: 64, layers: 4, projection: 128, seed: 0)",
+        doc: "A Fourier neural operator (Li et al. 2021): maps a function on a grid, `G(a)` with `a: real[s]`, to a function on the same grid. The input and the grid coordinate are lifted to `width` channels; each of the `layers` Fourier layers mixes the channels of the lowest `modes` frequencies (complex weights) and adds a pointwise linear map, with GELU between layers; a projection through `projection` channels gives the output. The weights do not depend on the grid: a trained operator evaluates on other resolutions. Needs `use nn.{fno}`.",
+    },
 ];
 
 /// The names the module `nn` exports (the activations are also in `math`).
-pub const NN_EXPORTS: &[&str] = &["mlp", "tanh", "sigmoid", "softplus", "relu", "gelu", "sin"];
+pub const NN_EXPORTS: &[&str] = &["mlp", "fno", "tanh", "sigmoid", "softplus", "relu", "gelu", "sin"];
 
 /// The built-in called `name`, if any.
 pub fn lookup(name: &str) -> Option<&'static Builtin> {
@@ -513,6 +522,9 @@ pub fn activation(name: &str) -> Option<Activation> {
 
 /// Named arguments of `mlp`.
 pub const MLP_OPTIONS: &[&str] = &["hidden", "activation", "outputs", "seed", "init"];
+
+/// Named arguments of `fno`.
+pub const FNO_OPTIONS: &[&str] = &["modes", "width", "layers", "projection", "seed"];
 
 /// Weight initialisations accepted by `mlp(init: …)`.
 pub const INITS: &[(&str, crate::hir::Init)] = &[

@@ -425,7 +425,25 @@ pub struct NetHir {
     pub seed: u64,
     /// How the initial weights are drawn (`mlp(init: …)`, Glorot by default).
     pub init: Init,
+    /// A Fourier neural operator (`fno(…)`) rather than a perceptron: it maps a function
+    /// on a grid to a function on the same grid (`hidden` is empty, `outputs` 1).
+    pub operator: Option<FnoHir>,
     pub span: Span,
+}
+
+/// The architecture of a Fourier neural operator (Li et al., ICLR 2021): lift the input
+/// and the grid coordinate to `width` channels, `layers` Fourier layers (the lowest `modes`
+/// frequencies mixed across channels plus a pointwise linear map, GELU between layers),
+/// project through `projection` channels (GELU) to one output channel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FnoHir {
+    pub modes: usize,
+    pub width: usize,
+    pub layers: usize,
+    pub projection: usize,
+    /// The grid sizes the operator is called on, in the order first seen: one function
+    /// per size (the weights do not depend on it).
+    pub grids: Vec<usize>,
 }
 
 /// A residual evaluated on sampled points of a domain.
@@ -466,10 +484,42 @@ pub enum Sampling {
 #[derive(Clone, Debug, PartialEq)]
 pub struct DataHir {
     pub name: String,
-    /// The path as written (relative to the model file).
+    /// The path as written (relative to the model file); the first of `paths` when there
+    /// is one file per column.
     pub path: String,
     pub columns: Vec<(String, Option<Unit>)>,
+    /// Per column its shape per row (`a: real[256]`: a function on a grid); missing or
+    /// empty for one number per row.
+    pub shapes: Vec<Vec<usize>>,
+    /// One file per column (`npy("a.npy", "u.npy")`), or empty when `path` holds them all.
+    pub paths: Vec<String>,
+    /// The last rows held out of training as a test set (`npy(…, test: 200)`).
+    pub test: usize,
     pub span: Span,
+}
+
+impl DataHir {
+    /// The shape of column `k` per row.
+    pub fn shape(&self, k: usize) -> &[usize] {
+        self.shapes.get(k).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The numbers of column `k` per row.
+    pub fn column_len(&self, k: usize) -> usize {
+        self.shape(k).iter().product()
+    }
+
+    /// Where column `k` starts in a row (the columns' elements one after the other).
+    pub fn column_offset(&self, k: usize) -> usize {
+        (0..k.min(self.columns.len()))
+            .map(|j| self.column_len(j))
+            .sum()
+    }
+
+    /// The numbers of one row.
+    pub fn row_len(&self) -> usize {
+        self.column_offset(self.columns.len())
+    }
 }
 
 /// A typed expression.

@@ -28,6 +28,7 @@ mod fns;
 mod loss;
 mod manifest;
 mod net;
+mod operator;
 mod ode;
 mod params;
 mod walk;
@@ -121,14 +122,28 @@ pub fn lower_model(program: &Program, model: &ModelHir) -> Result<Module, Vec<Di
     {
         let st = statics(program, Some(model), &theta, &states, &callees, model.span);
         let mut nets = Vec::new();
+        let mut operators = std::collections::HashMap::new();
         for (k, net) in model.nets.iter().enumerate() {
+            if let (Some(fno), Some(Some(slots))) = (&net.operator, theta.operators.get(k)) {
+                nets.push(None);
+                for &grid in &fno.grids {
+                    match operator::lower_operator(&st, net, fno, slots, grid) {
+                        Ok(f) => {
+                            operators.insert((k, grid), module.functions.push(f));
+                        }
+                        Err(d) => errors.push(*d),
+                    }
+                }
+                continue;
+            }
             let layers = theta.nets.get(k).map(Vec::as_slice).unwrap_or_default();
             match net::lower_net(&st, net, layers) {
-                Ok(f) => nets.push(module.functions.push(f)),
+                Ok(f) => nets.push(Some(module.functions.push(f))),
                 Err(d) => errors.push(*d),
             }
         }
         callees.nets = nets;
+        callees.operators = operators;
     }
     if !errors.is_empty() {
         return Err(errors);

@@ -27,6 +27,11 @@ pub struct Reporter {
     first_step: usize,
     /// The names of the loss's terms.
     terms: Vec<String>,
+    /// Steps per epoch of mini-batch training: lines count epochs, and one is written at
+    /// the end of each epoch whose test loss was measured.
+    epoch_len: Option<usize>,
+    /// The last test loss measured.
+    test: Option<f64>,
 }
 
 impl Reporter {
@@ -46,7 +51,15 @@ impl Reporter {
             every: every.unwrap_or((total / 10).max(1)),
             first_step,
             terms: Vec::new(),
+            epoch_len: None,
+            test: None,
         }
+    }
+
+    /// Counts epochs of `steps` steps in the lines.
+    pub fn with_epochs(mut self, steps: Option<usize>) -> Reporter {
+        self.epoch_len = steps.filter(|&n| n > 0);
+        self
     }
 
     /// Names the loss's terms, shown in a line when they were sampled at its step.
@@ -62,14 +75,21 @@ impl Reporter {
 
     /// Shows the run after a step.
     pub fn step(&mut self, info: &Progress<'_>) {
+        if info.test.is_some() {
+            self.test = info.test;
+        }
         if let Some(bar) = &self.bar {
             bar.set_position(info.step as u64);
-            bar.set_message(format!("loss {:.4e}", info.loss));
+            bar.set_message(match self.test {
+                Some(test) => format!("loss {:.4e}  test {test:.4e}", info.loss),
+                None => format!("loss {:.4e}", info.loss),
+            });
             return;
         }
         let now = Instant::now();
         let due = info.step == self.first_step + 1
             || info.step.is_multiple_of(self.every)
+            || (self.epoch_len.is_some() && info.test.is_some())
             || info.step == info.total
             || now.duration_since(self.last_line) >= QUIET_LIMIT;
         if due {
@@ -80,16 +100,21 @@ impl Reporter {
 
     /// One plain progress line.
     fn line(&self, info: &Progress<'_>, elapsed: Duration) -> String {
-        let width = info.total.to_string().len();
+        let (what, at, of) = match self.epoch_len {
+            Some(n) => ("epoch", info.step.div_ceil(n), info.total.div_ceil(n)),
+            None => ("step", info.step, info.total),
+        };
+        let width = of.to_string().len();
         let mut line = format!(
-            "step {:>width$}/{} {:>3}%  loss {:.6e}  best {:.6e}  {}",
-            info.step,
-            info.total,
+            "{what} {at:>width$}/{of} {:>3}%  loss {:.6e}  best {:.6e}  {}",
             100 * info.step / info.total.max(1),
             info.loss,
             info.best_loss,
             info.phase.name(),
         );
+        if let Some(test) = self.test {
+            line.push_str(&format!("  test {test:.6e}"));
+        }
         if let Some(lr) = info.lr {
             line.push_str(&format!(" lr {lr:.1e}"));
         }

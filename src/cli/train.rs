@@ -21,7 +21,7 @@ use sci::stdlib::checkpoint::{self, Checkpoint};
 use sci::stdlib::data::{Outputs, Table, table_bytes, write_atomic};
 use sci::stdlib::ode::{Method, Sensitivity, SolveOptions};
 use sci::stdlib::optim::{
-    Control, Freeze, Objective, Optimizer, StopReason, TrainOptions, TrainReport, TrainState,
+    Control, Freeze, LrDecay, Objective, Optimizer, StopReason, TrainOptions, TrainReport, TrainState,
     train_from,
 };
 
@@ -118,6 +118,24 @@ pub struct TrainArgs {
     /// algebraic states).
     #[arg(long, default_value = "auto")]
     sensitivity: String,
+    /// Train on mini-batches of this many rows of the data (shuffled every epoch, seeded
+    /// by --seed), with Adam; the loss and best loss shown are the batches'.
+    #[arg(long)]
+    batch: Option<usize>,
+    /// With --batch: passes over the training rows (sets the steps; conflicts with
+    /// --steps).
+    #[arg(long, requires = "batch", conflicts_with = "steps")]
+    epochs: Option<usize>,
+    /// Adam's weight decay λ: λ·θ added to the gradient (an L2 penalty; as PyTorch's
+    /// Adam `weight_decay`).
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
+    /// Multiply Adam's learning rate by --lr-factor every N epochs (with --batch) or steps.
+    #[arg(long)]
+    lr_step: Option<usize>,
+    /// The factor of --lr-step.
+    #[arg(long, default_value_t = 0.5)]
+    lr_factor: f64,
     /// Write the trained parameters to a .json checkpoint.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -221,9 +239,10 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
             ..SolveOptions::default()
         },
         sensitivity: args.sensitivity.parse()?,
+        batch: args.batch,
     };
     let mut trainer = Trainer::new(compiled, name, setup)?;
-    let options = train_options(args, optimizer, trainer.kind())?;
+    let options = train_options(args, optimizer, trainer.kind(), &trainer)?;
     let frozen_mask = frozen_params(&trainer.model(), &args.freeze)?;
     let model = trainer.model();
     let mut p = match (&args.init, &resumed) {
@@ -276,12 +295,26 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
     }
     let interrupted = interrupt_flag()?;
     let term_names: Vec<String> = trainer.term_names().iter().map(|n| n.to_string()).collect();
+    let epoch_len = trainer.steps_per_epoch();
     let mut reporter = Reporter::new(name, options.steps, first_step, args.log_every)
-        .with_terms(term_names.clone());
+        .with_terms(term_names.clone())
+        .with_epochs(epoch_len);
+    for (data, train, test) in trainer.data_rows() {
+        match (test, epoch_len) {
+            (0, _) => {}
+            (_, Some(n)) => outln!(
+                "data `{data}`: {train} training rows in batches of {} ({n} steps per epoch), {test} test rows (loss on them after every epoch)",
+                args.batch.unwrap_or(train)
+            ),
+            (_, None) => outln!("data `{data}`: {train} training rows, {test} test rows"),
+        }
+    }
     // The loss's terms: in every progress line, and about 20 times between two lines for
-    // the history and the plot (a forward pass each, ~1 % of the run's work).
+    // the history and the plot (a forward pass each, ~1 % of the run's work). The test
+    // loss after every epoch, or with every line.
     let options = TrainOptions {
         terms_every: (!term_names.is_empty()).then(|| terms_interval(reporter.every())),
+        test_every: Some(epoch_len.unwrap_or(reporter.every())),
         ..options
     };
     let started = Instant::now();
@@ -342,7 +375,45 @@ fn train_options(
     args: &TrainArgs,
     optimizer: Option<Optimizer>,
     kind: LossKind,
+    trainer: &Trainer<'_>,
 ) -> Result<TrainOptions, Error> {
+    let epoch_len = trainer.steps_per_epoch();
+    if let Some(n) = epoch_len {
+        // Mini-batches: Adam, a new batch every step, the last iterate kept.
+        if optimizer.is_some_and(|o| o != Optimizer::Adam) {
+            return Err(Error::input(
+                "Mini-batches (--batch) train with Adam: L-BFGS needs the whole loss.",
+            )
+            .with_help("drop --optimizer, or train on every row without --batch"));
+        }
+        let steps = match (args.epochs, args.steps) {
+            (Some(epochs), _) => epochs.saturating_mul(n),
+            (None, Some(steps)) => steps,
+            (None, None) => 100 * n,
+        };
+        return Ok(TrainOptions {
+            optimizer: Optimizer::Adam,
+            steps,
+            lr: args.lr,
+            resample_every: Some(1),
+            grad_tol: args.grad_tol,
+            loss_tol: args.tol,
+            patience: args.patience,
+            weight_decay: args.weight_decay,
+            lr_decay: args.lr_step.map(|every| LrDecay {
+                every: every.saturating_mul(n),
+                factor: args.lr_factor,
+            }),
+            keep_last: true,
+            ..TrainOptions::default()
+        });
+    }
+    if args.batch.is_some() {
+        return Err(Error::input(
+            "`--batch` takes mini-batches of the model's data sets, but its loss reads none.",
+        )
+        .with_help("drop --batch"));
+    }
     let options = kind.options(optimizer, args.steps, args.adam_steps);
     if args.adam_steps.is_some() && options.optimizer != Optimizer::AdamLbfgs {
         return Err(Error::input(format!(
@@ -357,6 +428,11 @@ fn train_options(
         grad_tol: args.grad_tol,
         loss_tol: args.tol,
         patience: args.patience,
+        weight_decay: args.weight_decay,
+        lr_decay: args.lr_step.map(|every| LrDecay {
+            every,
+            factor: args.lr_factor,
+        }),
         ..options
     })
 }
@@ -483,7 +559,7 @@ fn write_outputs(
     let svg = match &args.plot {
         Some(_) => {
             // Each term's samples, `(step, value)`.
-            let terms: Vec<(String, Vec<(f64, f64)>)> = (term_names.iter().enumerate())
+            let mut terms: Vec<(String, Vec<(f64, f64)>)> = (term_names.iter().enumerate())
                 .map(|(k, term)| {
                     let samples = (report.terms.iter())
                         .filter_map(|(step, values)| Some((*step as f64, *values.get(k)?)))
@@ -491,6 +567,10 @@ fn write_outputs(
                     (term.clone(), samples)
                 })
                 .collect();
+            if !report.tests.is_empty() {
+                let samples = report.tests.iter().map(|(s, l)| (*s as f64, *l)).collect();
+                terms.push(("test".to_string(), samples));
+            }
             let title = format!("{name}: training loss");
             Some(super::plot::loss_svg(&title, &report.losses, &terms).map_err(Error::numerical)?)
         }
@@ -510,18 +590,30 @@ fn write_outputs(
                 *slot = Some(values.as_slice());
             }
         }
-        let mut values = Vec::with_capacity(report.losses.len() * (2 + term_names.len()));
+        // The test loss where it was measured (after each epoch), NaN elsewhere.
+        let mut tests = vec![f64::NAN; report.losses.len()];
+        for (step, loss) in &report.tests {
+            if let Some(slot) = tests.get_mut(*step) {
+                *slot = *loss;
+            }
+        }
+        let with_test = !report.tests.is_empty();
+        let mut values = Vec::with_capacity(report.losses.len() * (3 + term_names.len()));
         for (k, (loss, terms)) in report.losses.iter().zip(&sampled).enumerate() {
             values.extend([k as f64, *loss]);
             values.extend(
                 (0..term_names.len())
                     .map(|j| terms.and_then(|t| t.get(j).copied()).unwrap_or(f64::NAN)),
             );
+            if with_test {
+                values.push(tests[k]);
+            }
         }
         let columns = ["step", "loss"]
             .into_iter()
             .map(String::from)
             .chain(term_names.iter().cloned())
+            .chain(with_test.then(|| "test".to_string()))
             .collect();
         let table = Table::new(columns, values);
         outputs.stage(path, &table_bytes(path, &table)?)?;
@@ -553,6 +645,9 @@ fn summarise(
             None => String::new(),
         }
     );
+    if let (Some((_, first)), Some((_, last))) = (report.tests.first(), report.tests.last()) {
+        outln!("{name}: test loss {first:.6e} → {last:.6e}");
+    }
     // Scalar parameters are what a fit is usually about; networks are too big to print.
     for slot in &model.ir().params.slots {
         if slot.shape.is_empty() {

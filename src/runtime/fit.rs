@@ -41,6 +41,9 @@ pub struct TrainSetup {
     /// compiled with [`crate::Compiler::adjoint`]; [`Sensitivity::Auto`] takes it only
     /// then (see [`Sensitivity::resolve`] for its rule).
     pub sensitivity: Sensitivity,
+    /// Train on mini-batches of this many rows of each data set (shuffled every epoch, a
+    /// new batch on every [`Objective::resample`] round); `None`: every row every step.
+    pub batch: Option<usize>,
 }
 
 impl Default for TrainSetup {
@@ -54,6 +57,7 @@ impl Default for TrainSetup {
                 ..SolveOptions::default()
             },
             sensitivity: Sensitivity::Auto,
+            batch: None,
         }
     }
 }
@@ -70,6 +74,26 @@ struct TrajInput {
     times: Vec<f64>,
     /// The data set's values other than its times: what the trajectory is compared with.
     observations: usize,
+}
+
+/// The rows of a data set the loss reads: those it trains on and those held out.
+struct DataRows {
+    /// Index of the `DATA` input among the loss inputs.
+    input: usize,
+    name: String,
+    /// Numbers per row.
+    row_len: usize,
+    train: Vec<f64>,
+    test: Vec<f64>,
+    /// The training rows' order in the epoch `epoch` (mini-batches only).
+    order: Vec<usize>,
+    epoch: Option<u64>,
+}
+
+impl DataRows {
+    fn train_rows(&self) -> usize {
+        self.train.len() / self.row_len.max(1)
+    }
 }
 
 /// A model's loss as an optimisation objective.
@@ -90,6 +114,10 @@ pub struct Trainer<'c> {
     fixed: Vec<bool>,
     /// Forward or adjoint (resolved) for gradients through trajectories.
     sensitivity: Sensitivity,
+    /// The data sets' rows, split into training and test rows.
+    data: Vec<DataRows>,
+    /// Rows per mini-batch ([`TrainSetup::batch`]).
+    batch: Option<usize>,
 }
 
 /// What a trajectory solve computes besides the states.
@@ -153,7 +181,13 @@ impl<'c> Trainer<'c> {
             evaluations: 0,
             fixed: ir.params.fixed_mask(),
             sensitivity: Sensitivity::Forward,
+            data: Vec::new(),
+            batch: setup.batch,
         };
+        if setup.batch == Some(0) {
+            return Err(Error::input("A mini-batch needs at least one row, not 0.")
+                .with_help("batches of 10 to 100 rows are usual"));
+        }
         if !trainer.fixed.is_empty() && trainer.fixed.iter().all(|&f| f) {
             return Err(Error::input(format!(
                 "Every parameter of `{name}` is declared `fixed`, so there is nothing to train."
@@ -163,7 +197,10 @@ impl<'c> Trainer<'c> {
         for (k, role) in roles.iter().enumerate() {
             match role {
                 InputRole::Data { data } => {
-                    trainer.buffers[k] = read_data(data_source(manifest, *data)?, &setup)?;
+                    let source = data_source(manifest, *data)?;
+                    let rows = read_data(source, &setup)?;
+                    trainer.buffers[k] = rows.clone();
+                    trainer.data.push(split_rows(source, k, rows)?);
                 }
                 InputRole::Trajectory { data, time_column } => {
                     let source = data_source(manifest, *data)?;
@@ -176,10 +213,18 @@ impl<'c> Trainer<'c> {
                                 source.name
                             ))
                         })?;
+                    if source.test > 0 || setup.batch.is_some() {
+                        return Err(Error::input(format!(
+                            "The data set `{}` is compared with ODE solutions, which are fitted \
+                             on every row at once.",
+                            source.name
+                        ))
+                        .with_help("drop `test:` from its source and train without --batch"));
+                    }
                     let times: Vec<f64> = trainer.buffers[rows_input]
                         .iter()
-                        .skip(*time_column)
-                        .step_by(source.columns.len().max(1))
+                        .skip(source.column_offset(*time_column))
+                        .step_by(source.row_len().max(1))
                         .copied()
                         .collect();
                     trainer.trajectories.push(TrajInput {
@@ -384,7 +429,8 @@ impl<'c> Trainer<'c> {
         batch
     }
 
-    /// Draws every residual's points for resampling round `round`.
+    /// Draws every residual's points for resampling round `round`, and with mini-batches
+    /// takes batch `round` of each data set.
     fn draw(&mut self, round: u64) -> Result<(), Error> {
         let sets = super::points::draw_all(&self.model.ir().manifest, self.seed, round, None)?;
         for (inputs, coords) in self.point_inputs.iter().zip(sets) {
@@ -392,7 +438,55 @@ impl<'c> Trainer<'c> {
                 self.buffers[input] = values;
             }
         }
+        if let Some(size) = self.batch {
+            for (k, rows) in self.data.iter_mut().enumerate() {
+                self.buffers[rows.input] = next_batch(rows, size, self.seed, k as u64, round);
+            }
+        }
         Ok(())
+    }
+
+    /// Steps per epoch with mini-batches: the batches of the data set with the most
+    /// training rows (`None` without mini-batches).
+    pub fn steps_per_epoch(&self) -> Option<usize> {
+        let size = self.batch?;
+        self.data
+            .iter()
+            .map(|d| d.train_rows().div_ceil(size))
+            .max()
+    }
+
+    /// The training and held-out rows of the data sets, `(name, train, test)`.
+    pub fn data_rows(&self) -> Vec<(&str, usize, usize)> {
+        self.data
+            .iter()
+            .map(|d| {
+                (
+                    d.name.as_str(),
+                    d.train_rows(),
+                    d.test.len() / d.row_len.max(1),
+                )
+            })
+            .collect()
+    }
+
+    /// The loss at `p` with each data set's held-out rows in place of its training rows
+    /// (`None` when no data set holds rows out): the test error of a loss that averages
+    /// over rows.
+    pub fn test_loss(&mut self, p: &[f64]) -> Result<Option<f64>, Error> {
+        if self.data.iter().all(|d| d.test.is_empty()) {
+            return Ok(None);
+        }
+        self.check_len(p)?;
+        let mut saved = Vec::new();
+        for d in self.data.iter().filter(|d| !d.test.is_empty()) {
+            saved.push((d.input, std::mem::replace(&mut self.buffers[d.input], d.test.clone())));
+        }
+        let loss = self.model.loss(p, &self.batch());
+        for (input, rows) in saved {
+            self.buffers[input] = rows;
+        }
+        Ok(Some(loss?))
     }
 
     /// Solves the ODE at `p` and writes each trajectory input; returns the solves, with
@@ -505,6 +599,14 @@ impl Objective for Trainer<'_> {
         self.draw(round)
     }
 
+    fn test_loss(&mut self, p: &[f64]) -> Result<Option<f64>, Error> {
+        Trainer::test_loss(self, p)
+    }
+
+    fn held(&self) -> Vec<bool> {
+        self.fixed.clone()
+    }
+
     fn terms(&mut self, p: &[f64]) -> Result<Vec<f64>, Error> {
         if self.model.loss_term_names().is_empty() {
             return Ok(Vec::new());
@@ -546,8 +648,58 @@ fn data_source(manifest: &Manifest, k: usize) -> Result<&DataSource, Error> {
         .ok_or_else(|| Error::numerical(format!("the model has no data source {k}")))
 }
 
-/// The rows of data source `d`: its declared columns, in declared order, row-major.
+/// Splits data source `d`'s rows (the loss input `input`) into training rows and the last
+/// `d.test` rows, held out.
+fn split_rows(d: &DataSource, input: usize, rows: Vec<f64>) -> Result<DataRows, Error> {
+    let row_len = d.row_len().max(1);
+    let count = rows.len() / row_len;
+    if d.test > 0 && d.test >= count {
+        return Err(Error::input(format!(
+            "The data set `{}` has {count} row(s), so it cannot hold {} out as a test set and \
+             train on the rest.",
+            d.name, d.test
+        ))
+        .with_help("hold out fewer rows with `test:`, or give more data"));
+    }
+    let mut train = rows;
+    let test = train.split_off((count - d.test) * row_len);
+    Ok(DataRows {
+        input,
+        name: d.name.clone(),
+        row_len,
+        train,
+        test,
+        order: Vec::new(),
+        epoch: None,
+    })
+}
+
+/// Mini-batch `round` of `rows` (batches of `size` rows, in an order shuffled anew every
+/// epoch from the training seed, the data set's index `k` and the epoch; the last batch
+/// of an epoch may be smaller).
+fn next_batch(rows: &mut DataRows, size: usize, seed: u64, k: u64, round: u64) -> Vec<f64> {
+    let n = rows.train_rows();
+    let per_epoch = n.div_ceil(size).max(1) as u64;
+    let epoch = round / per_epoch;
+    if rows.epoch != Some(epoch) {
+        let stream = seed.wrapping_add(k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        rows.order = sci_stdlib::sample::permutation(n, stream, epoch);
+        rows.epoch = Some(epoch);
+    }
+    let first = (round % per_epoch) as usize * size;
+    let mut out = Vec::with_capacity(size * rows.row_len);
+    for &r in rows.order.iter().skip(first).take(size) {
+        out.extend_from_slice(&rows.train[r * rows.row_len..(r + 1) * rows.row_len]);
+    }
+    out
+}
+
+/// The rows of data source `d`: its declared columns, in declared order, row-major (a
+/// column with a shape per row contributes its elements, row-major).
 fn read_data(d: &DataSource, setup: &TrainSetup) -> Result<Vec<f64>, Error> {
+    if !d.paths.is_empty() || !d.is_table() {
+        return read_arrays(d, &setup.data_dir);
+    }
     let columns = read_columns(d, &setup.data_dir)?;
     let rows = columns[0].len();
     let mut values = Vec::with_capacity(rows * columns.len());
@@ -557,6 +709,63 @@ fn read_data(d: &DataSource, setup: &TrainSetup) -> Result<Vec<f64>, Error> {
         }
     }
     Ok(values)
+}
+
+/// The columns of data set `d` read one file per column (`npy("a.npy", "u.npy")`), each an
+/// array `[rows, shape…]` with the column's declared shape per row, interleaved into rows.
+fn read_arrays(d: &DataSource, data_dir: &Path) -> Result<Vec<f64>, Error> {
+    let paths: Vec<&String> = if d.paths.is_empty() {
+        vec![&d.path]
+    } else {
+        d.paths.iter().collect()
+    };
+    let mut arrays = Vec::with_capacity(d.columns.len());
+    let mut rows = None;
+    for (k, (name, path)) in d.columns.iter().zip(&paths).enumerate() {
+        let file = data_dir.join(path);
+        let (shape, values) = sci_stdlib::data::read_array(&file)?;
+        let per_row = d.shape(k);
+        if shape.len() != per_row.len() + 1 || shape[1..] != *per_row {
+            let expected: Vec<String> = std::iter::once("rows".to_string())
+                .chain(per_row.iter().map(usize::to_string))
+                .collect();
+            return Err(Error::input(format!(
+                "The file `{}` holds an array of shape {shape:?}, but the column `{}.{name}` \
+                 needs [{}].",
+                file.display(),
+                d.name,
+                expected.join(", ")
+            ))
+            .with_help(
+                "the first axis is the rows (samples); the others must match the column's \
+                 declared shape (`a: real[256]`)",
+            ));
+        }
+        if let Some((first, n)) = rows
+            && n != shape[0]
+        {
+            return Err(Error::input(format!(
+                "The files of the data set `{}` hold different numbers of rows: `{first}` has \
+                 {n}, `{path}` has {}.",
+                d.name, shape[0]
+            ))
+            .with_help("every column needs one entry per row (sample)"));
+        }
+        rows = Some((path.as_str(), shape[0]));
+        arrays.push(values);
+    }
+    let rows = rows.map_or(0, |(_, n)| n);
+    if rows == 0 {
+        return Err(Error::input(format!("The data set `{}` has no rows.", d.name)));
+    }
+    let mut out = Vec::with_capacity(rows * d.row_len());
+    for r in 0..rows {
+        for (k, values) in arrays.iter().enumerate() {
+            let len = d.column_len(k);
+            out.extend_from_slice(&values[r * len..(r + 1) * len]);
+        }
+    }
+    Ok(out)
 }
 
 /// The declared columns of data set `d`, read from its file (relative to `data_dir`): at

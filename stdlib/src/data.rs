@@ -249,6 +249,46 @@ fn split_unit(cell: &str) -> (String, Option<String>) {
 }
 
 fn read_npy(path: &Path, bytes: &[u8]) -> Result<Table, Error> {
+    let (shape, values) = npy_array(path, bytes)?;
+    let cols = match shape[..] {
+        [_] => 1,
+        [_, c] => c,
+        _ => {
+            return Err(Error::input(format!(
+                "The NPY file `{}` holds an array of shape {shape:?}; a table must be \
+                 1-D (one column) or 2-D (rows × columns).",
+                path.display()
+            ))
+            .with_help("reshape it in NumPy to (rows, columns) before saving"));
+        }
+    };
+    Ok(Table::new(
+        (0..cols).map(|c| format!("c{c}")).collect(),
+        values,
+    ))
+}
+
+/// Reads an `.npy` array of any rank (float64 or float32): its shape and its values in
+/// row-major (C) order, whatever order the file stores.
+pub fn read_array(path: &Path) -> Result<(Vec<usize>, Vec<f64>), Error> {
+    if format_of(path) != Some(Format::Npy) {
+        return Err(Error::input(format!(
+            "Cannot read an array from `{}`: the file name must end in `.npy`.",
+            path.display()
+        ))
+        .with_help("save the array with `numpy.save`"));
+    }
+    let bytes = read_named(
+        path,
+        MAX_DATA_BYTES,
+        "data file",
+        "an array is a `.npy` file of at most 4 GiB",
+    )?;
+    npy_array(path, &bytes)
+}
+
+/// The shape and row-major values of the NPY file `bytes` (read from `path`).
+fn npy_array(path: &Path, bytes: &[u8]) -> Result<(Vec<usize>, Vec<f64>), Error> {
     let shown = path.display();
     let invalid = |e: &dyn std::fmt::Display| {
         Error::input(format!(
@@ -279,28 +319,17 @@ fn read_npy(path: &Path, bytes: &[u8]) -> Result<Table, Error> {
             .with_help("convert it in NumPy with `numpy.save(path, a.astype(numpy.float64))`"));
         }
     };
-    let (rows, cols) = match shape[..] {
-        [n] => (n, 1),
-        [r, c] => (r, c),
-        _ => {
-            return Err(Error::input(format!(
-                "The NPY file `{shown}` holds an array of shape {shape:?}; a table must be \
-                 1-D (one column) or 2-D (rows × columns)."
-            ))
-            .with_help("reshape it in NumPy to (rows, columns) before saving"));
-        }
-    };
-    let data: &[u8] = npy.into_inner();
-    let count = usize::try_from(rows)
-        .ok()
-        .zip(usize::try_from(cols).ok())
-        .and_then(|(r, c)| r.checked_mul(c));
+    let dims: Option<Vec<usize>> = shape.iter().map(|&d| usize::try_from(d).ok()).collect();
+    let count = dims
+        .as_ref()
+        .and_then(|d| d.iter().try_fold(1usize, |n, &e| n.checked_mul(e)));
     let needed = count.and_then(|n| n.checked_mul(size));
-    let (Some(count), Some(needed)) = (count, needed) else {
+    let (Some(dims), Some(count), Some(needed)) = (dims, count, needed) else {
         return Err(Error::input(format!(
             "The NPY file `{shown}` declares an impossibly large shape {shape:?}."
         )));
     };
+    let data: &[u8] = npy.into_inner();
     if data.len() < needed {
         return Err(Error::input(format!(
             "The NPY file `{shown}` is truncated: its shape {shape:?} needs {needed} bytes of \
@@ -313,19 +342,29 @@ fn read_npy(path: &Path, bytes: &[u8]) -> Result<Table, Error> {
         .chunks_exact(size)
         .map(|b| decode(b, endian == Endianness::Big))
         .collect();
-    // Fortran order stores columns one after the other; tables are row-major.
-    let (rows, cols) = (rows as usize, cols as usize);
-    let values = if order == Order::Fortran && cols > 1 {
-        (0..count)
-            .map(|i| flat[(i % cols) * rows + i / cols])
-            .collect()
+    // Fortran order stores the first index fastest; the values are wanted row-major.
+    let values = if order == Order::Fortran && dims.len() > 1 {
+        let mut out = Vec::with_capacity(count);
+        let mut index = vec![0usize; dims.len()];
+        for _ in 0..count {
+            let mut at = 0;
+            for (axis, &i) in index.iter().enumerate().rev() {
+                at = at * dims[axis] + i;
+            }
+            out.push(flat[at]);
+            for axis in (0..dims.len()).rev() {
+                index[axis] += 1;
+                if index[axis] < dims[axis] {
+                    break;
+                }
+                index[axis] = 0;
+            }
+        }
+        out
     } else {
         flat
     };
-    Ok(Table::new(
-        (0..cols).map(|c| format!("c{c}")).collect(),
-        values,
-    ))
+    Ok((dims, values))
 }
 
 /// Checks what npyz trusts: the header length against the file size (it allocates that

@@ -143,6 +143,14 @@ fn validate(spec: &SampleSpec) -> Result<(), Error> {
 }
 
 /// The generator for `(seed, round)`: both words in the 256-bit ChaCha key.
+/// A random permutation of `0..n` (the order of a data set's rows in one epoch of
+/// mini-batch training); the same `(seed, round)` gives the same order everywhere.
+pub fn permutation(n: usize, seed: u64, round: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    shuffle(&mut order, &mut chacha(seed, round));
+    order
+}
+
 fn chacha(seed: u64, round: u64) -> ChaCha8Rng {
     let mut key = [0u8; 32];
     key[..8].copy_from_slice(&seed.to_le_bytes());

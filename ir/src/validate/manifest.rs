@@ -158,11 +158,11 @@ fn check_inputs(m: &Module, f: &Function, errors: &mut Vec<ValidationError>) {
             },
             InputRole::Data { data } => match m.manifest.data.get(*data) {
                 None => Some(format!("there is no data source {data}")),
-                Some(d) if !same_type(ty, &Type::f64(vec![d.columns.len()]).batched()) => {
+                Some(d) if !same_type(ty, &Type::f64(vec![d.row_len()]).batched()) => {
                     Some(format!(
                         "the rows of `{}` must be a batch of f64[{}]",
                         d.name,
-                        d.columns.len()
+                        d.row_len()
                     ))
                 }
                 Some(_) => None,
@@ -171,6 +171,10 @@ fn check_inputs(m: &Module, f: &Function, errors: &mut Vec<ValidationError>) {
                 None => Some(format!("there is no data source {data}")),
                 Some(d) if *time_column >= d.columns.len() => Some(format!(
                     "the data source `{}` has no column {time_column}",
+                    d.name
+                )),
+                Some(d) if d.column_len(*time_column) != 1 => Some(format!(
+                    "the time column {time_column} of `{}` is not one number per row",
                     d.name
                 )),
                 Some(_) if !same_type(ty, &Type::f64(vec![m.states.len]).batched()) => Some(

@@ -155,9 +155,9 @@ impl<'f> Checker<'f> {
             }
             BuiltinKind::Deriv(op) => self.deriv(op, callee, args, span),
             BuiltinKind::Interp => self.interp(callee, args, span),
-            BuiltinKind::Mlp => {
+            BuiltinKind::Mlp | BuiltinKind::Fno => {
                 self.report(
-                    Diagnostic::error("E0204", "`mlp(…)` defines a network; it can only be the right side of a `net` declaration.")
+                    Diagnostic::error("E0204", format!("`{}(…)` defines a network; it can only be the right side of a `net` declaration.", callee.name))
                         .with_primary(span, "network constructor used as a value")
                         .with_help("write `net u(x) = mlp(hidden: [20, 20], activation: tanh)` and then call `u(x)`"),
                 );
@@ -797,6 +797,9 @@ impl<'f> Checker<'f> {
         }
         let net = self.model.as_ref()?.nets.get(n.index())?.clone()?;
         let vals = self.positional(callee, args)?;
+        if let Some(fno) = &net.operator {
+            return self.operator_call(n, fno, callee, vals, span);
+        }
         if vals.len() != net.inputs.len() {
             let sig = format!("{name}({})", net.inputs.join(", "));
             let expected = format!(
@@ -827,6 +830,77 @@ impl<'f> Checker<'f> {
         Some(Val::fixed(self.net_expr(n, &net, hs, batch, span)))
     }
 
+    /// `G(data.a)`: a Fourier neural operator applied to a function on a grid (`real[s]`),
+    /// giving a function on the same grid. Each grid size gets its own compiled function;
+    /// the sizes are recorded on the network.
+    fn operator_call(
+        &mut self,
+        n: NetId,
+        fno: &crate::hir::FnoHir,
+        callee: &Ident,
+        vals: Vec<Val>,
+        span: Span,
+    ) -> Option<Val> {
+        let name = &callee.name;
+        let [v] = vals.as_slice() else {
+            self.arity(callee, vals.len(), "1 input", &format!("{name}(a)"), span);
+            return None;
+        };
+        if !self.numeric(v, "An operator's input") {
+            return None;
+        }
+        let shape = v.ty().shape.clone();
+        let [grid] = shape.as_slice() else {
+            let s = self.shape_desc(&shape);
+            self.report(
+                Diagnostic::error(
+                    "E0302",
+                    format!("The operator `{name}` maps a function on a grid (a vector of values), but this has shape {s}."),
+                )
+                .with_primary(v.h.span, format!("shape {s}"))
+                .with_help("pass a column of grid values, such as `data.a` with `data d(a: real[256], …)`"),
+            );
+            return None;
+        };
+        let grid = *grid;
+        if grid < 2 || fno.modes > grid / 2 + 1 {
+            self.report(
+                Diagnostic::error(
+                    "E0302",
+                    format!(
+                        "The operator `{name}` keeps {} Fourier modes, but a grid of {grid} points has only {}.",
+                        fno.modes,
+                        grid / 2 + 1
+                    ),
+                )
+                .with_primary(v.h.span, format!("{grid} points"))
+                .with_help(format!("use a grid of at least {} points, or fewer modes", 2 * fno.modes.saturating_sub(1))),
+            );
+            return None;
+        }
+        let batch = v.ty().batch;
+        let h = to_real(v.h.clone());
+        if let Some(Some(net)) = self.model.as_mut().and_then(|m| m.nets.get_mut(n.index()))
+            && let Some(op) = net.operator.as_mut()
+            && !op.grids.contains(&grid)
+        {
+            op.grids.push(grid);
+        }
+        let ty = Ty {
+            shape: vec![grid],
+            batch,
+            ..Ty::real(self.dimensionless())
+        };
+        Some(Val::fixed(Self::mk(
+            HExprKind::Net {
+                net: n,
+                args: vec![h],
+            },
+            ty,
+            span,
+        )))
+    }
+
     /// The HIR of a network evaluation.
     pub fn net_expr(
         &self,
@@ -852,6 +926,17 @@ impl<'f> Checker<'f> {
     /// A bare network name inside a residual: its value at the point's coordinates.
     pub fn net_at_coords(&mut self, n: NetId, id: &Ident) -> Option<Val> {
         let net = self.model.as_ref()?.nets.get(n.index())?.clone()?;
+        if net.operator.is_some() {
+            self.report(
+                Diagnostic::error(
+                    "E0216",
+                    format!("The operator `{}` maps a function on a grid; it has no value at a point.", id.name),
+                )
+                .with_primary(id.span, "an operator, not a network of coordinates")
+                .with_help(format!("apply it to a column of grid values: `{}(data.a)`", id.name)),
+            );
+            return None;
+        }
         let mut args = Vec::new();
         let mut batch = None;
         for input in &net.inputs {

@@ -608,6 +608,7 @@ impl<'f> Checker<'f> {
         }
         let unit = data.columns.get(column).and_then(|c| c.1);
         let ty = Ty {
+            shape: data.shape(column).to_vec(),
             batch: Some(crate::hir::BatchKind::Data(did)),
             ..Ty::real(self.adapt_unit(unit))
         };

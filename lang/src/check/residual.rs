@@ -11,7 +11,7 @@ use super::ops::to_real;
 use super::suggest::did_you_mean;
 use crate::ast::{self, BinaryOp, Expr, ExprKind};
 use crate::builtins::{self, BuiltinKind};
-use crate::hir::{
+use crate::hir::{FnoHir, 
     Activation, BatchKind, CoordHir, DataHir, DomainHir, FixedCoord, NetHir, ResidualHir,
     ResidualId, Sampling, Scalar, Ty,
 };
@@ -225,20 +225,38 @@ impl<'f> Checker<'f> {
             return None;
         };
         let plain = callee.name.strip_prefix("nn.").unwrap_or(&callee.name);
-        let Some(b) = builtins::lookup(plain).filter(|b| b.kind == BuiltinKind::Mlp) else {
+        let Some(b) = builtins::lookup(plain)
+            .filter(|b| matches!(b.kind, BuiltinKind::Mlp | BuiltinKind::Fno))
+        else {
             self.report(
                 Diagnostic::error(
                     "E0224",
                     format!("`{}` is not a network constructor.", callee.name),
                 )
                 .with_primary(callee.span, "unknown network kind")
-                .with_help("the network constructors are: mlp (from `use nn.{mlp}`)"),
+                .with_help(
+                    "the network constructors are: mlp and fno (from `use nn.{mlp, fno}`)",
+                ),
             );
             return None;
         };
         if !callee.name.starts_with("nn.") && !self.is_imported(b.name) {
             self.missing_import(b, callee.span);
             ok = false;
+        }
+        if b.kind == BuiltinKind::Fno {
+            let operator = self.fno_options(net, args);
+            return (ok && operator.is_some()).then(|| NetHir {
+                name: net.name.name.clone(),
+                inputs: net.args.iter().map(|a| a.name.clone()).collect(),
+                hidden: Vec::new(),
+                outputs: 1,
+                activation: Activation::Gelu,
+                seed: operator.as_ref().map_or(0, |o| o.1),
+                init: crate::hir::Init::Glorot,
+                operator: operator.map(|o| o.0),
+                span,
+            });
         }
         let mut hidden = None;
         let mut activation = Activation::Tanh;
@@ -368,8 +386,115 @@ impl<'f> Checker<'f> {
             activation,
             seed,
             init,
+            operator: None,
             span,
         })
+    }
+
+    /// The options of `fno(modes: 16, width: 64, layers: 4, projection: 128, seed: 0)` and
+    /// its seed; the operator takes one input, the function on the grid.
+    fn fno_options(&mut self, net: &ast::Net, args: &[ast::Arg]) -> Option<(FnoHir, u64)> {
+        let mut ok = true;
+        if net.args.len() > 1 {
+            self.report(
+                Diagnostic::error(
+                    "E0224",
+                    format!(
+                        "A Fourier neural operator takes one input, a function on a grid, but `{}` declares {}.",
+                        net.name.name,
+                        net.args.len()
+                    ),
+                )
+                .with_primary(net.name.span, "several inputs")
+                .with_help(format!("declare one: `net {}(a) = fno(…)`, called as `{}(data.a)`", net.name.name, net.name.name)),
+            );
+            ok = false;
+        }
+        let mut fno = FnoHir {
+            modes: 16,
+            width: 64,
+            layers: 4,
+            projection: 128,
+            grids: Vec::new(),
+        };
+        let mut seed = 0u64;
+        let mut seen: Vec<(&str, Span)> = Vec::new();
+        for a in args {
+            let Some(key) = &a.name else {
+                self.report(
+                    Diagnostic::error("E0305", "The options of `fno` are named: `fno(modes: 16, width: 64, layers: 4)`.")
+                        .with_primary(a.value.span, "unnamed argument"),
+                );
+                ok = false;
+                continue;
+            };
+            if let Some((_, prev)) = seen.iter().find(|(n, _)| *n == key.name) {
+                self.report(
+                    Diagnostic::error(
+                        "E0219",
+                        format!("The option `{}` is given twice.", key.name),
+                    )
+                    .with_primary(key.span, "again here")
+                    .with_secondary(*prev, "first here"),
+                );
+                ok = false;
+                continue;
+            }
+            seen.push((key.name.as_str(), key.span));
+            let (what, slot) = match key.name.as_str() {
+                "modes" => ("The number of modes", &mut fno.modes),
+                "width" => ("The width", &mut fno.width),
+                "layers" => ("The number of layers", &mut fno.layers),
+                "projection" => ("The projection's width", &mut fno.projection),
+                "seed" => {
+                    match self.const_int(&a.value, "The seed") {
+                        Some(n) if n >= 0 => seed = n as u64,
+                        Some(n) => {
+                            self.report(
+                                Diagnostic::error(
+                                    "E0224",
+                                    format!("The seed must be a whole number ≥ 0, not {n}."),
+                                )
+                                .with_primary(a.value.span, format!("= {n}")),
+                            );
+                            ok = false;
+                        }
+                        None => ok = false,
+                    }
+                    continue;
+                }
+                other => {
+                    let mut d =
+                        Diagnostic::error("E0219", format!("`fno` has no option `{other}`."))
+                            .with_primary(key.span, "unknown option")
+                            .with_note(format!(
+                                "its options are: {}",
+                                builtins::FNO_OPTIONS.join(", ")
+                            ));
+                    if let Some(s) = did_you_mean(other, builtins::FNO_OPTIONS.iter().copied()) {
+                        d = d.with_help(format!("did you mean `{s}`?"));
+                    }
+                    self.report(d);
+                    ok = false;
+                    continue;
+                }
+            };
+            match self.const_int(&a.value, what) {
+                Some(n) if (1..=100_000).contains(&n) => *slot = n as usize,
+                Some(n) => {
+                    self.report(
+                        Diagnostic::error(
+                            "E0224",
+                            format!("{what} must be a whole number from 1 to 100000, not {n}."),
+                        )
+                        .with_primary(a.value.span, format!("= {n}")),
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some((fno, seed))
     }
 
     /// `hidden: [20, 20]`: positive whole numbers.
@@ -397,6 +522,7 @@ impl<'f> Checker<'f> {
         self.member_scope(Ctx::Const);
         let mut ok = true;
         let mut columns: Vec<(String, Option<Unit>)> = Vec::new();
+        let mut shapes: Vec<Vec<usize>> = Vec::new();
         for (k, c) in data.columns.iter().enumerate() {
             if let Some(prev) = data
                 .columns
@@ -415,19 +541,23 @@ impl<'f> Checker<'f> {
                 continue;
             }
             let mut unit = None;
+            let mut shape = Vec::new();
             if let Some(ann) = &c.ty {
-                if ann.tensor.as_ref().is_some_and(|d| !d.is_empty()) {
-                    self.report(
-                        Diagnostic::error(
-                            "E0302",
-                            format!(
-                                "The column `{}` holds one number per row; it cannot have a shape.",
-                                c.name.name
-                            ),
-                        )
-                        .with_primary(ann.span, "a shape annotation"),
-                    );
-                    ok = false;
+                for e in ann.tensor.iter().flatten() {
+                    match self.const_int(e, "A column's size") {
+                        Some(n) if n >= 1 => shape.push(n as usize),
+                        Some(n) => {
+                            self.report(
+                                Diagnostic::error(
+                                    "E0309",
+                                    format!("A column's size must be at least 1, but this is {n}."),
+                                )
+                                .with_primary(e.span, format!("= {n}")),
+                            );
+                            ok = false;
+                        }
+                        None => ok = false,
+                    }
                 }
                 if let Some(u) = &ann.unit {
                     match crate::units::resolve(u) {
@@ -444,30 +574,96 @@ impl<'f> Checker<'f> {
                 &c.name.name,
                 DefKind::Column,
                 c.name.span,
-                Some(Ty::real(unit)),
+                Some(Ty {
+                    shape: shape.clone(),
+                    ..Ty::real(unit)
+                }),
             );
             columns.push((c.name.name.clone(), unit));
+            shapes.push(shape);
         }
         let mut format = None;
-        let path = match &data.source.kind {
-            ExprKind::Call { callee, args }
-                if matches!(
-                    builtins::lookup(&callee.name).map(|b| b.kind),
-                    Some(BuiltinKind::Data(_))
-                ) =>
-            {
-                format = builtins::lookup(&callee.name).map(|b| b.kind);
-                match args.as_slice() {
-                    [ast::Arg { name: None, value }] => match &value.kind {
-                        ExprKind::Str(s) => Some(s.clone()),
-                        _ => None,
-                    },
-                    _ => None,
+        let mut paths = Vec::new();
+        let mut test = 0usize;
+        let mut source_ok = false;
+        if let ExprKind::Call { callee, args } = &data.source.kind
+            && matches!(
+                builtins::lookup(&callee.name).map(|b| b.kind),
+                Some(BuiltinKind::Data(_))
+            )
+        {
+            format = builtins::lookup(&callee.name).map(|b| b.kind);
+            source_ok = true;
+            for a in args {
+                match (&a.name, &a.value.kind) {
+                    (None, ExprKind::Str(s)) => paths.push(s.clone()),
+                    (Some(key), _) if key.name == "test" => {
+                        match self.const_int(&a.value, "The number of test rows") {
+                            Some(n) if n >= 1 => test = n as usize,
+                            Some(n) => {
+                                self.report(
+                                    Diagnostic::error(
+                                        "E0222",
+                                        format!("The test set needs at least one row, not {n}."),
+                                    )
+                                    .with_primary(a.value.span, format!("= {n}")),
+                                );
+                                ok = false;
+                            }
+                            None => ok = false,
+                        }
+                    }
+                    (Some(key), _) => {
+                        self.report(
+                            Diagnostic::error(
+                                "E0219",
+                                format!("`{}` has no option `{}`.", callee.name, key.name),
+                            )
+                            .with_primary(key.span, "unknown option")
+                            .with_note("its only option is `test: N`, the last N rows held out as a test set"),
+                        );
+                        ok = false;
+                    }
+                    _ => source_ok = false,
                 }
             }
-            _ => None,
-        };
+        }
         self.end_member_scope();
+        let path = (source_ok && !paths.is_empty()).then(|| paths[0].clone());
+        let shaped = shapes.iter().any(|s| !s.is_empty());
+        if paths.len() > 1 || shaped {
+            let npy = format == Some(BuiltinKind::Data(builtins::DataFormat::Npy));
+            if !npy || paths.len() != data.columns.len() {
+                let names: Vec<String> = data
+                    .columns
+                    .iter()
+                    .map(|c| format!("\"{}.npy\"", c.name.name))
+                    .collect();
+                let (what, label) = if shaped && paths.len() == 1 {
+                    (
+                        format!("The data set `{}` has columns with a shape, which are read one file per column.", data.name.name),
+                        "one file for all columns",
+                    )
+                } else {
+                    (
+                        format!(
+                            "The data set `{}` has {} column(s) but {} file(s): with several files, each column is read from its own .npy file.",
+                            data.name.name,
+                            data.columns.len(),
+                            paths.len()
+                        ),
+                        "files and columns do not match",
+                    )
+                };
+                self.report(
+                    Diagnostic::error("E0222", what)
+                        .with_primary(data.source.span, label)
+                        .with_note("file k holds column k of every row: `[rows]` or `[rows, shape…]`")
+                        .with_help(format!("write `npy({})`", names.join(", "))),
+                );
+                return;
+            }
+        }
         let Some(path) = path else {
             self.report(
                 Diagnostic::error(
@@ -509,6 +705,9 @@ impl<'f> Checker<'f> {
                 name: data.name.name.clone(),
                 path,
                 columns,
+                shapes,
+                paths: if paths.len() > 1 { paths } else { Vec::new() },
+                test,
                 span,
             });
         }

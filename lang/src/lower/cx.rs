@@ -67,8 +67,10 @@ pub(super) struct Inputs {
 #[derive(Clone, Debug, Default)]
 pub(super) struct Callees {
     pub fns: HashMap<FnInstanceId, FuncId>,
-    /// By `NetId`.
-    pub nets: Vec<FuncId>,
+    /// By `NetId` (`None` for an operator).
+    pub nets: Vec<Option<FuncId>>,
+    /// An operator's function per `(NetId index, grid size)`.
+    pub operators: HashMap<(usize, usize), FuncId>,
 }
 
 /// What is shared by every function of one module.

@@ -331,19 +331,32 @@ impl FnCx<'_, '_> {
         name: Option<&str>,
         span: Span,
     ) -> Res<ValueId> {
-        let target =
-            *self.st.callees.nets.get(net.index()).ok_or_else(|| {
-                diag::internal(span, "a network that does not exist is evaluated")
-            })?;
         let theta = self
             .inputs
             .theta
             .ok_or_else(|| diag::unavailable(span, "A network", self.context))?;
         let mut vals = vec![theta];
-        for a in args {
-            let v = self.expr(a, None)?;
-            vals.push(self.conform(v, &Type::scalar(), a.span)?);
-        }
+        let operator = ty.shape.first().copied().and_then(|grid| {
+            self.st.callees.operators.get(&(net.index(), grid)).copied()
+        });
+        let target = match (operator, self.st.callees.nets.get(net.index())) {
+            (Some(f), _) => {
+                // An operator: its argument is the function on the grid.
+                for a in args {
+                    let v = self.expr(a, None)?;
+                    vals.push(self.conform(v, &ty.per_point(), a.span)?);
+                }
+                f
+            }
+            (None, Some(Some(f))) => {
+                for a in args {
+                    let v = self.expr(a, None)?;
+                    vals.push(self.conform(v, &Type::scalar(), a.span)?);
+                }
+                *f
+            }
+            _ => return Err(diag::internal(span, "a network that does not exist is evaluated")),
+        };
         let key = Key::Net(net, vals.clone());
         if let Some(v) = self.lookup(&key) {
             return Ok(v);

@@ -127,7 +127,26 @@ impl FnCx<'_, '_> {
             }),
             K::DataColumn { data, column } => match self.point.clone() {
                 Some(Point::Data { id, row, .. }) if id == *data => {
-                    let idx = self.index_const(*column as i64);
+                    let hir = self
+                        .st
+                        .model
+                        .and_then(|m| m.data.get(data.index()))
+                        .ok_or_else(|| diag::internal(e.span, "a data set that does not exist"))?;
+                    if !hir.shape(*column).is_empty() {
+                        // A function on a grid: its slice of the row.
+                        let len = hir.column_len(*column);
+                        let part = self.push(
+                            Op::Slice {
+                                array: row,
+                                start: hir.column_offset(*column),
+                                len,
+                            },
+                            Type::f64(vec![len]),
+                            None,
+                        );
+                        return Ok(self.push(Op::Reshape(part), ir_type(&e.ty), name));
+                    }
+                    let idx = self.index_const(hir.column_offset(*column) as i64);
                     let array = row;
                     Ok(self.push(
                         Op::Index {

@@ -20,7 +20,8 @@ pub enum LossInput {
     /// One coordinate of a residual's collocation points (`batch f64`), named
     /// `RESIDUAL.COORD`.
     Coord { residual: String, coord: String },
-    /// The rows of a data set (`batch f64[ncols]`, columns in declared order), named `DATA`.
+    /// The rows of a data set (`batch f64[n]`: the elements of its columns one after the
+    /// other, in declared order), named `DATA`.
     Data { data: String, columns: usize },
     /// The state vector `y` at each row's time (`batch f64[n_states]`), named `DATA.traj`;
     /// the runtime fills it after solving the ODE. The times are the data set's column
@@ -62,7 +63,7 @@ pub fn loss_inputs(model: &ModelHir) -> Vec<LossInput> {
     }
     out.extend(model.data.iter().map(|d| LossInput::Data {
         data: d.name.clone(),
-        columns: d.columns.len(),
+        columns: d.row_len(),
     }));
     let refs = Refs::collect(Some(model), &[loss]);
     let traj = refs.state_at_data;

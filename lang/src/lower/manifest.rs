@@ -57,6 +57,9 @@ pub(super) fn of_model(model: &ModelHir) -> Manifest {
             name: d.name.clone(),
             path: d.path.clone(),
             columns: d.columns.iter().map(|(n, _)| n.clone()).collect(),
+            shapes: d.shapes.clone(),
+            paths: d.paths.clone(),
+            test: d.test,
         })
         .collect();
     let events = model

@@ -12,7 +12,7 @@
 
 use super::diag;
 use super::{Res, ir_shape_len};
-use crate::hir::{Init, ModelHir, NetHir};
+use crate::hir::{FnoHir, Init, ModelHir, NetHir};
 use sci_ir::Layout;
 
 /// The largest θ we lay out: 50 million numbers (400 MB of defaults). Anything larger is
@@ -20,7 +20,7 @@ use sci_ir::Layout;
 pub(super) const MAX_THETA: usize = 50_000_000;
 
 /// Where one layer of a network lives in θ.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct LayerSlots {
     /// Offset of the weight matrix `[rows, cols]`.
     pub w: usize,
@@ -32,12 +32,28 @@ pub(super) struct LayerSlots {
     pub cols: usize,
 }
 
+/// Where a Fourier neural operator's weights live in θ (offsets; shapes from its
+/// [`FnoHir`]): the lift `[width, 2]` + `[width]`, per Fourier layer the spectral weights
+/// `[2, width_out, modes, width_in]` (real, imaginary), the pointwise map `[width, width]` +
+/// `[width]`, then the projection `[projection, width]` + `[projection]` and the output
+/// `[1, projection]` + `[1]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct FnoSlots {
+    pub lift: LayerSlots,
+    /// Per Fourier layer: the spectral weights' offset and the pointwise map.
+    pub layers: Vec<(usize, LayerSlots)>,
+    pub projection: LayerSlots,
+    pub output: LayerSlots,
+}
+
 /// The θ layout of a model plus the offsets of each network's layers.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Theta {
     pub layout: Layout,
-    /// Per net (by `NetId`), its layers from input to output.
+    /// Per net (by `NetId`), its layers from input to output (empty for an operator).
     pub nets: Vec<Vec<LayerSlots>>,
+    /// Per net (by `NetId`), its weights when it is a Fourier neural operator.
+    pub operators: Vec<Option<FnoSlots>>,
 }
 
 impl Theta {
@@ -71,6 +87,13 @@ pub(super) fn theta_layout(model: &ModelHir) -> Res<Theta> {
         }
     }
     for net in &model.nets {
+        if let Some(fno) = &net.operator {
+            let slots = operator_layout(&mut theta.layout, net, fno, model)?;
+            theta.nets.push(Vec::new());
+            theta.operators.push(Some(slots));
+            continue;
+        }
+        theta.operators.push(None);
         let mut rng = SplitMix64::new(net.seed);
         let mut layers = Vec::new();
         for (k, (cols, rows)) in layer_sizes(net).enumerate() {
@@ -100,6 +123,67 @@ pub(super) fn theta_layout(model: &ModelHir) -> Res<Theta> {
         theta.nets.push(layers);
     }
     Ok(theta)
+}
+
+/// Lays out a Fourier neural operator's weights, initialised as the reference
+/// implementation's PyTorch modules are (so results compare with it): every linear map's
+/// weights and biases uniform in `±1/sqrt(fan_in)`, the spectral weights' real and
+/// imaginary parts uniform in `[0, 1/width²)`. One stream per net (its `seed`), consumed
+/// slot after slot in θ's order.
+fn operator_layout(
+    layout: &mut Layout,
+    net: &NetHir,
+    fno: &FnoHir,
+    model: &ModelHir,
+) -> Res<FnoSlots> {
+    let mut rng = SplitMix64::new(net.seed);
+    let linear = |layout: &mut Layout,
+                  rng: &mut SplitMix64,
+                  name: &str,
+                  rows: usize,
+                  cols: usize|
+     -> Res<LayerSlots> {
+        check_total(
+            layout.len,
+            rows.saturating_mul(cols).saturating_add(rows),
+            model,
+            net.span,
+        )?;
+        let limit = 1.0 / (cols.max(1) as f64).sqrt();
+        let weights: Vec<f64> = (0..rows * cols).map(|_| rng.uniform_in(limit)).collect();
+        let biases: Vec<f64> = (0..rows).map(|_| rng.uniform_in(limit)).collect();
+        let w = layout.push(format!("{}.{name}.w", net.name), vec![rows, cols], None, weights);
+        let b = layout.push(format!("{}.{name}.b", net.name), vec![rows], None, biases);
+        Ok(LayerSlots { w, b, rows, cols })
+    };
+    let width = fno.width;
+    let lift = linear(layout, &mut rng, "lift", width, 2)?;
+    let mut layers = Vec::with_capacity(fno.layers);
+    for l in 0..fno.layers {
+        let count = 2usize
+            .saturating_mul(width)
+            .saturating_mul(fno.modes)
+            .saturating_mul(width);
+        check_total(layout.len, count, model, net.span)?;
+        let scale = 1.0 / (width * width) as f64;
+        let weights: Vec<f64> = (0..count).map(|_| scale * rng.next_unit()).collect();
+        let spectral = layout.push(
+            format!("{}.spectral{l}", net.name),
+            vec![2, width, fno.modes, width],
+            None,
+            weights,
+        );
+        let pointwise = linear(layout, &mut rng, &format!("layer{l}"), width, width)?;
+        layers.push((spectral, pointwise));
+    }
+    let projection = linear(layout, &mut rng, "projection", fno.projection, width)?;
+    let output = linear(layout, &mut rng, "output", 1, fno.projection)?;
+    Ok(FnoSlots {
+        lift,
+        layers,
+        projection,
+        output,
+    })
 }
 
 /// The half-width `L` of the uniform distribution `[-L, L)` the weights of a layer with

@@ -57,16 +57,28 @@ impl Adam {
         }
     }
 
-    /// One update of `p` along the gradient `g`:
+    /// One update of `p` along the gradient `g` with weight decay `λ = decay`:
+    /// `g ← g + λp` (for every parameter not marked in `held`, whose gradient stays zero),
     /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, `p ← p − lr·m̂/(√v̂ + ε)` with
     /// `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)`.
-    pub(super) fn step(&mut self, p: &mut [f64], g: &[f64]) {
+    pub(super) fn step(&mut self, p: &mut [f64], g: &[f64], decay: f64, held: &[bool]) {
         // Running products rather than powi(t): t may exceed i32 and this is exact enough.
         self.beta1_t *= BETA1;
         self.beta2_t *= BETA2;
         let c1 = 1.0 - self.beta1_t;
         let c2 = 1.0 - self.beta2_t;
-        for (((p, g), m), v) in p.iter_mut().zip(g).zip(&mut self.m).zip(&mut self.v) {
+        for (k, (((p, g), m), v)) in p
+            .iter_mut()
+            .zip(g)
+            .zip(&mut self.m)
+            .zip(&mut self.v)
+            .enumerate()
+        {
+            let g = if decay != 0.0 && !held.get(k).copied().unwrap_or(false) {
+                g + decay * *p
+            } else {
+                *g
+            };
             *m = BETA1 * *m + (1.0 - BETA1) * g;
             *v = BETA2 * *v + (1.0 - BETA2) * g * g;
             let m_hat = *m / c1;
@@ -96,13 +108,21 @@ pub(super) fn run(
         Some(state) => Adam::resumed(state, options.lr),
         None => Adam::new(p.len(), options.lr),
     };
+    let held = if options.weight_decay != 0.0 {
+        ev.held()
+    } else {
+        Vec::new()
+    };
     for t in first..=last {
         if inf_norm(ev.grad()) <= options.grad_tol {
             return Ok(Some(StopReason::Converged));
         }
         let step = t;
         ev.step = step;
-        adam.step(p, ev.grad());
+        let lr = options.lr_at(t);
+        adam.lr = lr;
+        ev.phase = Phase::Adam { lr };
+        adam.step(p, ev.grad(), options.weight_decay, &held);
         // New points before the loss after step t is measured, so that loss (and the
         // gradient of step t+1) are on the points step t+1 trains on. Never after the last
         // Adam step: an L-BFGS phase needs one fixed set of points.
@@ -116,15 +136,17 @@ pub(super) fn run(
         losses.push(ev.loss());
         let loss = ev.loss();
         ev.sample_terms(step, p)?;
+        ev.sample_test(step, p)?;
         let (best_loss, best) = ev.best().unwrap_or((loss, p));
         let info = Progress {
             terms: ev.terms_at(step),
+            test: ev.test_at(step),
             step,
             total: options.steps,
             loss,
             best_loss,
             phase: progress::Phase::Adam,
-            lr: Some(options.lr),
+            lr: Some(lr),
             best,
             current: p,
             losses,

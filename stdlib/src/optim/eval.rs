@@ -35,6 +35,11 @@ pub(super) struct Evaluator<'o> {
     pub terms_every: Option<usize>,
     /// The samples, `(step, terms)`.
     pub terms_log: Vec<(usize, Vec<f64>)>,
+    /// Sample the loss on held-out data every this many steps (and at the start and after
+    /// the last step).
+    pub test_every: Option<usize>,
+    /// The samples, `(step, test loss)`.
+    pub tests_log: Vec<(usize, f64)>,
 }
 
 impl<'o> Evaluator<'o> {
@@ -52,7 +57,37 @@ impl<'o> Evaluator<'o> {
             phase: Phase::Lbfgs,
             terms_every: None,
             terms_log: Vec::new(),
+            test_every: None,
+            tests_log: Vec::new(),
         }
+    }
+
+    /// Records the loss on held-out data at `p`, the point after step `step`, when the
+    /// run samples it there.
+    pub fn sample_test(&mut self, step: usize, p: &[f64]) -> Result<(), Error> {
+        let Some(every) = self.test_every else {
+            return Ok(());
+        };
+        if !(step == 0 || step == self.total_steps || step.is_multiple_of(every.max(1))) {
+            return Ok(());
+        }
+        if let Some(loss) = self.objective.test_loss(p)? {
+            self.tests_log.push((step, loss));
+        }
+        Ok(())
+    }
+
+    /// The test loss sampled after step `step`, if it was.
+    pub fn test_at(&self, step: usize) -> Option<f64> {
+        match self.tests_log.last() {
+            Some((at, loss)) if *at == step => Some(*loss),
+            _ => None,
+        }
+    }
+
+    /// The parameters the objective holds at their values ([`Objective::held`]).
+    pub fn held(&self) -> Vec<bool> {
+        self.objective.held()
     }
 
     /// Records the objective's terms at `p`, the point after step `step`, when the run

@@ -47,4 +47,15 @@ impl Objective for Freeze<'_> {
     fn terms(&mut self, p: &[f64]) -> Result<Vec<f64>, Error> {
         self.objective.terms(p)
     }
+    fn test_loss(&mut self, p: &[f64]) -> Result<Option<f64>, Error> {
+        self.objective.test_loss(p)
+    }
+    fn held(&self) -> Vec<bool> {
+        let inner = self.objective.held();
+        self.frozen
+            .iter()
+            .enumerate()
+            .map(|(k, &f)| f || inner.get(k).copied().unwrap_or(false))
+            .collect()
+    }
 }

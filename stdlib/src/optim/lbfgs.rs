@@ -240,9 +240,11 @@ pub(super) fn run(
         g = acc.grad;
         losses.push(f);
         ev.sample_terms(step, p)?;
+        ev.sample_test(step, p)?;
         let (best_loss, best) = ev.best().unwrap_or((f, p));
         let info = Progress {
             terms: ev.terms_at(step),
+            test: ev.test_at(step),
             step,
             total: options.steps,
             loss: f,

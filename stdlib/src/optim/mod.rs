@@ -36,6 +36,17 @@ pub trait Objective {
         let _ = p;
         Ok(Vec::new())
     }
+    /// The loss at `p` on held-out data (a test set), sampled every
+    /// [`TrainOptions::test_every`] steps; `None` (the default) when there is none.
+    fn test_loss(&mut self, p: &[f64]) -> Result<Option<f64>, Error> {
+        let _ = p;
+        Ok(None)
+    }
+    /// Per parameter, whether it is held at its value (its gradient is always zero), so
+    /// weight decay leaves it alone too; empty (the default) when none is.
+    fn held(&self) -> Vec<bool> {
+        Vec::new()
+    }
 }
 
 /// The optimisation method.
@@ -104,6 +115,39 @@ pub struct TrainOptions {
     /// Evaluate the loss's terms ([`Objective::terms`]) at the start, after the first and
     /// the last step and every this many steps ([`TrainReport::terms`], [`Progress::terms`]).
     pub terms_every: Option<usize>,
+    /// Adam's weight decay: `λ·p` added to the gradient before the moments (an L2 penalty
+    /// `λ/2·|p|²` on the parameters that are not held, as `torch.optim.Adam`'s
+    /// `weight_decay`; the loss reported is without it).
+    pub weight_decay: f64,
+    /// Adam's learning rate multiplied by `factor` every `every` steps (a step schedule:
+    /// `lr·factor^⌊(t−1)/every⌋` at step `t`).
+    pub lr_decay: Option<LrDecay>,
+    /// Evaluate the loss on the objective's held-out data ([`Objective::test_loss`]) at the
+    /// start, every this many steps and after the last ([`TrainReport::tests`]).
+    pub test_every: Option<usize>,
+    /// Return the last iterate rather than the point of lowest loss: with mini-batches
+    /// the losses of different steps are on different data and do not compare.
+    pub keep_last: bool,
+}
+
+/// A step schedule of Adam's learning rate ([`TrainOptions::lr_decay`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LrDecay {
+    pub every: usize,
+    pub factor: f64,
+}
+
+impl TrainOptions {
+    /// Adam's learning rate at step `step` (from 1).
+    pub fn lr_at(&self, step: usize) -> f64 {
+        match self.lr_decay {
+            Some(LrDecay { every, factor }) if every > 0 => {
+                let drops = (step.saturating_sub(1) / every).min(i32::MAX as usize) as i32;
+                self.lr * factor.powi(drops)
+            }
+            _ => self.lr,
+        }
+    }
 }
 
 impl Default for TrainOptions {
@@ -119,6 +163,10 @@ impl Default for TrainOptions {
             loss_tol: None,
             patience: None,
             terms_every: None,
+            weight_decay: 0.0,
+            lr_decay: None,
+            test_every: None,
+            keep_last: false,
         }
     }
 }
@@ -180,6 +228,9 @@ pub struct TrainReport {
     /// The loss's terms where they were sampled ([`TrainOptions::terms_every`]): `(step,
     /// values)`, step 0 being the start (not kept across a resumed run's first part).
     pub terms: Vec<(usize, Vec<f64>)>,
+    /// The loss on held-out data where it was sampled ([`TrainOptions::test_every`]):
+    /// `(step, loss)`, step 0 being the start (not kept across a resumed run's first part).
+    pub tests: Vec<(usize, f64)>,
     /// Where the run stood after its last step, to continue it with more steps
     /// ([`train_from`]): kept when every step was taken or a stopping rule or the caller
     /// stopped it; `None` when it ended converged or without progress, or took no step.
@@ -221,6 +272,7 @@ pub fn train_from(
     let (adam_steps, lbfgs_steps) = options.phases();
     let mut ev = Evaluator::new(objective, params.len(), options.steps);
     ev.terms_every = options.terms_every;
+    ev.test_every = options.test_every;
     let done = start.map_or(0, |s| s.step);
     let mut p = match start {
         Some(state) => state.current.clone(),
@@ -252,7 +304,7 @@ pub fn train_from(
     if first_eval.is_ok() && start.is_none() {
         losses.push(ev.loss());
         lowest = ev.loss();
-        first_eval = ev.sample_terms(0, &p);
+        first_eval = ev.sample_terms(0, &p).and_then(|()| ev.sample_test(0, &p));
     }
     let mut rule = None;
     let mut last_state = None;
@@ -318,6 +370,10 @@ pub fn train_from(
     })();
     // The best point is kept even when a later step failed.
     let best_loss = match ev.best() {
+        _ if options.keep_last && ev.is_cached(&p) => {
+            params.copy_from_slice(&p);
+            ev.loss()
+        }
         Some((loss, best)) => {
             params.copy_from_slice(best);
             loss
@@ -335,6 +391,7 @@ pub fn train_from(
         stopped,
         evaluations: ev.evaluations,
         terms: std::mem::take(&mut ev.terms_log),
+        tests: std::mem::take(&mut ev.tests_log),
         state: last_state,
     })
 }
@@ -409,6 +466,24 @@ fn validate(n_params: usize, given: usize, options: &TrainOptions) -> Result<(),
             options.steps
         ))
         .with_help("give fewer Adam steps, or more steps in all"));
+    }
+    if options.test_every == Some(0) {
+        return Err(Error::input("The test loss cannot be sampled every 0 steps."));
+    }
+    if !(options.weight_decay >= 0.0 && options.weight_decay.is_finite()) {
+        return Err(Error::input(format!(
+            "The weight decay must be zero or a positive number, not {}.",
+            options.weight_decay
+        ))
+        .with_help("values such as 1e-4 are usual"));
+    }
+    if let Some(LrDecay { every, factor }) = options.lr_decay
+        && (every == 0 || !(factor > 0.0 && factor.is_finite()))
+    {
+        return Err(Error::input(format!(
+            "A learning-rate schedule needs a positive interval and factor, not every {every} steps by {factor}."
+        ))
+        .with_help("halving every 100 epochs is usual: factor 0.5"));
     }
     if options.terms_every == Some(0) {
         return Err(Error::input("Loss terms cannot be sampled every 0 steps."));

@@ -80,6 +80,9 @@ pub struct Progress<'a> {
     /// The loss's terms after this step, when they were sampled here
     /// ([`super::TrainOptions::terms_every`]).
     pub terms: Option<&'a [f64]>,
+    /// The loss on held-out data after this step, when it was sampled here
+    /// ([`super::TrainOptions::test_every`]).
+    pub test: Option<f64>,
     pub(super) current: &'a [f64],
     pub(super) losses: &'a [f64],
     pub(super) adam: Option<&'a Adam>,
