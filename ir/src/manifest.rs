@@ -331,8 +331,8 @@ pub struct DataSource {
     /// The declared columns, in the order the rows hold them.
     pub columns: Vec<String>,
     /// Per column its shape per row (`[]` for one number; `[256]` for a function on a
-    /// grid); a missing entry is `[]`. A row holds the columns' elements one after the
-    /// other, row-major.
+    /// grid); a missing entry is `[]`, and a table of numbers records none. A row holds
+    /// the columns' elements one after the other, row-major.
     pub shapes: Vec<Vec<usize>>,
     /// One file per column (`npy("a.npy", "u.npy")`, each `[rows, shape…]`), or empty when
     /// `path` holds them all.

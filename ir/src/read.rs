@@ -789,6 +789,10 @@ impl Parser {
         if paths.len() == 1 {
             paths.clear();
         }
+        // Canonical form (as the front end writes it): no shapes for a table of numbers.
+        if shapes.iter().all(Vec::is_empty) {
+            shapes.clear();
+        }
         Ok(DataSource {
             name,
             path,

@@ -583,6 +583,7 @@ fn ude(activation: Activation) -> ModelHir {
         activation,
         seed: 42,
         init: Init::Glorot,
+        operator: None,
         span: sp(),
     });
     let h = || {
@@ -621,6 +622,9 @@ fn ude(activation: Activation) -> ModelHir {
             ("prey".to_string(), None),
             ("pred".to_string(), None),
         ],
+        shapes: Vec::new(),
+        paths: Vec::new(),
+        test: 0,
         span: sp(),
     });
     let batch = Some(BatchKind::Data(DataId(0)));
@@ -881,6 +885,7 @@ fn burgers() -> ModelHir {
         activation: Activation::Tanh,
         seed: 0,
         init: Init::Glorot,
+        operator: None,
         span: sp(),
     });
     for (k, name) in ["pde", "initial", "boundary"].into_iter().enumerate() {

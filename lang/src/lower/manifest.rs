@@ -57,7 +57,12 @@ pub(super) fn of_model(model: &ModelHir) -> Manifest {
             name: d.name.clone(),
             path: d.path.clone(),
             columns: d.columns.iter().map(|(n, _)| n.clone()).collect(),
-            shapes: d.shapes.clone(),
+            // Canonical form: no shapes recorded for a table of numbers.
+            shapes: if d.shapes.iter().all(Vec::is_empty) {
+                Vec::new()
+            } else {
+                d.shapes.clone()
+            },
             paths: d.paths.clone(),
             test: d.test,
         })
