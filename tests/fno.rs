@@ -99,7 +99,10 @@ fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
                 (0..modes)
                     .map(|k| {
                         (0..GRID).fold((0.0, 0.0), |(re, im), j| {
-                            (re + v[i][j] * angle(j, k).cos(), im - v[i][j] * angle(j, k).sin())
+                            (
+                                re + v[i][j] * angle(j, k).cos(),
+                                im - v[i][j] * angle(j, k).sin(),
+                            )
                         })
                     })
                     .collect()
@@ -172,7 +175,10 @@ fn an_operator_computes_its_architecture_on_every_back_end() {
             .chunks(2 * GRID)
             .map(|row| {
                 let g = reference(&m, &p, &row[..GRID]);
-                g.iter().zip(&row[GRID..]).map(|(g, u)| (g - u).powi(2)).sum::<f64>()
+                g.iter()
+                    .zip(&row[GRID..])
+                    .map(|(g, u)| (g - u).powi(2))
+                    .sum::<f64>()
             })
             .sum::<f64>()
             / 3.0;
@@ -199,7 +205,10 @@ fn an_operator_computes_its_architecture_on_every_back_end() {
     }
     let ((_, ga), (_, gb)) = (&results[0], &results[1]);
     for (k, (a, b)) in ga.iter().zip(gb).enumerate() {
-        assert!((a - b).abs() <= 1e-10 * (1.0 + a.abs()), "θ[{k}]: {a} vs {b}");
+        assert!(
+            (a - b).abs() <= 1e-10 * (1.0 + a.abs()),
+            "θ[{k}]: {a} vs {b}"
+        );
     }
 }
 
@@ -248,23 +257,29 @@ fn mini_batches_train_and_the_held_out_rows_give_the_test_loss() {
         keep_last: true,
         ..Default::default()
     };
-    let report =
-        sci::stdlib::optim::train(&mut trainer, &mut p, &options, &mut |_| {
-            sci::stdlib::optim::Control::Continue
-        })
-        .unwrap();
+    let report = sci::stdlib::optim::train(&mut trainer, &mut p, &options, &mut |_| {
+        sci::stdlib::optim::Control::Continue
+    })
+    .unwrap();
     // The test loss after every epoch, from the start to the end.
     let steps: Vec<usize> = report.tests.iter().map(|(s, _)| *s).collect();
     assert_eq!(steps, (0..=15).map(|e| 4 * e).collect::<Vec<_>>());
     let (first, last) = (report.tests[0].1, report.tests[15].1);
-    assert!(last < 0.5 * first, "the test loss went from {first} to {last}");
+    assert!(
+        last < 0.5 * first,
+        "the test loss went from {first} to {last}"
+    );
     // A batch is a subset of the training rows: 20 rows in batches of 6, 6, 6 and 2, and
     // step 60's gradient is on the last batch of an epoch.
     let batch = trainer.inputs().remove(0).1;
     assert_eq!(batch.len(), 2 * 2 * GRID);
     // The test loss is the loss on the last 4 rows, at the parameters returned (the last).
-    let rows = sci::stdlib::data::read_array(&dir.path().join("a.npy")).unwrap().1;
-    let targets = sci::stdlib::data::read_array(&dir.path().join("u.npy")).unwrap().1;
+    let rows = sci::stdlib::data::read_array(&dir.path().join("a.npy"))
+        .unwrap()
+        .1;
+    let targets = sci::stdlib::data::read_array(&dir.path().join("u.npy"))
+        .unwrap()
+        .1;
     let mut held_out = Vec::new();
     for r in 20..24 {
         held_out.extend_from_slice(&rows[r * GRID..(r + 1) * GRID]);
@@ -310,7 +325,10 @@ fn grid_data_and_operators_are_checked() {
             model("").replace("seed: 3", "seeds: 3"),
             "`fno` has no option `seeds`",
         ),
-        (model("").replace("G(pairs.a)", "G(pairs.a[0])"), "maps a function on a grid"),
+        (
+            model("").replace("G(pairs.a)", "G(pairs.a[0])"),
+            "maps a function on a grid",
+        ),
         (model(", test: 0"), "at least one row"),
     ] {
         let err = sci::Compiler::new()
@@ -323,3 +341,150 @@ fn grid_data_and_operators_are_checked() {
     }
 }
 
+fn sci(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sci"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// `sci train --batch --epochs` with a test split, then the trained operator evaluated on
+/// the same functions on a grid twice as fine (`--steps 0 --param s=32 --data …`).
+#[test]
+fn the_command_line_trains_by_epochs_and_evaluates_on_a_finer_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pairs(dir.path(), 24);
+    let fine = dir.path().join("fine");
+    std::fs::create_dir(&fine).unwrap();
+    // The same functions on 32 points: sin/cos of the grid angle, sampled twice as often.
+    let mut a = Vec::new();
+    let mut u = Vec::new();
+    for r in 0..24 {
+        let phase = 0.37 * r as f64;
+        let amplitude = 1.0 + 0.1 * (r % 5) as f64;
+        for j in 0..2 * GRID {
+            let x = std::f64::consts::PI * j as f64 / GRID as f64;
+            a.push(amplitude * ((x + phase).sin() + 0.3 * (3.0 * x - phase).cos()));
+            u.push(amplitude * (0.8 * (x + phase).sin() + 0.05 * (3.0 * x - phase).cos()));
+        }
+    }
+    let columns: Vec<String> = (0..2 * GRID).map(|j| format!("c{j}")).collect();
+    write_table(&fine.join("a.npy"), &Table::new(columns.clone(), a)).unwrap();
+    write_table(&fine.join("u.npy"), &Table::new(columns, u)).unwrap();
+    let source = model(", test: 4")
+        .replace("model Op {", "model Op {\n    const s = 16")
+        .replace(&format!("real[{GRID}]"), "real[s]")
+        .replace(
+            "mean(norm(G(pairs.a) - pairs.u)^2)",
+            "mean(norm(G(pairs.a) - pairs.u) / norm(pairs.u))",
+        );
+    std::fs::write(dir.path().join("op.sci"), source).unwrap();
+    let (ok, text) = sci(
+        dir.path(),
+        &[
+            "train",
+            "op.sci",
+            "--batch",
+            "5",
+            "--epochs",
+            "6",
+            "--lr",
+            "0.01",
+            "--weight-decay",
+            "1e-4",
+            "--lr-step",
+            "3",
+            "--out",
+            "op.json",
+            "--losses",
+            "losses.csv",
+        ],
+    );
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("20 training rows in batches of 5 (4 steps per epoch), 4 test rows"),
+        "{text}"
+    );
+    assert!(text.contains("in 24 steps"), "{text}");
+    assert!(
+        text.contains("lr 5.0e-3"),
+        "the rate halves after 3 epochs:\n{text}"
+    );
+    let losses = std::fs::read_to_string(dir.path().join("losses.csv")).unwrap();
+    assert!(
+        losses.lines().next().unwrap().ends_with(",test"),
+        "{losses}"
+    );
+    let tests: Vec<f64> = (losses.lines().skip(1))
+        .filter_map(|l| l.rsplit(',').next()?.parse().ok())
+        .filter(|x: &f64| x.is_finite())
+        .collect();
+    assert_eq!(
+        tests.len(),
+        7,
+        "the test loss at the start and after each epoch:\n{losses}"
+    );
+    assert!(tests[6] < tests[0], "{tests:?}");
+    // Evaluation only, on the same grid, then zero-shot on the finer grid.
+    let (ok, coarse) = sci(
+        dir.path(),
+        &["train", "op.sci", "--init", "op.json", "--steps", "0"],
+    );
+    assert!(ok, "{coarse}");
+    assert!(coarse.contains("Op: test loss"), "{coarse}");
+    let (ok, fine_text) = sci(
+        dir.path(),
+        &[
+            "train",
+            "op.sci",
+            "--init",
+            "op.json",
+            "--steps",
+            "0",
+            "--param",
+            "s=32",
+            "--data",
+            "pairs=fine/a.npy,fine/u.npy",
+        ],
+    );
+    assert!(ok, "{fine_text}");
+    let test_loss = |text: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("Op: test loss"))
+            .unwrap();
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let (at16, at32) = (test_loss(&coarse), test_loss(&fine_text));
+    assert!(
+        at32.is_finite() && (at32 - at16).abs() < 0.5 * at16 + 0.05,
+        "{at16} vs {at32}"
+    );
+    // Files that do not fit are refused, naming the shape.
+    let (ok, text) = sci(
+        dir.path(),
+        &[
+            "train",
+            "op.sci",
+            "--init",
+            "op.json",
+            "--steps",
+            "0",
+            "--data",
+            "pairs=fine/a.npy,fine/u.npy",
+        ],
+    );
+    assert!(!ok && text.contains("needs [rows, 16]"), "{text}");
+    let (ok, text) = sci(
+        dir.path(),
+        &["train", "op.sci", "--steps", "0", "--data", "obs=x.npy"],
+    );
+    assert!(!ok && text.contains("no data set `obs`"), "{text}");
+}

@@ -473,7 +473,9 @@ pub const BUILTINS: &[Builtin] = &[
 ];
 
 /// The names the module `nn` exports (the activations are also in `math`).
-pub const NN_EXPORTS: &[&str] = &["mlp", "fno", "tanh", "sigmoid", "softplus", "relu", "gelu", "sin"];
+pub const NN_EXPORTS: &[&str] = &[
+    "mlp", "fno", "tanh", "sigmoid", "softplus", "relu", "gelu", "sin",
+];
 
 /// The built-in called `name`, if any.
 pub fn lookup(name: &str) -> Option<&'static Builtin> {

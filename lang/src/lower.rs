@@ -28,8 +28,8 @@ mod fns;
 mod loss;
 mod manifest;
 mod net;
-mod operator;
 mod ode;
+mod operator;
 mod params;
 mod walk;
 

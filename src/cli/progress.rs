@@ -112,11 +112,11 @@ impl Reporter {
             info.best_loss,
             info.phase.name(),
         );
-        if let Some(test) = self.test {
-            line.push_str(&format!("  test {test:.6e}"));
-        }
         if let Some(lr) = info.lr {
             line.push_str(&format!(" lr {lr:.1e}"));
+        }
+        if let Some(test) = self.test {
+            line.push_str(&format!("  test {test:.6e}"));
         }
         if let Some(values) = info.terms.filter(|v| v.len() == self.terms.len()) {
             let terms: Vec<String> = (self.terms.iter().zip(values))

@@ -21,8 +21,8 @@ use sci::stdlib::checkpoint::{self, Checkpoint};
 use sci::stdlib::data::{Outputs, Table, table_bytes, write_atomic};
 use sci::stdlib::ode::{Method, Sensitivity, SolveOptions};
 use sci::stdlib::optim::{
-    Control, Freeze, LrDecay, Objective, Optimizer, StopReason, TrainOptions, TrainReport, TrainState,
-    train_from,
+    Control, Freeze, LrDecay, Objective, Optimizer, StopReason, TrainOptions, TrainReport,
+    TrainState, train_from,
 };
 
 use super::progress::{Reporter, duration};
@@ -118,6 +118,12 @@ pub struct TrainArgs {
     /// algebraic states).
     #[arg(long, default_value = "auto")]
     sensitivity: String,
+    /// Read a data set from other files, `NAME=FILE[,FILE…]` (one per column for a data
+    /// set of grid functions; relative to the current directory): a trained operator on
+    /// data at another resolution, with `--param` for the constant that sizes its columns
+    /// (repeatable).
+    #[arg(long = "data")]
+    data: Vec<String>,
     /// Train on mini-batches of this many rows of the data (shuffled every epoch, seeded
     /// by --seed), with Adam; the loss and best loss shown are the batches'.
     #[arg(long)]
@@ -239,6 +245,7 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
             ..SolveOptions::default()
         },
         sensitivity: args.sensitivity.parse()?,
+        data_files: data_files(&args.data)?,
         batch: args.batch,
     };
     let mut trainer = Trainer::new(compiled, name, setup)?;
@@ -251,6 +258,9 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
         (None, None) => model.params(),
     };
     apply_overrides(compiled, &model, &mut p, &args.params)?;
+    if args.steps == Some(0) {
+        return evaluate(&mut trainer, &p, name);
+    }
     let start: Option<TrainState> = resumed.map(|(_, state)| state);
     let first_step = start.as_ref().map_or(0, |s| s.step);
 
@@ -367,6 +377,42 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--steps 0`: the loss (and the test loss) at the starting parameters, no training.
+fn evaluate(trainer: &mut Trainer<'_>, p: &[f64], name: &str) -> Result<ExitCode, Error> {
+    for (data, train, test) in trainer.data_rows() {
+        outln!("data `{data}`: {train} training rows, {test} test rows");
+    }
+    let loss = trainer.loss(p)?;
+    outln!("{name}: loss {loss:.6e}");
+    if let Some(test) = trainer.test_loss(p)? {
+        outln!("{name}: test loss {test:.6e}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--data NAME=FILE[,FILE…]` items, the files made absolute from the current directory
+/// (the model's own paths are relative to the model file).
+fn data_files(items: &[String]) -> Result<Vec<(String, Vec<String>)>, Error> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::io(format!("Cannot read the current directory: {e}.")))?;
+    items
+        .iter()
+        .map(|item| {
+            let Some((name, files)) = item.split_once('=') else {
+                return Err(
+                    Error::input(format!("`--data {item}`: expected NAME=FILE[,FILE…]."))
+                        .with_help("for example `--data pairs=a512.npy,u512.npy`"),
+                );
+            };
+            let files = files
+                .split(',')
+                .map(|f| cwd.join(f.trim()).to_string_lossy().into_owned())
+                .collect();
+            Ok((name.trim().to_string(), files))
+        })
+        .collect()
 }
 
 /// The run's options: those given, the rest from the schedule of the loss's kind

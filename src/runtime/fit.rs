@@ -41,6 +41,10 @@ pub struct TrainSetup {
     /// compiled with [`crate::Compiler::adjoint`]; [`Sensitivity::Auto`] takes it only
     /// then (see [`Sensitivity::resolve`] for its rule).
     pub sensitivity: Sensitivity,
+    /// Data sets read from other files than the model names: `(data set, files)`, one
+    /// file per column for a data set declared so, else one (relative to `data_dir`
+    /// unless absolute). Evaluating a trained operator on data at another resolution.
+    pub data_files: Vec<(String, Vec<String>)>,
     /// Train on mini-batches of this many rows of each data set (shuffled every epoch, a
     /// new batch on every [`Objective::resample`] round); `None`: every row every step.
     pub batch: Option<usize>,
@@ -57,6 +61,7 @@ impl Default for TrainSetup {
                 ..SolveOptions::default()
             },
             sensitivity: Sensitivity::Auto,
+            data_files: Vec::new(),
             batch: None,
         }
     }
@@ -194,10 +199,23 @@ impl<'c> Trainer<'c> {
             ))
             .with_help("remove `fixed` from the parameters to fit"));
         }
+        if let Some((unknown, _)) = (setup.data_files.iter())
+            .find(|(name, _)| !manifest.data.iter().any(|d| d.name == *name))
+        {
+            let names: Vec<&str> = manifest.data.iter().map(|d| d.name.as_str()).collect();
+            return Err(Error::input(format!(
+                "Model `{name}` has no data set `{unknown}` to read from other files."
+            ))
+            .with_help(match names.is_empty() {
+                true => "the model reads no data".to_string(),
+                false => format!("its data sets are: {}", names.join(", ")),
+            }));
+        }
         for (k, role) in roles.iter().enumerate() {
             match role {
                 InputRole::Data { data } => {
-                    let source = data_source(manifest, *data)?;
+                    let source = with_files(data_source(manifest, *data)?, &setup)?;
+                    let source = &source;
                     let rows = read_data(source, &setup)?;
                     trainer.buffers[k] = rows.clone();
                     trainer.data.push(split_rows(source, k, rows)?);
@@ -480,7 +498,10 @@ impl<'c> Trainer<'c> {
         self.check_len(p)?;
         let mut saved = Vec::new();
         for d in self.data.iter().filter(|d| !d.test.is_empty()) {
-            saved.push((d.input, std::mem::replace(&mut self.buffers[d.input], d.test.clone())));
+            saved.push((
+                d.input,
+                std::mem::replace(&mut self.buffers[d.input], d.test.clone()),
+            ));
         }
         let loss = self.model.loss(p, &self.batch());
         for (input, rows) in saved {
@@ -648,6 +669,35 @@ fn data_source(manifest: &Manifest, k: usize) -> Result<&DataSource, Error> {
         .ok_or_else(|| Error::numerical(format!("the model has no data source {k}")))
 }
 
+/// Data source `d`, read from the files [`TrainSetup::data_files`] gives it, if any.
+fn with_files(d: &DataSource, setup: &TrainSetup) -> Result<DataSource, Error> {
+    let mut d = d.clone();
+    let Some((_, files)) = setup.data_files.iter().find(|(name, _)| *name == d.name) else {
+        return Ok(d);
+    };
+    let wanted = if d.paths.is_empty() {
+        1
+    } else {
+        d.columns.len()
+    };
+    if files.len() != wanted {
+        return Err(Error::input(format!(
+            "The data set `{}` is read from {wanted} file(s), but {} were given.",
+            d.name,
+            files.len()
+        ))
+        .with_help(format!(
+            "give one file per column, in the declared order: {}",
+            d.columns.join(", ")
+        )));
+    }
+    d.path = files[0].clone();
+    if !d.paths.is_empty() {
+        d.paths = files.clone();
+    }
+    Ok(d)
+}
+
 /// Splits data source `d`'s rows (the loss input `input`) into training rows and the last
 /// `d.test` rows, held out.
 fn split_rows(d: &DataSource, input: usize, rows: Vec<f64>) -> Result<DataRows, Error> {
@@ -756,7 +806,10 @@ fn read_arrays(d: &DataSource, data_dir: &Path) -> Result<Vec<f64>, Error> {
     }
     let rows = rows.map_or(0, |(_, n)| n);
     if rows == 0 {
-        return Err(Error::input(format!("The data set `{}` has no rows.", d.name)));
+        return Err(Error::input(format!(
+            "The data set `{}` has no rows.",
+            d.name
+        )));
     }
     let mut out = Vec::with_capacity(rows * d.row_len());
     for r in 0..rows {

@@ -930,10 +930,16 @@ impl<'f> Checker<'f> {
             self.report(
                 Diagnostic::error(
                     "E0216",
-                    format!("The operator `{}` maps a function on a grid; it has no value at a point.", id.name),
+                    format!(
+                        "The operator `{}` maps a function on a grid; it has no value at a point.",
+                        id.name
+                    ),
                 )
                 .with_primary(id.span, "an operator, not a network of coordinates")
-                .with_help(format!("apply it to a column of grid values: `{}(data.a)`", id.name)),
+                .with_help(format!(
+                    "apply it to a column of grid values: `{}(data.a)`",
+                    id.name
+                )),
             );
             return None;
         }

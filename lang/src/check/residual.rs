@@ -11,8 +11,8 @@ use super::ops::to_real;
 use super::suggest::did_you_mean;
 use crate::ast::{self, BinaryOp, Expr, ExprKind};
 use crate::builtins::{self, BuiltinKind};
-use crate::hir::{FnoHir, 
-    Activation, BatchKind, CoordHir, DataHir, DomainHir, FixedCoord, NetHir, ResidualHir,
+use crate::hir::{
+    Activation, BatchKind, CoordHir, DataHir, DomainHir, FixedCoord, FnoHir, NetHir, ResidualHir,
     ResidualId, Sampling, Scalar, Ty,
 };
 use sci_diag::{Diagnostic, Span};
@@ -234,9 +234,7 @@ impl<'f> Checker<'f> {
                     format!("`{}` is not a network constructor.", callee.name),
                 )
                 .with_primary(callee.span, "unknown network kind")
-                .with_help(
-                    "the network constructors are: mlp and fno (from `use nn.{mlp, fno}`)",
-                ),
+                .with_help("the network constructors are: mlp and fno (from `use nn.{mlp, fno}`)"),
             );
             return None;
         };
@@ -422,8 +420,11 @@ impl<'f> Checker<'f> {
         for a in args {
             let Some(key) = &a.name else {
                 self.report(
-                    Diagnostic::error("E0305", "The options of `fno` are named: `fno(modes: 16, width: 64, layers: 4)`.")
-                        .with_primary(a.value.span, "unnamed argument"),
+                    Diagnostic::error(
+                        "E0305",
+                        "The options of `fno` are named: `fno(modes: 16, width: 64, layers: 4)`.",
+                    )
+                    .with_primary(a.value.span, "unnamed argument"),
                 );
                 ok = false;
                 continue;
@@ -641,7 +642,10 @@ impl<'f> Checker<'f> {
                     .collect();
                 let (what, label) = if shaped && paths.len() == 1 {
                     (
-                        format!("The data set `{}` has columns with a shape, which are read one file per column.", data.name.name),
+                        format!(
+                            "The data set `{}` has columns with a shape, which are read one file per column.",
+                            data.name.name
+                        ),
                         "one file for all columns",
                     )
                 } else {
@@ -658,7 +662,9 @@ impl<'f> Checker<'f> {
                 self.report(
                     Diagnostic::error("E0222", what)
                         .with_primary(data.source.span, label)
-                        .with_note("file k holds column k of every row: `[rows]` or `[rows, shape…]`")
+                        .with_note(
+                            "file k holds column k of every row: `[rows]` or `[rows, shape…]`",
+                        )
                         .with_help(format!("write `npy({})`", names.join(", "))),
                 );
                 return;

@@ -336,9 +336,11 @@ impl FnCx<'_, '_> {
             .theta
             .ok_or_else(|| diag::unavailable(span, "A network", self.context))?;
         let mut vals = vec![theta];
-        let operator = ty.shape.first().copied().and_then(|grid| {
-            self.st.callees.operators.get(&(net.index(), grid)).copied()
-        });
+        let operator = ty
+            .shape
+            .first()
+            .copied()
+            .and_then(|grid| self.st.callees.operators.get(&(net.index(), grid)).copied());
         let target = match (operator, self.st.callees.nets.get(net.index())) {
             (Some(f), _) => {
                 // An operator: its argument is the function on the grid.
@@ -355,7 +357,12 @@ impl FnCx<'_, '_> {
                 }
                 *f
             }
-            _ => return Err(diag::internal(span, "a network that does not exist is evaluated")),
+            _ => {
+                return Err(diag::internal(
+                    span,
+                    "a network that does not exist is evaluated",
+                ));
+            }
         };
         let key = Key::Net(net, vals.clone());
         if let Some(v) = self.lookup(&key) {

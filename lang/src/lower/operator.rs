@@ -55,14 +55,22 @@ pub(super) fn lower_operator(
     let coords: Vec<f64> = (0..grid)
         .map(|j| j as f64 / (grid - 1).max(1) as f64)
         .collect();
-    let x_row = op.cx.push(Op::Literal(coords), Type::f64(vec![1, grid]), Some("x"));
-    let channels = op.cx.push(Op::Concat(vec![a_row, x_row]), Type::f64(vec![2, grid]), None);
+    let x_row = op
+        .cx
+        .push(Op::Literal(coords), Type::f64(vec![1, grid]), Some("x"));
+    let channels = op.cx.push(
+        Op::Concat(vec![a_row, x_row]),
+        Type::f64(vec![2, grid]),
+        None,
+    );
     let mut v = op.linear(&slots.lift, channels, "lift")?;
     for (l, (spectral, pointwise)) in slots.layers.iter().enumerate() {
         let k = op.spectral(fno, *spectral, v, l)?;
         let w = op.linear(pointwise, v, &format!("layer{l}"))?;
         let ty = Type::f64(vec![fno.width, grid]);
-        v = op.cx.push(Op::Binary(BinaryOp::Add, k, w), ty.clone(), None);
+        v = op
+            .cx
+            .push(Op::Binary(BinaryOp::Add, k, w), ty.clone(), None);
         if l + 1 < slots.layers.len() {
             v = op.gelu(v, &ty);
         }
@@ -142,7 +150,10 @@ impl Builder<'_, '_, '_> {
                 None,
             );
             let xt = self.cx.push(Op::Transpose(x), Type::f64(vec![m, w]), None);
-            parts.push(self.cx.push(Op::Broadcast(xt), Type::f64(vec![w, m, w]), None));
+            parts.push(
+                self.cx
+                    .push(Op::Broadcast(xt), Type::f64(vec![w, m, w]), None),
+            );
         }
         let mut weight_parts = Vec::with_capacity(2);
         for part in 0..2 {
@@ -158,14 +169,19 @@ impl Builder<'_, '_, '_> {
             ));
         }
         let cube = Type::f64(vec![w, m, w]);
-        let mul = |cx: &mut FnCx, a, b| cx.push(Op::Binary(BinaryOp::Mul, a, b), cube.clone(), None);
+        let mul =
+            |cx: &mut FnCx, a, b| cx.push(Op::Binary(BinaryOp::Mul, a, b), cube.clone(), None);
         let (xr, xi, rr, ri) = (parts[0], parts[1], weight_parts[0], weight_parts[1]);
         let rr_xr = mul(self.cx, rr, xr);
         let ri_xi = mul(self.cx, ri, xi);
         let rr_xi = mul(self.cx, rr, xi);
         let ri_xr = mul(self.cx, ri, xr);
-        let re = self.cx.push(Op::Binary(BinaryOp::Sub, rr_xr, ri_xi), cube.clone(), None);
-        let im = self.cx.push(Op::Binary(BinaryOp::Add, rr_xi, ri_xr), cube.clone(), None);
+        let re = self
+            .cx
+            .push(Op::Binary(BinaryOp::Sub, rr_xr, ri_xi), cube.clone(), None);
+        let im = self
+            .cx
+            .push(Op::Binary(BinaryOp::Add, rr_xi, ri_xr), cube.clone(), None);
         let ones = self
             .cx
             .push(Op::Literal(vec![1.0; w]), Type::f64(vec![w]), None);
@@ -207,7 +223,9 @@ impl Builder<'_, '_, '_> {
         let scaled = self
             .cx
             .push(Op::Binary(BinaryOp::Mul, x, inv_sqrt2), ty.clone(), None);
-        let erf = self.cx.push(Op::Unary(UnaryOp::Erf, scaled), ty.clone(), None);
+        let erf = self
+            .cx
+            .push(Op::Unary(UnaryOp::Erf, scaled), ty.clone(), None);
         let one_plus = self
             .cx
             .push(Op::Binary(BinaryOp::Add, one, erf), ty.clone(), None);

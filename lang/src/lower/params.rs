@@ -152,7 +152,12 @@ fn operator_layout(
         let limit = 1.0 / (cols.max(1) as f64).sqrt();
         let weights: Vec<f64> = (0..rows * cols).map(|_| rng.uniform_in(limit)).collect();
         let biases: Vec<f64> = (0..rows).map(|_| rng.uniform_in(limit)).collect();
-        let w = layout.push(format!("{}.{name}.w", net.name), vec![rows, cols], None, weights);
+        let w = layout.push(
+            format!("{}.{name}.w", net.name),
+            vec![rows, cols],
+            None,
+            weights,
+        );
         let b = layout.push(format!("{}.{name}.b", net.name), vec![rows], None, biases);
         Ok(LayerSlots { w, b, rows, cols })
     };

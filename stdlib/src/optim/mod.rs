@@ -468,7 +468,9 @@ fn validate(n_params: usize, given: usize, options: &TrainOptions) -> Result<(),
         .with_help("give fewer Adam steps, or more steps in all"));
     }
     if options.test_every == Some(0) {
-        return Err(Error::input("The test loss cannot be sampled every 0 steps."));
+        return Err(Error::input(
+            "The test loss cannot be sampled every 0 steps.",
+        ));
     }
     if !(options.weight_decay >= 0.0 && options.weight_decay.is_finite()) {
         return Err(Error::input(format!(
