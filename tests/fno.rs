@@ -108,9 +108,8 @@ fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
                     .collect()
             })
             .collect();
-        let at = |part: usize, o: usize, k: usize, i: usize| {
-            r[((part * width + o) * modes + k) * width + i]
-        };
+        let at =
+            |part: usize, o: usize, k: usize, i: usize| r[((o * 2 + part) * modes + k) * width + i];
         let w = linear(
             block(m, p, &format!("G.layer{l}.w")),
             block(m, p, &format!("G.layer{l}.b")),

@@ -10,10 +10,15 @@
 //! 3. projection: `u = Q₂·σ(Q₁ v + q₁) + q₂`, one output channel.
 //!
 //! Spectra are split complex (`[2, width, modes]`, `sci_ir::Op::Rfft`). The per-mode
-//! channel mixing has no batched matrix product in the IR: it is an elementwise product of
-//! the weights with the spectrum broadcast over the output channels, summed over the input
-//! channels by a matrix–vector product with ones — the same arithmetic as a product per
-//! mode, in ops every back end and the derivative passes already have.
+//! channel mixing is one matrix product per output part: the weights, stored
+//! `[width_out, 2, modes, width_in]`, times the spectrum spread over a block diagonal
+//! (`D[(k, i), k'] = X[i, k]·δ(k, k')`, real and imaginary parts stacked). That multiplies
+//! `modes` times more zeros than a product per mode would, but it is one call of the matrix
+//! kernel in ops every back end and derivative pass has; measured against the alternative
+//! in ops of the same kind (the weights times the spectrum broadcast over the output
+//! channels, summed by a product with ones) it made a training step of the paper's 1-D
+//! operator 3× faster (`docs/neural-operators.md`). A batched matrix product in the IR
+//! would remove the zeros.
 
 use super::Res;
 use super::cx::{FnCx, Statics};
@@ -131,13 +136,19 @@ impl Builder<'_, '_, '_> {
         let weights = self.cx.slot_value(
             self.theta,
             offset,
-            &[2, w, m, w],
+            &[w, 2 * m * w],
             None,
             &format!("{}.spectral{l}", self.net.name),
             self.net.span,
         )?;
-        // The parts of the spectrum as [modes, width_in], broadcast over the output channels.
-        let mut parts = Vec::with_capacity(2);
+        // Per part of the spectrum, D[(k, i), k'] = X[i, k]·δ(k, k'): the spectrum spread
+        // over a block diagonal, so one matrix product mixes every mode at once.
+        let spread = Type::f64(vec![m * w, m]);
+        let mask: Vec<f64> = (0..m * w)
+            .flat_map(|row| (0..m).map(move |col| f64::from(u8::from(row / w == col))))
+            .collect();
+        let mask = self.cx.push(Op::Literal(mask), spread.clone(), None);
+        let mut diagonal = Vec::with_capacity(2);
         for part in 0..2 {
             let index = self.cx.index_const(part);
             let x = self.cx.push(
@@ -150,52 +161,36 @@ impl Builder<'_, '_, '_> {
                 None,
             );
             let xt = self.cx.push(Op::Transpose(x), Type::f64(vec![m, w]), None);
-            parts.push(
-                self.cx
-                    .push(Op::Broadcast(xt), Type::f64(vec![w, m, w]), None),
-            );
-        }
-        let mut weight_parts = Vec::with_capacity(2);
-        for part in 0..2 {
-            let index = self.cx.index_const(part);
-            weight_parts.push(self.cx.push(
-                Op::Index {
-                    array: weights,
-                    indices: vec![index],
-                    fill: None,
-                },
-                Type::f64(vec![w, m, w]),
+            let column = self
+                .cx
+                .push(Op::Reshape(xt), Type::f64(vec![m * w, 1]), None);
+            let wide = self.cx.push(Op::Broadcast(column), spread.clone(), None);
+            diagonal.push(self.cx.push(
+                Op::Binary(BinaryOp::Mul, wide, mask),
+                spread.clone(),
                 None,
             ));
         }
-        let cube = Type::f64(vec![w, m, w]);
-        let mul =
-            |cx: &mut FnCx, a, b| cx.push(Op::Binary(BinaryOp::Mul, a, b), cube.clone(), None);
-        let (xr, xi, rr, ri) = (parts[0], parts[1], weight_parts[0], weight_parts[1]);
-        let rr_xr = mul(self.cx, rr, xr);
-        let ri_xi = mul(self.cx, ri, xi);
-        let rr_xi = mul(self.cx, rr, xi);
-        let ri_xr = mul(self.cx, ri, xr);
-        let re = self
+        let (real, imaginary) = (diagonal[0], diagonal[1]);
+        let negated = self
             .cx
-            .push(Op::Binary(BinaryOp::Sub, rr_xr, ri_xi), cube.clone(), None);
-        let im = self
+            .push(Op::Unary(UnaryOp::Neg, imaginary), spread.clone(), None);
+        // Re: Σ Rr·Xr − Ri·Xi; Im: Σ Rr·Xi + Ri·Xr, with the weights' columns (part, k, i).
+        let stacked = Type::f64(vec![2 * m * w, m]);
+        let for_real = self
             .cx
-            .push(Op::Binary(BinaryOp::Add, rr_xi, ri_xr), cube.clone(), None);
-        let ones = self
+            .push(Op::Concat(vec![real, negated]), stacked.clone(), None);
+        let for_imaginary = self
             .cx
-            .push(Op::Literal(vec![1.0; w]), Type::f64(vec![w]), None);
+            .push(Op::Concat(vec![imaginary, real]), stacked, None);
         let mut mixed = Vec::with_capacity(2);
-        for product in [re, im] {
-            let rows = self
+        for rhs in [for_real, for_imaginary] {
+            let product = self
                 .cx
-                .push(Op::Reshape(product), Type::f64(vec![w * m, w]), None);
-            let summed = self
-                .cx
-                .push(Op::MatVec(rows, ones), Type::f64(vec![w * m]), None);
+                .push(Op::MatMul(weights, rhs), Type::f64(vec![w, m]), None);
             mixed.push(
                 self.cx
-                    .push(Op::Reshape(summed), Type::f64(vec![1, w, m]), None),
+                    .push(Op::Reshape(product), Type::f64(vec![1, w, m]), None),
             );
         }
         let out_spectrum = self

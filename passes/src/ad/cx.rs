@@ -29,6 +29,12 @@ pub(crate) struct Cx<'m, 'a> {
     imports: usize,
     /// Nesting of rule applications (blocks and calls), bounded by [`MAX_DEPTH`].
     pub depth: usize,
+    /// Reverse mode: the cotangents of slices of an array, `(start, len, cotangent)`, kept
+    /// until the array's whole cotangent is needed and then assembled in one
+    /// concatenation (`Cx::flush_slices`), rather than each padded to the array's size and
+    /// added: a network's weights are a dozen slices of θ, and padding each would write θ
+    /// a dozen times per point.
+    pub slices: std::collections::BTreeMap<ValueId, Vec<(usize, usize, ValueId)>>,
 }
 
 impl<'m, 'a> Cx<'m, 'a> {
@@ -42,6 +48,7 @@ impl<'m, 'a> Cx<'m, 'a> {
             active: HashSet::new(),
             imports: 0,
             depth: 0,
+            slices: std::collections::BTreeMap::new(),
         }
     }
 

@@ -44,14 +44,62 @@ impl Cx<'_, '_> {
         Ok(())
     }
 
-    /// The reverse sweep over `body` (source values, in definition order).
+    /// The reverse sweep over `body` (source values, in definition order). On return `adj`
+    /// holds the whole cotangent of every value the body reads.
     pub fn backprop(&mut self, body: &[ValueId], adj: &mut Adj) -> Result<(), AdError> {
+        let outer = std::mem::take(&mut self.slices);
         for &v in body.iter().rev() {
+            // Every use of `v` comes after it: its slices' cotangents are all known.
+            self.flush_slices(v, adj)?;
             if let Some(&ct) = adj.get(&v) {
                 self.adjoint(v, ct, adj)?;
             }
         }
+        // Arrays defined outside the body (arguments, enclosing blocks' values).
+        let rest: Vec<ValueId> = self.slices.keys().copied().collect();
+        for v in rest {
+            self.flush_slices(v, adj)?;
+        }
+        self.slices = outer;
         Ok(())
+    }
+
+    /// Adds the cotangents of `array`'s slices to its cotangent: one concatenation of them
+    /// and zeros when they do not overlap (a network's weight blocks), else each padded.
+    fn flush_slices(&mut self, array: ValueId, adj: &mut Adj) -> Result<(), AdError> {
+        let Some(mut segments) = self.slices.remove(&array) else {
+            return Ok(());
+        };
+        let aty = plain(&self.em.ty(array)?);
+        segments.sort_by_key(|&(start, _, _)| start);
+        let disjoint = segments.windows(2).all(|w| w[0].0 + w[0].1 <= w[1].0);
+        if !disjoint || segments.len() == 1 {
+            for (start, len, ct) in segments {
+                let x = self.pad(ct, &aty, start, len)?;
+                self.accumulate(adj, array, x)?;
+            }
+            return Ok(());
+        }
+        let total = aty.shape.first().copied().unwrap_or(0);
+        let tail: Vec<usize> = aty.shape.iter().skip(1).copied().collect();
+        let mut parts = Vec::with_capacity(2 * segments.len() + 1);
+        let mut at = 0usize;
+        for (start, len, ct) in segments {
+            if start > at {
+                let mut shape = vec![start - at];
+                shape.extend(tail.iter().copied());
+                parts.push(self.em.full(0.0, &Type::tensor(aty.dtype, shape))?);
+            }
+            parts.push(ct);
+            at = start + len;
+        }
+        if total > at {
+            let mut shape = vec![total - at];
+            shape.extend(tail.iter().copied());
+            parts.push(self.em.full(0.0, &Type::tensor(aty.dtype, shape))?);
+        }
+        let x = self.em.push(Op::Concat(parts), aty);
+        self.accumulate(adj, array, x)
     }
 
     fn adjoint(&mut self, src: ValueId, ct: ValueId, adj: &mut Adj) -> Result<(), AdError> {
@@ -128,9 +176,10 @@ impl Cx<'_, '_> {
             }
             Op::Slice { array, start, len } => {
                 if self.active.contains(array) {
-                    let aty = plain(&self.em.ty(*array)?);
-                    let x = self.pad(ct, &aty, *start, *len)?;
-                    self.accumulate(adj, *array, x)?;
+                    self.slices
+                        .entry(*array)
+                        .or_default()
+                        .push((*start, *len, ct));
                 }
             }
             Op::Concat(parts) => {
