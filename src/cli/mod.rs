@@ -37,6 +37,7 @@ macro_rules! errln {
 mod aot;
 mod check;
 mod compile;
+mod dataset;
 mod derivatives;
 mod discover;
 mod eval;
@@ -102,6 +103,9 @@ enum Command {
     /// Evaluate a (trained) model's networks over its domain or at given points: write the
     /// values (CSV/NPY/JSON), plot them (line or heat map), compare with reference values.
     Predict(predict::PredictArgs),
+    /// Generate training data for neural operators with sci's own solvers: Burgers or Darcy
+    /// inputs drawn from Gaussian random fields and their solutions, as NPY arrays.
+    Dataset(dataset::DatasetArgs),
     /// Check a model's GPU kernels (PTX) against the CPU: results and time per call of its
     /// batched functions and training step (builds with `--features cuda`).
     #[cfg(feature = "cuda")]
@@ -136,6 +140,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Train(args) => train::run(&args, color),
         Command::Predict(args) => predict::run(&args, color),
         Command::Discover(args) => discover::run(&args),
+        Command::Dataset(args) => dataset::run(&args),
         #[cfg(feature = "cuda")]
         Command::GpuCheck(args) => gpu_check::run(&args, color),
         // The protocol asks for exit code 1 when the client exits without `shutdown`.

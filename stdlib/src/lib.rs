@@ -11,6 +11,8 @@
 //!   of sampled series;
 //! - [`data`]: tables from CSV and NPY files, CSV/NPY/JSON outputs written atomically;
 //! - [`checkpoint`]: parameters saved to and restored from JSON;
+//! - [`operator_data`]: training data for neural operators: Gaussian random fields and the
+//!   Darcy flow solver (Li et al.'s benchmarks);
 //! - [`files`]: reading the files a user names, regular files within a size limit only;
 //! - [`mod@reference`]: reference solutions the tests and benchmarks compare against.
 //!
@@ -24,6 +26,7 @@ pub mod discover;
 pub mod error;
 pub mod files;
 pub mod ode;
+pub mod operator_data;
 pub mod optim;
 pub mod reference;
 pub mod sample;
