@@ -138,7 +138,18 @@ fn every_example_lowers_to_valid_ir() {
     insta::glob!("../../examples", "*.sci", |path| {
         let src = std::fs::read_to_string(path).expect("readable example");
         let (_, c) = checked(&src);
-        let text: Vec<String> = lower_all(&c.program).iter().map(print_module).collect();
+        let mut modules = lower_all(&c.program);
+        for m in &mut modules {
+            // A paper-sized network's initial weights (`burgers_fno`: 550k) would make a
+            // snapshot of megabytes; their layout is kept, the values are checked by
+            // `tests/fno.rs`.
+            if m.params.len > 100_000 {
+                for slot in &mut m.params.slots {
+                    slot.default.clear();
+                }
+            }
+        }
+        let text: Vec<String> = modules.iter().map(print_module).collect();
         insta::assert_snapshot!(text.join("\n"));
     });
 }

@@ -144,10 +144,24 @@ impl Builder<'_, '_, '_> {
         // Per part of the spectrum, D[(k, i), k'] = X[i, k]·δ(k, k'): the spectrum spread
         // over a block diagonal, so one matrix product mixes every mode at once.
         let spread = Type::f64(vec![m * w, m]);
-        let mask: Vec<f64> = (0..m * w)
-            .flat_map(|row| (0..m).map(move |col| f64::from(u8::from(row / w == col))))
-            .collect();
-        let mask = self.cx.push(Op::Literal(mask), spread.clone(), None);
+        // The mask δ(k, k') compares each row's mode with each column's (written as a
+        // comparison rather than an m·w × m literal, which would fill the IR text).
+        let row_modes: Vec<f64> = (0..m * w).map(|row| (row / w) as f64).collect();
+        let row_modes = self
+            .cx
+            .push(Op::Literal(row_modes), Type::f64(vec![m * w, 1]), None);
+        let col_modes: Vec<f64> = (0..m).map(|col| col as f64).collect();
+        let col_modes = self
+            .cx
+            .push(Op::Literal(col_modes), Type::f64(vec![1, m]), None);
+        let rows = self.cx.push(Op::Broadcast(row_modes), spread.clone(), None);
+        let cols = self.cx.push(Op::Broadcast(col_modes), spread.clone(), None);
+        let same = self.cx.push(
+            Op::Compare(sci_ir::CmpOp::Eq, rows, cols),
+            Type::tensor(sci_ir::DType::Bool, vec![m * w, m]),
+            None,
+        );
+        let mask = self.cx.push(Op::Cast(same), spread.clone(), None);
         let mut diagonal = Vec::with_capacity(2);
         for part in 0..2 {
             let index = self.cx.index_const(part);
