@@ -40,6 +40,7 @@ fn trainer_with<'c>(
             data_dir: data_dir.into(),
             solve,
             sensitivity,
+            ..TrainSetup::default()
         },
     )
 }
