@@ -107,6 +107,8 @@ pub enum BuiltinKind {
     Mlp,
     /// The Fourier-neural-operator constructor of `net` declarations.
     Fno,
+    /// The DeepONet constructor of `net` declarations.
+    DeepOnet,
     /// A data source of `data` declarations.
     Data(DataFormat),
     /// `interp(data.column, t, method: …)`: a data column as a function of time.
@@ -464,6 +466,13 @@ pub const BUILTINS: &[Builtin] = &[
         doc: "A multilayer perceptron; activation is one of tanh, sigmoid, softplus, relu, gelu, sin, rbf (exp(−x²)), identity; `init: glorot` (default) or `init: he` chooses the initial weights. Needs `use nn.{mlp}`.",
     },
     Builtin {
+        name: "deeponet",
+        kind: BuiltinKind::DeepOnet,
+        module: Module::Nn,
+        signature: "deeponet(branch: [128, 128], trunk: [128, 128], features: 128, activation: tanh, seed: 0)",
+        doc: "A DeepONet (Lu et al. 2021): maps a function on a grid, `G(a)` with `a: real[s]`, to a function on the same grid. The branch network reads the s values (its sensors), the trunk network the coordinate x_j = j/(s−1) of each output point; each ends in `features` outputs (the trunk with the activation), and the output is their inner product plus a bias. `branch` and `trunk` are the hidden layer sizes. Needs `use nn.{deeponet}`.",
+    },
+    Builtin {
         name: "fno",
         kind: BuiltinKind::Fno,
         module: Module::Nn,
@@ -474,7 +483,7 @@ pub const BUILTINS: &[Builtin] = &[
 
 /// The names the module `nn` exports (the activations are also in `math`).
 pub const NN_EXPORTS: &[&str] = &[
-    "mlp", "fno", "tanh", "sigmoid", "softplus", "relu", "gelu", "sin",
+    "mlp", "fno", "deeponet", "tanh", "sigmoid", "softplus", "relu", "gelu", "sin",
 ];
 
 /// The built-in called `name`, if any.
@@ -524,6 +533,9 @@ pub fn activation(name: &str) -> Option<Activation> {
 
 /// Named arguments of `mlp`.
 pub const MLP_OPTIONS: &[&str] = &["hidden", "activation", "outputs", "seed", "init"];
+
+/// Named arguments of `deeponet`.
+pub const DEEPONET_OPTIONS: &[&str] = &["branch", "trunk", "features", "activation", "seed"];
 
 /// Named arguments of `fno`.
 pub const FNO_OPTIONS: &[&str] = &["modes", "width", "layers", "projection", "seed"];

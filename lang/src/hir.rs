@@ -425,10 +425,55 @@ pub struct NetHir {
     pub seed: u64,
     /// How the initial weights are drawn (`mlp(init: …)`, Glorot by default).
     pub init: Init,
-    /// A Fourier neural operator (`fno(…)`) rather than a perceptron: it maps a function
-    /// on a grid to a function on the same grid (`hidden` is empty, `outputs` 1).
-    pub operator: Option<FnoHir>,
+    /// A neural operator (`fno(…)`, `deeponet(…)`) rather than a perceptron: it maps a
+    /// function on a grid to a function on the same grid (`hidden` is empty, `outputs` 1).
+    pub operator: Option<OperatorHir>,
     pub span: Span,
+}
+
+/// A neural operator's architecture.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OperatorHir {
+    Fno(FnoHir),
+    DeepOnet(DeepOnetHir),
+}
+
+impl OperatorHir {
+    /// The grid sizes the operator is applied on, in the order first seen.
+    pub fn grids(&self) -> &[usize] {
+        match self {
+            OperatorHir::Fno(f) => &f.grids,
+            OperatorHir::DeepOnet(d) => &d.grids,
+        }
+    }
+
+    /// Records that the operator is applied on a grid of `grid` points.
+    pub fn apply_on(&mut self, grid: usize) {
+        let grids = match self {
+            OperatorHir::Fno(f) => &mut f.grids,
+            OperatorHir::DeepOnet(d) => &mut d.grids,
+        };
+        if !grids.contains(&grid) {
+            grids.push(grid);
+        }
+    }
+}
+
+/// A DeepONet (Lu et al., Nature Machine Intelligence 2021): a branch network reads the
+/// input function at the grid's points (its sensors), a trunk network the coordinate of
+/// each output point; the output is their features' inner product plus a bias.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeepOnetHir {
+    /// Hidden layer sizes of the branch network (input: the grid's values).
+    pub branch: Vec<usize>,
+    /// Hidden layer sizes of the trunk network (input: the coordinate `x_j = j/(s − 1)`).
+    pub trunk: Vec<usize>,
+    /// The features both networks end in.
+    pub features: usize,
+    pub activation: Activation,
+    /// The grid sizes it is applied on: one, since the branch reads a fixed number of
+    /// sensors.
+    pub grids: Vec<usize>,
 }
 
 /// The architecture of a Fourier neural operator (Li et al., ICLR 2021): lift the input

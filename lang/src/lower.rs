@@ -20,6 +20,7 @@
 //! Lowering never panics: where the HIR breaks an invariant it returns an E05xx diagnostic.
 
 mod cx;
+mod deeponet;
 mod defs;
 mod diag;
 mod events;
@@ -36,8 +37,9 @@ mod walk;
 pub use loss::{LossInput, loss_inputs, loss_terms};
 pub use params::SplitMix64;
 
-use crate::hir::{ModelHir, Program, ResidualId};
+use crate::hir::{ModelHir, OperatorHir, Program, ResidualId};
 use cx::{Callees, Statics};
+use params::OperatorSlots;
 use sci_diag::{Diagnostic, Span};
 use sci_ir::{InputRole, Layout, Module, Role};
 use walk::PointDependence;
@@ -124,10 +126,22 @@ pub fn lower_model(program: &Program, model: &ModelHir) -> Result<Module, Vec<Di
         let mut nets = Vec::new();
         let mut operators = std::collections::HashMap::new();
         for (k, net) in model.nets.iter().enumerate() {
-            if let (Some(fno), Some(Some(slots))) = (&net.operator, theta.operators.get(k)) {
+            if let (Some(op), Some(Some(slots))) = (&net.operator, theta.operators.get(k)) {
                 nets.push(None);
-                for &grid in &fno.grids {
-                    match operator::lower_operator(&st, net, fno, slots, grid) {
+                for &grid in op.grids() {
+                    let lowered = match (op, slots) {
+                        (OperatorHir::Fno(fno), OperatorSlots::Fno(slots)) => {
+                            operator::lower_operator(&st, net, fno, slots, grid)
+                        }
+                        (OperatorHir::DeepOnet(d), OperatorSlots::DeepOnet(slots)) => {
+                            deeponet::lower_deeponet(&st, net, d, slots, grid)
+                        }
+                        _ => Err(diag::internal(
+                            net.span,
+                            "an operator's weights do not match it",
+                        )),
+                    };
+                    match lowered {
                         Ok(f) => {
                             operators.insert((k, grid), module.functions.push(f));
                         }

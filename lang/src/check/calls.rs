@@ -155,7 +155,7 @@ impl<'f> Checker<'f> {
             }
             BuiltinKind::Deriv(op) => self.deriv(op, callee, args, span),
             BuiltinKind::Interp => self.interp(callee, args, span),
-            BuiltinKind::Mlp | BuiltinKind::Fno => {
+            BuiltinKind::Mlp | BuiltinKind::Fno | BuiltinKind::DeepOnet => {
                 self.report(
                     Diagnostic::error("E0204", format!("`{}(…)` defines a network; it can only be the right side of a `net` declaration.", callee.name))
                         .with_primary(span, "network constructor used as a value")
@@ -797,8 +797,8 @@ impl<'f> Checker<'f> {
         }
         let net = self.model.as_ref()?.nets.get(n.index())?.clone()?;
         let vals = self.positional(callee, args)?;
-        if let Some(fno) = &net.operator {
-            return self.operator_call(n, fno, callee, vals, span);
+        if let Some(op) = &net.operator {
+            return self.operator_call(n, op, callee, vals, span);
         }
         if vals.len() != net.inputs.len() {
             let sig = format!("{name}({})", net.inputs.join(", "));
@@ -830,13 +830,13 @@ impl<'f> Checker<'f> {
         Some(Val::fixed(self.net_expr(n, &net, hs, batch, span)))
     }
 
-    /// `G(data.a)`: a Fourier neural operator applied to a function on a grid (`real[s]`),
-    /// giving a function on the same grid. Each grid size gets its own compiled function;
-    /// the sizes are recorded on the network.
+    /// `G(data.a)`: a neural operator applied to a function on a grid (`real[s]`), giving
+    /// a function on the same grid. Each grid size gets its own compiled function (a
+    /// DeepONet has one); the sizes are recorded on the network.
     fn operator_call(
         &mut self,
         n: NetId,
-        fno: &crate::hir::FnoHir,
+        op: &crate::hir::OperatorHir,
         callee: &Ident,
         vals: Vec<Val>,
         span: Span,
@@ -863,18 +863,48 @@ impl<'f> Checker<'f> {
             return None;
         };
         let grid = *grid;
-        if grid < 2 || fno.modes > grid / 2 + 1 {
+        if let crate::hir::OperatorHir::DeepOnet(d) = op
+            && let Some(&first) = d.grids.first()
+            && first != grid
+        {
             self.report(
                 Diagnostic::error(
                     "E0302",
                     format!(
-                        "The operator `{name}` keeps {} Fourier modes, but a grid of {grid} points has only {}.",
-                        fno.modes,
+                        "The DeepONet `{name}` reads its input at {first} points (its branch network's sensors), but this has {grid}."
+                    ),
+                )
+                .with_primary(v.h.span, format!("{grid} points"))
+                .with_note("the branch network's first layer has one weight per sensor")
+                .with_help("apply it on one grid size, or use `fno`, whose weights do not depend on the grid"),
+            );
+            return None;
+        }
+        let modes = match op {
+            crate::hir::OperatorHir::Fno(fno) => fno.modes,
+            crate::hir::OperatorHir::DeepOnet(_) if grid < 2 => {
+                self.report(
+                    Diagnostic::error(
+                        "E0302",
+                        format!("The operator `{name}` needs a grid of at least 2 points."),
+                    )
+                    .with_primary(v.h.span, format!("{grid} point")),
+                );
+                return None;
+            }
+            crate::hir::OperatorHir::DeepOnet(_) => 1,
+        };
+        if grid < 2 || modes > grid / 2 + 1 {
+            self.report(
+                Diagnostic::error(
+                    "E0302",
+                    format!(
+                        "The operator `{name}` keeps {modes} Fourier modes, but a grid of {grid} points has only {}.",
                         grid / 2 + 1
                     ),
                 )
                 .with_primary(v.h.span, format!("{grid} points"))
-                .with_help(format!("use a grid of at least {} points, or fewer modes", 2 * fno.modes.saturating_sub(1))),
+                .with_help(format!("use a grid of at least {} points, or fewer modes", 2 * modes.saturating_sub(1))),
             );
             return None;
         }
@@ -882,9 +912,8 @@ impl<'f> Checker<'f> {
         let h = to_real(v.h.clone());
         if let Some(Some(net)) = self.model.as_mut().and_then(|m| m.nets.get_mut(n.index()))
             && let Some(op) = net.operator.as_mut()
-            && !op.grids.contains(&grid)
         {
-            op.grids.push(grid);
+            op.apply_on(grid);
         }
         let ty = Ty {
             shape: vec![grid],

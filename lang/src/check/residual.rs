@@ -12,8 +12,8 @@ use super::suggest::did_you_mean;
 use crate::ast::{self, BinaryOp, Expr, ExprKind};
 use crate::builtins::{self, BuiltinKind};
 use crate::hir::{
-    Activation, BatchKind, CoordHir, DataHir, DomainHir, FixedCoord, FnoHir, NetHir, ResidualHir,
-    ResidualId, Sampling, Scalar, Ty,
+    Activation, BatchKind, CoordHir, DataHir, DeepOnetHir, DomainHir, FixedCoord, FnoHir, NetHir,
+    OperatorHir, ResidualHir, ResidualId, Sampling, Scalar, Ty,
 };
 use sci_diag::{Diagnostic, Span};
 use sci_ir::Unit;
@@ -225,9 +225,12 @@ impl<'f> Checker<'f> {
             return None;
         };
         let plain = callee.name.strip_prefix("nn.").unwrap_or(&callee.name);
-        let Some(b) = builtins::lookup(plain)
-            .filter(|b| matches!(b.kind, BuiltinKind::Mlp | BuiltinKind::Fno))
-        else {
+        let Some(b) = builtins::lookup(plain).filter(|b| {
+            matches!(
+                b.kind,
+                BuiltinKind::Mlp | BuiltinKind::Fno | BuiltinKind::DeepOnet
+            )
+        }) else {
             self.report(
                 Diagnostic::error(
                     "E0224",
@@ -242,8 +245,14 @@ impl<'f> Checker<'f> {
             self.missing_import(b, callee.span);
             ok = false;
         }
-        if b.kind == BuiltinKind::Fno {
-            let operator = self.fno_options(net, args);
+        if matches!(b.kind, BuiltinKind::Fno | BuiltinKind::DeepOnet) {
+            let operator = if b.kind == BuiltinKind::Fno {
+                self.fno_options(net, args)
+                    .map(|(f, seed)| (OperatorHir::Fno(f), seed))
+            } else {
+                self.deeponet_options(net, args)
+                    .map(|(d, seed)| (OperatorHir::DeepOnet(d), seed))
+            };
             return (ok && operator.is_some()).then(|| NetHir {
                 name: net.name.name.clone(),
                 inputs: net.args.iter().map(|a| a.name.clone()).collect(),
@@ -389,25 +398,144 @@ impl<'f> Checker<'f> {
         })
     }
 
+    /// The options of `deeponet(branch: [128, 128], trunk: [128, 128], features: 128,
+    /// activation: tanh, seed: 0)` and its seed; one input, the function on the grid.
+    fn deeponet_options(
+        &mut self,
+        net: &ast::Net,
+        args: &[ast::Arg],
+    ) -> Option<(DeepOnetHir, u64)> {
+        let mut ok = self.one_operator_input(net);
+        let mut d = DeepOnetHir {
+            branch: vec![128, 128],
+            trunk: vec![128, 128],
+            features: 128,
+            activation: Activation::Tanh,
+            grids: Vec::new(),
+        };
+        let mut seed = 0u64;
+        let mut seen: Vec<(&str, Span)> = Vec::new();
+        for a in args {
+            let Some(key) = &a.name else {
+                self.report(
+                    Diagnostic::error("E0305", "The options of `deeponet` are named: `deeponet(branch: [128, 128], trunk: [128, 128])`.")
+                        .with_primary(a.value.span, "unnamed argument"),
+                );
+                ok = false;
+                continue;
+            };
+            if let Some((_, prev)) = seen.iter().find(|(n, _)| *n == key.name) {
+                self.report(
+                    Diagnostic::error(
+                        "E0219",
+                        format!("The option `{}` is given twice.", key.name),
+                    )
+                    .with_primary(key.span, "again here")
+                    .with_secondary(*prev, "first here"),
+                );
+                ok = false;
+                continue;
+            }
+            seen.push((key.name.as_str(), key.span));
+            match key.name.as_str() {
+                "branch" => match self.hidden_sizes(&a.value) {
+                    Some(sizes) => d.branch = sizes,
+                    None => ok = false,
+                },
+                "trunk" => match self.hidden_sizes(&a.value) {
+                    Some(sizes) => d.trunk = sizes,
+                    None => ok = false,
+                },
+                "features" => match self.const_int(&a.value, "The number of features") {
+                    Some(n) if (1..=100_000).contains(&n) => d.features = n as usize,
+                    Some(n) => {
+                        self.report(
+                            Diagnostic::error(
+                                "E0224",
+                                format!("The number of features must be a whole number from 1 to 100000, not {n}."),
+                            )
+                            .with_primary(a.value.span, format!("= {n}")),
+                        );
+                        ok = false;
+                    }
+                    None => ok = false,
+                },
+                "activation" => match &a.value.kind {
+                    ExprKind::Name(id) if builtins::activation(&id.name).is_some() => {
+                        d.activation = builtins::activation(&id.name).unwrap_or(Activation::Tanh);
+                    }
+                    _ => {
+                        let names: Vec<&str> =
+                            builtins::ACTIVATIONS.iter().map(|(n, _)| *n).collect();
+                        self.report(
+                            Diagnostic::error("E0224", "Unknown activation function.")
+                                .with_primary(a.value.span, "not an activation")
+                                .with_note(format!("the activations are: {}", names.join(", "))),
+                        );
+                        ok = false;
+                    }
+                },
+                "seed" => match self.const_int(&a.value, "The seed") {
+                    Some(n) if n >= 0 => seed = n as u64,
+                    Some(n) => {
+                        self.report(
+                            Diagnostic::error(
+                                "E0224",
+                                format!("The seed must be a whole number ≥ 0, not {n}."),
+                            )
+                            .with_primary(a.value.span, format!("= {n}")),
+                        );
+                        ok = false;
+                    }
+                    None => ok = false,
+                },
+                other => {
+                    let mut diag =
+                        Diagnostic::error("E0219", format!("`deeponet` has no option `{other}`."))
+                            .with_primary(key.span, "unknown option")
+                            .with_note(format!(
+                                "its options are: {}",
+                                builtins::DEEPONET_OPTIONS.join(", ")
+                            ));
+                    if let Some(s) = did_you_mean(other, builtins::DEEPONET_OPTIONS.iter().copied())
+                    {
+                        diag = diag.with_help(format!("did you mean `{s}`?"));
+                    }
+                    self.report(diag);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some((d, seed))
+    }
+
+    /// An operator declares one input, the function on the grid; reports otherwise.
+    fn one_operator_input(&mut self, net: &ast::Net) -> bool {
+        if net.args.len() <= 1 {
+            return true;
+        }
+        self.report(
+            Diagnostic::error(
+                "E0224",
+                format!(
+                    "A neural operator takes one input, a function on a grid, but `{}` declares {}.",
+                    net.name.name,
+                    net.args.len()
+                ),
+            )
+            .with_primary(net.name.span, "several inputs")
+            .with_help(format!(
+                "declare one: `net {}(a) = …`, called as `{}(data.a)`",
+                net.name.name, net.name.name
+            )),
+        );
+        false
+    }
+
     /// The options of `fno(modes: 16, width: 64, layers: 4, projection: 128, seed: 0)` and
     /// its seed; the operator takes one input, the function on the grid.
     fn fno_options(&mut self, net: &ast::Net, args: &[ast::Arg]) -> Option<(FnoHir, u64)> {
-        let mut ok = true;
-        if net.args.len() > 1 {
-            self.report(
-                Diagnostic::error(
-                    "E0224",
-                    format!(
-                        "A Fourier neural operator takes one input, a function on a grid, but `{}` declares {}.",
-                        net.name.name,
-                        net.args.len()
-                    ),
-                )
-                .with_primary(net.name.span, "several inputs")
-                .with_help(format!("declare one: `net {}(a) = fno(…)`, called as `{}(data.a)`", net.name.name, net.name.name)),
-            );
-            ok = false;
-        }
+        let mut ok = self.one_operator_input(net);
         let mut fno = FnoHir {
             modes: 16,
             width: 64,

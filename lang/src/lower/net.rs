@@ -66,7 +66,7 @@ pub(super) fn lower_net(st: &Statics, net: &NetHir, layers: &[LayerSlots]) -> Re
 }
 
 /// The activation applied elementwise to `x` of type `ty`.
-fn activate(cx: &mut FnCx, act: Activation, x: ValueId, ty: &Type) -> Res<ValueId> {
+pub(super) fn activate(cx: &mut FnCx, act: Activation, x: ValueId, ty: &Type) -> Res<ValueId> {
     Ok(match act {
         Activation::Tanh => cx.unary(UnaryOp::Tanh, x, ty),
         Activation::Sigmoid => cx.unary(UnaryOp::Sigmoid, x, ty),

@@ -12,7 +12,7 @@
 
 use super::diag;
 use super::{Res, ir_shape_len};
-use crate::hir::{FnoHir, Init, ModelHir, NetHir};
+use crate::hir::{DeepOnetHir, FnoHir, Init, ModelHir, NetHir, OperatorHir};
 use sci_ir::Layout;
 
 /// The largest θ we lay out: 50 million numbers (400 MB of defaults). Anything larger is
@@ -46,14 +46,30 @@ pub(super) struct FnoSlots {
     pub output: LayerSlots,
 }
 
+/// Where a DeepONet's weights live in θ: the branch's layers (input: the grid's values),
+/// the trunk's (input: the coordinate), the output bias.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct DeepOnetSlots {
+    pub branch: Vec<LayerSlots>,
+    pub trunk: Vec<LayerSlots>,
+    pub bias: usize,
+}
+
+/// A neural operator's weights.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum OperatorSlots {
+    Fno(FnoSlots),
+    DeepOnet(DeepOnetSlots),
+}
+
 /// The θ layout of a model plus the offsets of each network's layers.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Theta {
     pub layout: Layout,
     /// Per net (by `NetId`), its layers from input to output (empty for an operator).
     pub nets: Vec<Vec<LayerSlots>>,
-    /// Per net (by `NetId`), its weights when it is a Fourier neural operator.
-    pub operators: Vec<Option<FnoSlots>>,
+    /// Per net (by `NetId`), its weights when it is a neural operator.
+    pub operators: Vec<Option<OperatorSlots>>,
 }
 
 impl Theta {
@@ -87,8 +103,15 @@ pub(super) fn theta_layout(model: &ModelHir) -> Res<Theta> {
         }
     }
     for net in &model.nets {
-        if let Some(fno) = &net.operator {
-            let slots = operator_layout(&mut theta.layout, net, fno, model)?;
+        if let Some(op) = &net.operator {
+            let slots = match op {
+                OperatorHir::Fno(fno) => {
+                    OperatorSlots::Fno(operator_layout(&mut theta.layout, net, fno, model)?)
+                }
+                OperatorHir::DeepOnet(d) => {
+                    OperatorSlots::DeepOnet(deeponet_layout(&mut theta.layout, net, d, model)?)
+                }
+            };
             theta.nets.push(Vec::new());
             theta.operators.push(Some(slots));
             continue;
@@ -123,6 +146,63 @@ pub(super) fn theta_layout(model: &ModelHir) -> Res<Theta> {
         theta.nets.push(layers);
     }
     Ok(theta)
+}
+
+/// Lays out a DeepONet's weights as `mlp`'s are (Glorot-uniform weights, zero biases):
+/// the branch `NAME.branch.w{k}`/`.b{k}` from the grid's `s` values (its sensors, the grid
+/// it is applied on; none when it is never applied) through the hidden sizes to the
+/// features, the trunk `NAME.trunk.w{k}`/`.b{k}` from the one coordinate, then the output
+/// bias `NAME.bias`.
+fn deeponet_layout(
+    layout: &mut Layout,
+    net: &NetHir,
+    d: &DeepOnetHir,
+    model: &ModelHir,
+) -> Res<DeepOnetSlots> {
+    let mut rng = SplitMix64::new(net.seed);
+    let Some(&sensors) = d.grids.first() else {
+        return Ok(DeepOnetSlots::default());
+    };
+    let mut stack = |layout: &mut Layout, part: &str, input: usize, hidden: &[usize]| {
+        let widths: Vec<usize> = std::iter::once(input)
+            .chain(hidden.iter().copied())
+            .chain(std::iter::once(d.features))
+            .collect();
+        let mut layers = Vec::new();
+        for (k, pair) in widths.windows(2).enumerate() {
+            let (cols, rows) = (pair[0], pair[1]);
+            check_total(
+                layout.len,
+                rows.saturating_mul(cols).saturating_add(rows),
+                model,
+                net.span,
+            )?;
+            let limit = init_limit(Init::Glorot, cols, rows);
+            let weights: Vec<f64> = (0..rows * cols).map(|_| rng.uniform_in(limit)).collect();
+            let w = layout.push(
+                format!("{}.{part}.w{k}", net.name),
+                vec![rows, cols],
+                None,
+                weights,
+            );
+            let b = layout.push(
+                format!("{}.{part}.b{k}", net.name),
+                vec![rows],
+                None,
+                vec![0.0; rows],
+            );
+            layers.push(LayerSlots { w, b, rows, cols });
+        }
+        Ok::<_, Box<sci_diag::Diagnostic>>(layers)
+    };
+    let branch = stack(layout, "branch", sensors, &d.branch)?;
+    let trunk = stack(layout, "trunk", 1, &d.trunk)?;
+    let bias = layout.push(format!("{}.bias", net.name), vec![1], None, vec![0.0]);
+    Ok(DeepOnetSlots {
+        branch,
+        trunk,
+        bias,
+    })
 }
 
 /// Lays out a Fourier neural operator's weights, initialised as the reference
