@@ -168,7 +168,9 @@ fn tile_map_at(
     reduce: Option<ReduceOp>,
 ) -> Option<Vec<ValueId>> {
     f.values.get(id)?;
-    let mut block = Tiler::new(f, lanes).run(body, reduce.is_some()).ok()?;
+    let Ok(mut block) = Tiler::new(f, lanes).run(body, reduce.is_some()) else {
+        return one_point_tiles(f, id, inputs, body, reduce);
+    };
     let moved = hoist::hoist_invariants(f, &mut block);
     let v = f.values.get_mut(id)?;
     v.op = Op::TileMap {
@@ -178,6 +180,89 @@ fn tile_map_at(
         body: block,
     };
     Some(moved)
+}
+
+/// A map whose body has no tile form but multiplies per-point matrices (a neural
+/// operator's layers on each sample) becomes a `tile_map` of one point per tile: the same
+/// body, its arguments reshaped from `S ++ [1]`, so the tile runtime runs the points on
+/// threads (an untiled `map` runs them in one loop). Cheaper bodies stay maps: per point,
+/// the runtime's gathering would cost more than it saves. `None` when left as it is.
+fn one_point_tiles(
+    f: &mut Function,
+    id: ValueId,
+    inputs: Vec<ValueId>,
+    body: &Block,
+    reduce: Option<ReduceOp>,
+) -> Option<Vec<ValueId>> {
+    if !has_matmul(f, body, 0) {
+        return None;
+    }
+    let with_lane = |ty: &Type| {
+        let mut shape = ty.shape.to_vec();
+        shape.push(1);
+        Type {
+            shape: shape.into(),
+            ..ty.clone()
+        }
+    };
+    let mut args = Vec::with_capacity(body.args.len() + 1);
+    for (k, &old) in body.args.iter().enumerate() {
+        let ty = with_lane(&f.values.get(old)?.ty);
+        let tile = f.values.push(Value {
+            op: Op::Arg(k),
+            ty,
+            name: None,
+        });
+        // The old argument becomes the point's view of the tile: no use changes.
+        f.values.get_mut(old)?.op = Op::Reshape(tile);
+        args.push(tile);
+    }
+    args.push(f.values.push(Value {
+        op: Op::Arg(body.args.len()),
+        ty: Type::tensor(DType::Bool, vec![1]),
+        name: None,
+    }));
+    let mut values: Vec<ValueId> = body.args.clone();
+    values.extend(body.body.iter().copied());
+    let result = match reduce {
+        // One real point per tile: its value is the tile's partial.
+        Some(_) => body.result,
+        None => {
+            let ty = with_lane(&f.values.get(body.result)?.ty);
+            let out = f.values.push(Value {
+                op: Op::Reshape(body.result),
+                ty,
+                name: None,
+            });
+            values.push(out);
+            out
+        }
+    };
+    let v = f.values.get_mut(id)?;
+    v.op = Op::TileMap {
+        inputs,
+        lanes: 1,
+        reduce,
+        body: Block {
+            args,
+            body: values,
+            result,
+        },
+    };
+    Some(Vec::new())
+}
+
+/// True when `block` (or a block inside it) multiplies two matrices.
+fn has_matmul(f: &Function, block: &Block, depth: usize) -> bool {
+    depth < 64
+        && block
+            .body
+            .iter()
+            .any(|v| match f.values.get(*v).map(|v| &v.op) {
+                Some(Op::MatMul(..)) => true,
+                Some(op) => op.block().is_some_and(|b| has_matmul(f, b, depth + 1)),
+                None => false,
+            })
 }
 
 /// True when `block` (or a block inside it) calls a function.
