@@ -201,7 +201,7 @@ fn one_point_tiles(
         let mut shape = ty.shape.to_vec();
         shape.push(1);
         Type {
-            shape: shape.into(),
+            shape,
             ..ty.clone()
         }
     };
