@@ -79,10 +79,10 @@ def main():
         "|---|---:|---:|---:|",
         f"| epoch time ({epochs} epochs) | {sci_epoch:.2f} s | {jax_epoch:.2f} s | "
         f"{sci_epoch / jax_epoch:.2f} |",
-        f"| test relative L2 after {epochs} epochs | {sci['tests'][-1]:.4f} | "
-        f"{jax['final_test']:.4f} | — |",
-        f"| zero-shot at 512 points (same test functions) | {sci['zero_shot']:.4f} | "
-        f"{jax.get('zero_shot_test', float('nan')):.4f} | — |",
+        f"| test relative L2 after {epochs} epochs | {sci['tests'][-1]:.5f} | "
+        f"{jax['final_test']:.5f} | — |",
+        f"| zero-shot at 512 points (same test functions) | {sci['zero_shot']:.5f} | "
+        f"{jax.get('zero_shot_test', float('nan')):.5f} | — |",
         f"| parameters | — | {jax.get('params', '?')} | — |",
         "",
         "Test error after each epoch (sci, then JAX):",
