@@ -42,6 +42,7 @@ mod functions;
 mod index;
 mod interp;
 mod model;
+mod nets;
 mod ops;
 mod residual;
 pub mod suggest;

@@ -10,7 +10,7 @@
 use super::Res;
 use super::cx::{FnCx, Statics};
 use super::net::activate;
-use super::operator::operator_function_name;
+use super::operator::{grid_row, operator_function};
 use super::params::{DeepOnetSlots, LayerSlots};
 use crate::hir::{DeepOnetHir, NetHir};
 use sci_ir::{BinaryOp, Function, Op, Type, ValueId};
@@ -23,17 +23,7 @@ pub(super) fn lower_deeponet(
     slots: &DeepOnetSlots,
     grid: usize,
 ) -> Res<Function> {
-    let inputs = vec![
-        ("θ".to_string(), Type::f64(vec![st.theta.layout.len])),
-        (
-            net.inputs.first().cloned().unwrap_or_else(|| "a".into()),
-            Type::f64(vec![grid]),
-        ),
-    ];
-    let name = operator_function_name(net, grid);
-    let mut cx = FnCx::new(st, &name, "an operator", inputs);
-    let theta = cx.input(0)?;
-    let a = cx.input(1)?;
+    let (mut cx, theta, a) = operator_function(st, net, grid)?;
     // The branch: a column of sensor values through the layers, `[features, 1]`.
     let mut b = cx.push(Op::Reshape(a), Type::f64(vec![grid, 1]), None);
     for (k, layer) in slots.branch.iter().enumerate() {
@@ -44,10 +34,7 @@ pub(super) fn lower_deeponet(
         }
     }
     // The trunk: every point's coordinate at once, `[features, S]`.
-    let coords: Vec<f64> = (0..grid)
-        .map(|j| j as f64 / (grid - 1).max(1) as f64)
-        .collect();
-    let mut t = cx.push(Op::Literal(coords), Type::f64(vec![1, grid]), Some("x"));
+    let mut t = grid_row(&mut cx, grid);
     for (k, layer) in slots.trunk.iter().enumerate() {
         t = layer_on(&mut cx, theta, net, "trunk", k, layer, t, grid)?;
         t = activate(&mut cx, d.activation, t, &Type::f64(vec![layer.rows, grid]))?;

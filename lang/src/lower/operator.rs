@@ -27,8 +27,40 @@ use crate::hir::{FnoHir, NetHir};
 use sci_ir::{BinaryOp, Function, Op, Type, UnaryOp, ValueId};
 
 /// The IR name of an operator's function on a grid of `grid` points.
-pub(super) fn operator_function_name(net: &NetHir, grid: usize) -> String {
+fn operator_function_name(net: &NetHir, grid: usize) -> String {
     format!("net.{}.grid{grid}", net.name)
+}
+
+/// A new `net.NAME.gridS(θ, a: f64[S])` being built, with its two inputs.
+pub(super) fn operator_function<'s, 'a>(
+    st: &'s Statics<'a>,
+    net: &NetHir,
+    grid: usize,
+) -> Res<(FnCx<'s, 'a>, ValueId, ValueId)> {
+    let inputs = vec![
+        ("θ".to_string(), Type::f64(vec![st.theta.layout.len])),
+        (
+            net.inputs.first().cloned().unwrap_or_else(|| "a".into()),
+            Type::f64(vec![grid]),
+        ),
+    ];
+    let cx = FnCx::new(
+        st,
+        &operator_function_name(net, grid),
+        "an operator",
+        inputs,
+    );
+    let (theta, a) = (cx.input(0)?, cx.input(1)?);
+    Ok((cx, theta, a))
+}
+
+/// The grid coordinates `x_j = j/(S − 1)` as a row `[1, S]` (Li et al.'s
+/// `linspace(0, 1, S)`), the operators' second input channel or trunk input.
+pub(super) fn grid_row(cx: &mut FnCx, grid: usize) -> ValueId {
+    let coords: Vec<f64> = (0..grid)
+        .map(|j| j as f64 / (grid - 1).max(1) as f64)
+        .collect();
+    cx.push(Op::Literal(coords), Type::f64(vec![1, grid]), Some("x"))
 }
 
 /// Builds `net.NAME.gridS`.
@@ -39,17 +71,7 @@ pub(super) fn lower_operator(
     slots: &FnoSlots,
     grid: usize,
 ) -> Res<Function> {
-    let inputs = vec![
-        ("θ".to_string(), Type::f64(vec![st.theta.layout.len])),
-        (
-            net.inputs.first().cloned().unwrap_or_else(|| "a".into()),
-            Type::f64(vec![grid]),
-        ),
-    ];
-    let name = operator_function_name(net, grid);
-    let mut cx = FnCx::new(st, &name, "an operator", inputs);
-    let theta = cx.input(0)?;
-    let a = cx.input(1)?;
+    let (mut cx, theta, a) = operator_function(st, net, grid)?;
     let mut op = Builder {
         cx: &mut cx,
         theta,
@@ -57,12 +79,7 @@ pub(super) fn lower_operator(
         grid,
     };
     let a_row = op.cx.push(Op::Reshape(a), Type::f64(vec![1, grid]), None);
-    let coords: Vec<f64> = (0..grid)
-        .map(|j| j as f64 / (grid - 1).max(1) as f64)
-        .collect();
-    let x_row = op
-        .cx
-        .push(Op::Literal(coords), Type::f64(vec![1, grid]), Some("x"));
+    let x_row = grid_row(op.cx, grid);
     let channels = op.cx.push(
         Op::Concat(vec![a_row, x_row]),
         Type::f64(vec![2, grid]),
