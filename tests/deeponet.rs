@@ -3,6 +3,8 @@
 //! layers and points): the interpreter and Cranelift must compute its values, their
 //! gradients must agree with each other and with central differences.
 
+mod common;
+
 const GRID: usize = 12;
 
 fn model() -> String {
@@ -104,20 +106,15 @@ fn a_deeponet_computes_its_architecture_on_every_back_end() {
             (loss - expected).abs() <= 1e-12 * expected.abs(),
             "{backend:?}: {loss} vs {expected}"
         );
-        for k in 0..p.len() {
-            let h = 1e-6;
-            let mut q = p.clone();
-            q[k] += h;
-            let up = m.loss(&q, &batch).unwrap();
-            q[k] -= 2.0 * h;
-            let down = m.loss(&q, &batch).unwrap();
-            let fd = (up - down) / (2.0 * h);
-            assert!(
-                (fd - grad[k]).abs() <= 1e-6 * (1.0 + grad[k].abs()),
-                "{backend:?} θ[{k}]: {} vs {fd}",
-                grad[k]
-            );
-        }
+        let label = format!("{backend:?}");
+        common::assert_loss_gradient_matches_central_differences(
+            &m,
+            &p,
+            &batch,
+            &grad,
+            0..p.len(),
+            &label,
+        );
         results.push(grad);
     }
     for (a, b) in results[0].iter().zip(&results[1]) {

@@ -6,6 +6,8 @@
 //! gradients must agree with each other and with central differences; training with
 //! mini-batches must lower the held-out loss.
 
+mod common;
+
 use sci::runtime::{TrainSetup, Trainer};
 use sci::stdlib::data::{Table, write_table};
 use sci::stdlib::optim::Objective;
@@ -186,20 +188,15 @@ fn an_operator_computes_its_architecture_on_every_back_end() {
             "{backend:?}: {loss} vs the reference {expected}"
         );
         // Central differences on a spread of weights (every block is reached).
-        for k in (0..p.len()).step_by(7) {
-            let h = 1e-6;
-            let mut q = p.clone();
-            q[k] += h;
-            let up = m.loss(&q, &batch).unwrap();
-            q[k] -= 2.0 * h;
-            let down = m.loss(&q, &batch).unwrap();
-            let fd = (up - down) / (2.0 * h);
-            assert!(
-                (fd - grad[k]).abs() <= 1e-6 * (1.0 + grad[k].abs()),
-                "{backend:?} θ[{k}]: {} vs {fd}",
-                grad[k]
-            );
-        }
+        let label = format!("{backend:?}");
+        common::assert_loss_gradient_matches_central_differences(
+            &m,
+            &p,
+            &batch,
+            &grad,
+            (0..p.len()).step_by(7),
+            &label,
+        );
         results.push((loss, grad));
     }
     let ((_, ga), (_, gb)) = (&results[0], &results[1]);
@@ -211,20 +208,21 @@ fn an_operator_computes_its_architecture_on_every_back_end() {
     }
 }
 
-/// Writes `[rows, GRID]` arrays `a.npy` and `u.npy` into `dir`: `u` a smoothed `a`.
-fn write_pairs(dir: &std::path::Path, count: usize) {
+/// Writes `[count, points]` arrays `a.npy` and `u.npy` into `dir`: `u` a smoothed `a`, the
+/// same functions at every number of points.
+fn write_pairs(dir: &std::path::Path, count: usize, points: usize) {
     let mut a = Vec::new();
     let mut u = Vec::new();
     for r in 0..count {
         let phase = 0.37 * r as f64;
         let amplitude = 1.0 + 0.1 * (r % 5) as f64;
-        for j in 0..GRID {
-            let x = 2.0 * std::f64::consts::PI * j as f64 / GRID as f64;
+        for j in 0..points {
+            let x = 2.0 * std::f64::consts::PI * j as f64 / points as f64;
             a.push(amplitude * ((x + phase).sin() + 0.3 * (3.0 * x - phase).cos()));
             u.push(amplitude * (0.8 * (x + phase).sin() + 0.05 * (3.0 * x - phase).cos()));
         }
     }
-    let columns: Vec<String> = (0..GRID).map(|j| format!("c{j}")).collect();
+    let columns: Vec<String> = (0..points).map(|j| format!("c{j}")).collect();
     write_table(&dir.join("a.npy"), &Table::new(columns.clone(), a)).unwrap();
     write_table(&dir.join("u.npy"), &Table::new(columns, u)).unwrap();
 }
@@ -241,7 +239,7 @@ fn trainer_setup(dir: &std::path::Path, batch: Option<usize>) -> TrainSetup {
 #[test]
 fn mini_batches_train_and_the_held_out_rows_give_the_test_loss() {
     let dir = tempfile::tempdir().unwrap();
-    write_pairs(dir.path(), 24);
+    write_pairs(dir.path(), 24, GRID);
     let c = compile(sci::BackendKind::Cranelift, &model(", test: 4"));
     let mut trainer = Trainer::new(&c, "Op", trainer_setup(dir.path(), Some(6))).unwrap();
     assert_eq!(trainer.data_rows(), vec![("pairs", 20, 4)]);
@@ -359,24 +357,10 @@ fn sci(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
 #[test]
 fn the_command_line_trains_by_epochs_and_evaluates_on_a_finer_grid() {
     let dir = tempfile::tempdir().unwrap();
-    write_pairs(dir.path(), 24);
+    write_pairs(dir.path(), 24, GRID);
     let fine = dir.path().join("fine");
     std::fs::create_dir(&fine).unwrap();
-    // The same functions on 32 points: sin/cos of the grid angle, sampled twice as often.
-    let mut a = Vec::new();
-    let mut u = Vec::new();
-    for r in 0..24 {
-        let phase = 0.37 * r as f64;
-        let amplitude = 1.0 + 0.1 * (r % 5) as f64;
-        for j in 0..2 * GRID {
-            let x = std::f64::consts::PI * j as f64 / GRID as f64;
-            a.push(amplitude * ((x + phase).sin() + 0.3 * (3.0 * x - phase).cos()));
-            u.push(amplitude * (0.8 * (x + phase).sin() + 0.05 * (3.0 * x - phase).cos()));
-        }
-    }
-    let columns: Vec<String> = (0..2 * GRID).map(|j| format!("c{j}")).collect();
-    write_table(&fine.join("a.npy"), &Table::new(columns.clone(), a)).unwrap();
-    write_table(&fine.join("u.npy"), &Table::new(columns, u)).unwrap();
+    write_pairs(&fine, 24, 2 * GRID);
     let source = model(", test: 4")
         .replace("model Op {", "model Op {\n    const s = 16")
         .replace(&format!("real[{GRID}]"), "real[s]")

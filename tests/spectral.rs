@@ -3,6 +3,8 @@
 //! compile with Cranelift to what the interpreter computes, and differentiate (a loss's
 //! gradient against central differences).
 
+mod common;
+
 /// A spectral filter of 8 samples: keep 3 frequencies, scale them, transform back.
 const FILTER: &str = "
 model SpectralFilter {
@@ -32,19 +34,15 @@ fn a_spectral_filter_compiles_and_differentiates() {
         let (loss, grad) = m.loss_and_grad(&p, &batch).unwrap();
         assert_eq!(grad.len(), 14);
         // Central differences of the loss, element by element.
-        for (k, g) in grad.iter().enumerate() {
-            let h = 1e-6;
-            let mut q = p.clone();
-            q[k] += h;
-            let up = m.loss(&q, &batch).unwrap();
-            q[k] -= 2.0 * h;
-            let down = m.loss(&q, &batch).unwrap();
-            let fd = (up - down) / (2.0 * h);
-            assert!(
-                (fd - g).abs() <= 1e-6 * (1.0 + g.abs()),
-                "θ[{k}]: {g} vs {fd}"
-            );
-        }
+        let label = format!("{backend:?}");
+        common::assert_loss_gradient_matches_central_differences(
+            &m,
+            &p,
+            &batch,
+            &grad,
+            0..grad.len(),
+            &label,
+        );
         values.push((loss, grad));
     }
     let ((a, ga), (b, gb)) = (&values[0], &values[1]);

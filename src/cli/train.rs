@@ -423,63 +423,63 @@ fn train_options(
     kind: LossKind,
     trainer: &Trainer<'_>,
 ) -> Result<TrainOptions, Error> {
-    let epoch_len = trainer.steps_per_epoch();
-    if let Some(n) = epoch_len {
-        // Mini-batches: Adam, a new batch every step, the last iterate kept.
-        if optimizer.is_some_and(|o| o != Optimizer::Adam) {
-            return Err(Error::input(
-                "Mini-batches (--batch) train with Adam: L-BFGS needs the whole loss.",
-            )
-            .with_help("drop --optimizer, or train on every row without --batch"));
+    // The base schedule, and the steps `--lr-step` counts in (an epoch's, or one).
+    let (base, step_unit) = match trainer.steps_per_epoch() {
+        Some(n) => {
+            // Mini-batches: Adam, a new batch every step, the last iterate kept.
+            if optimizer.is_some_and(|o| o != Optimizer::Adam) {
+                return Err(Error::input(
+                    "Mini-batches (--batch) train with Adam: L-BFGS needs the whole loss.",
+                )
+                .with_help("drop --optimizer, or train on every row without --batch"));
+            }
+            let steps = match (args.epochs, args.steps) {
+                (Some(epochs), _) => epochs.saturating_mul(n),
+                (None, Some(steps)) => steps,
+                (None, None) => 100 * n,
+            };
+            let base = TrainOptions {
+                optimizer: Optimizer::Adam,
+                steps,
+                resample_every: Some(1),
+                keep_last: true,
+                ..TrainOptions::default()
+            };
+            (base, n)
         }
-        let steps = match (args.epochs, args.steps) {
-            (Some(epochs), _) => epochs.saturating_mul(n),
-            (None, Some(steps)) => steps,
-            (None, None) => 100 * n,
-        };
-        return Ok(TrainOptions {
-            optimizer: Optimizer::Adam,
-            steps,
-            lr: args.lr,
-            resample_every: Some(1),
-            grad_tol: args.grad_tol,
-            loss_tol: args.tol,
-            patience: args.patience,
-            weight_decay: args.weight_decay,
-            lr_decay: args.lr_step.map(|every| LrDecay {
-                every: every.saturating_mul(n),
-                factor: args.lr_factor,
-            }),
-            keep_last: true,
-            ..TrainOptions::default()
-        });
-    }
-    if args.batch.is_some() {
-        return Err(Error::input(
-            "`--batch` takes mini-batches of the model's data sets, but its loss reads none.",
-        )
-        .with_help("drop --batch"));
-    }
-    let options = kind.options(optimizer, args.steps, args.adam_steps);
-    if args.adam_steps.is_some() && options.optimizer != Optimizer::AdamLbfgs {
-        return Err(Error::input(format!(
-            "`--adam-steps` sets the Adam phase of adam+lbfgs, but this run uses {}.",
-            options.optimizer.name()
-        ))
-        .with_help("add `--optimizer adam+lbfgs`"));
-    }
+        None => {
+            if args.batch.is_some() {
+                return Err(Error::input(
+                    "`--batch` takes mini-batches of the model's data sets, but its loss reads none.",
+                )
+                .with_help("drop --batch"));
+            }
+            let options = kind.options(optimizer, args.steps, args.adam_steps);
+            if args.adam_steps.is_some() && options.optimizer != Optimizer::AdamLbfgs {
+                return Err(Error::input(format!(
+                    "`--adam-steps` sets the Adam phase of adam+lbfgs, but this run uses {}.",
+                    options.optimizer.name()
+                ))
+                .with_help("add `--optimizer adam+lbfgs`"));
+            }
+            let base = TrainOptions {
+                resample_every: args.resample_every,
+                ..options
+            };
+            (base, 1)
+        }
+    };
     Ok(TrainOptions {
         lr: args.lr,
-        resample_every: args.resample_every,
         grad_tol: args.grad_tol,
         loss_tol: args.tol,
         patience: args.patience,
         weight_decay: args.weight_decay,
         lr_decay: args.lr_step.map(|every| LrDecay {
-            every,
+            every: every.saturating_mul(step_unit),
             factor: args.lr_factor,
         }),
-        ..options
+        ..base
     })
 }
 

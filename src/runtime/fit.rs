@@ -492,21 +492,22 @@ impl<'c> Trainer<'c> {
     /// (`None` when no data set holds rows out): the test error of a loss that averages
     /// over rows.
     pub fn test_loss(&mut self, p: &[f64]) -> Result<Option<f64>, Error> {
-        if self.data.iter().all(|d| d.test.is_empty()) {
+        let held_out: Vec<usize> = (0..self.data.len())
+            .filter(|&k| !self.data[k].test.is_empty())
+            .collect();
+        if held_out.is_empty() {
             return Ok(None);
         }
         self.check_len(p)?;
-        let mut saved = Vec::new();
-        for d in self.data.iter().filter(|d| !d.test.is_empty()) {
-            saved.push((
-                d.input,
-                std::mem::replace(&mut self.buffers[d.input], d.test.clone()),
-            ));
-        }
+        // The held-out rows trade places with the training rows for one evaluation.
+        let swap = |data: &mut [DataRows], buffers: &mut [Vec<f64>]| {
+            for &k in &held_out {
+                std::mem::swap(&mut buffers[data[k].input], &mut data[k].test);
+            }
+        };
+        swap(&mut self.data, &mut self.buffers);
         let loss = self.model.loss(p, &self.batch());
-        for (input, rows) in saved {
-            self.buffers[input] = rows;
-        }
+        swap(&mut self.data, &mut self.buffers);
         Ok(Some(loss?))
     }
 

@@ -48,3 +48,30 @@ pub fn stdout(out: &std::process::Output) -> String {
 pub fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// Asserts that `grad`, the gradient of `model`'s loss at `p` on `batch`, equals central
+/// differences (step 1e-6) to `1e-6 · (1 + |g|)` in each component `which` names;
+/// `label` heads a failure.
+pub fn assert_loss_gradient_matches_central_differences(
+    model: &sci::Model<'_>,
+    p: &[f64],
+    batch: &sci::Batch<'_>,
+    grad: &[f64],
+    which: impl IntoIterator<Item = usize>,
+    label: &str,
+) {
+    let h = 1e-6;
+    for k in which {
+        let mut q = p.to_vec();
+        q[k] += h;
+        let up = model.loss(&q, batch).unwrap();
+        q[k] -= 2.0 * h;
+        let down = model.loss(&q, batch).unwrap();
+        let fd = (up - down) / (2.0 * h);
+        assert!(
+            (fd - grad[k]).abs() <= 1e-6 * (1.0 + grad[k].abs()),
+            "{label} θ[{k}]: {} vs {fd}",
+            grad[k]
+        );
+    }
+}

@@ -166,25 +166,14 @@ impl Checker<'_> {
                     None => None,
                 },
                 "seed" => self.seed_option(value).map(|s| seed = s),
-                "init" => match &value.kind {
-                    ExprKind::Name(id) if builtins::init(&id.name).is_some() => {
-                        init = builtins::init(&id.name).unwrap_or_default();
-                        Some(())
-                    }
-                    _ => {
-                        let names: Vec<&str> = builtins::INITS.iter().map(|(n, _)| *n).collect();
-                        let mut d = Diagnostic::error("E0224", "Unknown weight initialisation.")
-                            .with_primary(value.span, "not an initialisation")
-                            .with_note(format!("the initialisations are: {}", names.join(", ")));
-                        if let ExprKind::Name(id) = &value.kind
-                            && let Some(s) = did_you_mean(&id.name, names.iter().copied())
-                        {
-                            d = d.with_help(format!("did you mean `{s}`?"));
-                        }
-                        self.report(d);
-                        None
-                    }
-                },
+                "init" => self
+                    .choice_option(
+                        value,
+                        builtins::INITS,
+                        "Unknown weight initialisation.",
+                        ("not an initialisation", "the initialisations"),
+                    )
+                    .map(|i| init = i),
                 other => {
                     self.unknown_option("mlp", key, other, builtins::MLP_OPTIONS);
                     None
@@ -192,11 +181,7 @@ impl Checker<'_> {
             };
             ok &= set.is_some();
         }
-        if !options.iter().any(|(k, _)| k.name == "hidden")
-            && !args
-                .iter()
-                .any(|a| a.name.as_ref().is_some_and(|k| k.name == "hidden"))
-        {
+        if !options.iter().any(|(k, _)| k.name == "hidden") {
             self.report(
                 Diagnostic::error("E0224", "`mlp` needs the sizes of its hidden layers.")
                     .with_primary(net.arch.span, "no `hidden` option")
@@ -389,15 +374,32 @@ impl Checker<'_> {
 
     /// `activation: tanh`: one of [`builtins::ACTIVATIONS`].
     fn activation_option(&mut self, value: &Expr) -> Option<Activation> {
+        self.choice_option(
+            value,
+            builtins::ACTIVATIONS,
+            "Unknown activation function.",
+            ("not an activation", "the activations"),
+        )
+    }
+
+    /// A name from `table` (`init: he`); otherwise `message`, labelled `label`, with the
+    /// names (`"{list} are: …"`) and the nearest one.
+    fn choice_option<T: Copy>(
+        &mut self,
+        value: &Expr,
+        table: &[(&str, T)],
+        message: &str,
+        (label, list): (&str, &str),
+    ) -> Option<T> {
         if let ExprKind::Name(id) = &value.kind
-            && let Some(a) = builtins::activation(&id.name)
+            && let Some((_, x)) = table.iter().find(|(n, _)| *n == id.name)
         {
-            return Some(a);
+            return Some(*x);
         }
-        let names: Vec<&str> = builtins::ACTIVATIONS.iter().map(|(n, _)| *n).collect();
-        let mut d = Diagnostic::error("E0224", "Unknown activation function.")
-            .with_primary(value.span, "not an activation")
-            .with_note(format!("the activations are: {}", names.join(", ")));
+        let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+        let mut d = Diagnostic::error("E0224", message)
+            .with_primary(value.span, label)
+            .with_note(format!("{list} are: {}", names.join(", ")));
         if let ExprKind::Name(id) = &value.kind
             && let Some(s) = did_you_mean(&id.name, names.iter().copied())
         {

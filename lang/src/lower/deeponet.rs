@@ -8,12 +8,12 @@
 //! point at once: its layers are matrix products with the `[1, S]` row of coordinates.
 
 use super::Res;
-use super::cx::{FnCx, Statics};
+use super::cx::Statics;
 use super::net::activate;
-use super::operator::{grid_row, operator_function};
-use super::params::{DeepOnetSlots, LayerSlots};
+use super::operator::{affine, grid_row, operator_function};
+use super::params::DeepOnetSlots;
 use crate::hir::{DeepOnetHir, NetHir};
-use sci_ir::{BinaryOp, Function, Op, Type, ValueId};
+use sci_ir::{BinaryOp, Function, Op, Type};
 
 /// Builds `net.NAME.gridS` for a DeepONet.
 pub(super) fn lower_deeponet(
@@ -28,7 +28,8 @@ pub(super) fn lower_deeponet(
     let mut b = cx.push(Op::Reshape(a), Type::f64(vec![grid, 1]), None);
     for (k, layer) in slots.branch.iter().enumerate() {
         let last = k + 1 == slots.branch.len();
-        b = layer_on(&mut cx, theta, net, "branch", k, layer, b, 1)?;
+        let names = layer_names(net, "branch", k);
+        b = affine(&mut cx, theta, net, layer, &names, b, 1)?;
         if !last {
             b = activate(&mut cx, d.activation, b, &Type::f64(vec![layer.rows, 1]))?;
         }
@@ -36,7 +37,8 @@ pub(super) fn lower_deeponet(
     // The trunk: every point's coordinate at once, `[features, S]`.
     let mut t = grid_row(&mut cx, grid);
     for (k, layer) in slots.trunk.iter().enumerate() {
-        t = layer_on(&mut cx, theta, net, "trunk", k, layer, t, grid)?;
+        let names = layer_names(net, "trunk", k);
+        t = affine(&mut cx, theta, net, layer, &names, t, grid)?;
         t = activate(&mut cx, d.activation, t, &Type::f64(vec![layer.rows, grid]))?;
     }
     // u_j = Σ_k t[k, j] b[k] + b₀.
@@ -61,41 +63,10 @@ pub(super) fn lower_deeponet(
     Ok(cx.finish(out))
 }
 
-/// `W·h + b` for `h: [cols, n]` → `[rows, n]`.
-#[allow(clippy::too_many_arguments)]
-fn layer_on(
-    cx: &mut FnCx,
-    theta: ValueId,
-    net: &NetHir,
-    part: &str,
-    k: usize,
-    layer: &LayerSlots,
-    h: ValueId,
-    n: usize,
-) -> Res<ValueId> {
-    let w = cx.slot_value(
-        theta,
-        layer.w,
-        &[layer.rows, layer.cols],
-        None,
-        &format!("{}.{part}.w{k}", net.name),
-        net.span,
-    )?;
-    let b = cx.slot_value(
-        theta,
-        layer.b,
-        &[layer.rows],
-        None,
-        &format!("{}.{part}.b{k}", net.name),
-        net.span,
-    )?;
-    let ty = Type::f64(vec![layer.rows, n]);
-    let wh = cx.push(Op::MatMul(w, h), ty.clone(), None);
-    let column = cx.push(Op::Reshape(b), Type::f64(vec![layer.rows, 1]), None);
-    let bias = if n == 1 {
-        column
-    } else {
-        cx.push(Op::Broadcast(column), ty.clone(), None)
-    };
-    Ok(cx.push(Op::Binary(BinaryOp::Add, wh, bias), ty, None))
+/// The IR names of layer `k` of the branch or trunk (`part`): `NAME.part.wK`, `NAME.part.bK`.
+fn layer_names(net: &NetHir, part: &str, k: usize) -> [String; 2] {
+    [
+        format!("{}.{part}.w{k}", net.name),
+        format!("{}.{part}.b{k}", net.name),
+    ]
 }

@@ -104,6 +104,38 @@ pub(super) fn lower_operator(
     Ok(cx.finish(out))
 }
 
+/// `W·h + b` for `h: [cols, n]` → `[rows, n]`, the layer's weights and bias read from θ
+/// under `names` (the bias broadcast along the `n` columns): the operators' linear maps.
+pub(super) fn affine(
+    cx: &mut FnCx,
+    theta: ValueId,
+    net: &NetHir,
+    layer: &LayerSlots,
+    names: &[String; 2],
+    h: ValueId,
+    n: usize,
+) -> Res<ValueId> {
+    let rows = layer.rows;
+    let w = cx.slot_value(
+        theta,
+        layer.w,
+        &[rows, layer.cols],
+        None,
+        &names[0],
+        net.span,
+    )?;
+    let b = cx.slot_value(theta, layer.b, &[rows], None, &names[1], net.span)?;
+    let ty = Type::f64(vec![rows, n]);
+    let wh = cx.push(Op::MatMul(w, h), ty.clone(), None);
+    let column = cx.push(Op::Reshape(b), Type::f64(vec![rows, 1]), None);
+    let bias = if n == 1 {
+        column
+    } else {
+        cx.push(Op::Broadcast(column), ty.clone(), None)
+    };
+    Ok(cx.push(Op::Binary(BinaryOp::Add, wh, bias), ty, None))
+}
+
 /// The operator's weights and the function being built.
 struct Builder<'a, 'c, 'p> {
     cx: &'a mut FnCx<'c, 'p>,
@@ -115,28 +147,11 @@ struct Builder<'a, 'c, 'p> {
 impl Builder<'_, '_, '_> {
     /// `W·v + b` for channels `v: [cols, S]` → `[rows, S]`.
     fn linear(&mut self, layer: &LayerSlots, v: ValueId, name: &str) -> Res<ValueId> {
-        let (rows, s) = (layer.rows, self.grid);
-        let w = self.cx.slot_value(
-            self.theta,
-            layer.w,
-            &[rows, layer.cols],
-            None,
-            &format!("{}.{name}.w", self.net.name),
-            self.net.span,
-        )?;
-        let b = self.cx.slot_value(
-            self.theta,
-            layer.b,
-            &[rows],
-            None,
-            &format!("{}.{name}.b", self.net.name),
-            self.net.span,
-        )?;
-        let ty = Type::f64(vec![rows, s]);
-        let wv = self.cx.push(Op::MatMul(w, v), ty.clone(), None);
-        let column = self.cx.push(Op::Reshape(b), Type::f64(vec![rows, 1]), None);
-        let bias = self.cx.push(Op::Broadcast(column), ty.clone(), None);
-        Ok(self.cx.push(Op::Binary(BinaryOp::Add, wv, bias), ty, None))
+        let names = [
+            format!("{}.{name}.w", self.net.name),
+            format!("{}.{name}.b", self.net.name),
+        ];
+        affine(self.cx, self.theta, self.net, layer, &names, v, self.grid)
     }
 
     /// `irfft(R ⊙ rfft(v)[:modes], S)` for `v: [width, S]`.

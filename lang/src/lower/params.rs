@@ -118,31 +118,19 @@ pub(super) fn theta_layout(model: &ModelHir) -> Res<Theta> {
         }
         theta.operators.push(None);
         let mut rng = SplitMix64::new(net.seed);
-        let mut layers = Vec::new();
-        for (k, (cols, rows)) in layer_sizes(net).enumerate() {
-            let count = rows.saturating_mul(cols);
-            check_total(
-                theta.layout.len,
-                count.saturating_add(rows),
-                model,
-                net.span,
-            )?;
-            let limit = init_limit(net.init, cols, rows);
-            let weights: Vec<f64> = (0..count).map(|_| rng.uniform_in(limit)).collect();
-            let w = theta.layout.push(
-                format!("{}.w{k}", net.name),
-                vec![rows, cols],
-                None,
-                weights,
-            );
-            let b = theta.layout.push(
-                format!("{}.b{k}", net.name),
-                vec![rows],
-                None,
-                vec![0.0; rows],
-            );
-            layers.push(LayerSlots { w, b, rows, cols });
-        }
+        let widths: Vec<usize> = std::iter::once(net.inputs.len())
+            .chain(net.hidden.iter().copied())
+            .chain(std::iter::once(net.outputs))
+            .collect();
+        let layers = perceptron_layers(
+            &mut theta.layout,
+            &mut rng,
+            &net.name,
+            &widths,
+            net.init,
+            model,
+            net.span,
+        )?;
         theta.nets.push(layers);
     }
     Ok(theta)
@@ -168,32 +156,16 @@ fn deeponet_layout(
             .chain(hidden.iter().copied())
             .chain(std::iter::once(d.features))
             .collect();
-        let mut layers = Vec::new();
-        for (k, pair) in widths.windows(2).enumerate() {
-            let (cols, rows) = (pair[0], pair[1]);
-            check_total(
-                layout.len,
-                rows.saturating_mul(cols).saturating_add(rows),
-                model,
-                net.span,
-            )?;
-            let limit = init_limit(Init::Glorot, cols, rows);
-            let weights: Vec<f64> = (0..rows * cols).map(|_| rng.uniform_in(limit)).collect();
-            let w = layout.push(
-                format!("{}.{part}.w{k}", net.name),
-                vec![rows, cols],
-                None,
-                weights,
-            );
-            let b = layout.push(
-                format!("{}.{part}.b{k}", net.name),
-                vec![rows],
-                None,
-                vec![0.0; rows],
-            );
-            layers.push(LayerSlots { w, b, rows, cols });
-        }
-        Ok::<_, Box<sci_diag::Diagnostic>>(layers)
+        let prefix = format!("{}.{part}", net.name);
+        perceptron_layers(
+            layout,
+            &mut rng,
+            &prefix,
+            &widths,
+            Init::Glorot,
+            model,
+            net.span,
+        )
     };
     let branch = stack(layout, "branch", sensors, &d.branch)?;
     let trunk = stack(layout, "trunk", 1, &d.trunk)?;
@@ -283,17 +255,30 @@ pub(super) fn init_limit(init: Init, fan_in: usize, fan_out: usize) -> f64 {
     (6.0 / denominator.max(1) as f64).sqrt()
 }
 
-/// `(inputs, outputs)` of each layer of a network, input side first.
-pub(super) fn layer_sizes(net: &NetHir) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let widths: Vec<usize> = std::iter::once(net.inputs.len())
-        .chain(net.hidden.iter().copied())
-        .chain(std::iter::once(net.outputs))
-        .collect();
-    (0..widths.len().saturating_sub(1)).filter_map(move |k| {
-        let cols = *widths.get(k)?;
-        let rows = *widths.get(k + 1)?;
-        Some((cols, rows))
-    })
+/// The layers of a perceptron through `widths` (input side first), laid out as
+/// `PREFIX.w{k}` (`[out, in]`, drawn from `rng` by `init`) and `PREFIX.b{k}` (zeros):
+/// `mlp`'s, and a DeepONet's branch and trunk.
+fn perceptron_layers(
+    layout: &mut Layout,
+    rng: &mut SplitMix64,
+    prefix: &str,
+    widths: &[usize],
+    init: Init,
+    model: &ModelHir,
+    span: sci_diag::Span,
+) -> Res<Vec<LayerSlots>> {
+    let mut layers = Vec::with_capacity(widths.len().saturating_sub(1));
+    for (k, pair) in widths.windows(2).enumerate() {
+        let (cols, rows) = (pair[0], pair[1]);
+        let count = rows.saturating_mul(cols);
+        check_total(layout.len, count.saturating_add(rows), model, span)?;
+        let limit = init_limit(init, cols, rows);
+        let weights: Vec<f64> = (0..count).map(|_| rng.uniform_in(limit)).collect();
+        let w = layout.push(format!("{prefix}.w{k}"), vec![rows, cols], None, weights);
+        let b = layout.push(format!("{prefix}.b{k}"), vec![rows], None, vec![0.0; rows]);
+        layers.push(LayerSlots { w, b, rows, cols });
+    }
+    Ok(layers)
 }
 
 fn check_total(have: usize, more: usize, model: &ModelHir, span: sci_diag::Span) -> Res<()> {
