@@ -111,7 +111,7 @@ fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
             })
             .collect();
         let at =
-            |part: usize, o: usize, k: usize, i: usize| r[((o * 2 + part) * modes + k) * width + i];
+            |part: usize, o: usize, k: usize, i: usize| r[((k * 2 + part) * width + i) * width + o];
         let w = linear(
             block(m, p, &format!("G.layer{l}.w")),
             block(m, p, &format!("G.layer{l}.b")),

@@ -539,41 +539,50 @@ impl<'f> Frame<'f> {
             }
             Op::Transpose(a) => {
                 let a = self.get(*a)?;
-                let (m, n) = match a.shape[..] {
-                    [m, n] => (m, n),
+                let (batch, m, n) = match &a.shape[..] {
+                    [batch @ .., m, n] => (batch, *m, *n),
                     _ => return Err(EvalError::new("internal error: transpose of a non-matrix")),
                 };
-                let mut data = Vec::with_capacity(m * n);
-                for j in 0..n {
-                    for i in 0..m {
-                        data.push(a.data.get(i * n + j).copied().unwrap_or(f64::NAN));
+                let count: usize = batch.iter().product();
+                let mut data = Vec::with_capacity(count * m * n);
+                for b in 0..count {
+                    let base = b * m * n;
+                    for j in 0..n {
+                        for i in 0..m {
+                            data.push(a.data.get(base + i * n + j).copied().unwrap_or(f64::NAN));
+                        }
                     }
                 }
-                Tensor::new(vec![n, m], data)
+                Tensor::new(ty.shape.clone(), data)
             }
             Op::Dot(a, b) | Op::MatVec(a, b) | Op::MatMul(a, b) => {
                 let (a, b) = (self.get(*a)?, self.get(*b)?);
-                // Every product shape is [m, k] × [k, n] with m or n possibly absent.
-                let (m, k) = match a.shape[..] {
-                    [k] => (1, k),
-                    [m, k] => (m, k),
+                // Every product shape is a batch of [m, k] × [k, n] with m or n possibly
+                // absent (the batch axes lead and are the same in both operands).
+                let (batch, m, k) = match &a.shape[..] {
+                    [k] => (&[][..], 1, *k),
+                    [batch @ .., m, k] => (batch, *m, *k),
                     _ => return Err(EvalError::new("internal error: bad linear algebra shape")),
                 };
                 let n = match b.shape[..] {
                     [_] => 1,
-                    [_, n] => n,
+                    [.., _, n] => n,
                     _ => return Err(EvalError::new("internal error: bad linear algebra shape")),
                 };
-                let mut data = Vec::with_capacity(m * n);
-                for i in 0..m {
-                    for j in 0..n {
-                        let mut acc = 0.0;
-                        for l in 0..k {
-                            let x = a.data.get(i * k + l).copied().unwrap_or(f64::NAN);
-                            let y = b.data.get(l * n + j).copied().unwrap_or(f64::NAN);
-                            acc += x * y;
+                let count: usize = batch.iter().product();
+                let mut data = Vec::with_capacity(count * m * n);
+                for p in 0..count {
+                    let (ab, bb) = (p * m * k, p * k * n);
+                    for i in 0..m {
+                        for j in 0..n {
+                            let mut acc = 0.0;
+                            for l in 0..k {
+                                let x = a.data.get(ab + i * k + l).copied().unwrap_or(f64::NAN);
+                                let y = b.data.get(bb + l * n + j).copied().unwrap_or(f64::NAN);
+                                acc += x * y;
+                            }
+                            data.push(acc);
                         }
-                        data.push(acc);
                     }
                 }
                 Tensor::new(ty.shape.clone(), data)

@@ -604,7 +604,7 @@ impl<'a> Gen<'a> {
     }
 
     fn random_linear_algebra(&mut self) {
-        match self.rng.below(3) {
+        match self.rng.below(4) {
             0 => {
                 let Some(a) = self.pick(|t| t.shape.len() == 1) else {
                     return;
@@ -620,13 +620,23 @@ impl<'a> Gen<'a> {
                 let v = self.any_f64_of(&[n]);
                 self.push(Op::MatVec(a.id, v.id), Type::f64(vec![m]));
             }
-            _ => {
+            2 => {
                 let Some(a) = self.pick(|t| t.shape.len() == 2) else {
                     return;
                 };
                 let (m, n) = (a.ty.shape[0], a.ty.shape[1]);
                 let t = self.push(Op::Transpose(a.id), Type::f64(vec![n, m]));
                 self.push(Op::MatMul(a.id, t), Type::f64(vec![m, m]));
+            }
+            _ => {
+                // A batch of two products: the matrix's halves, each times its transpose.
+                let Some(a) = self.pick(|t| t.shape.len() == 2 && t.shape[0] % 2 == 0) else {
+                    return;
+                };
+                let (m, n) = (a.ty.shape[0] / 2, a.ty.shape[1]);
+                let x = self.push(Op::Reshape(a.id), Type::f64(vec![2, m, n]));
+                let t = self.push(Op::Transpose(x), Type::f64(vec![2, n, m]));
+                self.push(Op::MatMul(x, t), Type::f64(vec![2, m, m]));
             }
         }
     }

@@ -622,14 +622,32 @@ fn reshape_keeps_the_element_count() {
 
 #[test]
 fn transpose_needs_a_matrix() {
-    let m = build(&[f64s(&[2, 3, 4])], |b| {
+    let m = build(&[f64s(&[4])], |b| {
         let p = x(b, 0);
-        b.push(Op::Transpose(p), f64s(&[4, 3, 2]))
+        b.push(Op::Transpose(p), f64s(&[4]))
     });
     assert_error(
         &m,
         CODE_TYPE,
-        "`transpose` needs a matrix, but %0 has shape [2, 3, 4].",
+        "`transpose` needs a matrix (or a batch of them), but %0 has shape [4].",
+    );
+}
+
+#[test]
+fn batched_transpose_and_product_keep_the_batch_axes() {
+    let m = build(&[f64s(&[2, 3, 4])], |b| {
+        let p = x(b, 0);
+        b.push(Op::Transpose(p), f64s(&[4, 3, 2]))
+    });
+    assert_error(&m, CODE_TYPE, "declared f64[4, 3, 2]");
+    let m = build(&[f64s(&[2, 3, 4]), f64s(&[3, 4, 5])], |b| {
+        let (p, q) = (x(b, 0), x(b, 1));
+        b.push(Op::MatMul(p, q), f64s(&[2, 3, 5]))
+    });
+    assert_error(
+        &m,
+        CODE_TYPE,
+        "`matmul` needs matrices [m, k] and [k, n] (or batches [..., m, k] and [..., k, n] of one shape), but %0 has shape [2, 3, 4] and %1 has shape [3, 4, 5].",
     );
 }
 

@@ -238,18 +238,21 @@ fn one_point_tiles(
             out
         }
     };
+    let mut block = Block {
+        args,
+        body: values,
+        result,
+    };
+    // The weights' transposes of a reverse pass are the same for every sample.
+    let moved = hoist::hoist_invariants(f, &mut block);
     let v = f.values.get_mut(id)?;
     v.op = Op::TileMap {
         inputs,
         lanes: 1,
         reduce,
-        body: Block {
-            args,
-            body: values,
-            result,
-        },
+        body: block,
     };
-    Some(Vec::new())
+    Some(moved)
 }
 
 /// True when `block` (or a block inside it) multiplies two matrices.

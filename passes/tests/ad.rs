@@ -622,3 +622,26 @@ fn real_fourier_transforms() {
     check(&m, "inverse", &[random(&[2, 2, 3])], 1e-8);
     check(&m, "layer", &[random(&[2, 7]), random(&[2, 2, 3])], 1e-8);
 }
+
+/// Batched matrix products and transposes (leading batch axes): forward and reverse mode
+/// against finite differences and each other.
+#[test]
+fn batched_matrix_products() {
+    let m = read(
+        r#"
+func bmm(%a: f64[2, 2, 3], %b: f64[2, 3, 2]) -> f64[2, 2, 2] {
+  %c: f64[2, 2, 2] = matmul %a, %b
+  %t: f64[2, 2, 2] = transpose %c
+  %s: f64[2, 2, 2] = tanh %t
+  %bt: f64[2, 2, 3] = transpose %b
+  %d: f64[2, 2, 2] = matmul %bt, %b
+  %e: f64[2, 2, 2] = transpose %d
+  %y: f64[2, 2, 2] = mul %s, %e
+  return %y
+}
+"#,
+    );
+    let a: Vec<f64> = (0..12).map(|k| 0.1 * k as f64 - 0.5).collect();
+    let b: Vec<f64> = (0..12).map(|k| 0.3 - 0.07 * k as f64).collect();
+    check(&m, "bmm", &[t(&[2, 2, 3], &a), t(&[2, 3, 2], &b)], 1e-7);
+}

@@ -257,21 +257,22 @@ pub(crate) trait Tensors<'a>: Env<'a> + Scalars<'a> {
         }
     }
 
+    /// The last two axes swapped, for each matrix of a batch.
     fn transpose(&mut self, id: ValueId, a: ValueId) -> Res<ReprOf<Self>> {
-        let (m, n) = match self.ty(a)?.shape[..] {
-            [m, n] => (m, n),
+        let (batch, m, n) = match &self.ty(a)?.shape[..] {
+            [batch @ .., m, n] => (batch.iter().product::<usize>(), *m, *n),
             _ => return Err(internal::<Self>("transpose of a non-matrix")),
         };
         let src = self.buf(a)?;
         let dst = self.dest(id)?;
         let mut idx = Vec::new();
-        self.nest(&[n, m], &mut idx, &mut |s, idx| {
-            let [j, i] = idx else {
+        self.nest(&[batch, n, m], &mut idx, &mut |s, idx| {
+            let [p, j, i] = idx else {
                 return Err(internal::<Self>("transpose indices"));
             };
-            let (j, i) = (j.clone(), i.clone());
-            let d = s.linear(&[n, m], &[j.clone(), i.clone()])?;
-            let o = s.linear(&[m, n], &[i, j])?;
+            let (p, j, i) = (p.clone(), j.clone(), i.clone());
+            let d = s.linear(&[batch, n, m], &[p.clone(), j.clone(), i.clone()])?;
+            let o = s.linear(&[batch, m, n], &[p, i, j])?;
             let x = s.load(src.clone(), o)?;
             s.store(dst.clone(), d, x)
         })?;
@@ -306,24 +307,48 @@ pub(crate) trait Tensors<'a>: Env<'a> + Scalars<'a> {
         Ok(Repr::Scalar(self.round(r, dtype)?))
     }
 
-    /// `matvec` and `matmul`: `[m, k] × [k, n]` with `n = 1` for a vector.
+    /// `matvec` and `matmul`: `[m, k] × [k, n]` with `n = 1` for a vector, for each
+    /// matrix of a batch (leading axes, the same in both operands).
     fn matmul(&mut self, id: ValueId, a: ValueId, b: ValueId) -> Res<ReprOf<Self>> {
-        let (m, k) = match self.ty(a)?.shape[..] {
-            [m, k] => (m, k),
+        let (batch, m, k) = match &self.ty(a)?.shape[..] {
+            [batch @ .., m, k] => (batch.iter().product::<usize>(), *m, *k),
             _ => return Err(internal::<Self>("matrix product of a non-matrix")),
         };
         let n = match self.ty(b)?.shape[..] {
             [_] => 1,
-            [_, n] => n,
+            [.., _, n] => n,
             _ => return Err(internal::<Self>("matrix product with a bad operand")),
         };
         let dtype = self.ty(id)?.dtype;
         let (pa, pb) = (self.buf(a)?, self.buf(b)?);
         let dst = self.dest(id)?;
+        if batch == 1 {
+            self.matrix_product([m, n, k], dtype, pa, pb, dst.clone())?;
+        } else {
+            self.repeat(Ix::C(batch), &mut |s, p| {
+                let pa = s.addr(pa.clone(), Ix::V(p.clone()), m * k)?;
+                let pb = s.addr(pb.clone(), Ix::V(p.clone()), k * n)?;
+                let dst = s.addr(dst.clone(), Ix::V(p), m * n)?;
+                s.matrix_product([m, n, k], dtype, pa, pb, dst)
+            })?;
+        }
+        Ok(Repr::Buf(dst))
+    }
+
+    /// One `[m, k] × [k, n]` product into `dst`: the matrix kernel where the back end has
+    /// one for it, else a loop nest.
+    fn matrix_product(
+        &mut self,
+        [m, n, k]: [usize; 3],
+        dtype: DType,
+        pa: Self::P,
+        pb: Self::P,
+        dst: Self::P,
+    ) -> Res<()> {
         if dtype == DType::F64
             && self.matmul_kernel([m, n, k], pa.clone(), pb.clone(), dst.clone())?
         {
-            return Ok(Repr::Buf(dst));
+            return Ok(());
         }
         let mut idx = Vec::new();
         self.nest(&[m, n], &mut idx, &mut |s, idx| {
@@ -342,8 +367,7 @@ pub(crate) trait Tensors<'a>: Env<'a> + Scalars<'a> {
             let r = s.round(r, dtype)?;
             let at = s.linear(&[m, n], idx)?;
             s.store(dst.clone(), at, r)
-        })?;
-        Ok(Repr::Buf(dst))
+        })
     }
 
     fn reduce(&mut self, id: ValueId, op: ReduceOp, a: ValueId) -> Res<ReprOf<Self>> {

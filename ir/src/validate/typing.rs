@@ -434,13 +434,15 @@ impl<'a> Checker<'a> {
             }
             Op::Transpose(a) => {
                 let Some(at) = self.ty(*a) else { return };
-                if let [m, n] = at.shape[..] {
-                    self.expect(id, declared, at.dtype, vec![n, m], false);
+                if let [batch @ .., m, n] = &at.shape[..] {
+                    let mut shape = batch.to_vec();
+                    shape.extend([*n, *m]);
+                    self.expect(id, declared, at.dtype, shape, false);
                 } else {
                     self.type_error(
                         id,
                         format!(
-                            "`transpose` needs a matrix, but %{} has shape {}.",
+                            "`transpose` needs a matrix (or a batch of them), but %{} has shape {}.",
                             a.index(),
                             show_shape(&at.shape)
                         ),
@@ -724,7 +726,11 @@ impl<'a> Checker<'a> {
         let result = match (op, &at.shape[..], &bt.shape[..]) {
             (Op::Dot(..), [n], [k]) if n == k => Some(Vec::new()),
             (Op::MatVec(..), [m, n], [k]) if n == k => Some(vec![*m]),
-            (Op::MatMul(..), [m, k1], [k2, n]) if k1 == k2 => Some(vec![*m, *n]),
+            (Op::MatMul(..), [ba @ .., m, k1], [bb @ .., k2, n]) if k1 == k2 && ba == bb => {
+                let mut shape = ba.to_vec();
+                shape.extend([*m, *n]);
+                Some(shape)
+            }
             _ => None,
         };
         match result {
@@ -733,7 +739,9 @@ impl<'a> Checker<'a> {
                 let need = match op {
                     Op::Dot(..) => "two vectors of one length",
                     Op::MatVec(..) => "a matrix [m, n] and a vector [n]",
-                    _ => "matrices [m, k] and [k, n]",
+                    _ => {
+                        "matrices [m, k] and [k, n] (or batches [..., m, k] and [..., k, n] of one shape)"
+                    }
                 };
                 self.type_error(
                     id,

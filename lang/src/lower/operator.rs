@@ -10,15 +10,11 @@
 //! 3. projection: `u = Q₂·σ(Q₁ v + q₁) + q₂`, one output channel.
 //!
 //! Spectra are split complex (`[2, width, modes]`, `sci_ir::Op::Rfft`). The per-mode
-//! channel mixing is one matrix product per output part: the weights, stored
-//! `[width_out, 2, modes, width_in]`, times the spectrum spread over a block diagonal
-//! (`D[(k, i), k'] = X[i, k]·δ(k, k')`, real and imaginary parts stacked). That multiplies
-//! `modes` times more zeros than a product per mode would, but it is one call of the matrix
-//! kernel in ops every back end and derivative pass has; measured against the alternative
-//! in ops of the same kind (the weights times the spectrum broadcast over the output
-//! channels, summed by a product with ones) it made a training step of the paper's 1-D
-//! operator 3× faster (`docs/neural-operators.md`). A batched matrix product in the IR
-//! would remove the zeros.
+//! channel mixing is one batched matrix product over the modes: the weights, stored
+//! `[modes, 2·width_in, width_out]` (real parts, then imaginary), times each mode's pair of
+//! rows `[[X_r, −X_i], [X_i, X_r]]`, which gives the mode's real and imaginary outputs at
+//! once. (Before the IR had batched products, the spectrum was spread over a block diagonal
+//! for one plain product: `modes` times the multiply-adds, all but one in 16 with a zero.)
 
 use super::Res;
 use super::cx::{FnCx, Statics};
@@ -165,39 +161,22 @@ impl Builder<'_, '_, '_> {
             Type::f64(vec![2, w, m]),
             None,
         );
+        // Per mode k, the weights W_k = [R_r; R_i] ([2·width_in, width_out], stored
+        // `[modes, 2, width_in, width_out]`) and the rows L_k = [[X_r, −X_i], [X_i, X_r]]
+        // ([2, 2·width_in]): L_k·W_k is (Re, Im) of Σ_i R[i, o]·X[i, k]. One batched
+        // product over the modes mixes them all.
         let weights = self.cx.slot_value(
             self.theta,
             offset,
-            &[w, 2 * m * w],
+            &[m, 2 * w, w],
             None,
             &format!("{}.spectral{l}", self.net.name),
             self.net.span,
         )?;
-        // Per part of the spectrum, D[(k, i), k'] = X[i, k]·δ(k, k'): the spectrum spread
-        // over a block diagonal, so one matrix product mixes every mode at once.
-        let spread = Type::f64(vec![m * w, m]);
-        // The mask δ(k, k') compares each row's mode with each column's (written as a
-        // comparison rather than an m·w × m literal, which would fill the IR text).
-        let row_modes: Vec<f64> = (0..m * w).map(|row| (row / w) as f64).collect();
-        let row_modes = self
-            .cx
-            .push(Op::Literal(row_modes), Type::f64(vec![m * w, 1]), None);
-        let col_modes: Vec<f64> = (0..m).map(|col| col as f64).collect();
-        let col_modes = self
-            .cx
-            .push(Op::Literal(col_modes), Type::f64(vec![1, m]), None);
-        let rows = self.cx.push(Op::Broadcast(row_modes), spread.clone(), None);
-        let cols = self.cx.push(Op::Broadcast(col_modes), spread.clone(), None);
-        let same = self.cx.push(
-            Op::Compare(sci_ir::CmpOp::Eq, rows, cols),
-            Type::tensor(sci_ir::DType::Bool, vec![m * w, m]),
-            None,
-        );
-        let mask = self.cx.push(Op::Cast(same), spread.clone(), None);
-        let mut diagonal = Vec::with_capacity(2);
+        let mut parts = Vec::with_capacity(2);
         for part in 0..2 {
             let index = self.cx.index_const(part);
-            let x = self.cx.push(
+            parts.push(self.cx.push(
                 Op::Index {
                     array: spectrum,
                     indices: vec![index],
@@ -205,43 +184,39 @@ impl Builder<'_, '_, '_> {
                 },
                 Type::f64(vec![w, m]),
                 None,
-            );
-            let xt = self.cx.push(Op::Transpose(x), Type::f64(vec![m, w]), None);
-            let column = self
-                .cx
-                .push(Op::Reshape(xt), Type::f64(vec![m * w, 1]), None);
-            let wide = self.cx.push(Op::Broadcast(column), spread.clone(), None);
-            diagonal.push(self.cx.push(
-                Op::Binary(BinaryOp::Mul, wide, mask),
-                spread.clone(),
-                None,
             ));
         }
-        let (real, imaginary) = (diagonal[0], diagonal[1]);
-        let negated = self
+        let (real, imaginary) = (parts[0], parts[1]);
+        let negated = self.cx.push(
+            Op::Unary(UnaryOp::Neg, imaginary),
+            Type::f64(vec![w, m]),
+            None,
+        );
+        // Rows (L_k row, input) by columns k, then k first: [modes, 2, 2·width].
+        let rows = self.cx.push(
+            Op::Concat(vec![real, negated, imaginary, real]),
+            Type::f64(vec![4 * w, m]),
+            None,
+        );
+        let by_mode = self
             .cx
-            .push(Op::Unary(UnaryOp::Neg, imaginary), spread.clone(), None);
-        // Re: Σ Rr·Xr − Ri·Xi; Im: Σ Rr·Xi + Ri·Xr, with the weights' columns (part, k, i).
-        let stacked = Type::f64(vec![2 * m * w, m]);
-        let for_real = self
+            .push(Op::Transpose(rows), Type::f64(vec![m, 4 * w]), None);
+        let lhs = self
             .cx
-            .push(Op::Concat(vec![real, negated]), stacked.clone(), None);
-        let for_imaginary = self
+            .push(Op::Reshape(by_mode), Type::f64(vec![m, 2, 2 * w]), None);
+        let mixed = self
             .cx
-            .push(Op::Concat(vec![imaginary, real]), stacked, None);
-        let mut mixed = Vec::with_capacity(2);
-        for rhs in [for_real, for_imaginary] {
-            let product = self
-                .cx
-                .push(Op::MatMul(weights, rhs), Type::f64(vec![w, m]), None);
-            mixed.push(
-                self.cx
-                    .push(Op::Reshape(product), Type::f64(vec![1, w, m]), None),
-            );
-        }
+            .push(Op::MatMul(lhs, weights), Type::f64(vec![m, 2, w]), None);
+        // Back to the spectrum's layout [2, width, modes].
+        let flat = self
+            .cx
+            .push(Op::Reshape(mixed), Type::f64(vec![m, 2 * w]), None);
+        let by_channel = self
+            .cx
+            .push(Op::Transpose(flat), Type::f64(vec![2 * w, m]), None);
         let out_spectrum = self
             .cx
-            .push(Op::Concat(mixed), Type::f64(vec![2, w, m]), None);
+            .push(Op::Reshape(by_channel), Type::f64(vec![2, w, m]), None);
         Ok(self.cx.push(
             Op::Irfft {
                 spectrum: out_spectrum,

@@ -34,7 +34,7 @@ pub(super) struct LayerSlots {
 
 /// Where a Fourier neural operator's weights live in θ (offsets; shapes from its
 /// [`FnoHir`]): the lift `[width, 2]` + `[width]`, per Fourier layer the spectral weights
-/// `[width_out, 2, modes, width_in]` (real, imaginary parts), the pointwise map `[width, width]` +
+/// `[modes, 2, width_in, width_out]` (real, imaginary parts), the pointwise map `[width, width]` +
 /// `[width]`, then the projection `[projection, width]` + `[projection]` and the output
 /// `[1, projection]` + `[1]`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -226,7 +226,7 @@ fn operator_layout(
         let weights: Vec<f64> = (0..count).map(|_| scale * rng.next_unit()).collect();
         let spectral = layout.push(
             format!("{}.spectral{l}", net.name),
-            vec![width, 2, fno.modes, width],
+            vec![fno.modes, 2, width, width],
             None,
             weights,
         );

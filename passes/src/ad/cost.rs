@@ -39,7 +39,7 @@ pub(crate) fn flops_of(
             Op::Unary(..) | Op::Binary(..) | Op::Powi(..) | Op::Compare(..) | Op::Select(..) => n,
             Op::Dot(a, _) => 2 * shape_of(*a)?.first().copied().unwrap_or(0) as u64,
             Op::MatVec(a, _) | Op::MatMul(a, _) => {
-                let k = shape_of(*a)?.get(1).copied().unwrap_or(0) as u64;
+                let k = shape_of(*a)?.last().copied().unwrap_or(0) as u64;
                 2 * n * k
             }
             Op::Reduce(_, a) => val(values, *a)?.ty.element_count().unwrap_or(0) as u64,

@@ -343,8 +343,13 @@ impl Cx<'_, '_> {
 
     fn transposed(&mut self, m: ValueId) -> Result<ValueId, AdError> {
         let ty = plain(&self.em.ty(m)?);
+        // The last two axes swap; leading axes (a batch of matrices) stay.
         let shape = match ty.shape.as_slice() {
-            [r, c] => vec![*c, *r],
+            [batch @ .., r, c] => {
+                let mut shape = batch.to_vec();
+                shape.extend([*c, *r]);
+                shape
+            }
             _ => return Err(AdError::internal("transpose of a non-matrix")),
         };
         Ok(self

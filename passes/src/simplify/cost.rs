@@ -166,7 +166,7 @@ fn block_flops(
             Op::Dot(a, _) => 2 * elements(*a),
             Op::MatVec(a, _) => 2 * elements(*a),
             Op::MatMul(a, b) => {
-                let cols = shape(*b).get(1).copied().unwrap_or(0) as u64;
+                let cols = shape(*b).last().copied().unwrap_or(0) as u64;
                 2u64.saturating_mul(elements(*a)).saturating_mul(cols)
             }
             Op::Reduce(_, a) | Op::ReduceBatch(_, a) => elements(*a),

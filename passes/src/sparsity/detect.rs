@@ -323,18 +323,20 @@ impl<'m> Detector<'m> {
             Op::Reshape(a) => Self::get(env, *a)?.el.clone(),
             Op::Transpose(a) => {
                 let a = Self::get(env, *a)?;
-                let (r, c) = match a.shape.as_slice() {
-                    [r, c] => (*r, *c),
+                let (batch, r, c) = match a.shape.as_slice() {
+                    [batch @ .., r, c] => (batch.iter().product::<usize>(), *r, *c),
                     _ => return Err(AdError::internal("transpose of a non-matrix")),
                 };
                 let mut out = Vec::with_capacity(n);
-                for j in 0..c {
-                    for i in 0..r {
-                        out.push(
-                            a.el.get(i * c + j)
-                                .cloned()
-                                .ok_or_else(|| AdError::internal("transpose"))?,
-                        );
+                for p in 0..batch {
+                    for j in 0..c {
+                        for i in 0..r {
+                            out.push(
+                                a.el.get(p * r * c + i * c + j)
+                                    .cloned()
+                                    .ok_or_else(|| AdError::internal("transpose"))?,
+                            );
+                        }
                     }
                 }
                 out
@@ -391,21 +393,24 @@ impl<'m> Detector<'m> {
             }
             Op::MatMul(a, b) => {
                 let (a, b) = (Self::get(env, *a)?, Self::get(env, *b)?);
-                let (m, k) = match a.shape.as_slice() {
-                    [m, k] => (*m, *k),
+                let (batch, m, k) = match a.shape.as_slice() {
+                    [batch @ .., m, k] => (batch.iter().product::<usize>(), *m, *k),
                     _ => return Err(AdError::internal("matmul of a non-matrix")),
                 };
-                let nn = b.shape.get(1).copied().unwrap_or(0);
-                self.spend(m * k * nn)?;
-                let mut out = Vec::with_capacity(m * nn);
-                for i in 0..m {
-                    for j in 0..nn {
-                        let terms = (0..k).filter_map(|l| {
-                            let x = a.el.get(i * k + l)?;
-                            let y = b.el.get(l * nn + j)?;
-                            Some([&x.deps, &y.deps])
-                        });
-                        out.push(unknown(union_all(&e, terms.flatten())));
+                let nn = b.shape.last().copied().unwrap_or(0);
+                self.spend(batch * m * k * nn)?;
+                let mut out = Vec::with_capacity(batch * m * nn);
+                for p in 0..batch {
+                    let (ab, bb) = (p * m * k, p * k * nn);
+                    for i in 0..m {
+                        for j in 0..nn {
+                            let terms = (0..k).filter_map(|l| {
+                                let x = a.el.get(ab + i * k + l)?;
+                                let y = b.el.get(bb + l * nn + j)?;
+                                Some([&x.deps, &y.deps])
+                            });
+                            out.push(unknown(union_all(&e, terms.flatten())));
+                        }
                     }
                 }
                 out
