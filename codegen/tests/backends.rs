@@ -538,3 +538,67 @@ func mixing(%x: batch f64[4, 6, 1], %w: f64[4, 6, 6]) -> batch f64[4, 6, 1] {
         assert!(total.compared >= 12, "{}: {total:?}", under.label);
     }
 }
+
+/// The 2-D transforms, expanded, on every back end: a spectral layer over channels, and
+/// one per point inside a map (tiled one point per tile where the back end tiles).
+#[test]
+fn two_dimensional_spectral_ops_expanded_match_the_interpreter() {
+    let module = read(
+        r#"
+func layer(%x: f64[3, 6, 8], %w: f64[2, 3, 4, 3]) -> f64[3, 6, 8] {
+  %s: f64[2, 3, 4, 3] = rfft2 %x, 2, 3
+  %p: f64[2, 3, 4, 3] = mul %s, %w
+  %y: f64[3, 6, 8] = irfft2 %p, 6, 8
+  return %y
+}
+
+func per_point(%x: batch f64[5, 6], %w: f64[2, 4, 2]) -> batch f64[5, 6] {
+  %y: batch f64[5, 6] = map %x (%xi: f64[5, 6]) {
+    %s: f64[2, 4, 2] = rfft2 %xi, 2, 2
+    %p: f64[2, 4, 2] = mul %s, %w
+    %t: f64[2, 4, 2] = tanh %p
+    %r: f64[5, 6] = irfft2 %t, 5, 6
+    yield %r
+  }
+  return %y
+}
+"#,
+    );
+    let mut expanded = module.clone();
+    assert_eq!(sci_passes::spectral::expand_spectral(&mut expanded), 8);
+    for (f, _) in module.functions.iter() {
+        for seed in 0..3 {
+            let args = sci_ir::random::random_inputs(&module, f, seed);
+            let want = sci_ir::eval(&module, f, &args).unwrap();
+            let got = sci_ir::eval(&expanded, f, &args).unwrap();
+            assert!(Tolerance::DEFAULT.agree(&want, &got), "{got:?} vs {want:?}");
+        }
+    }
+    for under in backends() {
+        let (mut total, mut failures) = (Report::default(), Vec::new());
+        check_within(
+            &under,
+            Tolerance::DEFAULT,
+            "2-D spectral",
+            &expanded,
+            &Inputs::Random(0..4),
+            &mut total,
+            &mut failures,
+        );
+        if under.label != "mlir" {
+            let mut tiled = expanded.clone();
+            sci_passes::tile::tile_module(&mut tiled, 4);
+            check_within(
+                &under,
+                Tolerance::DEFAULT,
+                "2-D spectral, tiled",
+                &tiled,
+                &Inputs::Random(0..4),
+                &mut total,
+                &mut failures,
+            );
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert!(total.compared >= 8, "{}: {total:?}", under.label);
+    }
+}

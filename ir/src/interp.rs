@@ -532,6 +532,22 @@ impl<'f> Frame<'f> {
                 let n = a.shape.last().copied().unwrap_or(1);
                 Tensor::new(ty.shape.clone(), crate::spectral::rfft(&a.data, n, *modes))
             }
+            Op::Rfft2 { signal, modes } => {
+                let a = self.get(*signal)?;
+                let n = match a.shape[..] {
+                    [.., n1, n2] => [n1, n2],
+                    _ => return Err(EvalError::new("internal error: rfft2 of a non-matrix")),
+                };
+                Tensor::new(ty.shape.clone(), crate::spectral::rfft2(&a.data, n, *modes))
+            }
+            Op::Irfft2 { spectrum, n } => {
+                let a = self.get(*spectrum)?;
+                let m = match a.shape[..] {
+                    [.., rows, m2] => [rows, m2],
+                    _ => return Err(EvalError::new("internal error: irfft2 of a non-matrix")),
+                };
+                Tensor::new(ty.shape.clone(), crate::spectral::irfft2(&a.data, m, *n))
+            }
             Op::Irfft { spectrum, n } => {
                 let a = self.get(*spectrum)?;
                 let m = a.shape.last().copied().unwrap_or(1);

@@ -422,6 +422,24 @@ impl<'a> Printer<'a> {
                 format!("irfft({}, {n})", self.list(&[*spectrum], level, depth)),
                 P_ATOM,
             ),
+            Op::Rfft2 { signal, modes } => (
+                format!(
+                    "rfft2({}, {}, {})",
+                    self.list(&[*signal], level, depth),
+                    modes[0],
+                    modes[1]
+                ),
+                P_ATOM,
+            ),
+            Op::Irfft2 { spectrum, n } => (
+                format!(
+                    "irfft2({}, {}, {})",
+                    self.list(&[*spectrum], level, depth),
+                    n[0],
+                    n[1]
+                ),
+                P_ATOM,
+            ),
             Op::Dot(x, y) => (
                 format!("dot({})", self.list(&[*x, *y], level, depth)),
                 P_ATOM,

@@ -265,7 +265,7 @@ pub enum Op {
     Concat(Vec<ValueId>),
     /// Same elements, the value's shape.
     Reshape(ValueId),
-    /// Swap the two axes of a matrix.
+    /// Swap the last two axes: of a matrix, or of each matrix of a batch.
     Transpose(ValueId),
     /// The discrete Fourier transform of real signals along the last axis, unnormalised
     /// (`numpy.fft.rfft`), keeping the first `modes` frequencies: `f64[..., n]` →
@@ -277,11 +277,23 @@ pub enum Op {
     /// zeros above them; as numpy, the imaginary parts of frequency 0 and (for even `n`)
     /// `n/2` are ignored.
     Irfft { spectrum: ValueId, n: usize },
+    /// The 2-D discrete Fourier transform of real signals over the last two axes,
+    /// unnormalised (`numpy.fft.rfft2`), keeping the `modes[0]` lowest non-negative and the
+    /// `modes[0]` highest (negative) frequencies of the first axis and the `modes[1]`
+    /// lowest of the second: `f64[..., n1, n2]` → `f64[2, ..., 2·modes[0], modes[1]]`, split
+    /// complex (`1 ≤ modes[0]`, `2·modes[0] ≤ n1`, `1 ≤ modes[1] ≤ n2/2 + 1`; see
+    /// `crate::spectral`).
+    Rfft2 { signal: ValueId, modes: [usize; 2] },
+    /// The inverse of [`Op::Rfft2`] onto `n[0] × n[1]` points (`numpy.fft.irfft2(X, n)` of
+    /// the spectrum with zeros at the frequencies not given): `f64[2, ..., 2·m1, m2]` →
+    /// `f64[..., n1, n2]`.
+    Irfft2 { spectrum: ValueId, n: [usize; 2] },
     /// Inner product of two vectors.
     Dot(ValueId, ValueId),
     /// Matrix `[m, n]` times vector `[n]`.
     MatVec(ValueId, ValueId),
-    /// Matrix `[m, k]` times matrix `[k, n]`.
+    /// Matrix `[m, k]` times matrix `[k, n]`, or each matrix of a batch `[..., m, k]` times
+    /// the same one of `[..., k, n]` (the leading axes equal).
     MatMul(ValueId, ValueId),
     /// Reduction over all elements of a tensor, giving a scalar.
     Reduce(ReduceOp, ValueId),
@@ -345,6 +357,8 @@ impl Op {
             Op::Transpose(_) => "transpose",
             Op::Rfft { .. } => "rfft",
             Op::Irfft { .. } => "irfft",
+            Op::Rfft2 { .. } => "rfft2",
+            Op::Irfft2 { .. } => "irfft2",
             Op::Dot(_, _) => "dot",
             Op::MatVec(_, _) => "matvec",
             Op::MatMul(_, _) => "matmul",
@@ -372,7 +386,10 @@ impl Op {
             | Op::Reduce(_, a)
             | Op::ReduceBatch(_, a) => vec![*a],
             Op::Slice { array, .. } => vec![*array],
-            Op::Rfft { signal: a, .. } | Op::Irfft { spectrum: a, .. } => vec![*a],
+            Op::Rfft { signal: a, .. }
+            | Op::Irfft { spectrum: a, .. }
+            | Op::Rfft2 { signal: a, .. }
+            | Op::Irfft2 { spectrum: a, .. } => vec![*a],
             Op::Binary(_, a, b)
             | Op::Compare(_, a, b)
             | Op::Dot(a, b)
@@ -446,7 +463,9 @@ impl Op {
             | Op::ReduceBatch(_, a)
             | Op::Slice { array: a, .. }
             | Op::Rfft { signal: a, .. }
-            | Op::Irfft { spectrum: a, .. } => m(a),
+            | Op::Irfft { spectrum: a, .. }
+            | Op::Rfft2 { signal: a, .. }
+            | Op::Irfft2 { spectrum: a, .. } => m(a),
             Op::Binary(_, a, b)
             | Op::Compare(_, a, b)
             | Op::Dot(a, b)

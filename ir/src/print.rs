@@ -605,6 +605,12 @@ impl<'a> Printer<'a> {
             Op::Slice { array, start, len } => format!("slice {}, {start}, {len}", self.r(*array)),
             Op::Rfft { signal, modes } => format!("rfft {}, {modes}", self.r(*signal)),
             Op::Irfft { spectrum, n } => format!("irfft {}, {n}", self.r(*spectrum)),
+            Op::Rfft2 { signal, modes } => {
+                format!("rfft2 {}, {}, {}", self.r(*signal), modes[0], modes[1])
+            }
+            Op::Irfft2 { spectrum, n } => {
+                format!("irfft2 {}, {}, {}", self.r(*spectrum), n[0], n[1])
+            }
             Op::Concat(parts) => format!("concat {}", self.refs(parts)),
             Op::Dot(a, b) | Op::MatVec(a, b) | Op::MatMul(a, b) => {
                 format!("{} {}, {}", v.op.mnemonic(), self.r(*a), self.r(*b))

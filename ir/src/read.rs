@@ -1115,6 +1115,24 @@ impl Parser {
                 let (spectrum, n) = self.ref_and_count(fs, "number of points")?;
                 Op::Irfft { spectrum, n }
             }
+            "rfft2" => {
+                let (signal, m1) = self.ref_and_count(fs, "number of modes")?;
+                self.expect_punct(',')?;
+                let m2 = self.usize_lit("number of modes")?;
+                Op::Rfft2 {
+                    signal,
+                    modes: [m1, m2],
+                }
+            }
+            "irfft2" => {
+                let (spectrum, n1) = self.ref_and_count(fs, "number of points")?;
+                self.expect_punct(',')?;
+                let n2 = self.usize_lit("number of points")?;
+                Op::Irfft2 {
+                    spectrum,
+                    n: [n1, n2],
+                }
+            }
             "index" => {
                 let array = self.value_ref(fs)?;
                 self.expect_punct('[')?;

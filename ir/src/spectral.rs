@@ -1,5 +1,6 @@
 //! The discrete Fourier transforms of [`Op::Rfft`](crate::Op::Rfft) and
-//! [`Op::Irfft`](crate::Op::Irfft): their definition as sums (the interpreter's reference),
+//! [`Op::Irfft`](crate::Op::Irfft), and their 2-D forms [`Op::Rfft2`](crate::Op::Rfft2) and
+//! [`Op::Irfft2`](crate::Op::Irfft2): their definition as sums (the interpreter's reference),
 //! and the same transforms as matrices, which is how the compiled back ends run them
 //! (`sci_passes::spectral` turns each op into matrix products).
 //!
@@ -108,6 +109,99 @@ pub fn irfft_matrices(m: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
     (a, b)
 }
 
+/// The frequency of row `r` of a 2-D spectrum that keeps `m1` rows at each end of `n1`:
+/// `r` for `r < m1`, else the negative frequency `n1 − 2·m1 + r` (numpy's order).
+pub fn row_frequency(r: usize, m1: usize, n1: usize) -> usize {
+    if r < m1 { r } else { n1 + r - 2 * m1 }
+}
+
+/// The 2-D transform of [`Op::Rfft2`](crate::Op::Rfft2) of every `n1 × n2` signal of
+/// `signal` (row-major): `[2, signals, 2·m1, m2]`, real parts first, by its defining sum
+/// `X_k = Σ_j x_j e^{−iθ}`, `θ = 2π (j1 k1/n1 + j2 k2/n2)`.
+pub fn rfft2(signal: &[f64], [n1, n2]: [usize; 2], [m1, m2]: [usize; 2]) -> Vec<f64> {
+    let per = n1 * n2;
+    let signals = signal.len().checked_div(per).unwrap_or(0);
+    let rows = 2 * m1;
+    let mut out = vec![0.0; 2 * signals * rows * m2];
+    let (re, im) = out.split_at_mut(signals * rows * m2);
+    for (p, x) in signal.chunks_exact(per).enumerate() {
+        for r in 0..rows {
+            let k1 = row_frequency(r, m1, n1);
+            for k2 in 0..m2 {
+                let (mut a, mut b) = (0.0, 0.0);
+                for j1 in 0..n1 {
+                    for j2 in 0..n2 {
+                        let t = angle2([j1, j2], [k1, k2], [n1, n2]);
+                        let v = x[j1 * n2 + j2];
+                        a += v * t.cos();
+                        b -= v * t.sin();
+                    }
+                }
+                let at = (p * rows + r) * m2 + k2;
+                re[at] = a;
+                im[at] = b;
+            }
+        }
+    }
+    out
+}
+
+/// The inverse of [`rfft2`] onto `n1 × n2` points: `x_j = Σ_k w_{k2} (Re X_k cos θ − Im X_k
+/// sin θ)` with `w_{k2}` = [`inverse_weight`]`(k2, n2)/n1` — numpy's `irfft2` of the
+/// spectrum with zeros at the frequencies not kept (its last axis's real transform ignores
+/// the imaginary parts of frequencies 0 and `n2/2`, which the sines make vanish here).
+pub fn irfft2(spectrum: &[f64], [rows, m2]: [usize; 2], [n1, n2]: [usize; 2]) -> Vec<f64> {
+    let per = rows * m2;
+    let signals = (spectrum.len() / 2).checked_div(per).unwrap_or(0);
+    let (re, im) = spectrum.split_at(signals * per);
+    let m1 = rows / 2;
+    let mut out = vec![0.0; signals * n1 * n2];
+    for p in 0..signals {
+        for j1 in 0..n1 {
+            for j2 in 0..n2 {
+                let mut sum = 0.0;
+                for r in 0..rows {
+                    let k1 = row_frequency(r, m1, n1);
+                    for k2 in 0..m2 {
+                        let t = angle2([j1, j2], [k1, k2], [n1, n2]);
+                        let at = (p * rows + r) * m2 + k2;
+                        let w = inverse_weight(k2, n2) / n1 as f64;
+                        sum += w * (re[at] * t.cos() - im[at] * t.sin());
+                    }
+                }
+                out[(p * n1 + j1) * n2 + j2] = sum;
+            }
+        }
+    }
+    out
+}
+
+/// `θ = 2π (j1 k1/n1 + j2 k2/n2)`, each term reduced exactly, the sum reduced once more.
+fn angle2([j1, j2]: [usize; 2], [k1, k2]: [usize; 2], [n1, n2]: [usize; 2]) -> f64 {
+    let a = ((j1 as u128 * k1 as u128) % n1 as u128) as f64 / n1 as f64;
+    let b = ((j2 as u128 * k2 as u128) % n2 as u128) as f64 / n2 as f64;
+    let turns = a + b;
+    std::f64::consts::TAU * if turns >= 1.0 { turns - 1.0 } else { turns }
+}
+
+/// The matrices of the first axis's transform in [`rfft2`] and [`irfft2`] (how
+/// `sci_passes::spectral` expands them): `(C, S)`, each `2·m1 × n1` row-major, with
+/// `C_rj = cos θ`, `S_rj = sin θ`, `θ = 2π j k1(r)/n1` ([`row_frequency`]).
+pub fn row_matrices(n1: usize, m1: usize) -> (Vec<f64>, Vec<f64>) {
+    let rows = 2 * m1;
+    let mut c = Vec::with_capacity(rows * n1);
+    let mut s = Vec::with_capacity(rows * n1);
+    for r in 0..rows {
+        let k1 = row_frequency(r, m1, n1);
+        for j in 0..n1 {
+            let t = angle(j, k1, n1);
+            c.push(t.cos());
+            s.push(t.sin());
+        }
+    }
+    (c, s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +240,57 @@ mod tests {
         let four = irfft(&[1.0, 2.0, 3.0, 0.5, -1.0, 5.0], 3, 4);
         for (g, w) in four.iter().zip([2.0, 0.0, 0.0, -1.0]) {
             assert!((g - w).abs() < 1e-14, "{four:?}");
+        }
+    }
+
+    /// numpy.fft.rfft2 of a 4 × 5 signal, the rows of frequencies 0 and −1 (one kept at each
+    /// end) and columns 0..2; the round trip when every frequency is kept; numpy.fft.irfft2
+    /// of a spectrum that is not a real signal's (the imaginary parts at column 0 count
+    /// through the first axis's complex transform, as in numpy).
+    #[test]
+    fn two_dimensional_sums_match_numpy() {
+        let x: Vec<f64> = (0..20).map(|i| ((i * 7) % 11) as f64 - 4.0).collect();
+        let spectrum = rfft2(&x, [4, 5], [1, 2]);
+        // np.fft.rfft2(x)[[0, 3], :2]
+        let want_re = [18.0, -9.5, 2.0, -5.5];
+        let want_im = [0.0, 3.718469352603707, 2.0, 2.80238997221936];
+        for k in 0..4 {
+            assert!((spectrum[k] - want_re[k]).abs() < 1e-12, "{spectrum:?}");
+            assert!((spectrum[4 + k] - want_im[k]).abs() < 1e-12, "{spectrum:?}");
+        }
+        // All frequencies: rows 0, 1 | 2, 3 of 4 (two at each end), columns 0..=2 of 5.
+        let full = rfft2(&x, [4, 5], [2, 3]);
+        let back = irfft2(&full, [4, 3], [4, 5]);
+        for (b, v) in back.iter().zip(&x) {
+            assert!((b - v).abs() < 1e-12, "{back:?}");
+        }
+        // Y[0, 0] = 1+0.5i, Y[0, 1] = 2−i, Y[3, 0] = −0.5+2i, Y[3, 1] = 0.25+0.75i.
+        let y = [1.0, 2.0, -0.5, 0.25, 0.5, -1.0, 2.0, 0.75];
+        let got = irfft2(&y, [2, 2], [4, 5]);
+        let want = [
+            0.25,
+            0.11830523664174203,
+            -0.14233419242705134,
+            -0.17172345504167502,
+            0.07075241082698434,
+            0.42500000000000004,
+            0.3538617379900048,
+            0.0009934830834485765,
+            -0.1459528299896697,
+            0.1160976089162164,
+            0.25,
+            0.2955128643672677,
+            0.036284445135566994,
+            -0.1694403931667986,
+            -0.037356916336036064,
+            0.07500000000000001,
+            0.05995636301900495,
+            -0.10704323037493296,
+            -0.19521101821880393,
+            -0.08270211442526809,
+        ];
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-14, "{got:?}");
         }
     }
 

@@ -18,6 +18,12 @@
 //!
 //! One signal (`R = 1`) is a matrix–vector product with the transposed matrix instead,
 //! which the batch-major tiling turns into one matrix product over a tile of points.
+//!
+//! The 2-D transforms are separable: [`Op::Rfft2`] is the last axis's `rfft`, then the
+//! first axis's complex transform of the kept rows as products of the signals' columns
+//! (each matrix transposed, the columns stacked) with its cosine and sine matrices
+//! (`sci_ir::spectral::row_matrices`); [`Op::Irfft2`] the same in reverse order, ending in
+//! an `irfft`. They expand first, and the 1-D ops they leave expand next.
 
 use std::collections::HashMap;
 
@@ -36,9 +42,20 @@ pub fn expand_spectral(m: &mut Module) -> usize {
     count
 }
 
+/// The 2-D transforms first (into 1-D transforms and products), then the 1-D ones.
 fn expand_function(f: &mut Function) -> usize {
+    expand_ops(f, true) + expand_ops(f, false)
+}
+
+fn expand_ops(f: &mut Function, two_dimensional: bool) -> usize {
     let targets: Vec<ValueId> = (f.values.iter())
-        .filter(|(_, v)| matches!(v.op, Op::Rfft { .. } | Op::Irfft { .. }))
+        .filter(|(_, v)| {
+            if two_dimensional {
+                matches!(v.op, Op::Rfft2 { .. } | Op::Irfft2 { .. })
+            } else {
+                matches!(v.op, Op::Rfft { .. } | Op::Irfft { .. })
+            }
+        })
         .map(|(id, _)| id)
         .collect();
     // The values each expanded op needs first, to insert before it in its block.
@@ -51,6 +68,8 @@ fn expand_function(f: &mut Function) -> usize {
         let op = match value.op {
             Op::Rfft { signal, modes } => rfft(f, &mut new, signal, modes),
             Op::Irfft { spectrum, n } => irfft(f, &mut new, spectrum, n),
+            Op::Rfft2 { signal, modes } => rfft2(f, &mut new, signal, modes),
+            Op::Irfft2 { spectrum, n } => irfft2(f, &mut new, spectrum, n),
             _ => None,
         };
         if let (Some(op), Some(v)) = (op, f.values.get_mut(id)) {
@@ -179,6 +198,161 @@ fn irfft(f: &mut Function, new: &mut Vec<ValueId>, spectrum: ValueId, n: usize) 
     let sum = Op::Binary(BinaryOp::Add, products[0], products[1]);
     let sum = push(f, new, sum, &ty, shape);
     Some(Op::Reshape(sum))
+}
+
+/// The op that replaces `rfft2 signal, m1, m2`: the last axis's `rfft` (kept `m2`), then
+/// the first axis's complex transform of the `2·m1` kept rows as two products with its
+/// matrices (`sci_ir::spectral::row_matrices`), over the signals' columns side by side.
+fn rfft2(
+    f: &mut Function,
+    new: &mut Vec<ValueId>,
+    signal: ValueId,
+    [m1, m2]: [usize; 2],
+) -> Option<Op> {
+    let ty = f.values.get(signal)?.ty.clone();
+    let [lead @ .., n1, _] = &ty.shape[..] else {
+        return None;
+    };
+    let (n1, rows) = (*n1, 2 * m1);
+    let signals: usize = lead.iter().product();
+    let mut by_row = vec![2];
+    by_row.extend_from_slice(lead);
+    by_row.extend([n1, m2]);
+    let y = push(f, new, Op::Rfft { signal, modes: m2 }, &ty, by_row);
+    let columns = columns_of(f, new, y, &ty, [2 * signals, n1, m2]);
+    let (c, s) = sci_ir::spectral::row_matrices(n1, m1);
+    let [cr, ci, sr, si] = products(f, new, columns, &ty, [c, s], [rows, n1], signals * m2);
+    // Re Z = Σ cos·Re Y + sin·Im Y, Im Z = Σ cos·Im Y − sin·Re Y.
+    let half = vec![1, signals * m2 * rows];
+    let re = push(f, new, Op::Binary(BinaryOp::Add, cr, si), &ty, half.clone());
+    let im = push(f, new, Op::Binary(BinaryOp::Sub, ci, sr), &ty, half);
+    // Back to `[2, ..., rows, m2]`: the reshape to the value's own type.
+    let by_row = rows_of(f, new, [re, im], &ty, [2 * signals, m2, rows]);
+    Some(Op::Reshape(by_row))
+}
+
+/// The op that replaces `irfft2 spectrum, n1, n2`: the first axis's inverse complex
+/// transform onto `n1` points (two products, `1/n1` included), then the last axis's `irfft`.
+fn irfft2(
+    f: &mut Function,
+    new: &mut Vec<ValueId>,
+    spectrum: ValueId,
+    [n1, n2]: [usize; 2],
+) -> Option<Op> {
+    let ty = f.values.get(spectrum)?.ty.clone();
+    let [2, middle @ .., rows, m2] = &ty.shape[..] else {
+        return None;
+    };
+    let (rows, m2) = (*rows, *m2);
+    let signals: usize = middle.iter().product();
+    let columns = columns_of(f, new, spectrum, &ty, [2 * signals, rows, m2]);
+    let (c, s) = sci_ir::spectral::row_matrices(n1, rows / 2);
+    let scale = |m: Vec<f64>| m.into_iter().map(|x| x / n1 as f64).collect::<Vec<f64>>();
+    let [cr, ci, sr, si] = products(
+        f,
+        new,
+        columns,
+        &ty,
+        [
+            transpose(&scale(c), rows, n1),
+            transpose(&scale(s), rows, n1),
+        ],
+        [n1, rows],
+        signals * m2,
+    );
+    // Re W = Σ cos·Re X − sin·Im X, Im W = Σ cos·Im X + sin·Re X.
+    let half = vec![1, signals * m2 * n1];
+    let re = push(f, new, Op::Binary(BinaryOp::Sub, cr, si), &ty, half.clone());
+    let im = push(f, new, Op::Binary(BinaryOp::Add, ci, sr), &ty, half);
+    let by_row = rows_of(f, new, [re, im], &ty, [2 * signals, m2, n1]);
+    let mut shape = vec![2];
+    shape.extend_from_slice(middle);
+    shape.extend([n1, m2]);
+    let w = push(f, new, Op::Reshape(by_row), &ty, shape);
+    Some(Op::Irfft { spectrum: w, n: n2 })
+}
+
+/// `x` (`[batch, rows, cols]` elements) with each matrix transposed and the columns
+/// stacked: `[batch·cols, rows]`, so that one product transforms every column.
+fn columns_of(
+    f: &mut Function,
+    new: &mut Vec<ValueId>,
+    x: ValueId,
+    like: &Type,
+    [batch, rows, cols]: [usize; 3],
+) -> ValueId {
+    let x3 = push(f, new, Op::Reshape(x), like, vec![batch, rows, cols]);
+    let t = push(f, new, Op::Transpose(x3), like, vec![batch, cols, rows]);
+    push(f, new, Op::Reshape(t), like, vec![batch * cols, rows])
+}
+
+/// `columns` (`[2·per, k]`: the real parts' columns, then the imaginary parts') times each
+/// of two matrices given row-major `[out, k]` (so transposed into the product), each
+/// product split into its real and imaginary halves (`[1, per·out]`):
+/// `[first·re, first·im, second·re, second·im]`.
+fn products(
+    f: &mut Function,
+    new: &mut Vec<ValueId>,
+    columns: ValueId,
+    like: &Type,
+    matrices: [Vec<f64>; 2],
+    [out, k]: [usize; 2],
+    columns_per_part: usize,
+) -> [ValueId; 4] {
+    let mut halves = Vec::with_capacity(4);
+    for matrix in matrices {
+        // Stored `[out, k]`; the product needs `[k, out]`.
+        let m = push(
+            f,
+            new,
+            Op::Literal(transpose(&matrix, out, k)),
+            like,
+            vec![k, out],
+        );
+        let p = push(
+            f,
+            new,
+            Op::MatMul(columns, m),
+            like,
+            vec![2 * columns_per_part, out],
+        );
+        let p = push(
+            f,
+            new,
+            Op::Reshape(p),
+            like,
+            vec![2, columns_per_part * out],
+        );
+        for start in 0..2 {
+            let half = Op::Slice {
+                array: p,
+                start,
+                len: 1,
+            };
+            halves.push(push(f, new, half, like, vec![1, columns_per_part * out]));
+        }
+    }
+    [halves[0], halves[1], halves[2], halves[3]]
+}
+
+/// The inverse of [`columns_of`] for the two halves `parts`: `[batch, cols, rows]` per
+/// column stack, transposed back to `[batch, rows, cols]`.
+fn rows_of(
+    f: &mut Function,
+    new: &mut Vec<ValueId>,
+    parts: [ValueId; 2],
+    like: &Type,
+    [batch, cols, rows]: [usize; 3],
+) -> ValueId {
+    let both = push(
+        f,
+        new,
+        Op::Concat(parts.to_vec()),
+        like,
+        vec![2, batch / 2 * cols * rows],
+    );
+    let x3 = push(f, new, Op::Reshape(both), like, vec![batch, cols, rows]);
+    push(f, new, Op::Transpose(x3), like, vec![batch, rows, cols])
 }
 
 /// The `cols × rows` transpose of a row-major `rows × cols` matrix.

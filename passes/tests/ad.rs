@@ -621,6 +621,23 @@ fn real_fourier_transforms() {
     check(&m, "forward", &[random(&[3, 8])], 1e-8);
     check(&m, "inverse", &[random(&[2, 2, 3])], 1e-8);
     check(&m, "layer", &[random(&[2, 7]), random(&[2, 2, 3])], 1e-8);
+    let m = read(
+        r#"
+func layer2(%x: f64[2, 6, 7], %w: f64[2, 2, 4, 3]) -> f64[2, 6, 7] {
+  %s: f64[2, 2, 4, 3] = rfft2 %x, 2, 3
+  %p: f64[2, 2, 4, 3] = mul %s, %w
+  %t: f64[2, 2, 4, 3] = tanh %p
+  %y: f64[2, 6, 7] = irfft2 %t, 6, 7
+  return %y
+}
+"#,
+    );
+    check(
+        &m,
+        "layer2",
+        &[random(&[2, 6, 7]), random(&[2, 2, 4, 3])],
+        1e-8,
+    );
 }
 
 /// Batched matrix products and transposes (leading batch axes): forward and reverse mode

@@ -99,12 +99,14 @@ pub(crate) trait Lower<'a>: Tensors<'a> {
             } => structured::tile_map(self, id, inputs, *lanes, *reduce, body),
             Op::ReduceBatch(op, a) => structured::reduce_batch(self, id, *op, *a),
             Op::Call { func, args } => structured::call(self, id, *func, args),
-            Op::Rfft { .. } | Op::Irfft { .. } => Err(CodegenError::new(format!(
-                "`{}` still contains a discrete Fourier transform (`{}`); run \
+            Op::Rfft { .. } | Op::Irfft { .. } | Op::Rfft2 { .. } | Op::Irfft2 { .. } => {
+                Err(CodegenError::new(format!(
+                    "`{}` still contains a discrete Fourier transform (`{}`); run \
                  `sci_passes::spectral::expand_spectral` before compiling it.",
-                f.name,
-                v.op.mnemonic()
-            ))),
+                    f.name,
+                    v.op.mnemonic()
+                )))
+            }
             Op::Deriv { .. } => Err(CodegenError::new(format!(
                 "`{}` still contains a derivative placeholder (`deriv`); run the AD pass before \
                  compiling it.",

@@ -417,6 +417,8 @@ impl<'a> Checker<'a> {
             Op::Concat(parts) => self.check_concat(id, declared, parts),
             Op::Rfft { signal, modes } => self.check_rfft(id, declared, *signal, *modes),
             Op::Irfft { spectrum, n } => self.check_irfft(id, declared, *spectrum, *n),
+            Op::Rfft2 { signal, modes } => self.check_rfft2(id, declared, *signal, *modes),
+            Op::Irfft2 { spectrum, n } => self.check_irfft2(id, declared, *spectrum, *n),
             Op::Reshape(a) => {
                 let Some(at) = self.ty(*a) else { return };
                 if element_count(&at.shape) != element_count(&declared.shape) {
@@ -690,6 +692,75 @@ impl<'a> Checker<'a> {
         }
         let mut shape = at.shape[1..at.shape.len() - 1].to_vec();
         shape.push(n);
+        self.expect(id, declared, at.dtype, shape, false);
+    }
+
+    /// `rfft2 %a, m1, m2`: `f[..., n1, n2]` → `f[2, ..., 2·m1, m2]`, `1 ≤ m1`, `2·m1 ≤ n1`,
+    /// `1 ≤ m2 ≤ n2/2 + 1`.
+    fn check_rfft2(&mut self, id: ValueId, declared: &Type, a: ValueId, [m1, m2]: [usize; 2]) {
+        let Some(at) = self.ty(a) else { return };
+        if !self.check_dtype(id, "rfft2", a, at, Accepts::Float) {
+            return;
+        }
+        let [lead @ .., n1, n2] = &at.shape[..] else {
+            self.type_error(
+                id,
+                format!(
+                    "`rfft2` needs signals over two axes, but %{} has shape {}.",
+                    a.index(),
+                    show_shape(&at.shape)
+                ),
+            );
+            return;
+        };
+        let (n1, n2) = (*n1, *n2);
+        if m1 == 0 || 2 * m1 > n1 || m2 == 0 || m2 > n2 / 2 + 1 {
+            self.type_error(
+                id,
+                format!(
+                    "`rfft2` of {n1} × {n2} points keeps 1 to {} frequencies at each end of the                      first axis and 1 to {} of the second, not {m1} and {m2}.",
+                    n1 / 2,
+                    n2 / 2 + 1
+                ),
+            );
+            return;
+        }
+        let mut shape = vec![2];
+        shape.extend_from_slice(lead);
+        shape.extend([2 * m1, m2]);
+        self.expect(id, declared, at.dtype, shape, false);
+    }
+
+    /// `irfft2 %a, n1, n2`: `f[2, ..., 2·m1, m2]` → `f[..., n1, n2]`.
+    fn check_irfft2(&mut self, id: ValueId, declared: &Type, a: ValueId, [n1, n2]: [usize; 2]) {
+        let Some(at) = self.ty(a) else { return };
+        if !self.check_dtype(id, "irfft2", a, at, Accepts::Float) {
+            return;
+        }
+        let [2, middle @ .., rows, m2] = &at.shape[..] else {
+            self.type_error(
+                id,
+                format!(
+                    "`irfft2` needs a spectrum of shape [2, ..., rows, modes] (real and                      imaginary parts), but %{} has shape {}.",
+                    a.index(),
+                    show_shape(&at.shape)
+                ),
+            );
+            return;
+        };
+        let (rows, m2) = (*rows, *m2);
+        if rows == 0 || rows % 2 != 0 || rows > n1 || m2 == 0 || m2 > n2 / 2 + 1 {
+            self.type_error(
+                id,
+                format!(
+                    "`irfft2` onto {n1} × {n2} points takes an even number of rows up to {n1}                      and 1 to {} frequencies of the second axis, not {rows} and {m2}.",
+                    n2 / 2 + 1
+                ),
+            );
+            return;
+        }
+        let mut shape = middle.to_vec();
+        shape.extend([n1, n2]);
         self.expect(id, declared, at.dtype, shape, false);
     }
 

@@ -48,6 +48,22 @@ pub(crate) fn flops_of(
                 let inputs = val(values, *signal)?.ty.element_count().unwrap_or(0) as u64;
                 4u64.saturating_mul(inputs).saturating_mul(*modes as u64)
             }
+            // Separable: the last axis's transform, then the first's (`crate::spectral`).
+            Op::Rfft2 { signal, modes } => {
+                let inputs = val(values, *signal)?.ty.element_count().unwrap_or(0) as u64;
+                4u64.saturating_mul(inputs)
+                    .saturating_mul(modes[1] as u64)
+                    .saturating_add(8u64.saturating_mul(n).saturating_mul(modes[0] as u64))
+            }
+            Op::Irfft2 {
+                spectrum,
+                n: points,
+            } => {
+                let inputs = val(values, *spectrum)?.ty.element_count().unwrap_or(0) as u64;
+                8u64.saturating_mul(inputs)
+                    .saturating_mul(points[0] as u64)
+                    .saturating_add(2u64.saturating_mul(n).saturating_mul(inputs))
+            }
             Op::Irfft { spectrum, .. } => {
                 let inputs = val(values, *spectrum)?.ty.element_count().unwrap_or(0) as u64;
                 2u64.saturating_mul(inputs).saturating_mul(n)

@@ -140,6 +140,20 @@ impl Cx<'_, '_> {
                 };
                 self.em.push(op, ty.clone())
             }),
+            Op::Rfft2 { signal, modes } => self.t(*signal).map(|da| {
+                let op = Op::Rfft2 {
+                    signal: da,
+                    modes: *modes,
+                };
+                self.em.push(op, ty.clone())
+            }),
+            Op::Irfft2 { spectrum, n } => self.t(*spectrum).map(|da| {
+                let op = Op::Irfft2 {
+                    spectrum: da,
+                    n: *n,
+                };
+                self.em.push(op, ty.clone())
+            }),
             Op::Dot(a, b) => self.tangent_bilinear(*a, *b, &ty, Op::Dot)?,
             Op::MatVec(a, b) => self.tangent_bilinear(*a, *b, &ty, Op::MatVec)?,
             Op::MatMul(a, b) => self.tangent_bilinear(*a, *b, &ty, Op::MatMul)?,

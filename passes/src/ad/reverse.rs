@@ -252,6 +252,44 @@ impl Cx<'_, '_> {
                     self.accumulate(adj, *spectrum, x)?;
                 }
             }
+            // The same in two dimensions: the inverse's weights depend on the last axis's
+            // frequency only (`sci_ir::spectral::irfft2`).
+            Op::Rfft2 { signal, modes } => {
+                if self.active.contains(signal) {
+                    let aty = plain(&self.em.ty(*signal)?);
+                    let n = match aty.shape[..] {
+                        [.., n1, n2] => [n1, n2],
+                        _ => return Err(AdError::internal("rfft2 of a non-matrix")),
+                    };
+                    let weights = (0..modes[1])
+                        .map(|k| n[0] as f64 / sci_ir::spectral::inverse_weight(k, n[1]))
+                        .collect();
+                    let w = self.weighted(ct, weights)?;
+                    let x = self.em.push(Op::Irfft2 { spectrum: w, n }, aty);
+                    self.accumulate(adj, *signal, x)?;
+                }
+            }
+            Op::Irfft2 { spectrum, n } => {
+                if self.active.contains(spectrum) {
+                    let aty = plain(&self.em.ty(*spectrum)?);
+                    let (rows, m2) = match aty.shape[..] {
+                        [.., rows, m2] => (rows, m2),
+                        _ => return Err(AdError::internal("irfft2 of a non-matrix")),
+                    };
+                    let x = self.em.push(
+                        Op::Rfft2 {
+                            signal: ct,
+                            modes: [rows / 2, m2],
+                        },
+                        aty,
+                    );
+                    let weights = (0..m2)
+                        .map(|k| sci_ir::spectral::inverse_weight(k, n[1]) / n[0] as f64)
+                        .collect();
+                    let x = self.weighted(x, weights)?;
+                    self.accumulate(adj, *spectrum, x)?;
+                }
+            }
             Op::Dot(a, b) => {
                 let (pa, pb) = (self.p(*a), self.p(*b));
                 for (target, other) in [(*a, pb), (*b, pa)] {

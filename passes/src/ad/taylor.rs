@@ -422,7 +422,9 @@ impl Taylor<'_, '_, '_> {
             | Op::Reshape(_)
             | Op::Transpose(_)
             | Op::Rfft { .. }
-            | Op::Irfft { .. } => {
+            | Op::Irfft { .. }
+            | Op::Rfft2 { .. }
+            | Op::Irfft2 { .. } => {
                 let a = *val
                     .op
                     .operands()
@@ -453,6 +455,10 @@ impl Taylor<'_, '_, '_> {
                         Op::Slice { array, .. }
                         | Op::Rfft { signal: array, .. }
                         | Op::Irfft {
+                            spectrum: array, ..
+                        }
+                        | Op::Rfft2 { signal: array, .. }
+                        | Op::Irfft2 {
                             spectrum: array, ..
                         } => *array = t,
                         _ => {}

@@ -175,6 +175,13 @@ fn block_flops(
                 .saturating_mul(elements(*signal))
                 .saturating_mul(*modes as u64),
             Op::Irfft { n: points, .. } => 2u64.saturating_mul(n).saturating_mul(*points as u64),
+            // Separable (`crate::spectral`): about the products of both axes' transforms.
+            Op::Rfft2 { signal, modes } => 4u64
+                .saturating_mul(elements(*signal))
+                .saturating_mul((modes[0] + modes[1]) as u64),
+            Op::Irfft2 { n: points, .. } => 4u64
+                .saturating_mul(n)
+                .saturating_mul((points[0] + points[1]) as u64),
             Op::Tabulate { extents, body } => {
                 let count = element_count(extents).unwrap_or(0) as u64;
                 count.saturating_mul(block_flops(m, f, body, memo, depth, nesting + 1))

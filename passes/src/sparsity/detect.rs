@@ -369,6 +369,39 @@ impl<'m> Detector<'m> {
                     })
                     .collect()
             }
+            // Every frequency of a signal depends on every point of it, and the other way.
+            Op::Rfft2 { signal, modes } => {
+                let a = Self::get(env, *signal)?;
+                let len = match a.shape[..] {
+                    [.., n1, n2] => (n1 * n2).max(1),
+                    _ => return Err(AdError::internal("rfft2 of a non-matrix")),
+                };
+                let per = 2 * modes[0] * modes[1];
+                self.spend(a.el.len() * 2 * per)?;
+                let signals: Vec<Deps> = (a.el.chunks(len))
+                    .map(|x| union_all(&e, x.iter().map(|x| &x.deps)))
+                    .collect();
+                let part = signals.iter().flat_map(|d| std::iter::repeat_n(d, per));
+                let part: Vec<El> = part.map(|d| unknown(d.clone())).collect();
+                [part.clone(), part].concat()
+            }
+            Op::Irfft2 { spectrum, n } => {
+                let a = Self::get(env, *spectrum)?;
+                let len = match a.shape[..] {
+                    [.., rows, m2] => (rows * m2).max(1),
+                    _ => return Err(AdError::internal("irfft2 of a non-matrix")),
+                };
+                let points = n[0] * n[1];
+                let half = a.el.len() / 2;
+                self.spend(a.el.len() * points)?;
+                let (re, im) = a.el.split_at(half);
+                (re.chunks(len).zip(im.chunks(len)))
+                    .flat_map(|(r, i)| {
+                        let d = union_all(&e, r.iter().chain(i).map(|x| &x.deps));
+                        std::iter::repeat_n(unknown(d), points)
+                    })
+                    .collect()
+            }
             Op::Dot(a, b) => {
                 let (a, b) = (Self::get(env, *a)?, Self::get(env, *b)?);
                 vec![unknown(union_all(
