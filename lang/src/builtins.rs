@@ -75,6 +75,10 @@ pub enum Linalg {
     Rfft,
     /// `irfft(X, n)`: its inverse onto `n` points.
     Irfft,
+    /// `rfft2(x, m1, m2)`: the 2-D real discrete Fourier transform over the last two axes.
+    Rfft2,
+    /// `irfft2(X, n1, n2)`: its inverse onto `n1 × n2` points.
+    Irfft2,
 }
 
 /// Data-set file formats.
@@ -387,6 +391,18 @@ pub const BUILTINS: &[Builtin] = &[
         BuiltinKind::Linalg(Linalg::Irfft),
         "irfft(X, n)",
         "The inverse of rfft onto n points (numpy's irfft, normalised by 1/n): [2, ..., m] → [..., n], the frequencies above m taken as zero; keeps X's unit.",
+    ),
+    b(
+        "rfft2",
+        BuiltinKind::Linalg(Linalg::Rfft2),
+        "rfft2(x, m1, m2)",
+        "The 2-D real discrete Fourier transform of x over its last two axes (numpy's rfft2, unnormalised), keeping the m1 lowest and the m1 highest (negative) frequencies of the first and the m2 lowest of the second: [..., n1, n2] → [2, ..., 2·m1, m2], the real parts then the imaginary parts; keeps x's unit.",
+    ),
+    b(
+        "irfft2",
+        BuiltinKind::Linalg(Linalg::Irfft2),
+        "irfft2(X, n1, n2)",
+        "The inverse of rfft2 onto n1 × n2 points (numpy's irfft2, normalised by 1/(n1·n2)): [2, ..., 2·m1, m2] → [..., n1, n2], the frequencies not given taken as zero; keeps X's unit.",
     ),
     b(
         "norm",

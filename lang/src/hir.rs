@@ -673,6 +673,10 @@ pub enum HExprKind {
     Rfft(Box<HExpr>, usize),
     /// `irfft(X, n)`: `[2, ..., m]` → `[..., n]`.
     Irfft(Box<HExpr>, usize),
+    /// `rfft2(x, m1, m2)`: `[..., n1, n2]` → `[2, ..., 2·m1, m2]`.
+    Rfft2(Box<HExpr>, [usize; 2]),
+    /// `irfft2(X, n1, n2)`: `[2, ..., 2·m1, m2]` → `[..., n1, n2]`.
+    Irfft2(Box<HExpr>, [usize; 2]),
     /// Call of a function instance.
     Call {
         func: FnInstanceId,

@@ -508,6 +508,7 @@ impl<'f> Checker<'f> {
         }
         match op {
             Linalg::Rfft | Linalg::Irfft => self.spectral(op, b, callee, vals, span),
+            Linalg::Rfft2 | Linalg::Irfft2 => self.spectral2(op, b, callee, vals, span),
             Linalg::Transpose | Linalg::Norm => {
                 let [v] = take::<1>(vals).or_else(|| {
                     self.arity(callee, n, "one argument", b.signature, span);
@@ -675,6 +676,100 @@ impl<'f> Checker<'f> {
         };
         let ty = Ty { shape: out, ..x_ty };
         Some(Val::fixed(Self::mk(kind, ty, span)))
+    }
+
+    /// `rfft2(x, m1, m2)` and `irfft2(X, n1, n2)`: whole counts known at compile time, in
+    /// range for the transform's sizes.
+    fn spectral2(
+        &mut self,
+        op: Linalg,
+        b: &Builtin,
+        callee: &Ident,
+        vals: Vec<Val>,
+        span: Span,
+    ) -> Option<Val> {
+        let n = vals.len();
+        let [v, first, second] = take::<3>(vals).or_else(|| {
+            self.arity(callee, n, "three arguments", b.signature, span);
+            None
+        })?;
+        let what = match op {
+            Linalg::Rfft2 => "The number of modes of `rfft2`",
+            _ => "The number of points of `irfft2`",
+        };
+        let mut counts = [0; 2];
+        for (count, at) in counts.iter_mut().zip([&first, &second]) {
+            let folded = self.fold_val(at, what)?;
+            let k = folded.first();
+            if !folded.shape.is_empty() || k.fract() != 0.0 || !(1.0..=1e9).contains(&k) {
+                self.report(
+                    Diagnostic::error(
+                        "E0302",
+                        format!("{what} must be a positive whole number, not {k}."),
+                    )
+                    .with_primary(at.h.span, "not a positive whole number"),
+                );
+                return None;
+            }
+            *count = k as usize;
+        }
+        let x = to_real(v.h);
+        let shape = x.ty.shape.clone();
+        let x_ty = x.ty.clone();
+        let (kind, out) = if op == Linalg::Rfft2 {
+            let [lead @ .., n1, n2] = &shape[..] else {
+                return self.bad_linalg_shape(callee, "signals over two axes [..., n1, n2]", &x);
+            };
+            let [m1, m2] = counts;
+            if 2 * m1 > *n1 {
+                return self.too_many_rows(callee, &first, m1, *n1);
+            }
+            if m2 > n2 / 2 + 1 {
+                return self.too_many_modes(callee, &second, m2, *n2);
+            }
+            let out = [&[2][..], lead, &[2 * m1, m2]].concat();
+            (HExprKind::Rfft2(Box::new(x), counts), out)
+        } else {
+            let [2, middle @ .., rows, m2] = &shape[..] else {
+                return self.bad_linalg_shape(
+                    callee,
+                    "a spectrum [2, ..., rows, modes] (real and imaginary parts)",
+                    &x,
+                );
+            };
+            let [n1, n2] = counts;
+            if rows % 2 != 0 || *rows > n1 {
+                return self.too_many_rows(callee, &first, rows / 2 + rows % 2, n1);
+            }
+            if *m2 > n2 / 2 + 1 {
+                return self.too_many_modes(callee, &second, *m2, n2);
+            }
+            let out = [middle, &counts[..]].concat();
+            (HExprKind::Irfft2(Box::new(x), counts), out)
+        };
+        let ty = Ty { shape: out, ..x_ty };
+        Some(Val::fixed(Self::mk(kind, ty, span)))
+    }
+
+    /// The first axis of a 2-D transform keeps `m1` frequencies at each end: `2·m1 ≤ n1`.
+    fn too_many_rows(&mut self, callee: &Ident, at: &Val, m1: usize, n1: usize) -> Option<Val> {
+        self.report(
+            Diagnostic::error(
+                "E0302",
+                format!(
+                    "`{}` keeps {m1} frequencies at each end of a first axis of {n1} points, \
+                     which has room for {} at each end.",
+                    callee.name,
+                    n1 / 2
+                ),
+            )
+            .with_primary(at.h.span, format!("{m1} at each end"))
+            .with_help(format!(
+                "keep at most {} at each end (an even count of rows up to {n1})",
+                n1 / 2
+            )),
+        );
+        None
     }
 
     fn too_many_modes(&mut self, callee: &Ident, at: &Val, modes: usize, n: usize) -> Option<Val> {

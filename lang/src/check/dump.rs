@@ -480,6 +480,12 @@ impl Printer<'_> {
             HExprKind::Transpose(a) => format!("transpose({})", self.expr(a, names, d)),
             HExprKind::Rfft(a, k) => format!("rfft({}, {k})", self.expr(a, names, d)),
             HExprKind::Irfft(a, k) => format!("irfft({}, {k})", self.expr(a, names, d)),
+            HExprKind::Rfft2(a, [m1, m2]) => {
+                format!("rfft2({}, {m1}, {m2})", self.expr(a, names, d))
+            }
+            HExprKind::Irfft2(a, [n1, n2]) => {
+                format!("irfft2({}, {n1}, {n2})", self.expr(a, names, d))
+            }
             HExprKind::Call { func, args } => format!(
                 "{}({})",
                 self.fns

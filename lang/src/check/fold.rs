@@ -374,6 +374,42 @@ impl<'a> Folder<'a> {
                     data,
                 })
             }
+            HExprKind::Rfft2(a, modes) => {
+                let a = self.eval(a)?;
+                // The checker gave it two axes at least.
+                let split = a.shape.len().saturating_sub(2);
+                let (lead, last) = a.shape.split_at(split);
+                let (n1, n2) = (
+                    last.first().copied().unwrap_or(1),
+                    last.get(1).copied().unwrap_or(1),
+                );
+                let (n1, n2) = (&n1, &n2);
+                let per = 2 * modes[0] * modes[1];
+                self.spend(a.data.len().saturating_mul(2 * per), span)?;
+                let data = sci_ir::spectral::rfft2(&a.data, [*n1, *n2], *modes);
+                Ok(Tensor {
+                    shape: [&[2][..], lead, &[2 * modes[0], modes[1]]].concat(),
+                    data,
+                })
+            }
+            HExprKind::Irfft2(a, n) => {
+                let a = self.eval(a)?;
+                // The checker gave it `[2, ..., rows, m2]`.
+                let split = a.shape.len().saturating_sub(2);
+                let (head, last) = a.shape.split_at(split);
+                let middle = head.get(1..).unwrap_or(&[]);
+                let (rows, m2) = (
+                    last.first().copied().unwrap_or(1),
+                    last.get(1).copied().unwrap_or(1),
+                );
+                let (rows, m2) = (&rows, &m2);
+                self.spend(a.data.len().saturating_mul(n[0] * n[1]), span)?;
+                let data = sci_ir::spectral::irfft2(&a.data, [*rows, *m2], *n);
+                Ok(Tensor {
+                    shape: [middle, &n[..]].concat(),
+                    data,
+                })
+            }
             HExprKind::Irfft(a, n) => {
                 let a = self.eval(a)?;
                 let m = a.shape.last().copied().unwrap_or(1).max(1);

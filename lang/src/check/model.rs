@@ -566,7 +566,9 @@ pub fn visit_children(h: &HExpr, f: &mut dyn FnMut(&HExpr)) {
         | HExprKind::ReduceBatch(_, a)
         | HExprKind::Transpose(a)
         | HExprKind::Rfft(a, _)
-        | HExprKind::Irfft(a, _) => f(a),
+        | HExprKind::Irfft(a, _)
+        | HExprKind::Rfft2(a, _)
+        | HExprKind::Irfft2(a, _) => f(a),
         HExprKind::Binary(_, a, b)
         | HExprKind::Compare(_, a, b)
         | HExprKind::Dot(a, b)

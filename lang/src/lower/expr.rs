@@ -45,7 +45,9 @@ impl FnCx<'_, '_> {
             | K::MatMul(..)
             | K::Transpose(..)
             | K::Rfft(..)
-            | K::Irfft(..) => self.linear_algebra(e, name),
+            | K::Irfft(..)
+            | K::Rfft2(..)
+            | K::Irfft2(..) => self.linear_algebra(e, name),
             K::Call { func, args } => self.call(*func, args, ir_type(&e.ty), name, e.span),
             K::Net { net, args } => self.net_call(*net, args, ir_type(&e.ty), name, e.span),
             K::Deriv { .. } => self.derivative(e, name),
@@ -304,6 +306,14 @@ impl FnCx<'_, '_> {
                 modes: *modes,
             },
             HExprKind::Irfft(a, n) => Op::Irfft {
+                spectrum: self.expr(a, None)?,
+                n: *n,
+            },
+            HExprKind::Rfft2(a, modes) => Op::Rfft2 {
+                signal: self.expr(a, None)?,
+                modes: *modes,
+            },
+            HExprKind::Irfft2(a, n) => Op::Irfft2 {
                 spectrum: self.expr(a, None)?,
                 n: *n,
             },

@@ -34,7 +34,9 @@ pub(super) fn push_children<'a>(e: &'a HExpr, out: &mut Vec<&'a HExpr>) {
         | K::ReduceBatch(_, a)
         | K::Transpose(a)
         | K::Rfft(a, _)
-        | K::Irfft(a, _) => out.push(a),
+        | K::Irfft(a, _)
+        | K::Rfft2(a, _)
+        | K::Irfft2(a, _) => out.push(a),
         K::Binary(_, a, b)
         | K::Compare(_, a, b)
         | K::Dot(a, b)
