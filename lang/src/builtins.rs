@@ -408,7 +408,7 @@ pub const BUILTINS: &[Builtin] = &[
         "norm",
         BuiltinKind::Linalg(Linalg::Norm),
         "norm(v)",
-        "Euclidean norm sqrt(sum(v^2)); keeps v's unit.",
+        "Euclidean norm sqrt(sum(v^2)) over every element (a matrix's Frobenius norm); keeps v's unit.",
     ),
     // Derivative operators.
     b(

@@ -439,22 +439,23 @@ pub enum OperatorHir {
 }
 
 impl OperatorHir {
-    /// The grid sizes the operator is applied on, in the order first seen.
-    pub fn grids(&self) -> &[usize] {
+    /// The grids the operator is applied on (each its shape: `[s]` or `[s1, s2]`), in the
+    /// order first seen.
+    pub fn grids(&self) -> &[Vec<usize>] {
         match self {
             OperatorHir::Fno(f) => &f.grids,
             OperatorHir::DeepOnet(d) => &d.grids,
         }
     }
 
-    /// Records that the operator is applied on a grid of `grid` points.
-    pub fn apply_on(&mut self, grid: usize) {
+    /// Records that the operator is applied on a grid of shape `grid`.
+    pub fn apply_on(&mut self, grid: &[usize]) {
         let grids = match self {
             OperatorHir::Fno(f) => &mut f.grids,
             OperatorHir::DeepOnet(d) => &mut d.grids,
         };
-        if !grids.contains(&grid) {
-            grids.push(grid);
+        if !grids.iter().any(|g| g == grid) {
+            grids.push(grid.to_vec());
         }
     }
 }
@@ -471,9 +472,9 @@ pub struct DeepOnetHir {
     /// The features both networks end in.
     pub features: usize,
     pub activation: Activation,
-    /// The grid sizes it is applied on: one, since the branch reads a fixed number of
-    /// sensors.
-    pub grids: Vec<usize>,
+    /// The grids it is applied on: one, of one axis, since the branch reads a fixed number
+    /// of sensors.
+    pub grids: Vec<Vec<usize>>,
 }
 
 /// The architecture of a Fourier neural operator (Li et al., ICLR 2021): lift the input
@@ -486,9 +487,29 @@ pub struct FnoHir {
     pub width: usize,
     pub layers: usize,
     pub projection: usize,
-    /// The grid sizes the operator is called on, in the order first seen: one function
-    /// per size (the weights do not depend on it).
-    pub grids: Vec<usize>,
+    /// The grids the operator is called on (shapes of one or two axes, all with the same
+    /// number), in the order first seen: one function per grid (the weights do not depend
+    /// on its size).
+    pub grids: Vec<Vec<usize>>,
+}
+
+impl FnoHir {
+    /// The number of axes of its grids (1 where it is never applied): its weights depend on
+    /// it (the lift reads the value and one coordinate per axis; a 2-D layer mixes
+    /// `2·modes × modes` frequencies).
+    pub fn dims(&self) -> usize {
+        self.grids.first().map_or(1, |g| g.len())
+    }
+
+    /// The frequencies each Fourier layer mixes: `modes` in 1-D, `2·modes·modes` in 2-D
+    /// (`modes` rows at each end of the first axis, `modes` columns of the second).
+    pub fn mixed_modes(&self) -> usize {
+        if self.dims() == 2 {
+            2 * self.modes * self.modes
+        } else {
+            self.modes
+        }
+    }
 }
 
 /// A residual evaluated on sampled points of a domain.

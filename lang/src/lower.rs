@@ -128,13 +128,13 @@ pub fn lower_model(program: &Program, model: &ModelHir) -> Result<Module, Vec<Di
         for (k, net) in model.nets.iter().enumerate() {
             if let (Some(op), Some(Some(slots))) = (&net.operator, theta.operators.get(k)) {
                 nets.push(None);
-                for &grid in op.grids() {
-                    let lowered = match (op, slots) {
-                        (OperatorHir::Fno(fno), OperatorSlots::Fno(slots)) => {
+                for grid in op.grids() {
+                    let lowered = match (op, slots, grid.as_slice()) {
+                        (OperatorHir::Fno(fno), OperatorSlots::Fno(slots), _) => {
                             operator::lower_operator(&st, net, fno, slots, grid)
                         }
-                        (OperatorHir::DeepOnet(d), OperatorSlots::DeepOnet(slots)) => {
-                            deeponet::lower_deeponet(&st, net, d, slots, grid)
+                        (OperatorHir::DeepOnet(d), OperatorSlots::DeepOnet(slots), &[s]) => {
+                            deeponet::lower_deeponet(&st, net, d, slots, s)
                         }
                         _ => Err(diag::internal(
                             net.span,
@@ -143,7 +143,7 @@ pub fn lower_model(program: &Program, model: &ModelHir) -> Result<Module, Vec<Di
                     };
                     match lowered {
                         Ok(f) => {
-                            operators.insert((k, grid), module.functions.push(f));
+                            operators.insert((k, grid.clone()), module.functions.push(f));
                         }
                         Err(d) => errors.push(*d),
                     }

@@ -530,10 +530,11 @@ impl<'f> Checker<'f> {
                         span,
                     )));
                 }
-                if shape.len() != 1 {
-                    return self.bad_linalg_shape(callee, "a vector", &x);
+                if shape.is_empty() {
+                    return self.bad_linalg_shape(callee, "a vector (or an array)", &x);
                 }
-                // norm(v) = sqrt(sum(v^2)); keeps v's unit.
+                // norm(v) = sqrt(sum(v^2)) over every element (a matrix's Frobenius norm,
+                // the L2 norm of a function on a 2-D grid); keeps v's unit.
                 let unit = x.ty.unit;
                 let sq_unit = unit.and_then(|u| u.powr(Rational::int(2)));
                 let sq_ty = Ty {
@@ -925,9 +926,10 @@ impl<'f> Checker<'f> {
         Some(Val::fixed(self.net_expr(n, &net, hs, batch, span)))
     }
 
-    /// `G(data.a)`: a neural operator applied to a function on a grid (`real[s]`), giving
-    /// a function on the same grid. Each grid size gets its own compiled function (a
-    /// DeepONet has one); the sizes are recorded on the network.
+    /// `G(data.a)`: a neural operator applied to a function on a grid (`real[s]`, or
+    /// `real[s1, s2]` for a Fourier operator), giving a function on the same grid. Each grid
+    /// gets its own compiled function (a DeepONet has one); the grids are recorded on the
+    /// network.
     fn operator_call(
         &mut self,
         n: NetId,
@@ -944,74 +946,135 @@ impl<'f> Checker<'f> {
         if !self.numeric(v, "An operator's input") {
             return None;
         }
-        let shape = v.ty().shape.clone();
-        let [grid] = shape.as_slice() else {
-            let s = self.shape_desc(&shape);
+        let grid = v.ty().shape.clone();
+        let fno = match op {
+            crate::hir::OperatorHir::Fno(fno) => Some(fno),
+            crate::hir::OperatorHir::DeepOnet(_) => None,
+        };
+        let axes_allowed = if fno.is_some() { 2 } else { 1 };
+        if grid.is_empty() || grid.len() > axes_allowed {
+            let s = self.shape_desc(&grid);
+            let (what, help) = if fno.is_some() {
+                (
+                    "a function on a grid (a vector, or a matrix for a 2-D grid)",
+                    "pass a column of grid values, such as `data.a` with `data d(a: real[256], …)` or `real[85, 85]`",
+                )
+            } else {
+                (
+                    "a function on a grid (a vector of values)",
+                    "pass a column of grid values, such as `data.a` with `data d(a: real[256], …)`",
+                )
+            };
             self.report(
                 Diagnostic::error(
                     "E0302",
-                    format!("The operator `{name}` maps a function on a grid (a vector of values), but this has shape {s}."),
+                    format!("The operator `{name}` maps {what}, but this has shape {s}."),
                 )
                 .with_primary(v.h.span, format!("shape {s}"))
-                .with_help("pass a column of grid values, such as `data.a` with `data d(a: real[256], …)`"),
+                .with_help(help),
             );
             return None;
-        };
-        let grid = *grid;
-        if let crate::hir::OperatorHir::DeepOnet(d) = op
-            && let Some(&first) = d.grids.first()
-            && first != grid
+        }
+        if let Some(fno) = fno
+            && let Some(first) = fno.grids.first()
+            && first.len() != grid.len()
         {
             self.report(
                 Diagnostic::error(
                     "E0302",
                     format!(
-                        "The DeepONet `{name}` reads its input at {first} points (its branch network's sensors), but this has {grid}."
+                        "The operator `{name}` is applied on a {}-D grid here, but on a {}-D grid elsewhere.",
+                        grid.len(),
+                        first.len()
                     ),
                 )
-                .with_primary(v.h.span, format!("{grid} points"))
+                .with_primary(v.h.span, format!("a {}-D grid", grid.len()))
+                .with_note("a Fourier operator's weights depend on its number of axes (not on the grid's size)")
+                .with_help("apply it on grids of one number of axes"),
+            );
+            return None;
+        }
+        let points = grid[0];
+        if let crate::hir::OperatorHir::DeepOnet(d) = op
+            && let Some(first) = d.grids.first()
+            && *first != grid
+        {
+            let first = first.first().copied().unwrap_or(0);
+            self.report(
+                Diagnostic::error(
+                    "E0302",
+                    format!(
+                        "The DeepONet `{name}` reads its input at {first} points (its branch network's sensors), but this has {points}."
+                    ),
+                )
+                .with_primary(v.h.span, format!("{points} points"))
                 .with_note("the branch network's first layer has one weight per sensor")
                 .with_help("apply it on one grid size, or use `fno`, whose weights do not depend on the grid"),
             );
             return None;
         }
-        let modes = match op {
-            crate::hir::OperatorHir::Fno(fno) => fno.modes,
-            crate::hir::OperatorHir::DeepOnet(_) if grid < 2 => {
-                self.report(
-                    Diagnostic::error(
-                        "E0302",
-                        format!("The operator `{name}` needs a grid of at least 2 points."),
-                    )
-                    .with_primary(v.h.span, format!("{grid} point")),
-                );
-                return None;
-            }
-            crate::hir::OperatorHir::DeepOnet(_) => 1,
-        };
-        if grid < 2 || modes > grid / 2 + 1 {
+        if grid.iter().any(|&s| s < 2) {
             self.report(
                 Diagnostic::error(
                     "E0302",
                     format!(
-                        "The operator `{name}` keeps {modes} Fourier modes, but a grid of {grid} points has only {}.",
-                        grid / 2 + 1
+                        "The operator `{name}` needs a grid of at least 2 points along each axis, but this has shape {}.",
+                        self.shape_desc(&grid)
                     ),
                 )
-                .with_primary(v.h.span, format!("{grid} points"))
-                .with_help(format!("use a grid of at least {} points, or fewer modes", 2 * modes.saturating_sub(1))),
+                .with_primary(v.h.span, "too few points"),
             );
             return None;
+        }
+        if let Some(fno) = fno {
+            let modes = fno.modes;
+            // The last axis keeps `modes` of its s/2 + 1 frequencies; the first of two keeps
+            // `modes` at each end of its s.
+            let last = grid[grid.len() - 1];
+            let fits_last = modes <= last / 2 + 1;
+            let fits_first = grid.len() == 1 || 2 * modes <= grid[0];
+            if !fits_last || !fits_first {
+                let (have, need) = if !fits_last {
+                    (
+                        if grid.len() == 1 {
+                            format!("a grid of {last} points has only {}", last / 2 + 1)
+                        } else {
+                            format!("its last axis of {last} points has only {}", last / 2 + 1)
+                        },
+                        2 * modes.saturating_sub(1),
+                    )
+                } else {
+                    (
+                        format!(
+                            "the first axis of {} points has room for {} at each end",
+                            grid[0],
+                            grid[0] / 2
+                        ),
+                        2 * modes,
+                    )
+                };
+                self.report(
+                    Diagnostic::error(
+                        "E0302",
+                        format!("The operator `{name}` keeps {modes} Fourier modes, but {have}."),
+                    )
+                    .with_primary(v.h.span, format!("shape {}", self.shape_desc(&grid)))
+                    .with_help(format!(
+                        "use at least {need} points along it, or fewer modes"
+                    )),
+                );
+                return None;
+            }
         }
         let batch = v.ty().batch;
         let h = to_real(v.h.clone());
         if let Some(Some(net)) = self.model.as_mut().and_then(|m| m.nets.get_mut(n.index()))
             && let Some(op) = net.operator.as_mut()
         {
-            op.apply_on(grid);
+            op.apply_on(&grid);
         }
         let ty = Ty {
-            shape: vec![grid],
+            shape: grid,
             batch,
             ..Ty::real(self.dimensionless())
         };

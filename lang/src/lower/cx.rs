@@ -69,8 +69,8 @@ pub(super) struct Callees {
     pub fns: HashMap<FnInstanceId, FuncId>,
     /// By `NetId` (`None` for an operator).
     pub nets: Vec<Option<FuncId>>,
-    /// An operator's function per `(NetId index, grid size)`.
-    pub operators: HashMap<(usize, usize), FuncId>,
+    /// An operator's function per `(NetId index, grid shape)`.
+    pub operators: HashMap<(usize, Vec<usize>), FuncId>,
 }
 
 /// What is shared by every function of one module.

@@ -23,7 +23,7 @@ pub(super) fn lower_deeponet(
     slots: &DeepOnetSlots,
     grid: usize,
 ) -> Res<Function> {
-    let (mut cx, theta, a) = operator_function(st, net, grid)?;
+    let (mut cx, theta, a) = operator_function(st, net, &[grid])?;
     // The branch: a column of sensor values through the layers, `[features, 1]`.
     let mut b = cx.push(Op::Reshape(a), Type::f64(vec![grid, 1]), None);
     for (k, layer) in slots.branch.iter().enumerate() {

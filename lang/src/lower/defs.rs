@@ -336,11 +336,9 @@ impl FnCx<'_, '_> {
             .theta
             .ok_or_else(|| diag::unavailable(span, "A network", self.context))?;
         let mut vals = vec![theta];
-        let operator = ty
-            .shape
-            .first()
-            .copied()
-            .and_then(|grid| self.st.callees.operators.get(&(net.index(), grid)).copied());
+        let operator = (self.st.callees.operators)
+            .get(&(net.index(), ty.shape.clone()))
+            .copied();
         let target = match (operator, self.st.callees.nets.get(net.index())) {
             (Some(f), _) => {
                 // An operator: its argument is the function on the grid.

@@ -22,22 +22,25 @@ use super::params::{FnoSlots, LayerSlots};
 use crate::hir::{FnoHir, NetHir};
 use sci_ir::{BinaryOp, Function, Op, Type, UnaryOp, ValueId};
 
-/// The IR name of an operator's function on a grid of `grid` points.
-fn operator_function_name(net: &NetHir, grid: usize) -> String {
-    format!("net.{}.grid{grid}", net.name)
+/// The IR name of an operator's function on a grid of shape `grid`: `net.G.grid256`,
+/// `net.G.grid85x85`.
+fn operator_function_name(net: &NetHir, grid: &[usize]) -> String {
+    let sizes: Vec<String> = grid.iter().map(|s| s.to_string()).collect();
+    format!("net.{}.grid{}", net.name, sizes.join("x"))
 }
 
-/// A new `net.NAME.gridS(θ, a: f64[S])` being built, with its two inputs.
+/// A new `net.NAME.gridS(θ, a: f64[S])` (or `gridS1xS2`, `a: f64[S1, S2]`) being built,
+/// with its two inputs.
 pub(super) fn operator_function<'s, 'a>(
     st: &'s Statics<'a>,
     net: &NetHir,
-    grid: usize,
+    grid: &[usize],
 ) -> Res<(FnCx<'s, 'a>, ValueId, ValueId)> {
     let inputs = vec![
         ("θ".to_string(), Type::f64(vec![st.theta.layout.len])),
         (
             net.inputs.first().cloned().unwrap_or_else(|| "a".into()),
-            Type::f64(vec![grid]),
+            Type::f64(grid.to_vec()),
         ),
     ];
     let cx = FnCx::new(
@@ -59,33 +62,61 @@ pub(super) fn grid_row(cx: &mut FnCx, grid: usize) -> ValueId {
     cx.push(Op::Literal(coords), Type::f64(vec![1, grid]), Some("x"))
 }
 
+/// The coordinates of every point of a grid of shape `grid`, one row per axis (`[axes,
+/// points]`, the points row-major): for `[S1, S2]`, `x_i = i/(S1 − 1)` then `y_j = j/(S2 −
+/// 1)` at point `(i, j)`, Li et al.'s `get_grid`. Each axis's coordinates are a literal
+/// broadcast over the other axis (the IR text stays small on large grids).
+fn grid_rows(cx: &mut FnCx, grid: &[usize]) -> ValueId {
+    let &[s1, s2] = grid else {
+        return grid_row(cx, grid.first().copied().unwrap_or(1));
+    };
+    let points = s1 * s2;
+    let axis = |cx: &mut FnCx, size: usize, shape: Vec<usize>| {
+        let coords: Vec<f64> = (0..size)
+            .map(|j| j as f64 / (size - 1).max(1) as f64)
+            .collect();
+        let line = cx.push(Op::Literal(coords), Type::f64(shape), None);
+        let field = cx.push(Op::Broadcast(line), Type::f64(vec![s1, s2]), None);
+        cx.push(Op::Reshape(field), Type::f64(vec![1, points]), None)
+    };
+    let x = axis(cx, s1, vec![s1, 1]);
+    let y = axis(cx, s2, vec![1, s2]);
+    cx.push(
+        Op::Concat(vec![x, y]),
+        Type::f64(vec![2, points]),
+        Some("x"),
+    )
+}
+
 /// Builds `net.NAME.gridS`.
 pub(super) fn lower_operator(
     st: &Statics,
     net: &NetHir,
     fno: &FnoHir,
     slots: &FnoSlots,
-    grid: usize,
+    grid: &[usize],
 ) -> Res<Function> {
     let (mut cx, theta, a) = operator_function(st, net, grid)?;
+    let points: usize = grid.iter().product();
     let mut op = Builder {
         cx: &mut cx,
         theta,
         net,
         grid,
+        points,
     };
-    let a_row = op.cx.push(Op::Reshape(a), Type::f64(vec![1, grid]), None);
-    let x_row = grid_row(op.cx, grid);
+    let a_row = op.cx.push(Op::Reshape(a), Type::f64(vec![1, points]), None);
+    let x_rows = grid_rows(op.cx, grid);
     let channels = op.cx.push(
-        Op::Concat(vec![a_row, x_row]),
-        Type::f64(vec![2, grid]),
+        Op::Concat(vec![a_row, x_rows]),
+        Type::f64(vec![1 + grid.len(), points]),
         None,
     );
     let mut v = op.linear(&slots.lift, channels, "lift")?;
     for (l, (spectral, pointwise)) in slots.layers.iter().enumerate() {
         let k = op.spectral(fno, *spectral, v, l)?;
         let w = op.linear(pointwise, v, &format!("layer{l}"))?;
-        let ty = Type::f64(vec![fno.width, grid]);
+        let ty = Type::f64(vec![fno.width, points]);
         v = op
             .cx
             .push(Op::Binary(BinaryOp::Add, k, w), ty.clone(), None);
@@ -94,9 +125,9 @@ pub(super) fn lower_operator(
         }
     }
     let h = op.linear(&slots.projection, v, "projection")?;
-    let h = op.gelu(h, &Type::f64(vec![fno.projection, grid]));
+    let h = op.gelu(h, &Type::f64(vec![fno.projection, points]));
     let u = op.linear(&slots.output, h, "output")?;
-    let out = cx.push(Op::Reshape(u), Type::f64(vec![grid]), Some("out"));
+    let out = cx.push(Op::Reshape(u), Type::f64(grid.to_vec()), Some("out"));
     Ok(cx.finish(out))
 }
 
@@ -137,7 +168,9 @@ struct Builder<'a, 'c, 'p> {
     cx: &'a mut FnCx<'c, 'p>,
     theta: ValueId,
     net: &'a NetHir,
-    grid: usize,
+    /// The grid's shape, and its number of points.
+    grid: &'a [usize],
+    points: usize,
 }
 
 impl Builder<'_, '_, '_> {
@@ -147,20 +180,40 @@ impl Builder<'_, '_, '_> {
             format!("{}.{name}.w", self.net.name),
             format!("{}.{name}.b", self.net.name),
         ];
-        affine(self.cx, self.theta, self.net, layer, &names, v, self.grid)
+        affine(self.cx, self.theta, self.net, layer, &names, v, self.points)
     }
 
-    /// `irfft(R ⊙ rfft(v)[:modes], S)` for `v: [width, S]`.
+    /// `irfft(R ⊙ rfft(v)[:modes], S)` for `v: [width, S]`; on a 2-D grid `irfft2(R ⊙
+    /// rfft2(v)[corners], S1, S2)` for `v: [width, S1·S2]`.
     fn spectral(&mut self, fno: &FnoHir, offset: usize, v: ValueId, l: usize) -> Res<ValueId> {
-        let (w, m, s) = (fno.width, fno.modes, self.grid);
-        let spectrum = self.cx.push(
-            Op::Rfft {
-                signal: v,
-                modes: m,
-            },
-            Type::f64(vec![2, w, m]),
-            None,
-        );
+        let (w, m) = (fno.width, fno.mixed_modes());
+        // The spectrum `[2, width, m]`, the kept frequencies of a 2-D grid flattened.
+        let spectrum = match *self.grid {
+            [s1, s2] => {
+                let field = self
+                    .cx
+                    .push(Op::Reshape(v), Type::f64(vec![w, s1, s2]), None);
+                let kept = [fno.modes, fno.modes];
+                let spectrum = self.cx.push(
+                    Op::Rfft2 {
+                        signal: field,
+                        modes: kept,
+                    },
+                    Type::f64(vec![2, w, 2 * fno.modes, fno.modes]),
+                    None,
+                );
+                self.cx
+                    .push(Op::Reshape(spectrum), Type::f64(vec![2, w, m]), None)
+            }
+            _ => self.cx.push(
+                Op::Rfft {
+                    signal: v,
+                    modes: m,
+                },
+                Type::f64(vec![2, w, m]),
+                None,
+            ),
+        };
         // Per mode k, the weights W_k = [R_r; R_i] ([2·width_in, width_out], stored
         // `[modes, 2, width_in, width_out]`) and the rows L_k = [[X_r, −X_i], [X_i, X_r]]
         // ([2, 2·width_in]): L_k·W_k is (Re, Im) of Σ_i R[i, o]·X[i, k]. One batched
@@ -217,14 +270,33 @@ impl Builder<'_, '_, '_> {
         let out_spectrum = self
             .cx
             .push(Op::Reshape(by_channel), Type::f64(vec![2, w, m]), None);
-        Ok(self.cx.push(
-            Op::Irfft {
-                spectrum: out_spectrum,
-                n: s,
-            },
-            Type::f64(vec![w, s]),
-            None,
-        ))
+        Ok(match *self.grid {
+            [s1, s2] => {
+                let corners = self.cx.push(
+                    Op::Reshape(out_spectrum),
+                    Type::f64(vec![2, w, 2 * fno.modes, fno.modes]),
+                    None,
+                );
+                let field = self.cx.push(
+                    Op::Irfft2 {
+                        spectrum: corners,
+                        n: [s1, s2],
+                    },
+                    Type::f64(vec![w, s1, s2]),
+                    None,
+                );
+                self.cx
+                    .push(Op::Reshape(field), Type::f64(vec![w, s1 * s2]), None)
+            }
+            _ => self.cx.push(
+                Op::Irfft {
+                    spectrum: out_spectrum,
+                    n: self.points,
+                },
+                Type::f64(vec![w, self.points]),
+                None,
+            ),
+        })
     }
 
     /// GELU, `0.5·x·(1 + erf(x/√2))`, elementwise.

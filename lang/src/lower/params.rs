@@ -33,8 +33,9 @@ pub(super) struct LayerSlots {
 }
 
 /// Where a Fourier neural operator's weights live in θ (offsets; shapes from its
-/// [`FnoHir`]): the lift `[width, 2]` + `[width]`, per Fourier layer the spectral weights
-/// `[modes, 2, width_in, width_out]` (real, imaginary parts), the pointwise map `[width, width]` +
+/// [`FnoHir`]): the lift `[width, 1 + axes]` + `[width]`, per Fourier layer the spectral
+/// weights `[mixed modes, 2, width_in, width_out]` (real, imaginary parts; `modes` in 1-D,
+/// `2·modes·modes` in 2-D: [`FnoHir::mixed_modes`]), the pointwise map `[width, width]` +
 /// `[width]`, then the projection `[projection, width]` + `[projection]` and the output
 /// `[1, projection]` + `[1]`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -148,7 +149,7 @@ fn deeponet_layout(
     model: &ModelHir,
 ) -> Res<DeepOnetSlots> {
     let mut rng = SplitMix64::new(net.seed);
-    let Some(&sensors) = d.grids.first() else {
+    let Some(&sensors) = d.grids.first().and_then(|g| g.first()) else {
         return Ok(DeepOnetSlots::default());
     };
     let mut stack = |layout: &mut Layout, part: &str, input: usize, hidden: &[usize]| {
@@ -214,19 +215,21 @@ fn operator_layout(
         Ok(LayerSlots { w, b, rows, cols })
     };
     let width = fno.width;
-    let lift = linear(layout, &mut rng, "lift", width, 2)?;
+    // The input's value and one coordinate per axis of the grid.
+    let lift = linear(layout, &mut rng, "lift", width, fno.dims() + 1)?;
     let mut layers = Vec::with_capacity(fno.layers);
+    let modes = fno.mixed_modes();
     for l in 0..fno.layers {
         let count = 2usize
             .saturating_mul(width)
-            .saturating_mul(fno.modes)
+            .saturating_mul(modes)
             .saturating_mul(width);
         check_total(layout.len, count, model, net.span)?;
         let scale = 1.0 / (width * width) as f64;
         let weights: Vec<f64> = (0..count).map(|_| scale * rng.next_unit()).collect();
         let spectral = layout.push(
             format!("{}.spectral{l}", net.name),
-            vec![fno.modes, 2, width, width],
+            vec![modes, 2, width, width],
             None,
             weights,
         );
