@@ -493,7 +493,7 @@ pub const BUILTINS: &[Builtin] = &[
         kind: BuiltinKind::Fno,
         module: Module::Nn,
         signature: "fno(modes: 16, width: 64, layers: 4, projection: 128, seed: 0)",
-        doc: "A Fourier neural operator (Li et al. 2021): maps a function on a grid, `G(a)` with `a: real[s]`, to a function on the same grid. The input and the grid coordinate are lifted to `width` channels; each of the `layers` Fourier layers mixes the channels of the lowest `modes` frequencies (complex weights) and adds a pointwise linear map, with GELU between layers; a projection through `projection` channels gives the output. The weights do not depend on the grid: a trained operator evaluates on other resolutions. Needs `use nn.{fno}`.",
+        doc: "A Fourier neural operator (Li et al. 2021): maps a function on a grid, `G(a)` with `a: real[s]` (or `real[s1, s2]`), to a function on the same grid. The input and the grid coordinates are lifted to `width` channels; each of the `layers` Fourier layers mixes the channels of the lowest `modes` frequencies (complex weights) and adds a pointwise linear map, with GELU between layers; a projection through `projection` channels gives the output. The weights do not depend on the grid: a trained operator evaluates on other resolutions. Needs `use nn.{fno}`.",
     },
 ];
 

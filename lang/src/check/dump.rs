@@ -207,6 +207,47 @@ fn dump_model(out: &mut String, m: &ModelHir, fns: &[FnHir]) {
         let _ = writeln!(out, "  domain {}: {}", d.name, coords.join(", "));
     }
     for n in &m.nets {
+        let list = |sizes: &[usize]| {
+            let sizes: Vec<String> = sizes.iter().map(|h| h.to_string()).collect();
+            sizes.join(", ")
+        };
+        let grids: Vec<String> = (n.operator.iter())
+            .flat_map(|op| op.grids())
+            .map(|g| format!("[{}]", list(g)))
+            .collect();
+        match &n.operator {
+            Some(crate::hir::OperatorHir::Fno(f)) => {
+                let _ = writeln!(
+                    out,
+                    "  net {}({}) = fno(modes {}, width {}, layers {}, projection {}, seed {}) on {}",
+                    n.name,
+                    n.inputs.join(", "),
+                    f.modes,
+                    f.width,
+                    f.layers,
+                    f.projection,
+                    n.seed,
+                    grids.join(", ")
+                );
+                continue;
+            }
+            Some(crate::hir::OperatorHir::DeepOnet(d)) => {
+                let _ = writeln!(
+                    out,
+                    "  net {}({}) = deeponet(branch [{}], trunk [{}], features {}, {:?}, seed {}) on {}",
+                    n.name,
+                    n.inputs.join(", "),
+                    list(&d.branch),
+                    list(&d.trunk),
+                    d.features,
+                    d.activation,
+                    n.seed,
+                    grids.join(", ")
+                );
+                continue;
+            }
+            None => {}
+        }
         let hidden: Vec<String> = n.hidden.iter().map(|h| h.to_string()).collect();
         let _ = writeln!(
             out,
