@@ -1,6 +1,7 @@
-"""JAX peer of sci's 1-D Fourier neural operator benchmark: the FNO of Li et al., "Fourier
-Neural Operator for Parametric PDEs" (ICLR 2021), their `fourier_1d.py`, trained on NPY
-files with the paper's hyperparameters; measures the epoch time and the test error.
+"""JAX peer of sci's Fourier neural operator benchmarks: the FNO of Li et al., "Fourier
+Neural Operator for Parametric PDEs" (ICLR 2021), their `fourier_1d.py` (Burgers,
+bench/fno.sh) and `fourier_2d.py` (Darcy flow, bench/fno2d.sh), trained on NPY files with
+the paper's hyperparameters; measures the epoch time and the test error.
 
 Run (bench/fno_jax.sh sets up the venv and the thread flags, then calls this script):
 
@@ -10,9 +11,12 @@ Run (bench/fno_jax.sh sets up the venv and the thread flags, then calls this scr
 
 Specification (sci implements exactly this)
 -------------------------------------------
-Data. `--a`, `--u`: NPY arrays [N, s] (float64). The last `--test` (200) rows are the test
+Data. `--a`, `--u`: NPY arrays [N, s] (float64), or [N, s1, s2] for the 2-D network (the
+rank of the files chooses it; see "2-D" below). The last `--test` (200) rows are the test
 set, the rows before them the training set (normally 1000 train + 200 test). Computation
-in `--dtype` (float64 by default, as sci; float32 only for information).
+in `--dtype` (float64 by default, as sci; float32 only for information). The input enters
+as (a - `--a-shift`)/`--a-scale` (default: unchanged in 1-D; (a - 7.5)/4.5 in 2-D, as
+examples/darcy_fno.sci), applied to the loaded arrays once.
 
 Input channels per grid point j: (a_j, x_j), x_j = j/(s-1) (numpy.linspace(0, 1, s)).
 
@@ -29,10 +33,10 @@ Network (channels first, v has shape [width, s] per sample):
   real arrays (real and imaginary parts), each an independent real parameter.
   Linear weights are [out, in] (PyTorch layout); the 1x1 convolution likewise.
 
-Hyperparameters: modes 16, width 64, 4 Fourier layers; batch 20; the training set is
-shuffled every epoch (numpy.random.default_rng(seed); the same generator first draws the
-initial weights, then one permutation per epoch); a last, smaller batch is used when the
-batch does not divide the training set (PyTorch DataLoader, drop_last=False).
+Hyperparameters: modes 16, width 64 (1-D; 2-D below), 4 Fourier layers; batch 20; the
+training set is shuffled every epoch (numpy.random.default_rng(seed); the same generator
+first draws the initial weights, then one permutation per epoch); a last, smaller batch is
+used when the batch does not divide the training set (PyTorch DataLoader, drop_last=False).
 Adam (torch.optim.Adam semantics): lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay
 1e-4 coupled (L2: g <- g + wd p before the moments), t = 1, 2, ... per step:
     m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
@@ -47,7 +51,28 @@ Initialisation (as PyTorch): R's real and imaginary parts each scale * U[0, 1), 
 1/sqrt(fan_in)). Order of draws: fc0 (W, b), then per layer R_re, R_im, W, b, then fc1
 (W, b), fc2 (W, b). (The numbers differ from torch's stream; only the distribution is
 the same.) Parameter count: real scalars, a complex weight counts 2 (549,569 at the
-defaults, as Li's count).
+defaults, as Li's count; asserted for Li's configurations, 1-D and 2-D).
+
+2-D (files [N, s1, s2]; Li's fourier_2d.py without its domain padding, as sci's
+`fno` on a real[s1, s2] column). Defaults modes 12, width 32, 4 layers. Input channels
+per grid point (i, j): (a_ij, x_i, y_j), x_i = i/(s1-1), y_j = j/(s2-1); fc0 =
+Linear(3 -> width); v has shape [width, s1, s2] per sample; the layers, GELUs, fc1 and
+fc2 as in 1-D, pointwise over the grid. The spectral convolution:
+  K(v) = irfft2(Y, s = (s1, s2)) per output channel (numpy's irfft2: a complex inverse
+  DFT over the rows, then irfft over the columns), X = rfft2(v) (unnormalised), and
+  Y[o, k1, k2] = sum_i X[i, k1, k2] R[i, o, r(k1), k2] on the kept frequencies, rows
+  k1 in 0..modes-1 and s1-modes..s1-1 and columns k2 in 0..modes-1, zero elsewhere.
+  R is complex [width_in, width_out, 2 modes, modes]: r(k1) = k1 for the low rows,
+  k1 - s1 + 2 modes for the high ones, i.e. R's first `modes` rows are Li's weights1
+  and the others weights2. Needs 2 modes <= s1 and modes <= s2/2 + 1 (no frequency
+  kept twice). R's real and imaginary parts each scale * U[0, 1), scale =
+  1/(width*width), drawn as one [in, out, 2 modes, modes] array each; the order of
+  draws as in 1-D. Parameter count 2,368,001 at the defaults (Li's count).
+  Loss: the relative L2 error per sample is the Frobenius norm over the grid,
+  ||G(a) - u||_F / ||u||_F, averaged over the batch (sci's `mean(norm(...)/norm(u))`).
+  Everything else (optimiser, weight decay, schedule, shuffles, timing, output) as in
+  1-D; the JSON adds "dims" (1 or 2), "s" becomes [s1, s2], and --eval-a/--eval-u take
+  [M, s1', s2'] arrays.
 
 Loss: relative L2 per sample, ||G(a) - u||_2 / ||u||_2 over the grid, mean over the batch
 (Li's code sums over the batch, `LpLoss(size_average=False)`; `--reduction sum` does
@@ -63,6 +88,8 @@ jitted function on a whole batch, with the batch gathered inside it from the dev
 resident training set. Measured on the 2-core development machine (synthetic data,
 N 1200, s 256, the defaults, float64, JAX 0.10.2): about 2.1-2.3 s per epoch on 1 thread,
 1.4-1.7 s on 2 threads (4.1 and 2.9 s with --no-malloc-tuning); epoch 1 about 1.5 s more.
+In 2-D (`sci dataset darcy`, N 1200, 85 x 85, the defaults, 2 threads, on that machine
+shared with another job, load average about 4): 54 s per epoch, epoch 1 83 s.
 
 Output: per epoch `epoch E  train_rel_l2 X  test_rel_l2 Y  time T s`; with `--json OUT`:
 {"epochs", "epoch_seconds": [...], "median_epoch_seconds", "train": [...], "test": [...],
@@ -84,10 +111,15 @@ Check mode (`--check-layer`): asserts, printing nothing on success, that one spe
 layer K (and one whole Fourier layer K(v) + W v + b, before the GELU) and their VJPs for
 random inputs and cotangents equal a pure-NumPy reference (np.fft forward, a hand-written
 adjoint backward) to 1e-12 (max |diff| / max |ref|), for several (s, modes) including
-odd s and a mode at the Nyquist bin, and for the batched training-size layer.
-`--write-reference DIR` (with or without `--check-layer`) writes DIR/fno_spectral_layer.npz,
-float64 throughout, one sample (no batch axis), width 4, s 16, modes 3, seed 1234, the
-NumPy reference values:
+odd s and a mode at the Nyquist bin, and for the batched training-size layer; then the
+same for the 2-D layer against np.fft.rfft2/irfft2 with the kept rows and columns cut out
+and put back by index (a hand-written adjoint for the VJP: (c_k2/(s1 s2)) rfft2(cot) on
+the kept frequencies, c as in 1-D over the columns), for odd and even s1 and s2, every
+row kept (2 modes = s1), a column at the Nyquist bin, 85 x 85 with 12 modes, and the
+batched training-size layer (20 samples, width 32).
+`--write-reference DIR` (1-D only; with or without `--check-layer`) writes
+DIR/fno_spectral_layer.npz, float64 throughout, one sample (no batch axis), width 4, s 16,
+modes 3, seed 1234, the NumPy reference values:
     v            [4, 16]    input, channels x grid
     r_re, r_im   [4, 4, 3]  R = r_re + i r_im, [in, out, mode]
     w            [4, 4]     1x1 conv weight, [out, in];  b [4] its bias
@@ -116,13 +148,13 @@ import numpy as np
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--a", help="NPY [N, s]: input functions a(x_j)")
-    p.add_argument("--u", help="NPY [N, s]: solutions u(x_j)")
+    p.add_argument("--a", help="NPY [N, s] or [N, s1, s2]: input functions a(x_j)")
+    p.add_argument("--u", help="NPY, the shape of --a: solutions u(x_j)")
     p.add_argument("--test", type=int, default=200, help="last rows used as the test set")
     p.add_argument("--epochs", type=int, default=500)
     p.add_argument("--batch", type=int, default=20)
-    p.add_argument("--modes", type=int, default=16)
-    p.add_argument("--width", type=int, default=64)
+    p.add_argument("--modes", type=int, help="default: 16 in 1-D, 12 in 2-D")
+    p.add_argument("--width", type=int, help="default: 64 in 1-D, 32 in 2-D")
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=1e-4)
@@ -136,8 +168,14 @@ def parse_args(argv=None):
         default="mean",
         help="batch reduction of the training loss (mean: the benchmark; sum: Li's code)",
     )
-    p.add_argument("--eval-a", help="NPY [M, s']: zero-shot evaluation inputs")
-    p.add_argument("--eval-u", help="NPY [M, s']: zero-shot evaluation solutions")
+    p.add_argument(
+        "--a-shift",
+        type=float,
+        help="the input enters as (a - shift)/scale (default: 0 in 1-D, 7.5 in 2-D)",
+    )
+    p.add_argument("--a-scale", type=float, help="(default: 1 in 1-D, 4.5 in 2-D)")
+    p.add_argument("--eval-a", help="NPY [M, s'] (or [M, s1', s2']): zero-shot inputs")
+    p.add_argument("--eval-u", help="NPY, the shape of --eval-a: zero-shot solutions")
     p.add_argument("--eval-batch", type=int, default=100, help="rows per evaluation call")
     p.add_argument("--threads", type=int, default=0, help="cores to use (0: all)")
     p.add_argument("--json", help="write the results here")
@@ -248,12 +286,70 @@ def forward(params, a):
     return jnp.einsum("oi,bsi->bso", params["fc2"]["w"], h)[..., 0] + params["fc2"]["b"][0]
 
 
+def corners(x, modes):
+    """The kept frequencies of a 2-D spectrum [..., s1, k2]: rows 0..modes-1, then rows
+    s1-modes..s1-1 (the negative frequencies), of columns 0..modes-1:
+    [..., 2 modes, modes]."""
+    s1 = x.shape[-2]
+    return jnp.concatenate([x[..., :modes, :modes], x[..., s1 - modes :, :modes]], axis=-2)
+
+
+def spectral2d(v, r_re, r_im):
+    """K(v) over the last two axes: v [..., width_in, s1, s2] -> [..., width_out, s1, s2].
+
+    R [in, out, 2 modes, modes]: its first `modes` rows are Li's weights1 (the spectrum's
+    rows 0..modes-1), the others weights2 (rows s1-modes..s1-1)."""
+    s1, s2 = v.shape[-2:]
+    modes = r_re.shape[-1]
+    x = corners(jnp.fft.rfft2(v, axes=(-2, -1)), modes)
+    r = jax.lax.complex(r_re, r_im)
+    y = jnp.einsum("...ixy,ioxy->...oxy", x, r)
+    # Back onto the whole half-spectrum [s1, s2/2 + 1], zero at every frequency not kept.
+    gap = jnp.zeros(y.shape[:-2] + (s1 - 2 * modes, modes), y.dtype)
+    y = jnp.concatenate([y[..., :modes, :], gap, y[..., modes:, :]], axis=-2)
+    pad = [(0, 0)] * (y.ndim - 1) + [(0, s2 // 2 + 1 - modes)]
+    return jnp.fft.irfft2(jnp.pad(y, pad), s=(s1, s2), axes=(-2, -1))
+
+
+def conv1x1_2d(v, w, b):
+    """The 1x1 convolution on a 2-D grid: v [..., in, s1, s2], w [out, in], b [out]."""
+    return jnp.einsum("oi,...ixy->...oxy", w, v) + b[:, None, None]
+
+
+def fourier_layer2d(v, layer):
+    k = spectral2d(v, layer["r_re"], layer["r_im"])
+    return k + conv1x1_2d(v, layer["w"], layer["b"])
+
+
+def forward2d(params, a):
+    """a [B, s1, s2] -> u [B, s1, s2] (Li's fourier_2d.py without its padding)."""
+    s1, s2 = a.shape[-2:]
+    x = jnp.asarray(np.linspace(0.0, 1.0, s1), dtype=a.dtype)[:, None]
+    y = jnp.asarray(np.linspace(0.0, 1.0, s2), dtype=a.dtype)[None, :]
+    w0, b0 = params["fc0"]["w"], params["fc0"]["b"]
+    col = lambda j: w0[:, j, None, None]  # noqa: E731  column j of fc0, [width, 1, 1]
+    # fc0 on (a_ij, x_i, y_j), channels first: [B, width, s1, s2]
+    v = col(0)[None] * a[:, None] + (col(1) * x + col(2) * y + b0[:, None, None])[None]
+    n = len(params["layers"])
+    for l, layer in enumerate(params["layers"]):
+        v = fourier_layer2d(v, layer)
+        if l < n - 1:
+            v = gelu(v)
+    h = gelu(jnp.einsum("oi,bixy->bxyo", params["fc1"]["w"], v) + params["fc1"]["b"])
+    out = jnp.einsum("oi,bxyi->bxyo", params["fc2"]["w"], h)[..., 0]
+    return out + params["fc2"]["b"][0]
+
+
+FORWARD = {1: forward, 2: forward2d}
+
+
 def rel_l2(pred, u):
-    """Per-sample ||pred - u||_2 / ||u||_2 over the grid: [B]."""
-    return jnp.linalg.norm(pred - u, axis=-1) / jnp.linalg.norm(u, axis=-1)
+    """Per-sample ||pred - u|| / ||u|| over the grid (Frobenius on a 2-D grid): [B]."""
+    axes = tuple(range(1, u.ndim))
+    return jnp.linalg.norm(pred - u, axis=axes) / jnp.linalg.norm(u, axis=axes)
 
 
-def init_params(rng, width, modes, layers, dtype):
+def init_params(rng, width, modes, layers, dtype, dims=1):
     def linear(fan_in, fan_out):
         bound = 1.0 / math.sqrt(fan_in)
         w = rng.uniform(-bound, bound, size=(fan_out, fan_in))
@@ -261,10 +357,13 @@ def init_params(rng, width, modes, layers, dtype):
         return {"w": w.astype(dtype), "b": b.astype(dtype)}
 
     scale = 1.0 / (width * width)
-    params = {"fc0": linear(2, width), "layers": []}
+    # R per layer: [in, out, modes] in 1-D; [in, out, 2 modes, modes] in 2-D (Li's weights1
+    # and weights2 stacked along the rows).
+    r_shape = (width, width, modes) if dims == 1 else (width, width, 2 * modes, modes)
+    params = {"fc0": linear(1 + dims, width), "layers": []}
     for _ in range(layers):
-        r_re = scale * rng.random((width, width, modes))
-        r_im = scale * rng.random((width, width, modes))
+        r_re = scale * rng.random(r_shape)
+        r_im = scale * rng.random(r_shape)
         lin = linear(width, width)
         params["layers"].append(
             {"r_re": r_re.astype(dtype), "r_im": r_im.astype(dtype), **lin}
@@ -278,15 +377,20 @@ def count_params(params):
     return int(sum(np.size(p) for p in jax.tree_util.tree_leaves(params)))
 
 
+# Li et al.'s parameter counts (their code's count_params, a complex weight counting 2) of
+# the benchmark's networks: (dims, modes, width, layers) -> count.
+LI_PARAMS = {(1, 16, 64, 4): 549_569, (2, 12, 32, 4): 2_368_001}
+
+
 # ---------------------------------------------------------------------------------------
 # Training
 
 B1, B2, EPS = 0.9, 0.999, 1e-8
 
 
-def make_step(weight_decay, reduction):
+def make_step(forward_fn, weight_decay, reduction):
     def loss_fn(params, a, u):
-        errs = rel_l2(forward(params, a), u)
+        errs = rel_l2(forward_fn(params, a), u)
         return jnp.sum(errs) if reduction == "sum" else jnp.mean(errs), errs
 
     def step(params, m, v, t, lr, a_all, u_all, idx):
@@ -312,7 +416,8 @@ def make_step(weight_decay, reduction):
 
 @jax.jit
 def batch_errors(params, a, u):
-    return rel_l2(forward(params, a), u)
+    # The network's dimension is the rank of a batch of inputs less the batch axis.
+    return rel_l2(FORWARD[a.ndim - 1](params, a), u)
 
 
 def mean_error(params, a, u, chunk):
@@ -323,34 +428,71 @@ def mean_error(params, a, u, chunk):
     return total / a.shape[0]
 
 
-def load_pair(fa, fu, dtype):
+def load_pair(fa, fu, dtype, shift=0.0, scale=1.0):
+    """The arrays a, u [N, s] or [N, s1, s2]; a enters the network as (a - shift)/scale
+    (a normalisation of the data, done once: the same numbers as normalising each batch)."""
     a, u = np.load(fa), np.load(fu)
-    if a.ndim != 2 or a.shape != u.shape:
-        raise SystemExit(f"{fa} {a.shape} and {fu} {u.shape}: expected equal shapes [N, s]")
+    if a.ndim not in (2, 3) or a.shape != u.shape:
+        raise SystemExit(
+            f"{fa} {a.shape} and {fu} {u.shape}: "
+            "expected equal shapes [N, s] or [N, s1, s2]"
+        )
+    if shift != 0.0 or scale != 1.0:
+        a = (a - shift) / scale
     return a.astype(dtype), u.astype(dtype)
+
+
+def check_modes(dims, grid, modes):
+    """Every kept frequency is a distinct bin of the half-spectrum (as sci checks)."""
+    if dims == 1:
+        if modes > grid[0] // 2 + 1:
+            raise SystemExit(f"s {grid[0]}: modes {modes} > s/2 + 1 = {grid[0] // 2 + 1}")
+        return
+    s1, s2 = grid
+    if 2 * modes > s1 or modes > s2 // 2 + 1:
+        raise SystemExit(f"grid {s1}x{s2}: modes {modes} needs 2 modes <= s1, "
+                         f"modes <= s2/2 + 1")
+
+
+def resolve_defaults(args, dims):
+    """The hyperparameters not given: Li's 1-D (fourier_1d.py) or 2-D (fourier_2d.py)
+    network, and in 2-D the input's normalisation in examples/darcy_fno.sci."""
+    one = dims == 1
+    if args.modes is None:
+        args.modes = 16 if one else 12
+    if args.width is None:
+        args.width = 64 if one else 32
+    if args.a_shift is None:
+        args.a_shift = 0.0 if one else 7.5
+    if args.a_scale is None:
+        args.a_scale = 1.0 if one else 4.5
 
 
 def train(args):
     dtype = np.dtype(args.dtype)
-    a, u = load_pair(args.a, args.u, dtype)
-    n, s = a.shape
+    dims = np.load(args.a, mmap_mode="r").ndim - 1
+    resolve_defaults(args, dims)
+    a, u = load_pair(args.a, args.u, dtype, args.a_shift, args.a_scale)
+    n, grid = a.shape[0], a.shape[1:]
     ntest = args.test
     ntrain = n - ntest
     if ntrain <= 0 or ntest <= 0:
         raise SystemExit(f"{n} rows: need more than --test {ntest}")
-    if args.modes > s // 2 + 1:
-        raise SystemExit(f"modes {args.modes} > s/2 + 1 = {s // 2 + 1}")
+    check_modes(dims, grid, args.modes)
     a_tr, u_tr = jnp.asarray(a[:ntrain]), jnp.asarray(u[:ntrain])
     a_te, u_te = jnp.asarray(a[ntrain:]), jnp.asarray(u[ntrain:])
 
     rng = np.random.default_rng(args.seed)
-    params = init_params(rng, args.width, args.modes, args.layers, dtype)
+    params = init_params(rng, args.width, args.modes, args.layers, dtype, dims)
     m = jax.tree_util.tree_map(jnp.zeros_like, params)
     v = jax.tree_util.tree_map(jnp.zeros_like, params)
     nparams = count_params(params)
-    step = make_step(args.weight_decay, args.reduction)
+    li = LI_PARAMS.get((dims, args.modes, args.width, args.layers))
+    assert li is None or nparams == li, f"{nparams} parameters, Li's network has {li}"
+    step = make_step(FORWARD[dims], args.weight_decay, args.reduction)
+    s = grid[0] if dims == 1 else list(grid)
     print(
-        f"FNO-1d JAX {jax.__version__}: s {s}, train {ntrain}, test {ntest}, modes "
+        f"FNO-{dims}d JAX {jax.__version__}: s {s}, train {ntrain}, test {ntest}, modes "
         f"{args.modes}, width {args.width}, layers {args.layers}, params {nparams}, "
         f"{args.dtype}, threads {THREADS}, malloc tuned {MALLOC_TUNED}",
         flush=True,
@@ -393,7 +535,10 @@ def train(args):
         "dtype": args.dtype,
         "threads": THREADS,
         "malloc_tuned": MALLOC_TUNED,
+        "dims": dims,
         "s": s,
+        "a_shift": args.a_shift,
+        "a_scale": args.a_scale,
         "ntrain": ntrain,
         "ntest": ntest,
         "modes": args.modes,
@@ -406,13 +551,15 @@ def train(args):
         "seed": args.seed,
     }
     if args.eval_a:
-        ea, eu = load_pair(args.eval_a, args.eval_u, dtype)
-        if args.modes > ea.shape[1] // 2 + 1:
-            raise SystemExit(f"zero-shot s {ea.shape[1]}: fewer bins than modes {args.modes}")
+        ea, eu = load_pair(args.eval_a, args.eval_u, dtype, args.a_shift, args.a_scale)
+        if ea.ndim - 1 != dims:
+            raise SystemExit(f"{args.eval_a} {ea.shape}: not a {dims}-D grid like --a")
+        check_modes(dims, ea.shape[1:], args.modes)
         z = mean_error(params, jnp.asarray(ea), jnp.asarray(eu), args.eval_batch)
+        zs = int(ea.shape[1]) if dims == 1 else list(ea.shape[1:])
         result["zero_shot_test"] = z
-        result["zero_shot_s"] = int(ea.shape[1])
-        print(f"zero_shot s {ea.shape[1]}  rows {ea.shape[0]}  test_rel_l2 {z:.6e}", flush=True)
+        result["zero_shot_s"] = zs
+        print(f"zero_shot s {zs}  rows {ea.shape[0]}  test_rel_l2 {z:.6e}", flush=True)
     print(f"median epoch {result['median_epoch_seconds']:.3f} s  final test "
           f"{result['final_test']:.6e}", flush=True)
     if args.json:
@@ -469,11 +616,70 @@ def np_layer_vjp(v, r_re, r_im, w, b, cot):
     return dv + w.T @ cot, dre, dim, cot @ v.T, cot.sum(axis=-1)
 
 
+# The 2-D layer, from np.fft.rfft2 / irfft2 with the corners cut out by index.
+
+
+def np_rows(s1, modes):
+    """The spectrum's kept rows: 0..modes-1 and s1-modes..s1-1."""
+    return np.r_[0:modes, s1 - modes : s1]
+
+
+def np_spectral2d(v, r_re, r_im):
+    """v [in, s1, s2], R [in, out, 2 modes, modes] -> [out, s1, s2]."""
+    s1, s2 = v.shape[-2:]
+    modes = r_re.shape[-1]
+    rows = np_rows(s1, modes)
+    x = np.fft.rfft2(v)[:, rows, :modes]
+    y = np.zeros((r_re.shape[1], s1, s2 // 2 + 1), dtype=complex)
+    y[:, rows, :modes] = np.einsum("ixy,ioxy->oxy", x, r_re + 1j * r_im)
+    return np.fft.irfft2(y, s=(s1, s2))
+
+
+def np_spectral2d_vjp(v, r_re, r_im, cot):
+    """cot^T dK/d(v, r_re, r_im) for the 2-D layer, written out with np.fft.
+
+    irfft2(Y) is a complex inverse DFT over the rows (1/s1) and then the 1-D irfft over
+    the columns; the real gradient with respect to Y (as dRe + i dIm) is therefore the
+    1-D one over the columns (weights c_k/s2, see np_spectral_vjp) carried back through
+    the rows' inverse DFT by its adjoint, (1/s1) times a forward DFT: (c_k/(s1 s2))
+    rfft2(cot). The rest is as in 1-D, with v's adjoint Re(s1 s2 ifft2(dX on the
+    corners, zero elsewhere))."""
+    s1, s2 = v.shape[-2:]
+    modes = r_re.shape[-1]
+    rows = np_rows(s1, modes)
+    r = r_re + 1j * r_im
+    x = np.fft.rfft2(v)[:, rows, :modes]
+    c = np.full(modes, 2.0)
+    c[0] = 1.0
+    if s2 % 2 == 0 and modes > s2 // 2:
+        c[s2 // 2] = 1.0
+    dy = np.fft.rfft2(cot)[:, rows, :modes] * c / (s1 * s2)  # [out, 2 modes, modes]
+    dr = np.conj(x)[:, None] * dy[None]  # [in, out, 2 modes, modes]
+    dx = np.einsum("ioxy,oxy->ixy", np.conj(r), dy)  # [in, 2 modes, modes]
+    full = np.zeros(v.shape, dtype=complex)
+    full[:, rows, :modes] = dx
+    dv = np.real(s1 * s2 * np.fft.ifft2(full))
+    return dv, dr.real, dr.imag
+
+
+def np_layer2d(v, r_re, r_im, w, b):
+    return np_spectral2d(v, r_re, r_im) + np.einsum("oi,ixy->oxy", w, v) + b[:, None, None]
+
+
+def np_layer2d_vjp(v, r_re, r_im, w, b, cot):
+    dv, dre, dim = np_spectral2d_vjp(v, r_re, r_im, cot)
+    dv = dv + np.einsum("oi,oxy->ixy", w, cot)
+    return dv, dre, dim, np.einsum("oxy,ixy->oi", cot, v), cot.sum(axis=(-2, -1))
+
+
 def reference_case(rng, width, s, modes, batch=None):
-    shape = (width, s) if batch is None else (batch, width, s)
+    """Random inputs of one layer; `s` an int (1-D) or (s1, s2) (2-D)."""
+    grid = (s,) if isinstance(s, int) else tuple(s)
+    shape = (width, *grid) if batch is None else (batch, width, *grid)
+    r_shape = (width, width, modes) if len(grid) == 1 else (width, width, 2 * modes, modes)
     v = rng.standard_normal(shape)
-    r_re = rng.standard_normal((width, width, modes)) / width
-    r_im = rng.standard_normal((width, width, modes)) / width
+    r_re = rng.standard_normal(r_shape) / width
+    r_im = rng.standard_normal(r_shape) / width
     w = rng.standard_normal((width, width)) / math.sqrt(width)
     b = rng.standard_normal(width)
     cot = rng.standard_normal(shape)
@@ -518,6 +724,42 @@ def check_layer():
     close(gv, np.stack([p[0] for p in per]), what="batched vjp v")
     for k, name in enumerate(("r_re", "r_im", "w", "b"), start=1):
         close(gl[name], sum(p[k] for p in per), what=f"batched vjp {name}")
+    check_layer2d(rng)
+
+
+def check_layer2d(rng):
+    """The 2-D layer and its VJP against np_layer2d(_vjp): odd and even sizes, every row
+    kept (2 modes = s1), the column at the Nyquist bin, then the benchmark's batch."""
+    cases = [(3, (16, 16), 3), (4, (15, 17), 4), (3, (12, 10), 6), (2, (9, 8), 4),
+             (5, (7, 13), 1), (4, (85, 85), 12)]
+    for width, grid, modes in cases:
+        v, r_re, r_im, w, b, cot = reference_case(rng, width, grid, modes)
+        lp = {"r_re": r_re, "r_im": r_im, "w": w, "b": b}
+        tag = f"2-D width {width} grid {grid[0]}x{grid[1]} modes {modes}"
+        out, vjp = jax.vjp(spectral2d, v, r_re, r_im)
+        close(out, np_spectral2d(v, r_re, r_im), what=f"K {tag}")
+        for name, g, ref in zip(("v", "r_re", "r_im"), vjp(cot),
+                                np_spectral2d_vjp(v, r_re, r_im, cot)):
+            close(g, ref, what=f"K vjp {name} {tag}")
+        out, vjp = jax.vjp(fourier_layer2d, v, lp)
+        close(out, np_layer2d(v, r_re, r_im, w, b), what=f"layer {tag}")
+        gv, gl = vjp(cot)
+        refs = np_layer2d_vjp(v, r_re, r_im, w, b, cot)
+        for name, g, ref in zip(("v", "r_re", "r_im", "w", "b"),
+                                (gv, gl["r_re"], gl["r_im"], gl["w"], gl["b"]), refs):
+            close(g, ref, what=f"layer vjp {name} {tag}")
+    # The training-size layer, batched: 20 samples, width 32, 85 x 85, 12 modes.
+    batch, width, grid, modes = 20, 32, (85, 85), 12
+    v, r_re, r_im, w, b, cot = reference_case(rng, width, grid, modes, batch=batch)
+    lp = {"r_re": r_re, "r_im": r_im, "w": w, "b": b}
+    out, vjp = jax.vjp(jax.jit(fourier_layer2d), v, lp)
+    gv, gl = vjp(cot)
+    close(out, np.stack([np_layer2d(v[i], r_re, r_im, w, b) for i in range(batch)]),
+          what="2-D batched layer")
+    per = [np_layer2d_vjp(v[i], r_re, r_im, w, b, cot[i]) for i in range(batch)]
+    close(gv, np.stack([p[0] for p in per]), what="2-D batched vjp v")
+    for k, name in enumerate(("r_re", "r_im", "w", "b"), start=1):
+        close(gl[name], sum(p[k] for p in per), what=f"2-D batched vjp {name}")
 
 
 def write_reference(directory):

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The JAX peer of the 1-D Fourier neural operator benchmark (Li et al. 2021, fourier_1d.py):
+# The JAX peer of the Fourier neural operator benchmarks (Li et al. 2021, fourier_1d.py for
+# bench/fno.sh, fourier_2d.py for bench/fno2d.sh: [N, s1, s2] files choose the 2-D network):
 #   bench/fno_jax.sh --a a.npy --u u.npy [--epochs 500] [--eval-a A --eval-u U] \
 #       [--json target/bench/fno/jax.json]
 #   THREADS=1 bench/fno_jax.sh ...      # one core (default: every core)
