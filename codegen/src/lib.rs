@@ -41,6 +41,10 @@ mod plan;
 #[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
 mod vecops;
 #[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
+mod verf;
+#[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
+mod vexp;
+#[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
 mod vtanh;
 
 pub use abi::{ArgSpec, Signature, Status};

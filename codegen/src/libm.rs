@@ -9,6 +9,8 @@
 //! (link with `-lm`). `sqrt` and `floor` are machine instructions on every target we
 //! generate for; their shims serve Cranelift on CPUs without SSE4.1, where it calls them.
 
+use sci_ir::UnaryOp;
+
 /// A shim: one or two `f64` arguments, an `f64` result, the C calling convention.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Shim {
@@ -79,9 +81,32 @@ pub(crate) fn allocator_symbols() -> [(&'static str, *const u8); 2] {
     [("malloc", malloc as *const u8), ("free", free as *const u8)]
 }
 
-/// `tanh` of tensors with at least this many elements goes to the vector kernel
-/// (`vtanh::sci_tanh_n`, the same bits as libm's `tanh`).
-pub(crate) const TANH_KERNEL_MIN: usize = 8;
+/// `tanh`, `erf` and `exp` of tensors with at least this many elements go to their vector
+/// kernels ([`UNARY_KERNELS`], the same bits as libm's functions).
+pub(crate) const UNARY_KERNEL_MIN: usize = 8;
+
+/// The unary math functions with a vector kernel over buffers, `void NAME(const double *x,
+/// double *y, uint64_t n)` computing libm's bits for each element (`vtanh`, `verf`, `vexp`).
+pub(crate) const UNARY_KERNELS: [(UnaryOp, &str); 3] = [
+    (UnaryOp::Tanh, "sci_tanh_n"),
+    (UnaryOp::Erf, "sci_erf_n"),
+    (UnaryOp::Exp, "sci_exp_n"),
+];
+
+/// The kernel generated code calls for `op` of a value of type `ty`, if any: `op` has one
+/// ([`UNARY_KERNELS`]) and `ty` is an unbatched `f64` tensor of at least
+/// [`UNARY_KERNEL_MIN`] elements, in code that links sci's kernels (`linked`: the JITs,
+/// whose options run the tile runtime; not object files, which keep the per-element libm
+/// call).
+pub(crate) fn unary_kernel(linked: bool, op: UnaryOp, ty: &sci_ir::Type) -> Option<&'static str> {
+    let applies = linked
+        && ty.dtype == sci_ir::DType::F64
+        && !ty.shape.is_empty()
+        && !ty.batched
+        && ty.element_count().is_some_and(|n| n >= UNARY_KERNEL_MIN);
+    let (_, name) = UNARY_KERNELS.iter().find(|(o, _)| *o == op)?;
+    applies.then_some(*name)
+}
 
 /// Products with at least this many multiply–adds go to [`sci_matmul`]; smaller ones stay
 /// loops (cheap inline, and added in the interpreter's order: the per-point products of
@@ -154,7 +179,7 @@ pub(crate) unsafe extern "C" fn sci_matmul(
 }
 
 /// The kernels generated code may call, for the JITs' symbol tables.
-pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 12] {
+pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 14] {
     [
         ("sci_select", crate::vecops::sci_select as *const u8),
         ("sci_broadcast", crate::vecops::sci_broadcast as *const u8),
@@ -177,6 +202,8 @@ pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 12] {
         ),
         ("sci_tile_map", crate::parallel::sci_tile_map as *const u8),
         ("sci_tanh_n", crate::vtanh::sci_tanh_n as *const u8),
+        ("sci_erf_n", crate::verf::sci_erf_n as *const u8),
+        ("sci_exp_n", crate::vexp::sci_exp_n as *const u8),
     ]
 }
 
@@ -197,6 +224,15 @@ mod tests {
         assert_eq!(math_fn("pow").map(MathFn::arity), Some(2));
         assert_eq!(math_fn("tanh").map(MathFn::arity), Some(1));
         assert!(math_fn("exp2").is_none());
+    }
+
+    #[test]
+    fn every_unary_kernel_is_bound_for_the_jits() {
+        let symbols = kernel_symbols();
+        for (op, name) in UNARY_KERNELS {
+            assert!(symbols.iter().any(|(s, _)| *s == name), "{name}");
+            assert!(math_fn(op.name()).is_some(), "{name}: no libm fallback");
+        }
     }
 
     #[test]

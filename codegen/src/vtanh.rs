@@ -28,7 +28,7 @@ const LANES: usize = 8;
 /// `2^k` for an integral `k` in `[-1022, 1023]`, by placing `k + 1023` in the exponent field
 /// (no integer conversion, so it vectorises).
 #[inline(always)]
-fn pow2(k: f64) -> f64 {
+pub(crate) fn pow2(k: f64) -> f64 {
     const SHIFT: f64 = 4_503_599_627_370_496.0; // 2^52: k + 1023 lands in the low bits
     f64::from_bits((k + (1023.0 + SHIFT)).to_bits() << 52)
 }
@@ -176,19 +176,6 @@ pub(crate) fn tanh_slice(x: &[f64], y: &mut [f64]) {
         }
     }
     tanh_slice_generic(x, y)
-}
-
-/// Whether generated code computes `tanh` of a value of type `ty` with [`sci_tanh_n`]: an
-/// unbatched `f64` tensor of at least `TANH_KERNEL_MIN` elements, in code that links sci's
-/// kernels (`linked`: the JITs, whose options run the tile runtime; not object files).
-pub(crate) fn kernel_applies(linked: bool, ty: &sci_ir::Type) -> bool {
-    linked
-        && ty.dtype == sci_ir::DType::F64
-        && !ty.shape.is_empty()
-        && !ty.batched
-        && ty
-            .element_count()
-            .is_some_and(|n| n >= crate::libm::TANH_KERNEL_MIN)
 }
 
 /// `y[i] = tanh(x[i])` for `i < n`: the kernel generated code calls for `tanh` of a buffer.

@@ -602,3 +602,175 @@ func per_point(%x: batch f64[5, 6], %w: f64[2, 4, 2]) -> batch f64[5, 6] {
         assert!(total.compared >= 8, "{}: {total:?}", under.label);
     }
 }
+
+/// `erf` and `exp` of tensors, which the JITs compute with their vector kernels
+/// (`sci_erf_n`, `sci_exp_n`, from 8 elements), against the interpreter's libm bit for bit
+/// on every back end: special values, each range boundary of musl's `erf` and `exp` with its
+/// neighbours, subnormal and overflowing results, random arguments; GELU and its slope as a
+/// neural operator computes them, a tensor below the kernels' minimum (libm per element),
+/// and the same per point inside a map, also batch-major with outlined tiles.
+#[test]
+fn erf_and_exp_of_tensors_are_libm_bit_for_bit() {
+    let module = read(
+        r#"
+module VectorMath
+
+func erf_of(%x: f64[256]) -> f64[256] {
+  %y: f64[256] = erf %x
+  return %y
+}
+
+func exp_of(%x: f64[256]) -> f64[256] {
+  %y: f64[256] = exp %x
+  return %y
+}
+
+func gelu(%x: f64[16, 16]) -> f64[16, 16] {
+  %c: f64 = const 0.7071067811865476
+  %h: f64 = const 0.5
+  %o: f64 = const 1
+  %cs: f64[16, 16] = broadcast %c
+  %hs: f64[16, 16] = broadcast %h
+  %os: f64[16, 16] = broadcast %o
+  %u: f64[16, 16] = mul %x, %cs
+  %e: f64[16, 16] = erf %u
+  %p: f64[16, 16] = add %os, %e
+  %hx: f64[16, 16] = mul %hs, %x
+  %y: f64[16, 16] = mul %hx, %p
+  return %y
+}
+
+func gelu_slope(%x: f64[16, 16]) -> f64[16, 16] {
+  %m: f64 = const -0.5
+  %ms: f64[16, 16] = broadcast %m
+  %x2: f64[16, 16] = mul %x, %x
+  %a: f64[16, 16] = mul %ms, %x2
+  %g: f64[16, 16] = exp %a
+  return %g
+}
+
+func short(%x: f64[5]) -> f64[5] {
+  %e: f64[5] = erf %x
+  %g: f64[5] = exp %x
+  %y: f64[5] = sub %e, %g
+  return %y
+}
+
+func per_point(%x: batch f64[32]) -> batch f64[32] {
+  %y: batch f64[32] = map %x (%xi: f64[32]) {
+    %e: f64[32] = erf %xi
+    %g: f64[32] = exp %e
+    %t: f64[32] = tanh %g
+    yield %t
+  }
+  return %y
+}
+"#,
+    );
+    // Arguments: musl's range boundaries for erf (2^-28, 0.84375, 1.25, 1/0.35, 6) and
+    // exp (0.5 ln2, 1.5 ln2, its overflow and underflow thresholds) with two neighbours on
+    // each side, special values, then random ones (uniform in [-8, 8] and over exp's whole
+    // range, log-uniform magnitudes), 256 per set.
+    let mut xs = vec![
+        0.0,
+        -0.0,
+        5e-324,
+        -5e-324,
+        f64::MIN_POSITIVE,
+        1e-300,
+        1.0,
+        f64::MAX,
+        f64::MIN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+    ];
+    for b in [
+        2f64.powi(-28),
+        0.84375,
+        1.25,
+        1.0 / 0.35,
+        6.0,
+        0.5 * std::f64::consts::LN_2,
+        1.5 * std::f64::consts::LN_2,
+        709.782712893384,
+        708.3964185322641,
+        745.1332191019411,
+    ] {
+        for x in [
+            b.next_down().next_down(),
+            b.next_down(),
+            b,
+            b.next_up(),
+            b.next_up().next_up(),
+        ] {
+            xs.extend([x, -x]);
+        }
+    }
+    let mut seed = 0x853c_49e6_748f_ea9bu64;
+    let mut uniform = |lo: f64, hi: f64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        lo + (seed >> 11) as f64 / (1u64 << 53) as f64 * (hi - lo)
+    };
+    while xs.len() < 256 * 12 {
+        let x = match xs.len() % 3 {
+            0 => uniform(-8.0, 8.0),
+            1 => uniform(-750.0, 712.0),
+            _ => uniform(-1.0, 1.0).signum() * 10f64.powf(uniform(-320.0, 3.0)),
+        };
+        xs.push(x);
+    }
+    let sets: Vec<&[f64]> = xs.chunks(256).collect();
+    let args = |f: &str| -> Vec<Vec<Tensor>> {
+        let tensor = |data: &[f64]| match f {
+            "gelu" | "gelu_slope" => Tensor::new(vec![16, 16], data.to_vec()).unwrap(),
+            "short" => Tensor::vector(data[..5].to_vec()),
+            "per_point" => Tensor::batch(vec![32], 8, data.to_vec()).unwrap(),
+            _ => Tensor::vector(data.to_vec()),
+        };
+        // The first set also for `short` from its special values and boundaries on.
+        let mut all: Vec<Vec<Tensor>> = sets.iter().map(|s| vec![tensor(s)]).collect();
+        if f == "short" {
+            all.extend(xs[..60].chunks_exact(5).map(|s| vec![tensor(s)]));
+        }
+        all
+    };
+    let mut tiled = module.clone();
+    assert_eq!(sci_passes::tile::tile_module(&mut tiled, 4), 1);
+    sci_passes::tile::outline_tiles(&mut tiled);
+    for under in backends() {
+        let mut compared = 0;
+        for (label, m) in [("untiled", &module), ("tiled", &tiled)] {
+            if label == "tiled" && under.label == "mlir" {
+                continue;
+            }
+            let valid = sci_codegen::validate(m).unwrap();
+            let code = under.backend.compile(&valid).unwrap();
+            // The functions above (not the tile functions outlined from them).
+            let named = m
+                .functions
+                .iter()
+                .filter(|(_, func)| module.functions.iter().any(|(_, g)| g.name == func.name));
+            for (f, func) in named {
+                for args in args(&func.name) {
+                    let want = sci_ir::eval(m, f, &args).unwrap();
+                    let got = code.call(&func.name, &args).unwrap();
+                    assert_eq!(want.shape, got.shape);
+                    for (i, (w, g)) in want.data.iter().zip(&got.data).enumerate() {
+                        assert!(
+                            w.to_bits() == g.to_bits() || (w.is_nan() && g.is_nan()),
+                            "{}, {label}: {}[{i}] of {:e}: {w:e} (interpreter) but {g:e}",
+                            under.label,
+                            func.name,
+                            args[0].data[i],
+                        );
+                    }
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared >= 60, "{}: {compared}", under.label);
+    }
+}

@@ -1,6 +1,6 @@
-//! Cranelift's own fast paths for whole-tensor ops: sci's vector kernels (`tanh`,
-//! elementwise arithmetic, selects, fills, broadcasts, transposes) where the code links sci,
-//! and `F64X2` arithmetic.
+//! Cranelift's own fast paths for whole-tensor ops: sci's vector kernels (`tanh`, `erf`,
+//! `exp`, elementwise arithmetic, selects, fills, broadcasts, transposes) where the code
+//! links sci, and `F64X2` arithmetic.
 
 use super::lower::{FnLower, PairOp, Repr, Res};
 use crate::lower::tensor::broadcast_strides;
@@ -13,9 +13,9 @@ use sci_ir::interp::PowiForm;
 use sci_ir::{BinaryOp, DType, Op, UnaryOp, ValueId};
 
 impl<M: ClModule> FnLower<'_, '_, M> {
-    /// The vector `tanh` kernel; + − × ÷, negation and squares by sci's elementwise kernel
-    /// (`vecops::sci_ew`, AVX-512/AVX2) where the code links sci, else as `F64X2` code;
-    /// broadcasts of a scalar by `vecops::sci_fill`.
+    /// The vector `tanh`, `erf` and `exp` kernels; + − × ÷, negation and squares by sci's
+    /// elementwise kernel (`vecops::sci_ew`, AVX-512/AVX2) where the code links sci, else as
+    /// `F64X2` code; broadcasts of a scalar by `vecops::sci_fill`.
     pub fn fast_paths(&mut self, id: ValueId, op: &Op) -> Res<Option<Repr>> {
         match op {
             Op::Broadcast(a) => return self.broadcast_buffer(id, *a),
@@ -24,7 +24,9 @@ impl<M: ClModule> FnLower<'_, '_, M> {
             _ => {}
         }
         let (pair, operands) = match op {
-            Op::Unary(UnaryOp::Tanh, a) => return self.tanh_buffer(id, *a),
+            Op::Unary(op @ (UnaryOp::Tanh | UnaryOp::Erf | UnaryOp::Exp), a) => {
+                return self.unary_buffer(id, *op, *a);
+            }
             Op::Unary(UnaryOp::Neg, a) => (PairOp::Neg, vec![*a]),
             Op::Binary(BinaryOp::Add, a, b) => (PairOp::Add, vec![*a, *b]),
             Op::Binary(BinaryOp::Sub, a, b) => (PairOp::Sub, vec![*a, *b]),
@@ -151,18 +153,20 @@ impl<M: ClModule> FnLower<'_, '_, M> {
         Ok(Some(Repr::Buf(dst)))
     }
 
-    /// `tanh` of a whole `f64` tensor through the vector kernel (`vtanh::sci_tanh_n`, libm's
-    /// bits), when the options link sci's kernels (the JIT) and the tensor is large enough
-    /// to pay for the call; `None` leaves it to the element loop.
-    pub fn tanh_buffer(&mut self, id: ValueId, a: ValueId) -> Res<Option<Repr>> {
-        if !crate::vtanh::kernel_applies(self.opts.links_runtime(), self.ty(id)?) {
+    /// `tanh`, `erf` or `exp` of a whole `f64` tensor through its vector kernel
+    /// (`libm::UNARY_KERNELS`, libm's bits), when the options link sci's kernels (the JIT)
+    /// and the tensor is large enough to pay for the call; `None` leaves it to the element
+    /// loop.
+    pub fn unary_buffer(&mut self, id: ValueId, op: UnaryOp, a: ValueId) -> Res<Option<Repr>> {
+        let linked = self.opts.links_runtime();
+        let Some(name) = crate::libm::unary_kernel(linked, op, self.ty(id)?) else {
             return Ok(None);
-        }
+        };
         let len = self.len_of(id)?;
         let src = self.buf(a)?;
         let dst = Emit::dest(self, id)?;
         let n = self.b.ins().iconst(I64, len as i64);
-        self.kernel("sci_tanh_n", &[src, dst, n])?;
+        self.kernel(name, &[src, dst, n])?;
         Ok(Some(Repr::Buf(dst)))
     }
 }

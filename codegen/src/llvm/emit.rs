@@ -338,7 +338,9 @@ impl<'a, 'ctx> Emit<'a> for FnLower<'a, 'ctx> {
 
     fn fast_elementwise(&mut self, id: ValueId, op: &Op) -> Res<Option<Repr<'ctx>>> {
         match op {
-            Op::Unary(UnaryOp::Tanh, a) => self.tanh_buffer(id, *a),
+            Op::Unary(op @ (UnaryOp::Tanh | UnaryOp::Erf | UnaryOp::Exp), a) => {
+                self.unary_buffer(id, *op, *a)
+            }
             _ => Ok(None),
         }
     }

@@ -129,8 +129,9 @@ pub(crate) struct Decls<'ctx> {
     pub matmul_seq: FunctionValue<'ctx>,
     /// `i32 sci_tile_map(ptr desc)` (`parallel::sci_tile_map`).
     pub tile_map: FunctionValue<'ctx>,
-    /// `void sci_tanh_n(ptr x, ptr y, i64 n)` (`vtanh::sci_tanh_n`).
-    pub tanh_n: FunctionValue<'ctx>,
+    /// `void NAME(ptr x, ptr y, i64 n)` by name: the vector kernels of `tanh`, `erf` and
+    /// `exp` (`libm::UNARY_KERNELS`).
+    pub unary_n: HashMap<&'static str, FunctionValue<'ctx>>,
     /// `i64 sci_arena_mark()`, `ptr sci_arena_alloc(i64)`, `void sci_arena_release(i64)`
     /// (`arena`).
     pub arena_mark: FunctionValue<'ctx>,
@@ -271,12 +272,16 @@ fn declare<'ctx>(
         t.i32.fn_type(&[t.ptr.into()], false),
         Some(Linkage::External),
     );
-    let tanh_n = m.add_function(
-        "sci_tanh_n",
-        cx.void_type()
-            .fn_type(&[t.ptr.into(), t.ptr.into(), t.i64.into()], false),
-        Some(Linkage::External),
-    );
+    let unary_type = cx
+        .void_type()
+        .fn_type(&[t.ptr.into(), t.ptr.into(), t.i64.into()], false);
+    let unary_n = crate::libm::UNARY_KERNELS
+        .iter()
+        .map(|&(_, name)| {
+            let f = m.add_function(name, unary_type, Some(Linkage::External));
+            (name, f)
+        })
+        .collect();
     let arena_mark = m.add_function(
         "sci_arena_mark",
         t.i64.fn_type(&[], false),
@@ -319,7 +324,7 @@ fn declare<'ctx>(
         matmul,
         matmul_seq,
         tile_map,
-        tanh_n,
+        unary_n,
         arena_mark,
         arena_alloc,
         arena_release,
