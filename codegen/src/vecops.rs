@@ -247,19 +247,30 @@ pub(crate) unsafe extern "C" fn sci_broadcast(
     }
 }
 
-/// `dst = srcᵀ` for an `m × n` row-major `src`, in cache-sized blocks.
+/// `dst = srcᵀ` for each of `batch` consecutive `m × n` row-major matrices of `src` (a
+/// batch transposes its last two axes), in cache-sized blocks.
 ///
 /// # Safety
-/// `src` and `dst` point to `m × n` valid `f64`s each and do not overlap.
-pub(crate) unsafe extern "C" fn sci_transpose(src: *const f64, dst: *mut f64, m: u64, n: u64) {
+/// `src` and `dst` point to `batch × m × n` valid `f64`s each and do not overlap.
+pub(crate) unsafe extern "C" fn sci_transpose(
+    src: *const f64,
+    dst: *mut f64,
+    batch: u64,
+    m: u64,
+    n: u64,
+) {
     const BLOCK: usize = 16;
-    let (m, n) = (m as usize, n as usize);
-    for i0 in (0..m).step_by(BLOCK) {
-        for j0 in (0..n).step_by(BLOCK) {
-            for i in i0..(i0 + BLOCK).min(m) {
-                for j in j0..(j0 + BLOCK).min(n) {
-                    // SAFETY: `i < m`, `j < n` (the caller's contract).
-                    unsafe { *dst.add(j * m + i) = *src.add(i * n + j) };
+    let (batch, m, n) = (batch as usize, m as usize, n as usize);
+    for p in 0..batch {
+        // SAFETY: matrix `p` lies within the caller's buffers.
+        let (src, dst) = unsafe { (src.add(p * m * n), dst.add(p * m * n)) };
+        for i0 in (0..m).step_by(BLOCK) {
+            for j0 in (0..n).step_by(BLOCK) {
+                for i in i0..(i0 + BLOCK).min(m) {
+                    for j in j0..(j0 + BLOCK).min(n) {
+                        // SAFETY: `i < m`, `j < n` (the caller's contract).
+                        unsafe { *dst.add(j * m + i) = *src.add(i * n + j) };
+                    }
                 }
             }
         }
@@ -387,10 +398,22 @@ mod tests {
         let m: Vec<f64> = (0..35).map(f64::from).collect();
         let mut t = vec![0.0; 35];
         // SAFETY: two 35-element buffers.
-        unsafe { sci_transpose(m.as_ptr(), t.as_mut_ptr(), 5, 7) };
+        unsafe { sci_transpose(m.as_ptr(), t.as_mut_ptr(), 1, 5, 7) };
         for i in 0..5 {
             for j in 0..7 {
                 assert_eq!(t[j * 5 + i], m[i * 7 + j]);
+            }
+        }
+        // A batch of three 2 × 3 matrices, each transposed in place of its own.
+        let m: Vec<f64> = (0..18).map(f64::from).collect();
+        let mut t = vec![0.0; 18];
+        // SAFETY: two 18-element buffers.
+        unsafe { sci_transpose(m.as_ptr(), t.as_mut_ptr(), 3, 2, 3) };
+        for p in 0..3 {
+            for i in 0..2 {
+                for j in 0..3 {
+                    assert_eq!(t[p * 6 + j * 2 + i], m[p * 6 + i * 3 + j]);
+                }
             }
         }
     }

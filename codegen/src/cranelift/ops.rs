@@ -119,17 +119,19 @@ impl<M: ClModule> FnLower<'_, '_, M> {
         Ok(Some(Repr::Buf(dst)))
     }
 
-    /// A transpose by `vecops::sci_transpose` (`None`: not worth a call here).
+    /// A transpose (of each matrix of a batch) by `vecops::sci_transpose` (`None`: not
+    /// worth a call here).
     fn transpose_buffer(&mut self, id: ValueId, a: ValueId) -> Res<Option<Repr>> {
-        let (Some(_), &[m, n]) = (self.kernel_sized(id)?, &self.ty(a)?.shape[..]) else {
+        let (Some(_), [batch @ .., m, n]) = (self.kernel_sized(id)?, &self.ty(a)?.shape[..]) else {
             return Ok(None);
         };
+        let batch: usize = batch.iter().product();
         let Repr::Buf(src) = self.repr(a)? else {
             return Ok(None);
         };
         let dst = Emit::dest(self, id)?;
-        let [m, n] = [m, n].map(|d| self.b.ins().iconst(I64, d as i64));
-        self.kernel("sci_transpose", &[src, dst, m, n])?;
+        let [batch, m, n] = [batch, *m, *n].map(|d| self.b.ins().iconst(I64, d as i64));
+        self.kernel("sci_transpose", &[src, dst, batch, m, n])?;
         Ok(Some(Repr::Buf(dst)))
     }
 
