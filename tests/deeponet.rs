@@ -20,14 +20,6 @@ model Op {{
     )
 }
 
-fn block<'p>(m: &sci::Model<'_>, p: &'p [f64], name: &str) -> &'p [f64] {
-    let slot = (m.ir().params.slots.iter())
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("no parameter block {name}"));
-    let len: usize = slot.shape.iter().product();
-    &p[slot.offset..slot.offset + len]
-}
-
 /// An MLP over `x`, tanh after every layer (`last_too`) or all but the last.
 fn mlp(
     m: &sci::Model<'_>,
@@ -39,8 +31,8 @@ fn mlp(
 ) -> Vec<f64> {
     let mut h = x.to_vec();
     for k in 0..layers {
-        let w = block(m, p, &format!("G.{part}.w{k}"));
-        let b = block(m, p, &format!("G.{part}.b{k}"));
+        let w = common::param_block(m, p, &format!("G.{part}.w{k}"));
+        let b = common::param_block(m, p, &format!("G.{part}.b{k}"));
         let cols = h.len();
         h = (0..b.len())
             .map(|r| {
@@ -58,7 +50,7 @@ fn mlp(
 
 fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
     let b = mlp(m, p, "branch", 2, a, false);
-    let bias = block(m, p, "G.bias")[0];
+    let bias = common::param_block(m, p, "G.bias")[0];
     (0..GRID)
         .map(|j| {
             let t = mlp(m, p, "trunk", 3, &[j as f64 / (GRID - 1) as f64], true);

@@ -43,34 +43,6 @@ fn rows() -> Vec<f64> {
     rows
 }
 
-/// The parameter block `name` of θ.
-fn block<'p>(m: &sci::Model<'_>, p: &'p [f64], name: &str) -> &'p [f64] {
-    let slot = m
-        .ir()
-        .params
-        .slots
-        .iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("no parameter block {name}"));
-    let len: usize = slot.shape.iter().product();
-    &p[slot.offset..slot.offset + len]
-}
-
-fn gelu(x: f64) -> f64 {
-    0.5 * x * (1.0 + libm_erf(x / std::f64::consts::SQRT_2))
-}
-
-/// erf by its Maclaurin series (|x| small here) — independent of the IR's erf.
-fn libm_erf(x: f64) -> f64 {
-    let mut sum = 0.0;
-    let mut term = x;
-    for n in 0..60 {
-        sum += term / (2 * n + 1) as f64;
-        term *= -x * x / (n + 1) as f64;
-    }
-    2.0 / std::f64::consts::PI.sqrt() * sum
-}
-
 /// `W·v + b` over channels: `v[c][j]`.
 fn linear(w: &[f64], b: &[f64], v: &[Vec<f64>]) -> Vec<Vec<f64>> {
     let cols = v.len();
@@ -88,13 +60,13 @@ fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
     let (modes, width, layers) = (3, 4, 2);
     let x: Vec<f64> = (0..GRID).map(|j| j as f64 / (GRID - 1) as f64).collect();
     let mut v = linear(
-        block(m, p, "G.lift.w"),
-        block(m, p, "G.lift.b"),
+        common::param_block(m, p, "G.lift.w"),
+        common::param_block(m, p, "G.lift.b"),
         &[a.to_vec(), x],
     );
     let angle = |j: usize, k: usize| 2.0 * std::f64::consts::PI * (j * k) as f64 / GRID as f64;
     for l in 0..layers {
-        let r = block(m, p, &format!("G.spectral{l}"));
+        let r = common::param_block(m, p, &format!("G.spectral{l}"));
         // X[i][k] = Σ_j v[i][j] e^{−iθ}
         let spectrum: Vec<Vec<(f64, f64)>> = (0..width)
             .map(|i| {
@@ -113,8 +85,8 @@ fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
         let at =
             |part: usize, o: usize, k: usize, i: usize| r[((k * 2 + part) * width + i) * width + o];
         let w = linear(
-            block(m, p, &format!("G.layer{l}.w")),
-            block(m, p, &format!("G.layer{l}.b")),
+            common::param_block(m, p, &format!("G.layer{l}.w")),
+            common::param_block(m, p, &format!("G.layer{l}.b")),
             &v,
         );
         let mut next = vec![vec![0.0; GRID]; width];
@@ -135,20 +107,29 @@ fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
                     k_v += c * (yr * angle(j, k).cos() - yi * angle(j, k).sin());
                 }
                 let y = k_v / GRID as f64 + w[o][j];
-                next[o][j] = if l + 1 < layers { gelu(y) } else { y };
+                next[o][j] = if l + 1 < layers {
+                    common::reference_gelu(y)
+                } else {
+                    y
+                };
             }
         }
         v = next;
     }
     let h: Vec<Vec<f64>> = linear(
-        block(m, p, "G.projection.w"),
-        block(m, p, "G.projection.b"),
+        common::param_block(m, p, "G.projection.w"),
+        common::param_block(m, p, "G.projection.b"),
         &v,
     )
     .into_iter()
-    .map(|row| row.into_iter().map(gelu).collect())
+    .map(|row| row.into_iter().map(common::reference_gelu).collect())
     .collect();
-    linear(block(m, p, "G.output.w"), block(m, p, "G.output.b"), &h).remove(0)
+    linear(
+        common::param_block(m, p, "G.output.w"),
+        common::param_block(m, p, "G.output.b"),
+        &h,
+    )
+    .remove(0)
 }
 
 fn compile(backend: sci::BackendKind, source: &str) -> sci::Compiled {

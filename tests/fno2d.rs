@@ -43,30 +43,6 @@ fn rows() -> Vec<f64> {
     rows
 }
 
-/// The parameter block `name` of θ.
-fn block<'p>(m: &sci::Model<'_>, p: &'p [f64], name: &str) -> &'p [f64] {
-    let slot = m
-        .ir()
-        .params
-        .slots
-        .iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("no parameter block {name}"));
-    let len: usize = slot.shape.iter().product();
-    &p[slot.offset..slot.offset + len]
-}
-
-/// GELU with erf by its Maclaurin series (|x| small here) — independent of the IR's erf.
-fn gelu(x: f64) -> f64 {
-    let z = x / std::f64::consts::SQRT_2;
-    let (mut sum, mut term) = (0.0, z);
-    for n in 0..60 {
-        sum += term / (2 * n + 1) as f64;
-        term *= -z * z / (n + 1) as f64;
-    }
-    0.5 * x * (1.0 + 2.0 / std::f64::consts::PI.sqrt() * sum)
-}
-
 /// `W·v + b` over channels: `v[c][p]`.
 fn linear(w: &[f64], b: &[f64], v: &[Vec<f64>]) -> Vec<Vec<f64>> {
     let cols = v.len();
@@ -88,8 +64,8 @@ fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
         .map(|q| (q % S2) as f64 / (S2 - 1) as f64)
         .collect();
     let mut v = linear(
-        block(m, p, "G.lift.w"),
-        block(m, p, "G.lift.b"),
+        common::param_block(m, p, "G.lift.w"),
+        common::param_block(m, p, "G.lift.b"),
         &[a.to_vec(), x, y],
     );
     // The kept frequencies: rows 0..MODES and S1 − MODES..S1, columns 0..MODES.
@@ -104,7 +80,7 @@ fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
         2.0 * std::f64::consts::PI * ((j1 * k1) as f64 / S1 as f64 + (j2 * k2) as f64 / S2 as f64)
     };
     for l in 0..LAYERS {
-        let r = block(m, p, &format!("G.spectral{l}"));
+        let r = common::param_block(m, p, &format!("G.spectral{l}"));
         let spectrum: Vec<Vec<(f64, f64)>> = (0..WIDTH)
             .map(|i| {
                 (kept.iter())
@@ -122,8 +98,8 @@ fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
             r[((mode * 2 + part) * WIDTH + i) * WIDTH + o]
         };
         let w = linear(
-            block(m, p, &format!("G.layer{l}.w")),
-            block(m, p, &format!("G.layer{l}.b")),
+            common::param_block(m, p, &format!("G.layer{l}.w")),
+            common::param_block(m, p, &format!("G.layer{l}.b")),
             &v,
         );
         let mut next = vec![vec![0.0; POINTS]; WIDTH];
@@ -146,20 +122,29 @@ fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
                     })
                     .sum();
                 let z = k_v / POINTS as f64 + w[o][q];
-                next[o][q] = if l + 1 < LAYERS { gelu(z) } else { z };
+                next[o][q] = if l + 1 < LAYERS {
+                    common::reference_gelu(z)
+                } else {
+                    z
+                };
             }
         }
         v = next;
     }
     let h: Vec<Vec<f64>> = linear(
-        block(m, p, "G.projection.w"),
-        block(m, p, "G.projection.b"),
+        common::param_block(m, p, "G.projection.w"),
+        common::param_block(m, p, "G.projection.b"),
         &v,
     )
     .into_iter()
-    .map(|row| row.into_iter().map(gelu).collect())
+    .map(|row| row.into_iter().map(common::reference_gelu).collect())
     .collect();
-    linear(block(m, p, "G.output.w"), block(m, p, "G.output.b"), &h).remove(0)
+    linear(
+        common::param_block(m, p, "G.output.w"),
+        common::param_block(m, p, "G.output.b"),
+        &h,
+    )
+    .remove(0)
 }
 
 #[test]
@@ -173,7 +158,10 @@ fn a_two_dimensional_operator_computes_its_architecture() {
             .unwrap_or_else(|e| panic!("{e}"));
         let m = c.model("Op2").unwrap();
         // The lift reads the value and two coordinates; 2·2·2 modes mixed per layer.
-        assert_eq!(block(&m, &m.params(), "G.lift.w").len(), WIDTH * 3);
+        assert_eq!(
+            common::param_block(&m, &m.params(), "G.lift.w").len(),
+            WIDTH * 3
+        );
         let p: Vec<f64> = (m.params().iter().enumerate())
             .map(|(k, v)| v + 0.01 * ((k * 7919) % 13) as f64 / 13.0)
             .collect();
@@ -290,29 +278,22 @@ fn the_command_line_trains_a_two_dimensional_operator() {
             "mean(norm(G(pairs.a) - pairs.u) / norm(pairs.u))",
         );
     std::fs::write(dir.path().join("op2.sci"), source).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sci"))
-        .current_dir(dir.path())
-        .args([
-            "train",
-            "op2.sci",
-            "--batch",
-            "5",
-            "--epochs",
-            "8",
-            "--lr",
-            "0.01",
-            "--out",
-            "op2.json",
-            "--losses",
-            "losses.csv",
-        ])
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args = [
+        "train",
+        "op2.sci",
+        "--batch",
+        "5",
+        "--epochs",
+        "8",
+        "--lr",
+        "0.01",
+        "--out",
+        "op2.json",
+        "--losses",
+        "losses.csv",
+    ];
+    let out = common::sci_in(dir.path(), &args);
+    let text = common::stdout(&out) + &common::stderr(&out);
     assert!(out.status.success(), "{text}");
     assert!(
         text.contains("20 training rows in batches of 5 (4 steps per epoch), 4 test rows"),

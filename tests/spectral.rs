@@ -23,17 +23,18 @@ fn compile(backend: sci::BackendKind, source: &str) -> Result<sci::Compiled, Str
         .map_err(|e| e.to_string())
 }
 
-#[test]
-fn a_spectral_filter_compiles_and_differentiates() {
+/// Compiles `source` on the interpreter and Cranelift: model `name`'s loss gradient (of
+/// `params` numbers) against central differences on each, and the two back ends agreeing
+/// to 1e-12.
+fn check_filter(source: &str, name: &str, params: usize) {
     let mut values = Vec::new();
     for backend in [sci::BackendKind::Interpreter, sci::BackendKind::Cranelift] {
-        let c = compile(backend, FILTER).unwrap();
-        let m = c.model("SpectralFilter").unwrap();
+        let c = compile(backend, source).unwrap();
+        let m = c.model(name).unwrap();
         let p = m.params();
         let batch = sci::Batch::new();
         let (loss, grad) = m.loss_and_grad(&p, &batch).unwrap();
-        assert_eq!(grad.len(), 14);
-        // Central differences of the loss, element by element.
+        assert_eq!(grad.len(), params);
         let label = format!("{backend:?}");
         common::assert_loss_gradient_matches_central_differences(
             &m,
@@ -50,6 +51,11 @@ fn a_spectral_filter_compiles_and_differentiates() {
     for (x, y) in ga.iter().zip(gb) {
         assert!((x - y).abs() <= 1e-12 * (1.0 + x.abs()), "{ga:?} vs {gb:?}");
     }
+}
+
+#[test]
+fn a_spectral_filter_compiles_and_differentiates() {
+    check_filter(FILTER, "SpectralFilter", 14);
     // `lowpass` is folded: numpy.fft.irfft(numpy.fft.rfft([1, 2, 0, -1])[:2], 4) sums to
     // 4 × its mean, the zero frequency / 4 · 4 = 2.
     let no_filter = FILTER.replace(
@@ -98,30 +104,7 @@ model SpectralFilter2D {
 
 #[test]
 fn a_two_dimensional_filter_compiles_and_differentiates() {
-    let mut values = Vec::new();
-    for backend in [sci::BackendKind::Interpreter, sci::BackendKind::Cranelift] {
-        let c = compile(backend, FILTER_2D).unwrap();
-        let m = c.model("SpectralFilter2D").unwrap();
-        let p = m.params();
-        let batch = sci::Batch::new();
-        let (loss, grad) = m.loss_and_grad(&p, &batch).unwrap();
-        assert_eq!(grad.len(), 32);
-        let label = format!("{backend:?}");
-        common::assert_loss_gradient_matches_central_differences(
-            &m,
-            &p,
-            &batch,
-            &grad,
-            0..grad.len(),
-            &label,
-        );
-        values.push((loss, grad));
-    }
-    let ((a, ga), (b, gb)) = (&values[0], &values[1]);
-    assert!((a - b).abs() <= 1e-12 * a.abs(), "{a} vs {b}");
-    for (x, y) in ga.iter().zip(gb) {
-        assert!((x - y).abs() <= 1e-12 * (1.0 + x.abs()), "{ga:?} vs {gb:?}");
-    }
+    check_filter(FILTER_2D, "SpectralFilter2D", 32);
     // numpy: Y = rfft2(c); Z = zeros((4, 3)); Z[[0, 3], :2] = Y[[0, 3], :2];
     // irfft2(Z, (4, 4))[0, 0] = 0.40625.
     let no_filter = FILTER_2D.replace(

@@ -39,6 +39,8 @@ mod parallel;
 #[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
 mod plan;
 #[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
+mod unary_kernel;
+#[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
 mod vecops;
 #[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
 mod verf;

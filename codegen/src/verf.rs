@@ -258,52 +258,14 @@ fn erf_slice_generic(x: &[f64], y: &mut [f64]) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn erf_slice_avx512(x: &[f64], y: &mut [f64]) {
-    erf_slice_generic(x, y)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn erf_slice_avx2(x: &[f64], y: &mut [f64]) {
-    erf_slice_generic(x, y)
-}
-
-/// `y = erf(x)` elementwise with the widest vectors this CPU has (`x`, `y` of one length).
-pub(crate) fn erf_slice(x: &[f64], y: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F (checked above).
-            return unsafe { erf_slice_avx512(x, y) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked above).
-            return unsafe { erf_slice_avx2(x, y) };
-        }
-    }
-    erf_slice_generic(x, y)
-}
-
-/// `y[i] = erf(x[i])` for `i < n`: the kernel generated code calls for `erf` of a buffer.
-///
-/// # Safety
-/// `x` and `y` point to `n` valid `f64`s each; they do not overlap.
-pub(crate) unsafe extern "C" fn sci_erf_n(x: *const f64, y: *mut f64, n: u64) {
-    let n = n as usize;
-    if n == 0 {
-        return;
-    }
-    // SAFETY: the caller's contract.
-    let (x, y) = unsafe {
-        (
-            std::slice::from_raw_parts(x, n),
-            std::slice::from_raw_parts_mut(y, n),
-        )
-    };
-    erf_slice(x, y);
-}
+crate::unary_kernel::unary_kernel!(
+    what: "erf",
+    generic: erf_slice_generic,
+    avx512: erf_slice_avx512,
+    avx2: erf_slice_avx2,
+    slice: erf_slice,
+    entry: sci_erf_n,
+);
 
 #[cfg(test)]
 mod tests {

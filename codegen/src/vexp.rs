@@ -121,52 +121,14 @@ fn exp_slice_generic(x: &[f64], y: &mut [f64]) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn exp_slice_avx512(x: &[f64], y: &mut [f64]) {
-    exp_slice_generic(x, y)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn exp_slice_avx2(x: &[f64], y: &mut [f64]) {
-    exp_slice_generic(x, y)
-}
-
-/// `y = exp(x)` elementwise with the widest vectors this CPU has (`x`, `y` of one length).
-pub(crate) fn exp_slice(x: &[f64], y: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F (checked above).
-            return unsafe { exp_slice_avx512(x, y) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked above).
-            return unsafe { exp_slice_avx2(x, y) };
-        }
-    }
-    exp_slice_generic(x, y)
-}
-
-/// `y[i] = exp(x[i])` for `i < n`: the kernel generated code calls for `exp` of a buffer.
-///
-/// # Safety
-/// `x` and `y` point to `n` valid `f64`s each; they do not overlap.
-pub(crate) unsafe extern "C" fn sci_exp_n(x: *const f64, y: *mut f64, n: u64) {
-    let n = n as usize;
-    if n == 0 {
-        return;
-    }
-    // SAFETY: the caller's contract.
-    let (x, y) = unsafe {
-        (
-            std::slice::from_raw_parts(x, n),
-            std::slice::from_raw_parts_mut(y, n),
-        )
-    };
-    exp_slice(x, y);
-}
+crate::unary_kernel::unary_kernel!(
+    what: "exp",
+    generic: exp_slice_generic,
+    avx512: exp_slice_avx512,
+    avx2: exp_slice_avx2,
+    slice: exp_slice,
+    entry: sci_exp_n,
+);
 
 #[cfg(test)]
 pub(crate) mod tests {

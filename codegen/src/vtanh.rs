@@ -150,52 +150,14 @@ fn tanh_slice_generic(x: &[f64], y: &mut [f64]) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn tanh_slice_avx512(x: &[f64], y: &mut [f64]) {
-    tanh_slice_generic(x, y)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn tanh_slice_avx2(x: &[f64], y: &mut [f64]) {
-    tanh_slice_generic(x, y)
-}
-
-/// `y = tanh(x)` elementwise with the widest vectors this CPU has (`x`, `y` of one length).
-pub(crate) fn tanh_slice(x: &[f64], y: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F (checked above).
-            return unsafe { tanh_slice_avx512(x, y) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked above).
-            return unsafe { tanh_slice_avx2(x, y) };
-        }
-    }
-    tanh_slice_generic(x, y)
-}
-
-/// `y[i] = tanh(x[i])` for `i < n`: the kernel generated code calls for `tanh` of a buffer.
-///
-/// # Safety
-/// `x` and `y` point to `n` valid `f64`s each; they do not overlap.
-pub(crate) unsafe extern "C" fn sci_tanh_n(x: *const f64, y: *mut f64, n: u64) {
-    let n = n as usize;
-    if n == 0 {
-        return;
-    }
-    // SAFETY: the caller's contract.
-    let (x, y) = unsafe {
-        (
-            std::slice::from_raw_parts(x, n),
-            std::slice::from_raw_parts_mut(y, n),
-        )
-    };
-    tanh_slice(x, y);
-}
+crate::unary_kernel::unary_kernel!(
+    what: "tanh",
+    generic: tanh_slice_generic,
+    avx512: tanh_slice_avx512,
+    avx2: tanh_slice_avx2,
+    slice: tanh_slice,
+    entry: sci_tanh_n,
+);
 
 #[cfg(test)]
 mod tests {

@@ -75,3 +75,28 @@ pub fn assert_loss_gradient_matches_central_differences(
         );
     }
 }
+
+/// The parameter block `name` of θ (a network's weights, by their slot in the manifest).
+pub fn param_block<'p>(m: &sci::Model<'_>, p: &'p [f64], name: &str) -> &'p [f64] {
+    let slot = m
+        .ir()
+        .params
+        .slots
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no parameter block {name}"));
+    let len: usize = slot.shape.iter().product();
+    &p[slot.offset..slot.offset + len]
+}
+
+/// GELU, `0.5·x·(1 + erf(x/√2))`, with erf by its Maclaurin series (|x| small in the
+/// tests that use it): independent of the IR's erf, for reference implementations.
+pub fn reference_gelu(x: f64) -> f64 {
+    let z = x / std::f64::consts::SQRT_2;
+    let (mut sum, mut term) = (0.0, z);
+    for n in 0..60 {
+        sum += term / (2 * n + 1) as f64;
+        term *= -z * z / (n + 1) as f64;
+    }
+    0.5 * x * (1.0 + 2.0 / std::f64::consts::PI.sqrt() * sum)
+}

@@ -947,13 +947,47 @@ impl<'f> Checker<'f> {
             return None;
         }
         let grid = v.ty().shape.clone();
+        self.operator_grid_fits(name, op, v, &grid)?;
+        let batch = v.ty().batch;
+        let h = to_real(v.h.clone());
+        if let Some(Some(net)) = self.model.as_mut().and_then(|m| m.nets.get_mut(n.index()))
+            && let Some(op) = net.operator.as_mut()
+        {
+            op.apply_on(&grid);
+        }
+        let ty = Ty {
+            shape: grid,
+            batch,
+            ..Ty::real(self.dimensionless())
+        };
+        Some(Val::fixed(Self::mk(
+            HExprKind::Net {
+                net: n,
+                args: vec![h],
+            },
+            ty,
+            span,
+        )))
+    }
+
+    /// Whether operator `name` can be applied on `grid` (the shape of its argument `v`): one
+    /// axis (two for a Fourier operator, one number of axes per operator), the points a
+    /// DeepONet's branch reads, room for the Fourier modes along each axis. `None` after
+    /// reporting why not.
+    fn operator_grid_fits(
+        &mut self,
+        name: &str,
+        op: &crate::hir::OperatorHir,
+        v: &Val,
+        grid: &[usize],
+    ) -> Option<()> {
         let fno = match op {
             crate::hir::OperatorHir::Fno(fno) => Some(fno),
             crate::hir::OperatorHir::DeepOnet(_) => None,
         };
         let axes_allowed = if fno.is_some() { 2 } else { 1 };
         if grid.is_empty() || grid.len() > axes_allowed {
-            let s = self.shape_desc(&grid);
+            let s = self.shape_desc(grid);
             let (what, help) = if fno.is_some() {
                 (
                     "a function on a grid (a vector, or a matrix for a 2-D grid)",
@@ -997,7 +1031,7 @@ impl<'f> Checker<'f> {
         let points = grid[0];
         if let crate::hir::OperatorHir::DeepOnet(d) = op
             && let Some(first) = d.grids.first()
-            && *first != grid
+            && first.as_slice() != grid
         {
             let first = first.first().copied().unwrap_or(0);
             self.report(
@@ -1019,7 +1053,7 @@ impl<'f> Checker<'f> {
                     "E0302",
                     format!(
                         "The operator `{name}` needs a grid of at least 2 points along each axis, but this has shape {}.",
-                        self.shape_desc(&grid)
+                        self.shape_desc(grid)
                     ),
                 )
                 .with_primary(v.h.span, "too few points"),
@@ -1058,7 +1092,7 @@ impl<'f> Checker<'f> {
                         "E0302",
                         format!("The operator `{name}` keeps {modes} Fourier modes, but {have}."),
                     )
-                    .with_primary(v.h.span, format!("shape {}", self.shape_desc(&grid)))
+                    .with_primary(v.h.span, format!("shape {}", self.shape_desc(grid)))
                     .with_help(format!(
                         "use at least {need} points along it, or fewer modes"
                     )),
@@ -1066,26 +1100,7 @@ impl<'f> Checker<'f> {
                 return None;
             }
         }
-        let batch = v.ty().batch;
-        let h = to_real(v.h.clone());
-        if let Some(Some(net)) = self.model.as_mut().and_then(|m| m.nets.get_mut(n.index()))
-            && let Some(op) = net.operator.as_mut()
-        {
-            op.apply_on(&grid);
-        }
-        let ty = Ty {
-            shape: grid,
-            batch,
-            ..Ty::real(self.dimensionless())
-        };
-        Some(Val::fixed(Self::mk(
-            HExprKind::Net {
-                net: n,
-                args: vec![h],
-            },
-            ty,
-            span,
-        )))
+        Some(())
     }
 
     /// The HIR of a network evaluation.

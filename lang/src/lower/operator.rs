@@ -186,9 +186,16 @@ impl Builder<'_, '_, '_> {
     /// `irfft(R ⊙ rfft(v)[:modes], S)` for `v: [width, S]`; on a 2-D grid `irfft2(R ⊙
     /// rfft2(v)[corners], S1, S2)` for `v: [width, S1·S2]`.
     fn spectral(&mut self, fno: &FnoHir, offset: usize, v: ValueId, l: usize) -> Res<ValueId> {
+        let spectrum = self.forward(fno, v);
+        let mixed = self.mix(fno, offset, spectrum, l)?;
+        Ok(self.inverse(fno, mixed))
+    }
+
+    /// The kept frequencies of each channel of `v`: `[2, width, m]` (those of a 2-D grid
+    /// flattened, rows then columns).
+    fn forward(&mut self, fno: &FnoHir, v: ValueId) -> ValueId {
         let (w, m) = (fno.width, fno.mixed_modes());
-        // The spectrum `[2, width, m]`, the kept frequencies of a 2-D grid flattened.
-        let spectrum = match *self.grid {
+        match *self.grid {
             [s1, s2] => {
                 let field = self
                     .cx
@@ -213,7 +220,13 @@ impl Builder<'_, '_, '_> {
                 Type::f64(vec![2, w, m]),
                 None,
             ),
-        };
+        }
+    }
+
+    /// The channels of each kept frequency of `spectrum` (`[2, width, m]`) mixed by the
+    /// layer's complex weights (θ from `offset`): `[2, width, m]`.
+    fn mix(&mut self, fno: &FnoHir, offset: usize, spectrum: ValueId, l: usize) -> Res<ValueId> {
+        let (w, m) = (fno.width, fno.mixed_modes());
         // Per mode k, the weights W_k = [R_r; R_i] ([2·width_in, width_out], stored
         // `[modes, 2, width_in, width_out]`) and the rows L_k = [[X_r, −X_i], [X_i, X_r]]
         // ([2, 2·width_in]): L_k·W_k is (Re, Im) of Σ_i R[i, o]·X[i, k]. One batched
@@ -267,10 +280,16 @@ impl Builder<'_, '_, '_> {
         let by_channel = self
             .cx
             .push(Op::Transpose(flat), Type::f64(vec![2 * w, m]), None);
-        let out_spectrum = self
+        Ok(self
             .cx
-            .push(Op::Reshape(by_channel), Type::f64(vec![2, w, m]), None);
-        Ok(match *self.grid {
+            .push(Op::Reshape(by_channel), Type::f64(vec![2, w, m]), None))
+    }
+
+    /// The channels back on the grid from their kept frequencies (`[2, width, m]`):
+    /// `[width, points]`.
+    fn inverse(&mut self, fno: &FnoHir, out_spectrum: ValueId) -> ValueId {
+        let w = fno.width;
+        match *self.grid {
             [s1, s2] => {
                 let corners = self.cx.push(
                     Op::Reshape(out_spectrum),
@@ -296,7 +315,7 @@ impl Builder<'_, '_, '_> {
                 Type::f64(vec![w, self.points]),
                 None,
             ),
-        })
+        }
     }
 
     /// GELU, `0.5·x·(1 + erf(x/√2))`, elementwise.
