@@ -17,18 +17,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONDONTWRITEBYTECODE=1
-venv=target/bench/venv
-py=$venv/bin/python
 out=target/bench/fno
 epochs=${EPOCHS:-5}
 threads=${THREADS:-0}
 wd=${WEIGHT_DECAY:-5e-6}
 mkdir -p "$out"
-if [ ! -x "$py" ]; then
-    python3 -m venv "$venv"
-    "$py" -m pip install -q --upgrade pip
-fi
-"$py" -m pip install -q -r bench/requirements.txt
+source bench/python-env.sh
 cargo build --release --locked --bin sci
 sci=target/release/sci
 

@@ -15,19 +15,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONDONTWRITEBYTECODE=1
-venv=target/bench/venv
-py=$venv/bin/python
 out=target/bench/fno2d
 epochs=${EPOCHS:-2}
 threads=${THREADS:-0}
 # Li et al.'s 1e-4 on the batch's summed error is 5e-6 on its mean (bench/fno.sh).
 wd=${WEIGHT_DECAY:-5e-6}
 mkdir -p "$out"
-if [ ! -x "$py" ]; then
-    python3 -m venv "$venv"
-    "$py" -m pip install -q --upgrade pip
-fi
-"$py" -m pip install -q -r bench/requirements.txt
+source bench/python-env.sh
 if [ -n "${SCI:-}" ]; then
     sci=$SCI
 else

@@ -694,36 +694,57 @@ def close(got, ref, tol=1e-12, what=""):
     assert err <= tol, f"{what}: relative difference {err:.3e} > {tol:.0e}"
 
 
+# Per dimension, the JAX spectral convolution and Fourier layer and their NumPy references
+# (value, VJP), which check_layer holds to each other.
+LAYERS = {
+    1: (spectral, np_spectral, np_spectral_vjp, fourier_layer, np_layer, np_layer_vjp),
+    2: (spectral2d, np_spectral2d, np_spectral2d_vjp, fourier_layer2d, np_layer2d,
+        np_layer2d_vjp),
+}
+
+
+def check_case(dims, case, tag):
+    """One case's spectral convolution K and Fourier layer, values and VJPs."""
+    k, np_k, np_k_vjp, layer, np_layer_, np_layer_vjp_ = LAYERS[dims]
+    v, r_re, r_im, w, b, cot = case
+    lp = {"r_re": r_re, "r_im": r_im, "w": w, "b": b}
+    out, vjp = jax.vjp(k, v, r_re, r_im)
+    close(out, np_k(v, r_re, r_im), what=f"K {tag}")
+    for name, g, ref in zip(("v", "r_re", "r_im"), vjp(cot), np_k_vjp(v, r_re, r_im, cot)):
+        close(g, ref, what=f"K vjp {name} {tag}")
+    out, vjp = jax.vjp(layer, v, lp)
+    close(out, np_layer_(v, r_re, r_im, w, b), what=f"layer {tag}")
+    gv, gl = vjp(cot)
+    refs = np_layer_vjp_(v, r_re, r_im, w, b, cot)
+    for name, g, ref in zip(("v", "r_re", "r_im", "w", "b"),
+                            (gv, gl["r_re"], gl["r_im"], gl["w"], gl["b"]), refs):
+        close(g, ref, what=f"layer vjp {name} {tag}")
+
+
+def check_batched(dims, case, prefix):
+    """The jitted layer on a batch (the shapes the benchmark runs) against the NumPy
+    reference per sample, the weights' VJPs summed over the batch."""
+    _, _, _, layer, np_layer_, np_layer_vjp_ = LAYERS[dims]
+    v, r_re, r_im, w, b, cot = case
+    lp = {"r_re": r_re, "r_im": r_im, "w": w, "b": b}
+    out, vjp = jax.vjp(jax.jit(layer), v, lp)
+    gv, gl = vjp(cot)
+    batch = v.shape[0]
+    close(out, np.stack([np_layer_(v[i], r_re, r_im, w, b) for i in range(batch)]),
+          what=f"{prefix}batched layer")
+    per = [np_layer_vjp_(v[i], r_re, r_im, w, b, cot[i]) for i in range(batch)]
+    close(gv, np.stack([p[0] for p in per]), what=f"{prefix}batched vjp v")
+    for k, name in enumerate(("r_re", "r_im", "w", "b"), start=1):
+        close(gl[name], sum(p[k] for p in per), what=f"{prefix}batched vjp {name}")
+
+
 def check_layer():
     rng = np.random.default_rng(7)
     for width, s, modes in [(4, 16, 3), (4, 16, 9), (3, 15, 8), (5, 17, 1), (6, 64, 16)]:
-        v, r_re, r_im, w, b, cot = reference_case(rng, width, s, modes)
-        lp = {"r_re": r_re, "r_im": r_im, "w": w, "b": b}
-        tag = f"width {width} s {s} modes {modes}"
-        out, vjp = jax.vjp(spectral, v, r_re, r_im)
-        close(out, np_spectral(v, r_re, r_im), what=f"K {tag}")
-        for name, g, ref in zip(("v", "r_re", "r_im"), vjp(cot),
-                                np_spectral_vjp(v, r_re, r_im, cot)):
-            close(g, ref, what=f"K vjp {name} {tag}")
-        out, vjp = jax.vjp(fourier_layer, v, lp)
-        close(out, np_layer(v, r_re, r_im, w, b), what=f"layer {tag}")
-        gv, gl = vjp(cot)
-        refs = np_layer_vjp(v, r_re, r_im, w, b, cot)
-        for name, g, ref in zip(("v", "r_re", "r_im", "w", "b"),
-                                (gv, gl["r_re"], gl["r_im"], gl["w"], gl["b"]), refs):
-            close(g, ref, what=f"layer vjp {name} {tag}")
+        check_case(1, reference_case(rng, width, s, modes),
+                   f"width {width} s {s} modes {modes}")
     # The training-size layer, batched (the shapes the benchmark runs).
-    batch, width, s, modes = 20, 64, 256, 16
-    v, r_re, r_im, w, b, cot = reference_case(rng, width, s, modes, batch=batch)
-    lp = {"r_re": r_re, "r_im": r_im, "w": w, "b": b}
-    out, vjp = jax.vjp(jax.jit(fourier_layer), v, lp)
-    gv, gl = vjp(cot)
-    ref_out = np.stack([np_layer(v[i], r_re, r_im, w, b) for i in range(batch)])
-    close(out, ref_out, what="batched layer")
-    per = [np_layer_vjp(v[i], r_re, r_im, w, b, cot[i]) for i in range(batch)]
-    close(gv, np.stack([p[0] for p in per]), what="batched vjp v")
-    for k, name in enumerate(("r_re", "r_im", "w", "b"), start=1):
-        close(gl[name], sum(p[k] for p in per), what=f"batched vjp {name}")
+    check_batched(1, reference_case(rng, 64, 256, 16, batch=20), "")
     check_layer2d(rng)
 
 
@@ -733,33 +754,10 @@ def check_layer2d(rng):
     cases = [(3, (16, 16), 3), (4, (15, 17), 4), (3, (12, 10), 6), (2, (9, 8), 4),
              (5, (7, 13), 1), (4, (85, 85), 12)]
     for width, grid, modes in cases:
-        v, r_re, r_im, w, b, cot = reference_case(rng, width, grid, modes)
-        lp = {"r_re": r_re, "r_im": r_im, "w": w, "b": b}
-        tag = f"2-D width {width} grid {grid[0]}x{grid[1]} modes {modes}"
-        out, vjp = jax.vjp(spectral2d, v, r_re, r_im)
-        close(out, np_spectral2d(v, r_re, r_im), what=f"K {tag}")
-        for name, g, ref in zip(("v", "r_re", "r_im"), vjp(cot),
-                                np_spectral2d_vjp(v, r_re, r_im, cot)):
-            close(g, ref, what=f"K vjp {name} {tag}")
-        out, vjp = jax.vjp(fourier_layer2d, v, lp)
-        close(out, np_layer2d(v, r_re, r_im, w, b), what=f"layer {tag}")
-        gv, gl = vjp(cot)
-        refs = np_layer2d_vjp(v, r_re, r_im, w, b, cot)
-        for name, g, ref in zip(("v", "r_re", "r_im", "w", "b"),
-                                (gv, gl["r_re"], gl["r_im"], gl["w"], gl["b"]), refs):
-            close(g, ref, what=f"layer vjp {name} {tag}")
+        check_case(2, reference_case(rng, width, grid, modes),
+                   f"2-D width {width} grid {grid[0]}x{grid[1]} modes {modes}")
     # The training-size layer, batched: 20 samples, width 32, 85 x 85, 12 modes.
-    batch, width, grid, modes = 20, 32, (85, 85), 12
-    v, r_re, r_im, w, b, cot = reference_case(rng, width, grid, modes, batch=batch)
-    lp = {"r_re": r_re, "r_im": r_im, "w": w, "b": b}
-    out, vjp = jax.vjp(jax.jit(fourier_layer2d), v, lp)
-    gv, gl = vjp(cot)
-    close(out, np.stack([np_layer2d(v[i], r_re, r_im, w, b) for i in range(batch)]),
-          what="2-D batched layer")
-    per = [np_layer2d_vjp(v[i], r_re, r_im, w, b, cot[i]) for i in range(batch)]
-    close(gv, np.stack([p[0] for p in per]), what="2-D batched vjp v")
-    for k, name in enumerate(("r_re", "r_im", "w", "b"), start=1):
-        close(gl[name], sum(p[k] for p in per), what=f"2-D batched vjp {name}")
+    check_batched(2, reference_case(rng, 32, (85, 85), 12, batch=20), "2-D ")
 
 
 def write_reference(directory):

@@ -16,11 +16,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONDONTWRITEBYTECODE=1
-venv=target/bench/venv
-py=$venv/bin/python
-if [ ! -x "$py" ]; then
-    python3 -m venv "$venv"
-    "$py" -m pip install -q --upgrade pip
-    "$py" -m pip install -q -r bench/requirements.txt
-fi
+BENCH_PIP=missing source bench/python-env.sh
 exec "$py" bench/fno_jax.py --threads "${THREADS:-0}" "$@"

@@ -15,8 +15,6 @@ export PYTHONDONTWRITEBYTECODE=1
 out=target/bench
 results=$out/results
 scale=${BENCH_SCALE:-1}
-venv=$out/venv
-py=$venv/bin/python
 # The previous run's results are kept for the report's reproducibility check.
 if [ -f "$results/sci.json" ]; then
     rm -rf "$results.prev"
@@ -30,12 +28,8 @@ step() { printf '\n== %s\n' "$*" >&2; }
 step "system packages: Python 3 with venv, LLVM 22 for sci's LLVM back end (idempotent; scripts/install-system.sh bench)"
 scripts/install-system.sh bench
 
-step "peers' Python environment ($venv)"
-if [ ! -x "$py" ]; then
-    python3 -m venv "$venv"
-    "$py" -m pip install -q --upgrade pip
-fi
-"$py" -m pip install -q -r bench/requirements.txt
+step "peers' Python environment (target/bench/venv)"
+source bench/python-env.sh
 
 step "building the sci side (cargo bench --features llvm --bench peers) and the diffsol peer"
 cargo bench --features llvm --bench peers --no-run

@@ -8,13 +8,7 @@
 # after the build. SEEDS=N runs fewer seeds (a smoke run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=target/bench/venv
-py=$venv/bin/python
-if [ ! -x "$py" ]; then
-    python3 -m venv "$venv"
-    "$py" -m pip install -q --upgrade pip
-fi
-"$py" -m pip install -q -r bench/requirements.txt
+source bench/python-env.sh
 cargo build --release --locked --bin sci
 "$py" bench/ude_discovery.py --sci target/release/sci --seeds "${SEEDS:-20}" \
     --out docs/ude-discovery.md

@@ -43,27 +43,11 @@ fn rows() -> Vec<f64> {
     rows
 }
 
-/// `W·v + b` over channels: `v[c][j]`.
-fn linear(w: &[f64], b: &[f64], v: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    let cols = v.len();
-    (0..b.len())
-        .map(|o| {
-            (0..GRID)
-                .map(|j| b[o] + (0..cols).map(|i| w[o * cols + i] * v[i][j]).sum::<f64>())
-                .collect()
-        })
-        .collect()
-}
-
 /// The operator at `a`, computed directly.
 fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
     let (modes, width, layers) = (3, 4, 2);
     let x: Vec<f64> = (0..GRID).map(|j| j as f64 / (GRID - 1) as f64).collect();
-    let mut v = linear(
-        common::param_block(m, p, "G.lift.w"),
-        common::param_block(m, p, "G.lift.b"),
-        &[a.to_vec(), x],
-    );
+    let mut v = common::reference_layer(m, p, "lift", &[a.to_vec(), x]);
     let angle = |j: usize, k: usize| 2.0 * std::f64::consts::PI * (j * k) as f64 / GRID as f64;
     for l in 0..layers {
         let r = common::param_block(m, p, &format!("G.spectral{l}"));
@@ -84,11 +68,7 @@ fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
             .collect();
         let at =
             |part: usize, o: usize, k: usize, i: usize| r[((k * 2 + part) * width + i) * width + o];
-        let w = linear(
-            common::param_block(m, p, &format!("G.layer{l}.w")),
-            common::param_block(m, p, &format!("G.layer{l}.b")),
-            &v,
-        );
+        let w = common::reference_layer(m, p, &format!("layer{l}"), &v);
         let mut next = vec![vec![0.0; GRID]; width];
         for o in 0..width {
             let mixed: Vec<(f64, f64)> = (0..modes)
@@ -116,20 +96,7 @@ fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
         }
         v = next;
     }
-    let h: Vec<Vec<f64>> = linear(
-        common::param_block(m, p, "G.projection.w"),
-        common::param_block(m, p, "G.projection.b"),
-        &v,
-    )
-    .into_iter()
-    .map(|row| row.into_iter().map(common::reference_gelu).collect())
-    .collect();
-    linear(
-        common::param_block(m, p, "G.output.w"),
-        common::param_block(m, p, "G.output.b"),
-        &h,
-    )
-    .remove(0)
+    common::reference_projection(m, p, &v)
 }
 
 fn compile(backend: sci::BackendKind, source: &str) -> sci::Compiled {

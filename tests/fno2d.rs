@@ -43,18 +43,6 @@ fn rows() -> Vec<f64> {
     rows
 }
 
-/// `W·v + b` over channels: `v[c][p]`.
-fn linear(w: &[f64], b: &[f64], v: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    let cols = v.len();
-    (0..b.len())
-        .map(|o| {
-            (0..POINTS)
-                .map(|p| b[o] + (0..cols).map(|i| w[o * cols + i] * v[i][p]).sum::<f64>())
-                .collect()
-        })
-        .collect()
-}
-
 /// The operator at `a`, computed directly.
 fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
     let x: Vec<f64> = (0..POINTS)
@@ -63,11 +51,7 @@ fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
     let y: Vec<f64> = (0..POINTS)
         .map(|q| (q % S2) as f64 / (S2 - 1) as f64)
         .collect();
-    let mut v = linear(
-        common::param_block(m, p, "G.lift.w"),
-        common::param_block(m, p, "G.lift.b"),
-        &[a.to_vec(), x, y],
-    );
+    let mut v = common::reference_layer(m, p, "lift", &[a.to_vec(), x, y]);
     // The kept frequencies: rows 0..MODES and S1 − MODES..S1, columns 0..MODES.
     let kept: Vec<(usize, usize)> = (0..2 * MODES)
         .flat_map(|r| {
@@ -97,11 +81,7 @@ fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
         let at = |part: usize, o: usize, mode: usize, i: usize| {
             r[((mode * 2 + part) * WIDTH + i) * WIDTH + o]
         };
-        let w = linear(
-            common::param_block(m, p, &format!("G.layer{l}.w")),
-            common::param_block(m, p, &format!("G.layer{l}.b")),
-            &v,
-        );
+        let w = common::reference_layer(m, p, &format!("layer{l}"), &v);
         let mut next = vec![vec![0.0; POINTS]; WIDTH];
         for o in 0..WIDTH {
             let mixed: Vec<(f64, f64)> = (0..kept.len())
@@ -131,20 +111,7 @@ fn reference(m: &sci::Model<'_>, p: &[f64], a: &[f64]) -> Vec<f64> {
         }
         v = next;
     }
-    let h: Vec<Vec<f64>> = linear(
-        common::param_block(m, p, "G.projection.w"),
-        common::param_block(m, p, "G.projection.b"),
-        &v,
-    )
-    .into_iter()
-    .map(|row| row.into_iter().map(common::reference_gelu).collect())
-    .collect();
-    linear(
-        common::param_block(m, p, "G.output.w"),
-        common::param_block(m, p, "G.output.b"),
-        &h,
-    )
-    .remove(0)
+    common::reference_projection(m, p, &v)
 }
 
 #[test]

@@ -6,8 +6,9 @@
 //! run time, and wraps it for the JITs' symbol tables.
 
 /// Defines, for the loop `generic(x, y)`: `avx512` and `avx2` (the loop compiled for those
-/// features; tests call them directly), `slice(x, y)` (the widest the CPU has), and the C
-/// entry point `entry(x, y, n)` over raw buffers.
+/// features), `slice(x, y)` (the widest the CPU has), the C entry point `entry(x, y, n)`
+/// over raw buffers, and for the tests `routes(x)`: the results by every path the CPU can
+/// take (`slice`, AVX2, the plain loop), each to be held to libm's bits.
 macro_rules! unary_kernel {
     (
         what: $what:literal,
@@ -15,7 +16,8 @@ macro_rules! unary_kernel {
         avx512: $avx512:ident,
         avx2: $avx2:ident,
         slice: $slice:ident,
-        entry: $entry:ident $(,)?
+        entry: $entry:ident,
+        routes: $routes:ident $(,)?
     ) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx512f")]
@@ -69,7 +71,74 @@ macro_rules! unary_kernel {
             };
             $slice(x, y);
         }
+
+        #[cfg(test)]
+        fn $routes(x: &[f64]) -> Vec<(&'static str, Vec<f64>)> {
+            let mut results = vec![("vector", vec![0.0; x.len()])];
+            $slice(x, &mut results[0].1);
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                let mut ys = vec![0.0; x.len()];
+                // SAFETY: the CPU has AVX2 (checked above).
+                unsafe { $avx2(x, &mut ys) };
+                results.push(("AVX2", ys));
+            }
+            let mut plain = vec![0.0; x.len()];
+            $generic(x, &mut plain);
+            results.push(("scalar", plain));
+            results
+        }
     };
 }
 
 pub(crate) use unary_kernel;
+
+/// Lanes per step of the kernels' vector loops.
+pub(crate) const LANES: usize = 8;
+
+/// `y[i] = lane(x[i])` for every element, [`LANES`] at a time: whole chunks the compiler
+/// vectorises (`lane` is branch-free and inlined), then the remainder.
+#[inline(always)]
+pub(crate) fn map_lanes(x: &[f64], y: &mut [f64], lane: impl Fn(f64) -> f64) {
+    let mut xs = x.chunks_exact(LANES);
+    let mut ys = y.chunks_exact_mut(LANES);
+    for (xc, yc) in (&mut xs).zip(&mut ys) {
+        for (yi, xi) in yc.iter_mut().zip(xc) {
+            *yi = lane(*xi);
+        }
+    }
+    for (yi, xi) in ys.into_remainder().iter_mut().zip(xs.remainder()) {
+        *yi = lane(*xi);
+    }
+}
+
+/// What the kernels' tests share: bit comparison and deterministic arguments.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// Whether `got` is `want`'s bits (any NaN for a NaN).
+    pub(crate) fn same(got: f64, want: f64) -> bool {
+        got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan())
+    }
+
+    /// A small deterministic generator (xorshift), so the tests need no dependency.
+    pub(crate) fn bits(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+
+    /// A uniform number in `[lo, hi)`.
+    pub(crate) fn uniform(seed: &mut u64, lo: f64, hi: f64) -> f64 {
+        lo + (bits(seed) >> 11) as f64 / (1u64 << 53) as f64 * (hi - lo)
+    }
+
+    /// `x` and the `d`-th float after it (`d < 0`: before), in bits; `x` finite.
+    pub(crate) fn step(x: f64, d: i64) -> f64 {
+        let mut y = x;
+        for _ in 0..d.unsigned_abs() {
+            y = if d > 0 { y.next_up() } else { y.next_down() };
+        }
+        y
+    }
+}

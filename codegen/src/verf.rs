@@ -17,10 +17,8 @@
 //! Written here rather than taken from a SIMD math crate because those round differently
 //! from libm, and the interpreter is the oracle every back end must match bit for bit.
 
+use crate::unary_kernel::{LANES, map_lanes};
 use crate::vexp::exp_moderate_lane;
-
-/// Lanes per step of the vector loop.
-const LANES: usize = 8;
 
 /// Arguments per block of [`erf_slice_generic`] (a multiple of `LANES`).
 const BLOCK: usize = 256;
@@ -204,16 +202,7 @@ fn erf_lane<const FAR: bool>(x: f64) -> f64 {
 /// `y[i] = erf_lane::<FAR>(x[i])` for every element, `LANES` at a time.
 #[inline(always)]
 fn erf_lanes<const FAR: bool>(x: &[f64], y: &mut [f64]) {
-    let mut xs = x.chunks_exact(LANES);
-    let mut ys = y.chunks_exact_mut(LANES);
-    for (xc, yc) in (&mut xs).zip(&mut ys) {
-        for (yi, xi) in yc.iter_mut().zip(xc) {
-            *yi = erf_lane::<FAR>(*xi);
-        }
-    }
-    for (yi, xi) in ys.into_remainder().iter_mut().zip(xs.remainder()) {
-        *yi = erf_lane::<FAR>(*xi);
-    }
+    map_lanes(x, y, erf_lane::<FAR>)
 }
 
 /// `y[i] = erf(x[i])` for every element, `BLOCK` at a time: every argument through the
@@ -265,28 +254,18 @@ crate::unary_kernel::unary_kernel!(
     avx2: erf_slice_avx2,
     slice: erf_slice,
     entry: sci_erf_n,
+    routes: erf_routes,
 );
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vexp::tests::{bits, same, step, uniform};
+    use crate::unary_kernel::testing::{bits, same, step, uniform};
 
     /// `erf` of `xs` by the kernel (the widest vectors), by AVX2 where the CPU has it, by
     /// the plain loop, and lane by lane, against libm's bits.
     fn check(xs: &[f64]) {
-        let mut results = vec![("vector", vec![0.0; xs.len()])];
-        erf_slice(xs, &mut results[0].1);
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            let mut ys = vec![0.0; xs.len()];
-            // SAFETY: the CPU has AVX2 (checked above).
-            unsafe { erf_slice_avx2(xs, &mut ys) };
-            results.push(("AVX2", ys));
-        }
-        let mut plain = vec![0.0; xs.len()];
-        erf_slice_generic(xs, &mut plain);
-        results.push(("scalar", plain));
+        let mut results = erf_routes(xs);
         let lanes = xs
             .iter()
             .map(|x| {

@@ -14,6 +14,7 @@
 //! Written here rather than taken from a SIMD math crate because those round differently
 //! from libm, and the interpreter is the oracle every back end must match bit for bit.
 
+use crate::unary_kernel::map_lanes;
 use crate::vtanh::pow2;
 
 // musl's constants, by their bits (the comments of its `exp`).
@@ -32,9 +33,6 @@ const UNDERFLOW: f64 = f64::from_bits(0xc087_4910_d52d_3051);
 /// `2^1023` and `2^-969` (`scalbn`'s prescaling factors for `k > 1023` and `k < -1022`).
 const X1P1023: f64 = f64::from_bits(0x7fe0_0000_0000_0000);
 const X1P_969: f64 = f64::from_bits(0x0360_0000_0000_0000);
-
-/// Lanes per step of the vector loop.
-const LANES: usize = 8;
 
 /// musl's `exp(x0)` as `(y, k)` with `exp(x0) = scalbn(y, k)`, every reduction computed and
 /// the right one selected, for finite `|x0| < 746` (other arguments give unspecified
@@ -106,19 +104,10 @@ pub(crate) fn exp_lane(x: f64) -> f64 {
     }
 }
 
-/// `y[i] = exp(x[i])` for every element, `LANES` at a time.
+/// `y[i] = exp(x[i])` for every element, [`LANES`](crate::unary_kernel::LANES) at a time.
 #[inline(always)]
 fn exp_slice_generic(x: &[f64], y: &mut [f64]) {
-    let mut xs = x.chunks_exact(LANES);
-    let mut ys = y.chunks_exact_mut(LANES);
-    for (xc, yc) in (&mut xs).zip(&mut ys) {
-        for (yi, xi) in yc.iter_mut().zip(xc) {
-            *yi = exp_lane(*xi);
-        }
-    }
-    for (yi, xi) in ys.into_remainder().iter_mut().zip(xs.remainder()) {
-        *yi = exp_lane(*xi);
-    }
+    map_lanes(x, y, exp_lane)
 }
 
 crate::unary_kernel::unary_kernel!(
@@ -128,54 +117,18 @@ crate::unary_kernel::unary_kernel!(
     avx2: exp_slice_avx2,
     slice: exp_slice,
     entry: sci_exp_n,
+    routes: exp_routes,
 );
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// Whether `got` is `want`'s bits (any NaN for a NaN).
-    pub(crate) fn same(got: f64, want: f64) -> bool {
-        got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan())
-    }
-
-    /// A small deterministic generator (xorshift), so the tests need no dependency.
-    pub(crate) fn bits(seed: &mut u64) -> u64 {
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 7;
-        *seed ^= *seed << 17;
-        *seed
-    }
-
-    /// A uniform number in `[lo, hi)`.
-    pub(crate) fn uniform(seed: &mut u64, lo: f64, hi: f64) -> f64 {
-        lo + (bits(seed) >> 11) as f64 / (1u64 << 53) as f64 * (hi - lo)
-    }
-
-    /// `x` and the `d`-th float after it (`d < 0`: before), in bits; `x` finite.
-    pub(crate) fn step(x: f64, d: i64) -> f64 {
-        let mut y = x;
-        for _ in 0..d.unsigned_abs() {
-            y = if d > 0 { y.next_up() } else { y.next_down() };
-        }
-        y
-    }
+    use crate::unary_kernel::testing::{bits, same, step, uniform};
 
     /// `exp` of `xs` by the kernel (the widest vectors), by AVX2 where the CPU has it, by
     /// the plain loop, and (`|x| < 700`) by `erf`'s lane, against libm's bits.
     fn check(xs: &[f64]) {
-        let mut results = vec![("vector", vec![0.0; xs.len()])];
-        exp_slice(xs, &mut results[0].1);
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            let mut ys = vec![0.0; xs.len()];
-            // SAFETY: the CPU has AVX2 (checked above).
-            unsafe { exp_slice_avx2(xs, &mut ys) };
-            results.push(("AVX2", ys));
-        }
-        let mut plain = vec![0.0; xs.len()];
-        exp_slice_generic(xs, &mut plain);
-        results.push(("scalar", plain));
+        let results = exp_routes(xs);
         for (i, x) in xs.iter().enumerate() {
             let want = libm::exp(*x);
             for (how, ys) in &results {

@@ -22,8 +22,7 @@ const Q3: f64 = f64::from_bits(0xbf14_ce19_9eaa_dbb7);
 const Q4: f64 = f64::from_bits(0x3ed0_cfca_86e6_5239);
 const Q5: f64 = f64::from_bits(0xbe8a_fdb7_6e09_c32d);
 
-/// Lanes per step of the vector loop.
-const LANES: usize = 8;
+use crate::unary_kernel::map_lanes;
 
 /// `2^k` for an integral `k` in `[-1022, 1023]`, by placing `k + 1023` in the exponent field
 /// (no integer conversion, so it vectorises).
@@ -135,19 +134,10 @@ fn tanh_lane(x: f64) -> f64 {
     if negative { -t } else { t }
 }
 
-/// `y[i] = tanh(x[i])` for every element, `LANES` at a time.
+/// `y[i] = tanh(x[i])` for every element, [`LANES`](crate::unary_kernel::LANES) at a time.
 #[inline(always)]
 fn tanh_slice_generic(x: &[f64], y: &mut [f64]) {
-    let mut xs = x.chunks_exact(LANES);
-    let mut ys = y.chunks_exact_mut(LANES);
-    for (xc, yc) in (&mut xs).zip(&mut ys) {
-        for (yi, xi) in yc.iter_mut().zip(xc) {
-            *yi = tanh_lane(*xi);
-        }
-    }
-    for (yi, xi) in ys.into_remainder().iter_mut().zip(xs.remainder()) {
-        *yi = tanh_lane(*xi);
-    }
+    map_lanes(x, y, tanh_lane)
 }
 
 crate::unary_kernel::unary_kernel!(
@@ -157,31 +147,27 @@ crate::unary_kernel::unary_kernel!(
     avx2: tanh_slice_avx2,
     slice: tanh_slice,
     entry: sci_tanh_n,
+    routes: tanh_routes,
 );
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::unary_kernel::testing::{bits, same};
 
+    /// `tanh` of `xs` by every route the CPU can take, against libm's bits.
     fn check(xs: &[f64]) {
-        let mut ys = vec![0.0; xs.len()];
-        tanh_slice(xs, &mut ys);
-        let mut plain = vec![0.0; xs.len()];
-        tanh_slice_generic(xs, &mut plain);
-        for ((x, y), p) in xs.iter().zip(&ys).zip(&plain) {
+        let results = tanh_routes(xs);
+        for (i, x) in xs.iter().enumerate() {
             let want = libm::tanh(*x);
-            let same = |a: f64| a.to_bits() == want.to_bits() || (a.is_nan() && want.is_nan());
-            assert!(same(*y), "tanh({x:e}) = {want:e} (libm) but {y:e} (vector)");
-            assert!(same(*p), "tanh({x:e}) = {want:e} (libm) but {p:e} (scalar)");
+            for (how, ys) in &results {
+                let y = ys[i];
+                assert!(
+                    same(y, want),
+                    "tanh({x:e}) = {want:e} (libm) but {y:e} ({how})"
+                );
+            }
         }
-    }
-
-    /// A small deterministic generator (xorshift), so the test needs no dependency.
-    fn bits(seed: &mut u64) -> u64 {
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 7;
-        *seed ^= *seed << 17;
-        *seed
     }
 
     #[test]

@@ -456,33 +456,77 @@ func per_point(%x: batch f64[8], %w: f64[2, 5]) -> batch f64[8] {
 }
 "#,
     );
+    check_expanded_spectral(
+        &module,
+        Expanded {
+            label: "spectral",
+            ops: 4,
+            tol: None,
+            seeds: 0..6,
+            tiled_maps: Some(1),
+            compared: 12,
+        },
+    );
+}
+
+/// What [`check_expanded_spectral`] expects of a module.
+struct Expanded {
+    label: &'static str,
+    /// Spectral ops the expansion replaces.
+    ops: usize,
+    /// The tolerance against the interpreter (`None`: each back end's own).
+    tol: Option<Tolerance>,
+    seeds: std::ops::Range<u64>,
+    /// Maps the tile pass must tile (`None`: not checked).
+    tiled_maps: Option<usize>,
+    /// Values compared at least, per back end.
+    compared: usize,
+}
+
+/// `module` with its spectral ops expanded (`sci_passes::spectral`): equal to the defining
+/// sums (the interpreter on the unexpanded module) to 1e-12, then on every back end against
+/// the interpreter, untiled and (CPU back ends) batch-major with 4 lanes.
+fn check_expanded_spectral(module: &Module, want: Expanded) {
     let mut expanded = module.clone();
-    assert_eq!(sci_passes::spectral::expand_spectral(&mut expanded), 4);
+    assert_eq!(
+        sci_passes::spectral::expand_spectral(&mut expanded),
+        want.ops
+    );
     for (f, _) in module.functions.iter() {
         for seed in 0..3 {
-            let args = sci_ir::random::random_inputs(&module, f, seed);
-            let want = sci_ir::eval(&module, f, &args).unwrap();
+            let args = sci_ir::random::random_inputs(module, f, seed);
+            let exact = sci_ir::eval(module, f, &args).unwrap();
             let got = sci_ir::eval(&expanded, f, &args).unwrap();
-            assert!(Tolerance::DEFAULT.agree(&want, &got), "{got:?} vs {want:?}");
+            assert!(
+                Tolerance::DEFAULT.agree(&exact, &got),
+                "{got:?} vs {exact:?}"
+            );
         }
     }
     for under in backends() {
         let (mut total, mut failures) = (Report::default(), Vec::new());
-        check(
+        let tol = want.tol.unwrap_or(under.tol);
+        let inputs = Inputs::Random(want.seeds.clone());
+        check_within(
             &under,
-            "spectral",
+            tol,
+            want.label,
             &expanded,
-            &Inputs::Random(0..6),
+            &inputs,
             &mut total,
             &mut failures,
         );
         if under.label != "mlir" {
             let mut tiled = expanded.clone();
-            assert_eq!(sci_passes::tile::tile_module(&mut tiled, 4), 1);
-            let inputs = Inputs::Random(0..6);
-            check(
+            let count = sci_passes::tile::tile_module(&mut tiled, 4);
+            if let Some(maps) = want.tiled_maps {
+                assert_eq!(count, maps);
+            }
+            let label = format!("{}, tiled", want.label);
+            check_within(
                 &under,
-                "spectral, tiled",
+                tol,
+                &label,
                 &tiled,
                 &inputs,
                 &mut total,
@@ -490,7 +534,11 @@ func per_point(%x: batch f64[8], %w: f64[2, 5]) -> batch f64[8] {
             );
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
-        assert!(total.compared >= 12, "{}: {total:?}", under.label);
+        assert!(
+            total.compared >= want.compared,
+            "{}: {total:?}",
+            under.label
+        );
     }
 }
 
@@ -564,43 +612,17 @@ func per_point(%x: batch f64[5, 6], %w: f64[2, 4, 2]) -> batch f64[5, 6] {
 }
 "#,
     );
-    let mut expanded = module.clone();
-    assert_eq!(sci_passes::spectral::expand_spectral(&mut expanded), 8);
-    for (f, _) in module.functions.iter() {
-        for seed in 0..3 {
-            let args = sci_ir::random::random_inputs(&module, f, seed);
-            let want = sci_ir::eval(&module, f, &args).unwrap();
-            let got = sci_ir::eval(&expanded, f, &args).unwrap();
-            assert!(Tolerance::DEFAULT.agree(&want, &got), "{got:?} vs {want:?}");
-        }
-    }
-    for under in backends() {
-        let (mut total, mut failures) = (Report::default(), Vec::new());
-        check_within(
-            &under,
-            Tolerance::DEFAULT,
-            "2-D spectral",
-            &expanded,
-            &Inputs::Random(0..4),
-            &mut total,
-            &mut failures,
-        );
-        if under.label != "mlir" {
-            let mut tiled = expanded.clone();
-            sci_passes::tile::tile_module(&mut tiled, 4);
-            check_within(
-                &under,
-                Tolerance::DEFAULT,
-                "2-D spectral, tiled",
-                &tiled,
-                &Inputs::Random(0..4),
-                &mut total,
-                &mut failures,
-            );
-        }
-        assert!(failures.is_empty(), "{}", failures.join("\n"));
-        assert!(total.compared >= 8, "{}: {total:?}", under.label);
-    }
+    check_expanded_spectral(
+        &module,
+        Expanded {
+            label: "2-D spectral",
+            ops: 8,
+            tol: Some(Tolerance::DEFAULT),
+            seeds: 0..4,
+            tiled_maps: None,
+            compared: 8,
+        },
+    );
 }
 
 /// `erf` and `exp` of tensors, which the JITs compute with their vector kernels

@@ -100,3 +100,35 @@ pub fn reference_gelu(x: f64) -> f64 {
     }
     0.5 * x * (1.0 + 2.0 / std::f64::consts::PI.sqrt() * sum)
 }
+
+/// `W·v + b` over channels `v[c][j]` (every channel the same number of points): the
+/// operators' reference implementations' linear maps.
+pub fn reference_linear(w: &[f64], b: &[f64], v: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let (cols, points) = (v.len(), v.first().map_or(0, Vec::len));
+    (0..b.len())
+        .map(|o| {
+            (0..points)
+                .map(|j| b[o] + (0..cols).map(|i| w[o * cols + i] * v[i][j]).sum::<f64>())
+                .collect()
+        })
+        .collect()
+}
+
+/// [`reference_linear`] with network `G`'s layer `name` (`G.name.w`, `G.name.b`) of θ.
+pub fn reference_layer(m: &sci::Model<'_>, p: &[f64], name: &str, v: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    reference_linear(
+        param_block(m, p, &format!("G.{name}.w")),
+        param_block(m, p, &format!("G.{name}.b")),
+        v,
+    )
+}
+
+/// A Fourier operator's last part, computed directly: `Q₂·gelu(Q₁ v + q₁) + q₂` (network
+/// `G`'s `projection` and `output` layers), one output channel.
+pub fn reference_projection(m: &sci::Model<'_>, p: &[f64], v: &[Vec<f64>]) -> Vec<f64> {
+    let h: Vec<Vec<f64>> = reference_layer(m, p, "projection", v)
+        .into_iter()
+        .map(|row| row.into_iter().map(reference_gelu).collect())
+        .collect();
+    reference_layer(m, p, "output", &h).remove(0)
+}

@@ -636,19 +636,7 @@ impl<'f> Checker<'f> {
             Linalg::Rfft => "The number of modes of `rfft`",
             _ => "The number of points of `irfft`",
         };
-        let folded = self.fold_val(&count, what)?;
-        let k = folded.first();
-        if !folded.shape.is_empty() || k.fract() != 0.0 || !(1.0..=1e9).contains(&k) {
-            self.report(
-                Diagnostic::error(
-                    "E0302",
-                    format!("{what} must be a positive whole number, not {k}."),
-                )
-                .with_primary(count.h.span, "not a positive whole number"),
-            );
-            return None;
-        }
-        let k = k as usize;
+        let k = self.transform_count(&count, what)?;
         let x = to_real(v.h);
         let shape = x.ty.shape.clone();
         let x_ty = x.ty.clone();
@@ -679,6 +667,24 @@ impl<'f> Checker<'f> {
         Some(Val::fixed(Self::mk(kind, ty, span)))
     }
 
+    /// A transform's count (modes or points, `what` names it): a positive whole number
+    /// known when the model is compiled, or `None` after reporting why not.
+    fn transform_count(&mut self, at: &Val, what: &str) -> Option<usize> {
+        let folded = self.fold_val(at, what)?;
+        let k = folded.first();
+        if !folded.shape.is_empty() || k.fract() != 0.0 || !(1.0..=1e9).contains(&k) {
+            self.report(
+                Diagnostic::error(
+                    "E0302",
+                    format!("{what} must be a positive whole number, not {k}."),
+                )
+                .with_primary(at.h.span, "not a positive whole number"),
+            );
+            return None;
+        }
+        Some(k as usize)
+    }
+
     /// `rfft2(x, m1, m2)` and `irfft2(X, n1, n2)`: whole counts known at compile time, in
     /// range for the transform's sizes.
     fn spectral2(
@@ -698,22 +704,10 @@ impl<'f> Checker<'f> {
             Linalg::Rfft2 => "The number of modes of `rfft2`",
             _ => "The number of points of `irfft2`",
         };
-        let mut counts = [0; 2];
-        for (count, at) in counts.iter_mut().zip([&first, &second]) {
-            let folded = self.fold_val(at, what)?;
-            let k = folded.first();
-            if !folded.shape.is_empty() || k.fract() != 0.0 || !(1.0..=1e9).contains(&k) {
-                self.report(
-                    Diagnostic::error(
-                        "E0302",
-                        format!("{what} must be a positive whole number, not {k}."),
-                    )
-                    .with_primary(at.h.span, "not a positive whole number"),
-                );
-                return None;
-            }
-            *count = k as usize;
-        }
+        let counts = [
+            self.transform_count(&first, what)?,
+            self.transform_count(&second, what)?,
+        ];
         let x = to_real(v.h);
         let shape = x.ty.shape.clone();
         let x_ty = x.ty.clone();
