@@ -120,17 +120,7 @@ fn an_operator_computes_its_architecture_on_every_back_end() {
         let mut batch = sci::Batch::new();
         batch.set("pairs", &rows);
         let (loss, grad) = m.loss_and_grad(&p, &batch).unwrap();
-        let expected: f64 = rows
-            .chunks(2 * GRID)
-            .map(|row| {
-                let g = reference(&m, &p, &row[..GRID]);
-                g.iter()
-                    .zip(&row[GRID..])
-                    .map(|(g, u)| (g - u).powi(2))
-                    .sum::<f64>()
-            })
-            .sum::<f64>()
-            / 3.0;
+        let expected = common::reference_squared_loss(&rows, GRID, |a| reference(&m, &p, a));
         assert!(
             (loss - expected).abs() <= 1e-12 * expected.abs(),
             "{backend:?}: {loss} vs the reference {expected}"

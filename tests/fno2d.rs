@@ -135,16 +135,7 @@ fn a_two_dimensional_operator_computes_its_architecture() {
         let mut batch = sci::Batch::new();
         batch.set("pairs", &rows);
         let (loss, grad) = m.loss_and_grad(&p, &batch).unwrap();
-        let expected: f64 = rows
-            .chunks(2 * POINTS)
-            .map(|row| {
-                let g = reference(&m, &p, &row[..POINTS]);
-                (g.iter().zip(&row[POINTS..]))
-                    .map(|(g, u)| (g - u).powi(2))
-                    .sum::<f64>()
-            })
-            .sum::<f64>()
-            / 2.0;
+        let expected = common::reference_squared_loss(&rows, POINTS, |a| reference(&m, &p, a));
         assert!(
             (loss - expected).abs() <= 1e-12 * expected.abs(),
             "{backend:?}: {loss} vs the reference {expected}"

@@ -120,6 +120,26 @@ pub(crate) mod testing {
         got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan())
     }
 
+    /// Asserts that every route's result (`results`, as the kernels' `routes` give them)
+    /// is `libm(x)` bit for bit for each argument of `xs`; `what` names the function.
+    pub(crate) fn assert_libm_bits(
+        what: &str,
+        libm: fn(f64) -> f64,
+        xs: &[f64],
+        results: &[(&str, Vec<f64>)],
+    ) {
+        for (i, x) in xs.iter().enumerate() {
+            let want = libm(*x);
+            for (how, ys) in results {
+                let y = ys[i];
+                assert!(
+                    same(y, want),
+                    "{what}({x:e}) = {want:e} (libm) but {y:e} ({how})"
+                );
+            }
+        }
+    }
+
     /// A small deterministic generator (xorshift), so the tests need no dependency.
     pub(crate) fn bits(seed: &mut u64) -> u64 {
         *seed ^= *seed << 13;

@@ -260,7 +260,7 @@ crate::unary_kernel::unary_kernel!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unary_kernel::testing::{bits, same, step, uniform};
+    use crate::unary_kernel::testing::{assert_libm_bits, bits, step, uniform};
 
     /// `erf` of `xs` by the kernel (the widest vectors), by AVX2 where the CPU has it, by
     /// the plain loop, and lane by lane, against libm's bits.
@@ -277,16 +277,7 @@ mod tests {
             })
             .collect();
         results.push(("lane", lanes));
-        for (i, x) in xs.iter().enumerate() {
-            let want = libm::erf(*x);
-            for (how, ys) in &results {
-                let y = ys[i];
-                assert!(
-                    same(y, want),
-                    "erf({x:e}) = {want:e} (libm) but {y:e} ({how})"
-                );
-            }
-        }
+        assert_libm_bits("erf", libm::erf, xs, &results);
     }
 
     #[test]

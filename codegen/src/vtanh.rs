@@ -153,21 +153,11 @@ crate::unary_kernel::unary_kernel!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unary_kernel::testing::{bits, same};
+    use crate::unary_kernel::testing::{assert_libm_bits, bits};
 
     /// `tanh` of `xs` by every route the CPU can take, against libm's bits.
     fn check(xs: &[f64]) {
-        let results = tanh_routes(xs);
-        for (i, x) in xs.iter().enumerate() {
-            let want = libm::tanh(*x);
-            for (how, ys) in &results {
-                let y = ys[i];
-                assert!(
-                    same(y, want),
-                    "tanh({x:e}) = {want:e} (libm) but {y:e} ({how})"
-                );
-            }
-        }
+        assert_libm_bits("tanh", libm::tanh, xs, &tanh_routes(xs));
     }
 
     #[test]

@@ -35,19 +35,24 @@ fn random(shape: &[usize], rng: &mut SplitMix64) -> Tensor {
     Tensor::new(shape.to_vec(), data).unwrap()
 }
 
+/// `m` with its `count` spectral ops expanded: valid IR with no spectral op left.
+fn expanded(m: &sci_ir::Module, count: usize) -> sci_ir::Module {
+    let mut expanded = m.clone();
+    assert_eq!(expand_spectral(&mut expanded), count);
+    validate_module(&expanded).unwrap();
+    for (_, f) in expanded.functions.iter() {
+        assert!(f.values.iter().all(|(_, v)| !matches!(
+            v.op,
+            Op::Rfft { .. } | Op::Irfft { .. } | Op::Rfft2 { .. } | Op::Irfft2 { .. }
+        )));
+    }
+    expanded
+}
+
 #[test]
 fn expanded_transforms_match_the_defining_sums() {
     let m = read(LAYER);
-    let mut expanded = m.clone();
-    assert_eq!(expand_spectral(&mut expanded), 3);
-    validate_module(&expanded).unwrap();
-    for (_, f) in expanded.functions.iter() {
-        assert!(
-            f.values
-                .iter()
-                .all(|(_, v)| !matches!(v.op, Op::Rfft { .. } | Op::Irfft { .. }))
-        );
-    }
+    let expanded = expanded(&m, 3);
     let mut rng = SplitMix64::new(11);
     let (x, w) = (random(&[2, 3, 16], &mut rng), random(&[2, 3, 5], &mut rng));
     let func = m.function("layer").unwrap();
@@ -101,15 +106,7 @@ func single(%x: f64[5, 6]) -> f64[5, 6] {
 #[test]
 fn two_dimensional_transforms_expand() {
     let m = read(LAYER_2D);
-    let mut expanded = m.clone();
-    assert_eq!(expand_spectral(&mut expanded), 8);
-    validate_module(&expanded).unwrap();
-    for (_, f) in expanded.functions.iter() {
-        assert!(f.values.iter().all(|(_, v)| !matches!(
-            v.op,
-            Op::Rfft { .. } | Op::Irfft { .. } | Op::Rfft2 { .. } | Op::Irfft2 { .. }
-        )));
-    }
+    let expanded = expanded(&m, 8);
     let mut rng = SplitMix64::new(17);
     let (x, w) = (
         random(&[3, 6, 8], &mut rng),

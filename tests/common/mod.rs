@@ -132,3 +132,24 @@ pub fn reference_projection(m: &sci::Model<'_>, p: &[f64], v: &[Vec<f64>]) -> Ve
         .collect();
     reference_layer(m, p, "output", &h).remove(0)
 }
+
+/// The loss `mean(norm(G(a) - u)^2)` over `rows` (each `[a; u]`, `points` values apiece)
+/// with `G` computed directly by `reference`: what an operator test's loss must equal.
+pub fn reference_squared_loss(
+    rows: &[f64],
+    points: usize,
+    reference: impl Fn(&[f64]) -> Vec<f64>,
+) -> f64 {
+    let count = rows.len() / (2 * points);
+    let total: f64 = rows
+        .chunks(2 * points)
+        .map(|row| {
+            let g = reference(&row[..points]);
+            g.iter()
+                .zip(&row[points..])
+                .map(|(g, u)| (g - u).powi(2))
+                .sum::<f64>()
+        })
+        .sum();
+    total / count as f64
+}

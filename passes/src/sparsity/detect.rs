@@ -341,66 +341,42 @@ impl<'m> Detector<'m> {
                 }
                 out
             }
-            // Every frequency of a row depends on every point of it, and the other way round.
+            // Every frequency of a signal (a row; in 2-D the last two axes) depends on every
+            // point of it, and the other way round.
             Op::Rfft { signal, modes } => {
                 let a = Self::get(env, *signal)?;
-                let len = a.shape.last().copied().unwrap_or(1).max(1);
+                let len = a.shape.last().copied().unwrap_or(1);
                 self.spend(a.el.len() * 2 * modes)?;
-                let rows: Vec<Deps> = (a.el.chunks(len))
-                    .map(|row| union_all(&e, row.iter().map(|x| &x.deps)))
-                    .collect();
-                let part = rows.iter().flat_map(|d| std::iter::repeat_n(d, *modes));
-                let part: Vec<El> = part.map(|d| unknown(d.clone())).collect();
-                [part.clone(), part].concat()
+                spectra_of(&e, &a.el, len, *modes)
             }
             Op::Irfft {
                 spectrum,
                 n: points,
             } => {
                 let a = Self::get(env, *spectrum)?;
-                let len = a.shape.last().copied().unwrap_or(1).max(1);
-                let half = a.el.len() / 2;
+                let len = a.shape.last().copied().unwrap_or(1);
                 self.spend(a.el.len() * points)?;
-                let (re, im) = a.el.split_at(half);
-                (re.chunks(len).zip(im.chunks(len)))
-                    .flat_map(|(r, i)| {
-                        let d = union_all(&e, r.iter().chain(i).map(|x| &x.deps));
-                        std::iter::repeat_n(unknown(d), *points)
-                    })
-                    .collect()
+                signals_of(&e, &a.el, len, *points)
             }
-            // Every frequency of a signal depends on every point of it, and the other way.
             Op::Rfft2 { signal, modes } => {
                 let a = Self::get(env, *signal)?;
                 let len = match a.shape[..] {
-                    [.., n1, n2] => (n1 * n2).max(1),
+                    [.., n1, n2] => n1 * n2,
                     _ => return Err(AdError::internal("rfft2 of a non-matrix")),
                 };
                 let per = 2 * modes[0] * modes[1];
                 self.spend(a.el.len() * 2 * per)?;
-                let signals: Vec<Deps> = (a.el.chunks(len))
-                    .map(|x| union_all(&e, x.iter().map(|x| &x.deps)))
-                    .collect();
-                let part = signals.iter().flat_map(|d| std::iter::repeat_n(d, per));
-                let part: Vec<El> = part.map(|d| unknown(d.clone())).collect();
-                [part.clone(), part].concat()
+                spectra_of(&e, &a.el, len, per)
             }
             Op::Irfft2 { spectrum, n } => {
                 let a = Self::get(env, *spectrum)?;
                 let len = match a.shape[..] {
-                    [.., rows, m2] => (rows * m2).max(1),
+                    [.., rows, m2] => rows * m2,
                     _ => return Err(AdError::internal("irfft2 of a non-matrix")),
                 };
                 let points = n[0] * n[1];
-                let half = a.el.len() / 2;
                 self.spend(a.el.len() * points)?;
-                let (re, im) = a.el.split_at(half);
-                (re.chunks(len).zip(im.chunks(len)))
-                    .flat_map(|(r, i)| {
-                        let d = union_all(&e, r.iter().chain(i).map(|x| &x.deps));
-                        std::iter::repeat_n(unknown(d), points)
-                    })
-                    .collect()
+                signals_of(&e, &a.el, len, points)
             }
             Op::Dot(a, b) => {
                 let (a, b) = (Self::get(env, *a)?, Self::get(env, *b)?);
@@ -554,6 +530,31 @@ impl<'m> Detector<'m> {
 }
 
 /// Number of elements of a shape, or an error on overflow.
+/// The elements of a transform's spectrum (real parts, then imaginary) from `signal`'s
+/// signals of `len` points each: `per` frequencies per signal, each depending on every
+/// point of its signal.
+fn spectra_of(empty: &Deps, signal: &[El], len: usize, per: usize) -> Vec<El> {
+    let part: Vec<El> = (signal.chunks(len.max(1)))
+        .map(|x| union_all(empty, x.iter().map(|x| &x.deps)))
+        .flat_map(|d| std::iter::repeat_n(d, per))
+        .map(|deps| El { deps, val: None })
+        .collect();
+    [part.clone(), part].concat()
+}
+
+/// The elements of an inverse transform's signals from `spectrum` (real parts, then
+/// imaginary; `len` frequencies per signal): `points` per signal, each depending on every
+/// frequency, both parts, of its spectrum.
+fn signals_of(empty: &Deps, spectrum: &[El], len: usize, points: usize) -> Vec<El> {
+    let (re, im) = spectrum.split_at(spectrum.len() / 2);
+    (re.chunks(len.max(1)).zip(im.chunks(len.max(1))))
+        .flat_map(|(r, i)| {
+            let deps = union_all(empty, r.iter().chain(i).map(|x| &x.deps));
+            std::iter::repeat_n(El { deps, val: None }, points)
+        })
+        .collect()
+}
+
 pub(crate) fn numel(shape: &[usize]) -> Result<usize, AdError> {
     sci_ir::types::element_count(shape)
         .ok_or_else(|| AdError::request("A value of the function has too many elements."))
