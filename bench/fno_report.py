@@ -196,8 +196,11 @@ def main():
         outro,
         "",
     ]
-    with open(a.out, "w") as f:
+    # Through a temporary file and a rename: a failed run leaves the page as it was.
+    tmp = a.out + ".tmp"
+    with open(tmp, "w") as f:
         f.write("\n".join(lines))
+    os.replace(tmp, a.out)
 
 
 if __name__ == "__main__":
