@@ -1,7 +1,9 @@
 //! Threads over tiles: the PINN's loss and gradient, compiled with 1, 2 and 3 threads for
 //! the tiles of its batched maps, give the same bits (per-tile partials are combined in tile
 //! order), on Cranelift and on LLVM, for point counts that fill no tile exactly; and agree
-//! with the interpreter on the untiled module.
+//! with the interpreter on the untiled module. Both ways of combining partials are covered:
+//! the example's small gradient (stored per tile, combined afterwards) and a wide network's
+//! (over 16k weights: added as the tiles finish, `sci_codegen`'s `parallel::ordered`).
 
 use sci::{BackendKind, Batch, Compiler};
 
@@ -21,14 +23,21 @@ fn points(name: &str, n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// The loss and gradient of the Burgers PINN with `threads` threads, at its initial θ and
-/// `n` points per residual.
-fn loss_and_grad(backend: BackendKind, threads: usize, n: usize) -> (f64, Vec<f64>) {
+/// The example's network, and one wide enough that its gradient is combined as the tiles
+/// finish (two hidden layers of 160: 26,401 weights).
+const HIDDEN: &str = "hidden: [20, 20, 20]";
+const WIDE: &str = "hidden: [160, 160]";
+
+/// The loss and gradient of the Burgers PINN (its network's layers `hidden`) with
+/// `threads` threads, at its initial θ and `n` points per residual.
+fn loss_and_grad(backend: BackendKind, threads: usize, n: usize, hidden: &str) -> (f64, Vec<f64>) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/burgers_pinn.sci");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(HIDDEN), "the example's network changed");
     let compiled = Compiler::new()
         .backend(backend)
         .threads(threads)
-        .compile_file(path)
+        .compile_source(path, &text.replace(HIDDEN, hidden))
         .unwrap();
     let model = compiled.model("BurgersPINN").unwrap();
     let inputs = model.loss_inputs().unwrap();
@@ -56,11 +65,14 @@ fn same_bits(a: &(f64, Vec<f64>), b: &(f64, Vec<f64>)) -> bool {
 }
 
 fn check(backend: BackendKind) {
-    for n in [1, 63, 1000] {
-        let one = loss_and_grad(backend, 1, n);
+    for (hidden, n) in [(HIDDEN, 1), (HIDDEN, 63), (HIDDEN, 1000), (WIDE, 1000)] {
+        let one = loss_and_grad(backend, 1, n, hidden);
+        if hidden == WIDE {
+            assert!(one.1.len() > 16 * 1024, "{} weights", one.1.len());
+        }
         assert!(one.0.is_finite() && one.0 > 0.0);
         for threads in [2, 3, 0] {
-            let many = loss_and_grad(backend, threads, n);
+            let many = loss_and_grad(backend, threads, n, hidden);
             assert!(
                 same_bits(&one, &many),
                 "{backend:?}, {n} points: 1 thread gives {} but {threads} give {}",
@@ -69,7 +81,7 @@ fn check(backend: BackendKind) {
             );
         }
         // The oracle: the interpreter on the untiled module.
-        let want = loss_and_grad(BackendKind::Interpreter, 1, n);
+        let want = loss_and_grad(BackendKind::Interpreter, 1, n, hidden);
         let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * (1.0 + y.abs());
         assert!(close(one.0, want.0), "{backend:?}: {} vs {}", one.0, want.0);
         for (k, (x, y)) in one.1.iter().zip(&want.1).enumerate() {

@@ -9,15 +9,20 @@
 //!
 //! Results do not depend on the number of threads, bit for bit: every tile computes the same
 //! numbers wherever it runs, a `tile_map` without reduction writes disjoint points, and the
-//! partials of a reducing `tile_map` are stored per tile and combined afterwards in tile
-//! order — exactly the order of the sequential loop the back ends generate otherwise.
+//! partials of a reducing `tile_map` are combined in tile order — exactly the order of the
+//! sequential loop the back ends generate otherwise: small partials stored per tile and
+//! combined afterwards, large ones (a gradient per sample) added as they arrive
+//! ([`ordered`]).
+
+mod ordered;
 
 use crate::arena;
 use rayon::prelude::*;
 use sci_ir::interp::{max_nan, min_nan};
 use sci_ir::{Block, FuncId, Function, Module, Op, ReduceOp, ValueId};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// `int32_t NAME__packed(const double *const *args, const size_t *counts, double *out)`.
 type Packed = unsafe extern "C" fn(*const *const f64, *const usize, *mut f64) -> i32;
@@ -252,16 +257,35 @@ impl TileMap {
     unsafe fn run_tile(&self, k: usize, done: impl FnOnce(&[f64])) -> i32 {
         let mark = arena::sci_arena_mark();
         // SAFETY: the caller's contract.
-        let status = unsafe { self.run_tile_in_arena(k, done) };
+        let status = unsafe { self.run_tile_in_arena(k, None, done) };
         arena::sci_arena_release(mark);
         status
     }
 
-    /// [`TileMap::run_tile`] after the arena's mark.
+    /// Runs tile `k` as [`TileMap::run_tile`] does, its result written to `dst` (of
+    /// [`TileMap::out_len`] elements). Returns the tile function's status.
     ///
     /// # Safety
     /// As [`TileMap::run_tile`].
-    unsafe fn run_tile_in_arena(&self, k: usize, done: impl FnOnce(&[f64])) -> i32 {
+    unsafe fn run_tile_into(&self, k: usize, dst: &mut [f64]) -> i32 {
+        let mark = arena::sci_arena_mark();
+        // SAFETY: the caller's contract.
+        let status = unsafe { self.run_tile_in_arena(k, Some(dst), |_| {}) };
+        arena::sci_arena_release(mark);
+        status
+    }
+
+    /// [`TileMap::run_tile`] after the arena's mark; the result in `dst` when given, else
+    /// in the arena.
+    ///
+    /// # Safety
+    /// As [`TileMap::run_tile`].
+    unsafe fn run_tile_in_arena(
+        &self,
+        k: usize,
+        dst: Option<&mut [f64]>,
+        done: impl FnOnce(&[f64]),
+    ) -> i32 {
         let lanes = self.lanes;
         let buffer = |len: usize| -> Option<&mut [f64]> {
             let p = arena::sci_arena_alloc((len.max(1) * 8) as u64).cast::<f64>();
@@ -271,7 +295,12 @@ impl TileMap {
         };
         let ptrs = arena::sci_arena_alloc((self.args.max(1) * 8) as u64).cast::<*const f64>();
         let mask_at = self.inputs;
-        let (Some(mask), Some(out)) = (buffer(lanes), buffer(self.out_len())) else {
+        let out = match dst {
+            Some(d) if d.len() == self.out_len() => Some(d),
+            Some(_) => return OUT_OF_MEMORY,
+            None => buffer(self.out_len()),
+        };
+        let (Some(mask), Some(out)) = (buffer(lanes), out) else {
             return OUT_OF_MEMORY;
         };
         if ptrs.is_null() {
@@ -366,6 +395,12 @@ impl TileMap {
     /// # Safety
     /// As [`TileMap::run`].
     unsafe fn run_tiles(&self, tiles: usize, threads: usize) -> i32 {
+        if let Some(op) = self.reduce
+            && self.per >= ORDERED_PARTIAL_MIN
+        {
+            // SAFETY: the caller's contract.
+            return unsafe { self.run_ordered(op, tiles, threads) };
+        }
         let per = self.per;
         let partial_len = if self.reduce.is_some() { per } else { 0 };
         let statuses = arena::sci_arena_alloc((tiles * 8) as u64).cast::<f64>();
@@ -416,6 +451,65 @@ impl TileMap {
             }
         }
         0
+    }
+}
+
+/// Partials of at least this many elements are added as they arrive ([`ordered`]) rather
+/// than stored per tile: 16k elements (128 KB) per tile stored for a few dozen tiles
+/// already overflow a core's L2 cache.
+const ORDERED_PARTIAL_MIN: usize = 16 * 1024;
+
+impl TileMap {
+    /// A reducing `tile_map` with large partials ([`ordered`]): tiles handed out in order
+    /// to `threads` workers (0: all cores), each partial added in tile order as soon as
+    /// the ones before it have been.
+    ///
+    /// # Safety
+    /// As [`TileMap::run`]; the accumulator holds `per` initialised elements.
+    unsafe fn run_ordered(&self, op: ReduceOp, tiles: usize, threads: usize) -> i32 {
+        let per = self.per;
+        // SAFETY: the accumulator is the descriptor's result, `per` elements, written only
+        // through the reduction until it ends.
+        let reduce = unsafe { ordered::OrderedReduce::new(op, self.out.0, per) };
+        let next = AtomicUsize::new(0);
+        let first_failure = Mutex::new(None::<(usize, i32)>);
+        let worker = || {
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= tiles {
+                    break;
+                }
+                let mut partial = ordered::buffer(per);
+                // SAFETY: the caller's contract; `partial` has `out_len() = per` elements.
+                let status = unsafe { self.run_tile_into(k, &mut partial) };
+                if status == 0 {
+                    reduce.deliver(k, Some(partial));
+                } else {
+                    let mut failure = first_failure.lock().unwrap_or_else(PoisonError::into_inner);
+                    if failure.is_none_or(|(j, _)| k < j) {
+                        *failure = Some((k, status));
+                    }
+                    drop(failure);
+                    reduce.deliver(k, None);
+                }
+            }
+        };
+        if threads == 1 {
+            worker();
+        } else {
+            in_pool(threads, || {
+                let workers = rayon::current_num_threads().min(tiles);
+                rayon::scope(|s| {
+                    for _ in 0..workers {
+                        s.spawn(|_| worker());
+                    }
+                });
+            });
+        }
+        let failure = first_failure
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        failure.map_or(0, |(_, status)| status)
     }
 }
 
