@@ -22,8 +22,9 @@ pub struct DeviceArgs {
     /// nvptx --emit ptx` (needed by builds without the `mlir` feature).
     #[arg(long, value_name = "FILE")]
     pub ptx: Option<PathBuf>,
-    /// Threads for the points of batched maps on the CPU (0: every core). Results are the
-    /// same bits for every count.
+    /// Threads for the points of batched maps on the CPU, and for Adam's update of large
+    /// parameter vectors in `sci train` (0: every core). Results are the same bits for every
+    /// count.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 }

@@ -475,6 +475,7 @@ fn train_options(
         loss_tol: args.tol,
         patience: args.patience,
         weight_decay: args.weight_decay,
+        threads: args.device.threads,
         lr_decay: args.lr_step.map(|every| LrDecay {
             every: every.saturating_mul(step_unit),
             factor: args.lr_factor,

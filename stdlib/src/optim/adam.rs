@@ -6,6 +6,7 @@ use super::eval::{Evaluator, Phase, inf_norm};
 use super::progress::{self, AdamState, Control, Progress};
 use super::{StopReason, TrainOptions};
 use crate::Error;
+use rayon::prelude::*;
 
 /// Decay of the first-moment (mean) estimate.
 pub(super) const BETA1: f64 = 0.9;
@@ -61,28 +62,106 @@ impl Adam {
     /// `g ← g + λp` (for every parameter not marked in `held`, whose gradient stays zero),
     /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, `p ← p − lr·m̂/(√v̂ + ε)` with
     /// `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)`.
-    pub(super) fn step(&mut self, p: &mut [f64], g: &[f64], decay: f64, held: &[bool]) {
+    ///
+    /// Vectors of at least [`PARALLEL_MIN`] parameters are updated in chunks on `threads`:
+    /// a neural operator's 550k weights took a tenth of a training step on one core while
+    /// the other waited.
+    pub(super) fn step(
+        &mut self,
+        p: &mut [f64],
+        g: &[f64],
+        decay: f64,
+        held: &[bool],
+        threads: &Threads,
+    ) {
         // Running products rather than powi(t): t may exceed i32 and this is exact enough.
         self.beta1_t *= BETA1;
         self.beta2_t *= BETA2;
-        let c1 = 1.0 - self.beta1_t;
-        let c2 = 1.0 - self.beta2_t;
-        for (k, (((p, g), m), v)) in p
-            .iter_mut()
-            .zip(g)
-            .zip(&mut self.m)
-            .zip(&mut self.v)
-            .enumerate()
-        {
-            let g = if decay != 0.0 && !held.get(k).copied().unwrap_or(false) {
-                g + decay * *p
+        let update = Update {
+            lr: self.lr,
+            c1: 1.0 - self.beta1_t,
+            c2: 1.0 - self.beta2_t,
+            decay,
+        };
+        let n = p.len().min(g.len()).min(self.m.len()).min(self.v.len());
+        if n < PARALLEL_MIN || matches!(threads, Threads::One) {
+            update.run(p, g, &mut self.m, &mut self.v, held, 0);
+            return;
+        }
+        let (m, v) = (&mut self.m, &mut self.v);
+        let chunks = p[..n]
+            .par_chunks_mut(CHUNK)
+            .zip(g[..n].par_chunks(CHUNK))
+            .zip(m[..n].par_chunks_mut(CHUNK))
+            .zip(v[..n].par_chunks_mut(CHUNK))
+            .enumerate();
+        let work = || {
+            chunks.for_each(|(k, (((p, g), m), v))| update.run(p, g, m, v, held, k * CHUNK));
+        };
+        match threads {
+            Threads::Pool(pool) => pool.install(work),
+            _ => work(),
+        }
+    }
+}
+
+/// Where [`Adam::step`] runs its chunks.
+pub(super) enum Threads {
+    One,
+    /// Rayon's global pool (all cores).
+    All,
+    Pool(rayon::ThreadPool),
+}
+
+impl Threads {
+    /// For `TrainOptions::threads` (0: all cores); a pool that cannot be built runs on one.
+    pub(super) fn new(threads: usize) -> Threads {
+        match threads {
+            0 => Threads::All,
+            1 => Threads::One,
+            n => rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_or(Threads::One, Threads::Pool),
+        }
+    }
+}
+
+/// Parameter vectors at least this long are updated in parallel ([`Adam::step`]).
+const PARALLEL_MIN: usize = 1 << 16;
+/// Parameters per parallel chunk.
+const CHUNK: usize = 1 << 14;
+
+/// One step's constants: the rate, the bias corrections `1 − βᵗ`, the weight decay.
+struct Update {
+    lr: f64,
+    c1: f64,
+    c2: f64,
+    decay: f64,
+}
+
+impl Update {
+    /// Updates one chunk of the parameters, whose first is parameter `offset` (for
+    /// `held`).
+    fn run(
+        &self,
+        p: &mut [f64],
+        g: &[f64],
+        m: &mut [f64],
+        v: &mut [f64],
+        held: &[bool],
+        offset: usize,
+    ) {
+        for (k, (((p, g), m), v)) in p.iter_mut().zip(g).zip(m).zip(v).enumerate() {
+            let g = if self.decay != 0.0 && !held.get(offset + k).copied().unwrap_or(false) {
+                g + self.decay * *p
             } else {
                 *g
             };
             *m = BETA1 * *m + (1.0 - BETA1) * g;
             *v = BETA2 * *v + (1.0 - BETA2) * g * g;
-            let m_hat = *m / c1;
-            let v_hat = *v / c2;
+            let m_hat = *m / self.c1;
+            let v_hat = *v / self.c2;
             *p -= self.lr * m_hat / (v_hat.sqrt() + EPSILON);
         }
     }
@@ -108,6 +187,7 @@ pub(super) fn run(
         Some(state) => Adam::resumed(state, options.lr),
         None => Adam::new(p.len(), options.lr),
     };
+    let threads = Threads::new(options.threads);
     let held = if options.weight_decay != 0.0 {
         ev.held()
     } else {
@@ -122,7 +202,7 @@ pub(super) fn run(
         let lr = options.lr_at(t);
         adam.lr = lr;
         ev.phase = Phase::Adam { lr };
-        adam.step(p, ev.grad(), options.weight_decay, &held);
+        adam.step(p, ev.grad(), options.weight_decay, &held, &threads);
         // New points before the loss after step t is measured, so that loss (and the
         // gradient of step t+1) are on the points step t+1 trains on. Never after the last
         // Adam step: an L-BFGS phase needs one fixed set of points.
@@ -158,4 +238,30 @@ pub(super) fn run(
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A large vector's update in parallel chunks (all cores, a pool of 3) is the
+    /// sequential update, bit for bit, with weight decay and held parameters.
+    #[test]
+    fn parallel_updates_are_the_sequential_ones() {
+        let n = PARALLEL_MIN + CHUNK / 3;
+        let p0: Vec<f64> = (0..n).map(|k| (k as f64 * 0.37).sin()).collect();
+        let g: Vec<f64> = (0..n).map(|k| (k as f64 * 1.91).cos() * 1e-2).collect();
+        let held: Vec<bool> = (0..n).map(|k| k % 7 == 0).collect();
+        let run = |threads: Threads| {
+            let (mut p, mut adam) = (p0.clone(), Adam::new(n, 1e-3));
+            for _ in 0..3 {
+                adam.step(&mut p, &g, 1e-4, &held, &threads);
+            }
+            p.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        };
+        let one = run(Threads::One);
+        assert_ne!(one, p0.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        assert_eq!(run(Threads::All), one);
+        assert_eq!(run(Threads::new(3)), one);
+    }
 }

@@ -128,6 +128,10 @@ pub struct TrainOptions {
     /// Return the last iterate rather than the point of lowest loss: with mini-batches
     /// the losses of different steps are on different data and do not compare.
     pub keep_last: bool,
+    /// Threads for the optimiser's own updates of large parameter vectors (0: all cores;
+    /// the objective's threads are its own). The update is elementwise, so the result is
+    /// the same bits on any number.
+    pub threads: usize,
 }
 
 /// A step schedule of Adam's learning rate ([`TrainOptions::lr_decay`]).
@@ -167,6 +171,7 @@ impl Default for TrainOptions {
             lr_decay: None,
             test_every: None,
             keep_last: false,
+            threads: 0,
         }
     }
 }
