@@ -1,5 +1,5 @@
 //! Derivatives through prelude functions (`stdlib/prelude/*.sci`): `d(f(x), x)` and
-//! `d(f(x), x, x)` of every scalar prelude function, `grad`/`jacobian` of the vector ones,
+//! `d(f(x), x, x)` of every scalar prelude function (and the built-in `gelu`), `grad`/`jacobian` of the vector ones,
 //! and a derivative of a prelude activation applied to a network inside a PINN residual,
 //! all after `sci::analyze` has expanded the derivatives, checked against central finite
 //! differences (Richardson-extrapolated) through the reference interpreter.
@@ -81,6 +81,8 @@ const SCALAR: &[(&str, &[f64])] = &[
     ("selu(x)", &[-1.5, 0.7]),
     ("leaky_relu(x, 0.05)", &[-2.0, 1.5]),
     ("mish(x)", &[-4.0, -0.6, 0.0, 1.3, 9.0]),
+    // A built-in (one IR op with its own derivative op), beside the prelude's.
+    ("gelu(x)", &[-3.0, -0.4, 0.0, 0.7, 4.0]),
     ("softsign(x)", &[-3.0, -0.1, 0.2, 8.0]),
     ("glorot_scale(x, 20)", &[2.0, 50.0]),
     ("he_scale(x)", &[3.0, 400.0]),
@@ -112,6 +114,22 @@ fn first_and_second_derivatives_of_every_scalar_prelude_function() {
             close(&d1, &fd1, 1e-8, &format!("d({expr})/dx at {x}"));
             close(&d2, &fd2, 1e-8, &format!("d²({expr})/dx² at {x}"));
         }
+    }
+}
+
+/// The built-in `gelu` is `x·Φ(x)`: its values at a few points.
+#[test]
+fn gelu_is_x_times_the_normal_cdf() {
+    let ms = modules("fn g(x) = gelu(x)");
+    let m = module(&ms, "functions");
+    // x·Φ(x) with Φ(1) = 0.8413447460685429, Φ(−1) = 1 − Φ(1), Φ(2) = 0.9772498680518208.
+    for (x, want) in [
+        (0.0, 0.0),
+        (1.0, 0.841_344_746_068_542_9),
+        (-1.0, -0.158_655_253_931_457_05),
+        (2.0, 1.954_499_736_103_641_6),
+    ] {
+        close(&call(m, "g", &[Tensor::scalar(x)]), &[want], 1e-15, "gelu");
     }
 }
 

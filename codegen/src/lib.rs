@@ -47,6 +47,8 @@ mod verf;
 #[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
 mod vexp;
 #[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
+mod vgelu;
+#[cfg(any(feature = "cranelift", feature = "llvm", feature = "mlir"))]
 mod vtanh;
 
 pub use abi::{ArgSpec, Signature, Status};

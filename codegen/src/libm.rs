@@ -81,16 +81,20 @@ pub(crate) fn allocator_symbols() -> [(&'static str, *const u8); 2] {
     [("malloc", malloc as *const u8), ("free", free as *const u8)]
 }
 
-/// `tanh`, `erf` and `exp` of tensors with at least this many elements go to their vector
-/// kernels ([`UNARY_KERNELS`], the same bits as libm's functions).
+/// `tanh`, `erf`, `exp`, `gelu` and `dgelu` of tensors with at least this many elements go
+/// to their vector kernels ([`UNARY_KERNELS`], the same bits as libm's functions and the
+/// interpreter's GELU).
 pub(crate) const UNARY_KERNEL_MIN: usize = 8;
 
-/// The unary math functions with a vector kernel over buffers, `void NAME(const double *x,
-/// double *y, uint64_t n)` computing libm's bits for each element (`vtanh`, `verf`, `vexp`).
-pub(crate) const UNARY_KERNELS: [(UnaryOp, &str); 3] = [
+/// The unary functions with a vector kernel over buffers, `void NAME(const double *x,
+/// double *y, uint64_t n)` computing the interpreter's bits for each element (`vtanh`,
+/// `verf`, `vexp`: libm's; `vgelu`: `interp::gelu` and `dgelu`).
+pub(crate) const UNARY_KERNELS: [(UnaryOp, &str); 5] = [
     (UnaryOp::Tanh, "sci_tanh_n"),
     (UnaryOp::Erf, "sci_erf_n"),
     (UnaryOp::Exp, "sci_exp_n"),
+    (UnaryOp::Gelu, "sci_gelu_n"),
+    (UnaryOp::Dgelu, "sci_dgelu_n"),
 ];
 
 /// The kernel generated code calls for `op` of a value of type `ty`, if any: `op` has one
@@ -207,8 +211,10 @@ pub(crate) unsafe extern "C" fn sci_matmul(
 }
 
 /// The kernels generated code may call, for the JITs' symbol tables.
-pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 14] {
+pub(crate) fn kernel_symbols() -> [(&'static str, *const u8); 16] {
     [
+        ("sci_gelu_n", crate::vgelu::sci_gelu_n as *const u8),
+        ("sci_dgelu_n", crate::vgelu::sci_dgelu_n as *const u8),
         ("sci_select", crate::vecops::sci_select as *const u8),
         ("sci_broadcast", crate::vecops::sci_broadcast as *const u8),
         ("sci_transpose", crate::vecops::sci_transpose as *const u8),
@@ -259,7 +265,14 @@ mod tests {
         let symbols = kernel_symbols();
         for (op, name) in UNARY_KERNELS {
             assert!(symbols.iter().any(|(s, _)| *s == name), "{name}");
-            assert!(math_fn(op.name()).is_some(), "{name}: no libm fallback");
+            // The element loop's fallback: libm's function, or (GELU) code calling erf, exp.
+            let fallback = match op {
+                UnaryOp::Gelu | UnaryOp::Dgelu => vec!["erf", "exp"],
+                _ => vec![op.name()],
+            };
+            for f in fallback {
+                assert!(math_fn(f).is_some(), "{name}: no libm {f}");
+            }
         }
     }
 

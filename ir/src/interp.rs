@@ -16,7 +16,9 @@ mod kernels;
 pub mod offload;
 mod tensor;
 
-pub use kernels::{PowiForm, cast, max_nan, min_nan, powi, round_f32, sigmoid, softplus};
+pub use kernels::{
+    INV_SQRT_2PI, PowiForm, cast, dgelu, gelu, max_nan, min_nan, powi, round_f32, sigmoid, softplus,
+};
 pub use offload::{MapOffload, SiteResult};
 pub use tensor::{Tensor, close};
 

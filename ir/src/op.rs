@@ -28,13 +28,20 @@ pub enum UnaryOp {
     Sigmoid,
     /// `log(1 + exp(x))`, computed without overflow.
     Softplus,
+    /// The exact GELU, `(0.5·x)·(1 + erf(x·(1/√2)))` (`interp::gelu`): one op, so that
+    /// networks save one tensor per layer for reverse mode and the back ends run one
+    /// vector kernel, not six elementwise passes.
+    Gelu,
+    /// GELU's derivative, `0.5·(1 + erf(x·(1/√2))) + x·(exp(−0.5·x²)·(1/√(2π)))`
+    /// (`interp::dgelu`): what reverse and forward mode multiply by.
+    Dgelu,
     /// Logical not (bool only).
     Not,
 }
 
 impl UnaryOp {
     /// Every unary op, for tables and property tests.
-    pub const ALL: [UnaryOp; 19] = [
+    pub const ALL: [UnaryOp; 21] = [
         UnaryOp::Neg,
         UnaryOp::Abs,
         UnaryOp::Sqrt,
@@ -53,6 +60,8 @@ impl UnaryOp {
         UnaryOp::Floor,
         UnaryOp::Sigmoid,
         UnaryOp::Softplus,
+        UnaryOp::Gelu,
+        UnaryOp::Dgelu,
         UnaryOp::Not,
     ];
 
@@ -77,6 +86,8 @@ impl UnaryOp {
             UnaryOp::Floor => "floor",
             UnaryOp::Sigmoid => "sigmoid",
             UnaryOp::Softplus => "softplus",
+            UnaryOp::Gelu => "gelu",
+            UnaryOp::Dgelu => "dgelu",
             UnaryOp::Not => "not",
         }
     }

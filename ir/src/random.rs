@@ -488,9 +488,15 @@ impl<'a> Gen<'a> {
             15 => UnaryOp::Floor,
             _ => {
                 if self.rng.chance(0.5) {
-                    UnaryOp::Sigmoid
+                    if self.rng.chance(0.5) {
+                        UnaryOp::Sigmoid
+                    } else {
+                        UnaryOp::Softplus
+                    }
+                } else if self.rng.chance(0.5) {
+                    UnaryOp::Gelu
                 } else {
-                    UnaryOp::Softplus
+                    UnaryOp::Dgelu
                 }
             }
         };

@@ -88,7 +88,7 @@ fn every_unary_op() {
     // Negative arguments for the ops that are defined there.
     for name in [
         "neg", "abs", "exp", "sin", "cos", "atan", "sinh", "cosh", "tanh", "erf", "sigmoid",
-        "softplus", "floor",
+        "softplus", "gelu", "dgelu", "floor",
     ] {
         let text =
             format!("func f(%x: f64[2]) -> f64[2] {{\n  %y: f64[2] = {name} %x\n  return %y\n}}\n");

@@ -360,12 +360,23 @@ fn pinn_theta() -> Vec<f64> {
 
 #[test]
 fn pinn_residual_and_loss_gradient_with_taylor_and_nested_modes() {
+    check_pinn(PINN);
+}
+
+/// The same with GELU (`gelu`: its rules give `dgelu`, whose own rules give the second
+/// and third derivatives that the Laplacian and its gradient in θ need).
+#[test]
+fn a_gelu_pinn_has_the_same_derivatives_in_every_mode() {
+    check_pinn(&PINN.replace("sigmoid", "gelu"));
+}
+
+fn check_pinn(pinn: &str) {
     let pts_x = Tensor::batch(vec![], 3, vec![0.1, -0.4, 0.8]).unwrap();
     let pts_y = Tensor::batch(vec![], 3, vec![0.5, 0.2, -0.6]).unwrap();
     let args = [Tensor::vector(pinn_theta()), pts_x.clone(), pts_y.clone()];
     let mut results = Vec::new();
     for second in [SecondOrder::Nested, SecondOrder::Taylor, SecondOrder::Auto] {
-        let m = expanded(PINN, second);
+        let m = expanded(pinn, second);
         let r = eval(&m, m.function("residual").unwrap(), &args);
         // Reference: second differences of the network itself.
         let net = m.function("net").unwrap();

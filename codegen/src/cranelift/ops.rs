@@ -24,7 +24,10 @@ impl<M: ClModule> FnLower<'_, '_, M> {
             _ => {}
         }
         let (pair, operands) = match op {
-            Op::Unary(op @ (UnaryOp::Tanh | UnaryOp::Erf | UnaryOp::Exp), a) => {
+            Op::Unary(
+                op @ (UnaryOp::Tanh | UnaryOp::Erf | UnaryOp::Exp | UnaryOp::Gelu | UnaryOp::Dgelu),
+                a,
+            ) => {
                 return self.unary_buffer(id, *op, *a);
             }
             Op::Unary(UnaryOp::Neg, a) => (PairOp::Neg, vec![*a]),

@@ -338,9 +338,10 @@ impl<'a, 'ctx> Emit<'a> for FnLower<'a, 'ctx> {
 
     fn fast_elementwise(&mut self, id: ValueId, op: &Op) -> Res<Option<Repr<'ctx>>> {
         match op {
-            Op::Unary(op @ (UnaryOp::Tanh | UnaryOp::Erf | UnaryOp::Exp), a) => {
-                self.unary_buffer(id, *op, *a)
-            }
+            Op::Unary(
+                op @ (UnaryOp::Tanh | UnaryOp::Erf | UnaryOp::Exp | UnaryOp::Gelu | UnaryOp::Dgelu),
+                a,
+            ) => self.unary_buffer(id, *op, *a),
             _ => Ok(None),
         }
     }

@@ -58,6 +58,34 @@ pub(crate) trait Scalars<'a>: Emit<'a> {
                 let c = self.fcmp(FCmp::Ge, x, zero)?;
                 return self.select_f(c, pos, neg);
             }
+            // As `sci_ir::interp::gelu` and `dgelu`, operation for operation.
+            UnaryOp::Gelu => {
+                let c = self.f64c(std::f64::consts::FRAC_1_SQRT_2)?;
+                let t = self.fbin(FBin::Mul, x.clone(), c)?;
+                let e = self.math("erf", &[t])?;
+                let one = self.f64c(1.0)?;
+                let p = self.fbin(FBin::Add, one, e)?;
+                let half = self.f64c(0.5)?;
+                let hx = self.fbin(FBin::Mul, half, x)?;
+                return self.fbin(FBin::Mul, hx, p);
+            }
+            UnaryOp::Dgelu => {
+                let c = self.f64c(std::f64::consts::FRAC_1_SQRT_2)?;
+                let t = self.fbin(FBin::Mul, x.clone(), c)?;
+                let e = self.math("erf", &[t])?;
+                let one = self.f64c(1.0)?;
+                let p = self.fbin(FBin::Add, one, e)?;
+                let half = self.f64c(0.5)?;
+                let phi = self.fbin(FBin::Mul, half, p)?;
+                let x2 = self.fbin(FBin::Mul, x.clone(), x.clone())?;
+                let nh = self.f64c(-0.5)?;
+                let u = self.fbin(FBin::Mul, nh, x2)?;
+                let ex = self.math("exp", &[u])?;
+                let k = self.f64c(sci_ir::interp::INV_SQRT_2PI)?;
+                let d = self.fbin(FBin::Mul, ex, k)?;
+                let xd = self.fbin(FBin::Mul, x, d)?;
+                return self.fbin(FBin::Add, phi, xd);
+            }
             UnaryOp::Softplus => {
                 // max(x, 0) + log1p(exp(-|x|)).
                 let ax = self.fun(FUn::Abs, x.clone())?;

@@ -44,6 +44,22 @@ pub fn softplus(x: f64) -> f64 {
     max_nan(x, 0.0) + libm::log1p(libm::exp(-x.abs()))
 }
 
+/// The exact GELU, `(0.5·x)·(1 + erf(x·(1/√2)))`, in this order of operations (the
+/// back ends' scalar code and vector kernels compute the same bits).
+pub fn gelu(x: f64) -> f64 {
+    (0.5 * x) * (1.0 + libm::erf(x * std::f64::consts::FRAC_1_SQRT_2))
+}
+
+/// `1/√(2π)`, the standard normal density at 0.
+pub const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+
+/// GELU's derivative `Φ(x) + x·φ(x)`: `0.5·(1 + erf(x·(1/√2))) + x·(exp(−0.5·(x·x))·(1/√(2π)))`,
+/// in this order of operations.
+pub fn dgelu(x: f64) -> f64 {
+    let phi = 0.5 * (1.0 + libm::erf(x * std::f64::consts::FRAC_1_SQRT_2));
+    phi + x * (libm::exp(-0.5 * (x * x)) * INV_SQRT_2PI)
+}
+
 /// One elementwise function of one argument.
 pub fn unary(op: UnaryOp, x: f64) -> f64 {
     match op {
@@ -65,6 +81,8 @@ pub fn unary(op: UnaryOp, x: f64) -> f64 {
         UnaryOp::Floor => libm::floor(x),
         UnaryOp::Sigmoid => sigmoid(x),
         UnaryOp::Softplus => softplus(x),
+        UnaryOp::Gelu => gelu(x),
+        UnaryOp::Dgelu => dgelu(x),
         UnaryOp::Not => bool_f64(x == 0.0),
     }
 }
@@ -228,6 +246,21 @@ mod tests {
         assert_eq!(sigmoid(-1000.0), 0.0);
         assert_eq!(sigmoid(1000.0), 1.0);
         assert_eq!(sigmoid(0.0), 0.5);
+    }
+
+    /// GELU against its definition (Φ the normal CDF), and its derivative against central
+    /// differences.
+    #[test]
+    fn gelu_and_its_derivative() {
+        assert_eq!(gelu(0.0), 0.0);
+        assert!((gelu(1.0) - 0.841_344_746_068_542_9).abs() < 1e-15);
+        assert!((gelu(-1.0) + 0.158_655_253_931_457_05).abs() < 1e-15);
+        for x in [-6.0, -1.3, -0.2, 0.0, 0.4, 1.7, 5.0] {
+            let h = 1e-6;
+            let fd = (gelu(x + h) - gelu(x - h)) / (2.0 * h);
+            assert!((dgelu(x) - fd).abs() < 1e-9, "{x}: {} vs {fd}", dgelu(x));
+        }
+        assert!((INV_SQRT_2PI - 1.0 / (2.0 * std::f64::consts::PI).sqrt()).abs() < 1e-17);
     }
 
     #[test]

@@ -384,38 +384,9 @@ impl<'f> Checker<'f> {
                     self.needs_dimensionless(callee, &Val::fixed(x), u);
                     return None;
                 }
-                // gelu(x) = x · (1 + erf(x / √2)) / 2
-                let unit = ty.unit;
-                let scaled = Self::mk(
-                    HExprKind::Binary(
-                        Binary::Mul,
-                        Box::new(x.clone()),
-                        Box::new(scalar(std::f64::consts::FRAC_1_SQRT_2, unit)),
-                    ),
-                    ty.clone(),
-                    span,
-                );
-                let erf = Self::mk(
-                    HExprKind::Unary(Unary::Erf, Box::new(scaled)),
-                    ty.clone(),
-                    span,
-                );
-                let one_plus = Self::mk(
-                    HExprKind::Binary(Binary::Add, Box::new(scalar(1.0, unit)), Box::new(erf)),
-                    ty.clone(),
-                    span,
-                );
-                let half_x = Self::mk(
-                    HExprKind::Binary(Binary::Mul, Box::new(scalar(0.5, unit)), Box::new(x)),
-                    ty.clone(),
-                    span,
-                );
+                // gelu(x) = x · (1 + erf(x / √2)) / 2: one IR op (`UnaryOp::Gelu`).
                 Some(Val {
-                    h: Self::mk(
-                        HExprKind::Binary(Binary::Mul, Box::new(half_x), Box::new(one_plus)),
-                        ty,
-                        span,
-                    ),
+                    h: Self::mk(HExprKind::Unary(Unary::Gelu, Box::new(x)), ty, span),
                     flex: v.flex,
                 })
             }

@@ -540,8 +540,8 @@ fn unary_fn(op: Unary) -> Option<fn(f64) -> f64> {
             if x > 30.0 { x } else { x.exp().ln_1p() }
         },
         Unary::Not => |x: f64| f64::from(u8::from(x == 0.0)),
-        // The standard library has no erf; it is evaluated at run time only.
-        Unary::Erf => return None,
+        // The standard library has no erf; these are evaluated at run time only.
+        Unary::Erf | Unary::Gelu | Unary::Dgelu => return None,
     })
 }
 

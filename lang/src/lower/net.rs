@@ -83,16 +83,7 @@ pub(super) fn activate(cx: &mut FnCx, act: Activation, x: ValueId, ty: &Type) ->
             let zero = constant(cx, 0.0, ty)?;
             cx.push(Op::Binary(BinaryOp::Max, x, zero), ty.clone(), None)
         }
-        Activation::Gelu => {
-            let inv_sqrt2 = constant(cx, std::f64::consts::FRAC_1_SQRT_2, ty)?;
-            let one = constant(cx, 1.0, ty)?;
-            let half = constant(cx, 0.5, ty)?;
-            let scaled = cx.push(Op::Binary(BinaryOp::Mul, x, inv_sqrt2), ty.clone(), None);
-            let erf = cx.unary(UnaryOp::Erf, scaled, ty);
-            let one_plus = cx.push(Op::Binary(BinaryOp::Add, one, erf), ty.clone(), None);
-            let hx = cx.push(Op::Binary(BinaryOp::Mul, half, x), ty.clone(), None);
-            cx.push(Op::Binary(BinaryOp::Mul, hx, one_plus), ty.clone(), None)
-        }
+        Activation::Gelu => cx.unary(UnaryOp::Gelu, x, ty),
     })
 }
 

@@ -318,28 +318,8 @@ impl Builder<'_, '_, '_> {
         }
     }
 
-    /// GELU, `0.5·x·(1 + erf(x/√2))`, elementwise.
+    /// GELU, `0.5·x·(1 + erf(x/√2))`, elementwise (one IR op, `UnaryOp::Gelu`).
     fn gelu(&mut self, x: ValueId, ty: &Type) -> ValueId {
-        let scalar = |cx: &mut FnCx, c: f64| {
-            let v = cx.push(Op::Const(c), Type::scalar(), None);
-            cx.push(Op::Broadcast(v), ty.clone(), None)
-        };
-        let inv_sqrt2 = scalar(self.cx, std::f64::consts::FRAC_1_SQRT_2);
-        let one = scalar(self.cx, 1.0);
-        let half = scalar(self.cx, 0.5);
-        let scaled = self
-            .cx
-            .push(Op::Binary(BinaryOp::Mul, x, inv_sqrt2), ty.clone(), None);
-        let erf = self
-            .cx
-            .push(Op::Unary(UnaryOp::Erf, scaled), ty.clone(), None);
-        let one_plus = self
-            .cx
-            .push(Op::Binary(BinaryOp::Add, one, erf), ty.clone(), None);
-        let hx = self
-            .cx
-            .push(Op::Binary(BinaryOp::Mul, half, x), ty.clone(), None);
-        self.cx
-            .push(Op::Binary(BinaryOp::Mul, hx, one_plus), ty.clone(), None)
+        self.cx.push(Op::Unary(UnaryOp::Gelu, x), ty.clone(), None)
     }
 }

@@ -119,9 +119,45 @@ pub(crate) fn unary(
             Factor::Mul(em.mul(y, omy)?)
         }
         UnaryOp::Softplus => Factor::Mul(em.unary(UnaryOp::Sigmoid, a)?),
+        UnaryOp::Gelu => Factor::Mul(em.unary(UnaryOp::Dgelu, a)?),
+        UnaryOp::Dgelu => Factor::Mul(gelu_second(em, a, &ty)?),
         UnaryOp::Floor | UnaryOp::Not => return Ok(None),
     };
     Ok(Some(f))
+}
+
+/// `φ(a)`, the standard normal density: `exp(−0.5·a²)·(1/√(2π))`.
+fn normal_density(em: &mut Emitter, a2: ValueId) -> Result<ValueId, AdError> {
+    let h = em.scale(a2, -0.5)?;
+    let e = em.unary(UnaryOp::Exp, h)?;
+    em.scale(e, sci_ir::interp::INV_SQRT_2PI)
+}
+
+/// GELU's second derivative `φ(a)·(2 − a²)` (the derivative of `dgelu`).
+pub(crate) fn gelu_second(
+    em: &mut Emitter,
+    a: ValueId,
+    ty: &sci_ir::Type,
+) -> Result<ValueId, AdError> {
+    let a2 = em.powi(a, 2)?;
+    let phi = normal_density(em, a2)?;
+    let two = em.full(2.0, ty)?;
+    let f = em.sub(two, a2)?;
+    em.mul(phi, f)
+}
+
+/// GELU's third derivative `φ(a)·a·(a² − 4)` (the second of `dgelu`).
+pub(crate) fn gelu_third(
+    em: &mut Emitter,
+    a: ValueId,
+    ty: &sci_ir::Type,
+) -> Result<ValueId, AdError> {
+    let a2 = em.powi(a, 2)?;
+    let phi = normal_density(em, a2)?;
+    let four = em.full(4.0, ty)?;
+    let f = em.sub(a2, four)?;
+    let af = em.mul(a, f)?;
+    em.mul(phi, af)
 }
 
 /// The partial derivatives of `y = op(a, b)` with respect to `a` (when `want_a`) and `b`

@@ -340,6 +340,14 @@ impl Taylor<'_, '_, '_> {
                 let f = em.sub(o, two_y)?;
                 (Some(d1), Some(em.mul(d1, f)?))
             }
+            UnaryOp::Gelu => {
+                let d1 = em.unary(UnaryOp::Dgelu, a)?;
+                (Some(d1), Some(super::rules::gelu_second(em, a, &ty)?))
+            }
+            UnaryOp::Dgelu => {
+                let d1 = super::rules::gelu_second(em, a, &ty)?;
+                (Some(d1), Some(super::rules::gelu_third(em, a, &ty)?))
+            }
             UnaryOp::Softplus => {
                 let s = em.unary(UnaryOp::Sigmoid, a)?;
                 let o = one(em)?;

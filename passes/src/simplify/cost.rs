@@ -21,6 +21,8 @@ pub fn unary_cost(op: UnaryOp) -> u64 {
         Exp | Log | Sin | Cos | Tan | Asin | Acos | Atan | Sinh | Cosh | Tanh | Erf => 20,
         Sigmoid => 22,
         Softplus => 40,
+        Gelu => 26,
+        Dgelu => 48,
     }
 }
 

@@ -683,7 +683,9 @@ fn unary(op: UnaryOp, x: f64) -> Option<f64> {
         UnaryOp::Tanh => x.tanh(),
         UnaryOp::Floor => x.floor(),
         UnaryOp::Not => f64::from(u8::from(x == 0.0)),
-        UnaryOp::Erf | UnaryOp::Sigmoid | UnaryOp::Softplus => return None,
+        UnaryOp::Erf | UnaryOp::Sigmoid | UnaryOp::Softplus | UnaryOp::Gelu | UnaryOp::Dgelu => {
+            return None;
+        }
     })
 }
 
