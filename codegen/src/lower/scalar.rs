@@ -34,6 +34,15 @@ pub(crate) trait Scalars<'a>: Emit<'a> {
         self.select_f(unordered, nan, r)
     }
 
+    /// `1 + erf(x·(1/√2))`, GELU's `2Φ(x)`, as `interp::gelu` computes it.
+    fn one_plus_erf_scaled(&mut self, x: Self::F) -> Res<Self::F> {
+        let c = self.f64c(std::f64::consts::FRAC_1_SQRT_2)?;
+        let t = self.fbin(FBin::Mul, x, c)?;
+        let e = self.math("erf", &[t])?;
+        let one = self.f64c(1.0)?;
+        self.fbin(FBin::Add, one, e)
+    }
+
     fn unary(&mut self, op: UnaryOp, x: Self::F) -> Res<Self::F> {
         let name = match op {
             UnaryOp::Neg => return self.fun(FUn::Neg, x),
@@ -60,21 +69,13 @@ pub(crate) trait Scalars<'a>: Emit<'a> {
             }
             // As `sci_ir::interp::gelu` and `dgelu`, operation for operation.
             UnaryOp::Gelu => {
-                let c = self.f64c(std::f64::consts::FRAC_1_SQRT_2)?;
-                let t = self.fbin(FBin::Mul, x.clone(), c)?;
-                let e = self.math("erf", &[t])?;
-                let one = self.f64c(1.0)?;
-                let p = self.fbin(FBin::Add, one, e)?;
+                let p = self.one_plus_erf_scaled(x.clone())?;
                 let half = self.f64c(0.5)?;
                 let hx = self.fbin(FBin::Mul, half, x)?;
                 return self.fbin(FBin::Mul, hx, p);
             }
             UnaryOp::Dgelu => {
-                let c = self.f64c(std::f64::consts::FRAC_1_SQRT_2)?;
-                let t = self.fbin(FBin::Mul, x.clone(), c)?;
-                let e = self.math("erf", &[t])?;
-                let one = self.f64c(1.0)?;
-                let p = self.fbin(FBin::Add, one, e)?;
+                let p = self.one_plus_erf_scaled(x.clone())?;
                 let half = self.f64c(0.5)?;
                 let phi = self.fbin(FBin::Mul, half, p)?;
                 let x2 = self.fbin(FBin::Mul, x.clone(), x.clone())?;

@@ -126,11 +126,13 @@ pub(crate) fn unary(
     Ok(Some(f))
 }
 
-/// `φ(a)`, the standard normal density: `exp(−0.5·a²)·(1/√(2π))`.
-fn normal_density(em: &mut Emitter, a2: ValueId) -> Result<ValueId, AdError> {
+/// `a²` and `φ(a)`, the standard normal density `exp(−0.5·a²)·(1/√(2π))`: what GELU's
+/// higher derivatives are made of.
+fn square_and_density(em: &mut Emitter, a: ValueId) -> Result<(ValueId, ValueId), AdError> {
+    let a2 = em.powi(a, 2)?;
     let h = em.scale(a2, -0.5)?;
     let e = em.unary(UnaryOp::Exp, h)?;
-    em.scale(e, sci_ir::interp::INV_SQRT_2PI)
+    Ok((a2, em.scale(e, sci_ir::interp::INV_SQRT_2PI)?))
 }
 
 /// GELU's second derivative `φ(a)·(2 − a²)` (the derivative of `dgelu`).
@@ -139,8 +141,7 @@ pub(crate) fn gelu_second(
     a: ValueId,
     ty: &sci_ir::Type,
 ) -> Result<ValueId, AdError> {
-    let a2 = em.powi(a, 2)?;
-    let phi = normal_density(em, a2)?;
+    let (a2, phi) = square_and_density(em, a)?;
     let two = em.full(2.0, ty)?;
     let f = em.sub(two, a2)?;
     em.mul(phi, f)
@@ -152,8 +153,7 @@ pub(crate) fn gelu_third(
     a: ValueId,
     ty: &sci_ir::Type,
 ) -> Result<ValueId, AdError> {
-    let a2 = em.powi(a, 2)?;
-    let phi = normal_density(em, a2)?;
+    let (a2, phi) = square_and_density(em, a)?;
     let four = em.full(4.0, ty)?;
     let f = em.sub(a2, four)?;
     let af = em.mul(a, f)?;
