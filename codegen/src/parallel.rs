@@ -497,13 +497,11 @@ impl TileMap {
         if threads == 1 {
             worker();
         } else {
+            // One worker per thread, started by a parallel loop (its jobs live on the
+            // stack: a scope's spawned jobs would be allocated every call).
             in_pool(threads, || {
                 let workers = rayon::current_num_threads().min(tiles);
-                rayon::scope(|s| {
-                    for _ in 0..workers {
-                        s.spawn(|_| worker());
-                    }
-                });
+                (0..workers).into_par_iter().for_each(|_| worker());
             });
         }
         let failure = first_failure

@@ -6,8 +6,8 @@
 //! `tiles × per` numbers — 88 MB per step for 20 samples of that operator, far beyond the
 //! caches. Here the tiles are handed out in order, each partial is added to the accumulator
 //! as soon as every tile before it has been, and a partial finished early waits in a
-//! buffer: only a few buffers (about one per thread) exist at once, and they are reused
-//! from call to call. The order of the additions is the tiles' order, as everywhere else,
+//! buffer: only a few buffers (about one per thread) exist at once, and they (and the list
+//! they wait in) are reused from call to call, so a warm call allocates nothing. The order of the additions is the tiles' order, as everywhere else,
 //! so the result is the same bit for bit on any number of threads.
 //!
 //! Nothing here blocks on another thread's progress: a thread that finishes a tile out of
@@ -16,7 +16,6 @@
 
 use super::combine;
 use sci_ir::ReduceOp;
-use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
 /// The spare buffers kept between calls, at most this many bytes in all (enough for a few
@@ -35,6 +34,13 @@ pub(super) fn buffer(len: usize) -> Vec<f64> {
     });
     reused.unwrap_or_else(|| vec![0.0; len])
 }
+
+/// A parked partial: its tile, and the partial (`None`: the tile failed).
+type Parked = (usize, Option<Vec<f64>>);
+
+/// The list partials are parked in, kept between calls with its capacity (so a warm call
+/// allocates nothing).
+static PARKING: Mutex<Vec<Parked>> = Mutex::new(Vec::new());
 
 /// Gives `b` back to the spares (or drops it when they are full).
 fn recycle(b: Vec<f64>) {
@@ -64,8 +70,8 @@ struct State {
     /// The next tile to add.
     next: usize,
     /// Tiles finished out of turn: their partial, or `None` for a failed tile (nothing to
-    /// add; the caller reports its status).
-    waiting: BTreeMap<usize, Option<Vec<f64>>>,
+    /// add; the caller reports its status). A few at most (about one per thread).
+    waiting: Vec<Parked>,
 }
 
 impl OrderedReduce {
@@ -81,7 +87,9 @@ impl OrderedReduce {
             len,
             state: Mutex::new(State {
                 next: 0,
-                waiting: BTreeMap::new(),
+                waiting: std::mem::take(
+                    &mut *PARKING.lock().unwrap_or_else(PoisonError::into_inner),
+                ),
             }),
         }
     }
@@ -95,7 +103,7 @@ impl OrderedReduce {
             {
                 let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
                 if item.0 != state.next {
-                    state.waiting.insert(item.0, item.1);
+                    state.waiting.push(item);
                     return;
                 }
             }
@@ -111,8 +119,8 @@ impl OrderedReduce {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             state.next += 1;
             let next = state.next;
-            match state.waiting.remove(&next) {
-                Some(p) => item = (next, p),
+            match state.waiting.iter().position(|(k, _)| *k == next) {
+                Some(at) => item = state.waiting.swap_remove(at),
                 None => return,
             }
         }
@@ -132,6 +140,19 @@ fn add_partial(op: ReduceOp, acc: &mut [f64], partial: &[f64], first: bool) {
             for (a, y) in acc.iter_mut().zip(partial) {
                 *a = combine(op, *a, *y, first);
             }
+        }
+    }
+}
+
+impl Drop for OrderedReduce {
+    /// Gives the parking list back, emptied, for the next call.
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let mut waiting = std::mem::take(&mut state.waiting);
+        waiting.clear();
+        let mut parking = PARKING.lock().unwrap_or_else(PoisonError::into_inner);
+        if waiting.capacity() > parking.capacity() {
+            *parking = waiting;
         }
     }
 }
