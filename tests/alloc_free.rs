@@ -6,6 +6,8 @@
 //! from a per-thread arena, the packed result buffer is the compiled module's, the argument
 //! lists live on the stack.)
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -43,20 +45,13 @@ fn allocations() -> usize {
     ALLOCATIONS.with(Cell::get)
 }
 
-/// The example's network, and a wide one (two hidden layers of 160).
-const HIDDEN: &str = "hidden: [20, 20, 20]";
-const WIDE: &str = "hidden: [160, 160]";
-
 fn check(backend: sci::BackendKind, threads: usize) {
-    check_network(backend, threads, HIDDEN);
-    check_network(backend, threads, WIDE);
+    check_network(backend, threads, common::PINN_HIDDEN);
+    check_network(backend, threads, common::WIDE_HIDDEN);
 }
 
 fn check_network(backend: sci::BackendKind, threads: usize, hidden: &str) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/burgers_pinn.sci");
-    let pinn = std::fs::read_to_string(path).unwrap();
-    assert!(pinn.contains(HIDDEN), "the example's network changed");
-    let pinn = pinn.replace(HIDDEN, hidden);
+    let (_, pinn) = common::burgers_pinn_with(hidden);
     let c = sci::Compiler::new()
         .backend(backend)
         .threads(threads)

@@ -5,6 +5,9 @@
 //! the example's small gradient (stored per tile, combined afterwards) and a wide network's
 //! (over 16k weights: added as the tiles finish, `sci_codegen`'s `parallel::ordered`).
 
+mod common;
+
+use common::{PINN_HIDDEN, WIDE_HIDDEN};
 use sci::{BackendKind, Batch, Compiler};
 
 /// `n` values of the loss input `name` (`pde.t`, `pde.x`, …): quasi-random, in `[0, 1]`
@@ -23,21 +26,14 @@ fn points(name: &str, n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// The example's network, and one wide enough that its gradient is combined as the tiles
-/// finish (two hidden layers of 160: 26,401 weights).
-const HIDDEN: &str = "hidden: [20, 20, 20]";
-const WIDE: &str = "hidden: [160, 160]";
-
 /// The loss and gradient of the Burgers PINN (its network's layers `hidden`) with
 /// `threads` threads, at its initial θ and `n` points per residual.
 fn loss_and_grad(backend: BackendKind, threads: usize, n: usize, hidden: &str) -> (f64, Vec<f64>) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/burgers_pinn.sci");
-    let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains(HIDDEN), "the example's network changed");
+    let (path, text) = common::burgers_pinn_with(hidden);
     let compiled = Compiler::new()
         .backend(backend)
         .threads(threads)
-        .compile_source(path, &text.replace(HIDDEN, hidden))
+        .compile_source(path, &text)
         .unwrap();
     let model = compiled.model("BurgersPINN").unwrap();
     let inputs = model.loss_inputs().unwrap();
@@ -65,9 +61,14 @@ fn same_bits(a: &(f64, Vec<f64>), b: &(f64, Vec<f64>)) -> bool {
 }
 
 fn check(backend: BackendKind) {
-    for (hidden, n) in [(HIDDEN, 1), (HIDDEN, 63), (HIDDEN, 1000), (WIDE, 1000)] {
+    for (hidden, n) in [
+        (PINN_HIDDEN, 1),
+        (PINN_HIDDEN, 63),
+        (PINN_HIDDEN, 1000),
+        (WIDE_HIDDEN, 1000),
+    ] {
         let one = loss_and_grad(backend, 1, n, hidden);
-        if hidden == WIDE {
+        if hidden == WIDE_HIDDEN {
             assert!(one.1.len() > 16 * 1024, "{} weights", one.1.len());
         }
         assert!(one.0.is_finite() && one.0 > 0.0);

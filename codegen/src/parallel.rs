@@ -445,9 +445,7 @@ impl TileMap {
                 )
             };
             for (k, partial) in partials.chunks_exact(per.max(1)).enumerate() {
-                for (a, y) in acc.iter_mut().zip(partial) {
-                    *a = combine(op, *a, *y, k == 0);
-                }
+                add_partial(op, acc, partial, k == 0);
             }
         }
         0
@@ -508,6 +506,23 @@ impl TileMap {
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
         failure.map_or(0, |(_, status)| status)
+    }
+}
+
+/// `acc ← acc ∘ partial` element by element, as [`combine`] does (the partial of the first
+/// tile when `first`); sums (the gradients) as a plain loop the compiler vectorises.
+fn add_partial(op: ReduceOp, acc: &mut [f64], partial: &[f64], first: bool) {
+    match op {
+        ReduceOp::Sum | ReduceOp::Mean => {
+            for (a, y) in acc.iter_mut().zip(partial) {
+                *a += *y;
+            }
+        }
+        _ => {
+            for (a, y) in acc.iter_mut().zip(partial) {
+                *a = combine(op, *a, *y, first);
+            }
+        }
     }
 }
 

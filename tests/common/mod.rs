@@ -153,3 +153,18 @@ pub fn reference_squared_loss(
         .sum();
     total / count as f64
 }
+
+/// The Burgers PINN example's network layers, and a network wide enough (two hidden layers
+/// of 160: 26,401 weights) that its gradient's per-tile partials are added as the tiles
+/// finish (`sci_codegen`'s `parallel::ordered`).
+pub const PINN_HIDDEN: &str = "hidden: [20, 20, 20]";
+pub const WIDE_HIDDEN: &str = "hidden: [160, 160]";
+
+/// The path of `examples/burgers_pinn.sci` and its source with the network's layers
+/// `hidden` (`PINN_HIDDEN` for the example itself).
+pub fn burgers_pinn_with(hidden: &str) -> (&'static str, String) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/burgers_pinn.sci");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(PINN_HIDDEN), "the example's network changed");
+    (path, text.replace(PINN_HIDDEN, hidden))
+}

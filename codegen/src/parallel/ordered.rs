@@ -7,14 +7,15 @@
 //! caches. Here the tiles are handed out in order, each partial is added to the accumulator
 //! as soon as every tile before it has been, and a partial finished early waits in a
 //! buffer: only a few buffers (about one per thread) exist at once, and they (and the list
-//! they wait in) are reused from call to call, so a warm call allocates nothing. The order of the additions is the tiles' order, as everywhere else,
-//! so the result is the same bit for bit on any number of threads.
+//! they wait in) are reused from call to call, so a warm call allocates nothing. The order
+//! of the additions is the tiles' order, as everywhere else, so the result is the same bit
+//! for bit on any number of threads.
 //!
 //! Nothing here blocks on another thread's progress: a thread that finishes a tile out of
 //! turn leaves its partial and goes on, and whoever completes the tile in turn adds every
 //! waiting partial that follows it.
 
-use super::combine;
+use super::add_partial;
 use sci_ir::ReduceOp;
 use std::sync::{Mutex, PoisonError};
 
@@ -108,12 +109,10 @@ impl OrderedReduce {
                 }
             }
             // This thread holds the tile in turn: no other can until `next` moves on.
-            if let Some(p) = &item.1 {
+            if let Some(p) = item.1 {
                 // SAFETY: see `new`; only the holder of the tile in turn gets here.
                 let acc = unsafe { std::slice::from_raw_parts_mut(self.acc, self.len) };
-                add_partial(self.op, acc, p, item.0 == 0);
-            }
-            if let Some(p) = item.1 {
+                add_partial(self.op, acc, &p, item.0 == 0);
                 recycle(p);
             }
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -122,23 +121,6 @@ impl OrderedReduce {
             match state.waiting.iter().position(|(k, _)| *k == next) {
                 Some(at) => item = state.waiting.swap_remove(at),
                 None => return,
-            }
-        }
-    }
-}
-
-/// `acc ← acc ∘ partial` element by element, as [`combine`] does; sums (the gradients this
-/// path exists for) as a plain loop the compiler vectorises.
-fn add_partial(op: ReduceOp, acc: &mut [f64], partial: &[f64], first: bool) {
-    match op {
-        ReduceOp::Sum | ReduceOp::Mean => {
-            for (a, y) in acc.iter_mut().zip(partial) {
-                *a += *y;
-            }
-        }
-        _ => {
-            for (a, y) in acc.iter_mut().zip(partial) {
-                *a = combine(op, *a, *y, first);
             }
         }
     }
@@ -159,6 +141,7 @@ impl Drop for OrderedReduce {
 
 #[cfg(test)]
 mod tests {
+    use super::super::combine;
     use super::*;
 
     /// Out-of-order deliveries add in tile order: the same bits as the sequential loop.

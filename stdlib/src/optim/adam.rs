@@ -187,7 +187,12 @@ pub(super) fn run(
         Some(state) => Adam::resumed(state, options.lr),
         None => Adam::new(p.len(), options.lr),
     };
-    let threads = Threads::new(options.threads);
+    // A pool only where a step would use it (building one starts its threads).
+    let threads = Threads::new(if p.len() >= PARALLEL_MIN {
+        options.threads
+    } else {
+        1
+    });
     let held = if options.weight_decay != 0.0 {
         ev.held()
     } else {
