@@ -28,6 +28,8 @@
 #![forbid(unsafe_code)]
 
 pub mod jit;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod render;
 pub mod runtime;
 

@@ -6,14 +6,18 @@
 //! loss became NaN).
 //!
 //! Standard output goes through `outln!`: a reader that goes away (`sci run … | head`)
-//! must neither crash sci nor stop it writing its output files.
+//! must neither crash sci nor stop it writing its output files. In a run over several MPI
+//! ranks only rank 0 prints through these macros ([`ranks`]); errors are printed by the
+//! rank they happen on ([`runtime_common::report`]).
 
 /// `println!` for results on standard output that tolerates a closed pipe: what cannot be
 /// printed is dropped (Rust ignores SIGPIPE, so `println!` would panic on EPIPE).
 macro_rules! outln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        if crate::cli::ranks::speaks() {
+            let _ = writeln!(std::io::stdout(), $($arg)*);
+        }
     }};
 }
 
@@ -22,7 +26,9 @@ macro_rules! outln {
 macro_rules! err {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = write!(std::io::stderr(), $($arg)*);
+        if crate::cli::ranks::speaks() {
+            let _ = write!(std::io::stderr(), $($arg)*);
+        }
     }};
 }
 
@@ -30,7 +36,9 @@ macro_rules! err {
 macro_rules! errln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        if crate::cli::ranks::speaks() {
+            let _ = writeln!(std::io::stderr(), $($arg)*);
+        }
     }};
 }
 
@@ -40,6 +48,7 @@ mod compile;
 mod dataset;
 mod derivatives;
 mod discover;
+mod ensemble;
 mod eval;
 mod fmt;
 #[cfg(feature = "cuda")]
@@ -49,6 +58,7 @@ mod plot;
 mod png;
 mod predict;
 mod progress;
+mod ranks;
 mod run;
 mod run_plot;
 mod runtime_common;
@@ -136,8 +146,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Compile(args) => compile::run(&args, color),
         Command::Eval(args) => eval::run(&args, color),
         Command::Fmt { files, check } => fmt::run(&files, check, color),
-        Command::Run(args) => run::run(&args, color),
-        Command::Train(args) => train::run(&args, color),
+        Command::Run(args) => with_ranks(|ranks| run::run(&args, color, ranks)),
+        Command::Train(args) => with_ranks(|ranks| train::run(&args, color, ranks)),
         Command::Predict(args) => predict::run(&args, color),
         Command::Discover(args) => discover::run(&args),
         Command::Dataset(args) => dataset::run(&args),
@@ -160,6 +170,25 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Runs `command` as one of the ranks of an `mpirun` when a launcher started this process
+/// (else as the only one): an error on any rank ends them all with its status.
+fn with_ranks(
+    command: impl FnOnce(&ranks::Ranks) -> Result<ExitCode, String>,
+) -> Result<ExitCode, String> {
+    let ranks = match ranks::Ranks::start() {
+        Ok(ranks) => ranks,
+        Err(e) => return Ok(runtime_common::report(&e)),
+    };
+    let code = match command(&ranks) {
+        Ok(code) => code,
+        Err(message) => {
+            runtime_common::error_line(&format!("error: {message}"));
+            ExitCode::from(2)
+        }
+    };
+    Ok(ranks.finish(code))
 }
 
 /// Reads a source file into a new source map.

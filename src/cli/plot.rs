@@ -135,6 +135,50 @@ pub fn trajectory_with_data_svg(
         legend: true,
         lines,
         marks,
+        bands: Vec::new(),
+    }
+    .render()
+}
+
+/// An ensemble's plot: per quantity its mean as a line and a band between two quantiles
+/// (`bands[k] = (lower, upper)` of `series[k]`) shaded in the line's colour.
+pub fn bands_svg(
+    axes: &Axes<'_>,
+    t: &[f64],
+    series: &[(String, Vec<f64>)],
+    bands: &[(Vec<f64>, Vec<f64>)],
+) -> Result<String, String> {
+    if t.is_empty() || series.is_empty() {
+        return Err("There is nothing to plot: no member reached an output time.".into());
+    }
+    let (log_x, log_y) = (axes.log_x, axes.log_y);
+    let lines = (series.iter())
+        .map(|(name, values)| Line {
+            name: name.clone(),
+            segments: segments(t, values, log_x, log_y),
+        })
+        .collect();
+    let bands = (bands.iter().enumerate())
+        .flat_map(|(series, (lower, upper))| {
+            band_runs(t, lower, upper, log_x, log_y)
+                .into_iter()
+                .map(move |(upper, lower)| Band {
+                    series,
+                    upper,
+                    lower,
+                })
+        })
+        .collect();
+    Figure {
+        title: axes.title,
+        x_label: axes.x_label,
+        y_label: axes.y_label,
+        log_x,
+        log_y,
+        legend: true,
+        lines,
+        marks: Vec::new(),
+        bands,
     }
     .render()
 }
@@ -174,6 +218,7 @@ pub fn loss_svg(
         legend: !terms.is_empty(),
         lines,
         marks: Vec::new(),
+        bands: Vec::new(),
     }
     .render()
 }
@@ -191,6 +236,13 @@ struct Marks {
     points: Vec<(f64, f64)>,
 }
 
+/// A shaded band around line `series`: its upper and lower edges over the same times.
+struct Band {
+    series: usize,
+    upper: Vec<(f64, f64)>,
+    lower: Vec<(f64, f64)>,
+}
+
 /// Everything needed to draw one chart.
 struct Figure<'a> {
     title: &'a str,
@@ -201,6 +253,7 @@ struct Figure<'a> {
     legend: bool,
     lines: Vec<Line>,
     marks: Vec<Marks>,
+    bands: Vec<Band>,
 }
 
 /// Splits `(x, y)` into maximal runs of drawable points.
@@ -216,6 +269,33 @@ fn segments(x: &[f64], y: &[f64], log_x: bool, log_y: bool) -> Vec<Vec<(f64, f64
         }
     }
     if !run.is_empty() {
+        runs.push(run);
+    }
+    runs
+}
+
+/// Splits a band into maximal runs of times where it can be drawn (both edges too):
+/// `(upper edge, lower edge)` per run.
+type Edges = Vec<(f64, f64)>;
+fn band_runs(
+    t: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    log_x: bool,
+    log_y: bool,
+) -> Vec<(Edges, Edges)> {
+    let drawable = |v: f64, log: bool| v.is_finite() && (!log || v > 0.0);
+    let mut runs = Vec::new();
+    let mut run: (Edges, Edges) = (Vec::new(), Vec::new());
+    for ((&x, &lo), &hi) in t.iter().zip(lower).zip(upper) {
+        if drawable(x, log_x) && drawable(lo, log_y) && drawable(hi, log_y) {
+            run.0.push((x, hi));
+            run.1.push((x, lo));
+        } else if !run.0.is_empty() {
+            runs.push(std::mem::take(&mut run));
+        }
+    }
+    if !run.0.is_empty() {
         runs.push(run);
     }
     runs
@@ -289,6 +369,11 @@ impl Figure<'_> {
         let points = || {
             (self.lines.iter().flat_map(|l| &l.segments).flatten())
                 .chain(self.marks.iter().flat_map(|m| &m.points))
+                .chain(
+                    self.bands
+                        .iter()
+                        .flat_map(|b| b.upper.iter().chain(&b.lower)),
+                )
         };
         let mut bounds: Option<(f64, f64, f64, f64)> = None;
         for &(x, y) in points() {
@@ -357,6 +442,22 @@ impl Figure<'_> {
             "<defs><clipPath id=\"plot-area\"><rect x=\"{left}\" y=\"{top}\" \
              width=\"{width}\" height=\"{height}\"/></clipPath></defs>\n"
         );
+        // Bands first, under the lines.
+        for band in &self.bands {
+            let RGBColor(r, g, bl) = line_style(band.series).0;
+            let points: Vec<String> = (band.upper.iter().chain(band.lower.iter().rev()))
+                .map(|&(x, y)| {
+                    let px = map(x, x0, x1, &sx, a.0, b.0);
+                    let py = map(y, y0, y1, &sy, a.1, b.1);
+                    format!("{px:.2},{py:.2}")
+                })
+                .collect();
+            out.push_str(&format!(
+                "<polygon class=\"band\" fill=\"#{r:02x}{g:02x}{bl:02x}\" fill-opacity=\"0.2\" \
+                 stroke=\"none\" clip-path=\"url(#plot-area)\" points=\"{}\"/>\n",
+                points.join(" ")
+            ));
+        }
         for (index, line) in self.lines.iter().enumerate() {
             let (colour, dash) = line_style(index);
             let RGBColor(r, g, bl) = colour;

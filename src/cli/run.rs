@@ -14,6 +14,7 @@ use sci::stdlib::checkpoint;
 use sci::stdlib::data::{Outputs, npz_bytes, table_bytes};
 use sci::stdlib::ode::{JacobianKind, Method, SolveOptions, SwitchReason};
 
+use super::ranks::Ranks;
 use super::run_plot::{PlotChoice, trajectory_plot};
 use super::runtime_common::{
     DeviceArgs, apply_overrides, check_output, check_plot_output, choose_model, compile_with,
@@ -23,13 +24,13 @@ use super::runtime_common::{
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// The `.sci` file.
-    file: PathBuf,
+    pub file: PathBuf,
     /// The back end that compiles the model: cranelift (compiles fast), llvm (fastest code;
     /// needs a build with `--features llvm`) or interp (the reference interpreter).
     #[arg(long, default_value = "cranelift")]
     backend: String,
     #[command(flatten)]
-    device: DeviceArgs,
+    pub device: DeviceArgs,
     /// The model to solve (needed when the file has several ODE models).
     #[arg(long)]
     model: Option<String>,
@@ -77,26 +78,38 @@ pub struct RunArgs {
     /// Write the trajectory (t, states, outputs) to a .csv (units in the header), .npy,
     /// .npz (one named array per quantity, with its shape) or .json file.
     #[arg(long)]
-    out: Option<PathBuf>,
+    pub out: Option<PathBuf>,
     /// Write the events that fired to a .csv, .npy or .json table: the time, the event's
     /// number (in the model's order of `when`s; the run's summary lists their conditions)
     /// and the states just after it.
     #[arg(long)]
-    events: Option<PathBuf>,
+    pub events: Option<PathBuf>,
     /// Plot the states to an .svg or .png file (arrays of more than 12 elements as
     /// space–time heat maps; the data a loss fits as circles over the lines).
     #[arg(long)]
-    plot: Option<PathBuf>,
+    pub plot: Option<PathBuf>,
     /// What to plot: states, outputs or elements, comma separated (`theta,energy`, `u[3]`).
     #[arg(long, value_delimiter = ',')]
-    vars: Vec<String>,
+    pub vars: Vec<String>,
+    /// Solve an ensemble: one solve per member, members varying parameters and initial
+    /// states: `grid: k1 = 0.02..0.06 x5; y1 = 0.9, 1.0` (`x5`: five values; `log` after it
+    /// spaces them geometrically), `uniform 64: k1 = 0.03..0.05; k2 = 1e6..1e8 log` (also
+    /// `lhs N:`, `sobol N:`, with `seed S` after N), or a CSV file with a column per
+    /// quantity. `--out` writes every member (a `member` column first), `--plot` the means
+    /// in 5–95 % bands; over the ranks of `mpirun` with `--features mpi`.
+    #[arg(long, value_name = "SPEC")]
+    pub ensemble: Option<String>,
+    /// With --ensemble: write the mean and the 5, 50 and 95 % quantiles of every state and
+    /// output across the members at each output time (.csv, .npy, .npz or .json).
+    #[arg(long, requires = "ensemble")]
+    pub summary: Option<PathBuf>,
     /// Logarithmic time: output times spaced geometrically (unless --times is given) and a
     /// logarithmic time axis in the plot.
     #[arg(long)]
-    log_t: bool,
+    pub log_t: bool,
     /// Logarithmic value axis in the plot (positive values only).
     #[arg(long)]
-    log_y: bool,
+    pub log_y: bool,
 }
 
 /// Output times when none are asked for.
@@ -105,7 +118,7 @@ const DEFAULT_POINTS: usize = 201;
 /// The most output times of one trajectory (each a row of the table).
 const MAX_OUTPUT_POINTS: usize = 10_000_000;
 
-pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, String> {
+pub fn run(args: &RunArgs, color: bool, ranks: &Ranks) -> Result<ExitCode, String> {
     // Before any work: no output may replace an input or another output.
     super::check_output_paths(
         &[Some(&args.file), args.params_file.as_deref()],
@@ -113,6 +126,7 @@ pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, String> {
             ("--out", args.out.as_deref()),
             ("--events", args.events.as_deref()),
             ("--plot", args.plot.as_deref()),
+            ("--summary", args.summary.as_deref()),
         ],
     )?;
     let compiled = match compile_with(
@@ -126,8 +140,8 @@ pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, String> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    match solve(args, &compiled) {
-        Ok(()) => Ok(ExitCode::SUCCESS),
+    match solve(args, &compiled, ranks) {
+        Ok(code) => Ok(code),
         Err(Failure::Model(why)) => {
             // The model compiled but cannot be solved: a fault of the model, not of a run.
             errln!("error: {why}");
@@ -156,7 +170,7 @@ impl From<sci::JitError> for Failure {
     }
 }
 
-fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Failure> {
+fn solve(args: &RunArgs, compiled: &sci::Compiled, ranks: &Ranks) -> Result<ExitCode, Failure> {
     let name = choose_model(compiled, args.model.as_deref(), "with states", |m| {
         m.function_with_role(&sci::ir::Role::Rhs).is_some()
     })?;
@@ -183,6 +197,15 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Failure> {
         None => model.params(),
     };
     apply_overrides(compiled, &model, &mut p, &args.params)?;
+    if let Some(spec) = &args.ensemble {
+        return Ok(super::ensemble::run(
+            args, spec, &model, &p, &options, ranks,
+        )?);
+    }
+    if ranks.collective().rank() != 0 {
+        // One trajectory is one solve: rank 0's.
+        return Ok(ExitCode::SUCCESS);
+    }
 
     let (t0, t_end) = options.span.unwrap_or_default();
     let bar = progress_bar(1000, &format!("solving {name}"));
@@ -249,7 +272,7 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled) -> Result<(), Failure> {
     if let Some(path) = &args.plot {
         outln!("wrote {}", path.display());
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The solver options from the command line and the model's time span.

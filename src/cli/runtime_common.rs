@@ -79,14 +79,25 @@ pub const EXIT_NUMERICAL: u8 = 3;
 /// Prints a runtime error and returns its exit code: 2 for bad input and file problems,
 /// [`EXIT_NUMERICAL`] for numerical failures.
 pub fn report(e: &Error) -> ExitCode {
-    errln!("error: {}", e.message);
+    error_line(&format!("error: {}", e.message));
     if let Some(help) = &e.help {
-        errln!("help: {help}");
+        error_line(&format!("help: {help}"));
     }
     match e.kind {
         ErrorKind::Input | ErrorKind::Io => ExitCode::from(2),
         ErrorKind::Numerical => ExitCode::from(EXIT_NUMERICAL),
     }
+}
+
+/// Writes a line of an error on stderr, on every rank: prefixed with the rank when the run
+/// has several (the error may be this rank's alone).
+pub fn error_line(line: &str) {
+    use std::io::Write as _;
+    let (rank, size) = super::ranks::rank_and_size();
+    let _ = match size > 1 {
+        true => writeln!(std::io::stderr(), "rank {rank}: {line}"),
+        false => writeln!(std::io::stderr(), "{line}"),
+    };
 }
 
 /// Compiles `path` with the JIT of `backend` (a name: cranelift, llvm, interp) for the
@@ -428,6 +439,9 @@ pub fn check_output(path: &Path, extensions: &[&str], flag: &str) -> Result<(), 
 
 /// A progress bar on stderr (drawn only when stderr is a terminal), `len` units long.
 pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
+    if !super::ranks::speaks() {
+        return ProgressBar::hidden();
+    }
     let bar = ProgressBar::new(len);
     let style = ProgressStyle::with_template(
         "{spinner} {prefix} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg}",

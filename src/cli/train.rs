@@ -15,17 +15,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::Args;
+use sci::runtime::fit::Shard;
 use sci::runtime::{LossKind, TrainSetup, Trainer};
 use sci::stdlib::Error;
 use sci::stdlib::checkpoint::{self, Checkpoint};
+use sci::stdlib::collective::Collective;
 use sci::stdlib::data::{Outputs, Table, table_bytes, write_atomic};
 use sci::stdlib::ode::{Method, Sensitivity, SolveOptions};
 use sci::stdlib::optim::{
-    Control, Freeze, LrDecay, Objective, Optimizer, StopReason, TrainOptions, TrainReport,
-    TrainState, train_from,
+    AllReduced, Control, Freeze, LrDecay, Objective, Optimizer, StopReason, TrainOptions,
+    TrainReport, TrainState, train_from,
 };
 
 use super::progress::{Reporter, duration};
+use super::ranks::Ranks;
 use super::runtime_common::{
     DeviceArgs, apply_overrides, check_output, check_plot_output, choose_model, compile_with,
     note_device, parameters_help, report,
@@ -153,7 +156,7 @@ pub struct TrainArgs {
     plot: Option<PathBuf>,
 }
 
-pub fn run(args: &TrainArgs, color: bool) -> Result<ExitCode, String> {
+pub fn run(args: &TrainArgs, color: bool, ranks: &Ranks) -> Result<ExitCode, String> {
     // Before any work: no output may replace an input or another output.
     // `--resume run.json --out run.json` is allowed: the run replaces its own checkpoint.
     super::check_output_paths(
@@ -196,7 +199,7 @@ pub fn run(args: &TrainArgs, color: bool) -> Result<ExitCode, String> {
         errln!("error: {why}");
         return Ok(ExitCode::from(1));
     }
-    match fit(args, &compiled, &name) {
+    match fit(args, &compiled, &name, ranks) {
         Ok(code) => Ok(code),
         Err(e) => Ok(report(&e)),
     }
@@ -212,7 +215,13 @@ fn no_gradient(compiled: &sci::Compiled, name: &str) -> Option<String> {
     model.function(sci::jit::LOSS_GRAD).err().map(|e| e.message)
 }
 
-fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCode, Error> {
+fn fit(
+    args: &TrainArgs,
+    compiled: &sci::Compiled,
+    name: &str,
+    ranks: &Ranks,
+) -> Result<ExitCode, Error> {
+    let collective = ranks.collective();
     note_device(compiled, name);
     let optimizer: Option<Optimizer> = args.optimizer.as_deref().map(str::parse).transpose()?;
     let method: Method = args.solver.parse()?;
@@ -247,6 +256,10 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
         sensitivity: args.sensitivity.parse()?,
         data_files: data_files(&args.data)?,
         batch: args.batch,
+        shard: Shard {
+            rank: collective.rank(),
+            ranks: collective.size(),
+        },
     };
     let mut trainer = Trainer::new(compiled, name, setup)?;
     let options = train_options(args, optimizer, trainer.kind(), &trainer)?;
@@ -259,7 +272,7 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
     };
     apply_overrides(compiled, &model, &mut p, &args.params)?;
     if args.steps == Some(0) {
-        return evaluate(&mut trainer, &p, name);
+        return evaluate(&mut trainer, &p, name, collective);
     }
     let start: Option<TrainState> = resumed.map(|(_, state)| state);
     let first_step = start.as_ref().map_or(0, |s| s.step);
@@ -283,6 +296,12 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
         ),
         false => String::new(),
     };
+    if ranks.several() {
+        outln!(
+            "data-parallel over {} ranks: each evaluates its share of the points and rows, one all-reduce per evaluation",
+            collective.size()
+        );
+    }
     match &start {
         Some(state) => outln!(
             "training {name}: {} parameters{frozen_note}, resuming at step {} of {schedule}{chosen}",
@@ -329,8 +348,9 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
     };
     let started = Instant::now();
     let mut checkpoint_error = None;
+    let speaks = collective.rank() == 0;
     let periodic = |info: &sci::stdlib::optim::Progress<'_>| {
-        let (Some(every), Some(out)) = (args.checkpoint_every, &args.out) else {
+        let (Some(every), Some(out), true) = (args.checkpoint_every, &args.out, speaks) else {
             return Ok(());
         };
         if !info.step.is_multiple_of(every) || info.step == info.total {
@@ -342,23 +362,35 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
         write_atomic(out, &checkpoint::to_bytes(out, &c)?)
     };
     let result = {
-        let mut progress = |info: &sci::stdlib::optim::Progress<'_>| {
-            reporter.step(info);
-            if let Err(e) = periodic(info) {
-                checkpoint_error = Some(e);
-                return Control::Stop;
-            }
-            if interrupted.load(Ordering::Relaxed) {
-                return Control::Stop;
-            }
-            Control::Continue
-        };
         let mut frozen;
         let objective: &mut dyn Objective = if frozen_mask.iter().any(|&f| f) {
             frozen = Freeze::new(&mut trainer, frozen_mask)?;
             &mut frozen
         } else {
             &mut trainer
+        };
+        // Over several ranks every evaluation is summed, the interrupt flag with it, and
+        // the callback stops on whether any rank's was set: every rank stops after the
+        // same step.
+        let mut all_reduced;
+        let (objective, stop): (&mut dyn Objective, _) = match ranks.several() {
+            true => {
+                all_reduced = AllReduced::new(objective, collective).with_stop(interrupted.clone());
+                let stop = all_reduced.stop_any();
+                (&mut all_reduced, stop)
+            }
+            false => (objective, interrupted.clone()),
+        };
+        let mut progress = |info: &sci::stdlib::optim::Progress<'_>| {
+            reporter.step(info);
+            if let Err(e) = periodic(info) {
+                checkpoint_error = Some(e);
+                return Control::Stop;
+            }
+            if stop.load(Ordering::Relaxed) {
+                return Control::Stop;
+            }
+            Control::Continue
         };
         train_from(objective, &mut p, &options, start.as_ref(), &mut progress)
     };
@@ -368,7 +400,9 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
     }
     let report = result?;
     let elapsed = started.elapsed();
-    write_outputs(args, &trainer, &p, &report, name, seed, &term_names)?;
+    if speaks {
+        write_outputs(args, &trainer, &p, &report, name, seed, &term_names)?;
+    }
     summarise(args, &model, &p, &report, name, elapsed);
     if report.stopped == StopReason::Interrupted {
         if args.out.is_none() {
@@ -380,14 +414,23 @@ fn fit(args: &TrainArgs, compiled: &sci::Compiled, name: &str) -> Result<ExitCod
 }
 
 /// `--steps 0`: the loss (and the test loss) at the starting parameters, no training.
-fn evaluate(trainer: &mut Trainer<'_>, p: &[f64], name: &str) -> Result<ExitCode, Error> {
+/// Over several ranks each evaluates its share, and the shares are summed.
+fn evaluate(
+    trainer: &mut Trainer<'_>,
+    p: &[f64],
+    name: &str,
+    collective: &dyn Collective,
+) -> Result<ExitCode, Error> {
     for (data, train, test) in trainer.data_rows() {
         outln!("data `{data}`: {train} training rows, {test} test rows");
     }
-    let loss = trainer.loss(p)?;
-    outln!("{name}: loss {loss:.6e}");
+    let mut loss = [trainer.loss(p)?];
+    collective.sum(&mut loss);
+    outln!("{name}: loss {:.6e}", loss[0]);
     if let Some(test) = trainer.test_loss(p)? {
-        outln!("{name}: test loss {test:.6e}");
+        let mut test = [test];
+        collective.sum(&mut test);
+        outln!("{name}: test loss {:.6e}", test[0]);
     }
     Ok(ExitCode::SUCCESS)
 }

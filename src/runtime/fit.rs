@@ -48,6 +48,71 @@ pub struct TrainSetup {
     /// Train on mini-batches of this many rows of each data set (shuffled every epoch, a
     /// new batch on every [`Objective::resample`] round); `None`: every row every step.
     pub batch: Option<usize>,
+    /// The part of the points and rows this process evaluates in data-parallel training
+    /// (`mpirun -n N sci train`): every rank draws the same points and batches and keeps
+    /// its [`share`](sci_stdlib::collective::share) of each, and its loss, gradient, terms
+    /// and test loss are its *contribution*, weighted so that their sum over the ranks is
+    /// the whole loss ([`sci_stdlib::optim::AllReduced`] sums them). The default is the
+    /// whole: rank 0 of 1.
+    pub shard: Shard,
+}
+
+/// One rank's part of a data-parallel run ([`TrainSetup::shard`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub rank: usize,
+    pub ranks: usize,
+}
+
+impl Default for Shard {
+    fn default() -> Shard {
+        Shard { rank: 0, ranks: 1 }
+    }
+}
+
+impl Shard {
+    /// Whether this is the whole (one rank).
+    pub fn is_whole(&self) -> bool {
+        self.ranks <= 1
+    }
+
+    /// This rank's rows of `values` (rows of `row_len` numbers).
+    fn rows(&self, values: &[f64], row_len: usize) -> Vec<f64> {
+        let row_len = row_len.max(1);
+        let part = sci_stdlib::collective::share(values.len() / row_len, self.rank, self.ranks);
+        values[part.start * row_len..part.end * row_len].to_vec()
+    }
+
+    /// The fraction of the whole that this rank's parts stand for, when every part is the
+    /// same fraction of its whole: `parts` are `(what, whole, part)` counts. A loss that
+    /// averages over points and rows is then the sum over ranks of this fraction times the
+    /// loss over the parts. With nothing split, rank 0 stands for the whole.
+    fn weight(&self, parts: &[(String, usize, usize)]) -> Result<f64, Error> {
+        if self.is_whole() {
+            return Ok(1.0);
+        }
+        let Some((_, whole, part)) = parts.first() else {
+            return Ok(if self.rank == 0 { 1.0 } else { 0.0 });
+        };
+        let uneven = (parts.iter()).any(|(_, w, p)| p * whole != part * w || *p == 0);
+        if uneven {
+            let counts: Vec<String> = (parts.iter())
+                .map(|(what, whole, _)| format!("{what} {whole}"))
+                .collect();
+            return Err(Error::input(format!(
+                "The points and rows of the loss cannot be split evenly over {} ranks ({}): \
+                 every rank must hold the same fraction of each, and at least one.",
+                self.ranks,
+                counts.join(", ")
+            ))
+            .with_help(format!(
+                "give every residual a point count, and every data set a row count (or \
+                 --batch), divisible by {}",
+                self.ranks
+            )));
+        }
+        Ok(*part as f64 / *whole as f64)
+    }
 }
 
 impl Default for TrainSetup {
@@ -63,6 +128,7 @@ impl Default for TrainSetup {
             sensitivity: Sensitivity::Auto,
             data_files: Vec::new(),
             batch: None,
+            shard: Shard::default(),
         }
     }
 }
@@ -89,7 +155,10 @@ struct DataRows {
     /// Numbers per row.
     row_len: usize,
     train: Vec<f64>,
+    /// The held-out rows (this rank's share of them in data-parallel training), of
+    /// `test_whole` in all.
     test: Vec<f64>,
+    test_whole: usize,
     /// The training rows' order in the epoch `epoch` (mini-batches only).
     order: Vec<usize>,
     epoch: Option<u64>,
@@ -123,6 +192,12 @@ pub struct Trainer<'c> {
     data: Vec<DataRows>,
     /// Rows per mini-batch ([`TrainSetup::batch`]).
     batch: Option<usize>,
+    /// This rank's part of the points and rows ([`TrainSetup::shard`]).
+    shard: Shard,
+    /// The fraction of the whole loss this rank's points and rows stand for, and that of
+    /// the test loss ([`Shard::weight`]): 1 for the whole.
+    weight: f64,
+    test_weight: f64,
 }
 
 /// What a trajectory solve computes besides the states.
@@ -188,6 +263,9 @@ impl<'c> Trainer<'c> {
             sensitivity: Sensitivity::Forward,
             data: Vec::new(),
             batch: setup.batch,
+            shard: setup.shard,
+            weight: 1.0,
+            test_weight: 1.0,
         };
         if setup.batch == Some(0) {
             return Err(Error::input("A mini-batch needs at least one row, not 0.")
@@ -216,9 +294,12 @@ impl<'c> Trainer<'c> {
                 InputRole::Data { data } => {
                     let source = with_files(data_source(manifest, *data)?, &setup)?;
                     let source = &source;
-                    let rows = read_data(source, &setup)?;
-                    trainer.buffers[k] = rows.clone();
-                    trainer.data.push(split_rows(source, k, rows)?);
+                    let mut rows = split_rows(source, k, read_data(source, &setup)?)?;
+                    // The training rows (every step, or batch by batch from `draw`); each
+                    // rank keeps its share of the held-out rows for the test loss.
+                    trainer.buffers[k] = trainer.shard.rows(&rows.train, rows.row_len);
+                    rows.test = trainer.shard.rows(&rows.test, rows.row_len);
+                    trainer.data.push(rows);
                 }
                 InputRole::Trajectory { data, time_column } => {
                     let source = data_source(manifest, *data)?;
@@ -266,6 +347,14 @@ impl<'c> Trainer<'c> {
                     )));
                 }
             }
+        }
+        if !trainer.trajectories.is_empty() && !setup.shard.is_whole() {
+            return Err(Error::input(format!(
+                "The loss of `{name}` compares ODE solutions with data, which one process \
+                 fits: it is not split over {} ranks.",
+                setup.shard.ranks
+            ))
+            .with_help("run it without mpirun; spread many solves with `sci run --ensemble`"));
         }
         if !trainer.trajectories.is_empty() {
             let system = CompiledSystem::new(model)?;
@@ -326,7 +415,7 @@ impl<'c> Trainer<'c> {
     pub fn loss(&mut self, p: &[f64]) -> Result<f64, Error> {
         self.check_len(p)?;
         self.fill_trajectories(p, Solve::Values)?;
-        Ok(self.model.loss(p, &self.batch())?)
+        Ok(self.model.loss(p, &self.batch())? * self.weight)
     }
 
     /// The loss at `p` and its whole gradient (parameters declared `fixed` included: the
@@ -384,7 +473,12 @@ impl<'c> Trainer<'c> {
                 }
             }
         }
-        Ok(loss)
+        if self.weight != 1.0 {
+            for g in grad.iter_mut() {
+                *g *= self.weight;
+            }
+        }
+        Ok(loss * self.weight)
     }
 
     /// The loss's inputs as they stand, by name: the collocation points drawn and the data
@@ -449,18 +543,50 @@ impl<'c> Trainer<'c> {
 
     /// Draws every residual's points for resampling round `round`, and with mini-batches
     /// takes batch `round` of each data set.
+    /// In data-parallel training every rank draws the same points and batches and keeps
+    /// its share of each.
     fn draw(&mut self, round: u64) -> Result<(), Error> {
-        let sets = super::points::draw_all(&self.model.ir().manifest, self.seed, round, None)?;
-        for (inputs, coords) in self.point_inputs.iter().zip(sets) {
+        let manifest = &self.model.ir().manifest;
+        let sets = super::points::draw_all(manifest, self.seed, round, None)?;
+        // Per split input, `(what, whole, part)`: the counts that weight this rank's part.
+        let mut point_parts = Vec::new();
+        for ((inputs, coords), set) in self.point_inputs.iter().zip(sets).zip(&manifest.point_sets)
+        {
             for (&input, values) in inputs.iter().zip(coords) {
-                self.buffers[input] = values;
+                let whole = values.len();
+                self.buffers[input] = match self.shard.is_whole() {
+                    true => values,
+                    false => self.shard.rows(&values, 1),
+                };
+                point_parts.push((format!("`{}`", set.name), whole, self.buffers[input].len()));
             }
         }
-        if let Some(size) = self.batch {
-            for (k, rows) in self.data.iter_mut().enumerate() {
-                self.buffers[rows.input] = next_batch(rows, size, self.seed, k as u64, round);
-            }
+        let mut parts = point_parts.clone();
+        for (k, rows) in self.data.iter_mut().enumerate() {
+            let row_len = rows.row_len;
+            let whole = match self.batch {
+                Some(size) => {
+                    let batch = next_batch(rows, size, self.seed, k as u64, round);
+                    let whole = batch.len() / row_len;
+                    self.buffers[rows.input] = match self.shard.is_whole() {
+                        true => batch,
+                        false => self.shard.rows(&batch, row_len),
+                    };
+                    whole
+                }
+                None => rows.train_rows(),
+            };
+            let part = self.buffers[rows.input].len() / row_len;
+            parts.push((format!("`{}`", rows.name), whole, part));
         }
+        self.weight = self.shard.weight(&parts)?;
+        // The test loss reads the points drawn and each data set's held-out rows.
+        let mut test_parts = point_parts;
+        for rows in self.data.iter().filter(|d| d.test_whole > 0) {
+            let part = rows.test.len() / rows.row_len;
+            test_parts.push((format!("`{}` (test)", rows.name), rows.test_whole, part));
+        }
+        self.test_weight = self.shard.weight(&test_parts)?;
         Ok(())
     }
 
@@ -478,13 +604,7 @@ impl<'c> Trainer<'c> {
     pub fn data_rows(&self) -> Vec<(&str, usize, usize)> {
         self.data
             .iter()
-            .map(|d| {
-                (
-                    d.name.as_str(),
-                    d.train_rows(),
-                    d.test.len() / d.row_len.max(1),
-                )
-            })
+            .map(|d| (d.name.as_str(), d.train_rows(), d.test_whole))
             .collect()
     }
 
@@ -493,7 +613,7 @@ impl<'c> Trainer<'c> {
     /// over rows.
     pub fn test_loss(&mut self, p: &[f64]) -> Result<Option<f64>, Error> {
         let held_out: Vec<usize> = (0..self.data.len())
-            .filter(|&k| !self.data[k].test.is_empty())
+            .filter(|&k| self.data[k].test_whole > 0)
             .collect();
         if held_out.is_empty() {
             return Ok(None);
@@ -508,7 +628,7 @@ impl<'c> Trainer<'c> {
         swap(&mut self.data, &mut self.buffers);
         let loss = self.model.loss(p, &self.batch());
         swap(&mut self.data, &mut self.buffers);
-        Ok(Some(loss?))
+        Ok(Some(loss? * self.test_weight))
     }
 
     /// Solves the ODE at `p` and writes each trajectory input; returns the solves, with
@@ -635,7 +755,11 @@ impl Objective for Trainer<'_> {
         }
         self.check_len(p)?;
         self.fill_trajectories(p, Solve::Values)?;
-        Ok(self.model.loss_terms(p, &self.batch())?)
+        let mut terms = self.model.loss_terms(p, &self.batch())?;
+        for term in &mut terms {
+            *term *= self.weight;
+        }
+        Ok(terms)
     }
 }
 
@@ -719,6 +843,7 @@ fn split_rows(d: &DataSource, input: usize, rows: Vec<f64>) -> Result<DataRows, 
         name: d.name.clone(),
         row_len,
         train,
+        test_whole: test.len() / row_len,
         test,
         order: Vec::new(),
         epoch: None,

@@ -7,13 +7,17 @@
 //!   physics-informed residuals, data sets read from files, and ODE solutions with forward
 //!   sensitivities for losses over trajectories (`prey(obs.t)`: parameter fitting and
 //!   universal differential equations), trained by default with the schedule its
-//!   [`LossKind`] calls for ([`schedule`]).
+//!   [`LossKind`] calls for ([`schedule`]), its points and rows shared among the ranks
+//!   of a data-parallel run ([`fit::Shard`]);
+//! - [`ensemble`]: many solves of one model over varied parameters and initial states,
+//!   on threads and over ranks, gathered with statistics across the members.
 //!
 //! Errors are [`sci_stdlib::Error`]s; [`ErrorKind::Input`](sci_stdlib::ErrorKind::Input)
 //! marks the user's mistakes (the CLI exits with status 2 for those).
 
 pub mod data_selection;
 pub mod discovered;
+pub mod ensemble;
 pub mod events;
 pub mod fit;
 pub mod network_rewrite;

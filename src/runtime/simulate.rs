@@ -232,7 +232,20 @@ impl Model<'_> {
         options: &SolveOptions,
         progress: &mut dyn FnMut(f64),
     ) -> Result<Trajectory, Error> {
-        let system = CompiledSystem::new(*self)?;
+        self.simulate_from(p, &[], options, progress)
+    }
+
+    /// [`Model::simulate_with_progress`] from other initial values of some state elements:
+    /// `initial` holds `(element, value)` pairs (elements numbered as in
+    /// [`Trajectory::state_names`]); the others start from the model's `y0(θ)`.
+    pub fn simulate_from(
+        &self,
+        p: &[f64],
+        initial: &[(usize, f64)],
+        options: &SolveOptions,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Trajectory, Error> {
+        let system = CompiledSystem::new(*self)?.with_initial(initial)?;
         if p.len() != self.n_params() {
             return Err(Error::input(format!(
                 "Model `{}` has {} parameters, but {} values were given.",

@@ -41,6 +41,9 @@ pub struct CompiledSystem<'c> {
     /// and room for `[λᵀ ∂f/∂y, λᵀ ∂f/∂θ]`.
     has_adjoint: bool,
     vjp: RefCell<Vec<f64>>,
+    /// Initial values given in place of the model's (`(state element, value)`): an
+    /// ensemble's variations of the initial state. They do not depend on θ.
+    initial: Vec<(usize, f64)>,
 }
 
 /// Why `model` cannot be solved although it compiled: a derivative the solvers need was
@@ -163,7 +166,23 @@ impl<'c> CompiledSystem<'c> {
             state_names: super::element_names(&model.ir().states),
             has_adjoint: model.has_adjoint(),
             vjp: RefCell::new(vec![0.0; model.n_states() + model.n_params()]),
+            initial: Vec::new(),
         })
+    }
+
+    /// The system started from `initial` values of some state elements (`(element,
+    /// value)`) instead of the model's.
+    pub fn with_initial(mut self, initial: &[(usize, f64)]) -> Result<Self, JitError> {
+        if let Some((k, _)) = initial.iter().find(|(k, _)| *k >= self.model.n_states()) {
+            return Err(JitError::new(format!(
+                "Model `{}` has {} state elements, so there is no element {k} to start from \
+                 another value.",
+                self.model.name(),
+                self.model.n_states()
+            )));
+        }
+        self.initial = initial.to_vec();
+        Ok(self)
     }
 
     /// The first error a compiled call reported during a solve, if any.
@@ -253,6 +272,9 @@ impl OdeSystem for CompiledSystem<'_> {
             Ok(_) => self.record(Err(JitError::new("y0 has the wrong length")), y0),
             Err(e) => self.record(Err(e), y0),
         }
+        for &(k, value) in &self.initial {
+            y0[k] = value;
+        }
     }
 
     fn y0_param_jac_mul(&self, p: &[f64], v: &[f64], out: &mut [f64]) {
@@ -262,6 +284,9 @@ impl OdeSystem for CompiledSystem<'_> {
         }
         let r = self.model.y0_param_jac_mul(p, v, out);
         self.record(r, out);
+        for &(k, _) in &self.initial {
+            out[k] = 0.0;
+        }
     }
 
     fn rhs_vjp(
@@ -292,7 +317,17 @@ impl OdeSystem for CompiledSystem<'_> {
         if p.is_empty() {
             return;
         }
-        let r = self.model.y0_vjp(p, w, out);
+        if self.initial.is_empty() {
+            let r = self.model.y0_vjp(p, w, out);
+            self.record(r, out);
+            return;
+        }
+        // The elements given their own initial values do not depend on θ.
+        let mut w = w.to_vec();
+        for &(k, _) in &self.initial {
+            w[k] = 0.0;
+        }
+        let r = self.model.y0_vjp(p, &w, out);
         self.record(r, out);
     }
 

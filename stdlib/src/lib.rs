@@ -11,6 +11,8 @@
 //!   of sampled series;
 //! - [`data`]: tables from CSV and NPY files, CSV/NPY/JSON outputs written atomically;
 //! - [`checkpoint`]: parameters saved to and restored from JSON;
+//! - [`collective`]: the operations a run over several processes (MPI ranks) needs, as a
+//!   trait, and how items are shared among the ranks;
 //! - [`operator_data`]: training data for neural operators: Gaussian random fields and the
 //!   Darcy flow solver (Li et al.'s benchmarks);
 //! - [`files`]: reading the files a user names, regular files within a size limit only;
@@ -21,6 +23,7 @@
 //! hand-written systems and usable from any host.
 
 pub mod checkpoint;
+pub mod collective;
 pub mod data;
 pub mod discover;
 pub mod error;

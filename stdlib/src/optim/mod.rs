@@ -8,12 +8,14 @@
 //! non-finite values and keeps the best parameters.
 
 mod adam;
+mod all_reduced;
 mod eval;
 mod freeze;
 mod lbfgs;
 mod progress;
 
 use crate::Error;
+pub use all_reduced::AllReduced;
 use eval::Evaluator;
 pub use freeze::Freeze;
 pub use progress::{AdamState, Control, Phase, Progress, TrainState};
