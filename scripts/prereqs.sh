@@ -52,6 +52,17 @@ prereqs_mlir=(
 prereqs_fonts=(
     "fonts-dejavu-core|/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 )
+# Feature `mpi` (rsmpi over MPICH, `mpirun -n 2` in tests/mpi.rs): MPICH's launcher and
+# headers, and libclang for the bindgen run in mpi-sys' build script. MPICH, not Open MPI:
+# rsmpi 0.8's released bindings mis-parse Open MPI's headers with libclang ≥ 22, while
+# MPICH's build and pass here with Debian's libclang 22 (the one the `mlir` feature
+# installs anyway). MPICH also runs as root without extra flags, as CI does.
+prereqs_mpi=(
+    "mpich|/usr/bin/mpiexec.hydra"
+    "libmpich-dev|/usr/include/$multiarch/mpich/mpi.h"
+    "libclang-22-dev|$llvm_prefix/lib/libclang.so"
+    "libclang-common-22-dev|$llvm_prefix/lib/clang/22/include/stddef.h"
+)
 # Feature `cuda` (its tests assemble PTX with ptxas from PyPI): Python with pip.
 prereqs_cuda=("${prereqs_python[@]}")
 # bench/run.sh: the peers' virtual environment and CasADi's generated C at gcc -O3, beside
@@ -59,7 +70,7 @@ prereqs_cuda=("${prereqs_python[@]}")
 prereqs_bench=("${prereqs_python[@]}" "${prereqs_llvm[@]}")
 
 # Every feature name that scripts/doctor.sh reports, in order.
-prereq_features=(rust python fonts llvm mlir cuda bench)
+prereq_features=(rust python fonts llvm mlir cuda mpi bench)
 
 # prereq_ok CHECK: whether one check passes.
 prereq_ok() {

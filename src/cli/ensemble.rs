@@ -22,8 +22,7 @@ use super::runtime_common::{EXIT_NUMERICAL, check_output, check_plot_output};
 /// The most failed members listed one by one.
 const LISTED_FAILURES: usize = 20;
 
-/// Solves the ensemble `spec` of `model` from parameters `p`; `Ok(false)` when no member
-/// solved.
+/// Solves the ensemble `spec` of `model` from parameters `p` and writes what was asked.
 pub fn run(
     args: &RunArgs,
     spec: &str,
@@ -57,6 +56,11 @@ pub fn run(
         return Ok(std::process::ExitCode::SUCCESS);
     };
     let solved = run.members.len() - run.failures().count();
+    if solved == 0 {
+        report_failures(&run);
+        errln!("error: no member of the ensemble solved, so nothing was written");
+        return Ok(std::process::ExitCode::from(EXIT_NUMERICAL));
+    }
     let mut outputs = Outputs::new();
     if let Some(out) = &args.out {
         outputs.stage(out, &table_file(out, &run.table())?)?;
@@ -64,7 +68,7 @@ pub fn run(
     if let Some(path) = &args.summary {
         outputs.stage(path, &table_file(path, &run.summary())?)?;
     }
-    if let (Some(path), true) = (&args.plot, solved > 0) {
+    if let Some(path) = &args.plot {
         let svg = plot(&run, args)?;
         outputs.stage(path, &super::png::plot_bytes(path, &svg)?)?;
     }
@@ -86,11 +90,8 @@ pub fn run(
     for path in [&args.out, &args.summary].into_iter().flatten() {
         outln!("wrote {}", path.display());
     }
-    if let (Some(path), true) = (&args.plot, solved > 0) {
+    if let Some(path) = &args.plot {
         outln!("wrote {}", path.display());
-    }
-    if solved == 0 {
-        return Ok(std::process::ExitCode::from(EXIT_NUMERICAL));
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
