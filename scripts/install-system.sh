@@ -3,7 +3,7 @@
 # idempotently: nothing happens when every check of every feature passes. Needs root (or
 # sudo) and Debian 12's mirror, with the bookworm-security suite (LLVM/MLIR 22 come from it).
 #
-#   scripts/install-system.sh FEATURE...     features: rust python fonts llvm mlir cuda bench
+#   scripts/install-system.sh FEATURE...     features: rust python fonts llvm mlir cuda mpi bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/prereqs.sh
