@@ -23,6 +23,7 @@ from typing import Mapping, Optional, Sequence, Union
 from . import _sci
 from ._sci import (
     CompileError,
+    EnsembleResult,
     Function,
     Model,
     Program,
@@ -40,6 +41,7 @@ __all__ = [
     "Model",
     "Function",
     "Solution",
+    "EnsembleResult",
     "TrainResult",
     "clear_cache",
     "__version__",

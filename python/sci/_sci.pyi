@@ -116,6 +116,26 @@ class Model:
         the span), or "steps" for the solver's own steps. `t_span` defaults to
         (declared start, last of `t_eval`), else the declared span. `solver`: auto, tsit5,
         bdf, esdirk34, trbdf2. `jacobian`: auto, dense, sparse. The GIL is released."""
+    def ensemble(
+        self,
+        members: Union[str, Mapping[str, npt.ArrayLike]],
+        t_eval: Optional[npt.ArrayLike] = None,
+        params: Params = None,
+        *,
+        threads: int = 0,
+        t_span: Optional[Tuple[float, float]] = None,
+        solver: str = "auto",
+        rtol: float = 1e-6,
+        atol: float = 1e-9,
+        max_steps: int = 1_000_000,
+        jacobian: str = "auto",
+    ) -> EnsembleResult:
+        """One solve per member, on `threads` threads (0: every core) with the GIL
+        released. `members`: a description as `sci run --ensemble` takes
+        ("lhs 64 seed 1: k1 = 0.03..0.05; k2 = 1e6..1e8 log", "grid: k = 0..1 x5; y1 = 1, 2",
+        a CSV path) or a dict of values per member ({"k1": [...], "y1": [...]}); names are
+        parameters or states (initial values). `params` sets what the members do not vary.
+        Failed members are NaN in `y` and listed in `failures`."""
     def train(
         self,
         params: Params = None,
@@ -160,6 +180,19 @@ class Solution:
     stopped_by: Optional[int]
     time_unit: Optional[str]
     def __getitem__(self, name: str) -> np.ndarray: ...
+
+class EnsembleResult:
+    names: List[str]
+    values: np.ndarray
+    t: np.ndarray
+    y: np.ndarray
+    outputs: np.ndarray
+    state_names: List[str]
+    output_names: List[str]
+    ok: List[bool]
+    failures: List[Tuple[int, Dict[str, float], str]]
+    def summary(self) -> Dict[str, np.ndarray]: ...
+    def __len__(self) -> int: ...
 
 class TrainResult:
     params: np.ndarray

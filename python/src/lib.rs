@@ -10,6 +10,7 @@
 #![deny(unsafe_code)]
 
 mod arrays;
+mod ensemble;
 mod errors;
 mod ffi;
 
@@ -32,6 +33,7 @@ fn _sci(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<model::Model>()?;
     m.add_class::<function::Function>()?;
     m.add_class::<solve::Solution>()?;
+    m.add_class::<ensemble::EnsembleResult>()?;
     m.add_class::<train::TrainResult>()?;
     m.add_function(wrap_pyfunction!(program::compile_source, m)?)?;
     m.add_function(wrap_pyfunction!(ffi::jax_register, m)?)?;

@@ -508,6 +508,37 @@ impl Model {
         )
     }
 
+    /// Solves one member per set of values; see `sci.Model.ensemble` in the stubs.
+    #[pyo3(signature = (members, t_eval = None, params = None, *, threads = 0, t_span = None, solver = "auto".to_string(), rtol = 1e-6, atol = 1e-9, max_steps = 1_000_000, jacobian = "auto".to_string()))]
+    #[allow(clippy::too_many_arguments)]
+    fn ensemble(
+        &self,
+        py: Python<'_>,
+        members: &Bound<'_, PyAny>,
+        t_eval: Option<&Bound<'_, PyAny>>,
+        params: Option<&Bound<'_, PyAny>>,
+        threads: usize,
+        t_span: Option<(f64, f64)>,
+        solver: String,
+        rtol: f64,
+        atol: f64,
+        max_steps: usize,
+        jacobian: String,
+    ) -> PyResult<crate::ensemble::EnsembleResult> {
+        let request = crate::solve::Request {
+            t_eval,
+            params,
+            t_span,
+            solver,
+            rtol,
+            atol,
+            sensitivities: false,
+            max_steps,
+            jacobian,
+        };
+        crate::ensemble::ensemble(self, py, members, request, threads)
+    }
+
     /// Trains θ on the model's loss; see `sci.Model.train` in the stubs for the arguments.
     #[pyo3(signature = (params = None, *, steps = None, optimizer = None, lr = None, seed = 0, resample_every = None, loss_tol = None, patience = None, freeze = Vec::new(), callback = None, solver = "auto".to_string(), rtol = 1e-8, atol = 1e-10, sensitivity = "auto".to_string()))]
     #[allow(clippy::too_many_arguments)]

@@ -199,7 +199,7 @@ fn parse_jacobian(text: &str) -> PyResult<JacobianKind> {
 /// The solve options of a request: output times from `t_eval` (an array, or `"steps"`
 /// for the solver's own steps), the span from `t_span`, else from the times, else the
 /// model's.
-fn options(model: &Model, r: &Request<'_, '_>) -> PyResult<SolveOptions> {
+pub fn options(model: &Model, r: &Request<'_, '_>) -> PyResult<SolveOptions> {
     let method: Method = r.solver.parse().map_err(errors::runtime)?;
     let mut options = SolveOptions {
         method,
