@@ -70,9 +70,15 @@ pub fn ensemble(
         // members share them.
         let (t0, t1) = (options.span)
             .or(model.model()?.time_span())
-            .ok_or_else(|| PyValueError::new_err("The model declares no time span; give `t_eval`."))?;
+            .ok_or_else(|| {
+                PyValueError::new_err("The model declares no time span; give `t_eval`.")
+            })?;
         options.span = Some((t0, t1));
-        options.times = Some((0..201).map(|k| t0 + (t1 - t0) * k as f64 / 200.0).collect());
+        options.times = Some(
+            (0..201)
+                .map(|k| t0 + (t1 - t0) * k as f64 / 200.0)
+                .collect(),
+        );
     }
     let compiled = model.model()?;
     let run = py
@@ -107,7 +113,12 @@ impl EnsembleResult {
             false => self.run.output_names.len(),
         };
         let mut data = vec![f64::NAN; self.run.members.len() * times * width];
-        for (m, block) in self.run.members.iter().zip(data.chunks_mut((times * width).max(1))) {
+        for (m, block) in self
+            .run
+            .members
+            .iter()
+            .zip(data.chunks_mut((times * width).max(1)))
+        {
             let Some(s) = m.solution() else { continue };
             let rows = if states { &s.states } else { &s.outputs };
             for (row, out) in rows.iter().zip(block.chunks_mut(width.max(1))) {
@@ -129,7 +140,12 @@ impl EnsembleResult {
     /// Each member's values of `names`, shape `(n_members, n_varied)`.
     #[getter]
     fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let data: Vec<f64> = self.run.members.iter().flat_map(|m| m.values.clone()).collect();
+        let data: Vec<f64> = self
+            .run
+            .members
+            .iter()
+            .flat_map(|m| m.values.clone())
+            .collect();
         array(py, data, &[self.run.members.len(), self.run.names.len()])
     }
 
@@ -186,7 +202,10 @@ impl EnsembleResult {
         let table = self.run.summary();
         let out = PyDict::new(py);
         for name in &table.columns {
-            out.set_item(name, PyArray1::from_vec(py, table.column(name).unwrap_or_default()))?;
+            out.set_item(
+                name,
+                PyArray1::from_vec(py, table.column(name).unwrap_or_default()),
+            )?;
         }
         Ok(out)
     }
