@@ -442,20 +442,24 @@ impl Figure<'_> {
             "<defs><clipPath id=\"plot-area\"><rect x=\"{left}\" y=\"{top}\" \
              width=\"{width}\" height=\"{height}\"/></clipPath></defs>\n"
         );
-        // Bands first, under the lines.
-        for band in &self.bands {
-            let RGBColor(r, g, bl) = line_style(band.series).0;
-            let points: Vec<String> = (band.upper.iter().chain(band.lower.iter().rev()))
+        // Points as the `x,y` pixel pairs of an SVG `points` attribute.
+        let pixels = |points: &mut dyn Iterator<Item = &(f64, f64)>| -> String {
+            let pairs: Vec<String> = points
                 .map(|&(x, y)| {
                     let px = map(x, x0, x1, &sx, a.0, b.0);
                     let py = map(y, y0, y1, &sy, a.1, b.1);
                     format!("{px:.2},{py:.2}")
                 })
                 .collect();
+            pairs.join(" ")
+        };
+        // Bands first, under the lines.
+        for band in &self.bands {
+            let RGBColor(r, g, bl) = line_style(band.series).0;
+            let points = pixels(&mut band.upper.iter().chain(band.lower.iter().rev()));
             out.push_str(&format!(
                 "<polygon class=\"band\" fill=\"#{r:02x}{g:02x}{bl:02x}\" fill-opacity=\"0.2\" \
-                 stroke=\"none\" clip-path=\"url(#plot-area)\" points=\"{}\"/>\n",
-                points.join(" ")
+                 stroke=\"none\" clip-path=\"url(#plot-area)\" points=\"{points}\"/>\n"
             ));
         }
         for (index, line) in self.lines.iter().enumerate() {
@@ -466,19 +470,12 @@ impl Figure<'_> {
                 None => String::new(),
             };
             for run in &line.segments {
-                let points: Vec<String> = run
-                    .iter()
-                    .map(|&(x, y)| {
-                        let px = map(x, x0, x1, &sx, a.0, b.0);
-                        let py = map(y, y0, y1, &sy, a.1, b.1);
-                        format!("{px:.2},{py:.2}")
-                    })
-                    .collect();
+                let points = pixels(&mut run.iter());
                 out.push_str(&format!(
                     "<polyline class=\"series\" fill=\"none\" stroke=\"#{r:02x}{g:02x}{bl:02x}\" \
                      stroke-width=\"2\" stroke-linejoin=\"round\" stroke-linecap=\"round\"{dash} \
                      clip-path=\"url(#plot-area)\" points=\"{}\"/>\n",
-                    points.join(" ")
+                    points
                 ));
             }
         }

@@ -413,7 +413,7 @@ impl<'c> Trainer<'c> {
 
     /// The loss at `p` on the current points.
     pub fn loss(&mut self, p: &[f64]) -> Result<f64, Error> {
-        self.check_len(p)?;
+        self.model.check_params(p)?;
         self.fill_trajectories(p, Solve::Values)?;
         Ok(self.model.loss(p, &self.batch())? * self.weight)
     }
@@ -422,7 +422,7 @@ impl<'c> Trainer<'c> {
     /// training objective, [`Objective::value_and_grad`], zeroes theirs), chained through
     /// the ODE's sensitivities for a loss over trajectories.
     pub fn loss_and_grad(&mut self, p: &[f64], grad: &mut [f64]) -> Result<f64, Error> {
-        self.check_len(p)?;
+        self.model.check_params(p)?;
         self.evaluations += 1;
         let mode = match self.sensitivity {
             Sensitivity::Adjoint => Solve::Adjoint,
@@ -520,19 +520,6 @@ impl<'c> Trainer<'c> {
         super::params_from_checkpoint(&self.model, checkpoint)
     }
 
-    fn check_len(&self, p: &[f64]) -> Result<(), Error> {
-        if p.len() == self.model.n_params() {
-            Ok(())
-        } else {
-            Err(Error::input(format!(
-                "Model `{}` has {} parameters, but {} values were given.",
-                self.model.name(),
-                self.model.n_params(),
-                p.len()
-            )))
-        }
-    }
-
     fn batch(&self) -> Batch<'_> {
         let mut batch = Batch::new();
         for (name, data) in self.names.iter().zip(&self.buffers) {
@@ -618,7 +605,7 @@ impl<'c> Trainer<'c> {
         if held_out.is_empty() {
             return Ok(None);
         }
-        self.check_len(p)?;
+        self.model.check_params(p)?;
         // The held-out rows trade places with the training rows for one evaluation.
         let swap = |data: &mut [DataRows], buffers: &mut [Vec<f64>]| {
             for &k in &held_out {
@@ -753,7 +740,7 @@ impl Objective for Trainer<'_> {
         if self.model.loss_term_names().is_empty() {
             return Ok(Vec::new());
         }
-        self.check_len(p)?;
+        self.model.check_params(p)?;
         self.fill_trajectories(p, Solve::Values)?;
         let mut terms = self.model.loss_terms(p, &self.batch())?;
         for term in &mut terms {

@@ -218,6 +218,19 @@ impl Model<'_> {
         self.ir().manifest.time_span
     }
 
+    /// Whether `p` has one value per element of θ.
+    pub fn check_params(&self, p: &[f64]) -> Result<(), Error> {
+        match p.len() == self.n_params() {
+            true => Ok(()),
+            false => Err(Error::input(format!(
+                "Model `{}` has {} parameters, but {} values were given.",
+                self.name(),
+                self.n_params(),
+                p.len()
+            ))),
+        }
+    }
+
     /// Solves the model's ODE at parameters `p` (see [`Model::params`] for the defaults),
     /// over `options.span`, or the span the model declares when that is `None` (as in
     /// `SolveOptions::default()`).
@@ -246,14 +259,7 @@ impl Model<'_> {
         progress: &mut dyn FnMut(f64),
     ) -> Result<Trajectory, Error> {
         let system = CompiledSystem::new(*self)?.with_initial(initial)?;
-        if p.len() != self.n_params() {
-            return Err(Error::input(format!(
-                "Model `{}` has {} parameters, but {} values were given.",
-                self.name(),
-                self.n_params(),
-                p.len()
-            )));
-        }
+        self.check_params(p)?;
         let declared;
         let options = match (options.span, self.time_span()) {
             (Some(_), _) => options,

@@ -350,14 +350,7 @@ impl Ensemble {
                 self.names.len()
             )));
         }
-        if p.len() != model.n_params() {
-            return Err(Error::input(format!(
-                "Model `{}` has {} parameters, but {} values were given.",
-                model.name(),
-                model.n_params(),
-                p.len()
-            )));
-        }
+        model.check_params(p)?;
         if options.times.is_none() {
             return Err(Error::input(
                 "An ensemble's members are reported at common output times, not at each \
