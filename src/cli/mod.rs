@@ -184,7 +184,7 @@ fn with_ranks(
     let code = match command(&ranks) {
         Ok(code) => code,
         Err(message) => {
-            runtime_common::error_line(&format!("error: {message}"));
+            runtime_common::error_lines(&[format!("error: {message}")]);
             ExitCode::from(2)
         }
     };

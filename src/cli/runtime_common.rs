@@ -79,25 +79,30 @@ pub const EXIT_NUMERICAL: u8 = 3;
 /// Prints a runtime error and returns its exit code: 2 for bad input and file problems,
 /// [`EXIT_NUMERICAL`] for numerical failures.
 pub fn report(e: &Error) -> ExitCode {
-    error_line(&format!("error: {}", e.message));
-    if let Some(help) = &e.help {
-        error_line(&format!("help: {help}"));
-    }
+    let mut lines = vec![format!("error: {}", e.message)];
+    lines.extend(e.help.as_ref().map(|help| format!("help: {help}")));
+    error_lines(&lines);
     match e.kind {
         ErrorKind::Input | ErrorKind::Io => ExitCode::from(2),
         ErrorKind::Numerical => ExitCode::from(EXIT_NUMERICAL),
     }
 }
 
-/// Writes a line of an error on stderr, on every rank: prefixed with the rank when the run
-/// has several (the error may be this rank's alone).
-pub fn error_line(line: &str) {
+/// Writes the lines of an error on stderr, on every rank: prefixed with the rank when the
+/// run has several (the error may be this rank's alone), in one write, so that a rank
+/// that ends the others (`MPI_Abort`) never leaves them, or itself, half a message.
+pub fn error_lines(lines: &[String]) {
     use std::io::Write as _;
     let (rank, size) = super::ranks::rank_and_size();
-    let _ = match size > 1 {
-        true => writeln!(std::io::stderr(), "rank {rank}: {line}"),
-        false => writeln!(std::io::stderr(), "{line}"),
-    };
+    let mut text = String::new();
+    for line in lines {
+        if size > 1 {
+            text.push_str(&format!("rank {rank}: "));
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 /// Compiles `path` with the JIT of `backend` (a name: cranelift, llvm, interp) for the
