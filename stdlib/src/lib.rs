@@ -16,6 +16,8 @@
 //! - [`operator_data`]: training data for neural operators: Gaussian random fields and the
 //!   Darcy flow solver (Li et al.'s benchmarks);
 //! - [`files`]: reading the files a user names, regular files within a size limit only;
+//! - [`quantum`]: differentiable state-vector simulation of variational quantum circuits
+//!   (Pauli-sum expectation values, adjoint and parameter-shift gradients, sampling);
 //! - [`mod@reference`]: reference solutions the tests and benchmarks compare against.
 //!
 //! This crate knows nothing of the language: it works on plain slices and traits that the
@@ -31,6 +33,7 @@ pub mod files;
 pub mod ode;
 pub mod operator_data;
 pub mod optim;
+pub mod quantum;
 pub mod reference;
 pub mod sample;
 
