@@ -1,23 +1,17 @@
-//! Applying one gate, already turned into numbers (a [`Kernel`]), to a state vector in
-//! place.
+//! Applying one gate, already turned into numbers (a [`Kernel`]), in place to a state
+//! vector, or to two state vectors at once (the adjoint sweep undoes each gate on `ψ` and
+//! `λ` in one pass).
 //!
-//! A one-qubit gate on qubit `q` couples the amplitude pairs `(i, i + 2^q)` with bit `q` of
-//! `i` clear; a two-qubit gate couples quadruples. The state is walked in blocks of
-//! `2^(q+1)` amplitudes whose lower and upper halves are the pairs' two members, so the
-//! innermost loop runs over two (or four) contiguous slices with no per-amplitude branch
-//! and LLVM can vectorise it. Large states are cut into [`UNIT`]-sized pieces that rayon
-//! works on in parallel; every amplitude is written by exactly one piece, from the same
-//! inputs, so the result is the same on any number of threads. Nothing here allocates.
-//!
+//! The kernels say what happens to one pair or quadruple of amplitudes; [`super::traverse`]
+//! finds the pairs, splits the work over threads and keeps the loops free of branches.
 //! Diagonal and controlled gates have their own kernels because they touch fewer
 //! amplitudes: a phase on `|1⟩` never reads the `|0⟩` half of the state, which halves the
-//! memory traffic of a gate that is limited by memory bandwidth.
+//! memory traffic of a gate whose cost is memory bandwidth. Nothing here allocates.
 
 use num_complex::Complex64 as C;
-use rayon::prelude::*;
 
-use super::layout::{PARALLEL_MIN, UNIT};
 use super::matrices::{Mat2, Mat4, dagger2, dagger4, exchange_qubits};
+use super::traverse::{Lanes, PairWork, QuadWork, pairs, quads};
 
 const ONE: C = C::new(1.0, 0.0);
 
@@ -72,46 +66,47 @@ impl Kernel {
         }
     }
 
-    /// Applies the gate to `psi` (length `2^n`, every qubit index below `n`).
-    pub fn apply(&self, psi: &mut [C]) {
+    /// Applies the gate to `v`: one state vector, or two (each gets the gate), of length
+    /// `2^n` with every qubit index below `n`.
+    pub fn apply<L: ApplyLanes>(&self, psi: L) {
         match *self {
-            Kernel::Single { qubit, m } => for_each_pair(psi, qubit, &Dense2(m)),
+            Kernel::Single { qubit, m } => pairs(psi, qubit, &Each(Dense2(m))),
             Kernel::Diagonal { qubit, d } if d[0] == ONE => {
-                for_each_pair(psi, qubit, &PhaseOnOne(d[1]));
+                pairs(psi, qubit, &Each(PhaseOnOne(d[1])));
             }
-            Kernel::Diagonal { qubit, d } => for_each_pair(psi, qubit, &Diag2(d)),
+            Kernel::Diagonal { qubit, d } => pairs(psi, qubit, &Each(Diag2(d))),
             Kernel::Controlled { control, target, m } if control > target => {
-                for_each_quad(psi, target, control, &ControlIsHigh(m));
+                quads(psi, target, control, &Each(ControlIsHigh(m)));
             }
             Kernel::Controlled { control, target, m } => {
-                for_each_quad(psi, control, target, &ControlIsLow(m));
+                quads(psi, control, target, &Each(ControlIsLow(m)));
             }
             Kernel::Diagonal2 { qubits: [a, b], d } => {
                 // Quadruples are ordered by (higher qubit, lower qubit).
                 let d = if a > b { d } else { [d[0], d[2], d[1], d[3]] };
                 let (lo, hi) = (a.min(b), a.max(b));
                 if d[0] == ONE && d[1] == ONE && d[2] == ONE {
-                    for_each_quad(psi, lo, hi, &PhaseOnOneOne(d[3]));
+                    quads(psi, lo, hi, &Each(PhaseOnOneOne(d[3])));
                 } else {
-                    for_each_quad(psi, lo, hi, &Diag4(d));
+                    quads(psi, lo, hi, &Each(Diag4(d)));
                 }
             }
-            Kernel::Two { qubits: [a, b], m } if a > b => for_each_quad(psi, b, a, &Dense4(m)),
+            Kernel::Two { qubits: [a, b], m } if a > b => quads(psi, b, a, &Each(Dense4(m))),
             Kernel::Two { qubits: [a, b], m } => {
-                for_each_quad(psi, a, b, &Dense4(exchange_qubits(&m)));
+                quads(psi, a, b, &Each(Dense4(exchange_qubits(&m))));
             }
-            Kernel::Swap { qubits: [a, b] } => for_each_quad(psi, a.min(b), a.max(b), &SwapOp),
+            Kernel::Swap { qubits: [a, b] } => quads(psi, a.min(b), a.max(b), &Each(SwapOp)),
         }
     }
 }
 
 /// What a one-qubit kernel does to one pair `(a, b) = (ψ_i, ψ_{i+2^q})`.
-trait PairOp: Sync {
+pub trait PairOp: Sync {
     fn apply(&self, a: &mut C, b: &mut C);
 }
 
 /// What a two-qubit kernel does to one quadruple, named by (higher bit, lower bit).
-trait QuadOp: Sync {
+pub trait QuadOp: Sync {
     fn apply(&self, x00: &mut C, x01: &mut C, x10: &mut C, x11: &mut C);
 }
 
@@ -214,113 +209,58 @@ impl QuadOp for SwapOp {
     }
 }
 
-/// Calls `op` on every pair of amplitudes that differ in bit `qubit`, in parallel pieces
-/// for large states.
-fn for_each_pair<P: PairOp>(psi: &mut [C], qubit: usize, op: &P) {
-    let s = 1usize << qubit;
-    if psi.len() < PARALLEL_MIN {
-        pairs_in(psi, s, op);
-    } else if 2 * s <= UNIT {
-        // Whole blocks fit in a unit: units are independent.
-        psi.par_chunks_mut(UNIT)
-            .for_each(|chunk| pairs_in(chunk, s, op));
-    } else {
-        // A block spans several units: cut its two halves in step.
-        psi.par_chunks_mut(2 * s).for_each(|block| {
-            let (lo, hi) = block.split_at_mut(s);
-            lo.par_chunks_mut(UNIT / 2)
-                .zip(hi.par_chunks_mut(UNIT / 2))
-                .for_each(|(l, h)| pair_run(l, h, op));
-        });
-    }
+/// Lanes a kernel can run over: one state vector, or two that each get the same gate.
+pub trait ApplyLanes: Lanes {
+    /// `op` on each pair `(lo[k], hi[k])`.
+    fn pair_run<P: PairOp>(lo: Self, hi: Self, op: &P);
+    /// `op` on each quadruple `(x00[k], x01[k], x10[k], x11[k])`.
+    fn quad_run<Q: QuadOp>(x00: Self, x01: Self, x10: Self, x11: Self, op: &Q);
 }
 
-/// The pairs within `psi`, a whole number of blocks of `2s` amplitudes.
-fn pairs_in<P: PairOp>(psi: &mut [C], s: usize, op: &P) {
-    if s == 1 {
-        // Neighbours: one loop over `[ψ_2k, ψ_2k+1]` rather than a loop of length one per
-        // block.
-        let (pairs, _) = psi.as_chunks_mut::<2>();
-        for [a, b] in pairs {
+impl ApplyLanes for &mut [C] {
+    #[inline(always)]
+    fn pair_run<P: PairOp>(lo: Self, hi: Self, op: &P) {
+        for (a, b) in lo.iter_mut().zip(hi) {
             op.apply(a, b);
         }
-    } else {
-        for block in psi.chunks_exact_mut(2 * s) {
-            let (lo, hi) = block.split_at_mut(s);
-            pair_run(lo, hi, op);
+    }
+
+    #[inline(always)]
+    fn quad_run<Q: QuadOp>(x00: Self, x01: Self, x10: Self, x11: Self, op: &Q) {
+        for (((a, b), c), d) in x00.iter_mut().zip(x01).zip(x10).zip(x11) {
+            op.apply(a, b, c, d);
         }
     }
 }
 
-#[inline(always)]
-fn pair_run<P: PairOp>(lo: &mut [C], hi: &mut [C], op: &P) {
-    for (a, b) in lo.iter_mut().zip(hi) {
-        op.apply(a, b);
+impl<'a> ApplyLanes for (&'a mut [C], &'a mut [C]) {
+    #[inline(always)]
+    fn pair_run<P: PairOp>(lo: Self, hi: Self, op: &P) {
+        <&mut [C]>::pair_run(lo.0, hi.0, op);
+        <&mut [C]>::pair_run(lo.1, hi.1, op);
+    }
+
+    fn quad_run<Q: QuadOp>(x00: Self, x01: Self, x10: Self, x11: Self, op: &Q) {
+        <&mut [C]>::quad_run(x00.0, x01.0, x10.0, x11.0, op);
+        <&mut [C]>::quad_run(x00.1, x01.1, x10.1, x11.1, op);
     }
 }
 
-/// Calls `op` on every quadruple of amplitudes that differ in bits `lo_qubit < hi_qubit`,
-/// in parallel pieces for large states.
-fn for_each_quad<Q: QuadOp>(psi: &mut [C], lo_qubit: usize, hi_qubit: usize, op: &Q) {
-    let (sl, sh) = (1usize << lo_qubit, 1usize << hi_qubit);
-    if psi.len() < PARALLEL_MIN {
-        quads_in(psi, sl, sh, op);
-    } else if 2 * sh <= UNIT {
-        psi.par_chunks_mut(UNIT)
-            .for_each(|chunk| quads_in(chunk, sl, sh, op));
-    } else {
-        psi.par_chunks_mut(2 * sh).for_each(|block| {
-            let (h0, h1) = block.split_at_mut(sh);
-            if 2 * sl <= UNIT / 2 {
-                h0.par_chunks_mut(UNIT / 2)
-                    .zip(h1.par_chunks_mut(UNIT / 2))
-                    .for_each(|(c0, c1)| quads_in_halves(c0, c1, sl, op));
-            } else {
-                // Both qubits are high: cut all four members' runs in step.
-                h0.par_chunks_mut(2 * sl)
-                    .zip(h1.par_chunks_mut(2 * sl))
-                    .for_each(|(b0, b1)| {
-                        let (x00, x01) = b0.split_at_mut(sl);
-                        let (x10, x11) = b1.split_at_mut(sl);
-                        let piece = UNIT / 4;
-                        x00.par_chunks_mut(piece)
-                            .zip(x01.par_chunks_mut(piece))
-                            .zip(x10.par_chunks_mut(piece).zip(x11.par_chunks_mut(piece)))
-                            .for_each(|((a, b), (c, d))| quad_run(a, b, c, d, op));
-                    });
-            }
-        });
+/// A per-pair or per-quadruple operation run over every pair or quadruple.
+struct Each<O>(O);
+
+impl<L: ApplyLanes, P: PairOp> PairWork<L> for Each<P> {
+    type Out = ();
+    #[inline(always)]
+    fn run(&self, lo: L, hi: L) {
+        L::pair_run(lo, hi, &self.0);
     }
 }
 
-/// The quadruples within `psi`, a whole number of blocks of `2sh` amplitudes.
-fn quads_in<Q: QuadOp>(psi: &mut [C], sl: usize, sh: usize, op: &Q) {
-    for block in psi.chunks_exact_mut(2 * sh) {
-        let (h0, h1) = block.split_at_mut(sh);
-        quads_in_halves(h0, h1, sl, op);
-    }
-}
-
-/// The quadruples whose higher bit is 0 in `h0` and 1 at the same offset in `h1`.
-fn quads_in_halves<Q: QuadOp>(h0: &mut [C], h1: &mut [C], sl: usize, op: &Q) {
-    if sl == 1 {
-        let (p0, _) = h0.as_chunks_mut::<2>();
-        let (p1, _) = h1.as_chunks_mut::<2>();
-        for ([x00, x01], [x10, x11]) in p0.iter_mut().zip(p1) {
-            op.apply(x00, x01, x10, x11);
-        }
-    } else {
-        for (b0, b1) in h0.chunks_exact_mut(2 * sl).zip(h1.chunks_exact_mut(2 * sl)) {
-            let (x00, x01) = b0.split_at_mut(sl);
-            let (x10, x11) = b1.split_at_mut(sl);
-            quad_run(x00, x01, x10, x11, op);
-        }
-    }
-}
-
-#[inline(always)]
-fn quad_run<Q: QuadOp>(x00: &mut [C], x01: &mut [C], x10: &mut [C], x11: &mut [C], op: &Q) {
-    for (((a, b), c), d) in x00.iter_mut().zip(x01).zip(x10).zip(x11) {
-        op.apply(a, b, c, d);
+impl<L: ApplyLanes, Q: QuadOp> QuadWork<L> for Each<Q> {
+    type Out = ();
+    #[inline(always)]
+    fn run(&self, x00: L, x01: L, x10: L, x11: L) {
+        L::quad_run(x00, x01, x10, x11, &self.0);
     }
 }

@@ -16,13 +16,14 @@
 //! The parts, one job each:
 //! - [`circuit`]: the circuit as data and its validation;
 //! - `matrices`: gate matrices and their derivatives in each angle;
-//! - `layout`: how a state is cut into units of parallel work and partial sums;
-//! - `kernels`: applying one gate in place (pair and quadruple loops, rayon above 2^14
-//!   amplitudes, the same bits on any number of threads);
-//! - `reduce`: thread-count-independent sums (`⟨a|b⟩`, `⟨λ|D|ψ⟩`);
+//! - `layout`: the sizes that cut a state into units of work, and index bit arithmetic;
+//! - `traverse`: walking one or two states pair by pair or quadruple by quadruple, with
+//!   rayon above 2^14 amplitudes and the same bits on any number of threads;
+//! - `kernels`: what each kind of gate does to a pair or quadruple;
+//! - `reduce`: thread-count-independent sums (`⟨a|b⟩`, expectation values);
 //! - `program`: circuit + parameters → kernels, with one-qubit gate runs fused;
 //! - [`observable`]: Pauli sums, their expectation and action by bit masks;
-//! - `adjoint`: the adjoint gradient (two state vectors, O(gates) work);
+//! - `adjoint`: the adjoint gradient (two state vectors, one fused pass per gate);
 //! - `shift`: the parameter-shift gradient (two- and four-term rules), the check;
 //! - [`simulator`]: the reusable workspace;
 //! - [`sampling`]: probabilities and seeded measurement samples;
@@ -40,6 +41,7 @@ mod reduce;
 pub mod sampling;
 mod shift;
 pub mod simulator;
+mod traverse;
 
 pub use circuit::{Angle, Circuit, Gate, MAX_QUBITS, Op};
 pub use num_complex::Complex64;

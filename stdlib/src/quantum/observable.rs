@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use super::circuit::validate_qubit_count;
 use super::layout::{PARALLEL_MIN, unit_len};
-use super::reduce::sum_units;
+use super::reduce::{interleaved_sum, sum_over};
 use crate::Error;
 
 const ZERO: C = C::new(0.0, 0.0);
@@ -177,29 +177,24 @@ impl MaskedObservable {
     }
 
     /// `⟨ψ|H|ψ⟩`.
-    pub fn expectation(&self, psi: &[C], partials: &mut Vec<C>) -> f64 {
+    pub fn expectation(&self, psi: &[C]) -> f64 {
         let mut total = 0.0;
         for group in &self.groups {
             let terms = &self.terms[group.start..group.end];
             let flips = group.flips;
-            let value = if flips == 0 {
-                sum_units(psi.len(), 1, partials, |g0, g1| {
-                    let mut acc = 0.0;
-                    for (i, a) in psi[g0..g1].iter().enumerate() {
-                        acc += coefficient(terms, g0 + i).re * a.norm_sqr();
-                    }
-                    C::new(acc, 0.0)
-                })
-            } else {
-                sum_units(psi.len(), 1, partials, |g0, g1| {
-                    let mut acc = ZERO;
-                    for (i, a) in psi[g0..g1].iter().enumerate() {
-                        let i = g0 + i;
-                        acc += psi[i ^ flips].conj() * coefficient(terms, i) * a;
-                    }
-                    acc
-                })
-            };
+            let value = sum_over(psi.len(), &|g0, g1| {
+                let chunk = &psi[g0..g1];
+                if flips == 0 {
+                    interleaved_sum(chunk.len(), |k| {
+                        C::new(coefficient(terms, g0 + k).re * chunk[k].norm_sqr(), 0.0)
+                    })
+                } else {
+                    interleaved_sum(chunk.len(), |k| {
+                        let i = g0 + k;
+                        psi[i ^ flips].conj() * coefficient(terms, i) * chunk[k]
+                    })
+                }
+            });
             // The imaginary part cancels between `i` and `i ⊕ flips` (H is Hermitian).
             total += value.re;
         }

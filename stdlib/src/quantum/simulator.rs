@@ -39,7 +39,6 @@ pub enum GradientMethod {
 pub struct Simulator {
     psi: Vec<C>,
     lam: Vec<C>,
-    partials: Vec<C>,
     program: Vec<Kernel>,
     pending: Vec<Option<Mat2>>,
     observable: MaskedObservable,
@@ -58,7 +57,6 @@ impl Simulator {
         Simulator {
             psi: Vec::new(),
             lam: Vec::new(),
-            partials: Vec::new(),
             program: Vec::new(),
             pending: Vec::new(),
             observable: MaskedObservable::default(),
@@ -118,7 +116,7 @@ impl Simulator {
             &mut self.program,
         );
         for k in &self.program {
-            k.apply(state);
+            k.apply(&mut *state);
         }
         Ok(())
     }
@@ -133,7 +131,7 @@ impl Simulator {
         circuit.validate(theta)?;
         self.observable.build(observable, circuit.n_qubits)?;
         self.forward(circuit, theta, None)?;
-        Ok(self.observable.expectation(&self.psi, &mut self.partials))
+        Ok(self.observable.expectation(&self.psi))
     }
 
     /// `⟨ψ(θ)|H|ψ(θ)⟩` and its gradient in `θ` (written to `grad`, of `θ`'s length) by the
@@ -176,7 +174,6 @@ impl Simulator {
                     &self.observable,
                     &mut self.psi,
                     &mut self.lam,
-                    &mut self.partials,
                     grad,
                 ))
             }
@@ -185,7 +182,7 @@ impl Simulator {
                 resize_state(&mut self.psi, 1 << circuit.n_qubits)?;
                 Ok(shift::gradient(circuit, grad, |s| {
                     self.forward_unchecked(circuit, theta, s);
-                    self.observable.expectation(&self.psi, &mut self.partials)
+                    self.observable.expectation(&self.psi)
                 }))
             }
         }
@@ -216,7 +213,7 @@ impl Simulator {
         self.psi.fill(ZERO);
         self.psi[0] = C::new(1.0, 0.0);
         for k in &self.program {
-            k.apply(&mut self.psi);
+            k.apply(self.psi.as_mut_slice());
         }
     }
 }
