@@ -47,7 +47,8 @@ impl Angle {
         }
     }
 
-    /// The angle's value for the parameters `theta` (indices already validated).
+    /// The angle's value for the parameters `theta`; NaN when `theta` has no entry
+    /// `index` ([`Circuit::validate`] rejects such a circuit before it is simulated).
     pub fn value(&self, theta: &[f64]) -> f64 {
         match *self {
             Angle::Const(v) => v,
@@ -55,7 +56,7 @@ impl Angle {
                 index,
                 scale,
                 offset,
-            } => scale * theta[index] + offset,
+            } => theta.get(index).map_or(f64::NAN, |t| scale * t + offset),
         }
     }
 }
