@@ -33,7 +33,14 @@ pub fn sample(state: &[C], shots: usize, seed: u64) -> Result<Vec<usize>, Error>
         )));
     }
     validate_qubit_count(n)?;
-    let mut cumulative = Vec::with_capacity(state.len());
+    let mut cumulative = Vec::new();
+    cumulative.try_reserve_exact(state.len()).map_err(|_| {
+        Error::input(format!(
+            "There is not enough memory for the distribution of {} outcomes.",
+            state.len()
+        ))
+        .with_help("measure a state of fewer qubits")
+    })?;
     let mut total = 0.0;
     for a in state {
         total += a.norm_sqr();
