@@ -15,7 +15,9 @@
 use num_complex::Complex64 as C;
 
 use super::circuit::{Angle, Circuit, Op};
-use super::matrices::{self, GateMatrix, Mat2, Mat4, dagger2, dagger4, exchange_qubits};
+use super::matrices::{
+    self, Act2, GateMatrix, Mat2, Mat4, Real2, dagger2, dagger4, exchange_qubits, real2,
+};
 use super::observable::MaskedObservable;
 use super::program::{kernel, resolve_angles};
 use super::reduce::dot;
@@ -94,15 +96,37 @@ fn single_step<const N: usize>(
     u: &Mat2,
     derivative: impl Fn(usize) -> Option<GateMatrix>,
 ) -> [C; 3] {
-    let d: [Mat2; N] = std::array::from_fn(|j| match derivative(j) {
+    let inverse = dagger2(u);
+    let derivatives: [Mat2; N] = std::array::from_fn(|j| match derivative(j) {
         Some(GateMatrix::One(d)) => d,
         _ => [[ZERO; 2]; 2],
     });
-    let step = Step {
-        inverse: dagger2(u),
-        derivatives: d,
+    // Real gates (RY) take real arithmetic, when their derivatives are real too.
+    let real: Option<(Real2, [Real2; N])> = real2(&inverse).and_then(|inverse| {
+        let mut d = [[[0.0; 2]; 2]; N];
+        for (r, c) in d.iter_mut().zip(&derivatives) {
+            *r = real2(c)?;
+        }
+        Some((inverse, d))
+    });
+    let sums = match real {
+        Some((inverse, derivatives)) => pairs(
+            (psi, lam),
+            qubit,
+            &Step {
+                inverse,
+                derivatives,
+            },
+        ),
+        None => pairs(
+            (psi, lam),
+            qubit,
+            &Step {
+                inverse,
+                derivatives,
+            },
+        ),
     };
-    let sums = pairs((psi, lam), qubit, &step);
     std::array::from_fn(|j| sums.get(j).copied().unwrap_or(ZERO))
 }
 
@@ -137,15 +161,6 @@ struct Step<M, const N: usize> {
     derivatives: [M; N],
 }
 
-/// `m·v` for a 2×2.
-#[inline(always)]
-fn mul2(m: &Mat2, v: [C; 2]) -> [C; 2] {
-    [
-        m[0][0] * v[0] + m[0][1] * v[1],
-        m[1][0] * v[0] + m[1][1] * v[1],
-    ]
-}
-
 /// `m·v` for a 4×4.
 #[inline(always)]
 fn mul4(m: &Mat4, v: [C; 4]) -> [C; 4] {
@@ -160,16 +175,16 @@ fn element<const K: usize>(l: &[C; K], mv: [C; K]) -> C {
         .fold(ZERO, |acc, (l, x)| acc + l.conj() * x)
 }
 
-impl<const N: usize> Step<Mat2, N> {
+impl<M: Act2, const N: usize> Step<M, N> {
     /// One pair: `p` of `ψ`, `l` of `λ`, both overwritten.
     #[inline(always)]
     fn pair(&self, p: [&mut C; 2], l: [&mut C; 2], sums: &mut [C; N]) {
-        let before = mul2(&self.inverse, [*p[0], *p[1]]);
+        let before = self.inverse.act([*p[0], *p[1]]);
         let lam = [*l[0], *l[1]];
         for (sum, d) in sums.iter_mut().zip(&self.derivatives) {
-            *sum += element(&lam, mul2(d, before));
+            *sum += element(&lam, d.act(before));
         }
-        let lam_before = mul2(&self.inverse, lam);
+        let lam_before = self.inverse.act(lam);
         let [p0, p1] = p;
         let [l0, l1] = l;
         (*p0, *p1) = (before[0], before[1]);
@@ -177,7 +192,7 @@ impl<const N: usize> Step<Mat2, N> {
     }
 }
 
-impl<const N: usize> PairWork<(&mut [C], &mut [C])> for Step<Mat2, N> {
+impl<M: Act2, const N: usize> PairWork<(&mut [C], &mut [C])> for Step<M, N> {
     type Out = [C; N];
 
     #[inline(always)]

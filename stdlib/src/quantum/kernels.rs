@@ -10,7 +10,7 @@
 
 use num_complex::Complex64 as C;
 
-use super::matrices::{Mat2, Mat4, dagger2, dagger4, exchange_qubits};
+use super::matrices::{Act2, Mat2, Mat4, dagger2, dagger4, exchange_qubits, real2};
 use super::traverse::{Lanes, PairWork, QuadWork, pairs, quads};
 
 const ONE: C = C::new(1.0, 0.0);
@@ -70,17 +70,20 @@ impl Kernel {
     /// `2^n` with every qubit index below `n`.
     pub fn apply<L: ApplyLanes>(&self, psi: L) {
         match *self {
-            Kernel::Single { qubit, m } => pairs(psi, qubit, &Each(Dense2(m))),
+            Kernel::Single { qubit, m } => match real2(&m) {
+                Some(r) => pairs(psi, qubit, &Each(Dense2(r))),
+                None => pairs(psi, qubit, &Each(Dense2(m))),
+            },
             Kernel::Diagonal { qubit, d } if d[0] == ONE => {
                 pairs(psi, qubit, &Each(PhaseOnOne(d[1])));
             }
             Kernel::Diagonal { qubit, d } => pairs(psi, qubit, &Each(Diag2(d))),
-            Kernel::Controlled { control, target, m } if control > target => {
-                quads(psi, target, control, &Each(ControlIsHigh(m)));
-            }
-            Kernel::Controlled { control, target, m } => {
-                quads(psi, control, target, &Each(ControlIsLow(m)));
-            }
+            Kernel::Controlled { control, target, m } => match (control > target, real2(&m)) {
+                (true, Some(r)) => quads(psi, target, control, &Each(ControlIsHigh(r))),
+                (true, None) => quads(psi, target, control, &Each(ControlIsHigh(m))),
+                (false, Some(r)) => quads(psi, control, target, &Each(ControlIsLow(r))),
+                (false, None) => quads(psi, control, target, &Each(ControlIsLow(m))),
+            },
             Kernel::Diagonal2 { qubits: [a, b], d } => {
                 // Quadruples are ordered by (higher qubit, lower qubit).
                 let d = if a > b { d } else { [d[0], d[2], d[1], d[3]] };
@@ -110,15 +113,13 @@ pub trait QuadOp: Sync {
     fn apply(&self, x00: &mut C, x01: &mut C, x10: &mut C, x11: &mut C);
 }
 
-struct Dense2(Mat2);
+/// A dense 2×2, complex or real.
+struct Dense2<M>(M);
 
-impl PairOp for Dense2 {
+impl<M: Act2> PairOp for Dense2<M> {
     #[inline(always)]
     fn apply(&self, a: &mut C, b: &mut C) {
-        let m = &self.0;
-        let (u, v) = (*a, *b);
-        *a = m[0][0] * u + m[0][1] * v;
-        *b = m[1][0] * u + m[1][1] * v;
+        [*a, *b] = self.0.act([*a, *b]);
     }
 }
 
@@ -143,9 +144,9 @@ impl PairOp for PhaseOnOne {
 }
 
 /// `m` on the lower qubit where the higher one (the control) is 1.
-struct ControlIsHigh(Mat2);
+struct ControlIsHigh<M>(M);
 
-impl QuadOp for ControlIsHigh {
+impl<M: Act2> QuadOp for ControlIsHigh<M> {
     #[inline(always)]
     fn apply(&self, _: &mut C, _: &mut C, x10: &mut C, x11: &mut C) {
         Dense2(self.0).apply(x10, x11);
@@ -153,9 +154,9 @@ impl QuadOp for ControlIsHigh {
 }
 
 /// `m` on the higher qubit where the lower one (the control) is 1.
-struct ControlIsLow(Mat2);
+struct ControlIsLow<M>(M);
 
-impl QuadOp for ControlIsLow {
+impl<M: Act2> QuadOp for ControlIsLow<M> {
     #[inline(always)]
     fn apply(&self, _: &mut C, x01: &mut C, _: &mut C, x11: &mut C) {
         Dense2(self.0).apply(x01, x11);
