@@ -61,9 +61,13 @@ impl Angle {
     }
 }
 
-/// A gate. Rotations follow the usual convention `R_P(θ) = exp(−iθP/2)`; the matrices are
-/// in [`super::matrices`]. Two-qubit gates act on `qubits[0]`, `qubits[1]` of their
-/// [`Op`]; for the controlled gates `qubits[0]` is the control and `qubits[1]` the target.
+/// A gate. Two-qubit gates act on `qubits[0]`, `qubits[1]` of their [`Op`]; for the
+/// controlled gates `qubits[0]` is the control and `qubits[1]` the target.
+///
+/// Definitions (the textbook ones, as in OpenQASM 3): `S = diag(1, i)`, `T = diag(1,
+/// e^{iπ/4})`, `Sdg = S†`, `Tdg = T†`; rotations `R_P(θ) = exp(−iθP/2)` for `RX`, `RY`, `RZ`
+/// and for `RXX`, `RYY`, `RZZ` with `P = X⊗X`, `Y⊗Y`, `Z⊗Z`; `CRX(θ) = |0⟩⟨0| ⊗ I + |1⟩⟨1| ⊗
+/// RX(θ)` (control first), likewise `CRY`, `CRZ`, `CNOT` (`X`) and `CZ` (`Z`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Gate {
     H,

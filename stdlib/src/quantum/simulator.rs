@@ -3,7 +3,7 @@
 //! buffers have grown to the circuit's size.
 //!
 //! A forward pass starts from `|0…0⟩` and applies the circuit's fused kernels
-//! ([`super::program`]). The adjoint gradient holds two state vectors (`ψ` and `λ = H|ψ⟩`);
+//! (`program`). The adjoint gradient holds two state vectors (`ψ` and `λ = H|ψ⟩`);
 //! expectation values and parameter-shift gradients hold one.
 
 use num_complex::Complex64 as C;
