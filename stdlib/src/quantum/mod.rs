@@ -16,10 +16,11 @@
 //! The parts, one job each:
 //! - [`circuit`]: the circuit as data and its validation;
 //! - `matrices`: gate matrices and their derivatives in each angle;
-//! - `layout`: the sizes that cut a state into units of work, and index bit arithmetic;
+//! - `layout`: the sizes that cut a state into units of work;
 //! - `traverse`: walking one or two states pair by pair or quadruple by quadruple, with
 //!   rayon above 2^14 amplitudes and the same bits on any number of threads;
-//! - `kernels`: what each kind of gate does to a pair or quadruple;
+//! - `kernels`: what each kind of gate does to a pair or quadruple (real matrices in
+//!   real arithmetic, diagonal and controlled gates touching only what they change);
 //! - `reduce`: thread-count-independent sums (`⟨a|b⟩`, expectation values);
 //! - `program`: circuit + parameters → kernels, with one-qubit gate runs fused;
 //! - [`observable`]: Pauli sums, their expectation and action by bit masks;
