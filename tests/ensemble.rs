@@ -142,6 +142,14 @@ fn bad_ensembles_are_refused() {
     };
     let grid = Ensemble::grid(vec![Varied::values("k", vec![1.0])]);
     assert!(grid.solve(&model, &p, &at_steps, 1).is_err());
+    // Trajectories that could not be kept are refused before any solve.
+    let many = Ensemble::grid(vec![Varied::range("k", 0.1, 1.0, 10_000, false).unwrap()]);
+    let dense = SolveOptions {
+        times: Some((0..200_000).map(|k| k as f64 * 1e-5).collect()),
+        ..SolveOptions::default()
+    };
+    let e = many.solve(&model, &p, &dense, 1).unwrap_err();
+    assert!(e.message.contains("would take 48.0 GB"), "{}", e.message);
 }
 
 fn sci(dir: &Path, args: &[&str]) -> Output {

@@ -121,6 +121,9 @@ impl Range {
 /// The most members of one ensemble.
 pub const MAX_MEMBERS: usize = 10_000_000;
 
+/// The most bytes an ensemble's trajectories may take together.
+pub const MAX_RESULT_BYTES: u64 = 8_000_000_000;
+
 impl Ensemble {
     /// Every combination of the values of `axes` (the first varies slowest, as nested
     /// loops in the order given).
@@ -351,12 +354,27 @@ impl Ensemble {
             )));
         }
         model.check_params(p)?;
-        if options.times.is_none() {
+        let Some(times) = &options.times else {
             return Err(Error::input(
                 "An ensemble's members are reported at common output times, not at each \
                  solver's own steps.",
             )
             .with_help("give output times (`--points N`, `--times …`; not `--saveat steps`)"));
+        };
+        // Every member's trajectory is kept until they are gathered: refuse what cannot
+        // fit rather than fail to allocate part-way.
+        let row = model.n_states() + model.n_outputs() + 1;
+        let bytes = (self.len() as u128) * (times.len() as u128) * (row as u128) * 8;
+        if bytes > MAX_RESULT_BYTES as u128 {
+            return Err(Error::input(format!(
+                "The ensemble's trajectories would take {:.1} GB ({} members × {} output \
+                 times × {row} values); at most {} GB are kept.",
+                bytes as f64 / 1e9,
+                self.len(),
+                times.len(),
+                MAX_RESULT_BYTES / 1_000_000_000
+            ))
+            .with_help("solve fewer members per run, or ask for fewer output times (`--points`)"));
         }
         Ok(())
     }
