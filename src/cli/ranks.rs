@@ -88,12 +88,15 @@ impl Ranks {
     }
 
     /// Ends the run with `code`: with several ranks an error on this one ends them all
-    /// (they may be waiting for it in a collective), with the same status.
+    /// (they may be waiting for it in a collective), with the same status. An interrupted
+    /// training run is not an error: every rank stopped after the same step, and rank 0
+    /// must be left to save what it has.
     pub fn finish(&self, code: std::process::ExitCode) -> std::process::ExitCode {
         #[cfg(feature = "mpi")]
         if let Some(mpi) = &self.mpi
             && mpi.size() > 1
             && code != std::process::ExitCode::SUCCESS
+            && code != std::process::ExitCode::from(super::train::EXIT_INTERRUPTED)
         {
             // `ExitCode` does not give its number back: find it among the statuses sci
             // exits with.
