@@ -162,3 +162,76 @@ fn an_error_ends_every_rank_with_its_status() {
         1
     );
 }
+
+/// The processes whose command line mentions `needle` (the ranks of one run).
+fn processes_with(needle: &str) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(needle) && cmdline.contains(" train ") && !cmdline.contains("mpirun") {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+#[test]
+fn a_signal_to_the_ranks_stops_them_after_the_same_step_and_rank_0_saves() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("signalled.sci");
+    std::fs::copy(example("burgers_pinn.sci"), &model).unwrap();
+    let mut child = Command::new("mpirun")
+        .args(["-n", "2", env!("CARGO_BIN_EXE_sci"), "train"])
+        .arg(&model)
+        .args([
+            "--optimizer",
+            "adam",
+            "--steps",
+            "1000000",
+            "--threads",
+            "1",
+        ])
+        .args(["--log-every", "1", "--out", "p.json", "--losses", "l.csv"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Training has started when rank 0 reports its first steps.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("step") {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no progress line");
+    }
+    let needle = model.to_str().unwrap();
+    let pids = processes_with(needle);
+    assert_eq!(pids.len(), 2, "the ranks: {pids:?}");
+    // As a scheduler's time limit does: a SIGTERM to every rank, at slightly different times.
+    for pid in pids {
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -TERM {pid}")])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{rest}");
+    assert!(stdout.contains("stopped: interrupted"), "{stdout}");
+    assert!(dir.path().join("p.json").exists());
+    let losses = sci::stdlib::data::read_table(&dir.path().join("l.csv")).unwrap();
+    assert!(losses.rows() > 1);
+}
