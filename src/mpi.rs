@@ -68,6 +68,10 @@ impl Collective for Mpi {
             .all_reduce_into(&local[..], values, SystemOperation::sum());
     }
 
+    fn barrier(&self) {
+        self.world.barrier();
+    }
+
     /// Counts are MPI's `int`: a rank's bytes must stay under 2 GiB.
     fn gather(&self, bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
         let root = self.world.process_at_rank(0);

@@ -88,16 +88,20 @@ impl Ranks {
     }
 
     /// Ends the run with `code`: with several ranks an error on this one ends them all
-    /// (they may be waiting for it in a collective), with the same status. An interrupted
-    /// training run is not an error: every rank stopped after the same step, and rank 0
-    /// must be left to save what it has.
+    /// (they may be waiting for it in a collective), with the same status. Otherwise
+    /// (success, or an interrupted training run, where every rank stopped after the same
+    /// step) every rank waits for the others, rank 0 still writing its files: a launcher
+    /// ends every rank as soon as one exits with a failure status, and 130 is one.
     pub fn finish(&self, code: std::process::ExitCode) -> std::process::ExitCode {
         #[cfg(feature = "mpi")]
         if let Some(mpi) = &self.mpi
             && mpi.size() > 1
-            && code != std::process::ExitCode::SUCCESS
-            && code != std::process::ExitCode::from(super::train::EXIT_INTERRUPTED)
         {
+            let interrupted = std::process::ExitCode::from(super::train::EXIT_INTERRUPTED);
+            if code == std::process::ExitCode::SUCCESS || code == interrupted {
+                mpi.barrier();
+                return code;
+            }
             // `ExitCode` does not give its number back: find it among the statuses sci
             // exits with.
             let status = (1..=255u8)

@@ -17,6 +17,10 @@ pub trait Collective {
     fn sum(&self, values: &mut [f64]);
     /// Every rank's `bytes`, in rank order, on rank 0; `None` on the other ranks.
     fn gather(&self, bytes: &[u8]) -> Option<Vec<Vec<u8>>>;
+    /// Returns once every rank called it.
+    fn barrier(&self) {
+        self.sum(&mut [0.0]);
+    }
 }
 
 /// The one-process run: rank 0 of 1, every operation the identity.
