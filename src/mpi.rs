@@ -17,6 +17,9 @@ use sci_stdlib::collective::Collective;
 /// The ranks of this run (`MPI_COMM_WORLD`). MPI is finalised when it is dropped.
 pub struct Mpi {
     world: SimpleCommunicator,
+    /// Each all-reduce's send buffer (rsmpi has no `MPI_IN_PLACE`), kept so that a training
+    /// step's all-reduce allocates nothing once it has grown to the gradient's length.
+    send: std::cell::RefCell<Vec<f64>>,
     // Dropped last: finalises MPI.
     _universe: Universe,
 }
@@ -39,6 +42,7 @@ impl Mpi {
         };
         Ok(Mpi {
             world: universe.world(),
+            send: std::cell::RefCell::new(Vec::new()),
             _universe: universe,
         })
     }
@@ -63,9 +67,11 @@ impl Collective for Mpi {
         if self.size() == 1 {
             return;
         }
-        let local = values.to_vec();
+        let mut send = self.send.borrow_mut();
+        send.clear();
+        send.extend_from_slice(values);
         self.world
-            .all_reduce_into(&local[..], values, SystemOperation::sum());
+            .all_reduce_into(&send[..], values, SystemOperation::sum());
     }
 
     fn barrier(&self) {

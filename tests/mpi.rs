@@ -26,6 +26,17 @@ fn sci(dir: &Path, ranks: Option<usize>, args: &[&str]) -> Output {
     out
 }
 
+/// The standard output of `sci args` on `ranks`, which must succeed.
+fn stdout_of(dir: &Path, ranks: Option<usize>, args: &[&str]) -> String {
+    let out = sci(dir, ranks, args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn example(name: &str) -> String {
     format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -55,13 +66,7 @@ fn two_ranks_train_to_the_one_process_parameters() {
             "--losses",
             losses,
         ];
-        let out = sci(dir.path(), ranks, &args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        stdout_of(dir.path(), ranks, &args)
     };
     let one = train(None, "one.json", "one.csv");
     let two = train(Some(2), "two.json", "two.csv");
@@ -110,13 +115,7 @@ fn an_ensemble_over_two_ranks_writes_the_serial_members() {
             "--summary",
             &format!("summary_{out}"),
         ];
-        let out = sci(dir.path(), ranks, &args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        stdout_of(dir.path(), ranks, &args)
     };
     run(None, "one.csv");
     let two = run(Some(2), "two.csv");

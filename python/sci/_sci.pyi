@@ -135,7 +135,8 @@ class Model:
         ("lhs 64 seed 1: k1 = 0.03..0.05; k2 = 1e6..1e8 log", "grid: k = 0..1 x5; y1 = 1, 2",
         a CSV path) or a dict of values per member ({"k1": [...], "y1": [...]}); names are
         parameters or states (initial values). `params` sets what the members do not vary.
-        Failed members are NaN in `y` and listed in `failures`."""
+        Without `t_eval`, the 201 evenly spaced times of `simulate`. Failed members are NaN in
+        `y` and listed in `failures`."""
     def train(
         self,
         params: Params = None,

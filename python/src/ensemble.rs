@@ -64,22 +64,7 @@ pub fn ensemble(
     let dir = model.program.get().options.data_dir.clone();
     let ensemble = members(spec, std::path::Path::new(&dir))?;
     let p = model.theta(request.params)?;
-    let mut options = crate::solve::options(model, &request)?;
-    if options.times.is_none() && !options.at_steps {
-        // The 201 evenly spaced times a solve reports by default, made explicit: the
-        // members share them.
-        let (t0, t1) = (options.span)
-            .or(model.model()?.time_span())
-            .ok_or_else(|| {
-                PyValueError::new_err("The model declares no time span; give `t_eval`.")
-            })?;
-        options.span = Some((t0, t1));
-        options.times = Some(
-            (0..201)
-                .map(|k| t0 + (t1 - t0) * k as f64 / 200.0)
-                .collect(),
-        );
-    }
+    let options = crate::solve::options(model, &request)?;
     let compiled = model.model()?;
     let run = py
         .detach(|| ensemble.solve(&compiled, &p, &options, threads))

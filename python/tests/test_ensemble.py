@@ -59,3 +59,10 @@ def test_bad_members_are_errors():
         model.ensemble({"k": [1.0, 2.0], "x": [1.0]})
     with pytest.raises(Exception, match="no parameter or state `q`"):
         model.ensemble("grid: q = 1, 2")
+
+
+def test_without_times_the_members_share_simulates_default_times():
+    model = sci.compile(DECAY).model()
+    run = model.ensemble({"k": [0.5, 1.0]})
+    np.testing.assert_array_equal(run.t, model.simulate().t)
+    assert run.y.shape == (2, 201, 1)

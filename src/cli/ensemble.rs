@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use sci::runtime::ensemble::{Ensemble, EnsembleRun, QUANTILES};
+use sci::runtime::ensemble::{Ensemble, EnsembleRun, QUANTILES, mean_column, quantile_column};
 use sci::stdlib::Error;
 use sci::stdlib::data::{Outputs, Table, npz_bytes, table_bytes};
 use sci::stdlib::ode::SolveOptions;
@@ -146,15 +146,15 @@ fn plot(run: &EnsembleRun, args: &RunArgs) -> Result<String, Error> {
     };
     let column = |name: &str| summary.column(name).unwrap_or_default();
     let t = column("t");
-    let (low, high) = (quantile_name(QUANTILES[0]), quantile_name(QUANTILES[2]));
     let series: Vec<(String, Vec<f64>)> = (chosen.iter())
-        .map(|v| (format!("{v} (mean)"), column(&format!("{v}_mean"))))
+        .map(|v| (format!("{v} (mean)"), column(&mean_column(v))))
         .collect();
+    let (low, high) = (QUANTILES[0], QUANTILES[2]);
     let bands: Vec<(Vec<f64>, Vec<f64>)> = (chosen.iter())
         .map(|v| {
             (
-                column(&format!("{v}_{low}")),
-                column(&format!("{v}_{high}")),
+                column(&quantile_column(v, low)),
+                column(&quantile_column(v, high)),
             )
         })
         .collect();
@@ -171,11 +171,6 @@ fn plot(run: &EnsembleRun, args: &RunArgs) -> Result<String, Error> {
         log_y: args.log_y,
     };
     bands_svg(&axes, &t, &series, &bands).map_err(Error::numerical)
-}
-
-/// The summary's column suffix of quantile `q` (`q05`).
-fn quantile_name(q: f64) -> String {
-    format!("q{:02}", (q * 100.0).round())
 }
 
 /// A value as a person reads it: plain for moderate magnitudes, else in exponent form.

@@ -23,7 +23,7 @@
 mod outcome;
 mod spec;
 
-pub use outcome::{EnsembleRun, Member, MemberSolution, QUANTILES};
+pub use outcome::{EnsembleRun, Member, MemberSolution, QUANTILES, mean_column, quantile_column};
 
 use std::path::Path;
 
@@ -31,7 +31,7 @@ use rayon::prelude::*;
 use sci_stdlib::Error;
 use sci_stdlib::collective::{Collective, share};
 use sci_stdlib::data::Table;
-use sci_stdlib::ode::SolveOptions;
+use sci_stdlib::ode::{DEFAULT_OUTPUT_POINTS, SolveOptions};
 use sci_stdlib::sample::{SampleSpec, Sampling, sample};
 
 use super::element_names;
@@ -354,24 +354,37 @@ impl Ensemble {
             )));
         }
         model.check_params(p)?;
-        let Some(times) = &options.times else {
+        if options.at_steps {
             return Err(Error::input(
                 "An ensemble's members are reported at common output times, not at each \
                  solver's own steps.",
             )
             .with_help("give output times (`--points N`, `--times …`; not `--saveat steps`)"));
-        };
+        }
+        if options.span.is_none() && model.time_span().is_none() {
+            return Err(Error::input(format!(
+                "Model `{}` declares no time span, and none was given.",
+                model.name()
+            ))
+            .with_help("give the span (`--t-end`, `t_span`), or declare it in the model"));
+        }
+        // Without times, every member is reported at the solver's default times over the
+        // same span: common times too.
+        let times = options
+            .times
+            .as_ref()
+            .map_or(DEFAULT_OUTPUT_POINTS, Vec::len);
         // Every member's trajectory is kept until they are gathered: refuse what cannot
         // fit rather than fail to allocate part-way.
         let row = model.n_states() + model.n_outputs() + 1;
-        let bytes = (self.len() as u128) * (times.len() as u128) * (row as u128) * 8;
+        let bytes = (self.len() as u128) * (times as u128) * (row as u128) * 8;
         if bytes > MAX_RESULT_BYTES as u128 {
             return Err(Error::input(format!(
                 "The ensemble's trajectories would take {:.1} GB ({} members × {} output \
                  times × {row} values); at most {} GB are kept.",
                 bytes as f64 / 1e9,
                 self.len(),
-                times.len(),
+                times,
                 MAX_RESULT_BYTES / 1_000_000_000
             ))
             .with_help("solve fewer members per run, or ask for fewer output times (`--points`)"));

@@ -87,12 +87,8 @@ impl EnsembleRun {
         let variables = self.variables();
         let mut columns = vec!["t".to_string(), "members".to_string()];
         for v in &variables {
-            columns.push(format!("{v}_mean"));
-            columns.extend(
-                QUANTILES
-                    .iter()
-                    .map(|q| format!("{v}_q{:02}", (q * 100.0).round())),
-            );
+            columns.push(mean_column(v));
+            columns.extend(QUANTILES.iter().map(|&q| quantile_column(v, q)));
         }
         let solved: Vec<&MemberSolution> =
             self.members.iter().filter_map(Member::solution).collect();
@@ -117,6 +113,16 @@ impl EnsembleRun {
         }
         Table::new(columns, values)
     }
+}
+
+/// The summary's column of `variable`'s mean (`y1_mean`).
+pub fn mean_column(variable: &str) -> String {
+    format!("{variable}_mean")
+}
+
+/// The summary's column of `variable`'s quantile `q` (`y1_q05` for 0.05).
+pub fn quantile_column(variable: &str, q: f64) -> String {
+    format!("{variable}_q{:02}", (q * 100.0).round())
 }
 
 /// Variable `j` (states, then outputs) of `s` at output time `k`.

@@ -37,6 +37,7 @@ pub use events::{
     Crossing, DEFAULT_MAX_EVENTS, EventAction, EventOccurrence, EventSpec, EventTrigger,
     ZENO_REPEATS,
 };
+pub use validate::DEFAULT_OUTPUT_POINTS;
 
 /// A parameterised ODE system. Every method is infallible: implementations backed by
 /// compiled code check sizes once, up front.

@@ -6,7 +6,7 @@ use super::{OdeSystem, SolveOptions, Sparsity};
 use crate::Error;
 
 /// How many output times there are when the caller asks for none in particular.
-pub(crate) const DEFAULT_OUTPUT_POINTS: usize = 201;
+pub const DEFAULT_OUTPUT_POINTS: usize = 201;
 
 /// Checks the options, the parameters and the system's sizes; returns the time span and
 /// the output times.
