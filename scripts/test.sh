@@ -34,7 +34,20 @@ export INSTA_UPDATE="${INSTA_UPDATE:-no}"
 # reuses them.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step says how much disk is left: a full disk is the one failure that names no test.
+step() {
+    printf '\n== %s\n' "$*"
+    df -h --output=avail,size . | tail -n 1 | awk '{ printf "   (disk: %s free of %s)\n", $1, $2 }'
+}
+
+# The default build's executables (test harnesses, the `sci` binary) once nothing below
+# runs them again: a full feature build links LLVM and MLIR statically into every test
+# binary (~340 MB each), and CI's disk is not ours to size. Libraries stay, so the
+# feature build still reuses every crate the features do not change.
+prune_executables() {
+    find target/debug/deps -maxdepth 1 -type f -perm -u+x ! -name '*.*' -delete
+    find target/debug -maxdepth 1 -type f -perm -u+x ! -name '*.*' -delete
+}
 
 step "rustfmt"
 cargo fmt --all --check
@@ -63,6 +76,9 @@ CARGO_TARGET_DIR=target/python cargo clippy --manifest-path python/Cargo.toml --
 
 step "Python package: pip install ./python into a venv with NumPy, SciPy, JAX, pytest (PyPI, into target/, idempotent); pytest, the notebook"
 python/run-tests.sh
+# Its Rust build (target/python, release) is not used again.
+rm -rf target/python
+prune_executables
 
 # Last, so the default-feature builds above are not rebuilt in between. One feature set
 # (llvm + mlir + cuda) for every command below, so nothing is built twice.
