@@ -27,6 +27,7 @@ pub mod math;
 pub mod module;
 pub mod op;
 pub mod print;
+pub mod quantum;
 pub mod random;
 pub mod read;
 pub mod spectral;

@@ -8,6 +8,7 @@
 //! data ([`Role`], [`InputRole`]), printed and read back by the text format and checked by
 //! the validator.
 
+use crate::quantum::{PauliObservable, QuantumCircuit};
 use std::fmt;
 
 /// What a function is for. Conventional functions have one role each; a user's `fn` is
@@ -192,6 +193,10 @@ pub enum InputRole {
     Tangent { of: usize },
     /// The cotangent of the result in a reverse-mode derivative.
     Cotangent,
+    /// The expectation value `⟨ψ(θ)|H|ψ(θ)⟩` of observable `observable` in the state
+    /// circuit `circuit` prepares ([`Manifest::circuits`], [`Manifest::observables`]), an
+    /// `f64`, filled by the host from a state-vector simulation (`expval(psi, H)`).
+    Expval { circuit: usize, observable: usize },
     /// The argument called `name` of a network (`net u(t, x)`), an `f64`: a domain
     /// coordinate for a physics-informed network, a state for a network inside an ODE.
     Argument(String),
@@ -216,6 +221,10 @@ pub struct Manifest {
     /// The algebraic states of a differential-algebraic model (slots of `states`): their
     /// rows of `rhs` are constraints `0 = g`, not derivatives.
     pub algebraic: Vec<String>,
+    /// The quantum circuits whose expectation values a loss reads ([`InputRole::Expval`]).
+    pub circuits: Vec<QuantumCircuit>,
+    /// The observables those expectation values measure.
+    pub observables: Vec<PauliObservable>,
 }
 
 /// A data set compiled into a model as an input (`interp(weather.temp, t)`).
@@ -238,6 +247,8 @@ impl Manifest {
             && self.events.is_empty()
             && self.inputs.is_empty()
             && self.algebraic.is_empty()
+            && self.circuits.is_empty()
+            && self.observables.is_empty()
     }
 }
 

@@ -340,6 +340,10 @@ pub fn format_input_role(role: &InputRole) -> String {
         InputRole::Trajectory { data, time_column } => {
             format!("trajectory({data}, {time_column})")
         }
+        InputRole::Expval {
+            circuit,
+            observable,
+        } => format!("expval({circuit}, {observable})"),
         InputRole::Tangent { of } => format!("tangent({of})"),
         InputRole::Cotangent => "cotangent".into(),
         InputRole::Argument(name) => format!("arg({})", name_token(name)),

@@ -939,6 +939,13 @@ impl Parser {
                 let [data, time_column] = self.index_pair()?;
                 InputRole::Trajectory { data, time_column }
             }
+            "expval" => {
+                let [circuit, observable] = self.index_pair()?;
+                InputRole::Expval {
+                    circuit,
+                    observable,
+                }
+            }
             "data" | "tangent" => {
                 self.expect_punct('(')?;
                 let k = self.usize_lit("an index")?;
@@ -957,7 +964,7 @@ impl Parser {
                 .with_primary(span, "unknown input role")
                 .with_help(
                     "the input roles are time, state, params, point(S, C), data(D), \
-                     trajectory(D, C), tangent(K), cotangent, arg(NAME) and plain",
+                     trajectory(D, C), expval(C, O), tangent(K), cotangent, arg(NAME) and plain",
                 ));
             }
         };

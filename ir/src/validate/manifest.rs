@@ -182,6 +182,20 @@ fn check_inputs(m: &Module, f: &Function, errors: &mut Vec<ValidationError>) {
                 ),
                 Some(_) => None,
             },
+            InputRole::Expval {
+                circuit,
+                observable,
+            } => match (
+                m.manifest.circuits.get(*circuit),
+                m.manifest.observables.get(*observable),
+            ) {
+                (None, _) => Some(format!("there is no circuit {circuit}")),
+                (_, None) => Some(format!("there is no observable {observable}")),
+                (Some(_), Some(_)) if !is_plain(ty, &[]) => {
+                    Some("an expectation value must be an f64".into())
+                }
+                _ => None,
+            },
             InputRole::Tangent { of } => {
                 (*of >= k).then(|| format!("a tangent of input {of} must come after it"))
             }
