@@ -153,6 +153,11 @@ pub enum MemberKind {
     /// `component name = Model(param: value, …)` — another model's members, flattened into
     /// this one under `name.` (see `crate::flatten`).
     Component(Component),
+    /// `circuit psi(qubits: n) { h(0); for i in 0..n { ry(theta[i], i) } }` — a
+    /// parametrised quantum circuit.
+    Circuit(Circuit),
+    /// `observable H = -Z(0) * Z(1) + 0.5 * X(0)` — a weighted sum of Pauli strings.
+    Observable(Observable),
     /// `domain omega: t in [0, 1], x in [-1, 1]`.
     Domain(Domain),
     /// `net u(t, x) = mlp(hidden: [20, 20], activation: tanh)`.
@@ -217,6 +222,67 @@ pub struct Component {
     pub model: Ident,
     /// Each binding is named (`rate: 2.0`).
     pub bindings: Vec<Arg>,
+}
+
+/// `circuit name(qubits: n) { statements }`: gates applied in order to `n` qubits that
+/// start in `|0…0⟩`. The checker unrolls the loops and gives the gates their meaning.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Circuit {
+    pub name: Ident,
+    /// The named options in the parentheses (`qubits: n`).
+    pub options: Vec<Arg>,
+    pub body: Vec<CircuitStmt>,
+}
+
+/// One statement of a circuit.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CircuitStmt {
+    /// A gate: a call such as `rzz(theta[0], i, i + 1)` (angles first, then qubits).
+    Gate(Expr),
+    /// `for i in 0..n { … }`: the body once per index value.
+    For {
+        binder: IndexBinder,
+        body: Vec<CircuitStmt>,
+        span: Span,
+    },
+}
+
+impl CircuitStmt {
+    /// The statement's gates and loop bounds, in source order.
+    pub fn exprs_mut<'a>(&'a mut self, out: &mut Vec<&'a mut Expr>) {
+        match self {
+            CircuitStmt::Gate(e) => out.push(e),
+            CircuitStmt::For { binder, body, .. } => {
+                out.push(&mut binder.start);
+                out.push(&mut binder.end);
+                for s in body {
+                    s.exprs_mut(out);
+                }
+            }
+        }
+    }
+
+    /// The statement's gates and loop bounds, in source order.
+    pub fn exprs<'a>(&'a self, out: &mut Vec<&'a Expr>) {
+        match self {
+            CircuitStmt::Gate(e) => out.push(e),
+            CircuitStmt::For { binder, body, .. } => {
+                out.push(&binder.start);
+                out.push(&binder.end);
+                for s in body {
+                    s.exprs(out);
+                }
+            }
+        }
+    }
+}
+
+/// `observable name = value`: a sum of real multiples of products of the Pauli operators
+/// `X(q)`, `Y(q)`, `Z(q)` (and `I()`, the identity).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observable {
+    pub name: Ident,
+    pub value: Expr,
 }
 
 /// `domain name: v in [lo, hi], ...`.
@@ -562,6 +628,13 @@ pub fn member_exprs_mut<'a>(kind: &'a mut MemberKind, out: &mut Vec<&'a mut Expr
         }
         MemberKind::Algebraic(e) => out.push(e),
         MemberKind::Component(c) => out.extend(c.bindings.iter_mut().map(|b| &mut b.value)),
+        MemberKind::Circuit(c) => {
+            out.extend(c.options.iter_mut().map(|o| &mut o.value));
+            for s in &mut c.body {
+                s.exprs_mut(out);
+            }
+        }
+        MemberKind::Observable(o) => out.push(&mut o.value),
         MemberKind::Domain(dom) => {
             for d in &mut dom.dims {
                 out.push(&mut d.lo);

@@ -44,6 +44,7 @@ mod interp;
 mod model;
 mod nets;
 mod ops;
+mod quantum;
 mod residual;
 pub mod suggest;
 
@@ -107,6 +108,10 @@ pub enum DefKind {
     Data,
     /// A column of a data set.
     Column,
+    /// A quantum circuit.
+    Circuit,
+    /// A quantum observable.
+    Observable,
     Fn,
     /// A parameter of a function.
     FnParam,

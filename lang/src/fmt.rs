@@ -85,6 +85,16 @@ enum Node<'n> {
 }
 
 impl Node<'_> {
+    fn circuit(&self) -> Option<&Circuit> {
+        match self {
+            Node::Member(Member {
+                kind: MemberKind::Circuit(c),
+                ..
+            }) => Some(c),
+            _ => None,
+        }
+    }
+
     fn is_model(&self) -> bool {
         matches!(
             self,
@@ -240,7 +250,7 @@ impl Printer<'_> {
             let start = e.span.start as usize;
             let end = e.span.end as usize;
             let leading = self.take(cursor, start);
-            let inner = if e.node.is_model() {
+            let inner = if e.node.is_model() || e.node.circuit().is_some() {
                 Vec::new()
             } else {
                 self.take(start, end)
@@ -271,6 +281,10 @@ impl Printer<'_> {
             }
             match e.node {
                 Node::Item(item) => self.item(item, indent),
+                Node::Member(Member {
+                    kind: MemberKind::Circuit(c),
+                    span,
+                }) => self.circuit(c, *span, indent),
                 Node::Member(member) => {
                     for (depth, text) in member_lines(&member.kind, indent) {
                         self.push_line(indent + depth, &text);
@@ -294,6 +308,114 @@ impl Printer<'_> {
             }
             self.push_line(indent, &c.text);
             at = c.span.end as usize;
+            first_line = false;
+        }
+    }
+
+    /// A circuit: the header, one statement per line (a loop over one gate on one line when
+    /// it fits and holds no comment), `}`. Comments stay where they were among the
+    /// statements, as among members.
+    fn circuit(&mut self, c: &Circuit, span: Span, indent: usize) {
+        let mut head = format!("circuit {}(", c.name.name);
+        args_text(&mut head, &c.options);
+        head.push_str(") {");
+        let start = span.start as usize;
+        let close = (span.end as usize).saturating_sub(1).max(start);
+        let body_start = c
+            .body
+            .first()
+            .map_or(close, |s| stmt_span(s).start as usize);
+        let header_line_end = self.src[start..]
+            .find('\n')
+            .map_or(self.src.len(), |i| start + i)
+            .min(body_start);
+        let header_comments = self.take(start, header_line_end);
+        self.push_line(indent, &head);
+        self.append_trailing(&header_comments);
+        self.statements(&c.body, header_line_end, close, indent + 1);
+        self.push_line(indent, "}");
+    }
+
+    /// The statements of a circuit's block (or loop) in the source region `lo..hi`.
+    fn statements(&mut self, body: &[CircuitStmt], lo: usize, hi: usize, indent: usize) {
+        let mut cursor = lo;
+        let mut first_line = true;
+        for stmt in body {
+            let span = stmt_span(stmt);
+            let (start, end) = (span.start as usize, span.end as usize);
+            let leading = self.take(cursor, start);
+            let mut at = cursor;
+            for c in &leading {
+                if !first_line && self.blank_between(at, c.span.start as usize) {
+                    self.blank();
+                }
+                self.push_line(indent, &c.text);
+                at = c.span.end as usize;
+                first_line = false;
+            }
+            if !first_line && self.blank_between(at, start) {
+                self.blank();
+            }
+            match stmt {
+                CircuitStmt::Gate(e) => {
+                    // A comment inside a gate's call moves before it.
+                    for c in self.take(start, end) {
+                        self.push_line(indent, &c.text);
+                    }
+                    self.push_line(indent, &format_expr(e));
+                }
+                CircuitStmt::For { binder, body, .. } => {
+                    let mut head = format!("for {} in ", binder.var.name);
+                    expr(&mut head, &binder.start, 0);
+                    head.push_str("..");
+                    expr(&mut head, &binder.end, 0);
+                    head.push_str(" {");
+                    let has_comment = {
+                        let first = self
+                            .comments
+                            .partition_point(|c| (c.span.start as usize) < start);
+                        (first..self.comments.len())
+                            .take_while(|&k| (self.comments[k].span.start as usize) < end)
+                            .any(|k| !self.used[k])
+                    };
+                    let one_line = match &body[..] {
+                        [CircuitStmt::Gate(g)] if !has_comment => {
+                            Some(format!("{head} {} }}", format_expr(g)))
+                        }
+                        _ => None,
+                    };
+                    match one_line {
+                        Some(line) if indent * INDENT.len() + line.chars().count() <= MAX_WIDTH => {
+                            self.push_line(indent, &line);
+                        }
+                        _ => {
+                            let body_start =
+                                body.first().map_or(end, |s| stmt_span(s).start as usize);
+                            let head_end = self.src[start..]
+                                .find('\n')
+                                .map_or(self.src.len(), |i| start + i)
+                                .min(body_start);
+                            let head_comments = self.take(start, head_end);
+                            self.push_line(indent, &head);
+                            self.append_trailing(&head_comments);
+                            let close = end.saturating_sub(1).max(start);
+                            self.statements(body, head_end, close, indent + 1);
+                            self.push_line(indent, "}");
+                        }
+                    }
+                }
+            }
+            let trailing = self.take_trailing(end);
+            self.append_trailing(&trailing);
+            cursor = trailing.last().map_or(end, |c| c.span.end as usize);
+            first_line = false;
+        }
+        for c in self.take(cursor, hi) {
+            if !first_line && self.blank_between(cursor, c.span.start as usize) {
+                self.blank();
+            }
+            self.push_line(indent, &c.text);
+            cursor = c.span.end as usize;
             first_line = false;
         }
     }
@@ -508,6 +630,28 @@ fn when_lines(w: &When, indent: usize) -> Vec<(usize, String)> {
     lines
 }
 
+/// Where a circuit statement is in the source.
+fn stmt_span(s: &CircuitStmt) -> Span {
+    match s {
+        CircuitStmt::Gate(e) => e.span,
+        CircuitStmt::For { span, .. } => *span,
+    }
+}
+
+/// `name: value, …` (or bare values) of a call's arguments.
+fn args_text(s: &mut String, args: &[Arg]) {
+    for (k, a) in args.iter().enumerate() {
+        if k > 0 {
+            s.push_str(", ");
+        }
+        if let Some(n) = &a.name {
+            s.push_str(&n.name);
+            s.push_str(": ");
+        }
+        expr(s, &a.value, 0);
+    }
+}
+
 /// The expression a member defines, written last on its line (where breaking applies).
 fn member_value(kind: &MemberKind) -> Option<&Expr> {
     match kind {
@@ -520,6 +664,7 @@ fn member_value(kind: &MemberKind) -> Option<&Expr> {
         MemberKind::Algebraic(e) => Some(e),
         MemberKind::Residual(r) => Some(&r.value),
         MemberKind::Loss(l) => Some(&l.value),
+        MemberKind::Observable(o) => Some(&o.value),
         _ => None,
     }
 }
@@ -579,6 +724,18 @@ fn member_text(kind: &MemberKind) -> String {
                 expr(&mut s, &b.value, 0);
             }
             s.push(')');
+            s
+        }
+        MemberKind::Circuit(c) => {
+            // Laid out by `Printer::circuit`; this one-line form is for completeness.
+            let mut s = format!("circuit {}(", c.name.name);
+            args_text(&mut s, &c.options);
+            s.push_str(") { … }");
+            s
+        }
+        MemberKind::Observable(o) => {
+            let mut s = format!("observable {} = ", o.name.name);
+            expr(&mut s, &o.value, 0);
             s
         }
         MemberKind::When(w) => when_lines(w, 0)

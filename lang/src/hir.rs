@@ -128,6 +128,14 @@ id_type!(
     FnInstanceId
 );
 id_type!(
+    /// Index into [`ModelHir::circuits`].
+    CircuitId
+);
+id_type!(
+    /// Index into [`ModelHir::observables`].
+    ObservableId
+);
+id_type!(
     /// An index variable (`i` of `u[i in 0..n]` or of `sum(i in 0..n: …)`), unique within
     /// the enclosing model or function instance.
     BinderId
@@ -219,6 +227,50 @@ pub struct ModelHir {
     pub algebraic_states: Vec<StateId>,
     /// The models this one uses as components (expanded into it), by name.
     pub components: Vec<String>,
+    /// The quantum circuits (`circuit psi(qubits: n) { … }`), unrolled, in declaration
+    /// order.
+    pub circuits: Vec<CircuitHir>,
+    /// The observables (`observable H = …`), in declaration order.
+    pub observables: Vec<ObservableHir>,
+}
+
+/// A quantum circuit with its loops unrolled: gates in order on `qubits` qubits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CircuitHir {
+    pub name: String,
+    pub qubits: usize,
+    pub gates: Vec<GateHir>,
+    pub span: Span,
+}
+
+/// One gate of a circuit: its qubits (in range, distinct) and its angles.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GateHir {
+    pub kind: sci_ir::quantum::GateKind,
+    pub qubits: Vec<usize>,
+    pub angles: Vec<AngleHir>,
+    /// The gate's call in the source (one span for every unrolled copy).
+    pub span: Span,
+}
+
+/// A gate angle `scale·p + offset`, `p` one element of a parameter (the element's
+/// row-major position), or the constant `offset`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AngleHir {
+    pub param: Option<(ParamId, usize)>,
+    pub scale: f64,
+    pub offset: f64,
+}
+
+/// An observable: a real-weighted sum of Pauli strings (like terms combined, zero terms
+/// dropped), Hermitian by construction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObservableHir {
+    pub name: String,
+    /// One more than the highest qubit a term acts on (0 for a multiple of the identity).
+    pub qubits: usize,
+    pub terms: Vec<sci_ir::quantum::PauliTerm>,
+    pub span: Span,
 }
 
 /// A data set used as an input of the equations (`interp(weather.temp, t)`): its values
@@ -656,6 +708,12 @@ pub enum HExprKind {
     },
     /// The value of a residual at the current point (only inside the loss).
     Residual(ResidualId),
+    /// `expval(psi, H)`: the expectation value of an observable in the state a circuit
+    /// prepares from the parameters (only inside the loss).
+    Expval {
+        circuit: CircuitId,
+        observable: ObservableId,
+    },
     /// `der(x)` used as a value: the state's right-hand side.
     Der(StateId),
     Unary(Unary, Box<HExpr>),
@@ -714,4 +772,69 @@ pub enum HExprKind {
         of: Box<HExpr>,
         wrt: Vec<DiffVar>,
     },
+}
+
+/// Appends the direct sub-expressions of `e` to `out`.
+pub fn push_children<'a>(e: &'a HExpr, out: &mut Vec<&'a HExpr>) {
+    use HExprKind as K;
+    match &e.kind {
+        K::Const(_)
+        | K::ConstArray(_)
+        | K::Param(_)
+        | K::State(_)
+        | K::Let(_)
+        | K::Output(_)
+        | K::Time
+        | K::Coord(_)
+        | K::IndexVar(_)
+        | K::Local(_)
+        | K::DataColumn { .. }
+        | K::StateAt { .. }
+        | K::Residual(_)
+        | K::Der(_)
+        | K::Expval { .. } => {}
+        K::Array(items) => out.extend(items.iter()),
+        K::Unary(_, a)
+        | K::Powi(a, _)
+        | K::ToReal(a)
+        | K::ReduceAll(_, a)
+        | K::ReduceBatch(_, a)
+        | K::Transpose(a)
+        | K::Rfft(a, _)
+        | K::Irfft(a, _)
+        | K::Rfft2(a, _)
+        | K::Irfft2(a, _) => out.push(a),
+        K::Binary(_, a, b)
+        | K::Compare(_, a, b)
+        | K::Dot(a, b)
+        | K::MatVec(a, b)
+        | K::MatMul(a, b) => {
+            out.push(a);
+            out.push(b);
+        }
+        K::Select(c, a, b) => {
+            out.push(c);
+            out.push(a);
+            out.push(b);
+        }
+        K::Index { base, indices, .. } => {
+            out.push(base);
+            out.extend(indices.iter());
+        }
+        K::Reduce { body, .. } => out.push(body),
+        K::Call { args, .. } | K::Net { args, .. } => out.extend(args.iter()),
+        K::Deriv { of, .. } => out.push(of),
+    }
+}
+
+impl HExpr {
+    /// Calls `f` on the expression and every sub-expression (not following references to
+    /// other definitions).
+    pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a HExpr)) {
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            f(e);
+            push_children(e, &mut stack);
+        }
+    }
 }

@@ -52,6 +52,9 @@ pub enum Tok {
     Fixed,
     /// `when`: starts an event, `when condition { actions }`.
     When,
+    Circuit,
+    Observable,
+    For,
     /// `component`: a model used inside a model, `component pump = Pump(rate: 2)`.
     Component,
     // --- literals ---
@@ -134,6 +137,9 @@ impl Tok {
             Tok::Der => "der",
             Tok::Fixed => "fixed",
             Tok::When => "when",
+            Tok::Circuit => "circuit",
+            Tok::Observable => "observable",
+            Tok::For => "for",
             Tok::Component => "component",
             Tok::LParen => "(",
             Tok::RParen => ")",
@@ -190,6 +196,8 @@ impl Tok {
                 | Tok::Use
                 | Tok::When
                 | Tok::Component
+                | Tok::Circuit
+                | Tok::Observable
         )
     }
 
@@ -475,6 +483,9 @@ fn keyword(word: &str) -> Option<Tok> {
         "der" => Tok::Der,
         "fixed" => Tok::Fixed,
         "when" => Tok::When,
+        "circuit" => Tok::Circuit,
+        "observable" => Tok::Observable,
+        "for" => Tok::For,
         "component" => Tok::Component,
         _ => return None,
     })

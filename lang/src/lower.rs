@@ -225,7 +225,7 @@ pub fn lower_model(program: &Program, model: &ModelHir) -> Result<Module, Vec<Di
     module.params = theta.layout;
     module.states = states;
     module.outputs = outputs;
-    module.manifest = manifest::of_model(model);
+    module.manifest = manifest::of_model(model, &module.params);
     Ok(module)
 }
 

@@ -306,6 +306,13 @@ fn member_exprs<'a>(kind: &'a MemberKind, out: &mut Vec<&'a Expr>) {
         }
         MemberKind::Algebraic(e) => out.push(e),
         MemberKind::Component(c) => out.extend(c.bindings.iter().map(|b| &b.value)),
+        MemberKind::Circuit(c) => {
+            out.extend(c.options.iter().map(|o| &o.value));
+            for stmt in &c.body {
+                stmt.exprs(out);
+            }
+        }
+        MemberKind::Observable(o) => out.push(&o.value),
         MemberKind::Domain(dom) => {
             for d in &dom.dims {
                 out.push(&d.lo);

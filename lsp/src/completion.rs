@@ -232,7 +232,9 @@ fn names_in_scope(analysis: &Analysis, offset: usize) -> Vec<CompletionItem> {
             | DefKind::Coord
             | DefKind::Net
             | DefKind::Residual
-            | DefKind::Data => model.is_some() && def_model == model,
+            | DefKind::Data
+            | DefKind::Circuit
+            | DefKind::Observable => model.is_some() && def_model == model,
             DefKind::FnParam | DefKind::ShapeVar => {
                 fn_span.is_some_and(|f| contains(f, def.span.start as usize))
             }

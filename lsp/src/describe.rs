@@ -22,6 +22,8 @@ pub fn kind_name(kind: DefKind) -> &'static str {
         DefKind::Net => "network",
         DefKind::Residual => "residual",
         DefKind::Data => "data set",
+        DefKind::Circuit => "circuit",
+        DefKind::Observable => "observable",
         DefKind::Column => "data column",
         DefKind::Fn => "function",
         DefKind::FnParam => "function parameter",

@@ -160,6 +160,24 @@ fn member(analysis: &Analysis, mem: &Member) -> Option<DocumentSymbol> {
                 Some(coords),
             )
         }
+        MemberKind::Circuit(c) => symbol(
+            analysis,
+            &c.name.name,
+            Some("circuit".to_string()),
+            SymbolKind::FUNCTION,
+            span,
+            c.name.span,
+            None,
+        ),
+        MemberKind::Observable(o) => symbol(
+            analysis,
+            &o.name.name,
+            Some("observable".to_string()),
+            SymbolKind::OPERATOR,
+            span,
+            o.name.span,
+            None,
+        ),
         MemberKind::Net(n) => {
             let args: Vec<&str> = n.args.iter().map(|a| a.name.as_str()).collect();
             symbol(

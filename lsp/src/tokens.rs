@@ -141,7 +141,7 @@ fn ident(
                 DefKind::Coord | DefKind::ShapeVar => Ty::TypeParameter,
                 DefKind::Net | DefKind::Fn => Ty::Function,
                 DefKind::Residual => Ty::Event,
-                DefKind::Data => Ty::Struct,
+                DefKind::Data | DefKind::Circuit | DefKind::Observable => Ty::Struct,
                 DefKind::Column => Ty::Property,
                 DefKind::FnParam => Ty::Parameter,
             };

@@ -20,6 +20,11 @@
 // clamp(x, lo, hi): x limited to [lo, hi], i.e. min(max(x, lo), hi); all in one unit.
 fn clamp(x, lo, hi) = min(max(x, lo), hi)
 
+// mod(a, b): the remainder of a divided by b, with the sign of b: a − b·floor(a/b)
+// (mod(7, 3) = 1, mod(-1, 3) = 2). It wraps an index around a ring, as a circuit's
+// `cz(i, mod(i + 1, n))` does. a and b share one unit.
+fn mod(a, b) = a - b * floor(a / b)
+
 // lerp(a, b, t): linear interpolation a + t·(b − a); a and b in one unit, t
 // dimensionless (t = 0 gives a, t = 1 gives b).
 fn lerp(a, b, t) = a + t * (b - a)

@@ -70,6 +70,9 @@ impl<'f> Checker<'f> {
             );
             return None;
         }
+        if name == "expval" {
+            return self.expval_call(callee, args, span);
+        }
         let plain = name.strip_prefix("nn.").unwrap_or(name);
         if let Some(b) = builtins::lookup(plain) {
             return self.builtin_call(b, callee, args, span);

@@ -427,6 +427,16 @@ impl Printer<'_> {
                     .map_or("data?", |d| d.name.as_str());
                 format!("{s} at {dn} times")
             }
+            HExprKind::Expval {
+                circuit,
+                observable,
+            } => format!(
+                "expval({}, {})",
+                m.and_then(|m| m.circuits.get(circuit.index()))
+                    .map_or("circuit?", |c| c.name.as_str()),
+                m.and_then(|m| m.observables.get(observable.index()))
+                    .map_or("observable?", |o| o.name.as_str())
+            ),
             HExprKind::Residual(id) => m
                 .and_then(|m| m.residuals.get(id.index()))
                 .map_or("residual?".into(), |r| format!("residual {}", r.name)),

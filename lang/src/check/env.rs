@@ -110,6 +110,8 @@ pub enum MemberRef {
     Net(crate::hir::NetId),
     Residual(crate::hir::ResidualId),
     Data(crate::hir::DataId),
+    Circuit(crate::hir::CircuitId),
+    Observable(crate::hir::ObservableId),
     Fn,
 }
 
@@ -145,6 +147,8 @@ pub struct ModelEnv<'f> {
     pub nets: Vec<Option<NetHir>>,
     pub residuals: Vec<Option<ResidualHir>>,
     pub data: Vec<Option<DataHir>>,
+    pub circuits: Vec<Option<crate::hir::CircuitHir>>,
+    pub observables: Vec<Option<crate::hir::ObservableHir>>,
     /// Data sets declared without columns (`data obs = csv("f.csv")`): their columns are
     /// the fields the model uses, read by header name.
     pub open_data: HashSet<crate::hir::DataId>,
@@ -185,6 +189,10 @@ pub enum Ctx {
     Loss,
     /// The body of a function: its parameters and constants.
     FnBody,
+    /// A gate of a quantum circuit: constants, loop indices, parameters (angles).
+    Circuit,
+    /// An observable's coefficients and qubits: constants and loop indices.
+    Observable,
 }
 
 impl Ctx {
@@ -201,6 +209,8 @@ impl Ctx {
             Ctx::Residual(_) => "in a residual",
             Ctx::Loss => "in the loss",
             Ctx::FnBody => "in a function body",
+            Ctx::Circuit => "in a circuit",
+            Ctx::Observable => "in an observable",
         }
     }
 }
@@ -331,6 +341,9 @@ pub struct Checker<'f> {
     pub file_units: bool,
     pub model: Option<ModelEnv<'f>>,
     pub scope: Scope,
+    /// Names of the index variables of unrolled loops (circuits, observables), for messages
+    /// that say at which index values something broke.
+    pub binder_names: HashMap<BinderId, String>,
     pub inst_depth: u32,
     /// Instance key → the length of the longest call chain from that instance down (1: it
     /// calls no function), so a chain is measured whole even when its lower instances were
@@ -396,6 +409,7 @@ impl<'f> Checker<'f> {
             file_units: false,
             model: None,
             scope: Scope::new(Ctx::Const, false, false),
+            binder_names: HashMap::new(),
             inst_depth: 0,
             chain_depth: HashMap::new(),
             callee_depth: Vec::new(),

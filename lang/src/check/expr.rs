@@ -435,6 +435,21 @@ impl<'f> Checker<'f> {
                 );
                 None
             }
+            MemberRef::Circuit(_) | MemberRef::Observable(_) => {
+                let what = if matches!(what, MemberRef::Circuit(_)) {
+                    "circuit"
+                } else {
+                    "observable"
+                };
+                self.report(
+                    Diagnostic::error("E0204", format!("The {what} `{name}` is not a number."))
+                        .with_primary(span, format!("a {what}"))
+                        .with_help(
+                            "its number is an expectation value: `expval(psi, H)` in the loss",
+                        ),
+                );
+                None
+            }
             MemberRef::Fn => {
                 self.report(
                     Diagnostic::error(

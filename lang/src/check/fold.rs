@@ -55,6 +55,17 @@ pub fn eval(functions: &[FnHir], h: &HExpr) -> Result<Tensor, FoldError> {
     Folder::new(functions).eval(h)
 }
 
+/// Evaluates an expression whose index variables have the given values (an unrolled loop).
+pub fn eval_with(
+    functions: &[FnHir],
+    binders: &[(BinderId, i64)],
+    h: &HExpr,
+) -> Result<Tensor, FoldError> {
+    let mut folder = Folder::new(functions);
+    folder.binders = binders.to_vec();
+    folder.eval(h)
+}
+
 /// Evaluates an expression for every combination of binder values (`u[i in 0..n] = …`),
 /// giving the elements of the whole array (binder axes first).
 pub fn eval_defn(
@@ -148,6 +159,7 @@ impl<'a> Folder<'a> {
             HExprKind::DataColumn { .. } => not_const("a data column"),
             HExprKind::Residual(_) => not_const("a residual"),
             HExprKind::Der(_) => not_const("a time derivative"),
+            HExprKind::Expval { .. } => not_const("an expectation value"),
             HExprKind::Net { .. } => not_const("a neural network"),
             HExprKind::Deriv { .. } => not_const("a derivative"),
             HExprKind::ReduceBatch(..) => not_const("a batch reduction"),

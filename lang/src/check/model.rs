@@ -6,8 +6,8 @@ use super::deps::{Graph, NameRef, free_names};
 use super::env::{Checker, ConstEntry, FnEntry, FnRef, MemberRef, ModelEnv};
 use crate::ast::{self, Decl, Expr, ExprKind, Member, MemberKind};
 use crate::hir::{
-    DataId, DomainId, HExpr, HExprKind, LetId, ModelHir, NetId, OutputId, ParamId, ResidualId,
-    StateId,
+    CircuitId, DataId, DomainId, HExpr, HExprKind, LetId, ModelHir, NetId, ObservableId, OutputId,
+    ParamId, ResidualId, StateId,
 };
 use sci_diag::{Diagnostic, Span};
 use sci_ir::Unit;
@@ -25,6 +25,8 @@ fn member_name(m: &Member) -> Option<&ast::Ident> {
         MemberKind::Net(n) => Some(&n.name),
         MemberKind::Residual(r) => Some(&r.name),
         MemberKind::Data(d) => Some(&d.name),
+        MemberKind::Circuit(c) => Some(&c.name),
+        MemberKind::Observable(o) => Some(&o.name),
         MemberKind::Fn(f) => Some(&f.name),
         MemberKind::Der(_)
         | MemberKind::Component(_)
@@ -242,6 +244,20 @@ impl<'f> Checker<'f> {
                         DefKind::Data,
                     )
                 }
+                MemberKind::Circuit(_) => {
+                    env.circuits.push(None);
+                    (
+                        MemberRef::Circuit(CircuitId(env.circuits.len() as u32 - 1)),
+                        DefKind::Circuit,
+                    )
+                }
+                MemberKind::Observable(_) => {
+                    env.observables.push(None);
+                    (
+                        MemberRef::Observable(ObservableId(env.observables.len() as u32 - 1)),
+                        DefKind::Observable,
+                    )
+                }
                 MemberKind::Fn(f) => {
                     env.fns.insert(
                         f.name.name.clone(),
@@ -453,6 +469,16 @@ impl<'f> Checker<'f> {
                 }
             }
             MemberKind::Loss(l) => self.check_loss(l, m.span),
+            MemberKind::Circuit(c) => {
+                if let Some(MemberRef::Circuit(id)) = self.member_ref(&c.name) {
+                    self.check_circuit(id, c, m.span);
+                }
+            }
+            MemberKind::Observable(o) => {
+                if let Some(MemberRef::Observable(id)) = self.member_ref(&o.name) {
+                    self.check_observable(id, o, m.span);
+                }
+            }
             MemberKind::Fn(f) => {
                 if self.member_ref(&f.name).is_some() {
                     self.check_fn(&FnRef::Model(f.name.name.clone()));
@@ -680,10 +706,35 @@ fn member_refs(m: &Member, members: &[Member]) -> Vec<NameRef> {
             free_names(&r.value, &mut bound, &mut out);
         }
         MemberKind::Loss(l) => free_names(&l.value, &mut bound, &mut out),
+        MemberKind::Circuit(c) => {
+            for o in &c.options {
+                free_names(&o.value, &mut bound, &mut out);
+            }
+            for stmt in &c.body {
+                circuit_refs(stmt, &mut bound, &mut out);
+            }
+        }
+        MemberKind::Observable(o) => free_names(&o.value, &mut bound, &mut out),
         MemberKind::Data(_) | MemberKind::Use(_) => {}
         MemberKind::Fn(f) => fn_refs(f, &mut out),
     }
     out
+}
+
+/// The free names of a circuit statement (a loop binds its index in its body).
+fn circuit_refs(stmt: &ast::CircuitStmt, bound: &mut Vec<String>, out: &mut Vec<NameRef>) {
+    match stmt {
+        ast::CircuitStmt::Gate(e) => free_names(e, bound, out),
+        ast::CircuitStmt::For { binder, body, .. } => {
+            free_names(&binder.start, bound, out);
+            free_names(&binder.end, bound, out);
+            bound.push(binder.var.name.clone());
+            for s in body {
+                circuit_refs(s, bound, out);
+            }
+            bound.pop();
+        }
+    }
 }
 
 /// The free names of a function (its parameters and shape variables are bound).
@@ -727,6 +778,8 @@ fn build(env: ModelEnv<'_>, span: Span) -> Option<ModelHir> {
     let nets = env.nets.into_iter().collect::<Option<Vec<_>>>()?;
     let residuals = env.residuals.into_iter().collect::<Option<Vec<_>>>()?;
     let data = env.data.into_iter().collect::<Option<Vec<_>>>()?;
+    let circuits = env.circuits.into_iter().collect::<Option<Vec<_>>>()?;
+    let observables = env.observables.into_iter().collect::<Option<Vec<_>>>()?;
     if !residuals.is_empty() && env.loss.is_none() {
         return None;
     }
@@ -750,6 +803,8 @@ fn build(env: ModelEnv<'_>, span: Span) -> Option<ModelHir> {
         algebraic: env.algebraic.into_iter().map(|(h, _)| h).collect(),
         algebraic_states,
         components: Vec::new(),
+        circuits,
+        observables,
     })
 }
 

@@ -10,8 +10,8 @@ use super::params::Theta;
 use super::walk::{PointDependence, Refs};
 use super::{Res, diag};
 use crate::hir::{
-    BatchKind, BinderId, DataId, FnInstanceId, HExpr, LetId, ModelHir, NetId, OutputId, ParamId,
-    Program, ResidualId, Scalar, StateId, Ty,
+    BatchKind, BinderId, CircuitId, DataId, FnInstanceId, HExpr, LetId, ModelHir, NetId,
+    ObservableId, OutputId, ParamId, Program, ResidualId, Scalar, StateId, Ty,
 };
 use sci_diag::Span;
 use sci_ir::{Block, DType, FuncId, Function, FunctionBuilder, Layout, Op, Type, ValueId};
@@ -61,6 +61,8 @@ pub(super) struct Inputs {
     pub locals: Vec<ValueId>,
     /// The batched inputs of each batch a loss maps over.
     pub batches: HashMap<BatchKind, Vec<ValueId>>,
+    /// The loss's expectation-value inputs, per `(circuit, observable)`.
+    pub expvals: HashMap<(CircuitId, ObservableId), ValueId>,
 }
 
 /// The functions of the module that calls can target.

@@ -36,6 +36,15 @@ impl FnCx<'_, '_> {
             K::Time | K::Coord(_) | K::IndexVar(_) | K::Local(_) | K::DataColumn { .. } => {
                 self.leaf(e, name)
             }
+            K::Expval {
+                circuit,
+                observable,
+            } => self
+                .inputs
+                .expvals
+                .get(&(*circuit, *observable))
+                .copied()
+                .ok_or_else(|| diag::unavailable(e.span, "An expectation value", self.context)),
             K::Unary(..) | K::Binary(..) | K::Powi(..) => self.arithmetic(e, name),
             K::Compare(..) | K::Select(..) | K::ToReal(..) => self.logic(e, name),
             K::Index { .. } => self.index(e, name),

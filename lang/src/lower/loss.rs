@@ -8,8 +8,8 @@ use super::cx::{FnCx, Point, Statics};
 use super::walk::Refs;
 use super::{Res, diag};
 use crate::hir::{
-    BatchKind, Binary, DataId, HExpr, HExprKind, ModelHir, Reduction, ResidualHir, ResidualId,
-    Unary,
+    BatchKind, Binary, CircuitId, DataId, HExpr, HExprKind, ModelHir, ObservableId, Reduction,
+    ResidualHir, ResidualId, Unary,
 };
 use sci_diag::Span;
 use sci_ir::{Function, Op, Type, ValueId};
@@ -31,6 +31,10 @@ pub enum LossInput {
         states: usize,
         time_column: usize,
     },
+    /// The expectation value of observable `observable` in the state circuit `circuit`
+    /// prepares (`f64`), named `expval.CIRCUIT.OBSERVABLE`; the runtime fills it from a
+    /// state-vector simulation at θ.
+    Expval { circuit: String, observable: String },
 }
 
 impl LossInput {
@@ -40,6 +44,10 @@ impl LossInput {
             LossInput::Coord { residual, coord } => format!("{residual}.{coord}"),
             LossInput::Data { data, .. } => data.clone(),
             LossInput::Trajectory { data, .. } => format!("{data}.traj"),
+            LossInput::Expval {
+                circuit,
+                observable,
+            } => format!("expval.{circuit}.{observable}"),
         }
     }
 }
@@ -88,7 +96,51 @@ pub fn loss_inputs(model: &ModelHir) -> Vec<LossInput> {
                     .unwrap_or(0),
             }),
     );
+    out.extend(expval_pairs(model).into_iter().filter_map(|(c, o)| {
+        Some(LossInput::Expval {
+            circuit: model.circuits.get(c.index())?.name.clone(),
+            observable: model.observables.get(o.index())?.name.clone(),
+        })
+    }));
     out
+}
+
+/// The `(circuit, observable)` pairs of the loss's `expval`s, in order of first use.
+pub fn expval_pairs(model: &ModelHir) -> Vec<(CircuitId, ObservableId)> {
+    let mut pairs = Vec::new();
+    if let Some(loss) = &model.loss {
+        loss.visit(&mut |e| {
+            if let HExprKind::Expval {
+                circuit,
+                observable,
+            } = e.kind
+                && !pairs.contains(&(circuit, observable))
+            {
+                pairs.push((circuit, observable));
+            }
+        });
+    }
+    // `visit` walks a stack (last child first): restore source order.
+    pairs.sort_by_key(|&(c, o)| first_use(model, c, o));
+    pairs
+}
+
+/// Where `expval(c, o)` first appears in the loss (its span's start).
+fn first_use(model: &ModelHir, c: CircuitId, o: ObservableId) -> u32 {
+    let mut at = u32::MAX;
+    if let Some(loss) = &model.loss {
+        loss.visit(&mut |e| {
+            if e.kind
+                == (HExprKind::Expval {
+                    circuit: c,
+                    observable: o,
+                })
+            {
+                at = at.min(e.span.start);
+            }
+        });
+    }
+    at
 }
 
 /// The batched coordinate types of a residual's points, named after the coordinates.
@@ -229,6 +281,7 @@ fn lower_loss_fn(st: &Statics, name: &str, loss: &HExpr) -> Res<Function> {
                 .unwrap_or_else(|| Type::scalar().batched()),
             LossInput::Data { columns, .. } => Type::f64(vec![*columns]).batched(),
             LossInput::Trajectory { states, .. } => Type::f64(vec![*states]).batched(),
+            LossInput::Expval { .. } => Type::scalar(),
         };
         inputs.push((input.name(), ty));
     }
@@ -277,6 +330,11 @@ fn lower_loss_fn(st: &Statics, name: &str, loss: &HExpr) -> Res<Function> {
                 }
             }
         }
+    }
+    for (c, o) in expval_pairs(model) {
+        let value = cx.input(k)?;
+        k += 1;
+        cx.inputs.expvals.insert((c, o), value);
     }
     cx.prepare(&[loss])?;
     let out = cx.expr(loss, Some(name))?;

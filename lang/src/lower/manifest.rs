@@ -3,15 +3,16 @@
 //! Everything a host needs to solve or train the module is stated here, once, from the
 //! checked model; nothing downstream reads the HIR again.
 
-use super::loss::{LossInput, loss_inputs};
+use super::loss::{LossInput, expval_pairs, loss_inputs};
 use crate::hir::{self, ModelHir, ResidualId};
 use sci_ir::manifest::{
     Coordinate, DataSource, Event, EventTrigger, InputRange, PointSet, Sampling,
 };
-use sci_ir::{InputRole, Manifest, Role};
+use sci_ir::quantum::{GateAngle, PauliObservable, QuantumCircuit, QuantumGate};
+use sci_ir::{InputRole, Layout, Manifest, Role};
 
-/// The manifest facts of `model`.
-pub(super) fn of_model(model: &ModelHir) -> Manifest {
+/// The manifest facts of `model`, whose parameters θ are laid out as `params`.
+pub(super) fn of_model(model: &ModelHir, params: &Layout) -> Manifest {
     let time_span = model
         .domains
         .iter()
@@ -92,6 +93,24 @@ pub(super) fn of_model(model: &ModelHir) -> Manifest {
     let algebraic = (model.algebraic_states.iter())
         .filter_map(|s| model.states.get(s.index()).map(|st| st.name.clone()))
         .collect();
+    let circuits = model
+        .circuits
+        .iter()
+        .map(|c| circuit(model, params, c))
+        .collect();
+    // One observable per `expval` pair, on the pair's circuit's qubits.
+    let observables = expval_pairs(model)
+        .into_iter()
+        .filter_map(|(c, o)| {
+            let qubits = model.circuits.get(c.index())?.qubits;
+            let o = model.observables.get(o.index())?;
+            Some(PauliObservable {
+                name: o.name.clone(),
+                qubits,
+                terms: o.terms.clone(),
+            })
+        })
+        .collect();
     Manifest {
         time_span,
         point_sets,
@@ -99,6 +118,41 @@ pub(super) fn of_model(model: &ModelHir) -> Manifest {
         events,
         inputs,
         algebraic,
+        circuits,
+        observables,
+    }
+}
+
+/// A circuit with its angles' parameter elements as positions in θ.
+fn circuit(model: &ModelHir, params: &Layout, c: &hir::CircuitHir) -> QuantumCircuit {
+    let offset = |p: hir::ParamId| {
+        let name = &model.params.get(p.index())?.name;
+        params.slot(name).map(|s| s.offset)
+    };
+    let gates = c
+        .gates
+        .iter()
+        .map(|g| QuantumGate {
+            kind: g.kind,
+            qubits: g.qubits.clone(),
+            angles: g
+                .angles
+                .iter()
+                .map(|a| match a.param.and_then(|(p, k)| Some(offset(p)? + k)) {
+                    Some(k) => GateAngle {
+                        param: Some(k),
+                        scale: a.scale,
+                        offset: a.offset,
+                    },
+                    None => GateAngle::constant(a.offset),
+                })
+                .collect(),
+        })
+        .collect();
+    QuantumCircuit {
+        name: c.name.clone(),
+        qubits: c.qubits,
+        gates,
     }
 }
 
@@ -135,6 +189,8 @@ pub(super) fn residual_roles(model: &ModelHir, id: ResidualId) -> (Role, Vec<Inp
 pub(super) fn loss_input_roles(model: &ModelHir) -> Vec<InputRole> {
     let data_index = |name: &str| model.data.iter().position(|d| d.name == name).unwrap_or(0);
     let mut roles = vec![InputRole::Params];
+    let pairs = expval_pairs(model);
+    let mut pair = 0;
     for input in loss_inputs(model) {
         roles.push(match input {
             LossInput::Coord { residual, coord } => {
@@ -163,6 +219,14 @@ pub(super) fn loss_input_roles(model: &ModelHir) -> Vec<InputRole> {
                 data: data_index(&data),
                 time_column,
             },
+            LossInput::Expval { .. } => {
+                let circuit = pairs.get(pair).map_or(0, |(c, _)| c.index());
+                pair += 1;
+                InputRole::Expval {
+                    circuit,
+                    observable: pair - 1,
+                }
+            }
         });
     }
     roles

@@ -3,62 +3,11 @@
 //! Everything here uses an explicit work list instead of recursion, so arbitrarily deep or
 //! long HIR (a generated model with thousands of `let`s) cannot overflow the stack.
 
+pub(super) use crate::hir::push_children;
 use crate::hir::{
     DataId, FnInstanceId, HExpr, HExprKind, LetId, ModelHir, OutputId, Program, ResidualId, StateId,
 };
 use std::collections::BTreeSet;
-
-/// Appends the direct sub-expressions of `e` to `out`.
-pub(super) fn push_children<'a>(e: &'a HExpr, out: &mut Vec<&'a HExpr>) {
-    use HExprKind as K;
-    match &e.kind {
-        K::Const(_)
-        | K::ConstArray(_)
-        | K::Param(_)
-        | K::State(_)
-        | K::Let(_)
-        | K::Output(_)
-        | K::Time
-        | K::Coord(_)
-        | K::IndexVar(_)
-        | K::Local(_)
-        | K::DataColumn { .. }
-        | K::StateAt { .. }
-        | K::Residual(_)
-        | K::Der(_) => {}
-        K::Array(items) => out.extend(items.iter()),
-        K::Unary(_, a)
-        | K::Powi(a, _)
-        | K::ToReal(a)
-        | K::ReduceAll(_, a)
-        | K::ReduceBatch(_, a)
-        | K::Transpose(a)
-        | K::Rfft(a, _)
-        | K::Irfft(a, _)
-        | K::Rfft2(a, _)
-        | K::Irfft2(a, _) => out.push(a),
-        K::Binary(_, a, b)
-        | K::Compare(_, a, b)
-        | K::Dot(a, b)
-        | K::MatVec(a, b)
-        | K::MatMul(a, b) => {
-            out.push(a);
-            out.push(b);
-        }
-        K::Select(c, a, b) => {
-            out.push(c);
-            out.push(a);
-            out.push(b);
-        }
-        K::Index { base, indices, .. } => {
-            out.push(base);
-            out.extend(indices.iter());
-        }
-        K::Reduce { body, .. } => out.push(body),
-        K::Call { args, .. } | K::Net { args, .. } => out.extend(args.iter()),
-        K::Deriv { of, .. } => out.push(of),
-    }
-}
 
 /// Calls `f` on `root` and every sub-expression (not following references to other
 /// definitions).

@@ -130,6 +130,22 @@ fn decl(kw: &str, d: &Decl) -> String {
     s
 }
 
+fn circuit_stmt(s: &CircuitStmt) -> String {
+    match s {
+        CircuitStmt::Gate(e) => dump_expr(e),
+        CircuitStmt::For { binder, body, .. } => {
+            let body: Vec<String> = body.iter().map(circuit_stmt).collect();
+            format!(
+                "for {} in {}..{} {{ {} }}",
+                binder.var.name,
+                dump_expr(&binder.start),
+                dump_expr(&binder.end),
+                body.join("; ")
+            )
+        }
+    }
+}
+
 fn member_kind(kind: &MemberKind) -> String {
     match kind {
         MemberKind::Const(d) => decl("const", d),
@@ -167,6 +183,24 @@ fn member_kind(kind: &MemberKind) -> String {
                 dump_expr(&w.condition),
                 actions.join("; ")
             )
+        }
+        MemberKind::Circuit(c) => {
+            let options: Vec<String> = (c.options.iter())
+                .map(|o| {
+                    let name = o.name.as_ref().map_or("?", |n| n.name.as_str());
+                    format!("{name}: {}", dump_expr(&o.value))
+                })
+                .collect();
+            let body: Vec<String> = c.body.iter().map(circuit_stmt).collect();
+            format!(
+                "circuit {}({}) {{ {} }}",
+                c.name.name,
+                options.join(", "),
+                body.join("; ")
+            )
+        }
+        MemberKind::Observable(o) => {
+            format!("observable {} = {}", o.name.name, dump_expr(&o.value))
         }
         MemberKind::Domain(d) => {
             let dims = d

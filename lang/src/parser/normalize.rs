@@ -130,6 +130,20 @@ fn member_kind(kind: &mut MemberKind) {
             expr(&mut w.condition);
             w.actions.iter_mut().for_each(expr);
         }
+        MemberKind::Circuit(c) => {
+            ident(&mut c.name);
+            for o in &mut c.options {
+                if let Some(n) = &mut o.name {
+                    ident(n);
+                }
+                expr(&mut o.value);
+            }
+            c.body.iter_mut().for_each(circuit_stmt);
+        }
+        MemberKind::Observable(o) => {
+            ident(&mut o.name);
+            expr(&mut o.value);
+        }
         MemberKind::Domain(dom) => {
             ident(&mut dom.name);
             for d in &mut dom.dims {
@@ -173,6 +187,20 @@ fn member_kind(kind: &mut MemberKind) {
         }
         MemberKind::Fn(f) => fn_decl(f),
         MemberKind::Use(u) => use_decl(u),
+    }
+}
+
+fn circuit_stmt(s: &mut CircuitStmt) {
+    match s {
+        CircuitStmt::Gate(e) => expr(e),
+        CircuitStmt::For { binder, body, span } => {
+            *span = Span::default();
+            binder.span = Span::default();
+            ident(&mut binder.var);
+            expr(&mut binder.start);
+            expr(&mut binder.end);
+            body.iter_mut().for_each(circuit_stmt);
+        }
     }
 }
 
