@@ -338,6 +338,8 @@ fn what(kind: &MemberKind) -> &'static str {
         MemberKind::Data(_) => "a data set",
         MemberKind::Fn(_) => "a function",
         MemberKind::Use(_) => "a `use`",
+        MemberKind::Circuit(_) => "a circuit",
+        MemberKind::Observable(_) => "an observable",
         _ => "a member of another kind",
     }
 }

@@ -1,0 +1,9 @@
+// Observables are real sums of Pauli strings, one operator per qubit; expval only in the loss.
+model Observables {
+    circuit psi(qubits: 2) { h(0); cnot(0, 1) }
+    observable A = X(0) * Y(0)
+    observable B = Z(0)^2
+    observable C = Z(5)
+    output e = expval(psi, C)
+    loss = expval(psi, C) + expval(C, psi) + psi
+}
