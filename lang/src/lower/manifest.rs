@@ -99,6 +99,9 @@ pub(super) fn of_model(model: &ModelHir) -> Manifest {
         events,
         inputs,
         algebraic,
+        // The language does not lower circuits yet.
+        circuits: Vec::new(),
+        observables: Vec::new(),
     }
 }
 
