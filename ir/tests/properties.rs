@@ -269,7 +269,11 @@ fn random_quantum(seed: u64) -> sci_ir::Module {
             })
             .collect();
         m.manifest.observables.push(PauliObservable {
-            name: if o == 0 { "H".into() } else { format!("the observable {o}") },
+            name: if o == 0 {
+                "H".into()
+            } else {
+                format!("the observable {o}")
+            },
             qubits: rng.below(40),
             terms,
         });
