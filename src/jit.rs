@@ -970,8 +970,9 @@ impl<'c> Model<'c> {
         Ok(out[0])
     }
 
-    /// The gradient of the loss with respect to its batched input `input` (a trajectory
-    /// `obs.traj`), written to `grad` (the input's length).
+    /// The gradient of the loss with respect to its input `input` (a trajectory
+    /// `obs.traj`, an expectation value `expval(C, O)`), written to `grad` (the input's
+    /// length).
     pub fn loss_grad_wrt_input(
         &self,
         p: &[f64],

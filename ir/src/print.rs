@@ -17,6 +17,7 @@
 use crate::manifest::{EventTrigger, InputRole, Manifest, Role};
 use crate::module::{Block, FuncId, Function, Layout, Module, Value, ValueId};
 use crate::op::Op;
+use crate::quantum::{GateAngle, PauliObservable, QuantumCircuit};
 use crate::types::Type;
 use crate::unit::{BASE_SYMBOLS, Rational, Unit};
 use crate::validate::MAX_BLOCK_DEPTH;
@@ -220,7 +221,8 @@ fn print_layout(out: &mut String, keyword: &str, layout: &Layout) {
     out.push_str("}\n");
 }
 
-/// The manifest's module-level items: `time`, `points`, `data` (see `docs/ir.md`).
+/// The manifest's module-level items: `time`, `points`, `data`, `event`, `algebraic`,
+/// `input`, `circuit`, `observable` (see `docs/ir.md`).
 fn print_manifest(out: &mut String, manifest: &Manifest) {
     if let Some((t0, t1)) = manifest.time_span {
         let _ = writeln!(out, "time {}", format_list(&[t0, t1]));
@@ -307,6 +309,77 @@ fn print_manifest(out: &mut String, manifest: &Manifest) {
             format_list(&[input.first, input.last])
         );
     }
+    for circuit in &manifest.circuits {
+        print_circuit(out, circuit);
+    }
+    for observable in &manifest.observables {
+        print_observable(out, observable);
+    }
+}
+
+/// `circuit NAME qubits N { GATE QUBIT… (ANGLE, …)? … }`, one gate a line.
+fn print_circuit(out: &mut String, circuit: &QuantumCircuit) {
+    let _ = writeln!(
+        out,
+        "circuit {} qubits {} {{",
+        name_token(&circuit.name),
+        circuit.qubits
+    );
+    for gate in &circuit.gates {
+        out.push_str("  ");
+        out.push_str(gate.kind.name());
+        for q in &gate.qubits {
+            let _ = write!(out, " {q}");
+        }
+        if !gate.angles.is_empty() {
+            let angles: Vec<String> = gate.angles.iter().map(format_angle).collect();
+            let _ = write!(out, " ({})", angles.join(", "));
+        }
+        out.push('\n');
+    }
+    out.push_str("}\n");
+}
+
+/// A gate's angle: a constant (`1.5707963267948966`), or `SCALE * θ[K] ± OFFSET` with a
+/// scale of exactly 1 and an offset of exactly +0 left out (`θ[3]`, `2 * θ[3] - 0.5`). The
+/// offset's sign is written as the operator, so `-0` survives as `θ[3] - 0`. A constant
+/// angle's `scale` is not printed (it multiplies no parameter): it reads back as 0.
+pub fn format_angle(angle: &GateAngle) -> String {
+    let Some(k) = angle.param else {
+        return format_f64(angle.offset);
+    };
+    let mut s = String::new();
+    if angle.scale.to_bits() != 1f64.to_bits() {
+        let _ = write!(s, "{} * ", format_f64(angle.scale));
+    }
+    let _ = write!(s, "θ[{k}]");
+    if angle.offset.to_bits() != 0f64.to_bits() {
+        if angle.offset.is_sign_negative() {
+            let _ = write!(s, " - {}", format_f64(-angle.offset));
+        } else {
+            let _ = write!(s, " + {}", format_f64(angle.offset));
+        }
+    }
+    s
+}
+
+/// `observable NAME qubits N { COEFF PAULI… … }`, one term a line: the coefficient, then
+/// the factors as letter and qubit (`-1 Z0 Z1`); a term of no factors is the identity.
+fn print_observable(out: &mut String, observable: &PauliObservable) {
+    let _ = writeln!(
+        out,
+        "observable {} qubits {} {{",
+        name_token(&observable.name),
+        observable.qubits
+    );
+    for term in &observable.terms {
+        let _ = write!(out, "  {}", format_f64(term.coeff));
+        for (pauli, q) in &term.factors {
+            let _ = write!(out, " {}{q}", pauli.letter());
+        }
+        out.push('\n');
+    }
+    out.push_str("}\n");
 }
 
 /// The text form of a function role: `rhs`, `residual(pde)`, `jvp[1](rhs)`.

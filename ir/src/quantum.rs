@@ -7,6 +7,11 @@
 //! θ, so a module stays self-describing: a host or a `.sir` file read back trains a circuit
 //! without the source that declared it.
 
+/// The most qubits a circuit or observable may act on: the runtime simulates a state
+/// vector of 2^n complex doubles (16 GiB at 30 qubits, and an adjoint gradient holds two);
+/// `sci_stdlib::quantum::MAX_QUBITS`.
+pub const MAX_QUBITS: usize = 30;
+
 /// A circuit on `qubits` qubits, started in `|0…0⟩`, its gates in order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuantumCircuit {

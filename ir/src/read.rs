@@ -18,6 +18,9 @@ use crate::manifest::{
 };
 use crate::module::{Block, FuncId, Function, Layout, Module, Slot, Value, ValueId};
 use crate::op::{BinaryOp, CmpOp, Op, ReduceOp, UnaryOp};
+use crate::quantum::{
+    GateAngle, GateKind, Pauli, PauliObservable, PauliTerm, QuantumCircuit, QuantumGate,
+};
 use crate::types::{DType, Type};
 use crate::unit::{BASE_SYMBOLS, Rational, Unit};
 use crate::validate::MAX_BLOCK_DEPTH;
@@ -47,7 +50,7 @@ const MAX_INDEX: usize = 1 << 22;
 /// Largest tensor extent accepted in a type or op.
 const MAX_EXTENT: usize = 1 << 40;
 
-const KEYWORDS: [&str; 17] = [
+const KEYWORDS: [&str; 19] = [
     "module",
     "func",
     "params",
@@ -59,6 +62,8 @@ const KEYWORDS: [&str; 17] = [
     "event",
     "input",
     "algebraic",
+    "circuit",
+    "observable",
     "return",
     "yield",
     "indexed",
@@ -467,6 +472,10 @@ impl Parser {
                         break;
                     }
                 }
+            } else if self.eat_keyword("circuit") {
+                m.manifest.circuits.push(self.circuit()?);
+            } else if self.eat_keyword("observable") {
+                m.manifest.observables.push(self.observable()?);
             } else if self.at_keyword("func") {
                 let span = self.span_here();
                 let (f, calls) = self.function()?;
@@ -483,7 +492,7 @@ impl Parser {
                 m.functions.push(f);
             } else {
                 return Err(self.error_here(
-                    "`func`, `params`, `states`, `outputs`, `time`, `points`, `data`, `event`, `input` or `algebraic`",
+                    "`func`, `params`, `states`, `outputs`, `time`, `points`, `data`, `event`, `input`, `algebraic`, `circuit` or `observable`",
                 ));
             }
         }
@@ -825,6 +834,127 @@ impl Parser {
             )
             .with_primary(span, "not two numbers")),
         }
+    }
+
+    /// `NAME qubits N { GATE QUBIT… ('(' ANGLE (, ANGLE)* ')')? … }` after `circuit`.
+    /// Counts and ranges are the validator's to check, so any gate reads back as printed.
+    fn circuit(&mut self) -> PResult<QuantumCircuit> {
+        let name = self.name("a circuit name")?;
+        self.expect_keyword("qubits")?;
+        let qubits = self.usize_lit("number of qubits")?;
+        self.expect_punct('{')?;
+        let mut gates = Vec::new();
+        while !self.eat_punct('}') {
+            let span = self.span_here();
+            let word = match self.peek() {
+                Some(Tok::Ident(s)) => s.clone(),
+                _ => return Err(self.error_here("a gate such as `h` or `}`")),
+            };
+            let kind = GateKind::from_name(&word).ok_or_else(|| {
+                let names: Vec<&str> = GateKind::ALL.iter().map(|(_, n)| *n).collect();
+                Diagnostic::error(CODE_BAD_TYPE, format!("There is no gate `{word}`."))
+                    .with_primary(span, "unknown gate")
+                    .with_help(format!("the gates are: {}", names.join(", ")))
+            })?;
+            self.bump();
+            let mut on = Vec::new();
+            while let Some(Tok::Num(_)) = self.peek() {
+                on.push(self.usize_lit("qubit")?);
+            }
+            let mut angles = Vec::new();
+            if self.eat_punct('(') {
+                loop {
+                    angles.push(self.angle()?);
+                    if self.eat_punct(')') {
+                        break;
+                    }
+                    self.expect_punct(',')?;
+                }
+            }
+            gates.push(QuantumGate {
+                kind,
+                qubits: on,
+                angles,
+            });
+        }
+        Ok(QuantumCircuit {
+            name,
+            qubits,
+            gates,
+        })
+    }
+
+    /// A gate's angle: `num`, or `(num '*')? θ[K] (('+' | '-') num)?` (`theta` for `θ` too).
+    fn angle(&mut self) -> PResult<GateAngle> {
+        let at_theta = |p: &Parser| p.at_keyword("θ") || p.at_keyword("theta");
+        let scale = if at_theta(self) {
+            1.0
+        } else {
+            let x = self.f64_lit()?;
+            if !self.eat_punct('*') {
+                return Ok(GateAngle::constant(x));
+            }
+            x
+        };
+        if !at_theta(self) {
+            return Err(self.error_here("`θ[K]`"));
+        }
+        self.bump();
+        self.expect_punct('[')?;
+        let param = self.usize_lit("parameter index")?;
+        self.expect_punct(']')?;
+        let offset = if self.eat_punct('+') {
+            self.f64_lit()?
+        } else if self.eat_punct('-') {
+            -self.f64_lit()?
+        } else {
+            0.0
+        };
+        Ok(GateAngle {
+            param: Some(param),
+            scale,
+            offset,
+        })
+    }
+
+    /// `NAME qubits N { COEFF PAULI… … }` after `observable`: each term a coefficient
+    /// and its factors (`-1 Z0 Z1`; none for the identity).
+    fn observable(&mut self) -> PResult<PauliObservable> {
+        let name = self.name("an observable name")?;
+        self.expect_keyword("qubits")?;
+        let qubits = self.usize_lit("number of qubits")?;
+        self.expect_punct('{')?;
+        let mut terms = Vec::new();
+        while !self.eat_punct('}') {
+            let coeff = self
+                .f64_lit()
+                .map_err(|_| self.error_here("a term's coefficient or `}`"))?;
+            let mut factors = Vec::new();
+            // A factor is a word `X3`; the next term starts with its coefficient, a
+            // number, `-`, or the words `inf` and `nan`.
+            while let Some(Tok::Ident(word)) = self.peek() {
+                if matches!(word.as_str(), "inf" | "infinity" | "nan" | "NaN") {
+                    break;
+                }
+                let span = self.span_here();
+                let factor = pauli_factor(word).ok_or_else(|| {
+                    Diagnostic::error(
+                        CODE_BAD_TYPE,
+                        format!("`{word}` is not a Pauli factor such as `Z0`."),
+                    )
+                    .with_primary(span, "not a factor")
+                    .with_help("a factor is X, Y or Z and a qubit number: `X0`, `Z12`")
+                })?;
+                factors.push(factor);
+                self.bump();
+            }
+            terms.push(PauliTerm { coeff, factors });
+        }
+        Ok(PauliObservable {
+            name,
+            qubits,
+            terms,
+        })
     }
 
     /// `event "LABEL" (rising | falling | every P [from T0]) (reset | stop)`.
@@ -1327,6 +1457,18 @@ impl Parser {
         fs.scopes.pop();
         Ok(Block { args, body, result })
     }
+}
+
+/// `X3` as `(Pauli::X, 3)`: a Pauli letter and a qubit number of at most 2^40.
+fn pauli_factor(word: &str) -> Option<(Pauli, usize)> {
+    let mut chars = word.chars();
+    let pauli = Pauli::from_letter(chars.next()?)?;
+    let digits = chars.as_str();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let q = digits.parse::<usize>().ok().filter(|q| *q <= MAX_EXTENT)?;
+    Some((pauli, q))
 }
 
 impl FuncState {

@@ -58,7 +58,7 @@ pub struct TrainArgs {
     /// The optimiser: adam, lbfgs, or adam+lbfgs (Adam for `--adam-steps`, by default half
     /// the steps, then L-BFGS). Default: adam+lbfgs (2000 Adam steps, then L-BFGS up to step
     /// 20000) for physics-informed and data losses, lbfgs (500 steps) for losses over ODE
-    /// solutions.
+    /// solutions and over expectation values of quantum circuits.
     #[arg(long)]
     optimizer: Option<String>,
     /// Adam's learning rate.

@@ -8,7 +8,10 @@
 //! - `DATA.traj`: the ODE solution at the rows' times. Its parameter gradient is chained
 //!   with the forward sensitivities, `dL/dθ = ∂L/∂θ + Σ_rows (∂L/∂y_row) · (dy/dθ)(t_row)`,
 //!   or the rows' `∂L/∂y_row` are the jumps of the adjoint equations
-//!   ([`sci_stdlib::ode::adjoint_gradient`]), as [`TrainSetup::sensitivity`] says.
+//!   ([`sci_stdlib::ode::adjoint_gradient`]), as [`TrainSetup::sensitivity`] says;
+//! - `expval(C, O)` inputs: the expectation value of an observable in the state a circuit
+//!   of the manifest prepares, simulated at every evaluation; its parameter gradient is
+//!   chained alike, `dL/dθ = ∂L/∂θ + Σ_E (∂L/∂E) · dE/dθ` (see [`super::quantum`]).
 //!
 //! Parameters the model declares `fixed` get a zero gradient, so training keeps them.
 
@@ -20,6 +23,7 @@ use sci_stdlib::data::{Table, names_columns, read_table};
 use sci_stdlib::ode::{self, Sensitivity, Solution, SolveOptions};
 use sci_stdlib::optim::Objective;
 
+use super::quantum::Expvals;
 use super::schedule::LossKind;
 use super::system::CompiledSystem;
 use crate::Compiled;
@@ -179,6 +183,8 @@ pub struct Trainer<'c> {
     /// Per point set of the manifest, the loss inputs of its coordinates.
     point_inputs: Vec<Vec<usize>>,
     trajectories: Vec<TrajInput>,
+    /// The expectation values of quantum circuits the loss reads, and their simulator.
+    expvals: Expvals,
     seed: u64,
     t0: f64,
     solve: SolveOptions,
@@ -252,6 +258,7 @@ impl<'c> Trainer<'c> {
             model,
             system: None,
             buffers: vec![Vec::new(); names.len()],
+            expvals: Expvals::new(manifest, &roles, &names, ir.params.len)?,
             names,
             point_inputs: point_inputs(manifest, &roles)?,
             trajectories: Vec::new(),
@@ -339,6 +346,8 @@ impl<'c> Trainer<'c> {
                         times,
                     });
                 }
+                // Filled before every evaluation by `trainer.expvals`.
+                InputRole::Expval { .. } => trainer.buffers[k] = vec![0.0],
                 InputRole::Point { .. } => {}
                 other => {
                     return Err(Error::numerical(format!(
@@ -355,6 +364,14 @@ impl<'c> Trainer<'c> {
                 setup.shard.ranks
             ))
             .with_help("run it without mpirun; spread many solves with `sci run --ensemble`"));
+        }
+        if !trainer.expvals.is_empty() && !setup.shard.is_whole() {
+            return Err(Error::input(format!(
+                "The loss of `{name}` reads expectation values of quantum circuits, which one \
+                 process simulates: it is not split over {} ranks.",
+                setup.shard.ranks
+            ))
+            .with_help("run it without mpirun; the simulation already uses every core"));
         }
         if !trainer.trajectories.is_empty() {
             let system = CompiledSystem::new(model)?;
@@ -397,7 +414,9 @@ impl<'c> Trainer<'c> {
     /// What the loss is made of, which picks its default training schedule
     /// ([`LossKind::schedule`]).
     pub fn kind(&self) -> LossKind {
-        if !self.trajectories.is_empty() {
+        if !self.expvals.is_empty() {
+            LossKind::Variational
+        } else if !self.trajectories.is_empty() {
             LossKind::OdeFit
         } else if self.point_inputs.iter().any(|inputs| !inputs.is_empty()) {
             LossKind::Physics
@@ -415,12 +434,24 @@ impl<'c> Trainer<'c> {
     pub fn loss(&mut self, p: &[f64]) -> Result<f64, Error> {
         self.model.check_params(p)?;
         self.fill_trajectories(p, Solve::Values)?;
+        self.expvals.fill(p, &mut self.buffers, false)?;
         Ok(self.model.loss(p, &self.batch())? * self.weight)
+    }
+
+    /// The expectation values the loss reads (its `expval(C, O)` inputs) at `p`, by input
+    /// name, in input order; empty when it reads none.
+    pub fn expvals(&mut self, p: &[f64]) -> Result<Vec<(String, f64)>, Error> {
+        self.model.check_params(p)?;
+        self.expvals.fill(p, &mut self.buffers, false)?;
+        Ok((self.expvals.names())
+            .map(|(name, k)| (name.to_string(), self.buffers[k][0]))
+            .collect())
     }
 
     /// The loss at `p` and its whole gradient (parameters declared `fixed` included: the
     /// training objective, [`Objective::value_and_grad`], zeroes theirs), chained through
-    /// the ODE's sensitivities for a loss over trajectories.
+    /// the ODE's sensitivities for a loss over trajectories and through the circuits'
+    /// adjoint gradients for a loss over expectation values.
     pub fn loss_and_grad(&mut self, p: &[f64], grad: &mut [f64]) -> Result<f64, Error> {
         self.model.check_params(p)?;
         self.evaluations += 1;
@@ -429,8 +460,13 @@ impl<'c> Trainer<'c> {
             _ => Solve::Forward,
         };
         let solved = self.fill_trajectories(p, mode)?;
+        self.expvals.fill(p, &mut self.buffers, true)?;
         let batch = self.batch();
         let loss = self.model.loss_and_grad_into(p, &batch, grad)?;
+        let model = self.model;
+        self.expvals.chain(grad, |name, g| {
+            Ok(model.loss_grad_wrt_input(p, &batch, name, g)?)
+        })?;
         let n = self.model.n_states();
         for (traj, solved) in self.trajectories.iter().zip(&solved) {
             let mut g = vec![0.0; self.buffers[traj.input].len()];
@@ -482,12 +518,12 @@ impl<'c> Trainer<'c> {
     }
 
     /// The loss's inputs as they stand, by name: the collocation points drawn and the data
-    /// sets' columns (trajectory inputs, filled from a solve at each evaluation, are left
-    /// out).
+    /// sets' columns (trajectory and expectation-value inputs, filled from a solve or a
+    /// simulation at each evaluation, are left out: see [`Trainer::expvals`]).
     pub fn inputs(&self) -> Vec<(String, Vec<f64>)> {
         let trajectory = |k: usize| self.trajectories.iter().any(|t| t.input == k);
         (self.names.iter().zip(&self.buffers).enumerate())
-            .filter(|(k, _)| !trajectory(*k))
+            .filter(|(k, _)| !trajectory(*k) && !self.expvals.is_input(*k))
             .map(|(_, (name, data))| (name.clone(), data.clone()))
             .collect()
     }
@@ -606,6 +642,7 @@ impl<'c> Trainer<'c> {
             return Ok(None);
         }
         self.model.check_params(p)?;
+        self.expvals.fill(p, &mut self.buffers, false)?;
         // The held-out rows trade places with the training rows for one evaluation.
         let swap = |data: &mut [DataRows], buffers: &mut [Vec<f64>]| {
             for &k in &held_out {
@@ -742,6 +779,7 @@ impl Objective for Trainer<'_> {
         }
         self.model.check_params(p)?;
         self.fill_trajectories(p, Solve::Values)?;
+        self.expvals.fill(p, &mut self.buffers, false)?;
         let mut terms = self.model.loss_terms(p, &self.batch())?;
         for term in &mut terms {
             *term *= self.weight;

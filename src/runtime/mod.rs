@@ -8,7 +8,8 @@
 //!   sensitivities for losses over trajectories (`prey(obs.t)`: parameter fitting and
 //!   universal differential equations), trained by default with the schedule its
 //!   [`LossKind`] calls for ([`schedule`]), its points and rows shared among the ranks
-//!   of a data-parallel run ([`fit::Shard`]);
+//!   of a data-parallel run ([`fit::Shard`]), and expectation values of quantum circuits
+//!   simulated for losses that read them ([`quantum`]: variational circuits, VQE);
 //! - [`ensemble`]: many solves of one model over varied parameters and initial states,
 //!   on threads and over ranks, gathered with statistics across the members.
 //!
@@ -24,6 +25,7 @@ pub mod network_rewrite;
 pub mod networks;
 pub mod observed;
 pub mod points;
+pub mod quantum;
 pub mod schedule;
 pub mod simulate;
 pub mod system;

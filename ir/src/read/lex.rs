@@ -17,7 +17,7 @@ pub(super) enum Tok {
     Num(String),
     /// `->`.
     Arrow,
-    /// Any other single character: `( ) [ ] { } , : = @ / ^ · * -`.
+    /// Any other single character: `( ) [ ] { } , : = @ / ^ · * - +`.
     Punct(char),
 }
 
@@ -93,7 +93,7 @@ pub(super) fn lex(file: FileId, text: &str) -> Result<Vec<Token>, Diagnostic> {
         } else if c == '-' && chars.peek().map(|&(_, c)| c) == Some('>') {
             chars.next();
             Tok::Arrow
-        } else if "()[]{},:=@/^·*-".contains(c) {
+        } else if "()[]{},:=@/^·*-+".contains(c) {
             Tok::Punct(c)
         } else {
             return Err(Diagnostic::error(

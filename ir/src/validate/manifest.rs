@@ -1,10 +1,13 @@
 //! Checks of the module manifest: the time span and point sets are well formed, every
 //! input role names a point set or data source that exists and has the type its meaning
 //! implies, and no two functions claim the same role (a host finds functions by role).
+//! Circuits and observables are checked here once, so the runtime can simulate any valid
+//! module without finding out mid-training that a gate is malformed.
 
 use super::{ValidationError, module_error};
 use crate::manifest::{EventTrigger, InputRole, Manifest, Role};
 use crate::module::{Function, Module};
+use crate::quantum::{MAX_QUBITS, PauliObservable, QuantumCircuit};
 use crate::types::{DType, Type};
 use std::collections::HashSet;
 
@@ -12,6 +15,12 @@ use std::collections::HashSet;
 pub(super) fn check_manifest(m: &Module, errors: &mut Vec<ValidationError>) {
     check_facts(&m.manifest, errors);
     check_events(m, errors);
+    for circuit in &m.manifest.circuits {
+        check_circuit(circuit, m.params.len, errors);
+    }
+    for observable in &m.manifest.observables {
+        check_observable(observable, errors);
+    }
     let mut roles = HashSet::new();
     for (_, f) in m.functions.iter() {
         if f.role.is_conventional() && !roles.insert(&f.role) {
@@ -57,6 +66,98 @@ fn check_facts(manifest: &Manifest, errors: &mut Vec<ValidationError>) {
                     set.coords.len()
                 )));
             }
+        }
+    }
+}
+
+/// A circuit: 1 to [`MAX_QUBITS`] qubits; every gate on as many distinct qubits in range
+/// as its kind acts on, with as many angles as it takes, each finite and reading an
+/// element of θ (`n_params` long) that exists.
+fn check_circuit(c: &QuantumCircuit, n_params: usize, errors: &mut Vec<ValidationError>) {
+    if c.qubits == 0 || c.qubits > MAX_QUBITS {
+        errors.push(module_error(format!(
+            "The circuit `{}` has {} qubits; a circuit has 1 to {MAX_QUBITS} (its state is \
+             2^n amplitudes).",
+            c.name, c.qubits
+        )));
+    }
+    for (i, gate) in c.gates.iter().enumerate() {
+        let kind = gate.kind.name();
+        let at = format!("Gate {i} (`{kind}`) of the circuit `{}`", c.name);
+        if gate.qubits.len() != gate.kind.qubits() {
+            errors.push(module_error(format!(
+                "{at} acts on {} qubit(s), but `{kind}` acts on {}.",
+                gate.qubits.len(),
+                gate.kind.qubits()
+            )));
+        }
+        if gate.angles.len() != gate.kind.angles() {
+            errors.push(module_error(format!(
+                "{at} has {} angle(s), but `{kind}` takes {}.",
+                gate.angles.len(),
+                gate.kind.angles()
+            )));
+        }
+        for (j, &q) in gate.qubits.iter().enumerate() {
+            if q >= c.qubits {
+                errors.push(module_error(format!(
+                    "{at} acts on qubit {q}, but the circuit has {} qubit(s), numbered from 0.",
+                    c.qubits
+                )));
+            }
+            if gate.qubits[..j].contains(&q) {
+                errors.push(module_error(format!("{at} acts on qubit {q} twice.")));
+            }
+        }
+        for angle in &gate.angles {
+            if !(angle.scale.is_finite() && angle.offset.is_finite()) {
+                errors.push(module_error(format!(
+                    "{at} has the angle `{}`, whose scale and offset must be finite.",
+                    crate::print::format_angle(angle)
+                )));
+            }
+            if let Some(k) = angle.param
+                && k >= n_params
+            {
+                errors.push(module_error(format!(
+                    "{at} reads θ[{k}], but θ has {n_params} element(s)."
+                )));
+            }
+        }
+    }
+}
+
+/// An observable: at most [`MAX_QUBITS`] qubits, finite coefficients, and each term's
+/// factors on qubits in range, in increasing order (so each qubit once).
+fn check_observable(o: &PauliObservable, errors: &mut Vec<ValidationError>) {
+    if o.qubits > MAX_QUBITS {
+        errors.push(module_error(format!(
+            "The observable `{}` has {} qubits; at most {MAX_QUBITS} are simulated.",
+            o.name, o.qubits
+        )));
+    }
+    for (k, term) in o.terms.iter().enumerate() {
+        let at = format!("Term {k} of the observable `{}`", o.name);
+        if !term.coeff.is_finite() {
+            errors.push(module_error(format!(
+                "{at} has the coefficient {}, which must be finite.",
+                term.coeff
+            )));
+        }
+        if let Some(&(p, q)) = term.factors.iter().find(|(_, q)| *q >= o.qubits) {
+            errors.push(module_error(format!(
+                "{at} has the factor {}{q}, but the observable has {} qubit(s), numbered \
+                 from 0.",
+                p.letter(),
+                o.qubits
+            )));
+        }
+        if term.factors.windows(2).any(|w| w[0].1 >= w[1].1) {
+            let qubits: Vec<usize> = term.factors.iter().map(|(_, q)| *q).collect();
+            errors.push(module_error(format!(
+                "{at} has factors on the qubits {qubits:?}; they must be distinct and in \
+                 increasing order."
+            )));
         }
     }
 }
@@ -194,6 +295,10 @@ fn check_inputs(m: &Module, f: &Function, errors: &mut Vec<ValidationError>) {
                 (Some(_), Some(_)) if !is_plain(ty, &[]) => {
                     Some("an expectation value must be an f64".into())
                 }
+                (Some(c), Some(o)) if c.qubits != o.qubits => Some(format!(
+                    "the circuit `{}` has {} qubit(s) but the observable `{}` has {}",
+                    c.name, c.qubits, o.name, o.qubits
+                )),
                 _ => None,
             },
             InputRole::Tangent { of } => {

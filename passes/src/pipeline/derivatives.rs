@@ -1,7 +1,8 @@
 //! The derivative functions hosts ask for, by name and role: the embedding API and C hosts
 //! take the Jacobian of `rhs` and the gradient of `loss`; the runtime also takes the
 //! Jacobian-vector products of the ODE solvers, the dense `∂f/∂θ` of forward sensitivities,
-//! the gradients of `loss` in its trajectory inputs, and the sparse Jacobian.
+//! the gradients of `loss` in its trajectory and expectation-value inputs, and the sparse
+//! Jacobian.
 
 use std::collections::HashMap;
 
@@ -53,9 +54,10 @@ pub const JVP_RESETS_PARAMS: &str = "jvp.event_resets.p";
 /// `∂event_resets/∂t · v` (`v` a scalar). See [`JVP_EVENTS_STATE`].
 pub const JVP_RESETS_TIME: &str = "jvp.event_resets.t";
 
-/// Name of the gradient of `loss` with respect to its batched input `input` (a data set's
-/// trajectory `obs.traj`), so fits through ODE solutions can chain it with the
-/// sensitivities.
+/// Name of the gradient of `loss` with respect to its input `input` (a data set's
+/// trajectory `obs.traj`, or an expectation value `expval(C, O)`), so fits through ODE
+/// solutions can chain it with the sensitivities, and variational circuits with the
+/// circuit's gradient.
 pub fn loss_grad_wrt(input: &str) -> String {
     format!("grad.loss.{input}")
 }
@@ -68,8 +70,8 @@ pub enum Derivatives {
     /// The embedding API's and C hosts': [`JACOBIAN`], [`LOSS_GRAD`], [`LOSS_VALUE_GRAD`].
     Api,
     /// Those and the runtime's: [`JVP_RHS_STATE`], [`JVP_RHS_PARAMS`], [`JVP_Y0`],
-    /// [`PARAM_JACOBIAN`], [`loss_grad_wrt`] per trajectory input, [`SPARSE_JACOBIAN`],
-    /// and with events [`JVP_EVENTS_STATE`] and its siblings.
+    /// [`PARAM_JACOBIAN`], [`loss_grad_wrt`] per trajectory and expectation-value input,
+    /// [`SPARSE_JACOBIAN`], and with events [`JVP_EVENTS_STATE`] and its siblings.
     Runtime,
     /// Those and the adjoint method's: [`VJP_RHS`] and [`VJP_Y0`] (asked for only where
     /// an adjoint gradient may be taken: they add about two thirds to the compile time of a
@@ -175,7 +177,7 @@ pub(super) fn add(ir: &mut Module, which: Derivatives) -> Added {
             );
         }
     }
-    for (k, input) in trajectory_inputs(ir) {
+    for (k, input) in chained_inputs(ir) {
         add_derivative(ir, &Role::Loss, &loss_grad_wrt(&input), missing, |m, f| {
             crate::ad::grad(m, f, &[k])
         });
@@ -201,8 +203,10 @@ pub(super) fn add(ir: &mut Module, which: Derivatives) -> Added {
     added
 }
 
-/// The trajectory inputs of `loss` (filled from ODE solves): position and name.
-fn trajectory_inputs(ir: &Module) -> Vec<(usize, String)> {
+/// The inputs of `loss` whose gradient the runtime chains with its own derivatives: the
+/// trajectories (filled from ODE solves) and expectation values (filled from circuit
+/// simulations); position and name.
+fn chained_inputs(ir: &Module) -> Vec<(usize, String)> {
     let Some(loss) = ir
         .function_with_role(&Role::Loss)
         .and_then(|f| ir.functions.get(f))
@@ -210,7 +214,12 @@ fn trajectory_inputs(ir: &Module) -> Vec<(usize, String)> {
         return Vec::new();
     };
     (0..loss.inputs().len())
-        .filter(|&k| matches!(loss.input_role(k), InputRole::Trajectory { .. }))
+        .filter(|&k| {
+            matches!(
+                loss.input_role(k),
+                InputRole::Trajectory { .. } | InputRole::Expval { .. }
+            )
+        })
         .map(|k| (k, crate::ad::input_name(loss, k)))
         .collect()
 }
