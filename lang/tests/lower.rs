@@ -152,6 +152,8 @@ fn empty_model(name: &str) -> ModelHir {
         algebraic: Vec::new(),
         algebraic_states: Vec::new(),
         components: Vec::new(),
+        circuits: Vec::new(),
+        observables: Vec::new(),
     }
 }
 

@@ -257,6 +257,8 @@ fn model_with_rhs(rhs: HExpr) -> ModelHir {
         algebraic: vec![],
         algebraic_states: vec![],
         components: vec![],
+        circuits: Vec::new(),
+        observables: Vec::new(),
     }
 }
 

@@ -124,6 +124,7 @@ fn prelude_sources_parse_check_and_are_formatted() {
         names,
         [
             "clamp",
+            "mod",
             "lerp",
             "smoothstep",
             "sinc",
@@ -162,6 +163,17 @@ fn scalar_cases() -> Vec<(&'static str, Formula, Vec<Vec<f64>>)> {
                 vec![-2.0, -1.0, 1.0],
                 vec![0.3, -1.0, 1.0],
                 vec![5.0, -1.0, 1.0],
+            ],
+        ),
+        (
+            "mod",
+            |a| a[0].rem_euclid(a[1]),
+            vec![
+                vec![7.0, 3.0],
+                vec![-1.0, 3.0],
+                vec![8.0, 8.0],
+                vec![0.0, 5.0],
+                vec![5.5, 2.0],
             ],
         ),
         (
