@@ -403,6 +403,14 @@ fn programs_that_call_no_prelude_function_get_none() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "sci") {
             let text = std::fs::read_to_string(&path).unwrap();
+            // Only the examples that call no prelude function (`mod(i + 1, n)` in a
+            // circuit's ring is one that does).
+            let calls_prelude = prelude::functions()
+                .iter()
+                .any(|f| text.contains(&format!("{}(", f.name)));
+            if calls_prelude {
+                continue;
+            }
             let front = analyze(&text);
             for f in &front.checked.program.functions {
                 assert!(
