@@ -744,6 +744,13 @@ fn summarise(
             outln!("  {} = {:.10e}", slot.name, p[slot.offset]);
         }
     }
+    // A variational circuit's answer is its expectation values and its likeliest outcomes.
+    if !model.ir().manifest.circuits.is_empty() {
+        match sci::runtime::quantum::summary(model.ir(), p, 4) {
+            Ok(lines) => lines.iter().for_each(|l| outln!("  {l}")),
+            Err(e) => errln!("warning: could not simulate the trained circuits: {e}"),
+        }
+    }
     for path in [&args.out, &args.losses, &args.plot].into_iter().flatten() {
         outln!("wrote {}", path.display());
     }

@@ -236,3 +236,56 @@ impl Expvals {
         self.inputs.iter().map(|e| (e.name.as_str(), e.input))
     }
 }
+
+/// What a trained module's circuits give at θ, for a run's summary: each expectation value
+/// the loss reads (`expval(psi, H) = …`), then per circuit its most probable basis states
+/// (`psi: 101010 0.4123, …`, bits in qubit order, qubit 0 first; at most `top`, each at
+/// least 0.1 % likely).
+pub fn summary(module: &sci_ir::Module, theta: &[f64], top: usize) -> Result<Vec<String>, Error> {
+    let manifest = &module.manifest;
+    let mut lines = Vec::new();
+    let mut sim = Simulator::new();
+    if let Some(loss) = module
+        .function_with_role(&sci_ir::Role::Loss)
+        .and_then(|f| module.functions.get(f))
+    {
+        for role in &loss.input_roles {
+            let InputRole::Expval {
+                circuit: c,
+                observable: o,
+            } = role
+            else {
+                continue;
+            };
+            let (Some(qc), Some(po)) = (manifest.circuits.get(*c), manifest.observables.get(*o))
+            else {
+                continue;
+            };
+            let e = sim.expval(&circuit(qc)?, theta, &observable(po))?;
+            lines.push(format!("expval({}, {}) = {e:.10e}", qc.name, po.name));
+        }
+    }
+    for qc in &manifest.circuits {
+        let state = sim.run(&circuit(qc)?, theta)?;
+        let probabilities = sci_stdlib::quantum::probabilities(state);
+        let mut ranked: Vec<(usize, f64)> = probabilities.into_iter().enumerate().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let outcomes: Vec<String> = ranked
+            .iter()
+            .take(top)
+            .filter(|(_, p)| *p >= 1e-3)
+            .map(|&(i, p)| {
+                let bits: String = (0..qc.qubits)
+                    .map(|q| if i >> q & 1 == 1 { '1' } else { '0' })
+                    .collect();
+                format!("{bits} {p:.4}")
+            })
+            .collect();
+        lines.push(format!(
+            "{}: most likely outcomes (qubit 0 first): {}",
+            qc.name,
+            outcomes.join(", ")
+        ));
+    }
+    Ok(lines)
+}
