@@ -119,7 +119,7 @@ fn qaoa_finds_the_maximum_cut() {
     let text = example("qaoa_maxcut.sci");
     let (loss, p) = train_default("qaoa_maxcut.sci", &text, "QaoaMaxCut");
     let cut = -loss;
-    assert!(cut >= 8.8 && cut <= 9.0, "expected cut {cut}");
+    assert!((8.8..=9.0).contains(&cut), "expected cut {cut}");
     let compiled = compile("qaoa_maxcut.sci", &text);
     let circuit =
         sci::runtime::quantum::circuit(&compiled.modules[0].manifest.circuits[0]).unwrap();

@@ -44,6 +44,9 @@ enum Checked {
     },
 }
 
+/// The values of the index variables of the loops around a statement.
+type IndexValues = Vec<(BinderId, i64)>;
+
 /// An angle while it is folded: `scale·p + offset`.
 #[derive(Clone, Copy)]
 struct Affine {
@@ -307,7 +310,7 @@ impl<'f> Checker<'f> {
         &mut self,
         body: &[Checked],
         n: usize,
-        values: &mut Vec<(BinderId, i64)>,
+        values: &mut IndexValues,
         gates: &mut Vec<GateHir>,
     ) -> bool {
         for stmt in body {
@@ -667,7 +670,7 @@ impl<'f> Checker<'f> {
     fn pauli_sum(
         &mut self,
         e: &Expr,
-        values: &mut Vec<(BinderId, i64)>,
+        values: &mut IndexValues,
         count: &mut usize,
     ) -> Option<Vec<Term>> {
         let terms = match &e.kind {
@@ -789,8 +792,8 @@ impl<'f> Checker<'f> {
         &mut self,
         binders: &[crate::hir::Binder],
         k: usize,
-        values: &mut Vec<(BinderId, i64)>,
-        f: &mut dyn FnMut(&mut Self, &mut Vec<(BinderId, i64)>) -> bool,
+        values: &mut IndexValues,
+        f: &mut dyn FnMut(&mut Self, &mut IndexValues) -> bool,
     ) -> bool {
         let Some(b) = binders.get(k) else {
             return f(self, values);
