@@ -95,6 +95,21 @@ pub const KEYWORDS: &[(&str, Place, &str)] = &[
         "`component pump = Pump(rate: 2.0)`: another model's members in this one, under `pump.`; the bindings give its parameters values (connections: `Tank(inflow: upper.outflow)`).",
     ),
     (
+        "circuit",
+        Place::Member,
+        "`circuit psi(qubits: n) { h(0); for i in 0..n { ry(theta[i], i) } }`: a parametrised quantum circuit; `expval(psi, H)` in the loss simulates it.",
+    ),
+    (
+        "observable",
+        Place::Member,
+        "`observable H = -sum(i in 0..n: Z(i) * Z(mod(i + 1, n))) - sum(i in 0..n: X(i))`: a Hermitian operator, a real sum of Pauli strings.",
+    ),
+    (
+        "for",
+        Place::Expr,
+        "`for i in 0..n { … }`: inside a circuit, the gates once per index value (unrolled when compiling).",
+    ),
+    (
         "fixed",
         Place::Expr,
         "`param k = 1.0 fixed`: a parameter that training keeps at its value (`--param` still sets it).",
