@@ -379,6 +379,7 @@ impl Printer<'_> {
                             .any(|k| !self.used[k])
                     };
                     let one_line = match &body[..] {
+                        [] if !has_comment => Some(format!("{head}}}")),
                         [CircuitStmt::Gate(g)] if !has_comment => {
                             Some(format!("{head} {} }}", format_expr(g)))
                         }

@@ -26,6 +26,9 @@ pub const MAX_QUBITS: usize = 30;
 pub const MAX_GATES: usize = 1_000_000;
 /// Most terms an observable may have before like terms are combined.
 pub const MAX_TERMS: usize = 1_000_000;
+/// Most loop iterations unrolling a circuit may take (gates or not: nested empty loops
+/// must not hang the compiler).
+pub const MAX_ITERATIONS: u64 = 10_000_000;
 
 /// A gate statement with its arguments checked (not yet folded).
 enum Checked {
@@ -41,6 +44,7 @@ enum Checked {
         start: i64,
         end: i64,
         body: Vec<Checked>,
+        span: Span,
     },
 }
 
@@ -105,7 +109,8 @@ impl<'f> Checker<'f> {
         };
         let mut gates = Vec::new();
         let mut values = Vec::new();
-        if !self.unroll(&checked, qubits, &mut values, &mut gates) {
+        let mut iterations = 0;
+        if !self.unroll(&checked, qubits, &mut values, &mut gates, &mut iterations) {
             return;
         }
         if let Some(slot) = self
@@ -190,7 +195,7 @@ impl<'f> Checker<'f> {
                     Some(g) => out.push(g),
                     None => ok = false,
                 },
-                CircuitStmt::For { binder, body, .. } => {
+                CircuitStmt::For { binder, body, span } => {
                     let locals = self.scope.locals.len();
                     let bound = self.bind_indices(std::slice::from_ref(binder));
                     let inner = bound.as_ref().and_then(|_| self.check_statements(body));
@@ -202,6 +207,7 @@ impl<'f> Checker<'f> {
                             start: b.start,
                             end: b.end,
                             body,
+                            span: *span,
                         }),
                         _ => ok = false,
                     }
@@ -312,6 +318,7 @@ impl<'f> Checker<'f> {
         n: usize,
         values: &mut IndexValues,
         gates: &mut Vec<GateHir>,
+        iterations: &mut u64,
     ) -> bool {
         for stmt in body {
             match stmt {
@@ -342,11 +349,27 @@ impl<'f> Checker<'f> {
                     start,
                     end,
                     body,
+                    span,
                 } => {
                     self.binder_names.insert(*id, name.clone());
                     for v in *start..*end {
+                        *iterations += 1;
+                        if *iterations > MAX_ITERATIONS {
+                            self.report(
+                                Diagnostic::error(
+                                    "E0246",
+                                    format!(
+                                        "Unrolling the circuit's loops takes more than \
+                                         {MAX_ITERATIONS} iterations."
+                                    ),
+                                )
+                                .with_primary(*span, "this loop")
+                                .with_help("fewer or shorter loops"),
+                            );
+                            return false;
+                        }
                         values.push((*id, v));
-                        let ok = self.unroll(body, n, values, gates);
+                        let ok = self.unroll(body, n, values, gates, iterations);
                         values.pop();
                         if !ok {
                             return false;
@@ -687,6 +710,16 @@ impl<'f> Checker<'f> {
             ExprKind::Binary(BinaryOp::Mul, a, b) => {
                 let x = self.pauli_sum(a, values, count)?;
                 let y = self.pauli_sum(b, values, count)?;
+                if x.len().saturating_mul(y.len()) > MAX_TERMS {
+                    self.report(
+                        Diagnostic::error(
+                            "E0246",
+                            format!("This product has more than {MAX_TERMS} terms."),
+                        )
+                        .with_primary(e.span, "too many terms"),
+                    );
+                    return None;
+                }
                 let mut out = Vec::with_capacity(x.len() * y.len());
                 for s in &x {
                     for t in &y {
