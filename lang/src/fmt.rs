@@ -195,10 +195,23 @@ impl Printer<'_> {
 
     /// Unused comments after `end` on the same line, marked used.
     fn take_trailing(&mut self, end: usize) -> Vec<Comment> {
-        let line_end = self.src[end.min(self.src.len())..]
-            .find('\n')
-            .map_or(self.src.len(), |i| end + i);
-        self.take(end, line_end)
+        self.take(end, self.line_end(end))
+    }
+
+    /// Where the source line holding `at` ends (its `\n`, or the end of the source).
+    fn line_end(&self, at: usize) -> usize {
+        let at = at.min(self.src.len());
+        self.src[at..].find('\n').map_or(self.src.len(), |i| at + i)
+    }
+
+    /// True if an unused comment starts in `lo..hi`.
+    fn has_unused_comment(&self, lo: usize, hi: usize) -> bool {
+        let first = self
+            .comments
+            .partition_point(|c| (c.span.start as usize) < lo);
+        (first..self.comments.len())
+            .take_while(|&k| (self.comments[k].span.start as usize) < hi)
+            .any(|k| !self.used[k])
     }
 
     /// True if the source between `a` and `b` contains an empty line.
@@ -319,20 +332,21 @@ impl Printer<'_> {
         let mut head = format!("circuit {}(", c.name.name);
         args_text(&mut head, &c.options);
         head.push_str(") {");
+        self.statement_block(&head, span, &c.body, indent);
+    }
+
+    /// `head {`, the statements one per line, `}`: a circuit, or a loop that does not fit
+    /// on one line. Comments on the head's line stay there.
+    fn statement_block(&mut self, head: &str, span: Span, body: &[CircuitStmt], indent: usize) {
         let start = span.start as usize;
+        // The closing `}` is the last byte of the span.
         let close = (span.end as usize).saturating_sub(1).max(start);
-        let body_start = c
-            .body
-            .first()
-            .map_or(close, |s| stmt_span(s).start as usize);
-        let header_line_end = self.src[start..]
-            .find('\n')
-            .map_or(self.src.len(), |i| start + i)
-            .min(body_start);
-        let header_comments = self.take(start, header_line_end);
-        self.push_line(indent, &head);
-        self.append_trailing(&header_comments);
-        self.statements(&c.body, header_line_end, close, indent + 1);
+        let body_start = body.first().map_or(close, |s| stmt_span(s).start as usize);
+        let head_end = self.line_end(start).min(body_start);
+        let head_comments = self.take(start, head_end);
+        self.push_line(indent, head);
+        self.append_trailing(&head_comments);
+        self.statements(body, head_end, close, indent + 1);
         self.push_line(indent, "}");
     }
 
@@ -370,14 +384,7 @@ impl Printer<'_> {
                     head.push_str("..");
                     expr(&mut head, &binder.end, 0);
                     head.push_str(" {");
-                    let has_comment = {
-                        let first = self
-                            .comments
-                            .partition_point(|c| (c.span.start as usize) < start);
-                        (first..self.comments.len())
-                            .take_while(|&k| (self.comments[k].span.start as usize) < end)
-                            .any(|k| !self.used[k])
-                    };
+                    let has_comment = self.has_unused_comment(start, end);
                     let one_line = match &body[..] {
                         [] if !has_comment => Some(format!("{head}}}")),
                         [CircuitStmt::Gate(g)] if !has_comment => {
@@ -389,20 +396,7 @@ impl Printer<'_> {
                         Some(line) if indent * INDENT.len() + line.chars().count() <= MAX_WIDTH => {
                             self.push_line(indent, &line);
                         }
-                        _ => {
-                            let body_start =
-                                body.first().map_or(end, |s| stmt_span(s).start as usize);
-                            let head_end = self.src[start..]
-                                .find('\n')
-                                .map_or(self.src.len(), |i| start + i)
-                                .min(body_start);
-                            let head_comments = self.take(start, head_end);
-                            self.push_line(indent, &head);
-                            self.append_trailing(&head_comments);
-                            let close = end.saturating_sub(1).max(start);
-                            self.statements(body, head_end, close, indent + 1);
-                            self.push_line(indent, "}");
-                        }
+                        _ => self.statement_block(&head, span, body, indent),
                     }
                 }
             }
@@ -437,10 +431,7 @@ impl Printer<'_> {
         let close = end.saturating_sub(1).max(start);
         let body_start = m.members.first().map_or(close, |mb| mb.span.start as usize);
         // Comments on the header line stay there.
-        let header_line_end = self.src[start..]
-            .find('\n')
-            .map_or(self.src.len(), |i| start + i)
-            .min(body_start);
+        let header_line_end = self.line_end(start).min(body_start);
         let header_comments = self.take(start, header_line_end);
         let elements: Vec<Element> = m
             .members
@@ -450,14 +441,7 @@ impl Printer<'_> {
                 node: Node::Member(mb),
             })
             .collect();
-        let has_inside = !elements.is_empty() || {
-            let first = self
-                .comments
-                .partition_point(|c| (c.span.start as usize) < start);
-            (first..self.comments.len())
-                .take_while(|&k| (self.comments[k].span.start as usize) < close)
-                .any(|k| !self.used[k])
-        };
+        let has_inside = !elements.is_empty() || self.has_unused_comment(start, close);
         if !has_inside {
             self.push_line(indent, &format!("model {} {{}}", m.name.name));
             self.append_trailing(&header_comments);
@@ -714,16 +698,7 @@ fn member_text(kind: &MemberKind) -> String {
         }
         MemberKind::Component(c) => {
             let mut s = format!("component {} = {}(", c.name.name, c.model.name);
-            for (k, b) in c.bindings.iter().enumerate() {
-                if k > 0 {
-                    s.push_str(", ");
-                }
-                if let Some(n) = &b.name {
-                    s.push_str(&n.name);
-                    s.push_str(": ");
-                }
-                expr(&mut s, &b.value, 0);
-            }
+            args_text(&mut s, &c.bindings);
             s.push(')');
             s
         }
@@ -945,16 +920,7 @@ fn expr(s: &mut String, e: &Expr, min: u8) {
         ExprKind::Call { callee, args } => {
             s.push_str(&callee.name);
             s.push('(');
-            for (k, a) in args.iter().enumerate() {
-                if k > 0 {
-                    s.push_str(", ");
-                }
-                if let Some(n) = &a.name {
-                    s.push_str(&n.name);
-                    s.push_str(": ");
-                }
-                expr(s, &a.value, 0);
-            }
+            args_text(s, args);
             s.push(')');
         }
         ExprKind::Index { base, indices } => {
