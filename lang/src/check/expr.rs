@@ -896,19 +896,29 @@ impl<'f> Checker<'f> {
     pub fn fold_val(&mut self, v: &Val, what: &str) -> Option<fold::Tensor> {
         match fold::eval(&self.functions, &v.h) {
             Ok(t) => Some(t),
-            Err(fold::FoldError::NotConstant(why, at)) => {
+            Err(e) => {
+                self.report_fold_error(e, v.h.span, what, "use constants (`const`) here");
+                None
+            }
+        }
+    }
+
+    /// Reports why `what` (the value at `span`) has no compile-time value; `help` says
+    /// what may be used instead of run-time values.
+    pub fn report_fold_error(&mut self, e: fold::FoldError, span: Span, what: &str, help: &str) {
+        match e {
+            fold::FoldError::NotConstant(why, at) => {
                 let mut d = Diagnostic::error(
                     "E0221",
                     format!("{what} must be known when the model is compiled, but it uses {why}."),
                 )
                 .with_primary(at, format!("{why} is only known at run time"));
-                if at != v.h.span {
-                    d = d.with_secondary(v.h.span, "in this value");
+                if at != span {
+                    d = d.with_secondary(span, "in this value");
                 }
-                self.report(d.with_help("use constants (`const`) here"));
-                None
+                self.report(d.with_help(help.to_string()));
             }
-            Err(fold::FoldError::TooExpensive(at)) => {
+            fold::FoldError::TooExpensive(at) => {
                 if !self.scope.probe {
                     self.report(
                         Diagnostic::error(
@@ -918,14 +928,12 @@ impl<'f> Checker<'f> {
                         .with_primary(at, "too much work at compile time"),
                     );
                 }
-                None
             }
-            Err(fold::FoldError::OutOfRange(at)) => {
+            fold::FoldError::OutOfRange(at) => {
                 self.report(
                     Diagnostic::error("E0304", format!("{what} reads outside an array."))
                         .with_primary(at, "index out of range"),
                 );
-                None
             }
         }
     }

@@ -617,27 +617,14 @@ impl<'f> Checker<'f> {
         self.report(d.with_note(note).with_help(help));
     }
 
-    /// Reports why a compile-time value could not be computed.
+    /// Reports why a compile-time value of a circuit or observable could not be computed.
     fn report_fold(&mut self, e: FoldError, span: Span, what: &str) {
-        let d = match e {
-            FoldError::NotConstant(why, at) => Diagnostic::error(
-                "E0221",
-                format!("{what} must be known when the model is compiled, but it uses {why}."),
-            )
-            .with_primary(at, format!("{why} is only known at run time"))
-            .with_help("use constants (`const`) and loop indices here"),
-            FoldError::TooExpensive(at) => Diagnostic::error(
-                "E0223",
-                format!("{what} is too expensive to compute when compiling."),
-            )
-            .with_primary(at, "too much work at compile time"),
-            FoldError::OutOfRange(at) => {
-                Diagnostic::error("E0304", format!("{what} reads outside an array."))
-                    .with_primary(at, "index out of range")
-                    .with_secondary(span, "in this value")
-            }
-        };
-        self.report(d);
+        self.report_fold_error(
+            e,
+            span,
+            what,
+            "use constants (`const`) and loop indices here",
+        );
     }
 
     /// Checks `observable name = value` into a sum of Pauli strings.
