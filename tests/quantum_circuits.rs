@@ -8,11 +8,13 @@
 
 mod common;
 
-use common::{sci_in, scratch, stdout};
+use common::{
+    hva, sci_in, scratch, stdout, tfim_ground_energy as ground_energy, tfim_ring as tfim,
+};
 use sci::ir::quantum::GateKind;
 use sci::runtime::{LossKind, TrainSetup, Trainer};
 use sci::stdlib::optim::{Control, train};
-use sci::stdlib::quantum::{Angle, Circuit, Gate, Observable, Pauli, Simulator};
+use sci::stdlib::quantum::Simulator;
 use std::f64::consts::PI;
 
 fn example(name: &str) -> String {
@@ -24,41 +26,6 @@ fn compile(name: &str, text: &str) -> sci::Compiled {
     sci::Compiler::new()
         .compile_source(name, text)
         .unwrap_or_else(|e| panic!("{name}:\n{e}"))
-}
-
-/// The exact ground energy of the periodic critical transverse-field Ising ring.
-fn ground_energy(n: usize) -> f64 {
-    -2.0 / (PI / (2.0 * n as f64)).sin()
-}
-
-/// The Hamiltonian variational ansatz of `examples/tfim_vqe.sci`, built gate by gate.
-fn hva(n: usize, layers: usize) -> Circuit {
-    let mut c = Circuit::new(n);
-    for q in 0..n {
-        c.push(Gate::H, &[q]);
-    }
-    for l in 0..layers {
-        for i in 0..n {
-            c.push(Gate::Rzz(Angle::param(2 * l)), &[i, (i + 1) % n]);
-        }
-        for q in 0..n {
-            c.push(Gate::Rx(Angle::param(2 * l + 1)), &[q]);
-        }
-    }
-    c
-}
-
-/// `−Σ Z_i Z_{i+1} − Σ X_i` on a ring of `n`, the bond (n−1, 0) written `Z0 Z(n−1)`.
-fn tfim(n: usize) -> Observable {
-    let mut h = Observable::new();
-    for i in 0..n {
-        let (a, b) = (i.min((i + 1) % n), i.max((i + 1) % n));
-        h.add(-1.0, &[(Pauli::Z, a), (Pauli::Z, b)]);
-    }
-    for i in 0..n {
-        h.add(-1.0, &[(Pauli::X, i)]);
-    }
-    h
 }
 
 /// Trains `model` of `text` with the default schedule; returns the final loss and θ.

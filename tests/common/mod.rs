@@ -168,3 +168,44 @@ pub fn burgers_pinn_with(hidden: &str) -> (&'static str, String) {
     assert!(text.contains(PINN_HIDDEN), "the example's network changed");
     (path, text.replace(PINN_HIDDEN, hidden))
 }
+
+/// The Hamiltonian variational ansatz for the Ising ring of `n` qubits, built with the
+/// simulator's API: `|+⟩^n`, then per layer `l` RZZ(θ[2l]) on every bond of the ring and
+/// RX(θ[2l+1]) on every qubit.
+pub fn hva(n: usize, layers: usize) -> sci::stdlib::quantum::Circuit {
+    use sci::stdlib::quantum::{Angle, Circuit, Gate};
+    let mut c = Circuit::new(n);
+    for q in 0..n {
+        c.push(Gate::H, &[q]);
+    }
+    for l in 0..layers {
+        for i in 0..n {
+            c.push(Gate::Rzz(Angle::param(2 * l)), &[i, (i + 1) % n]);
+        }
+        for q in 0..n {
+            c.push(Gate::Rx(Angle::param(2 * l + 1)), &[q]);
+        }
+    }
+    c
+}
+
+/// `−Σ Z_i Z_{i+1} − Σ X_i` on a ring of `n`, each Pauli string in increasing qubit order
+/// as a manifest writes it (the bond (n−1, 0) is `Z0 Z(n−1)`).
+pub fn tfim_ring(n: usize) -> sci::stdlib::quantum::Observable {
+    use sci::stdlib::quantum::{Observable, Pauli};
+    let mut h = Observable::new();
+    for i in 0..n {
+        let (a, b) = (i.min((i + 1) % n), i.max((i + 1) % n));
+        h.add(-1.0, &[(Pauli::Z, a), (Pauli::Z, b)]);
+    }
+    for i in 0..n {
+        h.add(-1.0, &[(Pauli::X, i)]);
+    }
+    h
+}
+
+/// The exact ground energy of the periodic critical transverse-field Ising ring of even
+/// `n`: `−2 / sin(π / 2n)`.
+pub fn tfim_ground_energy(n: usize) -> f64 {
+    -2.0 / (std::f64::consts::PI / (2.0 * n as f64)).sin()
+}
