@@ -107,6 +107,11 @@ impl Ranks {
             let status = (1..=255u8)
                 .find(|&k| code == std::process::ExitCode::from(k))
                 .unwrap_or(1);
+            // The error is already written to this rank's stderr, a pipe the launcher's
+            // proxy forwards; an abort at once can end the proxy before it has (seen with
+            // MPICH's hydra: exit status 2 and an empty stderr, now and then). A moment's
+            // wait lets the message out; the run is over either way.
+            std::thread::sleep(std::time::Duration::from_millis(250));
             mpi.abort(i32::from(status));
         }
         code
