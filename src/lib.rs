@@ -32,6 +32,7 @@ pub mod jit;
 pub mod mpi;
 pub mod render;
 pub mod runtime;
+pub mod wasm;
 
 use sci_diag::{Diagnostic, FileId};
 use sci_lang::{ast, check, hir};

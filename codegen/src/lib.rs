@@ -19,6 +19,7 @@ mod arena;
 pub mod cranelift;
 #[cfg(feature = "cuda")]
 pub mod cuda;
+pub mod describe;
 pub mod difftest;
 pub mod header;
 pub mod interp;

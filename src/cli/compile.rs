@@ -29,8 +29,9 @@ pub struct CompileArgs {
     /// machine's).
     #[arg(long)]
     target_cpu: Option<String>,
-    /// What the code runs on: this machine, or NVIDIA GPUs (`nvptx`, with `--emit ptx`;
-    /// needs a build with `--features mlir`).
+    /// What the code runs on: this machine, NVIDIA GPUs (`nvptx`, with `--emit ptx`; needs
+    /// a build with `--features mlir`), or WebAssembly (`wasm32`, with `-o FILE.wasm`;
+    /// needs `--features llvm`).
     #[arg(long, value_enum, default_value_t = Arch::Host)]
     target: Arch,
 }
@@ -41,6 +42,9 @@ enum Arch {
     Host,
     /// NVIDIA GPUs (sm_90): PTX from the MLIR back end.
     Nvptx,
+    /// WebAssembly (`-o FILE.wasm`, with its loader `FILE.mjs`, `FILE.d.ts` and
+    /// `FILE.json`): LLVM's wasm32 back end; see docs/deploy.md.
+    Wasm32,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -73,6 +77,14 @@ pub fn run(args: &CompileArgs, color: bool) -> Result<ExitCode, String> {
         if super::aot::wants_object(Some(out)) && args.emit == Emit::Header {
             outputs.push(("-o (header)", Some(header.as_path())));
         }
+        let companions = super::wasm::companion_paths(out);
+        if args.target == Arch::Wasm32 {
+            outputs.extend(
+                companions
+                    .iter()
+                    .map(|p| ("-o (loader)", Some(p.as_path()))),
+            );
+        }
         super::check_output_paths(&[Some(&args.file)], &outputs)?;
     }
     let ptx = args.emit == Emit::Ptx || args.target == Arch::Nvptx;
@@ -83,9 +95,28 @@ pub fn run(args: &CompileArgs, color: bool) -> Result<ExitCode, String> {
         // Before reading the file: a build without the back end cannot do it at all.
         super::aot::check_ptx_support()?;
     }
+    let wasm = args.target == Arch::Wasm32;
+    if wasm {
+        if args.emit != Emit::Ir || args.backend.is_some() || args.target_cpu.is_some() {
+            return Err(
+                "`--target wasm32` writes a WebAssembly module with LLVM: give only                  `-o FILE.wasm` (no `--emit`, `--backend` or `--target-cpu`)"
+                    .to_string(),
+            );
+        }
+        let names_wasm = args
+            .output
+            .as_ref()
+            .is_some_and(|p| p.extension().is_some_and(|e| e == "wasm"));
+        if !names_wasm {
+            return Err("`--target wasm32` writes a WebAssembly module: add `-o FILE.wasm`".into());
+        }
+    }
     let (sources, analysis) = super::analyze_and_report(&args.file, color)?;
     if analysis.has_errors() {
         return Ok(ExitCode::from(1));
+    }
+    if wasm {
+        return super::wasm::run(&args.file, &analysis.modules, args.output.as_deref());
     }
     if ptx {
         return super::aot::ptx(&args.file, &analysis.modules, args.output.as_deref());

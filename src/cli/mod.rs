@@ -64,6 +64,7 @@ mod run_plot;
 mod runtime_common;
 mod simplified;
 mod train;
+mod wasm;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use sci::SourceMap;

@@ -143,6 +143,7 @@ pub(super) fn target_machine(
             features: TargetMachine::get_host_cpu_features()
                 .to_string_lossy()
                 .into_owned(),
+            wasm32: false,
         },
         Some(name) => {
             check_cpu(name, &triple_name)?;
@@ -150,6 +151,7 @@ pub(super) fn target_machine(
             Host {
                 cpu: name.to_string(),
                 features: String::new(),
+                wasm32: false,
             }
         }
     };

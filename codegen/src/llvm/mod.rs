@@ -19,9 +19,11 @@ mod machine;
 mod object;
 mod ops;
 mod runtime;
+mod wasm;
 
 pub use jit::{LlvmCode, emit_llvm_ir};
 pub use object::{ObjectCode, emit_object};
+pub use wasm::{WASM_CPU, WASM_FEATURES, emit_wasm_object};
 
 pub use crate::BatchSum;
 
@@ -111,6 +113,8 @@ impl Backend for LlvmBackend {
 pub(crate) struct Host {
     pub cpu: String,
     pub features: String,
+    /// WebAssembly (`wasm32`): 32-bit addresses and `size_t`, no stack probes (`wasm.rs`).
+    pub wasm32: bool,
 }
 
 /// The functions a module declares: the IR functions (`None` where unavailable), the math
@@ -244,11 +248,15 @@ fn declare<'ctx>(
         }
         math.insert(f.name, func);
     }
-    let malloc = m.add_function(
-        "malloc",
-        t.ptr.fn_type(&[t.i64.into()], false),
-        Some(Linkage::External),
-    );
+    let malloc = if host.wasm32 {
+        wasm::malloc64(cx, m)?
+    } else {
+        m.add_function(
+            "malloc",
+            t.ptr.fn_type(&[t.i64.into()], false),
+            Some(Linkage::External),
+        )
+    };
     let free = m.add_function(
         "free",
         cx.void_type().fn_type(&[t.ptr.into()], false),
@@ -340,6 +348,11 @@ fn add_code_attributes<'ctx>(cx: &'ctx Context, func: FunctionValue<'ctx>, host:
         ("target-features", host.features.as_str()),
         ("probe-stack", "inline-asm"),
     ] {
+        // WebAssembly has no stack probes: its linker puts the stack first in memory
+        // (`--stack-first`), so an overflow traps on an address below zero instead.
+        if k == "probe-stack" && host.wasm32 {
+            continue;
+        }
         func.add_attribute(AttributeLoc::Function, cx.create_string_attribute(k, v));
     }
     func.add_attribute(AttributeLoc::Function, enum_attr(cx, "nounwind", 0));

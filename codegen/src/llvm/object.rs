@@ -19,7 +19,7 @@
 
 use super::machine::{Purpose, llvm_error, target_machine};
 use super::runtime::MATH_PREFIX;
-use super::{LlvmOptions, declare, lower};
+use super::{Host, LlvmOptions, declare, lower};
 use crate::interp::function_table;
 use crate::{CodegenError, CompiledFunction};
 use inkwell::context::Context;
@@ -49,6 +49,18 @@ pub fn emit_object(
     options: &LlvmOptions,
     target_cpu: Option<&str>,
 ) -> Result<ObjectCode, CodegenError> {
+    let (machine, host) = target_machine(target_cpu, Purpose::Object)?;
+    emit_object_for(modules, options, &machine, &host)
+}
+
+/// [`emit_object`] for a given target machine (this machine's, or WebAssembly's:
+/// `wasm.rs`).
+pub(super) fn emit_object_for(
+    modules: &[Module],
+    options: &LlvmOptions,
+    machine: &TargetMachine,
+    host: &Host,
+) -> Result<ObjectCode, CodegenError> {
     // Object files link against the C library alone: no calls into sci's kernels.
     let options = &LlvmOptions {
         matmul_kernel: false,
@@ -60,7 +72,6 @@ pub fn emit_object(
         crate::check_valid(module)?;
         tables.push(function_table(module));
     }
-    let (machine, host) = target_machine(target_cpu, Purpose::Object)?;
     let cx = Context::create();
     let m = cx.create_module("sci");
     m.set_triple(&machine.get_triple());
@@ -84,7 +95,7 @@ pub fn emit_object(
         let part = cx.create_module(&crate::abi::c_identifier(&ir.name));
         part.set_triple(&machine.get_triple());
         part.set_data_layout(&machine.get_target_data().get_data_layout());
-        let decls = declare(&cx, &part, ir, &table, &host, false)?;
+        let decls = declare(&cx, &part, ir, &table, host, false)?;
         let b = cx.create_builder();
         for (k, entry) in table.iter().enumerate() {
             let Some(func) = decls.funcs.get(k).copied().flatten() else {
@@ -96,7 +107,7 @@ pub fn emit_object(
                 .ok_or_else(|| lower::internal("function out of range"))?;
             lower::lower_function(&cx, &part, &b, ir, f, func, &decls, options)?;
         }
-        super::define_plain_entries(&cx, &part, ir, &decls, &host)?;
+        super::define_plain_entries(&cx, &part, ir, &decls, host)?;
         m.link_in_module(part).map_err(|e| {
             lower::internal(&format!(
                 "LLVM could not link module `{}` into the object: {}",
@@ -122,7 +133,7 @@ pub fn emit_object(
             e.to_string_lossy()
         ))
     })?;
-    optimize(&m, &machine, options)?;
+    optimize(&m, machine, options)?;
     bind_math_to_libm(&m)?;
     let buffer = machine
         .write_to_memory_buffer(&m, FileType::Object)
@@ -130,7 +141,7 @@ pub fn emit_object(
     Ok(ObjectCode {
         bytes: buffer.as_slice().to_vec(),
         modules: infos,
-        cpu: host.cpu,
+        cpu: host.cpu.clone(),
     })
 }
 
