@@ -63,6 +63,22 @@ prereqs_mpi=(
     "libclang-22-dev|$llvm_prefix/lib/libclang.so"
     "libclang-common-22-dev|$llvm_prefix/lib/clang/22/include/stddef.h"
 )
+# WebAssembly (`sci compile --target wasm32`, feature `llvm`; tests/wasm.rs, wasm_node.rs):
+# LLVM's WebAssembly linker, wasi-libc (the module's allocator and musl libm for wasm32),
+# wabt's validator, and Node to run the modules and their loader.
+prereqs_wasm=(
+    "lld-22|$llvm_prefix/bin/wasm-ld"
+    "wasi-libc|/usr/lib/wasm32-wasi/libc.a"
+    "wabt|command -v wasm-validate"
+    "nodejs|command -v node"
+)
+# The demo page's browser test (tests/web_demo.rs): Debian's Chromium, driven headless by
+# playwright-core from npm (web/test/install.sh puts it under target/).
+prereqs_web=(
+    "${prereqs_wasm[@]}"
+    "chromium|command -v chromium"
+    "npm|command -v npm"
+)
 # Feature `cuda` (its tests assemble PTX with ptxas from PyPI): Python with pip.
 prereqs_cuda=("${prereqs_python[@]}")
 # bench/run.sh: the peers' virtual environment and CasADi's generated C at gcc -O3, beside
@@ -70,7 +86,7 @@ prereqs_cuda=("${prereqs_python[@]}")
 prereqs_bench=("${prereqs_python[@]}" "${prereqs_llvm[@]}")
 
 # Every feature name that scripts/doctor.sh reports, in order.
-prereq_features=(rust python fonts llvm mlir cuda mpi bench)
+prereq_features=(rust python fonts llvm mlir cuda mpi wasm web bench)
 
 # prereq_ok CHECK: whether one check passes.
 prereq_ok() {

@@ -464,3 +464,45 @@ fn training_without_a_buildable_gradient_is_a_model_error() {
     assert!(stderr(&o).contains("has no `grad.loss`"), "{}", stderr(&o));
     assert!(stderr(&o).contains("Lower the derivative's order"));
 }
+
+#[test]
+fn wasm32_needs_a_wasm_output_and_nothing_else() {
+    let o = sci(&["compile", "examples/robertson.sci", "--target", "wasm32"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("add `-o FILE.wasm`"), "{}", stderr(&o));
+    let out = scratch("wasm32_header.wasm");
+    let o = sci(&[
+        "compile",
+        "examples/robertson.sci",
+        "--target",
+        "wasm32",
+        "--emit",
+        "header",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("give only `-o FILE.wasm`"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
+
+/// Without the LLVM back end, `--target wasm32` says which feature writes WebAssembly and
+/// writes none of the four files.
+#[cfg(not(feature = "llvm"))]
+#[test]
+fn wasm32_without_llvm_names_the_feature() {
+    let out = scratch("no_llvm.wasm");
+    let o = sci(&[
+        "compile",
+        "examples/robertson.sci",
+        "--target",
+        "wasm32",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--features llvm"), "{}", stderr(&o));
+    for ext in ["wasm", "mjs", "d.ts", "json"] {
+        assert!(!out.with_extension(ext).exists(), "{ext} written");
+    }
+}

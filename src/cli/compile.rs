@@ -99,7 +99,8 @@ pub fn run(args: &CompileArgs, color: bool) -> Result<ExitCode, String> {
     if wasm {
         if args.emit != Emit::Ir || args.backend.is_some() || args.target_cpu.is_some() {
             return Err(
-                "`--target wasm32` writes a WebAssembly module with LLVM: give only                  `-o FILE.wasm` (no `--emit`, `--backend` or `--target-cpu`)"
+                "`--target wasm32` writes a WebAssembly module with LLVM: give only \
+                 `-o FILE.wasm` (no `--emit`, `--backend` or `--target-cpu`)"
                     .to_string(),
             );
         }
