@@ -7,7 +7,9 @@
 // the ground state of the field term, and alternates the two terms' evolutions, one angle
 // per term and layer; n/2 layers reach the exact ground energy E₀ = −2 / sin(π / 2n)
 // (−10.2516… for n = 8). `sci train` minimises ⟨ψ(θ)|H|ψ(θ)⟩ by L-BFGS with adjoint
-// gradients (two state vectors, whatever the number of parameters).
+// gradients (two state vectors, whatever the number of parameters), then prints the
+// outputs at the trained θ; `sci run` prints them at the declared θ (`--params-file` a
+// checkpoint's), and `--shots N --seed S` measures the circuit N times.
 model TfimVqe {
     const n = 8
     const layers = n / 2
@@ -25,6 +27,11 @@ model TfimVqe {
     }
 
     observable H = -J * sum(i in 0..n: Z(i) * Z(mod(i + 1, n))) - h * sum(i in 0..n: X(i))
+    // The nearest-neighbour correlation ⟨Z_i Z_{i+1}⟩, averaged over the ring.
+    observable ZZ = sum(i in 0..n: Z(i) * Z(mod(i + 1, n))) / n
 
     loss = expval(psi, H)
+
+    output energy = expval(psi, H)
+    output correlation = expval(psi, ZZ)
 }

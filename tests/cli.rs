@@ -482,7 +482,11 @@ fn wasm32_needs_a_wasm_output_and_nothing_else() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("give only `-o FILE.wasm`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("give only `-o FILE.wasm`"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!out.exists());
 }
 

@@ -233,6 +233,14 @@ fn sci_train_trains_the_vqe_example() {
         text.contains("psi: most likely outcomes (qubit 0 first): "),
         "{text}"
     );
+    // The outputs at the trained θ: the energy again, and the ring's correlation.
+    let line = text
+        .lines()
+        .find(|l| l.contains("output energy = "))
+        .unwrap();
+    let e: f64 = line.split(" = ").nth(1).unwrap().trim().parse().unwrap();
+    assert!((e - ground_energy(8)).abs() <= 1e-6, "{line}");
+    assert!(text.contains("output correlation = "), "{text}");
     assert!(dir.join("trained.json").exists());
 }
 
@@ -254,4 +262,90 @@ fn sci_train_prints_the_likeliest_cuts_of_qaoa() {
         best.contains(&"101010") && best.contains(&"010101"),
         "{line}"
     );
+}
+
+/// `output energy = expval(psi, H)` and `output correlation = expval(psi, ZZ)` of the
+/// example are the simulator's expectation values at any θ, through the `outputs(θ,
+/// expvals…)` function the compiler lowers for a circuit model.
+#[test]
+fn outputs_of_a_circuit_model_are_expectation_values_at_theta() {
+    use sci::stdlib::quantum::{Observable, Pauli};
+    let compiled = compile("tfim_vqe.sci", &example("tfim_vqe.sci"));
+    let module = &compiled.modules[0];
+    let names: Vec<&str> = module
+        .outputs
+        .slots
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(names, ["energy", "correlation"]);
+    let mut zz = Observable::new();
+    for i in 0..8 {
+        let (a, b) = (i.min((i + 1) % 8), i.max((i + 1) % 8));
+        zz.add(1.0 / 8.0, &[(Pauli::Z, a), (Pauli::Z, b)]);
+    }
+    let mut sim = Simulator::new();
+    for shift in [0.0, 0.37, -1.2] {
+        let p: Vec<f64> = (0..8).map(|k| 0.3 * (k as f64) - 0.8 + shift).collect();
+        let outputs = sci::runtime::quantum::outputs(module, &p).unwrap();
+        let energy = sim.expval(&hva(8, 4), &p, &tfim(8)).unwrap();
+        let correlation = sim.expval(&hva(8, 4), &p, &zz).unwrap();
+        assert_eq!(outputs[0].0, "energy");
+        assert!(
+            (outputs[0].1[0] - energy).abs() <= 1e-12,
+            "{outputs:?} vs {energy}"
+        );
+        assert!(
+            (outputs[1].1[0] - correlation).abs() <= 1e-12,
+            "{outputs:?} vs {correlation}"
+        );
+    }
+}
+
+/// `sci run` on a circuit model prints its outputs at the declared θ; `--shots` measures
+/// it reproducibly (the same seed, the same counts; another seed, other counts); options
+/// of ODE runs are refused with a clear message, and `--shots` on an ODE model too.
+#[test]
+fn sci_run_evaluates_and_samples_a_circuit_model() {
+    let dir = scratch("quantum_run");
+    let model = format!("{}/examples/tfim_vqe.sci", env!("CARGO_MANIFEST_DIR"));
+    let out = sci_in(&dir, &["run", &model]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = stdout(&out);
+    let compiled = compile("tfim_vqe.sci", &example("tfim_vqe.sci"));
+    let module = &compiled.modules[0];
+    let p = compiled.model("TfimVqe").unwrap().params();
+    let energy = Simulator::new().expval(&hva(8, 4), &p, &tfim(8)).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("output energy = "))
+        .unwrap();
+    let shown: f64 = line.split(" = ").nth(1).unwrap().trim().parse().unwrap();
+    assert!(
+        (shown - energy).abs() <= 1e-9 * energy.abs(),
+        "{line} vs {energy}"
+    );
+    assert_eq!(module.manifest.circuits.len(), 1);
+
+    let shots = |seed: &str| {
+        let out = sci_in(&dir, &["run", &model, "--shots", "2000", "--seed", seed]);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        stdout(&out)
+            .lines()
+            .find(|l| l.contains("2000 shots"))
+            .map(str::to_string)
+            .unwrap()
+    };
+    let (a, b, c) = (shots("7"), shots("7"), shots("8"));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert!(a.contains("(seed 7), most frequent"), "{a}");
+
+    let refused = sci_in(&dir, &["run", &model, "--out", "x.csv"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(common::stderr(&refused).contains("applies to models with states"));
+    let robertson = format!("{}/examples/robertson.sci", env!("CARGO_MANIFEST_DIR"));
+    let refused = sci_in(&dir, &["run", &robertson, "--shots", "10"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(common::stderr(&refused).contains("`--shots` measures the circuits"));
 }

@@ -200,6 +200,15 @@ pub fn lower_model(program: &Program, model: &ModelHir) -> Result<Module, Vec<Di
             );
         }
     }
+    // A circuit model's outputs are functions of θ and expectation values, reported after
+    // training; other stateless models' outputs have no function (nothing feeds them).
+    if model.states.is_empty() && !model.circuits.is_empty() && !model.outputs.is_empty() {
+        add(
+            ode::lower_circuit_outputs(&st, outputs.len),
+            Role::Outputs,
+            manifest::circuit_output_input_roles(model),
+        );
+    }
     for k in 0..model.residuals.len() {
         let id = ResidualId(k as u32);
         let (role, inputs) = manifest::residual_roles(model, id);

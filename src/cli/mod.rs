@@ -60,6 +60,7 @@ mod predict;
 mod progress;
 mod ranks;
 mod run;
+mod run_circuit;
 mod run_plot;
 mod runtime_common;
 mod simplified;

@@ -71,10 +71,10 @@ pub struct RunArgs {
     /// Parameter or constant overrides, `NAME=VALUE` or `NAME=v1,v2,…` in the declared unit
     /// (repeatable). A constant is compiled in; one that sizes an array cannot be changed.
     #[arg(long = "param")]
-    params: Vec<String>,
+    pub params: Vec<String>,
     /// Parameters from a checkpoint written by `sci train --out`.
     #[arg(long)]
-    params_file: Option<PathBuf>,
+    pub params_file: Option<PathBuf>,
     /// Write the trajectory (t, states, outputs) to a .csv (units in the header), .npy,
     /// .npz (one named array per quantity, with its shape) or .json file.
     #[arg(long)]
@@ -110,6 +110,13 @@ pub struct RunArgs {
     /// Logarithmic value axis in the plot (positive values only).
     #[arg(long)]
     pub log_y: bool,
+    /// A circuit model (no states): measure every circuit this many times and print the
+    /// counts of the most frequent outcomes (`--seed` for other draws).
+    #[arg(long)]
+    pub shots: Option<usize>,
+    /// The seed of `--shots`' draws (the same seed, the same outcomes everywhere).
+    #[arg(long, default_value_t = 0, requires = "shots")]
+    pub seed: u64,
 }
 
 /// Output times when none are asked for.
@@ -171,6 +178,15 @@ impl From<sci::JitError> for Failure {
 }
 
 fn solve(args: &RunArgs, compiled: &sci::Compiled, ranks: &Ranks) -> Result<ExitCode, Failure> {
+    if let Some(name) = super::run_circuit::circuit_model(compiled, args.model.as_deref()) {
+        return Ok(super::run_circuit::run(args, compiled, &name, ranks)?);
+    }
+    if args.shots.is_some() {
+        return Err(Failure::Run(
+            Error::input("`--shots` measures the circuits of a model without states.")
+                .with_help("leave it out to solve the model's ODEs"),
+        ));
+    }
     let name = choose_model(compiled, args.model.as_deref(), "with states", |m| {
         m.function_with_role(&sci::ir::Role::Rhs).is_some()
     })?;

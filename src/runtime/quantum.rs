@@ -265,6 +265,13 @@ pub fn summary(module: &sci_ir::Module, theta: &[f64], top: usize) -> Result<Vec
             lines.push(format!("expval({}, {}) = {e:.10e}", qc.name, po.name));
         }
     }
+    for (name, values) in outputs(module, theta)? {
+        let shown: Vec<String> = values.iter().map(|x| format!("{x:.10e}")).collect();
+        match &shown[..] {
+            [one] => lines.push(format!("output {name} = {one}")),
+            _ => lines.push(format!("output {name} = [{}]", shown.join(", "))),
+        }
+    }
     for qc in &manifest.circuits {
         let state = sim.run(&circuit(qc)?, theta)?;
         let probabilities = sci_stdlib::quantum::probabilities(state);
@@ -274,12 +281,7 @@ pub fn summary(module: &sci_ir::Module, theta: &[f64], top: usize) -> Result<Vec
             .iter()
             .take(top)
             .filter(|(_, p)| *p >= 1e-3)
-            .map(|&(i, p)| {
-                let bits: String = (0..qc.qubits)
-                    .map(|q| if i >> q & 1 == 1 { '1' } else { '0' })
-                    .collect();
-                format!("{bits} {p:.4}")
-            })
+            .map(|&(i, p)| format!("{} {p:.4}", bits(i, qc.qubits)))
             .collect();
         lines.push(format!(
             "{}: most likely outcomes (qubit 0 first): {}",
@@ -288,4 +290,102 @@ pub fn summary(module: &sci_ir::Module, theta: &[f64], top: usize) -> Result<Vec
         ));
     }
     Ok(lines)
+}
+
+/// The outputs of a circuit model at `theta`, by name (`output energy = expval(psi, H)`):
+/// each `expval` input of its `outputs(θ, expvals…)` function simulated, the function
+/// evaluated by the reference interpreter (a handful of operations). Empty for a module
+/// without such a function.
+pub fn outputs(module: &sci_ir::Module, theta: &[f64]) -> Result<Vec<(String, Vec<f64>)>, Error> {
+    let Some(id) = module.function_with_role(&sci_ir::Role::Outputs) else {
+        return Ok(Vec::new());
+    };
+    let Some(f) = module.functions.get(id) else {
+        return Ok(Vec::new());
+    };
+    // ODE models' outputs take (t, y, θ): not this function's business.
+    if f.input_roles.first() != Some(&InputRole::Params) {
+        return Ok(Vec::new());
+    }
+    let manifest = &module.manifest;
+    let mut sim = Simulator::new();
+    let mut args = vec![sci_ir::Tensor::vector(theta.to_vec())];
+    for role in &f.input_roles[1..] {
+        let InputRole::Expval {
+            circuit: c,
+            observable: o,
+        } = role
+        else {
+            return Err(Error::numerical(format!(
+                "the outputs of `{}` read an input other than expectation values",
+                module.name
+            )));
+        };
+        let (Some(qc), Some(po)) = (manifest.circuits.get(*c), manifest.observables.get(*o)) else {
+            return Err(Error::numerical(format!(
+                "the outputs of `{}` name a circuit or observable the module lacks",
+                module.name
+            )));
+        };
+        args.push(sci_ir::Tensor::scalar(sim.expval(
+            &circuit(qc)?,
+            theta,
+            &observable(po),
+        )?));
+    }
+    let values = sci_ir::eval(module, id, &args)
+        .map_err(|e| Error::numerical(format!("evaluating the outputs: {e}")))?;
+    Ok(module
+        .outputs
+        .slots
+        .iter()
+        .map(|slot| {
+            let n = sci_ir::types::element_count(&slot.shape).unwrap_or(0);
+            let values = values
+                .data
+                .get(slot.offset..slot.offset + n)
+                .unwrap_or_default()
+                .to_vec();
+            (slot.name.clone(), values)
+        })
+        .collect())
+}
+
+/// A circuit's measured outcomes: its name, and each outcome seen (a bit string, qubit 0
+/// first) with its count.
+pub type CircuitCounts = (String, Vec<(String, usize)>);
+
+/// `shots` seeded measurements of every circuit of `module` at `theta`: per circuit, its
+/// name and the outcomes seen (bit strings, qubit 0 first) with their counts, most frequent
+/// first (ties by outcome). The same `(theta, shots, seed)` gives the same counts everywhere.
+pub fn sample_counts(
+    module: &sci_ir::Module,
+    theta: &[f64],
+    shots: usize,
+    seed: u64,
+) -> Result<Vec<CircuitCounts>, Error> {
+    let mut sim = Simulator::new();
+    let mut out = Vec::new();
+    for qc in &module.manifest.circuits {
+        let state = sim.run(&circuit(qc)?, theta)?;
+        let mut counts = std::collections::BTreeMap::new();
+        for outcome in sci_stdlib::quantum::sample(state, shots, seed)? {
+            *counts.entry(outcome).or_insert(0usize) += 1;
+        }
+        let mut ranked: Vec<(usize, usize)> = counts.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let named = ranked
+            .into_iter()
+            .map(|(i, n)| (bits(i, qc.qubits), n))
+            .collect();
+        out.push((qc.name.clone(), named));
+    }
+    Ok(out)
+}
+
+/// Outcome `i` of `qubits` qubits as a bit string, qubit 0 first.
+fn bits(i: usize, qubits: usize) -> String {
+    (0..qubits)
+        .map(|q| if i >> q & 1 == 1 { '1' } else { '0' })
+        .collect()
 }

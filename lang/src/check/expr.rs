@@ -445,7 +445,7 @@ impl<'f> Checker<'f> {
                     Diagnostic::error("E0204", format!("The {what} `{name}` is not a number."))
                         .with_primary(span, format!("a {what}"))
                         .with_help(
-                            "its number is an expectation value: `expval(psi, H)` in the loss",
+                            "its number is an expectation value: `expval(psi, H)` in the loss or an output",
                         ),
                 );
                 None

@@ -964,12 +964,27 @@ impl<'f> Checker<'f> {
         args: &[ast::Arg],
         span: Span,
     ) -> Option<Val> {
-        if self.scope.ctx != Ctx::Loss {
+        // Outputs of a model with states are functions of the trajectory (`outputs(t, y,
+        // θ)`), which no simulation feeds; a circuit model's outputs are reported after
+        // training, from the trained θ.
+        let ode = self.model.as_ref().is_some_and(|m| m.is_ode);
+        if self.scope.ctx != Ctx::Loss && (self.scope.ctx != Ctx::Output || ode) {
+            let note = if self.scope.ctx == Ctx::Output {
+                "the outputs of a model with states are computed along its trajectory; an \
+                 expectation value is simulated from the parameters alone"
+            } else {
+                "an expectation value is simulated from the parameters when the loss or the \
+                 outputs are evaluated"
+            };
             self.not_here(
                 callee.span,
                 "`expval`".to_string(),
-                "an expectation value is simulated from the parameters when the loss is evaluated",
-                Some("use it in the loss: `loss = expval(psi, H)`".to_string()),
+                note,
+                Some(
+                    "use it in the loss (`loss = expval(psi, H)`) or in an output of a model \
+                     without states (`output energy = expval(psi, H)`)"
+                        .to_string(),
+                ),
             );
             return None;
         }

@@ -96,7 +96,7 @@ pub fn loss_inputs(model: &ModelHir) -> Vec<LossInput> {
                     .unwrap_or(0),
             }),
     );
-    out.extend(expval_pairs(model).into_iter().filter_map(|(c, o)| {
+    out.extend(loss_expval_pairs(model).into_iter().filter_map(|(c, o)| {
         Some(LossInput::Expval {
             circuit: model.circuits.get(c.index())?.name.clone(),
             observable: model.observables.get(o.index())?.name.clone(),
@@ -106,41 +106,47 @@ pub fn loss_inputs(model: &ModelHir) -> Vec<LossInput> {
 }
 
 /// The `(circuit, observable)` pairs of the loss's `expval`s, in order of first use.
+pub fn loss_expval_pairs(model: &ModelHir) -> Vec<(CircuitId, ObservableId)> {
+    pairs_in(model.loss.iter())
+}
+
+/// The `(circuit, observable)` pairs of the outputs' `expval`s, in order of first use.
+pub fn output_expval_pairs(model: &ModelHir) -> Vec<(CircuitId, ObservableId)> {
+    pairs_in(model.outputs.iter().map(|o| &o.defn.value))
+}
+
+/// Every `(circuit, observable)` pair of the model: the loss's, then the outputs' that the
+/// loss does not use. The manifest's observables are in this order, one per pair.
 pub fn expval_pairs(model: &ModelHir) -> Vec<(CircuitId, ObservableId)> {
-    let mut pairs = Vec::new();
-    if let Some(loss) = &model.loss {
-        loss.visit(&mut |e| {
+    let mut pairs = loss_expval_pairs(model);
+    for pair in output_expval_pairs(model) {
+        if !pairs.contains(&pair) {
+            pairs.push(pair);
+        }
+    }
+    pairs
+}
+
+/// The pairs of the `expval`s in `roots`, in order of first use (span start).
+fn pairs_in<'a>(roots: impl Iterator<Item = &'a HExpr> + Clone) -> Vec<(CircuitId, ObservableId)> {
+    let mut first: Vec<((CircuitId, ObservableId), u32)> = Vec::new();
+    for root in roots {
+        root.visit(&mut |e| {
             if let HExprKind::Expval {
                 circuit,
                 observable,
             } = e.kind
-                && !pairs.contains(&(circuit, observable))
             {
-                pairs.push((circuit, observable));
+                match first.iter_mut().find(|(p, _)| *p == (circuit, observable)) {
+                    Some((_, at)) => *at = (*at).min(e.span.start),
+                    None => first.push(((circuit, observable), e.span.start)),
+                }
             }
         });
     }
     // `visit` walks a stack (last child first): restore source order.
-    pairs.sort_by_key(|&(c, o)| first_use(model, c, o));
-    pairs
-}
-
-/// Where `expval(c, o)` first appears in the loss (its span's start).
-fn first_use(model: &ModelHir, c: CircuitId, o: ObservableId) -> u32 {
-    let mut at = u32::MAX;
-    if let Some(loss) = &model.loss {
-        loss.visit(&mut |e| {
-            if e.kind
-                == (HExprKind::Expval {
-                    circuit: c,
-                    observable: o,
-                })
-            {
-                at = at.min(e.span.start);
-            }
-        });
-    }
-    at
+    first.sort_by_key(|&(_, at)| at);
+    first.into_iter().map(|(p, _)| p).collect()
 }
 
 /// The batched coordinate types of a residual's points, named after the coordinates.
@@ -331,7 +337,7 @@ fn lower_loss_fn(st: &Statics, name: &str, loss: &HExpr) -> Res<Function> {
             }
         }
     }
-    for (c, o) in expval_pairs(model) {
+    for (c, o) in loss_expval_pairs(model) {
         let value = cx.input(k)?;
         k += 1;
         cx.inputs.expvals.insert((c, o), value);

@@ -161,6 +161,21 @@ pub(super) fn ode_input_roles() -> Vec<InputRole> {
     vec![InputRole::Time, InputRole::State, InputRole::Params]
 }
 
+/// The roles of a circuit model's `outputs(θ, expvals…)` inputs: θ, then one expectation
+/// value per pair of the outputs' `expval`s, each naming its observable's index in the
+/// manifest (`expval_pairs`' order).
+pub(super) fn circuit_output_input_roles(model: &ModelHir) -> Vec<InputRole> {
+    let all = expval_pairs(model);
+    let mut roles = vec![InputRole::Params];
+    for (c, o) in super::loss::output_expval_pairs(model) {
+        roles.push(InputRole::Expval {
+            circuit: c.index(),
+            observable: all.iter().position(|p| *p == (c, o)).unwrap_or(0),
+        });
+    }
+    roles
+}
+
 /// The index of residual `id`'s point set in [`of_model`]'s `point_sets`.
 fn point_set_index(model: &ModelHir, id: ResidualId) -> usize {
     let opener = model.point_set(id).index();

@@ -118,6 +118,41 @@ pub(super) fn lower_outputs(st: &Statics, len: usize) -> Res<Function> {
     Ok(cx.finish(out))
 }
 
+/// `outputs(θ: f64[p], expval.C.O: f64…) -> f64[k]`: the outputs of a model without states
+/// but with circuits, from θ and the expectation values the runtime simulates (one input
+/// per pair of the outputs' `expval`s, in `output_expval_pairs`' order).
+pub(super) fn lower_circuit_outputs(st: &Statics, len: usize) -> Res<Function> {
+    let model = st
+        .model
+        .ok_or_else(|| diag::internal(st.span, "outputs without a model"))?;
+    let pairs = super::loss::output_expval_pairs(model);
+    let mut inputs = vec![("θ".to_string(), Type::f64(vec![st.theta.layout.len]))];
+    for &(c, o) in &pairs {
+        let (Some(ch), Some(oh)) = (
+            model.circuits.get(c.index()),
+            model.observables.get(o.index()),
+        ) else {
+            return Err(diag::internal(st.span, "an expval of an unknown circuit"));
+        };
+        inputs.push((format!("expval.{}.{}", ch.name, oh.name), Type::scalar()));
+    }
+    let mut cx = FnCx::new(st, "outputs", "the outputs", inputs);
+    cx.inputs.theta = Some(cx.input(0)?);
+    for (k, &pair) in pairs.iter().enumerate() {
+        let value = cx.input(k + 1)?;
+        cx.inputs.expvals.insert(pair, value);
+    }
+    let roots: Vec<_> = model.outputs.iter().map(|o| &o.defn.value).collect();
+    cx.prepare(&roots)?;
+    let mut parts = Vec::with_capacity(model.outputs.len());
+    for (k, o) in model.outputs.iter().enumerate() {
+        let v = cx.entity(Key::Output(OutputId(k as u32)), o.span)?;
+        parts.push(flatten(&mut cx, v)?);
+    }
+    let out = concat(&mut cx, parts, len, "outputs")?;
+    Ok(cx.finish(out))
+}
+
 /// The flat result: the parts concatenated, or the single part when it already is the
 /// whole vector (one array state).
 fn concat(cx: &mut FnCx, parts: Vec<ValueId>, len: usize, name: &str) -> Res<ValueId> {
