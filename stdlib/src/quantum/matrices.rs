@@ -203,56 +203,40 @@ pub fn is_diagonal2(a: &Mat2) -> bool {
     a[0][1] == ZERO && a[1][0] == ZERO
 }
 
-/// `cos(θ/2)·I − i·sin(θ/2)·P` for an involution `P`.
-fn rotation2(theta: f64, p: &Mat2) -> Mat2 {
-    let (s, c) = (theta / 2.0).sin_cos();
-    let mut m = [[ZERO; 2]; 2];
-    for r in 0..2 {
-        for col in 0..2 {
-            let id = if r == col { c } else { 0.0 };
-            m[r][col] = C::new(id, 0.0) - I * s * p[r][col];
+/// `a·I − i·b·P` for an `N×N` matrix `P`: rotations and their derivatives alike.
+fn identity_minus_i<const N: usize>(a: f64, b: f64, p: &[[C; N]; N]) -> [[C; N]; N] {
+    let mut m = [[ZERO; N]; N];
+    for (r, row) in m.iter_mut().enumerate() {
+        for (col, x) in row.iter_mut().enumerate() {
+            let id = if r == col { a } else { 0.0 };
+            *x = C::new(id, 0.0) - I * b * p[r][col];
         }
     }
     m
+}
+
+/// `cos(θ/2)·I − i·sin(θ/2)·P` for an involution `P`.
+fn rotation2(theta: f64, p: &Mat2) -> Mat2 {
+    let (s, c) = (theta / 2.0).sin_cos();
+    identity_minus_i(c, s, p)
 }
 
 /// `∂/∂θ (cos(θ/2)·I − i·sin(θ/2)·P) = −sin(θ/2)/2·I − i·cos(θ/2)/2·P`.
 fn rotation2_derivative(theta: f64, p: &Mat2) -> Mat2 {
     let (s, c) = (theta / 2.0).sin_cos();
-    let mut m = [[ZERO; 2]; 2];
-    for r in 0..2 {
-        for col in 0..2 {
-            let id = if r == col { -s / 2.0 } else { 0.0 };
-            m[r][col] = C::new(id, 0.0) - I * (c / 2.0) * p[r][col];
-        }
-    }
-    m
+    identity_minus_i(-s / 2.0, c / 2.0, p)
 }
 
 /// `cos(θ/2)·I − i·sin(θ/2)·P` for a 4×4 involution `P`.
 fn rotation4(theta: f64, p: &Mat4) -> Mat4 {
     let (s, c) = (theta / 2.0).sin_cos();
-    let mut m = [[ZERO; 4]; 4];
-    for r in 0..4 {
-        for col in 0..4 {
-            let id = if r == col { c } else { 0.0 };
-            m[r][col] = C::new(id, 0.0) - I * s * p[r][col];
-        }
-    }
-    m
+    identity_minus_i(c, s, p)
 }
 
 /// The derivative of [`rotation4`] in `θ`.
 fn rotation4_derivative(theta: f64, p: &Mat4) -> Mat4 {
     let (s, c) = (theta / 2.0).sin_cos();
-    let mut m = [[ZERO; 4]; 4];
-    for r in 0..4 {
-        for col in 0..4 {
-            let id = if r == col { -s / 2.0 } else { 0.0 };
-            m[r][col] = C::new(id, 0.0) - I * (c / 2.0) * p[r][col];
-        }
-    }
-    m
+    identity_minus_i(-s / 2.0, c / 2.0, p)
 }
 
 /// `|0⟩⟨0| ⊗ I + |1⟩⟨1| ⊗ u`: `u` on the second qubit where the first is 1.
