@@ -67,7 +67,7 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 runs, node_v, py_v = sys.argv[2], sys.argv[3], sys.argv[4]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-ms = lambda s: f"{s * 1e3:.1f} ms"
+ms = lambda s: f"{s * 1e3:.1f} ms" if s >= 1e-3 else f"{s * 1e6:.0f} µs"
 us = lambda s: f"{s * 1e6:.2f} µs" if s < 1e-3 else f"{s * 1e3:.2f} ms"
 med = lambda xs: statistics.median(xs)
 print(f"Measured by `bench/deploy.sh` on {cpu}, Node {node_v}, {py_v}; cold starts: medians of "
