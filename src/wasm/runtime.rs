@@ -891,6 +891,15 @@ impl CompiledModule for WasmModule {
             .lock()
             .map_err(|_| CallError::new("an earlier call panicked holding the runtime"))?;
         let result = rt.call_index(k, inputs).map_err(CallError::new)?;
+        if result.len() != out.len() {
+            return Err(CallError::new(format!(
+                "`{}` answered {} numbers in WebAssembly where its signature says {}: the \
+                 module's description does not match its IR.",
+                f.name,
+                result.len(),
+                out.len()
+            )));
+        }
         out.copy_from_slice(&result);
         Ok(())
     }
