@@ -342,3 +342,99 @@ fn generated_loaders_in_node_give_the_native_numbers() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_eq!(cases.len(), 16, "calls compared");
 }
+
+/// TypeScript's compiler: `$SCI_TSC`, `tsc` on the PATH, or one installed into the target
+/// directory (`npm install --prefix target/tsc typescript@5`).
+fn tsc() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("SCI_TSC") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()?
+        .to_path_buf();
+    std::env::split_paths(&path)
+        .map(|d| d.join("tsc"))
+        .chain([target.join("tsc/node_modules/.bin/tsc")])
+        .find(|p| p.is_file())
+}
+
+/// The generated `.d.ts` type-checks (`tsc --strict`) with a program that calls the
+/// loaders of two examples as documented: typed methods, aliases, `SciError`. TypeScript
+/// takes the types of `./model.mjs` from `model.d.mts`, so the program's directory has
+/// the declarations under that name too. Without `tsc` this test says so and passes.
+#[test]
+fn generated_types_check_with_typescript() {
+    let Some(tsc) = tsc() else {
+        eprintln!(
+            "skipped: no TypeScript compiler (set SCI_TSC, or `npm install --prefix \
+             target/tsc typescript@5`)"
+        );
+        return;
+    };
+    let dir = common::scratch("wasm_node_types");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for example in ["robertson", "burgers_pinn"] {
+        let wasm = dir.join(format!("{example}.wasm"));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sci"))
+            .arg("compile")
+            .arg(root.join(format!("examples/{example}.sci")))
+            .args(["--target", "wasm32", "-o"])
+            .arg(&wasm)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::copy(
+            wasm.with_extension("d.ts"),
+            dir.join(format!("{example}.d.mts")),
+        )
+        .unwrap();
+    }
+    let program = r#"import { load, SciError } from "./robertson.mjs";
+import * as pinn from "./burgers_pinn.mjs";
+const sci = await load();
+const m = sci.Robertson;
+const dy: Float64Array = m.rhs(0, [1, 0, 0], m.paramsDefault);
+const jac: Float64Array = m.jacobian(0, dy, m.paramsDefault);
+const slots: string[] = m.layout.params.slots.map((s) => s.name);
+const p = await pinn.load();
+const b = p.BurgersPINN;
+const g: Float64Array = b.loss_and_grad(b.paramsDefault, [0.1], [0.2], [0], [0.3], [0.4], [1]);
+try {
+  m.rhs(0, [1], m.paramsDefault);
+} catch (e: unknown) {
+  if (e instanceof SciError) console.log(e.statusName, e.status);
+}
+console.log(dy, jac, slots, g);
+"#;
+    std::fs::write(dir.join("use.ts"), program).unwrap();
+    let out = std::process::Command::new(&tsc)
+        .args([
+            "--noEmit",
+            "--strict",
+            "--target",
+            "es2022",
+            "--module",
+            "es2022",
+            "--moduleResolution",
+            "bundler",
+            "--lib",
+            "es2022,dom",
+            "use.ts",
+            "robertson.d.ts",
+            "burgers_pinn.d.ts",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tsc rejects the generated types:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
