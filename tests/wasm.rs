@@ -708,6 +708,12 @@ fn statuses_are_the_native_ones() {
         native_err.message.contains("batch size mismatch"),
         "{native_err}"
     );
+    // `reduce_batch max` of no points.
+    let err = rt.call(&name, "rb_max", &[&[]]).unwrap_err();
+    assert!(err.contains("status 3 (SCI_EMPTY_BATCH)"), "{err}");
+    let k = native.index_of("rb_max").unwrap();
+    let native_err = native.call_flat(k, &[&[]], &mut [0.0; 3]).unwrap_err();
+    assert!(native_err.message.contains("empty batch"), "{native_err}");
     // The runtime is still usable after failures, and memory was given back.
     let before = rt.memory_bytes();
     for _ in 0..1000 {
