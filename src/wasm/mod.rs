@@ -12,6 +12,11 @@
 //! This runs a linker, so it lives here rather than in the core crates (which do no I/O).
 
 mod loader;
+#[cfg(feature = "wasmtime")]
+pub mod runtime;
+
+#[cfg(feature = "wasmtime")]
+pub use runtime::Runtime;
 
 use crate::ir::Module;
 use std::path::{Path, PathBuf};
