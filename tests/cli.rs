@@ -506,7 +506,7 @@ fn wasm32_without_llvm_names_the_feature() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--features llvm"), "{}", stderr(&o));
-    for ext in ["wasm", "mjs", "d.ts", "json"] {
+    for ext in ["wasm", "mjs", "d.mts", "json"] {
         assert!(!out.with_extension(ext).exists(), "{ext} written");
     }
 }

@@ -42,7 +42,7 @@ enum Arch {
     Host,
     /// NVIDIA GPUs (sm_90): PTX from the MLIR back end.
     Nvptx,
-    /// WebAssembly (`-o FILE.wasm`, with its loader `FILE.mjs`, `FILE.d.ts` and
+    /// WebAssembly (`-o FILE.wasm`, with its loader `FILE.mjs`, `FILE.d.mts` and
     /// `FILE.json`): LLVM's wasm32 back end; see docs/deploy.md.
     Wasm32,
 }

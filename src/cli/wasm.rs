@@ -1,5 +1,5 @@
 //! `sci compile FILE --target wasm32 -o model.wasm`: the module, its loader (`model.mjs`),
-//! types (`model.d.ts`) and description (`model.json`) from [`sci::wasm::compile`], written
+//! types (`model.d.mts`) and description (`model.json`) from [`sci::wasm::compile`], written
 //! together or not at all.
 
 use sci::ir::Module;
@@ -23,7 +23,7 @@ pub fn run(file: &Path, modules: &[Module], output: Option<&Path>) -> Result<Exi
     let mut outputs = sci::stdlib::data::Outputs::new();
     for (p, bytes) in [
         (path.with_extension("mjs"), package.loader.as_bytes()),
-        (path.with_extension("d.ts"), package.types.as_bytes()),
+        (path.with_extension("d.mts"), package.types.as_bytes()),
         (path.with_extension("json"), package.description.as_bytes()),
         (path.to_path_buf(), &package.wasm[..]),
     ] {
@@ -37,7 +37,7 @@ pub fn run(file: &Path, modules: &[Module], output: Option<&Path>) -> Result<Exi
 pub fn companion_paths(path: &Path) -> [PathBuf; 3] {
     [
         path.with_extension("mjs"),
-        path.with_extension("d.ts"),
+        path.with_extension("d.mts"),
         path.with_extension("json"),
     ]
 }

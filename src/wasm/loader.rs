@@ -1,4 +1,5 @@
-//! The JavaScript loader (`FILE.mjs`) and its TypeScript types (`FILE.d.ts`) written beside
+//! The JavaScript loader (`FILE.mjs`) and its TypeScript types (`FILE.d.mts`, the name TypeScript
+//! looks for beside an `.mjs`) written beside
 //! a WebAssembly module. The loader is one template (`loader.mjs`, kept as JavaScript so it
 //! reads and lints as such) with the module's JSON description embedded; its wrappers are
 //! built from that description when the module loads. The types name every model and

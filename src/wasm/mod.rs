@@ -6,7 +6,7 @@
 //! `libc.a`, which supplies the allocator and musl's libm compiled for wasm32, so the
 //! module imports nothing and its numbers do not depend on the host's `Math`. Beside
 //! `model.wasm` come `model.mjs` (an ES-module loader with one wrapper per function),
-//! `model.d.ts` (its TypeScript types) and `model.json` (the layouts and signatures,
+//! `model.d.mts` (its TypeScript types) and `model.json` (the layouts and signatures,
 //! `sci_codegen::describe`): [`WasmPackage`].
 //!
 //! This runs a linker, so it lives here rather than in the core crates (which do no I/O).
@@ -32,7 +32,7 @@ pub struct WasmPackage {
     pub wasm: Vec<u8>,
     /// The ES-module loader (`FILE.mjs`), with one wrapper per function.
     pub loader: String,
-    /// The loader's TypeScript declarations (`FILE.d.ts`).
+    /// The loader's TypeScript declarations (`FILE.d.mts`).
     pub types: String,
     /// The JSON description of layouts and functions (`FILE.json`).
     pub description: String,
