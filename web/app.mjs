@@ -44,6 +44,7 @@ async function select(name) {
   setStatus("loading", `loading ${name}…`);
   try {
     const model = await loadModel(name);
+    if ($("model").value !== name) return; // another example was picked while this loaded
     const example = EXAMPLES[name];
     current = { name, example, model };
     $("log-t").checked = example.logT;
