@@ -14,8 +14,10 @@
 # tests write is assembled for sm_90, without a GPU), and the language server's independent
 # client, pytest-lsp, into target/lsp-client (tests/lsp_client/run.sh), and the Python
 # package's test environment (maturin, NumPy, SciPy, JAX, pytest) into target/python-venv
-# (python/run-tests.sh), and MPICH for the `mpi` feature's `mpirun -n 2` tests. The default
-# build needs none of them; the optional features are tested together in the last steps.
+# (python/run-tests.sh), MPICH for the `mpi` feature's `mpirun -n 2` tests, and for
+# WebAssembly wasm-ld, wasi-libc, wabt, Node and Chromium (Debian's) with playwright-core and
+# TypeScript (npm, into target/web-tools: web/test/install.sh). The default build needs none
+# of them; the optional features are tested together in the last steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -87,23 +89,24 @@ prune_executables
 
 # Last, so the default-feature builds above are not rebuilt in between. One feature set
 # (llvm + mlir + cuda) for every command below, so nothing is built twice.
-step "LLVM and MLIR back ends, MPI: install LLVM/MLIR 22 and libclang, MPICH (idempotent), ptxas + libdevice (PyPI, into target/)"
-scripts/install-system.sh llvm mlir cuda mpi
+step "LLVM and MLIR back ends, MPI, WebAssembly: install LLVM/MLIR 22 and libclang, MPICH, wasm-ld, wasi-libc, wabt, Node, Chromium (idempotent), ptxas + libdevice (PyPI), playwright-core and TypeScript (npm), into target/"
+scripts/install-system.sh llvm mlir cuda mpi wasm web
 SCI_PTXAS=$(scripts/install-ptxas.sh)
 SCI_LIBDEVICE=$(scripts/install-ptxas.sh --libdevice)
-export SCI_PTXAS SCI_LIBDEVICE
-features=llvm,mlir,cuda,mpi
+SCI_TSC=$(web/test/install.sh | tail -n 1)/.bin/tsc
+export SCI_PTXAS SCI_LIBDEVICE SCI_TSC
+features=llvm,mlir,cuda,mpi,wasmtime
 
-step "LLVM, MLIR, CUDA runtime, MPI: clippy (warnings are errors)"
+step "LLVM, MLIR, CUDA runtime, MPI, wasmtime: clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --features "$features" --locked -- -D warnings
 
-step "LLVM, MLIR, CUDA runtime, MPI: differential suites, PTX assembled by ptxas, no-GPU behaviour, mpirun -n 2"
+step "LLVM, MLIR, CUDA runtime, MPI, WebAssembly: differential suites, PTX assembled by ptxas, no-GPU behaviour, mpirun -n 2, wasm in wasmtime and Node, the demo page in headless Chromium"
 # One `--workspace` invocation, as for clippy: the same feature resolution, so the
 # bindgen/TableGen chain under mlir-sys is built once (each copy is ~1 GB of target/).
 cargo test --workspace --features "$features" --locked --lib --bins \
     --test backends --test llvm_difftest --test llvm_object --test mlir \
     --test c_abi --test llvm --test mlir_cli --test gpu_cli --test threads \
-    --test alloc_free --test mpi
+    --test alloc_free --test mpi --test wasm --test wasm_node --test web_demo
 
 if [ "$slow" = 1 ]; then
     step "fuzzing the front end for 60 s (cargo fuzz)"

@@ -24,6 +24,6 @@ fi
 
 for name in "${EXAMPLES[@]}"; do
   (cd "$root" && "${sci[@]}" compile "examples/$name.sci" --target wasm32 -o "$out/$name.wasm")
-  rm -f "$out/$name.json" "$out/$name.d.ts"
+  rm -f "$out/$name.json" "$out/$name.d.mts"
   echo "wrote $out/$name.wasm, $out/$name.mjs"
 done
