@@ -147,18 +147,7 @@ fn generated_loaders_in_node_give_the_native_numbers() {
     for (example, model, functions, bound) in plan {
         let src = root.join(format!("examples/{example}.sci"));
         let wasm = dir.join(format!("{example}.wasm"));
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sci"))
-            .arg("compile")
-            .arg(&src)
-            .args(["--target", "wasm32", "-o"])
-            .arg(&wasm)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "sci compile {example}.sci --target wasm32: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        compile_wasm(&src, &wasm);
         for ext in ["mjs", "d.mts", "json"] {
             assert!(
                 wasm.with_extension(ext).is_file(),
@@ -343,6 +332,23 @@ fn generated_loaders_in_node_give_the_native_numbers() {
     assert_eq!(cases.len(), 16, "calls compared");
 }
 
+/// `sci compile SRC --target wasm32 -o WASM`, which must succeed.
+fn compile_wasm(src: &Path, wasm: &Path) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sci"))
+        .arg("compile")
+        .arg(src)
+        .args(["--target", "wasm32", "-o"])
+        .arg(wasm)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sci compile {} --target wasm32: {}",
+        src.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// TypeScript's compiler: `$SCI_TSC`, `tsc` on the PATH, or one installed into the target
 /// directory (`npm install --prefix target/tsc typescript@5`).
 fn tsc() -> Option<PathBuf> {
@@ -377,18 +383,7 @@ fn generated_types_check_with_typescript() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for example in ["robertson", "burgers_pinn"] {
         let wasm = dir.join(format!("{example}.wasm"));
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sci"))
-            .arg("compile")
-            .arg(root.join(format!("examples/{example}.sci")))
-            .args(["--target", "wasm32", "-o"])
-            .arg(&wasm)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        compile_wasm(&root.join(format!("examples/{example}.sci")), &wasm);
     }
     let program = r#"import { load, SciError } from "./robertson.mjs";
 import * as pinn from "./burgers_pinn.mjs";

@@ -158,6 +158,24 @@ pub fn run(args: &RunArgs, color: bool, ranks: &Ranks) -> Result<ExitCode, Strin
     }
 }
 
+/// The parameters of a run: a checkpoint's (`--params-file`) or the model's, with the
+/// `--param NAME=VALUE` overrides applied.
+pub fn run_params(
+    args: &RunArgs,
+    compiled: &sci::Compiled,
+    model: &sci::Model<'_>,
+) -> Result<Vec<f64>, Error> {
+    let mut p = match &args.params_file {
+        Some(path) => {
+            let cp = checkpoint::load(path)?;
+            sci::runtime::params_from_checkpoint(model, &cp)?
+        }
+        None => model.params(),
+    };
+    apply_overrides(compiled, model, &mut p, &args.params)?;
+    Ok(p)
+}
+
 /// Why `sci run` failed: the model cannot be solved at all (exit 1), or this run could not
 /// (bad options or data, exit 2; the solver gave up, exit 3).
 enum Failure {
@@ -205,14 +223,7 @@ fn solve(args: &RunArgs, compiled: &sci::Compiled, ranks: &Ranks) -> Result<Exit
     if let Some(plot) = &args.plot {
         check_plot_output(plot)?;
     }
-    let mut p = match &args.params_file {
-        Some(path) => {
-            let cp = checkpoint::load(path)?;
-            sci::runtime::params_from_checkpoint(&model, &cp)?
-        }
-        None => model.params(),
-    };
-    apply_overrides(compiled, &model, &mut p, &args.params)?;
+    let p = run_params(args, compiled, &model)?;
     if let Some(spec) = &args.ensemble {
         return Ok(super::ensemble::run(
             args, spec, &model, &p, &options, ranks,

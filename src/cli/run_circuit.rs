@@ -7,11 +7,9 @@
 use std::process::ExitCode;
 
 use sci::stdlib::Error;
-use sci::stdlib::checkpoint;
 
 use super::ranks::Ranks;
 use super::run::RunArgs;
-use super::runtime_common::apply_overrides;
 
 /// The model `sci run` should simulate as circuits: the one named, when it has circuits and
 /// no states; else, when no model of the file has states, the only one with circuits.
@@ -60,14 +58,7 @@ pub fn run(
         }
     }
     let model = compiled.model(name)?;
-    let mut theta = match &args.params_file {
-        Some(path) => {
-            let cp = checkpoint::load(path)?;
-            sci::runtime::params_from_checkpoint(&model, &cp)?
-        }
-        None => model.params(),
-    };
-    apply_overrides(compiled, &model, &mut theta, &args.params)?;
+    let theta = super::run::run_params(args, compiled, &model)?;
     if ranks.collective().rank() != 0 {
         return Ok(ExitCode::SUCCESS);
     }

@@ -107,15 +107,7 @@ pub(super) fn lower_outputs(st: &Statics, len: usize) -> Res<Function> {
         .ok_or_else(|| diag::internal(st.span, "outputs without a model"))?;
     let mut cx = FnCx::new(st, "outputs", "the outputs", ode_inputs(st));
     bind_ode_inputs(&mut cx)?;
-    let roots: Vec<_> = model.outputs.iter().map(|o| &o.defn.value).collect();
-    cx.prepare(&roots)?;
-    let mut parts = Vec::with_capacity(model.outputs.len());
-    for (k, o) in model.outputs.iter().enumerate() {
-        let v = cx.entity(Key::Output(OutputId(k as u32)), o.span)?;
-        parts.push(flatten(&mut cx, v)?);
-    }
-    let out = concat(&mut cx, parts, len, "outputs")?;
-    Ok(cx.finish(out))
+    outputs_body(cx, model, len)
 }
 
 /// `outputs(θ: f64[p], expval.C.O: f64…) -> f64[k]`: the outputs of a model without states
@@ -142,6 +134,11 @@ pub(super) fn lower_circuit_outputs(st: &Statics, len: usize) -> Res<Function> {
         let value = cx.input(k + 1)?;
         cx.inputs.expvals.insert(pair, value);
     }
+    outputs_body(cx, model, len)
+}
+
+/// Every output of `model`, flattened into one vector, with `cx`'s inputs bound.
+fn outputs_body(mut cx: FnCx, model: &crate::hir::ModelHir, len: usize) -> Res<Function> {
     let roots: Vec<_> = model.outputs.iter().map(|o| &o.defn.value).collect();
     cx.prepare(&roots)?;
     let mut parts = Vec::with_capacity(model.outputs.len());
