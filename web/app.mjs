@@ -1,7 +1,8 @@
 // The demo page's UI: loads the chosen example's WebAssembly module (models/NAME.mjs, from
 // web/build.sh), makes a slider per parameter, solves over the model's time span with
-// solver.mjs and plots the states; every slider move solves and plots again (a solve takes
-// milliseconds, so it runs at once, on the input event).
+// solver.mjs and plots the states; every slider move solves and plots again, on the next
+// frame: moves made while a slow solve runs (Van der Pol at μ = 100 takes a third of a
+// second) become one solve of the latest values, not one solve each.
 //
 // What tests read (web/test/browser.mjs), kept stable:
 //   #model                    <select> of the examples (values: the names in EXAMPLES)
@@ -75,7 +76,7 @@ function makeSliders(model) {
     input.dataset.offset = slot.offset;
     input.dataset.default = base;
     const value = Object.assign(document.createElement("output"), { id: `value-${slot.name}` });
-    input.addEventListener("input", () => { showValue(input, value); run(); });
+    input.addEventListener("input", () => { showValue(input, value); schedule(); });
     showValue(input, value);
     box.append(label, input, value);
   }
@@ -113,6 +114,14 @@ function theta() {
     values[Number(input.dataset.offset)] = sliderValue(input);
   }
   return values;
+}
+
+let scheduled = false;
+/** Solves on the next frame, once however many slider events arrive before it. */
+function schedule() {
+  if (scheduled) return;
+  scheduled = true;
+  requestAnimationFrame(() => { scheduled = false; run(); });
 }
 
 /** Solves the current model at the sliders' parameters, shows the result and plots it. */
