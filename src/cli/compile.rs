@@ -77,14 +77,15 @@ pub fn run(args: &CompileArgs, color: bool) -> Result<ExitCode, String> {
         if super::aot::wants_object(Some(out)) && args.emit == Emit::Header {
             outputs.push(("-o (header)", Some(header.as_path())));
         }
-        let companions = super::wasm::companion_paths(out);
-        if args.target == Arch::Wasm32 {
-            outputs.extend(
-                companions
-                    .iter()
-                    .map(|p| ("-o (loader)", Some(p.as_path()))),
-            );
-        }
+        let companions = match args.target {
+            Arch::Wasm32 => super::wasm::companion_paths(out).to_vec(),
+            _ => Vec::new(),
+        };
+        outputs.extend(
+            companions
+                .iter()
+                .map(|p| ("-o (loader)", Some(p.as_path()))),
+        );
         super::check_output_paths(&[Some(&args.file)], &outputs)?;
     }
     let ptx = args.emit == Emit::Ptx || args.target == Arch::Nvptx;
@@ -95,8 +96,7 @@ pub fn run(args: &CompileArgs, color: bool) -> Result<ExitCode, String> {
         // Before reading the file: a build without the back end cannot do it at all.
         super::aot::check_ptx_support()?;
     }
-    let wasm = args.target == Arch::Wasm32;
-    if wasm {
+    let wasm = if args.target == Arch::Wasm32 {
         if args.emit != Emit::Ir || args.backend.is_some() || args.target_cpu.is_some() {
             return Err(
                 "`--target wasm32` writes a WebAssembly module with LLVM: give only \
@@ -104,20 +104,16 @@ pub fn run(args: &CompileArgs, color: bool) -> Result<ExitCode, String> {
                     .to_string(),
             );
         }
-        let names_wasm = args
-            .output
-            .as_ref()
-            .is_some_and(|p| p.extension().is_some_and(|e| e == "wasm"));
-        if !names_wasm {
-            return Err("`--target wasm32` writes a WebAssembly module: add `-o FILE.wasm`".into());
-        }
-    }
+        Some(super::wasm::output_path(args.output.as_deref())?)
+    } else {
+        None
+    };
     let (sources, analysis) = super::analyze_and_report(&args.file, color)?;
     if analysis.has_errors() {
         return Ok(ExitCode::from(1));
     }
-    if wasm {
-        return super::wasm::run(&args.file, &analysis.modules, args.output.as_deref());
+    if let Some(path) = wasm {
+        return super::wasm::run(&args.file, &analysis.modules, path);
     }
     if ptx {
         return super::aot::ptx(&args.file, &analysis.modules, args.output.as_deref());

@@ -6,25 +6,30 @@ use sci::ir::Module;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Writes the module and its companions for `output` (`FILE.wasm`).
-pub fn run(file: &Path, modules: &[Module], output: Option<&Path>) -> Result<ExitCode, String> {
-    let Some(path) = output.filter(|p| p.extension().is_some_and(|e| e == "wasm")) else {
-        return Err("`--target wasm32` writes a WebAssembly module: add `-o FILE.wasm`".into());
+/// The module's path, `-o FILE.wasm`, or the error saying to give one.
+pub fn output_path(output: Option<&Path>) -> Result<&Path, String> {
+    output
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .ok_or_else(|| "`--target wasm32` writes a WebAssembly module: add `-o FILE.wasm`".into())
+}
+
+/// Writes the module at `path` (`FILE.wasm`) and its companions beside it.
+pub fn run(file: &Path, modules: &[Module], path: &Path) -> Result<ExitCode, String> {
+    let file_name = |p: &Path, default: &str| {
+        p.file_name()
+            .map_or_else(|| default.into(), |n| n.to_string_lossy().into_owned())
     };
-    let source_name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model.sci".into());
-    let wasm_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model.wasm".into());
-    let package = sci::wasm::compile(modules, &source_name, &wasm_name)?;
+    let package = sci::wasm::compile(
+        modules,
+        &file_name(file, "model.sci"),
+        &file_name(path, "model.wasm"),
+    )?;
+    let [loader, types, description] = companion_paths(path);
     let mut outputs = sci::stdlib::data::Outputs::new();
     for (p, bytes) in [
-        (path.with_extension("mjs"), package.loader.as_bytes()),
-        (path.with_extension("d.mts"), package.types.as_bytes()),
-        (path.with_extension("json"), package.description.as_bytes()),
+        (loader, package.loader.as_bytes()),
+        (types, package.types.as_bytes()),
+        (description, package.description.as_bytes()),
         (path.to_path_buf(), &package.wasm[..]),
     ] {
         outputs.stage(&p, bytes).map_err(|e| e.to_string())?;
@@ -33,7 +38,7 @@ pub fn run(file: &Path, modules: &[Module], output: Option<&Path>) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-/// The other files `-o FILE.wasm` writes, for the output-path checks before any work.
+/// The other files `-o FILE.wasm` writes: the loader, its types and the description.
 pub fn companion_paths(path: &Path) -> [PathBuf; 3] {
     [
         path.with_extension("mjs"),

@@ -307,32 +307,23 @@ pub fn outputs(module: &sci_ir::Module, theta: &[f64]) -> Result<Vec<(String, Ve
     if f.input_roles.first() != Some(&InputRole::Params) {
         return Ok(Vec::new());
     }
-    let manifest = &module.manifest;
-    let mut sim = Simulator::new();
-    let mut args = vec![sci_ir::Tensor::vector(theta.to_vec())];
-    for role in &f.input_roles[1..] {
-        let InputRole::Expval {
-            circuit: c,
-            observable: o,
-        } = role
-        else {
-            return Err(Error::numerical(format!(
-                "the outputs of `{}` read an input other than expectation values",
-                module.name
-            )));
-        };
-        let (Some(qc), Some(po)) = (manifest.circuits.get(*c), manifest.observables.get(*o)) else {
-            return Err(Error::numerical(format!(
-                "the outputs of `{}` name a circuit or observable the module lacks",
-                module.name
-            )));
-        };
-        args.push(sci_ir::Tensor::scalar(sim.expval(
-            &circuit(qc)?,
-            theta,
-            &observable(po),
-        )?));
+    // Input 0 is θ; every other input an expectation value, filled as the trainer fills
+    // the loss's.
+    if (1..f.input_roles.len()).any(|k| !matches!(f.input_roles[k], InputRole::Expval { .. })) {
+        return Err(Error::numerical(format!(
+            "the outputs of `{}` read an input other than expectation values",
+            module.name
+        )));
     }
+    let mut expvals = Expvals::new(&module.manifest, &f.input_roles, &[], theta.len())?;
+    let mut buffers = vec![Vec::new(); f.input_roles.len()];
+    expvals.fill(theta, &mut buffers, false)?;
+    let mut args = vec![sci_ir::Tensor::vector(theta.to_vec())];
+    args.extend(
+        buffers[1..]
+            .iter()
+            .map(|b| sci_ir::Tensor::scalar(b.first().copied().unwrap_or(f64::NAN))),
+    );
     let values = sci_ir::eval(module, id, &args)
         .map_err(|e| Error::numerical(format!("evaluating the outputs: {e}")))?;
     Ok(module

@@ -5,23 +5,23 @@
 //! built from that description when the module loads. The types name every model and
 //! function, so editors and `tsc` check the calls.
 
+use crate::codegen::abi::c_identifier;
 use serde_json::Value;
 use std::fmt::Write as _;
 
 const TEMPLATE: &str = include_str!("loader.mjs");
 
-/// The loader of `wasm_file` (compiled from `source`) with `description` embedded.
-pub fn module_loader(description: &str, source: &str, wasm_file: &str) -> Result<String, String> {
-    let value = parse(description)?;
-    let first = value["modules"][0]["name"].as_str().unwrap_or("Model");
+/// The loader of `wasm_file` (compiled from `source`) with `description` embedded; its
+/// usage comment names the model `first`.
+pub fn module_loader(description: &str, source: &str, wasm_file: &str, first: &str) -> String {
     let loader_file = std::path::Path::new(wasm_file).with_extension("mjs");
     let loader_file = loader_file.to_string_lossy();
-    Ok(TEMPLATE
+    TEMPLATE
         .replace("@DESCRIPTION@", description.trim_end())
         .replace("@SOURCE@", &js_text(source))
         .replace("@WASM_FILE@", &js_text(wasm_file))
         .replace("@LOADER_FILE@", &js_text(&loader_file))
-        .replace("@FIRST_MODULE@", first))
+        .replace("@FIRST_MODULE@", &js_text(first))
 }
 
 /// The TypeScript declarations of the loader for `description`.
@@ -46,7 +46,7 @@ pub fn type_declarations(description: &str, source: &str) -> Result<String, Stri
     let mut model_names = Vec::new();
     for module in value["modules"].as_array().into_iter().flatten() {
         let name = module["name"].as_str().unwrap_or("Model");
-        let ident = identifier(name);
+        let ident = c_identifier(name);
         model_names.push((name.to_string(), ident.clone()));
         let _ = writeln!(d, "/** Model `{name}`. */\nexport interface {ident} {{");
         let _ = writeln!(d, "  readonly name: {};", json_string(name));
@@ -233,30 +233,12 @@ fn param_name(name: &str, k: usize) -> String {
         "yield",
         "await",
     ];
-    let id = identifier(&name.replace('θ', "theta"));
+    let id = c_identifier(&name.replace('θ', "theta"));
     if id.chars().all(|c| c == '_') || RESERVED.contains(&id.as_str()) {
         format!("in{k}")
     } else {
         id
     }
-}
-
-/// `name` as an ASCII identifier (other characters become `_`; a leading digit gets `_`).
-fn identifier(name: &str) -> String {
-    let mut id: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if id.is_empty() || id.starts_with(|c: char| c.is_ascii_digit()) {
-        id.insert(0, '_');
-    }
-    id
 }
 
 fn json_string(s: &str) -> String {

@@ -61,12 +61,12 @@ pub fn compile_lowered(
     source: &str,
     wasm_file: &str,
 ) -> Result<WasmPackage, String> {
-    let object = wasm_object(modules)?;
+    let (object, symbols) = wasm_object(modules)?;
     let description =
         crate::codegen::describe::json_description(modules, source).map_err(|e| e.message)?;
-    let symbols = exported_symbols(&description)?;
     let wasm = link(&object, &symbols)?;
-    let loader = loader::module_loader(&description, source, wasm_file)?;
+    let first = modules.first().map_or("Model", |m| m.name.as_str());
+    let loader = loader::module_loader(&description, source, wasm_file, first);
     let types = loader::type_declarations(&description, source)?;
     Ok(WasmPackage {
         wasm,
@@ -77,36 +77,29 @@ pub fn compile_lowered(
     })
 }
 
+/// The relocatable wasm32 object of `modules` and the C symbols it defines (one per
+/// function with code), which the module exports.
 #[cfg(feature = "llvm")]
-fn wasm_object(modules: &[Module]) -> Result<Vec<u8>, String> {
+fn wasm_object(modules: &[Module]) -> Result<(Vec<u8>, Vec<String>), String> {
     let options = crate::codegen::llvm::LlvmOptions::default();
     let object =
         crate::codegen::llvm::emit_wasm_object(modules, &options).map_err(|e| e.message)?;
-    Ok(object.bytes)
+    let symbols = object
+        .modules
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, symbol)| symbol)
+        .collect();
+    Ok((object.bytes, symbols))
 }
 
 #[cfg(not(feature = "llvm"))]
-fn wasm_object(_: &[Module]) -> Result<Vec<u8>, String> {
+fn wasm_object(_: &[Module]) -> Result<(Vec<u8>, Vec<String>), String> {
     Err(
         "this build of sci has no LLVM back end, which writes WebAssembly: rebuild with \
          `--features llvm` (after `scripts/install-llvm.sh`)"
             .to_string(),
     )
-}
-
-/// The C symbols of the description's compiled functions (what the module exports).
-fn exported_symbols(description: &str) -> Result<Vec<String>, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(description).map_err(|e| format!("internal: {e}"))?;
-    let mut symbols = Vec::new();
-    for module in value["modules"].as_array().into_iter().flatten() {
-        for f in module["functions"].as_array().into_iter().flatten() {
-            if let Some(s) = f["symbol"].as_str() {
-                symbols.push(s.to_string());
-            }
-        }
-    }
-    Ok(symbols)
 }
 
 /// Links `object` with wasi-libc into a module exporting `symbols`, `malloc`, `free` and
