@@ -165,7 +165,8 @@ impl From<sci_codegen::CallError> for JitError {
 pub use sci_passes::pipeline::{
     JACOBIAN, JVP_EVENTS_PARAMS, JVP_EVENTS_STATE, JVP_EVENTS_TIME, JVP_RESETS_PARAMS,
     JVP_RESETS_STATE, JVP_RESETS_TIME, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, LOSS_GRAD,
-    LOSS_VALUE_GRAD, PARAM_JACOBIAN, SPARSE_JACOBIAN, VJP_RHS, VJP_Y0, loss_grad_wrt,
+    LOSS_VALUE_GRAD, PARAM_JACOBIAN, SPARSE_JACOBIAN, SPARSE_JACOBIAN_INVARIANT,
+    SPARSE_JACOBIAN_UPDATE, VJP_RHS, VJP_Y0, loss_grad_wrt,
 };
 
 /// The structure of a sparse matrix in compressed sparse row form: the columns of row `r`
@@ -175,6 +176,41 @@ pub use sci_passes::pipeline::{
 /// computed element-locally (each entry from its body's local derivative, about the cost of
 /// one right-hand side) rather than by `n_colors` compressed sweeps.
 pub use sci_passes::pipeline::SparsePattern as CsrPattern;
+
+/// What [`Model::jacobian_csr_cached`] keeps between calls: the parts of the sparse
+/// Jacobian's values that depend on θ alone, for the θ and the model they were computed for.
+#[derive(Clone, Debug, Default)]
+pub struct JacobianCache {
+    owner: u64,
+    params: Vec<f64>,
+    invariant: Vec<f64>,
+    valid: bool,
+    evaluations: usize,
+}
+
+impl JacobianCache {
+    /// An empty cache (the first call fills it).
+    pub fn new() -> JacobianCache {
+        JacobianCache::default()
+    }
+
+    /// How many times the θ-only parts were computed (once per parameter change).
+    pub fn invariant_evaluations(&self) -> usize {
+        self.evaluations
+    }
+
+    /// Whether the cache holds the θ-only parts of model `owner` at `p` (bit for bit).
+    fn holds(&self, owner: u64, p: &[f64]) -> bool {
+        self.valid
+            && self.owner == owner
+            && self.params.len() == p.len()
+            && self
+                .params
+                .iter()
+                .zip(p)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+}
 
 /// The compiled code of one module.
 pub(crate) struct NativeModule {
@@ -187,6 +223,8 @@ pub(crate) struct NativeModule {
     pub missing: HashMap<String, String>,
     /// The pattern of [`SPARSE_JACOBIAN`], when it was built.
     pub sparsity: Option<CsrPattern>,
+    /// Distinct for every compiled module of the process ([`JacobianCache`] checks it).
+    pub id: u64,
     /// What runs on the GPU, when the module's batched functions moved there.
     pub gpu: Option<GpuInfo>,
     /// The packed value-and-gradient buffer of [`Model::loss_and_grad_into`], kept so a
@@ -334,9 +372,16 @@ fn compile_module(
         code,
         missing: added.missing,
         sparsity: added.sparsity,
+        id: next_module_id(),
         gpu: None,
         scratch: Mutex::new(Vec::new()),
     })
+}
+
+/// A new [`NativeModule::id`].
+pub(crate) fn next_module_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Compiled {
@@ -834,6 +879,39 @@ impl<'c> Model<'c> {
         values: &mut [f64],
     ) -> Result<(), JitError> {
         self.call_entry(Entry::SparseJacobian, &[&[t], y, p], values)
+    }
+
+    /// [`Model::jacobian_csr`], computing the parts of the values that depend on θ alone
+    /// (a heterogeneous medium's conductivities, constant entries) only when θ differs
+    /// from the last call with `cache`, as an ODE solve's Jacobian updates do; where the
+    /// model has no such parts worth keeping, the same as [`Model::jacobian_csr`].
+    pub fn jacobian_csr_cached(
+        &self,
+        cache: &mut JacobianCache,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        values: &mut [f64],
+    ) -> Result<(), JitError> {
+        let Some(len) = self.m.sparsity.as_ref().and_then(|s| s.invariant_len) else {
+            return self.jacobian_csr(t, y, p, values);
+        };
+        let owner = self.m.id;
+        if !cache.holds(owner, p) {
+            cache.valid = false;
+            cache.invariant.resize(len, 0.0);
+            self.call_entry(Entry::SparseJacobianInvariant, &[p], &mut cache.invariant)?;
+            cache.owner = owner;
+            cache.params.clear();
+            cache.params.extend_from_slice(p);
+            cache.valid = true;
+            cache.evaluations += 1;
+        }
+        self.call_entry(
+            Entry::SparseJacobianUpdate,
+            &[&[t], y, p, &cache.invariant],
+            values,
+        )
     }
 
     /// The batched inputs of `loss` after θ, in order: name and per-point shape

@@ -126,7 +126,7 @@ fn every_example_has_its_derivatives_expanded_and_validates() {
     }
 }
 
-const ODES: [&str; 8] = [
+const ODES: [&str; 9] = [
     "lotka_volterra",
     "pendulum",
     "robertson",
@@ -135,6 +135,7 @@ const ODES: [&str; 8] = [
     "brusselator",
     "lv_ude",
     "brusselator2d",
+    "composite_heat",
 ];
 
 /// A random state near the initial value, default parameters perturbed.
@@ -257,6 +258,17 @@ fn sparse_jacobians_equal_dense_ones_with_few_colours() {
                     "{name}: decompression"
                 );
             }
+            // The θ-only parts, where they are split off, make the same values.
+            let split = sparsity::split_invariant(&sj.values, 2).filter(|_| sj.element_local);
+            if let Some(split) = &split {
+                let mut with = x.clone();
+                with.push(eval_fn(m, &split.invariant, &x[2..]));
+                assert_eq!(
+                    eval_fn(m, &split.update, &with).data,
+                    values.data,
+                    "{name}: values from the θ-only parts"
+                );
+            }
             let sparse = sj.to_dense(&values.data);
             let (rows, cols) = (sj.n_rows, sj.n_cols);
             let jvp = ad::jvp(m, rhs, &[wrt]).unwrap();
@@ -292,7 +304,7 @@ fn sparse_jacobians_equal_dense_ones_with_few_colours() {
                 .collect();
             close(&spv, &jv.data, 1e-11, &format!("{name}: sparse J·v"));
             report.push_str(&format!(
-                "{name} ∂rhs/∂{}: {rows} x {cols}, nnz {}, {} {:?} colours ({} the other way){}\n",
+                "{name} ∂rhs/∂{}: {rows} x {cols}, nnz {}, {} {:?} colours ({} the other way){}{}\n",
                 ["t", "y", "θ"][wrt],
                 sj.col_idx.len(),
                 sj.n_colors,
@@ -302,6 +314,10 @@ fn sparse_jacobians_equal_dense_ones_with_few_colours() {
                     ", element-local values"
                 } else {
                     ""
+                },
+                match &split {
+                    Some(s) => format!(", {} θ-only values", s.len),
+                    None => String::new(),
                 }
             ));
         }

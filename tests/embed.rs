@@ -173,6 +173,64 @@ fn sparse_jacobian_equals_the_dense_one() {
     }
 }
 
+/// A heterogeneous medium's Jacobian (examples/composite_heat.sci): the parts that depend
+/// on θ alone are computed once per parameter change. Through the cache the values equal
+/// the plain sparse Jacobian's, a new θ recomputes them, and a stiff solve computes them
+/// once however many Jacobians it takes.
+#[test]
+fn theta_only_jacobian_parts_are_computed_once_per_parameter_change() {
+    use sci::stdlib::ode::{JacobianKind, Method, SolveOptions};
+    let compiled = sci::Compiler::new()
+        .compile_file(example("composite_heat.sci"))
+        .unwrap();
+    let m = compiled.model("CompositeHeat").unwrap();
+    let pattern = m.jacobian_sparsity().unwrap();
+    assert!(pattern.element_local);
+    assert!(
+        pattern.invariant_len.is_some(),
+        "the conductivities are worth computing once"
+    );
+    let n = m.n_states();
+    let y: Vec<f64> = (0..n).map(|i| 0.3 * (i as f64 * 0.37).sin()).collect();
+    let mut cache = sci::JacobianCache::new();
+    let nnz = pattern.col_idx.len();
+    let (mut plain, mut cached) = (vec![0.0; nnz], vec![0.0; nnz]);
+    for (k, p) in [vec![2.0, 1.0], vec![2.0, 1.0], vec![0.5, -1.5]]
+        .iter()
+        .enumerate()
+    {
+        m.jacobian_csr(0.1, &y, p, &mut plain).unwrap();
+        m.jacobian_csr_cached(&mut cache, 0.1, &y, p, &mut cached)
+            .unwrap();
+        for (a, b) in cached.iter().zip(&plain) {
+            assert!(
+                (a - b).abs() <= 1e-14 * b.abs().max(1.0),
+                "θ = {p:?}: {a} vs {b}"
+            );
+        }
+        // The first θ once, the second θ once more.
+        assert_eq!(cache.invariant_evaluations(), [1, 1, 2][k], "θ = {p:?}");
+    }
+    let system = sci::runtime::CompiledSystem::new(m).unwrap();
+    let options = SolveOptions {
+        method: Method::Bdf,
+        span: Some((0.0, 0.5)),
+        jacobian: JacobianKind::Sparse,
+        ..SolveOptions::default()
+    };
+    let solution = sci::stdlib::ode::solve(&system, &m.params(), &options, &mut |_| {}).unwrap();
+    assert!(solution.stats.sparse);
+    assert!(solution.stats.jacobian_evals >= 2, "{:?}", solution.stats);
+    assert_eq!(system.jacobian_invariant_evaluations(), 1);
+    // The Brusselator's constant entries (α/h²) are the same at every point: nothing to
+    // keep (the lowering computes them once per call).
+    let compiled = sci::Compiler::new()
+        .compile_file(example("brusselator2d.sci"))
+        .unwrap();
+    let b = compiled.model("Brusselator2D").unwrap();
+    assert_eq!(b.jacobian_sparsity().unwrap().invariant_len, None);
+}
+
 /// A system too large for a dense Jacobian (the 2-D Brusselator on a 128 × 128 grid:
 /// 32,768 states, a dense Jacobian of 2^30 elements) still compiles: the dense Jacobian is
 /// missing with a reason, the sparse one is there and equals the right-hand side's finite

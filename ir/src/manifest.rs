@@ -68,6 +68,12 @@ pub enum DerivativeKind {
     Jacobian,
     /// The values of a sparse Jacobian in CSR order.
     SparseJacobian,
+    /// The parts of [`DerivativeKind::SparseJacobian`]'s values that depend on θ alone:
+    /// θ → `f64[len]`, computed once per parameter change.
+    SparseJacobianInvariant,
+    /// [`DerivativeKind::SparseJacobian`]'s values from the inputs of `of`, then the
+    /// result of [`DerivativeKind::SparseJacobianInvariant`] at the same θ.
+    SparseJacobianUpdate,
     /// Hessian-vector product: inputs of `of`, then the direction.
     Hvp,
     /// Dense Hessian, row-major.
@@ -80,13 +86,21 @@ pub enum DerivativeKind {
 
 impl DerivativeKind {
     /// Every kind with its text name.
-    pub const ALL: [(DerivativeKind, &'static str); 10] = [
+    pub const ALL: [(DerivativeKind, &'static str); 12] = [
         (DerivativeKind::Jvp, "jvp"),
         (DerivativeKind::Vjp, "vjp"),
         (DerivativeKind::Gradient, "grad"),
         (DerivativeKind::ValueAndGradient, "value_and_grad"),
         (DerivativeKind::Jacobian, "jacobian"),
         (DerivativeKind::SparseJacobian, "sparse_jacobian"),
+        (
+            DerivativeKind::SparseJacobianInvariant,
+            "sparse_jacobian_invariant",
+        ),
+        (
+            DerivativeKind::SparseJacobianUpdate,
+            "sparse_jacobian_update",
+        ),
         (DerivativeKind::Hvp, "hvp"),
         (DerivativeKind::Hessian, "hessian"),
         (DerivativeKind::Jvps, "jvps"),

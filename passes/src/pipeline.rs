@@ -17,8 +17,8 @@ mod derivatives;
 pub use derivatives::{
     Added, Derivatives, JACOBIAN, JVP_EVENTS_PARAMS, JVP_EVENTS_STATE, JVP_EVENTS_TIME,
     JVP_RESETS_PARAMS, JVP_RESETS_STATE, JVP_RESETS_TIME, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0,
-    LOSS_GRAD, LOSS_VALUE_GRAD, PARAM_JACOBIAN, SPARSE_JACOBIAN, SparsePattern, VJP_RHS, VJP_Y0,
-    loss_grad_role, loss_grad_wrt,
+    LOSS_GRAD, LOSS_VALUE_GRAD, PARAM_JACOBIAN, SPARSE_JACOBIAN, SPARSE_JACOBIAN_INVARIANT,
+    SPARSE_JACOBIAN_UPDATE, SparsePattern, VJP_RHS, VJP_Y0, loss_grad_role, loss_grad_wrt,
 };
 
 use crate::simplify::{SimplifyOptions, simplify_function};

@@ -11,7 +11,11 @@
 //!    CSR values are computed element-locally instead ([`local`]): the body's derivative
 //!    per read, gathered in pattern order, when that costs fewer FLOPs.
 //!
-//! 5. The dense `∂f/∂θ` of such grids is made the same way over a full pattern
+//! 5. Where such values have parts that depend on neither `t` nor `y` (a heterogeneous
+//!    medium's conductivities), [`split_invariant`] moves them into a function of θ alone,
+//!    computed once per parameter change, and the values read them.
+//!
+//! 6. The dense `∂f/∂θ` of such grids is made the same way over a full pattern
 //!    ([`dense_jacobian_function`]), when that costs fewer FLOPs than forward or reverse
 //!    mode.
 //!
@@ -22,11 +26,13 @@ mod color;
 mod csr_order;
 mod dense_local;
 mod detect;
+mod invariant;
 mod local;
 mod symbolic;
 
 pub use color::{color_columns, color_rows, count as color_count};
 pub use dense_local::{dense_jacobian, dense_jacobian_function, element_local_dense};
+pub use invariant::{InvariantSplit, split_invariant};
 pub use local::local_values as element_local_values;
 
 use crate::ad::{AdError, seeded_sweeps};

@@ -216,6 +216,7 @@ mod imp {
             code,
             missing,
             sparsity,
+            id: _,
             gpu: _,
             scratch,
             entries: _,
@@ -232,6 +233,8 @@ mod imp {
             code: Box::new(gpu),
             missing,
             sparsity,
+            // New code: a cache filled by the CPU module does not serve it.
+            id: crate::jit::next_module_id(),
             gpu: Some(info),
             scratch,
         })

@@ -10,7 +10,8 @@ use sci_ir::{Module, Role};
 use super::{
     JACOBIAN, JVP_EVENTS_PARAMS, JVP_EVENTS_STATE, JVP_EVENTS_TIME, JVP_RESETS_PARAMS,
     JVP_RESETS_STATE, JVP_RESETS_TIME, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, LOSS_GRAD,
-    LOSS_VALUE_GRAD, PARAM_JACOBIAN, SPARSE_JACOBIAN, VJP_RHS, VJP_Y0,
+    LOSS_VALUE_GRAD, PARAM_JACOBIAN, SPARSE_JACOBIAN, SPARSE_JACOBIAN_INVARIANT,
+    SPARSE_JACOBIAN_UPDATE, VJP_RHS, VJP_Y0,
 };
 
 /// A conventional function of a model.
@@ -25,6 +26,8 @@ pub(crate) enum Entry {
     Jacobian,
     ParamJacobian,
     SparseJacobian,
+    SparseJacobianInvariant,
+    SparseJacobianUpdate,
     Loss,
     LossGrad,
     LossValueGrad,
@@ -41,7 +44,7 @@ pub(crate) enum Entry {
 }
 
 impl Entry {
-    const ALL: [Entry; 22] = [
+    const ALL: [Entry; 24] = [
         Entry::Rhs,
         Entry::Y0,
         Entry::Outputs,
@@ -51,6 +54,8 @@ impl Entry {
         Entry::Jacobian,
         Entry::ParamJacobian,
         Entry::SparseJacobian,
+        Entry::SparseJacobianInvariant,
+        Entry::SparseJacobianUpdate,
         Entry::Loss,
         Entry::LossGrad,
         Entry::LossValueGrad,
@@ -79,6 +84,12 @@ impl Entry {
             Entry::Jacobian => derivative(DerivativeKind::Jacobian, Role::Rhs, 1),
             Entry::ParamJacobian => derivative(DerivativeKind::Jacobian, Role::Rhs, 2),
             Entry::SparseJacobian => derivative(DerivativeKind::SparseJacobian, Role::Rhs, 1),
+            Entry::SparseJacobianInvariant => {
+                derivative(DerivativeKind::SparseJacobianInvariant, Role::Rhs, 1)
+            }
+            Entry::SparseJacobianUpdate => {
+                derivative(DerivativeKind::SparseJacobianUpdate, Role::Rhs, 1)
+            }
             Entry::Loss => Role::Loss,
             Entry::LossGrad => derivative(DerivativeKind::Gradient, Role::Loss, 0),
             Entry::LossValueGrad => derivative(DerivativeKind::ValueAndGradient, Role::Loss, 0),
@@ -108,6 +119,8 @@ impl Entry {
             Entry::Jacobian => JACOBIAN,
             Entry::ParamJacobian => PARAM_JACOBIAN,
             Entry::SparseJacobian => SPARSE_JACOBIAN,
+            Entry::SparseJacobianInvariant => SPARSE_JACOBIAN_INVARIANT,
+            Entry::SparseJacobianUpdate => SPARSE_JACOBIAN_UPDATE,
             Entry::Loss => "loss",
             Entry::LossGrad => LOSS_GRAD,
             Entry::LossValueGrad => LOSS_VALUE_GRAD,

@@ -16,7 +16,8 @@ use super::events;
 
 use crate::jit::{
     JVP_EVENTS_PARAMS, JVP_EVENTS_STATE, JVP_EVENTS_TIME, JVP_RESETS_PARAMS, JVP_RESETS_STATE,
-    JVP_RESETS_TIME, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, JitError, Model, PARAM_JACOBIAN,
+    JVP_RESETS_TIME, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, JacobianCache, JitError, Model,
+    PARAM_JACOBIAN,
 };
 
 /// A compiled ODE model seen by the solvers.
@@ -28,6 +29,8 @@ pub struct CompiledSystem<'c> {
     /// [`OdeSystem::jacobian_values_cost`]: one product for element-local values, else
     /// the colours.
     values_cost: Option<usize>,
+    /// The sparse Jacobian's θ-only parts, computed once per parameter change.
+    jacobian_cache: RefCell<JacobianCache>,
     error: RefCell<Option<JitError>>,
     /// The events, as the solvers see them.
     events: Vec<EventSpec>,
@@ -159,6 +162,7 @@ impl<'c> CompiledSystem<'c> {
             values_cost,
             has_param_jacobian: model.n_params() > 0 && model.has_function(PARAM_JACOBIAN),
             sparsity,
+            jacobian_cache: RefCell::new(JacobianCache::new()),
             error: RefCell::new(None),
             events: events::specs(model.events()),
             rows: RefCell::new(vec![0.0; model.events().len() * model.n_states()]),
@@ -183,6 +187,12 @@ impl<'c> CompiledSystem<'c> {
         }
         self.initial = initial.to_vec();
         Ok(self)
+    }
+
+    /// How many times the sparse Jacobian's θ-only parts were computed (once per
+    /// parameter change; zero where the model has none worth keeping).
+    pub fn jacobian_invariant_evaluations(&self) -> usize {
+        self.jacobian_cache.borrow().invariant_evaluations()
     }
 
     /// The first error a compiled call reported during a solve, if any.
@@ -262,7 +272,9 @@ impl OdeSystem for CompiledSystem<'_> {
     }
 
     fn jacobian_values(&self, t: f64, y: &[f64], p: &[f64], values: &mut [f64]) {
-        let r = self.model.jacobian_csr(t, y, p, values);
+        let r =
+            self.model
+                .jacobian_csr_cached(&mut self.jacobian_cache.borrow_mut(), t, y, p, values);
         self.record(r, values);
     }
 

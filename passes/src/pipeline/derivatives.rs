@@ -21,6 +21,12 @@ pub const LOSS_GRAD: &str = "grad.loss";
 pub const LOSS_VALUE_GRAD: &str = "value_and_grad.loss";
 /// Name of the CSR values of `∂rhs/∂y`.
 pub const SPARSE_JACOBIAN: &str = "sparse_jacobian.rhs";
+/// Name of the parts of [`SPARSE_JACOBIAN`]'s values that depend on θ alone (input θ,
+/// `f64[len]`; built only where computing them once per parameter change pays).
+pub const SPARSE_JACOBIAN_INVARIANT: &str = "sparse_jacobian.rhs.invariant";
+/// Name of [`SPARSE_JACOBIAN`]'s values from `t, y, θ` and [`SPARSE_JACOBIAN_INVARIANT`]'s
+/// result at the same θ.
+pub const SPARSE_JACOBIAN_UPDATE: &str = "sparse_jacobian.rhs.update";
 /// Name of `∂rhs/∂y · v` (inputs `t, y, θ, v`), for the ODE solvers (Newton iterations,
 /// sensitivities).
 pub const JVP_RHS_STATE: &str = "jvp.rhs.y";
@@ -90,6 +96,8 @@ pub struct SparsePattern {
     pub n_colors: usize,
     /// Whether the values are computed element-locally.
     pub element_local: bool,
+    /// The length of [`SPARSE_JACOBIAN_INVARIANT`]'s result, when the split was built.
+    pub invariant_len: Option<usize>,
 }
 
 /// What adding the derivatives found.
@@ -243,7 +251,25 @@ fn add_sparse_jacobian(
             ..
         }) => {
             values.name = SPARSE_JACOBIAN.to_string();
+            // Solve-invariant parts, once per parameter change (only element-local values
+            // are grids of entries to split).
+            let split = element_local
+                .then(|| crate::sparsity::split_invariant(&values, 2))
+                .flatten();
             ir.functions.push(values);
+            let invariant_len = split.map(|s| {
+                let mut invariant = s.invariant;
+                invariant.name = SPARSE_JACOBIAN_INVARIANT.to_string();
+                invariant.role =
+                    Role::derivative(DerivativeKind::SparseJacobianInvariant, &Role::Rhs, &[1]);
+                let mut update = s.update;
+                update.name = SPARSE_JACOBIAN_UPDATE.to_string();
+                update.role =
+                    Role::derivative(DerivativeKind::SparseJacobianUpdate, &Role::Rhs, &[1]);
+                ir.functions.push(invariant);
+                ir.functions.push(update);
+                s.len
+            });
             Some(SparsePattern {
                 n_rows,
                 n_cols,
@@ -251,6 +277,7 @@ fn add_sparse_jacobian(
                 col_idx,
                 n_colors,
                 element_local,
+                invariant_len,
             })
         }
         Err(e) => {

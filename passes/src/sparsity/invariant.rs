@@ -1,0 +1,381 @@
+//! Solve-invariant parts of element-local Jacobians, computed once per parameter change.
+//!
+//! During one ODE solve θ is fixed and only `t` and `y` move. Many entries of a
+//! discretised operator's Jacobian do not depend on them — the conductivity of a
+//! heterogeneous medium at a cell face, `k(x) / h²` — and the parts of the others that do
+//! not (the sum of a cell's face conductivities on its diagonal) are computed again at
+//! every Jacobian update although they cannot change. This pass splits an element-local
+//! values function `f(t, y, θ)` whose result is made by `tabulate`s over grids in two:
+//!
+//! - `invariant(θ) → f64[len]`: per grid point, the values of the grid body that depend on
+//!   the point but on neither `t` nor `y`, where something that does vary uses them (the
+//!   *frontier*: maximal invariant subexpressions), or where they are entries themselves;
+//! - `update(t, y, θ, invariant) → f(t, y, θ)`: the same function reading the frontier
+//!   from `invariant` instead of computing it: a constant entry becomes a copy.
+//!
+//! The host calls `invariant` when θ changes and `update` at every Jacobian evaluation.
+//! The split is made only where it pays: the work it removes per point, weighted by what
+//! the operations cost ([`weight`]), must be at least twice the loads it adds.
+//! Subexpressions that do not depend on the point either (`α / h²`) stay where they are:
+//! the lowering computes them once per call already, and the stencil split decides the
+//! index tests that select them.
+
+use sci_ir::types::element_count;
+use sci_ir::{BinaryOp, DType, Function, InputRole, Op, Type, UnaryOp, Value, ValueId};
+use std::collections::HashSet;
+
+/// A function split into its solve-invariant part and the rest (see the module header).
+#[derive(Clone, Debug)]
+pub struct InvariantSplit {
+    /// `θ → f64[len]`.
+    pub invariant: Function,
+    /// The inputs of the original function, then `f64[len]` from `invariant`.
+    pub update: Function,
+    /// Number of invariant values (all grid points of all split grids).
+    pub len: usize,
+    /// Cost units ([`weight`]) one call of `update` saves against the original.
+    pub saved: u64,
+}
+
+/// Splits `f` into the part that depends only on its input `params` (θ; every other input
+/// moves during a solve) and the update reading it, or `None` where nothing worth
+/// hoisting is found.
+pub fn split_invariant(f: &Function, params: usize) -> Option<InvariantSplit> {
+    let params_arg = *f.inputs().get(params)?;
+    let varying: Vec<usize> = (0..f.inputs().len()).filter(|&k| k != params).collect();
+    let varies = varying_values(f, &varying);
+    let mut plans = Vec::new();
+    for &t in &f.body.body {
+        if let Some(plan) = plan_grid(f, t, &varies) {
+            plans.push(plan);
+        }
+    }
+    if plans.is_empty() {
+        return None;
+    }
+    let mut len = 0usize;
+    let mut saved = 0u64;
+    for plan in &mut plans {
+        plan.offset = len;
+        len = len.checked_add(plan.points.checked_mul(plan.frontier.len())?)?;
+        saved = saved.saturating_add(plan.saved.saturating_mul(plan.points as u64));
+    }
+    let invariant = invariant_function(f, &plans, params_arg, params, len)?;
+    let update = update_function(f, &plans, len)?;
+    Some(InvariantSplit {
+        invariant,
+        update,
+        len,
+        saved,
+    })
+}
+
+/// What is hoisted out of one top-level `tabulate`.
+struct GridPlan {
+    tabulate: ValueId,
+    extents: Vec<usize>,
+    points: usize,
+    /// The body values read from the invariant array instead, in its order per point.
+    frontier: Vec<ValueId>,
+    /// The body values the frontier needs, in body order.
+    cone: Vec<ValueId>,
+    /// Cost units saved per point.
+    saved: u64,
+    /// First element of this grid's values in the invariant array.
+    offset: usize,
+}
+
+/// Which values of `f` depend on the inputs `varying` (through operands and blocks).
+fn varying_values(f: &Function, varying: &[usize]) -> Vec<bool> {
+    let mut varies = vec![false; f.values.len()];
+    for &k in varying {
+        if let Some(a) = f.inputs().get(k) {
+            varies[a.index()] = true;
+        }
+    }
+    mark_block(f, &f.body.body, &mut varies);
+    varies
+}
+
+fn mark_block(f: &Function, body: &[ValueId], varies: &mut [bool]) {
+    for &v in body {
+        let Some(value) = f.values.get(v) else {
+            continue;
+        };
+        let mut x = value
+            .op
+            .operands()
+            .iter()
+            .any(|o| varies.get(o.index()).copied().unwrap_or(true));
+        if let Some(b) = value.op.block() {
+            mark_block(f, &b.body, varies);
+            x |= b.body.iter().any(|o| varies[o.index()]) || varies[b.result.index()];
+        }
+        varies[v.index()] = x;
+    }
+}
+
+/// The frontier of top-level `tabulate` `t` with a flat body, if hoisting it pays.
+fn plan_grid(f: &Function, t: ValueId, varies: &[bool]) -> Option<GridPlan> {
+    let Op::Tabulate { extents, body } = &f.values.get(t)?.op else {
+        return None;
+    };
+    if body.body.iter().any(|&v| f.values[v].op.block().is_some()) {
+        return None;
+    }
+    let points = element_count(extents)?;
+    let in_body: HashSet<ValueId> = body.body.iter().copied().collect();
+    // Values that differ from point to point: those depending on the counters.
+    let mut per_point: HashSet<ValueId> = body.args.iter().copied().collect();
+    for &v in &body.body {
+        if f.values[v]
+            .op
+            .operands()
+            .iter()
+            .any(|o| per_point.contains(o))
+        {
+            per_point.insert(v);
+        }
+    }
+    let hoistable = |v: ValueId| {
+        in_body.contains(&v) && per_point.contains(&v) && !varies[v.index()] && {
+            let ty = &f.values[v].ty;
+            ty.dtype == DType::F64 && ty.shape.is_empty()
+        }
+    };
+    // Operands of what stays: the varying values and what the point yields.
+    let result = &f.values.get(body.result)?.op;
+    let mut sinks: Vec<ValueId> = body
+        .body
+        .iter()
+        .copied()
+        .filter(|v| varies[v.index()])
+        .collect();
+    let mut frontier: Vec<ValueId> = Vec::new();
+    let consider = |v: ValueId, frontier: &mut Vec<ValueId>| {
+        if hoistable(v) && !frontier.contains(&v) && cone_weight(f, v, &hoistable) > 1 {
+            frontier.push(v);
+        }
+    };
+    match result {
+        Op::Concat(parts) => parts.iter().for_each(|&p| consider(p, &mut frontier)),
+        _ => consider(body.result, &mut frontier),
+    }
+    sinks.retain(|&v| !frontier.contains(&v));
+    for &s in &sinks {
+        for o in f.values[s].op.operands() {
+            consider(o, &mut frontier);
+        }
+    }
+    if frontier.is_empty() {
+        return None;
+    }
+    // What the body still computes per point with the frontier loaded, and so what it saves.
+    let mut live: HashSet<ValueId> = HashSet::new();
+    let mut work: Vec<ValueId> = sinks;
+    work.push(body.result);
+    if let Op::Concat(parts) = result {
+        work.extend(parts.iter().copied());
+    }
+    while let Some(v) = work.pop() {
+        if frontier.contains(&v) || !in_body.contains(&v) || !live.insert(v) {
+            continue;
+        }
+        work.extend(f.values[v].op.operands());
+    }
+    let saved: u64 = body
+        .body
+        .iter()
+        .filter(|&&v| hoistable(v) && !live.contains(&v))
+        .map(|&v| weight(&f.values[v].op))
+        .sum();
+    if saved < 2 * frontier.len() as u64 {
+        return None;
+    }
+    let cone = cone_of(f, &frontier, &body.body, &in_body);
+    // The counters' values stay in the body (reads need them); the frontier's cone is
+    // everything else it needs from the body.
+    Some(GridPlan {
+        tabulate: t,
+        extents: extents.clone(),
+        points,
+        frontier,
+        cone,
+        saved,
+        offset: 0,
+    })
+}
+
+/// The cost units of the hoistable values `v` needs (itself included).
+fn cone_weight(f: &Function, v: ValueId, hoistable: &dyn Fn(ValueId) -> bool) -> u64 {
+    let mut seen = HashSet::new();
+    let mut work = vec![v];
+    let mut total = 0u64;
+    while let Some(x) = work.pop() {
+        if !hoistable(x) || !seen.insert(x) {
+            continue;
+        }
+        total = total.saturating_add(weight(&f.values[x].op));
+        work.extend(f.values[x].op.operands());
+    }
+    total
+}
+
+/// The values of `body` the `frontier` depends on (itself included), in body order.
+fn cone_of(
+    f: &Function,
+    frontier: &[ValueId],
+    body: &[ValueId],
+    in_body: &HashSet<ValueId>,
+) -> Vec<ValueId> {
+    let mut needed: HashSet<ValueId> = HashSet::new();
+    let mut work = frontier.to_vec();
+    while let Some(v) = work.pop() {
+        if !in_body.contains(&v) || !needed.insert(v) {
+            continue;
+        }
+        work.extend(f.values[v].op.operands());
+    }
+    body.iter()
+        .copied()
+        .filter(|v| needed.contains(v))
+        .collect()
+}
+
+/// What an operation costs relative to an addition, for the decision to hoist (not the
+/// FLOP count of reports, which counts `exp` as one: replacing it by a load saves far
+/// more than replacing an addition).
+fn weight(op: &Op) -> u64 {
+    match op {
+        Op::Binary(BinaryOp::Div, ..) | Op::Unary(UnaryOp::Sqrt, _) => 4,
+        Op::Binary(BinaryOp::Pow | BinaryOp::Atan2, ..) => 16,
+        Op::Binary(..) | Op::Powi(..) => 1,
+        Op::Unary(UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Floor | UnaryOp::Not, _) => 1,
+        Op::Unary(..) => 8,
+        _ => 0,
+    }
+}
+
+fn push(g: &mut Function, op: Op, ty: Type) -> ValueId {
+    g.values.push(Value { op, ty, name: None })
+}
+
+/// `θ → f64[len]`: every plan's frontier tabulated over its grid, concatenated.
+fn invariant_function(
+    f: &Function,
+    plans: &[GridPlan],
+    params_arg: ValueId,
+    params: usize,
+    len: usize,
+) -> Option<Function> {
+    let mut g = f.clone();
+    g.name = format!("{}.invariant", f.name);
+    let mut parts = Vec::with_capacity(plans.len());
+    for plan in plans {
+        let Op::Tabulate { body, .. } = &f.values.get(plan.tabulate)?.op else {
+            return None;
+        };
+        let width = plan.frontier.len();
+        let yielded = push(
+            &mut g,
+            Op::Concat(plan.frontier.clone()),
+            Type::f64(vec![width]),
+        );
+        let mut inner = plan.cone.clone();
+        inner.push(yielded);
+        let mut shape = plan.extents.clone();
+        shape.push(width);
+        let grid = push(
+            &mut g,
+            Op::Tabulate {
+                extents: plan.extents.clone(),
+                body: sci_ir::Block {
+                    args: body.args.clone(),
+                    body: inner,
+                    result: yielded,
+                },
+            },
+            Type::f64(shape),
+        );
+        let flat = push(
+            &mut g,
+            Op::Reshape(grid),
+            Type::f64(vec![plan.points * width]),
+        );
+        g.body.body.extend([grid, flat]);
+        parts.push(flat);
+    }
+    g.body.result = match parts.as_slice() {
+        [one] => *one,
+        _ => {
+            let all = push(&mut g, Op::Concat(parts), Type::f64(vec![len]));
+            g.body.body.push(all);
+            all
+        }
+    };
+    // θ is the only input.
+    let role = f.input_role(params).clone();
+    g.values.get_mut(params_arg)?.op = Op::Arg(0);
+    g.body.args = vec![params_arg];
+    g.input_roles = if role == InputRole::Plain {
+        Vec::new()
+    } else {
+        vec![role]
+    };
+    crate::cleanup::cleanup_function(&mut g);
+    Some(g)
+}
+
+/// The original function with an input `f64[len]` from which each frontier value is read.
+fn update_function(f: &Function, plans: &[GridPlan], len: usize) -> Option<Function> {
+    let mut g = f.clone();
+    g.name = format!("{}.update", f.name);
+    let invariant = g.push_input(Type::f64(vec![len]), None, InputRole::Plain);
+    for plan in plans {
+        let width = plan.frontier.len();
+        let count = plan.points * width;
+        let mut shape = plan.extents.clone();
+        shape.push(width);
+        // This grid's part of the invariant values, `[extents…, width]`.
+        let mut defs = Vec::new();
+        let mut part = invariant;
+        if count != len {
+            let slice = Op::Slice {
+                array: invariant,
+                start: plan.offset,
+                len: count,
+            };
+            part = push(&mut g, slice, Type::f64(vec![count]));
+            defs.push(part);
+        }
+        let view = push(&mut g, Op::Reshape(part), Type::f64(shape));
+        defs.push(view);
+        let at = g.body.body.iter().position(|&v| v == plan.tabulate)?;
+        g.body.body.splice(at..at, defs);
+        let Op::Tabulate { body, .. } = &g.values.get(plan.tabulate)?.op else {
+            return None;
+        };
+        let (args, mut inner) = (body.args.clone(), body.body.clone());
+        for (k, &v) in plan.frontier.iter().enumerate() {
+            let c = push(&mut g, Op::Const(k as f64), Type::index());
+            let mut indices = args.clone();
+            indices.push(c);
+            g.values.get_mut(v)?.op = Op::Index {
+                array: view,
+                indices,
+                fill: None,
+            };
+            let at = inner.iter().position(|&x| x == v)?;
+            inner.insert(at, c);
+        }
+        if let Some(Value {
+            op: Op::Tabulate { body, .. },
+            ..
+        }) = g.values.get_mut(plan.tabulate)
+        {
+            body.body = inner;
+        }
+    }
+    crate::cleanup::cleanup_function(&mut g);
+    Some(g)
+}
