@@ -2,8 +2,9 @@
 //! backends`; never run by the test suite): compile time of each example (the whole
 //! `Compiler::compile_source`, derivative functions included) and the median time of one
 //! call of the kernels that dominate solves and training — `rhs` and the sparse Jacobian of
-//! the 2-D Brusselator, the loss and gradient of the Burgers PINN on its declared 2,560
-//! points. Prints a Markdown table (`docs/llvm.md` keeps the last one).
+//! the 2-D Brusselator, the sparse Jacobian of the composite plate recomputed whole and
+//! with its θ-only parts kept, the loss and gradient of the Burgers PINN on its declared
+//! 2,560 points. Prints a Markdown table (`docs/llvm.md` keeps the last one).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -87,6 +88,26 @@ fn measure(backend: BackendKind) -> Vec<(String, Duration)> {
     rows.push((
         format!("brusselator2d sparse Jacobian ({nnz} non-zeros)"),
         median(|| m.jacobian_csr(0.0, black_box(&y), &p, &mut values).unwrap()),
+    ));
+    let (c, _) = compile("composite_heat.sci", backend);
+    let m = c.model("CompositeHeat").unwrap();
+    let p = m.params();
+    let y: Vec<f64> = (0..m.n_states())
+        .map(|k| 0.3 * (k as f64 * 0.37).sin())
+        .collect();
+    let nnz = m.jacobian_sparsity().unwrap().col_idx.len();
+    let mut values = vec![0.0; nnz];
+    rows.push((
+        format!("composite_heat sparse Jacobian ({nnz} non-zeros), all of it"),
+        median(|| m.jacobian_csr(0.0, black_box(&y), &p, &mut values).unwrap()),
+    ));
+    let mut cache = sci::InvariantCache::new();
+    rows.push((
+        "composite_heat sparse Jacobian, θ-only parts kept (as in a solve)".into(),
+        median(|| {
+            m.jacobian_csr_cached(&mut cache, 0.0, black_box(&y), &p, &mut values)
+                .unwrap()
+        }),
     ));
     let (c, _) = compile("burgers_pinn.sci", backend);
     let m = c.model("BurgersPINN").unwrap();

@@ -165,8 +165,8 @@ impl From<sci_codegen::CallError> for JitError {
 pub use sci_passes::pipeline::{
     JACOBIAN, JVP_EVENTS_PARAMS, JVP_EVENTS_STATE, JVP_EVENTS_TIME, JVP_RESETS_PARAMS,
     JVP_RESETS_STATE, JVP_RESETS_TIME, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, LOSS_GRAD,
-    LOSS_VALUE_GRAD, PARAM_JACOBIAN, SPARSE_JACOBIAN, SPARSE_JACOBIAN_INVARIANT,
-    SPARSE_JACOBIAN_UPDATE, VJP_RHS, VJP_Y0, loss_grad_wrt,
+    LOSS_VALUE_GRAD, PARAM_JACOBIAN, RHS_INVARIANT, RHS_UPDATE, SPARSE_JACOBIAN,
+    SPARSE_JACOBIAN_INVARIANT, SPARSE_JACOBIAN_UPDATE, VJP_RHS, VJP_Y0, loss_grad_wrt,
 };
 
 /// The structure of a sparse matrix in compressed sparse row form: the columns of row `r`
@@ -177,32 +177,32 @@ pub use sci_passes::pipeline::{
 /// one right-hand side) rather than by `n_colors` compressed sweeps.
 pub use sci_passes::pipeline::SparsePattern as CsrPattern;
 
-/// What [`Model::jacobian_csr_cached`] keeps between calls: the parts of the sparse
-/// Jacobian's values that depend on θ alone, for the θ and the model they were computed for.
+/// What [`Model::rhs_cached`] and [`Model::jacobian_csr_cached`] keep between calls: the
+/// values of one function (use one cache per function) that depend on θ alone, for the θ
+/// and the compiled model they were computed for.
 #[derive(Clone, Debug, Default)]
-pub struct JacobianCache {
-    owner: u64,
+pub struct InvariantCache {
+    /// The module's [`NativeModule::id`] and the split function's invariant part.
+    owner: Option<(u64, Entry)>,
     params: Vec<f64>,
     invariant: Vec<f64>,
-    valid: bool,
     evaluations: usize,
 }
 
-impl JacobianCache {
+impl InvariantCache {
     /// An empty cache (the first call fills it).
-    pub fn new() -> JacobianCache {
-        JacobianCache::default()
+    pub fn new() -> InvariantCache {
+        InvariantCache::default()
     }
 
-    /// How many times the θ-only parts were computed (once per parameter change).
+    /// How many times the θ-only values were computed (once per parameter change).
     pub fn invariant_evaluations(&self) -> usize {
         self.evaluations
     }
 
-    /// Whether the cache holds the θ-only parts of model `owner` at `p` (bit for bit).
-    fn holds(&self, owner: u64, p: &[f64]) -> bool {
-        self.valid
-            && self.owner == owner
+    /// Whether the cache holds the values of `owner` at `p` (bit for bit).
+    fn holds(&self, owner: (u64, Entry), p: &[f64]) -> bool {
+        self.owner == Some(owner)
             && self.params.len() == p.len()
             && self
                 .params
@@ -223,8 +223,10 @@ pub(crate) struct NativeModule {
     pub missing: HashMap<String, String>,
     /// The pattern of [`SPARSE_JACOBIAN`], when it was built.
     pub sparsity: Option<CsrPattern>,
-    /// Distinct for every compiled module of the process ([`JacobianCache`] checks it).
+    /// Distinct for every compiled module of the process ([`InvariantCache`] checks it).
     pub id: u64,
+    /// The length of [`RHS_INVARIANT`]'s result, when `rhs` was split.
+    pub rhs_invariant_len: Option<usize>,
     /// What runs on the GPU, when the module's batched functions moved there.
     pub gpu: Option<GpuInfo>,
     /// The packed value-and-gradient buffer of [`Model::loss_and_grad_into`], kept so a
@@ -373,6 +375,7 @@ fn compile_module(
         missing: added.missing,
         sparsity: added.sparsity,
         id: next_module_id(),
+        rhs_invariant_len: added.rhs_invariant_len,
         gpu: None,
         scratch: Mutex::new(Vec::new()),
     })
@@ -887,31 +890,68 @@ impl<'c> Model<'c> {
     /// model has no such parts worth keeping, the same as [`Model::jacobian_csr`].
     pub fn jacobian_csr_cached(
         &self,
-        cache: &mut JacobianCache,
+        cache: &mut InvariantCache,
         t: f64,
         y: &[f64],
         p: &[f64],
         values: &mut [f64],
     ) -> Result<(), JitError> {
-        let Some(len) = self.m.sparsity.as_ref().and_then(|s| s.invariant_len) else {
-            return self.jacobian_csr(t, y, p, values);
-        };
-        let owner = self.m.id;
+        match self.m.sparsity.as_ref().and_then(|s| s.invariant_len) {
+            Some(len) => self.call_split(
+                cache,
+                [Entry::SparseJacobianInvariant, Entry::SparseJacobianUpdate],
+                len,
+                (t, y, p),
+                values,
+            ),
+            None => self.jacobian_csr(t, y, p, values),
+        }
+    }
+
+    /// [`Model::rhs`], computing the values that depend on θ alone (a heterogeneous
+    /// medium's coefficients) only when θ differs from the last call with `cache`; where
+    /// the model has none worth keeping, the same as [`Model::rhs`].
+    pub fn rhs_cached(
+        &self,
+        cache: &mut InvariantCache,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        dy: &mut [f64],
+    ) -> Result<(), JitError> {
+        match self.m.rhs_invariant_len {
+            Some(len) => self.call_split(
+                cache,
+                [Entry::RhsInvariant, Entry::RhsUpdate],
+                len,
+                (t, y, p),
+                dy,
+            ),
+            None => self.rhs(t, y, p, dy),
+        }
+    }
+
+    /// Calls the `update` part of a split function at `(t, y, θ)`, after its `invariant`
+    /// part (of length `len`) when `cache` does not hold it for θ.
+    fn call_split(
+        &self,
+        cache: &mut InvariantCache,
+        [invariant, update]: [Entry; 2],
+        len: usize,
+        (t, y, p): (f64, &[f64], &[f64]),
+        out: &mut [f64],
+    ) -> Result<(), JitError> {
+        let owner = (self.m.id, invariant);
         if !cache.holds(owner, p) {
-            cache.valid = false;
+            cache.owner = None;
             cache.invariant.resize(len, 0.0);
-            self.call_entry(Entry::SparseJacobianInvariant, &[p], &mut cache.invariant)?;
-            cache.owner = owner;
+            self.call_entry(invariant, &[p], &mut cache.invariant)?;
+            cache.owner = Some(owner);
             cache.params.clear();
             cache.params.extend_from_slice(p);
-            cache.valid = true;
             cache.evaluations += 1;
         }
-        self.call_entry(
-            Entry::SparseJacobianUpdate,
-            &[&[t], y, p, &cache.invariant],
-            values,
-        )
+        self.call_entry(update, &[&[t], y, p, &cache.invariant], out)
     }
 
     /// The batched inputs of `loss` after θ, in order: name and per-point shape

@@ -38,7 +38,7 @@ use sci_diag::{Diagnostic, FileId};
 use sci_lang::{ast, check, hir};
 use std::path::Path;
 
-pub use jit::{BackendKind, Batch, CsrPattern, Device, JacobianCache, JitError, Model};
+pub use jit::{BackendKind, Batch, CsrPattern, Device, InvariantCache, JitError, Model};
 pub use sci_codegen as codegen;
 pub use sci_diag as diag;
 pub use sci_ir as ir;

@@ -173,10 +173,10 @@ fn sparse_jacobian_equals_the_dense_one() {
     }
 }
 
-/// A heterogeneous medium's Jacobian (examples/composite_heat.sci): the parts that depend
-/// on θ alone are computed once per parameter change. Through the cache the values equal
-/// the plain sparse Jacobian's, a new θ recomputes them, and a stiff solve computes them
-/// once however many Jacobians it takes.
+/// A heterogeneous medium (examples/composite_heat.sci): the values of its right-hand side
+/// and of its Jacobian that depend on θ alone are computed once per parameter change.
+/// Through a cache both equal the plain functions', a new θ recomputes them, and a stiff
+/// solve computes them once however many right-hand sides and Jacobians it takes.
 #[test]
 fn theta_only_jacobian_parts_are_computed_once_per_parameter_change() {
     use sci::stdlib::ode::{JacobianKind, Method, SolveOptions};
@@ -192,7 +192,7 @@ fn theta_only_jacobian_parts_are_computed_once_per_parameter_change() {
     );
     let n = m.n_states();
     let y: Vec<f64> = (0..n).map(|i| 0.3 * (i as f64 * 0.37).sin()).collect();
-    let mut cache = sci::JacobianCache::new();
+    let (mut cache, mut rhs_cache) = (sci::InvariantCache::new(), sci::InvariantCache::new());
     let nnz = pattern.col_idx.len();
     let (mut plain, mut cached) = (vec![0.0; nnz], vec![0.0; nnz]);
     for (k, p) in [vec![2.0, 1.0], vec![2.0, 1.0], vec![0.5, -1.5]]
@@ -210,6 +210,12 @@ fn theta_only_jacobian_parts_are_computed_once_per_parameter_change() {
         }
         // The first θ once, the second θ once more.
         assert_eq!(cache.invariant_evaluations(), [1, 1, 2][k], "θ = {p:?}");
+        let (mut dy, mut dy_cached) = (vec![0.0; n], vec![0.0; n]);
+        m.rhs(0.1, &y, p, &mut dy).unwrap();
+        m.rhs_cached(&mut rhs_cache, 0.1, &y, p, &mut dy_cached)
+            .unwrap();
+        assert_eq!(dy_cached, dy, "θ = {p:?}: rhs");
+        assert_eq!(rhs_cache.invariant_evaluations(), [1, 1, 2][k]);
     }
     let system = sci::runtime::CompiledSystem::new(m).unwrap();
     let options = SolveOptions {
@@ -221,7 +227,7 @@ fn theta_only_jacobian_parts_are_computed_once_per_parameter_change() {
     let solution = sci::stdlib::ode::solve(&system, &m.params(), &options, &mut |_| {}).unwrap();
     assert!(solution.stats.sparse);
     assert!(solution.stats.jacobian_evals >= 2, "{:?}", solution.stats);
-    assert_eq!(system.jacobian_invariant_evaluations(), 1);
+    assert_eq!(system.invariant_evaluations(), [1, 1]);
     // The Brusselator's constant entries (α/h²) are the same at every point: nothing to
     // keep (the lowering computes them once per call).
     let compiled = sci::Compiler::new()
@@ -229,6 +235,8 @@ fn theta_only_jacobian_parts_are_computed_once_per_parameter_change() {
         .unwrap();
     let b = compiled.model("Brusselator2D").unwrap();
     assert_eq!(b.jacobian_sparsity().unwrap().invariant_len, None);
+    assert!(!b.has_function("rhs.invariant"));
+    assert!(m.has_function("rhs.invariant") && m.has_function("rhs.update"));
 }
 
 /// A system too large for a dense Jacobian (the 2-D Brusselator on a 128 × 128 grid:

@@ -38,7 +38,7 @@ pub mod validate;
 pub use arena::{Arena, Handle};
 pub use builder::FunctionBuilder;
 pub use interp::{EvalError, Interpreter, Tensor, ValidModule, eval};
-pub use manifest::{InputRole, Manifest, Role};
+pub use manifest::{InputRole, Manifest, Role, SplitPart};
 pub use module::{Block, FuncId, Function, Layout, Module, Slot, Value, ValueId};
 pub use op::{BinaryOp, CmpOp, Op, ReduceOp, UnaryOp};
 pub use print::{print_function, print_module};

@@ -42,6 +42,39 @@ pub enum Role {
     EventResets,
     /// A derivative of a function with another role.
     Derivative(Box<Derivative>),
+    /// One part of a function with another role split at what depends on θ alone: during
+    /// an ODE solve θ is fixed, so the [`SplitPart::Invariant`] part is computed once per
+    /// parameter change and the [`SplitPart::Update`] part reads it at every call.
+    Split(SplitPart, Box<Role>),
+}
+
+/// The parts of a [`Role::Split`] function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SplitPart {
+    /// `θ → f64[len]`: the values of the function that depend on θ alone.
+    Invariant,
+    /// The function's own inputs, then the invariant part's result at the same θ
+    /// ([`InputRole::Invariant`]) → the function's result.
+    Update,
+}
+
+impl SplitPart {
+    /// The text name (`invariant`, `update`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SplitPart::Invariant => "invariant",
+            SplitPart::Update => "update",
+        }
+    }
+
+    /// The part with text name `name`.
+    pub fn from_name(name: &str) -> Option<SplitPart> {
+        match name {
+            "invariant" => Some(SplitPart::Invariant),
+            "update" => Some(SplitPart::Update),
+            _ => None,
+        }
+    }
 }
 
 /// A derivative function: `kind` of the function with role `of`, with respect to the
@@ -68,12 +101,6 @@ pub enum DerivativeKind {
     Jacobian,
     /// The values of a sparse Jacobian in CSR order.
     SparseJacobian,
-    /// The parts of [`DerivativeKind::SparseJacobian`]'s values that depend on θ alone:
-    /// θ → `f64[len]`, computed once per parameter change.
-    SparseJacobianInvariant,
-    /// [`DerivativeKind::SparseJacobian`]'s values from the inputs of `of`, then the
-    /// result of [`DerivativeKind::SparseJacobianInvariant`] at the same θ.
-    SparseJacobianUpdate,
     /// Hessian-vector product: inputs of `of`, then the direction.
     Hvp,
     /// Dense Hessian, row-major.
@@ -86,21 +113,13 @@ pub enum DerivativeKind {
 
 impl DerivativeKind {
     /// Every kind with its text name.
-    pub const ALL: [(DerivativeKind, &'static str); 12] = [
+    pub const ALL: [(DerivativeKind, &'static str); 10] = [
         (DerivativeKind::Jvp, "jvp"),
         (DerivativeKind::Vjp, "vjp"),
         (DerivativeKind::Gradient, "grad"),
         (DerivativeKind::ValueAndGradient, "value_and_grad"),
         (DerivativeKind::Jacobian, "jacobian"),
         (DerivativeKind::SparseJacobian, "sparse_jacobian"),
-        (
-            DerivativeKind::SparseJacobianInvariant,
-            "sparse_jacobian_invariant",
-        ),
-        (
-            DerivativeKind::SparseJacobianUpdate,
-            "sparse_jacobian_update",
-        ),
         (DerivativeKind::Hvp, "hvp"),
         (DerivativeKind::Hessian, "hessian"),
         (DerivativeKind::Jvps, "jvps"),
@@ -125,6 +144,11 @@ impl DerivativeKind {
 }
 
 impl Role {
+    /// The role of part `part` of a function with role `of` split at what depends on θ.
+    pub fn split(part: SplitPart, of: &Role) -> Role {
+        Role::Split(part, Box::new(of.clone()))
+    }
+
     /// The role of the `kind` derivative of a function with role `of`.
     pub fn derivative(kind: DerivativeKind, of: &Role, wrt: &[usize]) -> Role {
         Role::Derivative(Box::new(Derivative {
@@ -144,7 +168,11 @@ impl Role {
             Role::Loss => Some("loss"),
             Role::EventConditions => Some("events"),
             Role::EventResets => Some("event_resets"),
-            Role::Residual(_) | Role::LossTerm(_) | Role::Net(_) | Role::Derivative(_) => None,
+            Role::Residual(_)
+            | Role::LossTerm(_)
+            | Role::Net(_)
+            | Role::Derivative(_)
+            | Role::Split(..) => None,
         }
     }
 
@@ -169,6 +197,7 @@ impl Role {
         match self {
             Role::Plain => false,
             Role::Derivative(d) => d.of.is_conventional(),
+            Role::Split(_, of) => of.is_conventional(),
             _ => true,
         }
     }
@@ -177,6 +206,7 @@ impl Role {
     pub fn depth(&self) -> usize {
         match self {
             Role::Derivative(d) => 1 + d.of.depth(),
+            Role::Split(_, of) => of.depth(),
             _ => 0,
         }
     }
@@ -214,6 +244,9 @@ pub enum InputRole {
     /// The argument called `name` of a network (`net u(t, x)`), an `f64`: a domain
     /// coordinate for a physics-informed network, a state for a network inside an ODE.
     Argument(String),
+    /// The result of the [`SplitPart::Invariant`] part of the same split function, at the
+    /// same θ.
+    Invariant,
 }
 
 /// The facts a host needs to fill a module's inputs.

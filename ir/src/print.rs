@@ -397,6 +397,7 @@ pub fn format_role(role: &Role) -> String {
                 format_role(&d.of)
             )
         }
+        Role::Split(part, of) => format!("{}({})", part.name(), format_role(of)),
         simple => simple.simple_name().unwrap_or("plain").to_string(),
     }
 }
@@ -420,6 +421,7 @@ pub fn format_input_role(role: &InputRole) -> String {
         InputRole::Tangent { of } => format!("tangent({of})"),
         InputRole::Cotangent => "cotangent".into(),
         InputRole::Argument(name) => format!("arg({})", name_token(name)),
+        InputRole::Invariant => "invariant".into(),
     }
 }
 

@@ -1006,6 +1006,12 @@ impl Parser {
         if let Some(role) = Role::from_simple_name(&word) {
             return Ok(role);
         }
+        if let Some(part) = crate::SplitPart::from_name(&word) {
+            self.expect_punct('(')?;
+            let of = self.role(depth + 1)?;
+            self.expect_punct(')')?;
+            return Ok(Role::split(part, &of));
+        }
         if word == "residual" || word == "net" || word == "loss_term" {
             self.expect_punct('(')?;
             let name = self.name("a name")?;
@@ -1024,7 +1030,7 @@ impl Parser {
             .with_primary(span, "unknown role")
             .with_help(
                 "the roles are plain, rhs, y0, outputs, loss, residual(NAME), loss_term(NAME), \
-                 net(NAME) and derivatives such as jvp[1](rhs)",
+                 net(NAME), derivatives such as jvp[1](rhs) and parts such as invariant(rhs)",
             ));
         };
         self.expect_punct('[')?;
@@ -1055,6 +1061,7 @@ impl Parser {
             "state" => InputRole::State,
             "params" => InputRole::Params,
             "cotangent" => InputRole::Cotangent,
+            "invariant" => InputRole::Invariant,
             "arg" => {
                 self.expect_punct('(')?;
                 let name = self.name("an argument name")?;
@@ -1094,7 +1101,8 @@ impl Parser {
                 .with_primary(span, "unknown input role")
                 .with_help(
                     "the input roles are time, state, params, point(S, C), data(D), \
-                     trajectory(D, C), expval(C, O), tangent(K), cotangent, arg(NAME) and plain",
+                     trajectory(D, C), expval(C, O), tangent(K), cotangent, invariant, arg(NAME) \
+                     and plain",
                 ));
             }
         };

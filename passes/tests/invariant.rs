@@ -88,6 +88,35 @@ func periodic(%t: f64, %y: f64[8], %θ: f64[2]) -> f64[8] {
   return %d
 }
 
+func coefficients(%t: f64, %y: f64[8], %θ: f64[1]) -> f64[8] {
+  %c1: f64[1] = slice %θ, 0, 1
+  %c: f64 = reshape %c1
+  %k: f64[9] = tabulate [9] (%i: i64) {
+    %x: f64 = cast %i
+    %s: f64 = sin %x
+    %cs: f64 = mul %c, %s
+    %e: f64 = exp %cs
+    yield %e
+  }
+  %d: f64[8] = tabulate [8] (%i: i64) {
+    %one: i64 = const 1
+    %l: i64 = sub %i, %one
+    %r: i64 = add %i, %one
+    %a: f64 = index %y[%l] fill 0
+    %b: f64 = index %y[%i]
+    %e: f64 = index %y[%r] fill 0
+    %kl: f64 = index %k[%i]
+    %kr: f64 = index %k[%r]
+    %da: f64 = sub %a, %b
+    %db: f64 = sub %e, %b
+    %fl: f64 = mul %kl, %da
+    %fr: f64 = mul %kr, %db
+    %o: f64 = add %fl, %fr
+    yield %o
+  }
+  return %d
+}
+
 func uniform(%t: f64, %y: f64[8], %θ: f64[1]) -> f64[8] {
   %k1: f64[1] = slice %θ, 0, 1
   %k: f64 = reshape %k1
@@ -166,6 +195,58 @@ fn update_with_the_invariant_values_equals_the_values() {
             );
         }
     }
+}
+
+/// A grid of coefficients that depends on θ alone (`k[i] = exp(c · sin i)`, read by the
+/// stencil) is the invariant values themselves: the update reads them in place, with no
+/// copy and no elementary function left, and computes the same bits.
+#[test]
+fn a_grid_that_depends_on_theta_alone_is_read_in_place() {
+    let m = read(RODS);
+    let id = m.function("coefficients").unwrap();
+    let f = m.functions.get(id).unwrap();
+    let split = sparsity::split_invariant(f, 2).unwrap();
+    sci_ir::validate_function(&m, &split.invariant).unwrap();
+    sci_ir::validate_function(&m, &split.update).unwrap();
+    assert_eq!(split.len, 9);
+    assert_eq!(elementary_ops(&split.update), 0);
+    let tabulates = |f: &Function| {
+        f.values
+            .iter()
+            .filter(|(_, v)| matches!(v.op, Op::Tabulate { .. }))
+            .count()
+    };
+    assert_eq!(tabulates(&split.update), 1, "the stencil alone");
+    assert_eq!(
+        split.update.input_role(3),
+        &sci_ir::InputRole::Invariant,
+        "the update's last input is the invariant values"
+    );
+    assert_eq!(
+        sci_ir::print::format_role(&split.update.role),
+        "update(plain)"
+    );
+    let args = vec![
+        Tensor::scalar(0.0),
+        Tensor::vector((0..8).map(|k| 0.1 * k as f64).collect()),
+        Tensor::vector(vec![0.8]),
+    ];
+    let mut with = args.clone();
+    with.push(eval_fn(&m, &split.invariant, &args[2..]));
+    assert_eq!(
+        bits(&eval_fn(&m, &split.update, &with)),
+        bits(&eval_fn(&m, f, &args))
+    );
+    let mut module = m.clone();
+    module.functions.push(split.invariant);
+    module.functions.push(split.update);
+    let text = sci_ir::print_module(&module);
+    assert_eq!(
+        sci_ir::print_module(&read(&text)),
+        text,
+        "the roles read back"
+    );
+    insta::assert_snapshot!("coefficients_split", text);
 }
 
 #[test]

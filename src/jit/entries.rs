@@ -5,19 +5,21 @@
 
 use sci_codegen::CompiledModule;
 use sci_ir::manifest::DerivativeKind;
-use sci_ir::{Module, Role};
+use sci_ir::{Module, Role, SplitPart};
 
 use super::{
     JACOBIAN, JVP_EVENTS_PARAMS, JVP_EVENTS_STATE, JVP_EVENTS_TIME, JVP_RESETS_PARAMS,
     JVP_RESETS_STATE, JVP_RESETS_TIME, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, LOSS_GRAD,
-    LOSS_VALUE_GRAD, PARAM_JACOBIAN, SPARSE_JACOBIAN, SPARSE_JACOBIAN_INVARIANT,
-    SPARSE_JACOBIAN_UPDATE, VJP_RHS, VJP_Y0,
+    LOSS_VALUE_GRAD, PARAM_JACOBIAN, RHS_INVARIANT, RHS_UPDATE, SPARSE_JACOBIAN,
+    SPARSE_JACOBIAN_INVARIANT, SPARSE_JACOBIAN_UPDATE, VJP_RHS, VJP_Y0,
 };
 
 /// A conventional function of a model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Entry {
     Rhs,
+    RhsInvariant,
+    RhsUpdate,
     Y0,
     Outputs,
     JvpRhsState,
@@ -44,8 +46,10 @@ pub(crate) enum Entry {
 }
 
 impl Entry {
-    const ALL: [Entry; 24] = [
+    const ALL: [Entry; 26] = [
         Entry::Rhs,
+        Entry::RhsInvariant,
+        Entry::RhsUpdate,
         Entry::Y0,
         Entry::Outputs,
         Entry::JvpRhsState,
@@ -76,6 +80,8 @@ impl Entry {
         let derivative = |kind, of: Role, wrt: usize| Role::derivative(kind, &of, &[wrt]);
         match self {
             Entry::Rhs => Role::Rhs,
+            Entry::RhsInvariant => Role::split(SplitPart::Invariant, &Role::Rhs),
+            Entry::RhsUpdate => Role::split(SplitPart::Update, &Role::Rhs),
             Entry::Y0 => Role::InitialState,
             Entry::Outputs => Role::Outputs,
             Entry::JvpRhsState => derivative(DerivativeKind::Jvp, Role::Rhs, 1),
@@ -84,12 +90,14 @@ impl Entry {
             Entry::Jacobian => derivative(DerivativeKind::Jacobian, Role::Rhs, 1),
             Entry::ParamJacobian => derivative(DerivativeKind::Jacobian, Role::Rhs, 2),
             Entry::SparseJacobian => derivative(DerivativeKind::SparseJacobian, Role::Rhs, 1),
-            Entry::SparseJacobianInvariant => {
-                derivative(DerivativeKind::SparseJacobianInvariant, Role::Rhs, 1)
-            }
-            Entry::SparseJacobianUpdate => {
-                derivative(DerivativeKind::SparseJacobianUpdate, Role::Rhs, 1)
-            }
+            Entry::SparseJacobianInvariant => Role::split(
+                SplitPart::Invariant,
+                &derivative(DerivativeKind::SparseJacobian, Role::Rhs, 1),
+            ),
+            Entry::SparseJacobianUpdate => Role::split(
+                SplitPart::Update,
+                &derivative(DerivativeKind::SparseJacobian, Role::Rhs, 1),
+            ),
             Entry::Loss => Role::Loss,
             Entry::LossGrad => derivative(DerivativeKind::Gradient, Role::Loss, 0),
             Entry::LossValueGrad => derivative(DerivativeKind::ValueAndGradient, Role::Loss, 0),
@@ -111,6 +119,8 @@ impl Entry {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Entry::Rhs => "rhs",
+            Entry::RhsInvariant => RHS_INVARIANT,
+            Entry::RhsUpdate => RHS_UPDATE,
             Entry::Y0 => "y0",
             Entry::Outputs => "outputs",
             Entry::JvpRhsState => JVP_RHS_STATE,

@@ -15,8 +15,8 @@ use sci_stdlib::ode::{EventSpec, OdeSystem, Sparsity};
 use super::events;
 
 use crate::jit::{
-    JVP_EVENTS_PARAMS, JVP_EVENTS_STATE, JVP_EVENTS_TIME, JVP_RESETS_PARAMS, JVP_RESETS_STATE,
-    JVP_RESETS_TIME, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, JacobianCache, JitError, Model,
+    InvariantCache, JVP_EVENTS_PARAMS, JVP_EVENTS_STATE, JVP_EVENTS_TIME, JVP_RESETS_PARAMS,
+    JVP_RESETS_STATE, JVP_RESETS_TIME, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, JitError, Model,
     PARAM_JACOBIAN,
 };
 
@@ -29,8 +29,10 @@ pub struct CompiledSystem<'c> {
     /// [`OdeSystem::jacobian_values_cost`]: one product for element-local values, else
     /// the colours.
     values_cost: Option<usize>,
-    /// The sparse Jacobian's θ-only parts, computed once per parameter change.
-    jacobian_cache: RefCell<JacobianCache>,
+    /// The values of `rhs` and of the sparse Jacobian that depend on θ alone, computed
+    /// once per parameter change.
+    rhs_cache: RefCell<InvariantCache>,
+    jacobian_cache: RefCell<InvariantCache>,
     error: RefCell<Option<JitError>>,
     /// The events, as the solvers see them.
     events: Vec<EventSpec>,
@@ -162,7 +164,8 @@ impl<'c> CompiledSystem<'c> {
             values_cost,
             has_param_jacobian: model.n_params() > 0 && model.has_function(PARAM_JACOBIAN),
             sparsity,
-            jacobian_cache: RefCell::new(JacobianCache::new()),
+            rhs_cache: RefCell::new(InvariantCache::new()),
+            jacobian_cache: RefCell::new(InvariantCache::new()),
             error: RefCell::new(None),
             events: events::specs(model.events()),
             rows: RefCell::new(vec![0.0; model.events().len() * model.n_states()]),
@@ -189,10 +192,13 @@ impl<'c> CompiledSystem<'c> {
         Ok(self)
     }
 
-    /// How many times the sparse Jacobian's θ-only parts were computed (once per
-    /// parameter change; zero where the model has none worth keeping).
-    pub fn jacobian_invariant_evaluations(&self) -> usize {
-        self.jacobian_cache.borrow().invariant_evaluations()
+    /// How many times the θ-only values of `rhs` and of the sparse Jacobian were computed
+    /// (once per parameter change each; zero where the model has none worth keeping).
+    pub fn invariant_evaluations(&self) -> [usize; 2] {
+        [
+            self.rhs_cache.borrow().invariant_evaluations(),
+            self.jacobian_cache.borrow().invariant_evaluations(),
+        ]
     }
 
     /// The first error a compiled call reported during a solve, if any.
@@ -231,7 +237,9 @@ impl OdeSystem for CompiledSystem<'_> {
     }
 
     fn rhs(&self, t: f64, y: &[f64], p: &[f64], dy: &mut [f64]) {
-        let r = self.model.rhs(t, y, p, dy);
+        let r = self
+            .model
+            .rhs_cached(&mut self.rhs_cache.borrow_mut(), t, y, p, dy);
         self.record(r, dy);
     }
 

@@ -305,6 +305,13 @@ fn check_inputs(m: &Module, f: &Function, errors: &mut Vec<ValidationError>) {
                 (*of >= k).then(|| format!("a tangent of input {of} must come after it"))
             }
             InputRole::Cotangent => None,
+            InputRole::Invariant => {
+                (!matches!(f.role, crate::Role::Split(crate::SplitPart::Update, _))
+                    || ty.dtype != DType::F64
+                    || ty.batched
+                    || ty.shape.len() != 1)
+                    .then(|| "the invariant values are an f64 vector of an update function".into())
+            }
             InputRole::Argument(_) => {
                 (!is_plain(ty, &[])).then(|| "a network's argument must be an f64".into())
             }

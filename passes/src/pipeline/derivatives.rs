@@ -19,6 +19,13 @@ pub const LOSS_GRAD: &str = "grad.loss";
 /// Name of `[loss, ∂loss/∂θ...]` in one function (the forward pass once, its values reused
 /// by the reverse sweep; inputs as `loss`).
 pub const LOSS_VALUE_GRAD: &str = "value_and_grad.loss";
+/// Name of the values of `rhs` that depend on θ alone (a heterogeneous medium's
+/// coefficients; input θ, `f64[len]`), built only where computing them once per parameter
+/// change pays: role `invariant(rhs)`.
+pub const RHS_INVARIANT: &str = "rhs.invariant";
+/// Name of `rhs` reading [`RHS_INVARIANT`]'s result (inputs `t, y, θ, invariant`): role
+/// `update(rhs)`.
+pub const RHS_UPDATE: &str = "rhs.update";
 /// Name of the CSR values of `∂rhs/∂y`.
 pub const SPARSE_JACOBIAN: &str = "sparse_jacobian.rhs";
 /// Name of the parts of [`SPARSE_JACOBIAN`]'s values that depend on θ alone (input θ,
@@ -107,6 +114,8 @@ pub struct Added {
     pub missing: HashMap<String, String>,
     /// The pattern of [`SPARSE_JACOBIAN`], when it was built.
     pub sparsity: Option<SparsePattern>,
+    /// The length of [`RHS_INVARIANT`]'s result, when the split was built.
+    pub rhs_invariant_len: Option<usize>,
 }
 
 /// Adds the derivative functions of `which` to `ir`, in a fixed order (the order decides
@@ -191,6 +200,7 @@ pub(super) fn add(ir: &mut Module, which: Derivatives) -> Added {
         });
     }
     added.sparsity = add_sparse_jacobian(ir, missing);
+    added.rhs_invariant_len = add_rhs_split(ir);
     // Last, so the functions before keep their indices. Only with parameters: the adjoint
     // gradient they serve is with respect to θ.
     if which == Derivatives::Adjoint
@@ -251,25 +261,11 @@ fn add_sparse_jacobian(
             ..
         }) => {
             values.name = SPARSE_JACOBIAN.to_string();
-            // Solve-invariant parts, once per parameter change (only element-local values
-            // are grids of entries to split).
-            let split = element_local
-                .then(|| crate::sparsity::split_invariant(&values, 2))
-                .flatten();
+            // Only element-local values are grids of entries to split.
+            let split = element_local.then(|| split_function(&values)).flatten();
             ir.functions.push(values);
-            let invariant_len = split.map(|s| {
-                let mut invariant = s.invariant;
-                invariant.name = SPARSE_JACOBIAN_INVARIANT.to_string();
-                invariant.role =
-                    Role::derivative(DerivativeKind::SparseJacobianInvariant, &Role::Rhs, &[1]);
-                let mut update = s.update;
-                update.name = SPARSE_JACOBIAN_UPDATE.to_string();
-                update.role =
-                    Role::derivative(DerivativeKind::SparseJacobianUpdate, &Role::Rhs, &[1]);
-                ir.functions.push(invariant);
-                ir.functions.push(update);
-                s.len
-            });
+            let invariant_len =
+                split.map(|s| push_split(ir, s, SPARSE_JACOBIAN_INVARIANT, SPARSE_JACOBIAN_UPDATE));
             Some(SparsePattern {
                 n_rows,
                 n_cols,
@@ -285,6 +281,37 @@ fn add_sparse_jacobian(
             None
         }
     }
+}
+
+/// `f` split at what depends on θ (its input 2, as in `rhs` and its Jacobians), when that
+/// pays (`sparsity::split_invariant`).
+fn split_function(f: &Function) -> Option<crate::sparsity::InvariantSplit> {
+    (f.input_role(2) == &InputRole::Params)
+        .then(|| crate::sparsity::split_invariant(f, 2))
+        .flatten()
+}
+
+/// Adds the parts of `split` to `ir` by the names given; returns the invariant length.
+fn push_split(
+    ir: &mut Module,
+    split: crate::sparsity::InvariantSplit,
+    invariant: &str,
+    update: &str,
+) -> usize {
+    let (mut i, mut u) = (split.invariant, split.update);
+    i.name = invariant.to_string();
+    u.name = update.to_string();
+    ir.functions.push(i);
+    ir.functions.push(u);
+    split.len
+}
+
+/// Adds [`RHS_INVARIANT`] and [`RHS_UPDATE`] when `rhs` has grids with work that depends
+/// on θ alone; returns the invariant length.
+fn add_rhs_split(ir: &mut Module) -> Option<usize> {
+    let rhs = ir.function_with_role(&Role::Rhs)?;
+    let split = split_function(ir.functions.get(rhs)?)?;
+    Some(push_split(ir, split, RHS_INVARIANT, RHS_UPDATE))
 }
 
 /// Adds `name` = `derive(f)` to `ir`, where `f` is the function with role `of`, when `ir`

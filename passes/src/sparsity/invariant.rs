@@ -21,7 +21,9 @@
 //! index tests that select them.
 
 use sci_ir::types::element_count;
-use sci_ir::{BinaryOp, DType, Function, InputRole, Op, Type, UnaryOp, Value, ValueId};
+use sci_ir::{
+    BinaryOp, DType, Function, InputRole, Op, Role, SplitPart, Type, UnaryOp, Value, ValueId,
+};
 use std::collections::HashSet;
 
 /// A function split into its solve-invariant part and the rest (see the module header).
@@ -270,6 +272,7 @@ fn invariant_function(
 ) -> Option<Function> {
     let mut g = f.clone();
     g.name = format!("{}.invariant", f.name);
+    g.role = Role::split(SplitPart::Invariant, &f.role);
     let mut parts = Vec::with_capacity(plans.len());
     for plan in plans {
         let Op::Tabulate { body, .. } = &f.values.get(plan.tabulate)?.op else {
@@ -330,12 +333,25 @@ fn invariant_function(
 fn update_function(f: &Function, plans: &[GridPlan], len: usize) -> Option<Function> {
     let mut g = f.clone();
     g.name = format!("{}.update", f.name);
-    let invariant = g.push_input(Type::f64(vec![len]), None, InputRole::Plain);
+    g.role = Role::split(SplitPart::Update, &f.role);
+    let invariant = g.push_input(
+        Type::f64(vec![len]),
+        Some("invariant".into()),
+        InputRole::Invariant,
+    );
     for plan in plans {
         let width = plan.frontier.len();
         let count = plan.points * width;
+        let Op::Tabulate { body, .. } = &g.values.get(plan.tabulate)?.op else {
+            return None;
+        };
+        let (args, mut inner, result) = (body.args.clone(), body.body.clone(), body.result);
+        // A grid that depends on θ alone is the invariant values themselves.
+        let whole = plan.frontier == [result];
         let mut shape = plan.extents.clone();
-        shape.push(width);
+        if !whole {
+            shape.push(width);
+        }
         // This grid's part of the invariant values, `[extents…, width]`.
         let mut defs = Vec::new();
         let mut part = invariant;
@@ -348,14 +364,15 @@ fn update_function(f: &Function, plans: &[GridPlan], len: usize) -> Option<Funct
             part = push(&mut g, slice, Type::f64(vec![count]));
             defs.push(part);
         }
+        let at = g.body.body.iter().position(|&v| v == plan.tabulate)?;
+        if whole {
+            g.values.get_mut(plan.tabulate)?.op = Op::Reshape(part);
+            g.body.body.splice(at..at, defs);
+            continue;
+        }
         let view = push(&mut g, Op::Reshape(part), Type::f64(shape));
         defs.push(view);
-        let at = g.body.body.iter().position(|&v| v == plan.tabulate)?;
         g.body.body.splice(at..at, defs);
-        let Op::Tabulate { body, .. } = &g.values.get(plan.tabulate)?.op else {
-            return None;
-        };
-        let (args, mut inner) = (body.args.clone(), body.body.clone());
         for (k, &v) in plan.frontier.iter().enumerate() {
             let c = push(&mut g, Op::Const(k as f64), Type::index());
             let mut indices = args.clone();
