@@ -165,8 +165,7 @@ impl From<sci_codegen::CallError> for JitError {
 pub use sci_passes::pipeline::{
     JACOBIAN, JVP_EVENTS_PARAMS, JVP_EVENTS_STATE, JVP_EVENTS_TIME, JVP_RESETS_PARAMS,
     JVP_RESETS_STATE, JVP_RESETS_TIME, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, LOSS_GRAD,
-    LOSS_VALUE_GRAD, PARAM_JACOBIAN, RHS_INVARIANT, RHS_UPDATE, SPARSE_JACOBIAN,
-    SPARSE_JACOBIAN_INVARIANT, SPARSE_JACOBIAN_UPDATE, VJP_RHS, VJP_Y0, loss_grad_wrt,
+    LOSS_VALUE_GRAD, PARAM_JACOBIAN, SPARSE_JACOBIAN, VJP_RHS, VJP_Y0, loss_grad_wrt,
 };
 
 /// The structure of a sparse matrix in compressed sparse row form: the columns of row `r`
@@ -182,7 +181,7 @@ pub use sci_passes::pipeline::SparsePattern as CsrPattern;
 /// and the compiled model they were computed for.
 #[derive(Clone, Debug, Default)]
 pub struct InvariantCache {
-    /// The module's [`NativeModule::id`] and the split function's invariant part.
+    /// The module's [`NativeModule::id`] and the function split.
     owner: Option<(u64, Entry)>,
     params: Vec<f64>,
     invariant: Vec<f64>,
@@ -225,8 +224,6 @@ pub(crate) struct NativeModule {
     pub sparsity: Option<CsrPattern>,
     /// Distinct for every compiled module of the process ([`InvariantCache`] checks it).
     pub id: u64,
-    /// The length of [`RHS_INVARIANT`]'s result, when `rhs` was split.
-    pub rhs_invariant_len: Option<usize>,
     /// What runs on the GPU, when the module's batched functions moved there.
     pub gpu: Option<GpuInfo>,
     /// The packed value-and-gradient buffer of [`Model::loss_and_grad_into`], kept so a
@@ -375,7 +372,6 @@ fn compile_module(
         missing: added.missing,
         sparsity: added.sparsity,
         id: next_module_id(),
-        rhs_invariant_len: added.rhs_invariant_len,
         gpu: None,
         scratch: Mutex::new(Vec::new()),
     })
@@ -896,16 +892,7 @@ impl<'c> Model<'c> {
         p: &[f64],
         values: &mut [f64],
     ) -> Result<(), JitError> {
-        match self.m.sparsity.as_ref().and_then(|s| s.invariant_len) {
-            Some(len) => self.call_split(
-                cache,
-                [Entry::SparseJacobianInvariant, Entry::SparseJacobianUpdate],
-                len,
-                (t, y, p),
-                values,
-            ),
-            None => self.jacobian_csr(t, y, p, values),
-        }
+        self.call_cached(Entry::SparseJacobian, cache, (t, y, p), values)
     }
 
     /// [`Model::rhs`], computing the values that depend on θ alone (a heterogeneous
@@ -919,39 +906,45 @@ impl<'c> Model<'c> {
         p: &[f64],
         dy: &mut [f64],
     ) -> Result<(), JitError> {
-        match self.m.rhs_invariant_len {
-            Some(len) => self.call_split(
-                cache,
-                [Entry::RhsInvariant, Entry::RhsUpdate],
-                len,
-                (t, y, p),
-                dy,
-            ),
-            None => self.rhs(t, y, p, dy),
-        }
+        self.call_cached(Entry::Rhs, cache, (t, y, p), dy)
     }
 
-    /// Calls the `update` part of a split function at `(t, y, θ)`, after its `invariant`
-    /// part (of length `len`) when `cache` does not hold it for θ.
-    fn call_split(
+    /// [`Model::param_jacobian`], computing the values that depend on θ alone only when θ
+    /// differs from the last call with `cache`.
+    pub fn param_jacobian_cached(
         &self,
         cache: &mut InvariantCache,
-        [invariant, update]: [Entry; 2],
-        len: usize,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        jac: &mut [f64],
+    ) -> Result<(), JitError> {
+        self.call_cached(Entry::ParamJacobian, cache, (t, y, p), jac)
+    }
+
+    /// Calls `entry` at `(t, y, θ)`: where it was split, its `update` part, after its
+    /// `invariant` part when `cache` does not hold that for θ.
+    fn call_cached(
+        &self,
+        entry: Entry,
+        cache: &mut InvariantCache,
         (t, y, p): (f64, &[f64], &[f64]),
         out: &mut [f64],
     ) -> Result<(), JitError> {
-        let owner = (self.m.id, invariant);
+        let Some(split) = self.m.entries.split(entry) else {
+            return self.call_entry(entry, &[&[t], y, p], out);
+        };
+        let owner = (self.m.id, entry);
         if !cache.holds(owner, p) {
             cache.owner = None;
-            cache.invariant.resize(len, 0.0);
-            self.call_entry(invariant, &[p], &mut cache.invariant)?;
+            cache.invariant.resize(split.len, 0.0);
+            self.call_index(split.invariant, &[p], &mut cache.invariant)?;
             cache.owner = Some(owner);
             cache.params.clear();
             cache.params.extend_from_slice(p);
             cache.evaluations += 1;
         }
-        self.call_entry(update, &[&[t], y, p, &cache.invariant], out)
+        self.call_index(split.update, &[&[t], y, p, &cache.invariant], out)
     }
 
     /// The batched inputs of `loss` after θ, in order: name and per-point shape

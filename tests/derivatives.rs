@@ -322,21 +322,32 @@ fn sparse_jacobians_equal_dense_ones_with_few_colours() {
             ));
         }
     }
-    // The right-hand side's own θ-only values, where they are split off.
+    // The right-hand side's and the dense `∂f/∂θ`'s θ-only values, where they are split
+    // off, give the same numbers.
     for name in ODES {
         let m = &compile(name)[0];
         let rhs = m.function("rhs").unwrap();
-        let f = m.functions.get(rhs).unwrap();
-        if let Some(split) = sparsity::split_invariant(f, 2) {
-            let x = ode_point(m);
-            let mut with = x.clone();
-            with.push(eval_fn(m, &split.invariant, &x[2..]));
-            assert_eq!(
-                eval_fn(m, &split.update, &with).data,
-                eval(m, rhs, &x).data,
-                "{name}: rhs from its θ-only values"
-            );
-            report.push_str(&format!("{name} rhs: {} θ-only values\n", split.len));
+        let x = ode_point(m);
+        let param_jacobian = sparsity::dense_jacobian(m, rhs, 2).unwrap();
+        let functions = [
+            ("rhs", m.functions.get(rhs).unwrap(), eval(m, rhs, &x)),
+            (
+                "dense ∂rhs/∂θ",
+                &param_jacobian,
+                eval_fn(m, &param_jacobian, &x),
+            ),
+        ];
+        for (what, f, want) in functions {
+            if let Some(split) = sparsity::split_invariant(f, 2) {
+                let mut with = x.clone();
+                with.push(eval_fn(m, &split.invariant, &x[2..]));
+                assert_eq!(
+                    eval_fn(m, &split.update, &with).data,
+                    want.data,
+                    "{name}: {what} from its θ-only values"
+                );
+                report.push_str(&format!("{name} {what}: {} θ-only values\n", split.len));
+            }
         }
     }
     insta::assert_snapshot!("colour_counts", report);

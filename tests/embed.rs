@@ -186,13 +186,15 @@ fn theta_only_jacobian_parts_are_computed_once_per_parameter_change() {
     let m = compiled.model("CompositeHeat").unwrap();
     let pattern = m.jacobian_sparsity().unwrap();
     assert!(pattern.element_local);
-    assert!(
-        pattern.invariant_len.is_some(),
-        "the conductivities are worth computing once"
-    );
+    for f in ["rhs", "sparse_jacobian.rhs", "jacobian.rhs.p"] {
+        assert!(
+            m.has_function(&format!("{f}.invariant")) && m.has_function(&format!("{f}.update")),
+            "{f}: the conductivities are worth computing once"
+        );
+    }
     let n = m.n_states();
     let y: Vec<f64> = (0..n).map(|i| 0.3 * (i as f64 * 0.37).sin()).collect();
-    let (mut cache, mut rhs_cache) = (sci::InvariantCache::new(), sci::InvariantCache::new());
+    let [mut cache, mut rhs_cache, mut theta_cache] = [(); 3].map(|_| sci::InvariantCache::new());
     let nnz = pattern.col_idx.len();
     let (mut plain, mut cached) = (vec![0.0; nnz], vec![0.0; nnz]);
     for (k, p) in [vec![2.0, 1.0], vec![2.0, 1.0], vec![0.5, -1.5]]
@@ -216,6 +218,16 @@ fn theta_only_jacobian_parts_are_computed_once_per_parameter_change() {
             .unwrap();
         assert_eq!(dy_cached, dy, "θ = {p:?}: rhs");
         assert_eq!(rhs_cache.invariant_evaluations(), [1, 1, 2][k]);
+        let (mut dp, mut dp_cached) = (vec![0.0; 2 * n], vec![0.0; 2 * n]);
+        m.param_jacobian(0.1, &y, p, &mut dp).unwrap();
+        m.param_jacobian_cached(&mut theta_cache, 0.1, &y, p, &mut dp_cached)
+            .unwrap();
+        for (a, b) in dp_cached.iter().zip(&dp) {
+            assert!(
+                (a - b).abs() <= 1e-14 * b.abs().max(1.0),
+                "θ = {p:?}: ∂f/∂θ {a} vs {b}"
+            );
+        }
     }
     let system = sci::runtime::CompiledSystem::new(m).unwrap();
     let options = SolveOptions {
@@ -227,16 +239,25 @@ fn theta_only_jacobian_parts_are_computed_once_per_parameter_change() {
     let solution = sci::stdlib::ode::solve(&system, &m.params(), &options, &mut |_| {}).unwrap();
     assert!(solution.stats.sparse);
     assert!(solution.stats.jacobian_evals >= 2, "{:?}", solution.stats);
-    assert_eq!(system.invariant_evaluations(), [1, 1]);
+    assert_eq!(system.invariant_evaluations(), [1, 1, 0]);
+    // With forward sensitivities `∂f/∂θ` too, once.
+    let system = sci::runtime::CompiledSystem::new(m).unwrap();
+    let options = SolveOptions {
+        sensitivities: true,
+        ..options
+    };
+    let solution = sci::stdlib::ode::solve(&system, &m.params(), &options, &mut |_| {}).unwrap();
+    assert!(solution.sens.is_some());
+    assert_eq!(system.invariant_evaluations(), [1, 1, 1]);
     // The Brusselator's constant entries (α/h²) are the same at every point: nothing to
     // keep (the lowering computes them once per call).
     let compiled = sci::Compiler::new()
         .compile_file(example("brusselator2d.sci"))
         .unwrap();
     let b = compiled.model("Brusselator2D").unwrap();
-    assert_eq!(b.jacobian_sparsity().unwrap().invariant_len, None);
-    assert!(!b.has_function("rhs.invariant"));
-    assert!(m.has_function("rhs.invariant") && m.has_function("rhs.update"));
+    for f in ["rhs", "sparse_jacobian.rhs", "jacobian.rhs.p"] {
+        assert!(!b.has_function(&format!("{f}.invariant")), "{f}");
+    }
 }
 
 /// A system too large for a dense Jacobian (the 2-D Brusselator on a 128 × 128 grid:

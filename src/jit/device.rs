@@ -217,7 +217,6 @@ mod imp {
             missing,
             sparsity,
             id: _,
-            rhs_invariant_len,
             gpu: _,
             scratch,
             entries: _,
@@ -236,7 +235,6 @@ mod imp {
             sparsity,
             // New code: a cache filled by the CPU module does not serve it.
             id: crate::jit::next_module_id(),
-            rhs_invariant_len,
             gpu: Some(info),
             scratch,
         })

@@ -10,16 +10,13 @@ use sci_ir::{Module, Role, SplitPart};
 use super::{
     JACOBIAN, JVP_EVENTS_PARAMS, JVP_EVENTS_STATE, JVP_EVENTS_TIME, JVP_RESETS_PARAMS,
     JVP_RESETS_STATE, JVP_RESETS_TIME, JVP_RHS_PARAMS, JVP_RHS_STATE, JVP_Y0, LOSS_GRAD,
-    LOSS_VALUE_GRAD, PARAM_JACOBIAN, RHS_INVARIANT, RHS_UPDATE, SPARSE_JACOBIAN,
-    SPARSE_JACOBIAN_INVARIANT, SPARSE_JACOBIAN_UPDATE, VJP_RHS, VJP_Y0,
+    LOSS_VALUE_GRAD, PARAM_JACOBIAN, SPARSE_JACOBIAN, VJP_RHS, VJP_Y0,
 };
 
 /// A conventional function of a model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Entry {
     Rhs,
-    RhsInvariant,
-    RhsUpdate,
     Y0,
     Outputs,
     JvpRhsState,
@@ -28,8 +25,6 @@ pub(crate) enum Entry {
     Jacobian,
     ParamJacobian,
     SparseJacobian,
-    SparseJacobianInvariant,
-    SparseJacobianUpdate,
     Loss,
     LossGrad,
     LossValueGrad,
@@ -46,10 +41,8 @@ pub(crate) enum Entry {
 }
 
 impl Entry {
-    const ALL: [Entry; 26] = [
+    const ALL: [Entry; 22] = [
         Entry::Rhs,
-        Entry::RhsInvariant,
-        Entry::RhsUpdate,
         Entry::Y0,
         Entry::Outputs,
         Entry::JvpRhsState,
@@ -58,8 +51,6 @@ impl Entry {
         Entry::Jacobian,
         Entry::ParamJacobian,
         Entry::SparseJacobian,
-        Entry::SparseJacobianInvariant,
-        Entry::SparseJacobianUpdate,
         Entry::Loss,
         Entry::LossGrad,
         Entry::LossValueGrad,
@@ -80,8 +71,6 @@ impl Entry {
         let derivative = |kind, of: Role, wrt: usize| Role::derivative(kind, &of, &[wrt]);
         match self {
             Entry::Rhs => Role::Rhs,
-            Entry::RhsInvariant => Role::split(SplitPart::Invariant, &Role::Rhs),
-            Entry::RhsUpdate => Role::split(SplitPart::Update, &Role::Rhs),
             Entry::Y0 => Role::InitialState,
             Entry::Outputs => Role::Outputs,
             Entry::JvpRhsState => derivative(DerivativeKind::Jvp, Role::Rhs, 1),
@@ -90,14 +79,6 @@ impl Entry {
             Entry::Jacobian => derivative(DerivativeKind::Jacobian, Role::Rhs, 1),
             Entry::ParamJacobian => derivative(DerivativeKind::Jacobian, Role::Rhs, 2),
             Entry::SparseJacobian => derivative(DerivativeKind::SparseJacobian, Role::Rhs, 1),
-            Entry::SparseJacobianInvariant => Role::split(
-                SplitPart::Invariant,
-                &derivative(DerivativeKind::SparseJacobian, Role::Rhs, 1),
-            ),
-            Entry::SparseJacobianUpdate => Role::split(
-                SplitPart::Update,
-                &derivative(DerivativeKind::SparseJacobian, Role::Rhs, 1),
-            ),
             Entry::Loss => Role::Loss,
             Entry::LossGrad => derivative(DerivativeKind::Gradient, Role::Loss, 0),
             Entry::LossValueGrad => derivative(DerivativeKind::ValueAndGradient, Role::Loss, 0),
@@ -119,8 +100,6 @@ impl Entry {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Entry::Rhs => "rhs",
-            Entry::RhsInvariant => RHS_INVARIANT,
-            Entry::RhsUpdate => RHS_UPDATE,
             Entry::Y0 => "y0",
             Entry::Outputs => "outputs",
             Entry::JvpRhsState => JVP_RHS_STATE,
@@ -129,8 +108,6 @@ impl Entry {
             Entry::Jacobian => JACOBIAN,
             Entry::ParamJacobian => PARAM_JACOBIAN,
             Entry::SparseJacobian => SPARSE_JACOBIAN,
-            Entry::SparseJacobianInvariant => SPARSE_JACOBIAN_INVARIANT,
-            Entry::SparseJacobianUpdate => SPARSE_JACOBIAN_UPDATE,
             Entry::Loss => "loss",
             Entry::LossGrad => LOSS_GRAD,
             Entry::LossValueGrad => LOSS_VALUE_GRAD,
@@ -148,23 +125,56 @@ impl Entry {
     }
 }
 
-/// Where each [`Entry`] is in a compiled module's function list.
+/// An entry split at what depends on θ alone (roles `invariant(R)` and `update(R)`):
+/// where its two parts are in the function list, and the invariant values' length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Split {
+    pub invariant: usize,
+    pub update: usize,
+    pub len: usize,
+}
+
+/// Where each [`Entry`] is in a compiled module's function list, and its split parts.
 #[derive(Clone, Debug)]
-pub(crate) struct Entries([Option<usize>; Entry::ALL.len()]);
+pub(crate) struct Entries {
+    index: [Option<usize>; Entry::ALL.len()],
+    split: [Option<Split>; Entry::ALL.len()],
+}
 
 impl Entries {
     /// The entries of `ir` (the module before back-end rewrites, which keep function names)
     /// in its compiled code.
     pub(crate) fn find(ir: &Module, code: &dyn CompiledModule) -> Entries {
-        Entries(Entry::ALL.map(|e| {
-            let f = ir.function_with_role(&e.role())?;
+        let index_of = |role: &Role| {
+            let f = ir.function_with_role(role)?;
             code.index_of(&ir.functions.get(f)?.name)
-        }))
+        };
+        Entries {
+            index: Entry::ALL.map(|e| index_of(&e.role())),
+            split: Entry::ALL.map(|e| {
+                let invariant = Role::split(SplitPart::Invariant, &e.role());
+                let len = ir
+                    .functions
+                    .get(ir.function_with_role(&invariant)?)?
+                    .result_type()?
+                    .element_count()?;
+                Some(Split {
+                    invariant: index_of(&invariant)?,
+                    update: index_of(&Role::split(SplitPart::Update, &e.role()))?,
+                    len,
+                })
+            }),
+        }
     }
 
     /// The position of `entry` in the function list, when the module has it.
     pub(crate) fn get(&self, entry: Entry) -> Option<usize> {
-        self.0[entry as usize]
+        self.index[entry as usize]
+    }
+
+    /// The split parts of `entry`, when it was split.
+    pub(crate) fn split(&self, entry: Entry) -> Option<Split> {
+        self.split[entry as usize]
     }
 }
 

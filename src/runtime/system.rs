@@ -29,10 +29,11 @@ pub struct CompiledSystem<'c> {
     /// [`OdeSystem::jacobian_values_cost`]: one product for element-local values, else
     /// the colours.
     values_cost: Option<usize>,
-    /// The values of `rhs` and of the sparse Jacobian that depend on θ alone, computed
-    /// once per parameter change.
+    /// The values of `rhs`, of the sparse Jacobian and of `∂f/∂θ` that depend on θ alone,
+    /// computed once per parameter change (where those functions were split).
     rhs_cache: RefCell<InvariantCache>,
     jacobian_cache: RefCell<InvariantCache>,
+    param_jacobian_cache: RefCell<InvariantCache>,
     error: RefCell<Option<JitError>>,
     /// The events, as the solvers see them.
     events: Vec<EventSpec>,
@@ -166,6 +167,7 @@ impl<'c> CompiledSystem<'c> {
             sparsity,
             rhs_cache: RefCell::new(InvariantCache::new()),
             jacobian_cache: RefCell::new(InvariantCache::new()),
+            param_jacobian_cache: RefCell::new(InvariantCache::new()),
             error: RefCell::new(None),
             events: events::specs(model.events()),
             rows: RefCell::new(vec![0.0; model.events().len() * model.n_states()]),
@@ -192,12 +194,14 @@ impl<'c> CompiledSystem<'c> {
         Ok(self)
     }
 
-    /// How many times the θ-only values of `rhs` and of the sparse Jacobian were computed
-    /// (once per parameter change each; zero where the model has none worth keeping).
-    pub fn invariant_evaluations(&self) -> [usize; 2] {
+    /// How many times the θ-only values of `rhs`, of the sparse Jacobian and of `∂f/∂θ`
+    /// were computed (once per parameter change each; zero for a function that was not
+    /// split or not called).
+    pub fn invariant_evaluations(&self) -> [usize; 3] {
         [
             self.rhs_cache.borrow().invariant_evaluations(),
             self.jacobian_cache.borrow().invariant_evaluations(),
+            self.param_jacobian_cache.borrow().invariant_evaluations(),
         ]
     }
 
@@ -261,7 +265,13 @@ impl OdeSystem for CompiledSystem<'_> {
         if !self.has_param_jacobian {
             return false;
         }
-        let r = self.model.param_jacobian(t, y, p, jac);
+        let r = self.model.param_jacobian_cached(
+            &mut self.param_jacobian_cache.borrow_mut(),
+            t,
+            y,
+            p,
+            jac,
+        );
         self.record(r, jac);
         true
     }

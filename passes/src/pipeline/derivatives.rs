@@ -19,21 +19,8 @@ pub const LOSS_GRAD: &str = "grad.loss";
 /// Name of `[loss, ∂loss/∂θ...]` in one function (the forward pass once, its values reused
 /// by the reverse sweep; inputs as `loss`).
 pub const LOSS_VALUE_GRAD: &str = "value_and_grad.loss";
-/// Name of the values of `rhs` that depend on θ alone (a heterogeneous medium's
-/// coefficients; input θ, `f64[len]`), built only where computing them once per parameter
-/// change pays: role `invariant(rhs)`.
-pub const RHS_INVARIANT: &str = "rhs.invariant";
-/// Name of `rhs` reading [`RHS_INVARIANT`]'s result (inputs `t, y, θ, invariant`): role
-/// `update(rhs)`.
-pub const RHS_UPDATE: &str = "rhs.update";
 /// Name of the CSR values of `∂rhs/∂y`.
 pub const SPARSE_JACOBIAN: &str = "sparse_jacobian.rhs";
-/// Name of the parts of [`SPARSE_JACOBIAN`]'s values that depend on θ alone (input θ,
-/// `f64[len]`; built only where computing them once per parameter change pays).
-pub const SPARSE_JACOBIAN_INVARIANT: &str = "sparse_jacobian.rhs.invariant";
-/// Name of [`SPARSE_JACOBIAN`]'s values from `t, y, θ` and [`SPARSE_JACOBIAN_INVARIANT`]'s
-/// result at the same θ.
-pub const SPARSE_JACOBIAN_UPDATE: &str = "sparse_jacobian.rhs.update";
 /// Name of `∂rhs/∂y · v` (inputs `t, y, θ, v`), for the ODE solvers (Newton iterations,
 /// sensitivities).
 pub const JVP_RHS_STATE: &str = "jvp.rhs.y";
@@ -103,8 +90,6 @@ pub struct SparsePattern {
     pub n_colors: usize,
     /// Whether the values are computed element-locally.
     pub element_local: bool,
-    /// The length of [`SPARSE_JACOBIAN_INVARIANT`]'s result, when the split was built.
-    pub invariant_len: Option<usize>,
 }
 
 /// What adding the derivatives found.
@@ -114,8 +99,6 @@ pub struct Added {
     pub missing: HashMap<String, String>,
     /// The pattern of [`SPARSE_JACOBIAN`], when it was built.
     pub sparsity: Option<SparsePattern>,
-    /// The length of [`RHS_INVARIANT`]'s result, when the split was built.
-    pub rhs_invariant_len: Option<usize>,
 }
 
 /// Adds the derivative functions of `which` to `ir`, in a fixed order (the order decides
@@ -154,6 +137,10 @@ pub(super) fn add(ir: &mut Module, which: Derivatives) -> Added {
             add_derivative(ir, &Role::Rhs, PARAM_JACOBIAN, missing, |m, f| {
                 crate::sparsity::dense_jacobian(m, f, 2)
             });
+            add_split(
+                ir,
+                &Role::derivative(DerivativeKind::Jacobian, &Role::Rhs, &[2]),
+            );
         }
     }
     if ir.function_with_role(&Role::EventConditions).is_some() {
@@ -200,7 +187,7 @@ pub(super) fn add(ir: &mut Module, which: Derivatives) -> Added {
         });
     }
     added.sparsity = add_sparse_jacobian(ir, missing);
-    added.rhs_invariant_len = add_rhs_split(ir);
+    add_split(ir, &Role::Rhs);
     // Last, so the functions before keep their indices. Only with parameters: the adjoint
     // gradient they serve is with respect to θ.
     if which == Derivatives::Adjoint
@@ -264,8 +251,9 @@ fn add_sparse_jacobian(
             // Only element-local values are grids of entries to split.
             let split = element_local.then(|| split_function(&values)).flatten();
             ir.functions.push(values);
-            let invariant_len =
-                split.map(|s| push_split(ir, s, SPARSE_JACOBIAN_INVARIANT, SPARSE_JACOBIAN_UPDATE));
+            if let Some(split) = split {
+                push_split(ir, split);
+            }
             Some(SparsePattern {
                 n_rows,
                 n_cols,
@@ -273,7 +261,6 @@ fn add_sparse_jacobian(
                 col_idx,
                 n_colors,
                 element_local,
-                invariant_len,
             })
         }
         Err(e) => {
@@ -291,27 +278,23 @@ fn split_function(f: &Function) -> Option<crate::sparsity::InvariantSplit> {
         .flatten()
 }
 
-/// Adds the parts of `split` to `ir` by the names given; returns the invariant length.
-fn push_split(
-    ir: &mut Module,
-    split: crate::sparsity::InvariantSplit,
-    invariant: &str,
-    update: &str,
-) -> usize {
-    let (mut i, mut u) = (split.invariant, split.update);
-    i.name = invariant.to_string();
-    u.name = update.to_string();
-    ir.functions.push(i);
-    ir.functions.push(u);
-    split.len
+/// Adds the parts of `split` to `ir`, named after the function split
+/// (`rhs.invariant`, `rhs.update`).
+fn push_split(ir: &mut Module, split: crate::sparsity::InvariantSplit) {
+    ir.functions.push(split.invariant);
+    ir.functions.push(split.update);
 }
 
-/// Adds [`RHS_INVARIANT`] and [`RHS_UPDATE`] when `rhs` has grids with work that depends
-/// on θ alone; returns the invariant length.
-fn add_rhs_split(ir: &mut Module) -> Option<usize> {
-    let rhs = ir.function_with_role(&Role::Rhs)?;
-    let split = split_function(ir.functions.get(rhs)?)?;
-    Some(push_split(ir, split, RHS_INVARIANT, RHS_UPDATE))
+/// Splits the function with role `role` when it has work that depends on θ alone worth
+/// computing once per parameter change ([`split_function`]).
+fn add_split(ir: &mut Module, role: &Role) {
+    let split = ir
+        .function_with_role(role)
+        .and_then(|f| ir.functions.get(f))
+        .and_then(split_function);
+    if let Some(split) = split {
+        push_split(ir, split);
+    }
 }
 
 /// Adds `name` = `derive(f)` to `ir`, where `f` is the function with role `of`, when `ir`
