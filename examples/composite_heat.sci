@@ -20,12 +20,14 @@ model CompositeHeat {
     let kx[i in 0..n + 1, j in 0..n] = exp(contrast * sin(2 * π * (i + 0.5) * h) * sin(2 * π * (j + 1) * h))
     let ky[i in 0..n, j in 0..n + 1] = exp(contrast * sin(2 * π * (i + 1) * h) * sin(2 * π * (j + 0.5) * h))
 
-    // k times the temperature difference across each face (u = 0 outside the plate)
-    let flux_x[i in 0..n + 1, j in 0..n] = kx[i, j] * (u[i, j] - u[i - 1, j])
-    let flux_y[i in 0..n, j in 0..n + 1] = ky[i, j] * (u[i, j] - u[i, j - 1])
+    // the heat flowing into cell (i, j) through each of its faces (u = 0 outside the plate)
+    let east[i in 0..n, j in 0..n] = kx[i + 1, j] * (u[i + 1, j] - u[i, j])
+    let west[i in 0..n, j in 0..n] = kx[i, j] * (u[i - 1, j] - u[i, j])
+    let north[i in 0..n, j in 0..n] = ky[i, j + 1] * (u[i, j + 1] - u[i, j])
+    let south[i in 0..n, j in 0..n] = ky[i, j] * (u[i, j - 1] - u[i, j])
 
     der(u[i, j]) =
-        (flux_x[i + 1, j] - flux_x[i, j] + flux_y[i, j + 1] - flux_y[i, j]) / h^2
+        (east[i, j] + west[i, j] + north[i, j] + south[i, j]) / h^2
         + lambda * exp(u[i, j])
 
     output center = u[n / 2, n / 2]

@@ -1,11 +1,12 @@
-//! Solve-invariant parts of element-local Jacobians, computed once per parameter change.
+//! Solve-invariant parts of functions over grids, computed once per parameter change.
 //!
-//! During one ODE solve θ is fixed and only `t` and `y` move. Many entries of a
-//! discretised operator's Jacobian do not depend on them — the conductivity of a
-//! heterogeneous medium at a cell face, `k(x) / h²` — and the parts of the others that do
-//! not (the sum of a cell's face conductivities on its diagonal) are computed again at
-//! every Jacobian update although they cannot change. This pass splits an element-local
-//! values function `f(t, y, θ)` whose result is made by `tabulate`s over grids in two:
+//! During one ODE solve θ is fixed and only `t` and `y` move. Much of a discretised
+//! operator does not depend on them — a heterogeneous medium's conductivity at every cell
+//! face, and in its Jacobian the entries `k(x) / h²` and the sum of a cell's face
+//! conductivities on the diagonal — yet it is computed again at every call of the
+//! right-hand side and at every Jacobian update. This pass splits a function `f(t, y, θ)`
+//! with `tabulate`s over grids (a right-hand side, element-local Jacobian values, the
+//! dense `∂f/∂θ`) in two:
 //!
 //! - `invariant(θ) → f64[len]`: per grid point, the values of the grid body that depend on
 //!   the point but on neither `t` nor `y`, where something that does vary uses them (the
@@ -13,7 +14,8 @@
 //! - `update(t, y, θ, invariant) → f(t, y, θ)`: the same function reading the frontier
 //!   from `invariant` instead of computing it: a constant entry becomes a copy.
 //!
-//! The host calls `invariant` when θ changes and `update` at every Jacobian evaluation.
+//! The host calls `invariant` when θ changes and `update` at every call. A grid that
+//! depends on θ alone as a whole (the conductivities themselves) is read in place.
 //! The split is made only where it pays: the work it removes per point, weighted by what
 //! the operations cost ([`weight`]), must be at least twice the loads it adds.
 //! Subexpressions that do not depend on the point either (`α / h²`) stay where they are:
@@ -35,8 +37,6 @@ pub struct InvariantSplit {
     pub update: Function,
     /// Number of invariant values (all grid points of all split grids).
     pub len: usize,
-    /// Cost units ([`weight`]) one call of `update` saves against the original.
-    pub saved: u64,
 }
 
 /// Splits `f` into the part that depends only on its input `params` (θ; every other input
@@ -56,11 +56,9 @@ pub fn split_invariant(f: &Function, params: usize) -> Option<InvariantSplit> {
         return None;
     }
     let mut len = 0usize;
-    let mut saved = 0u64;
     for plan in &mut plans {
         plan.offset = len;
         len = len.checked_add(plan.points.checked_mul(plan.frontier.len())?)?;
-        saved = saved.saturating_add(plan.saved.saturating_mul(plan.points as u64));
     }
     let invariant = invariant_function(f, &plans, params_arg, params, len)?;
     let update = update_function(f, &plans, len)?;
@@ -68,7 +66,6 @@ pub fn split_invariant(f: &Function, params: usize) -> Option<InvariantSplit> {
         invariant,
         update,
         len,
-        saved,
     })
 }
 
@@ -81,8 +78,6 @@ struct GridPlan {
     frontier: Vec<ValueId>,
     /// The body values the frontier needs, in body order.
     cone: Vec<ValueId>,
-    /// Cost units saved per point.
-    saved: u64,
     /// First element of this grid's values in the invariant array.
     offset: usize,
 }
@@ -147,7 +142,7 @@ fn plan_grid(f: &Function, t: ValueId, varies: &[bool]) -> Option<GridPlan> {
     };
     // Operands of what stays: the varying values and what the point yields.
     let result = &f.values.get(body.result)?.op;
-    let mut sinks: Vec<ValueId> = body
+    let sinks: Vec<ValueId> = body
         .body
         .iter()
         .copied()
@@ -163,7 +158,6 @@ fn plan_grid(f: &Function, t: ValueId, varies: &[bool]) -> Option<GridPlan> {
         Op::Concat(parts) => parts.iter().for_each(|&p| consider(p, &mut frontier)),
         _ => consider(body.result, &mut frontier),
     }
-    sinks.retain(|&v| !frontier.contains(&v));
     for &s in &sinks {
         for o in f.values[s].op.operands() {
             consider(o, &mut frontier);
@@ -195,15 +189,12 @@ fn plan_grid(f: &Function, t: ValueId, varies: &[bool]) -> Option<GridPlan> {
         return None;
     }
     let cone = cone_of(f, &frontier, &body.body, &in_body);
-    // The counters' values stay in the body (reads need them); the frontier's cone is
-    // everything else it needs from the body.
     Some(GridPlan {
         tabulate: t,
         extents: extents.clone(),
         points,
         frontier,
         cone,
-        saved,
         offset: 0,
     })
 }
