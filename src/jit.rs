@@ -176,7 +176,8 @@ pub use sci_passes::pipeline::{
 /// one right-hand side) rather than by `n_colors` compressed sweeps.
 pub use sci_passes::pipeline::SparsePattern as CsrPattern;
 
-/// What [`Model::rhs_cached`] and [`Model::jacobian_csr_cached`] keep between calls: the
+/// What [`Model::rhs_cached`], [`Model::jacobian_csr_cached`] and
+/// [`Model::param_jacobian_cached`] keep between calls: the
 /// values of one function (use one cache per function) that depend on θ alone, for the θ
 /// and the compiled model they were computed for.
 #[derive(Clone, Debug, Default)]

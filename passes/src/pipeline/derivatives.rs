@@ -71,7 +71,9 @@ pub enum Derivatives {
     Api,
     /// Those and the runtime's: [`JVP_RHS_STATE`], [`JVP_RHS_PARAMS`], [`JVP_Y0`],
     /// [`PARAM_JACOBIAN`], [`loss_grad_wrt`] per trajectory and expectation-value input,
-    /// [`SPARSE_JACOBIAN`], and with events [`JVP_EVENTS_STATE`] and its siblings.
+    /// [`SPARSE_JACOBIAN`], and with events [`JVP_EVENTS_STATE`] and its siblings; where
+    /// `rhs`, [`SPARSE_JACOBIAN`] or [`PARAM_JACOBIAN`] has work that depends on θ alone,
+    /// its parts `NAME.invariant` and `NAME.update` (roles `invariant(R)`, `update(R)`).
     Runtime,
     /// Those and the adjoint method's: [`VJP_RHS`] and [`VJP_Y0`] (asked for only where
     /// an adjoint gradient may be taken: they add about two thirds to the compile time of a
