@@ -49,6 +49,13 @@ fn eval_fn(m: &Module, f: &Function, args: &[Tensor]) -> Tensor {
     ir::eval(&mm, id, args).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// A split function at `(t, y, θ)` as a host calls it: its update fed its invariant part.
+fn eval_split(m: &Module, split: &sparsity::InvariantSplit, x: &[Tensor]) -> Tensor {
+    let mut with = x.to_vec();
+    with.push(eval_fn(m, &split.invariant, &x[2..]));
+    eval_fn(m, &split.update, &with)
+}
+
 fn eval(m: &Module, id: FuncId, args: &[Tensor]) -> Tensor {
     ir::eval(m, id, args).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -261,10 +268,8 @@ fn sparse_jacobians_equal_dense_ones_with_few_colours() {
             // The θ-only parts, where they are split off, make the same values.
             let split = sparsity::split_invariant(&sj.values, 2).filter(|_| sj.element_local);
             if let Some(split) = &split {
-                let mut with = x.clone();
-                with.push(eval_fn(m, &split.invariant, &x[2..]));
                 assert_eq!(
-                    eval_fn(m, &split.update, &with).data,
+                    eval_split(m, split, &x).data,
                     values.data,
                     "{name}: values from the θ-only parts"
                 );
@@ -339,10 +344,8 @@ fn sparse_jacobians_equal_dense_ones_with_few_colours() {
         ];
         for (what, f, want) in functions {
             if let Some(split) = sparsity::split_invariant(f, 2) {
-                let mut with = x.clone();
-                with.push(eval_fn(m, &split.invariant, &x[2..]));
                 assert_eq!(
-                    eval_fn(m, &split.update, &with).data,
+                    eval_split(m, &split, &x).data,
                     want.data,
                     "{name}: {what} from its θ-only values"
                 );

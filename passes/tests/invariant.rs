@@ -1,4 +1,4 @@
-//! Solve-invariant parts of element-local Jacobians (`sparsity::split_invariant`): the
+//! Solve-invariant parts of functions over grids (`sparsity::split_invariant`): the
 //! update fed the invariant function's result equals the values it was split from,
 //! bit for bit, in the interpreter; the work that depends on θ alone leaves the update;
 //! nothing is split where it would not pay.
@@ -157,6 +157,13 @@ fn elementary_ops(f: &Function) -> usize {
         .count()
 }
 
+/// A split function at `(t, y, θ)` as a host calls it: its update fed its invariant part.
+fn eval_split(m: &Module, split: &sparsity::InvariantSplit, args: &[Tensor]) -> Tensor {
+    let mut with = args.to_vec();
+    with.push(eval_fn(m, &split.invariant, &args[2..]));
+    eval_fn(m, &split.update, &with)
+}
+
 fn bits(t: &Tensor) -> Vec<u64> {
     t.data.iter().map(|x| x.to_bits()).collect()
 }
@@ -184,12 +191,12 @@ fn update_with_the_invariant_values_equals_the_values() {
                 Tensor::vector(y),
                 Tensor::vector(theta.to_vec()),
             ];
-            let invariant = eval_fn(&m, &split.invariant, &args[2..]);
-            assert_eq!(invariant.data.len(), split.len);
-            let mut with = args.clone();
-            with.push(invariant);
             assert_eq!(
-                bits(&eval_fn(&m, &split.update, &with)),
+                eval_fn(&m, &split.invariant, &args[2..]).data.len(),
+                split.len
+            );
+            assert_eq!(
+                bits(&eval_split(&m, &split, &args)),
                 bits(&eval_fn(&m, &local, &args)),
                 "{name}, θ = {theta:?}: update ≠ values"
             );
@@ -231,10 +238,8 @@ fn a_grid_that_depends_on_theta_alone_is_read_in_place() {
         Tensor::vector((0..8).map(|k| 0.1 * k as f64).collect()),
         Tensor::vector(vec![0.8]),
     ];
-    let mut with = args.clone();
-    with.push(eval_fn(&m, &split.invariant, &args[2..]));
     assert_eq!(
-        bits(&eval_fn(&m, &split.update, &with)),
+        bits(&eval_split(&m, &split, &args)),
         bits(&eval_fn(&m, f, &args))
     );
     let mut module = m.clone();

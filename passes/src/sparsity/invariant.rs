@@ -150,7 +150,7 @@ fn plan_grid(f: &Function, t: ValueId, varies: &[bool]) -> Option<GridPlan> {
         .collect();
     let mut frontier: Vec<ValueId> = Vec::new();
     let consider = |v: ValueId, frontier: &mut Vec<ValueId>| {
-        if hoistable(v) && !frontier.contains(&v) && cone_weight(f, v, &hoistable) > 1 {
+        if hoistable(v) && !frontier.contains(&v) && weight_of(f, reach(f, [v], hoistable)) > 1 {
             frontier.push(v);
         }
     };
@@ -166,29 +166,29 @@ fn plan_grid(f: &Function, t: ValueId, varies: &[bool]) -> Option<GridPlan> {
     if frontier.is_empty() {
         return None;
     }
-    // What the body still computes per point with the frontier loaded, and so what it saves.
-    let mut live: HashSet<ValueId> = HashSet::new();
-    let mut work: Vec<ValueId> = sinks;
-    work.push(body.result);
-    if let Op::Concat(parts) = result {
-        work.extend(parts.iter().copied());
-    }
-    while let Some(v) = work.pop() {
-        if frontier.contains(&v) || !in_body.contains(&v) || !live.insert(v) {
-            continue;
-        }
-        work.extend(f.values[v].op.operands());
-    }
-    let saved: u64 = body
-        .body
-        .iter()
-        .filter(|&&v| hoistable(v) && !live.contains(&v))
-        .map(|&v| weight(&f.values[v].op))
-        .sum();
+    // What the body still computes per point with the frontier loaded (from the varying
+    // values and what the point yields), and so what it saves.
+    let live = reach(f, sinks.into_iter().chain([body.result]), |v| {
+        in_body.contains(&v) && !frontier.contains(&v)
+    });
+    let saved = weight_of(
+        f,
+        body.body
+            .iter()
+            .copied()
+            .filter(|&v| hoistable(v) && !live.contains(&v)),
+    );
     if saved < 2 * frontier.len() as u64 {
         return None;
     }
-    let cone = cone_of(f, &frontier, &body.body, &in_body);
+    // The values the frontier needs from the body (itself included), in body order.
+    let needed = reach(f, frontier.iter().copied(), |v| in_body.contains(&v));
+    let cone = body
+        .body
+        .iter()
+        .copied()
+        .filter(|v| needed.contains(v))
+        .collect();
     Some(GridPlan {
         tabulate: t,
         extents: extents.clone(),
@@ -199,40 +199,33 @@ fn plan_grid(f: &Function, t: ValueId, varies: &[bool]) -> Option<GridPlan> {
     })
 }
 
-/// The cost units of the hoistable values `v` needs (itself included).
-fn cone_weight(f: &Function, v: ValueId, hoistable: &dyn Fn(ValueId) -> bool) -> u64 {
+/// The values reached from `roots` backwards through operands, following only values for
+/// which `follow` holds.
+fn reach(
+    f: &Function,
+    roots: impl IntoIterator<Item = ValueId>,
+    follow: impl Fn(ValueId) -> bool,
+) -> HashSet<ValueId> {
     let mut seen = HashSet::new();
-    let mut work = vec![v];
-    let mut total = 0u64;
-    while let Some(x) = work.pop() {
-        if !hoistable(x) || !seen.insert(x) {
+    let mut work: Vec<ValueId> = roots.into_iter().collect();
+    while let Some(v) = work.pop() {
+        if !follow(v) || !seen.insert(v) {
             continue;
         }
-        total = total.saturating_add(weight(&f.values[x].op));
-        work.extend(f.values[x].op.operands());
+        if let Some(value) = f.values.get(v) {
+            work.extend(value.op.operands());
+        }
     }
-    total
+    seen
 }
 
-/// The values of `body` the `frontier` depends on (itself included), in body order.
-fn cone_of(
-    f: &Function,
-    frontier: &[ValueId],
-    body: &[ValueId],
-    in_body: &HashSet<ValueId>,
-) -> Vec<ValueId> {
-    let mut needed: HashSet<ValueId> = HashSet::new();
-    let mut work = frontier.to_vec();
-    while let Some(v) = work.pop() {
-        if !in_body.contains(&v) || !needed.insert(v) {
-            continue;
-        }
-        work.extend(f.values[v].op.operands());
-    }
-    body.iter()
-        .copied()
-        .filter(|v| needed.contains(v))
-        .collect()
+/// The cost units of the values `values` (by [`weight`]).
+fn weight_of(f: &Function, values: impl IntoIterator<Item = ValueId>) -> u64 {
+    values
+        .into_iter()
+        .filter_map(|v| f.values.get(v))
+        .map(|v| weight(&v.op))
+        .sum()
 }
 
 /// What an operation costs relative to an addition, for the decision to hoist (not the
@@ -269,35 +262,13 @@ fn invariant_function(
         let Op::Tabulate { body, .. } = &f.values.get(plan.tabulate)?.op else {
             return None;
         };
-        let width = plan.frontier.len();
-        let yielded = push(
+        parts.push(super::local::tabulate_entries(
             &mut g,
-            Op::Concat(plan.frontier.clone()),
-            Type::f64(vec![width]),
-        );
-        let mut inner = plan.cone.clone();
-        inner.push(yielded);
-        let mut shape = plan.extents.clone();
-        shape.push(width);
-        let grid = push(
-            &mut g,
-            Op::Tabulate {
-                extents: plan.extents.clone(),
-                body: sci_ir::Block {
-                    args: body.args.clone(),
-                    body: inner,
-                    result: yielded,
-                },
-            },
-            Type::f64(shape),
-        );
-        let flat = push(
-            &mut g,
-            Op::Reshape(grid),
-            Type::f64(vec![plan.points * width]),
-        );
-        g.body.body.extend([grid, flat]);
-        parts.push(flat);
+            &plan.extents,
+            &body.args,
+            plan.cone.clone(),
+            plan.frontier.clone(),
+        )?);
     }
     g.body.result = match parts.as_slice() {
         [one] => *one,

@@ -78,39 +78,52 @@ impl Grid {
     pub fn tabulate(
         &self,
         g: &mut Function,
-        mut block: Vec<ValueId>,
+        block: Vec<ValueId>,
         entries: Vec<ValueId>,
     ) -> Option<ValueId> {
-        let width = entries.len();
-        let points = element_count(&self.extents)?;
-        let yielded = g.values.push(Value {
-            op: Op::Concat(entries),
-            ty: Type::f64(vec![width]),
-            name: None,
-        });
-        block.push(yielded);
-        let mut shape = self.extents.clone();
-        shape.push(width);
-        let local = g.values.push(Value {
-            op: Op::Tabulate {
-                extents: self.extents.clone(),
-                body: Block {
-                    args: self.args.clone(),
-                    body: block,
-                    result: yielded,
-                },
-            },
-            ty: Type::f64(shape),
-            name: None,
-        });
-        let flat = g.values.push(Value {
-            op: Op::Reshape(local),
-            ty: Type::f64(vec![points.checked_mul(width)?]),
-            name: None,
-        });
-        g.body.body.extend([local, flat]);
-        Some(flat)
+        tabulate_entries(g, &self.extents, &self.args, block, entries)
     }
+}
+
+/// Tabulates `entries` (scalar values of `block`, a grid body over the counters `args`)
+/// over `extents`, appends it to `g`'s body and returns the flat result,
+/// `f64[points × entries]`.
+pub(super) fn tabulate_entries(
+    g: &mut Function,
+    extents: &[usize],
+    args: &[ValueId],
+    mut block: Vec<ValueId>,
+    entries: Vec<ValueId>,
+) -> Option<ValueId> {
+    let width = entries.len();
+    let points = element_count(extents)?;
+    let yielded = g.values.push(Value {
+        op: Op::Concat(entries),
+        ty: Type::f64(vec![width]),
+        name: None,
+    });
+    block.push(yielded);
+    let mut shape = extents.to_vec();
+    shape.push(width);
+    let local = g.values.push(Value {
+        op: Op::Tabulate {
+            extents: extents.to_vec(),
+            body: Block {
+                args: args.to_vec(),
+                body: block,
+                result: yielded,
+            },
+        },
+        ty: Type::f64(shape),
+        name: None,
+    });
+    let flat = g.values.push(Value {
+        op: Op::Reshape(local),
+        ty: Type::f64(vec![points.checked_mul(width)?]),
+        name: None,
+    });
+    g.body.body.extend([local, flat]);
+    Some(flat)
 }
 
 /// Differentiates the body of output `tabulate` `t` (rows from `row0`) once per distinct
